@@ -1,0 +1,17 @@
+"""The ``motifscan`` command line: a thin layer over the library, one module per command."""
+
+from __future__ import annotations
+
+import sys
+
+from ._base import cli, main as _main
+
+# Each module registers its command on ``cli``.
+# (command modules are imported below)
+
+__all__ = ["cli", "main"]
+
+
+def main(argv=None) -> None:
+    """Console-script entry point."""
+    sys.exit(_main(argv))

@@ -1,0 +1,140 @@
+"""The ``motifscan`` click group, shared options and the one error path for every command.
+
+Exit codes: 0 success; 1 a data error (a file's contents are wrong); 2 a usage error (the
+command line is wrong); 130 interrupted (Ctrl-C); 143 terminated (SIGTERM). Problems print one
+line, ``motifscan: error: ...``; a traceback only with ``--debug``.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import traceback
+from typing import Callable, Sequence
+
+import click
+
+from .._version import __version__
+from ..errors import MotifscanError
+
+log = logging.getLogger("motifscan")
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+class _Formatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        prefix = "motifscan: warning: " if record.levelno >= logging.WARNING else "motifscan: "
+        return prefix + record.getMessage()
+
+
+def configure_logging(quiet: bool = False, debug: bool = False) -> None:
+    """Log to stderr: INFO by default, WARNING with ``--quiet``, DEBUG with ``--debug``."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_Formatter())
+    log.handlers[:] = [handler]
+    log.propagate = False
+    log.setLevel(logging.DEBUG if debug else logging.WARNING if quiet else logging.INFO)
+    logging.captureWarnings(True)
+    wlog = logging.getLogger("py.warnings")
+    wlog.handlers[:] = [handler]
+    wlog.propagate = False
+
+
+@click.group(context_settings=CONTEXT)
+@click.version_option(__version__, "-V", "--version", prog_name="motifscan")
+@click.option("--debug", is_flag=True, help="Show full tracebacks and debug logging.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """Find transcription-factor binding motifs with a shared-filter 1D CNN.
+
+    \b
+    Typical use:
+      motifscan train peaks.fa -o model.h5
+      motifscan scan model.h5 genome.fa.gz -o track.bw
+      motifscan export model.h5 --sequences peaks.fa -o motifs.meme
+      motifscan scan JASPAR.meme genome.fa.gz -o hits.tsv
+
+    Exit codes: 0 ok, 1 bad input data, 2 bad command line, 130/143 interrupted.
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["debug"] = debug
+    configure_logging(debug=debug)
+
+
+def quiet_option(func: Callable) -> Callable:
+    """``--quiet``: only warnings and errors, no progress bar."""
+
+    def apply(ctx, _param, value):
+        if value:
+            configure_logging(quiet=True, debug=(ctx.obj or {}).get("debug", False))
+        return value
+
+    return click.option(
+        "-q", "--quiet", is_flag=True, expose_value=True, callback=apply, is_eager=True,
+        help="Print only warnings and errors (no progress bar).",
+    )(func)
+
+
+def device_options(func: Callable) -> Callable:
+    """``--device`` and ``--threads``."""
+    func = click.option(
+        "--threads", type=click.IntRange(min=0), default=0, show_default=True,
+        help="CPU threads for torch (0: torch's default).",
+    )(func)
+    return click.option(
+        "--device", default="auto", show_default=True,
+        help="auto, cpu, cuda, cuda:N or mps (auto takes a GPU when there is one).",
+    )(func)
+
+
+def _raise_terminated(signum, _frame):
+    raise SystemExit(128 + signum)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``motifscan`` command; returns (and exits with) the exit code."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args[: args.index("--") if "--" in args else len(args)]
+    previous = signal.getsignal(signal.SIGTERM)
+    try:
+        signal.signal(signal.SIGTERM, _raise_terminated)
+    except ValueError:  # not the main thread (e.g. called from a test runner thread)
+        previous = None
+    code = 0
+    try:
+        result = cli.main(args=args, prog_name="motifscan", standalone_mode=False)
+        code = result if isinstance(result, int) else 0
+    except MotifscanError as exc:
+        if debug:
+            traceback.print_exc()
+        click.echo(f"motifscan: error: {exc}", err=True)
+        code = exc.exit_code
+    except click.exceptions.Exit as exc:
+        code = exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        code = 2 if isinstance(exc, click.UsageError) else exc.exit_code
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        click.echo("motifscan: interrupted", err=True)
+        code = 130
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+        if code >= 128:
+            click.echo("motifscan: terminated", err=True)
+    except BrokenPipeError:
+        code = 1
+    except Exception as exc:  # a bug: still one line unless --debug
+        if debug:
+            traceback.print_exc()
+        click.echo(
+            f"motifscan: error: internal error: {type(exc).__name__}: {exc} "
+            "(run with --debug for a traceback, and please report it)",
+            err=True,
+        )
+        code = 1
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+    return code

@@ -1,0 +1,381 @@
+"""FASTA input: streaming (plain, gzip, bgzip, stdin) and indexed random access (pyfaidx).
+
+Streaming reads the file in large blocks and never holds more than one chunk of a record, so a
+whole genome is never in memory. Compression is detected from the magic bytes, not the file name.
+Indexed access (:class:`IndexedFasta`) needs a plain or bgzip file; plain gzip cannot be indexed
+and gets an error that shows the ``bgzip`` fix.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import sys
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Iterator
+
+import numpy as np
+
+from ..errors import InputError
+from .encode import encode, soft_mask
+
+__all__ = [
+    "FastaRecord",
+    "Chunk",
+    "compression",
+    "open_binary",
+    "iter_fasta_pieces",
+    "read_fasta",
+    "stream_chunks",
+    "IndexedFasta",
+    "BGZIP_HINT",
+]
+
+BLOCK_SIZE = 1 << 22
+_WHITESPACE = b" \t\r\n\x0b\x0c"
+BGZIP_HINT = "recompress it with bgzip (zcat FILE.gz | bgzip -c > FILE.fa.gz) or decompress it"
+
+
+@dataclass(frozen=True)
+class FastaRecord:
+    """One FASTA record: its name (first word of the header), uint8 codes and description."""
+
+    name: str
+    codes: np.ndarray
+    description: str = ""
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A piece of one record: codes for record positions ``[start, start + len(codes))``.
+
+    ``masked`` marks soft-masked (lowercase) bases when asked for, else ``None``. ``last`` is
+    True for the final chunk of its record.
+    """
+
+    name: str
+    start: int
+    codes: np.ndarray
+    masked: np.ndarray | None = None
+    last: bool = False
+
+
+def compression(path: str | os.PathLike) -> str:
+    """Return ``"plain"``, ``"gzip"`` or ``"bgzip"`` from the file's first bytes."""
+    with open(path, "rb") as fh:
+        head = fh.read(18)
+    if head[:2] != b"\x1f\x8b":
+        return "plain"
+    # bgzip: gzip with FEXTRA and a 'BC' subfield (SAM spec, section 4.1)
+    if len(head) >= 14 and head[3] & 4 and head[12:14] == b"BC":
+        return "bgzip"
+    return "gzip"
+
+
+def open_binary(path: str | os.PathLike) -> BinaryIO:
+    """Open a file for binary reading, decompressing gzip/bgzip; ``"-"`` is standard input."""
+    if os.fspath(path) == "-":
+        stdin = sys.stdin.buffer
+        head = stdin.peek(2)[:2] if hasattr(stdin, "peek") else b""
+        return gzip.GzipFile(fileobj=stdin) if head == b"\x1f\x8b" else stdin
+    p = Path(path)
+    if not p.exists():
+        raise InputError("file not found", path=p)
+    if p.is_dir():
+        raise InputError("is a directory, not a file", path=p)
+    try:
+        kind = compression(p)
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror or exc}", path=p) from None
+    return gzip.open(p, "rb") if kind != "plain" else open(p, "rb")
+
+
+def _blocks(fh: BinaryIO, path) -> Iterator[bytes]:
+    try:
+        while True:
+            block = fh.read(BLOCK_SIZE)
+            if not block:
+                return
+            yield block
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        raise InputError(
+            f"compressed data is truncated or corrupt ({exc})",
+            path=path,
+            hint="download or compress the file again",
+        ) from None
+
+
+def iter_fasta_pieces(path: str | os.PathLike) -> Iterator[tuple[str, str, bytes | None]]:
+    """Yield the raw structure of a FASTA file without holding a record in memory.
+
+    Yields ``(name, description, None)`` at each header, then ``(name, description, piece)`` for
+    consecutive pieces of that record's sequence with white space removed. Pieces are not yet
+    validated. Raises :class:`InputError` for an empty file, text before the first header, an
+    empty record name or a duplicate record name.
+    """
+    seen: set[str] = set()
+    name: str | None = None
+    desc = ""
+    lineno = 1
+    at_line_start = True
+    carry = b""
+    any_data = False
+    with open_binary(path) as fh:
+        for block in _blocks(fh, path):
+            any_data = True
+            data = carry + block if carry else block
+            carry = b""
+            start = 0
+            n = len(data)
+            while start < n:
+                if at_line_start and data[start] == 0x3E:  # '>'
+                    nl = data.find(b"\n", start)
+                    if nl == -1:
+                        carry = data[start:]
+                        break
+                    header = data[start + 1 : nl].rstrip(b"\r").decode("utf-8", errors="replace")
+                    parts = header.split(None, 1)
+                    if not parts:
+                        raise InputError("record with an empty name", path=path, where=f"line {lineno}")
+                    name, desc = parts[0], (parts[1] if len(parts) > 1 else "")
+                    if name in seen:
+                        raise InputError(
+                            f"duplicate record name {name!r}",
+                            path=path,
+                            where=f"line {lineno}",
+                            hint="record names must be unique",
+                        )
+                    seen.add(name)
+                    yield name, desc, None
+                    lineno += 1
+                    start = nl + 1
+                    at_line_start = True
+                    continue
+                j = data.find(b"\n>", start)
+                end = n if j == -1 else j + 1
+                segment = data[start:end]
+                piece = segment.translate(None, _WHITESPACE)
+                if piece:
+                    if name is None:
+                        raise InputError(
+                            "not FASTA: the first line does not start with '>'",
+                            path=path,
+                            where=f"line {lineno}",
+                            hint="give a FASTA file (a '>name' line, then sequence lines)",
+                        )
+                    yield name, desc, piece
+                lineno += segment.count(b"\n")
+                at_line_start = segment.endswith(b"\n")
+                start = end
+        if carry:  # a header line without a newline at the very end of the file
+            header = carry[1:].rstrip(b"\r\n").decode("utf-8", errors="replace")
+            parts = header.split(None, 1)
+            if not parts:
+                raise InputError("record with an empty name", path=path, where=f"line {lineno}")
+            if parts[0] in seen:
+                raise InputError(f"duplicate record name {parts[0]!r}", path=path, where=f"line {lineno}")
+            yield parts[0], (parts[1] if len(parts) > 1 else ""), None
+    if not any_data:
+        raise InputError("file is empty", path=path, hint="give a FASTA file with at least one record")
+    if not seen:
+        raise InputError("no FASTA records found", path=path, hint="a record starts with a '>name' line")
+
+
+def read_fasta(path: str | os.PathLike) -> Iterator[FastaRecord]:
+    """Iterate over whole, validated records (for peak-sized sequences, not chromosomes).
+
+    Raises
+    ------
+    InputError
+        Unreadable file, bad structure, or a letter that is not an IUPAC code (the message names
+        the file, the record and the 1-based position).
+    """
+    name, desc, parts = None, "", []
+
+    def finish() -> FastaRecord:
+        raw = b"".join(parts)
+        try:
+            codes = encode(raw)
+        except InputError as exc:
+            raise exc.located(path, f"record {name}") from None
+        return FastaRecord(name, codes, desc)
+
+    for rec_name, rec_desc, piece in iter_fasta_pieces(path):
+        if piece is None:
+            if name is not None:
+                yield finish()
+            name, desc, parts = rec_name, rec_desc, []
+        else:
+            parts.append(piece)
+    if name is not None:
+        yield finish()
+
+
+def stream_chunks(
+    path: str | os.PathLike,
+    chunk_size: int,
+    overlap: int = 0,
+    *,
+    with_mask: bool = False,
+    records: set[str] | None = None,
+) -> Iterator[Chunk]:
+    """Stream every record as overlapping chunks of codes, in bounded memory.
+
+    Chunk ``k`` of a record covers positions ``[k * chunk_size, k * chunk_size + chunk_size +
+    overlap)`` (clipped at the record's end), so anything that needs ``overlap + 1`` consecutive
+    bases lies wholly inside exactly one chunk's first ``chunk_size`` starting positions. A
+    record shorter than one chunk comes as one chunk (also an empty record, with no codes).
+
+    Parameters
+    ----------
+    path
+        FASTA file (plain, gzip, bgzip) or ``"-"`` for standard input.
+    chunk_size
+        Step between chunk starts (> 0).
+    overlap
+        Extra bases each chunk carries past its step.
+    with_mask
+        Also return the soft-mask (lowercase) flags.
+    records
+        Only these record names (others are read and skipped).
+    """
+    if chunk_size <= 0 or overlap < 0:
+        raise ValueError("chunk_size must be > 0 and overlap >= 0")
+    span = chunk_size + overlap
+    name = None
+    pieces: list[bytes] = []
+    held = 0
+    start = 0
+    emitted = False
+
+    def make(raw: bytes, pos: int, last: bool) -> Chunk:
+        try:
+            codes = encode(raw, offset=pos)
+        except InputError as exc:
+            raise exc.located(path, f"record {name}") from None
+        return Chunk(name, pos, codes, soft_mask(raw) if with_mask else None, last)
+
+    def flush_full() -> Iterator[Chunk]:
+        nonlocal pieces, held, start, emitted
+        buf = b"".join(pieces)
+        pos = 0
+        while len(buf) - pos > span:
+            yield make(buf[pos : pos + span], start, False)
+            emitted = True
+            pos += chunk_size
+            start += chunk_size
+        rest = buf[pos:]
+        pieces, held = [rest], len(rest)
+
+    def flush_last() -> Iterator[Chunk]:
+        buf = b"".join(pieces)
+        if buf or not emitted:
+            yield make(buf, start, True)
+
+    for rec_name, _desc, piece in iter_fasta_pieces(path):
+        if piece is None:
+            if name is not None:
+                yield from flush_full()
+                yield from flush_last()
+            name = rec_name if (records is None or rec_name in records) else None
+            pieces, held, start, emitted = [], 0, 0, False
+            continue
+        if name is None:
+            continue
+        pieces.append(piece)
+        held += len(piece)
+        if held > span + BLOCK_SIZE:
+            yield from flush_full()
+    if name is not None:
+        yield from flush_full()
+        yield from flush_last()
+
+
+class IndexedFasta:
+    """Random access to a plain or bgzip FASTA through pyfaidx (builds ``.fai``/``.gzi`` once).
+
+    Parameters
+    ----------
+    path
+        The genome FASTA.
+
+    Raises
+    ------
+    InputError
+        File missing, plain gzip (cannot be indexed: the message shows the bgzip fix), duplicate
+        record names, or an index that cannot be built.
+    """
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        import pyfaidx
+
+        self.path = Path(path)
+        if not self.path.exists():
+            raise InputError("genome file not found", path=self.path)
+        kind = compression(self.path)
+        if kind == "gzip":
+            raise InputError(
+                "plain gzip cannot be indexed for random access",
+                path=self.path,
+                hint=BGZIP_HINT,
+            )
+        try:
+            self._fa = pyfaidx.Fasta(
+                str(self.path),
+                sequence_always_upper=False,
+                as_raw=True,
+                rebuild=False,
+                build_index=True,
+            )
+        except pyfaidx.UnsupportedCompressionFormat:
+            raise InputError("cannot be indexed", path=self.path, hint=BGZIP_HINT) from None
+        except ValueError as exc:
+            msg = str(exc)
+            if "uplicate" in msg:
+                raise InputError(
+                    f"duplicate record names ({msg})", path=self.path, hint="record names must be unique"
+                ) from None
+            raise InputError(f"cannot index FASTA: {msg}", path=self.path) from None
+        except (OSError, pyfaidx.FastaIndexingError, RuntimeError) as exc:
+            raise InputError(
+                f"cannot index FASTA: {exc}",
+                path=self.path,
+                hint="check the file is FASTA with consistent line lengths, and its folder is writable for the index",
+            ) from None
+        self.sizes: dict[str, int] = {k: len(v) for k, v in self._fa.records.items()}
+
+    def __contains__(self, chrom: str) -> bool:
+        return chrom in self.sizes
+
+    def fetch(self, chrom: str, start: int, end: int) -> np.ndarray:
+        """Codes of ``chrom[start:end]`` (0-based, half-open)."""
+        if chrom not in self.sizes:
+            raise InputError(f"no sequence named {chrom!r} in the genome", path=self.path)
+        if not 0 <= start <= end <= self.sizes[chrom]:
+            raise InputError(
+                f"{chrom}:{start}-{end} is outside the sequence (length {self.sizes[chrom]})",
+                path=self.path,
+            )
+        raw = self.fetch_raw(chrom, start, end)
+        try:
+            return encode(raw, offset=start)
+        except InputError as exc:
+            raise exc.located(self.path, f"record {chrom}") from None
+
+    def fetch_raw(self, chrom: str, start: int, end: int) -> str:
+        """The sequence text of ``chrom[start:end]``, case kept."""
+        return self._fa[chrom][start:end]
+
+    def close(self) -> None:
+        self._fa.close()
+
+    def __enter__(self) -> "IndexedFasta":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
