@@ -15,3 +15,4 @@ __all__ = ["cli", "main"]
 def main(argv=None) -> None:
     """Console-script entry point."""
     sys.exit(_main(argv))
+from . import simulate  # noqa: F401
