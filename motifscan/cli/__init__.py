@@ -16,3 +16,4 @@ def main(argv=None) -> None:
     """Console-script entry point."""
     sys.exit(_main(argv))
 from . import simulate  # noqa: F401
+from . import export  # noqa: F401
