@@ -17,3 +17,5 @@ def main(argv=None) -> None:
     sys.exit(_main(argv))
 from . import simulate  # noqa: F401
 from . import export  # noqa: F401
+
+from . import train  # noqa: E402,F401

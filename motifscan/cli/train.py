@@ -1,0 +1,112 @@
+"""``motifscan train`` and ``motifscan evaluate``."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+
+import click
+
+from ..atomic import check_output_path
+from ..errors import UsageError
+from ._base import cli, device_options, log, quiet_option
+
+
+def _chroms(value: str | None) -> list[str] | None:
+    return None if value is None else [c.strip() for c in value.split(",") if c.strip()]
+
+
+def _check_inputs(*paths) -> None:
+    for p in paths:
+        if p is not None and p not in ("shuffle", "background") and not Path(p).exists():
+            raise UsageError(f"input file not found: {p}")
+
+
+@cli.command(context_settings={"show_default": True})
+@click.argument("positives", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Model file to write (.h5).")
+@click.option("--genome", type=click.Path(dir_okay=False), help="Genome FASTA (plain or bgzip) for BED positives or background negatives.")
+@click.option("--negatives", default="shuffle", help="'shuffle' (dinucleotide), 'background' (GC-matched genome regions) or a FASTA/BED file.")
+@click.option("--neg-ratio", type=click.IntRange(min=1), default=1, help="Generated negatives per positive.")
+@click.option("--length", type=click.IntRange(min=1), default=200, help="Sequence length (BED windows centred on summit/midpoint; FASTA cropped or N-padded).")
+@click.option("--filters", "n_filters", type=click.IntRange(min=1), default=64, help="Number of shared filters.")
+@click.option("--filter-width", type=click.IntRange(min=1), default=19, help="Filter width in bp.")
+@click.option("--no-rc", is_flag=True, help="Turn reverse-complement parameter sharing off.")
+@click.option("--hidden", type=click.IntRange(min=0), default=0, help="Units of a hidden dense layer (0: linear head).")
+@click.option("--dropout", type=click.FloatRange(0, 1, max_open=True), default=0.2)
+@click.option("--epochs", type=click.IntRange(min=1), default=60, help="Maximum epochs.")
+@click.option("--patience", type=click.IntRange(min=1), default=8, help="Epochs without better validation AUPRC before stopping.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=64)
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=3e-3, help="Adam learning rate.")
+@click.option("--seed", type=int, default=0, help="Random seed (same seed, same CPU: same model).")
+@click.option("--valid-chroms", help="Comma-separated validation chromosomes [default: chr8,chr20].")
+@click.option("--test-chroms", help="Comma-separated test chromosomes [default: chr1,chr3,chr6].")
+@click.option("--metrics", "metrics_path", type=click.Path(dir_okay=False), help="Also write the metrics as JSON.")
+@device_options
+@quiet_option
+def train(positives, output, genome, negatives, neg_ratio, length, n_filters, filter_width, no_rc, hidden,
+          dropout, epochs, patience, batch_size, lr, seed, valid_chroms, test_chroms, metrics_path, device,
+          threads, quiet):
+    """Train a shared-filter CNN on POSITIVES (FASTA, or BED/narrowPeak with --genome).
+
+    Writes one HDF5 model file with weights, config, metrics and provenance.
+    """
+    from ..evaluate import write_metrics
+    from ..model import save_model
+    from ..train import train_model
+
+    check_output_path(output)
+    if metrics_path:
+        check_output_path(metrics_path, option="--metrics")
+    _check_inputs(positives, genome, negatives)
+    result = train_model(
+        positives, genome=genome, negatives=negatives, neg_ratio=neg_ratio, length=length,
+        n_filters=n_filters, filter_width=filter_width, rc_sharing=not no_rc, hidden=hidden, dropout=dropout,
+        epochs=epochs, batch_size=batch_size, lr=lr, patience=patience, seed=seed,
+        valid_chroms=_chroms(valid_chroms), test_chroms=_chroms(test_chroms), device=device, threads=threads,
+        progress=not quiet, command=shlex.join(["motifscan", *sys.argv[1:]]),
+    )
+    save_model(result.model, output)
+    if metrics_path:
+        write_metrics(result.metrics, metrics_path)
+    m = result.metrics
+    log.info(
+        "test AUROC %.4f, AUPRC %.4f (n=%d) | valid AUROC %.4f | best epoch %d of %d | %.1f s on %s -> %s",
+        m["test"]["auroc"], m["test"]["auprc"], m["test"]["n"], m["valid"]["auroc"], m["best_epoch"],
+        m["epochs_run"], m["train_seconds"], m["device"], output,
+    )
+
+
+@cli.command(context_settings={"show_default": True})
+@click.argument("model_path", metavar="MODEL", type=click.Path(dir_okay=False))
+@click.argument("positives", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False), help="Directory for metrics.json, roc.png and pr.png (created if missing).")
+@click.option("--genome", type=click.Path(dir_okay=False), help="Genome FASTA for BED input or background negatives.")
+@click.option("--negatives", default="shuffle", help="'shuffle', 'background' or a FASTA/BED file.")
+@click.option("--neg-ratio", type=click.IntRange(min=1), default=1)
+@click.option("--seed", type=int, default=0)
+@device_options
+@quiet_option
+def evaluate(model_path, positives, out_dir, genome, negatives, neg_ratio, seed, device, threads, quiet):
+    """Score a labelled set with MODEL: AUROC/AUPRC, ROC and precision-recall curves (PNG)."""
+    from ..device import set_threads
+    from ..evaluate import evaluate_model, plot_curves, write_metrics
+    from ..model import load_model
+
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"-o {out} exists and is not a directory")
+    if out.is_dir():
+        check_output_path(out / "metrics.json")
+    else:
+        check_output_path(out)  # its parent must exist
+    _check_inputs(positives, genome, negatives)
+    set_threads(threads)
+    model = load_model(model_path)
+    result = evaluate_model(model, positives, negatives=negatives, genome=genome, neg_ratio=neg_ratio, seed=seed, device=device)
+    out.mkdir(exist_ok=True)
+    plot_curves(result.labels, result.scores, out, title=Path(model_path).stem)
+    write_metrics(result.metrics, out / "metrics.json")
+    log.info("AUROC %.4f, AUPRC %.4f (n=%d, %d positive) -> %s", result.metrics["auroc"], result.metrics["auprc"],
+             result.metrics["n"], result.metrics["n_pos"], out)

@@ -1,0 +1,278 @@
+"""Labelled sequence sets: loading positives and negatives, and train/valid/test splits.
+
+Sequences are fixed-length ``uint8`` code arrays. Where they carry coordinates (BED/narrowPeak,
+or FASTA names like ``chr1:100-300``) whole chromosomes are held out for validation and test, so
+no region near a training region is ever scored as held-out; otherwise the split is a seeded,
+stratified random one.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from ..errors import InputError, UsageError
+from ..sequences.encode import N_CODE
+from ..sequences.fasta import IndexedFasta, open_binary, read_fasta
+from ..sequences.intervals import Interval, centre, check_chromosomes, parse_region_name, read_intervals
+from .negatives import gc_matched_background, shuffle_all
+
+__all__ = [
+    "SequenceSet",
+    "LabelledSet",
+    "Split",
+    "is_fasta",
+    "load_sequences",
+    "build_labelled_set",
+    "split_dataset",
+    "DEFAULT_VALID_CHROMS",
+    "DEFAULT_TEST_CHROMS",
+]
+
+log = logging.getLogger("motifscan")
+
+DEFAULT_VALID_CHROMS = ("chr8", "chr20")
+DEFAULT_TEST_CHROMS = ("chr1", "chr3", "chr6")
+
+
+@dataclass
+class SequenceSet:
+    """Equal-length sequences: ``codes`` ``(N, L)`` uint8, their names and chromosomes.
+
+    ``chroms[i]`` is ``None`` when sequence ``i`` has no known coordinates; ``intervals`` holds the
+    genomic windows when the sequences came from a BED file (else ``None``).
+    """
+
+    names: list[str]
+    codes: np.ndarray
+    chroms: list[str | None]
+    intervals: list[Interval] | None = None
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+
+@dataclass
+class LabelledSet:
+    """Positives and negatives together: ``codes`` ``(N, L)``, ``labels`` ``(N,)`` float 0/1."""
+
+    names: list[str]
+    codes: np.ndarray
+    labels: np.ndarray
+    chroms: list[str | None]
+
+    def subset(self, idx: np.ndarray) -> "LabelledSet":
+        return LabelledSet(
+            [self.names[i] for i in idx], self.codes[idx], self.labels[idx], [self.chroms[i] for i in idx]
+        )
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+
+@dataclass
+class Split:
+    """Indices of the train, valid and test parts and how they were chosen."""
+
+    train: np.ndarray
+    valid: np.ndarray
+    test: np.ndarray
+    method: str
+    valid_chroms: list[str] = field(default_factory=list)
+    test_chroms: list[str] = field(default_factory=list)
+
+
+def is_fasta(path: str | os.PathLike) -> bool:
+    """True if the file's first non-blank character is ``>`` (after decompression)."""
+    with open_binary(path) as fh:
+        head = fh.read(4096).lstrip()
+    return head[:1] == b">"
+
+
+def _fit_length(codes: np.ndarray, length: int) -> np.ndarray:
+    """Centre-crop or centre-pad (with N) ``codes`` to ``length``."""
+    n = len(codes)
+    if n == length:
+        return codes
+    if n > length:
+        s = (n - length) // 2
+        return codes[s : s + length]
+    out = np.full(length, N_CODE, dtype=np.uint8)
+    s = (length - n) // 2
+    out[s : s + n] = codes
+    return out
+
+
+def load_sequences(
+    path: str | os.PathLike,
+    *,
+    genome: str | os.PathLike | IndexedFasta | None = None,
+    length: int = 200,
+    min_length: int = 1,
+) -> SequenceSet:
+    """Load fixed-length sequences from a FASTA file or from BED/narrowPeak + genome.
+
+    Parameters
+    ----------
+    path
+        FASTA (plain/gz/bgzip) or BED/narrowPeak.
+    genome
+        Genome FASTA (or an open :class:`IndexedFasta`), required for BED input.
+    length
+        Output length. BED windows are centred on the narrowPeak summit or the midpoint;
+        windows that run off a chromosome end are dropped and counted in the log. FASTA records
+        longer than ``length`` are centre-cropped, shorter ones centre-padded with N.
+    min_length
+        FASTA records shorter than this (usually the filter width) are an error.
+    """
+    path = Path(path)
+    if is_fasta(path):
+        names, rows, chroms = [], [], []
+        for rec in read_fasta(path):
+            if len(rec) < min_length:
+                raise InputError(
+                    f"sequence is {len(rec)} bp, shorter than the filter width {min_length}",
+                    path=path,
+                    where=f"record {rec.name}",
+                    hint="remove short records or use a narrower --filter-width",
+                )
+            names.append(rec.name)
+            rows.append(_fit_length(rec.codes, length))
+            region = parse_region_name(rec.name)
+            chroms.append(region[0] if region else None)
+        return SequenceSet(names, np.stack(rows), chroms)
+    if genome is None:
+        raise UsageError(f"{path} is not FASTA, so it is read as BED and needs --genome FASTA")
+    fa = genome if isinstance(genome, IndexedFasta) else IndexedFasta(genome)
+    intervals = read_intervals(path)
+    check_chromosomes(intervals, fa.sizes, path, fa.path)
+    kept, rows = [], []
+    for iv in intervals:
+        win = centre(iv, length, fa.sizes[iv.chrom])
+        if win is None:
+            continue
+        kept.append(Interval(iv.chrom, win[0], win[1], iv.name or f"{iv.chrom}:{win[0]}-{win[1]}", iv.summit))
+        rows.append(fa.fetch(iv.chrom, *win))
+    dropped = len(intervals) - len(kept)
+    if dropped:
+        log.info("%s: dropped %d of %d intervals whose %d-bp window runs off a chromosome end", path, dropped, len(intervals), length)
+    if not kept:
+        raise InputError("no interval fits inside its chromosome", path=path)
+    return SequenceSet(
+        [iv.name for iv in kept], np.stack(rows), [iv.chrom for iv in kept], kept
+    )
+
+
+def build_labelled_set(
+    positives: SequenceSet,
+    negatives: str | os.PathLike = "shuffle",
+    *,
+    genome: str | os.PathLike | IndexedFasta | None = None,
+    neg_ratio: int = 1,
+    seed: int = 0,
+    min_length: int = 1,
+) -> LabelledSet:
+    """Pair positives with negatives: ``"shuffle"``, ``"background"`` or a FASTA/BED file.
+
+    Shuffled negatives inherit the chromosome of their positive, so a chromosome hold-out puts
+    a sequence and its shuffles on the same side.
+    """
+    length = positives.codes.shape[1]
+    if neg_ratio < 1:
+        raise UsageError("--neg-ratio must be >= 1")
+    mode = os.fspath(negatives)
+    if mode == "shuffle":
+        neg_codes = shuffle_all(positives.codes, neg_ratio, seed)
+        reps = neg_ratio
+        neg_names = [f"{n}_shuffle{k}" for k in range(reps) for n in positives.names]
+        neg_chroms = [c for _ in range(reps) for c in positives.chroms]
+    elif mode == "background":
+        if genome is None or positives.intervals is None:
+            raise UsageError("--negatives background needs BED/narrowPeak positives and --genome")
+        fa = genome if isinstance(genome, IndexedFasta) else IndexedFasta(genome)
+        ivs, neg_codes = gc_matched_background(fa, positives.intervals, positives.codes, ratio=neg_ratio, seed=seed)
+        neg_names = [iv.name for iv in ivs]
+        neg_chroms = [iv.chrom for iv in ivs]
+    else:
+        if not Path(mode).exists():
+            raise UsageError(
+                f"--negatives {mode!r} is neither 'shuffle', 'background' nor an existing file"
+            )
+        neg = load_sequences(mode, genome=genome, length=length, min_length=min_length)
+        neg_codes, neg_names, neg_chroms = neg.codes, neg.names, neg.chroms
+    codes = np.concatenate([positives.codes, neg_codes])
+    labels = np.concatenate([np.ones(len(positives)), np.zeros(len(neg_codes))]).astype(np.float32)
+    return LabelledSet(list(positives.names) + list(neg_names), codes, labels, list(positives.chroms) + list(neg_chroms))
+
+
+def _stratified(labels: np.ndarray, fractions: tuple[float, float], seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    parts: list[list[np.ndarray]] = [[], [], []]
+    for value in np.unique(labels):
+        idx = rng.permutation(np.flatnonzero(labels == value))
+        n_valid = int(round(len(idx) * fractions[0]))
+        n_test = int(round(len(idx) * fractions[1]))
+        parts[1].append(idx[:n_valid])
+        parts[2].append(idx[n_valid : n_valid + n_test])
+        parts[0].append(idx[n_valid + n_test :])
+    return tuple(np.sort(np.concatenate(p)) for p in parts)  # type: ignore[return-value]
+
+
+def split_dataset(
+    data: LabelledSet,
+    *,
+    valid_chroms: Sequence[str] | None = None,
+    test_chroms: Sequence[str] | None = None,
+    fractions: tuple[float, float] = (0.1, 0.2),
+    min_held_out: int = 20,
+    seed: int = 0,
+) -> Split:
+    """Split into train/valid/test, holding out whole chromosomes when coordinates are known.
+
+    With coordinates for every sequence, ``valid_chroms``/``test_chroms`` (defaults
+    :data:`DEFAULT_VALID_CHROMS`, :data:`DEFAULT_TEST_CHROMS`) are held out. When a held-out part
+    would have fewer than ``min_held_out`` sequences of either class, the split falls back, with a
+    warning, to seeded stratified fractions (``fractions`` = valid, test). Chromosomes the user
+    names explicitly must exist in the data.
+    """
+    labels = data.labels
+    has_coords = all(c is not None for c in data.chroms)
+    explicit = valid_chroms is not None or test_chroms is not None
+    if has_coords:
+        vset = list(valid_chroms) if valid_chroms is not None else list(DEFAULT_VALID_CHROMS)
+        tset = list(test_chroms) if test_chroms is not None else list(DEFAULT_TEST_CHROMS)
+        overlap = set(vset) & set(tset)
+        if overlap:
+            raise UsageError(f"chromosomes in both --valid-chroms and --test-chroms: {', '.join(sorted(overlap))}")
+        present = set(data.chroms)
+        if explicit:
+            missing = [c for c in vset + tset if c not in present]
+            if missing:
+                raise UsageError(
+                    f"held-out chromosome(s) not in the data: {', '.join(missing)}",
+                    hint=f"the data has {', '.join(sorted(present)[:8])}{' ...' if len(present) > 8 else ''}",
+                )
+        chroms = np.array(data.chroms, dtype=object)
+        valid = np.flatnonzero(np.isin(chroms, vset))
+        test = np.flatnonzero(np.isin(chroms, tset))
+        train = np.flatnonzero(~np.isin(chroms, vset + tset))
+
+        def enough(idx: np.ndarray) -> bool:
+            return all((labels[idx] == v).sum() >= min_held_out for v in (0.0, 1.0))
+
+        if enough(valid) and enough(test) and enough(train):
+            return Split(train, valid, test, "chromosomes", vset, tset)
+        log.warning(
+            "chromosome hold-out too small (valid %s: %d, test %s: %d sequences; need %d of each class): "
+            "using stratified random fractions instead",
+            ",".join(vset), len(valid), ",".join(tset), len(test), min_held_out,
+        )
+    elif explicit:
+        log.warning("sequences carry no coordinates (names like chr1:100-300): --valid/--test-chroms ignored")
+    train, valid, test = _stratified(labels, fractions, seed)
+    return Split(train, valid, test, "stratified")

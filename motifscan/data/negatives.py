@@ -1,0 +1,177 @@
+"""Negative sequences: dinucleotide-preserving shuffles and GC-matched genomic background.
+
+The shuffle follows Altschul & Erickson (1985) in the form of Kandel et al. (1996), as uShuffle and
+the MEME suite's ``fasta-shuffle-letters -kmer 2`` do: the sequence is a walk over its
+dinucleotide multigraph; a random spanning arborescence rooted at the last letter fixes each
+letter's last out-edge (Wilson's loop-erased random walk), the other out-edges are permuted, and
+the Eulerian walk they define is read off. Every dinucleotide count (``N`` included, as a fifth
+letter) and the first and last letters are kept exactly.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Sequence
+
+import numpy as np
+
+from ..errors import InputError
+from ..sequences.encode import N_CODE
+from ..sequences.fasta import IndexedFasta
+from ..sequences.intervals import Interval
+
+__all__ = ["dinucleotide_shuffle", "shuffle_all", "gc_content", "gc_matched_background"]
+
+log = logging.getLogger("motifscan")
+
+
+def dinucleotide_shuffle(codes: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Shuffle a code sequence keeping every dinucleotide count exactly.
+
+    Parameters
+    ----------
+    codes
+        ``uint8`` codes (0-3 bases, 4 for N), shape ``(L,)``.
+    rng
+        Source of randomness (seed it for reproducible negatives).
+
+    Returns
+    -------
+    numpy.ndarray
+        A new ``uint8`` array of the same length, with the same first and last letter and the same
+        count of each of the 25 dinucleotides.
+    """
+    codes = np.asarray(codes, dtype=np.uint8)
+    n = len(codes)
+    if n < 3:
+        return codes.copy()
+    src, dst = codes[:-1], codes[1:]
+    # out-edges of each letter, in sequence order: edges[u] = targets of u's out-edges
+    order = np.argsort(src, kind="stable")
+    bounds = np.searchsorted(src[order], np.arange(N_CODE + 2))
+    edges = [dst[order[bounds[u] : bounds[u + 1]]] for u in range(N_CODE + 1)]
+    root = int(codes[-1])
+    # Wilson's algorithm: a uniformly random arborescence of last edges, pointing to the root
+    in_tree = [False] * (N_CODE + 1)
+    in_tree[root] = True
+    last_edge = [-1] * (N_CODE + 1)
+    for start in range(N_CODE + 1):
+        if len(edges[start]) == 0:
+            continue
+        u = start
+        while not in_tree[u]:
+            last_edge[u] = int(rng.integers(len(edges[u])))
+            u = int(edges[u][last_edge[u]])
+        u = start
+        while not in_tree[u]:
+            in_tree[u] = True
+            u = int(edges[u][last_edge[u]])
+    walk_lists = []
+    for u in range(N_CODE + 1):
+        e = edges[u]
+        if len(e) == 0 or u == root:
+            walk_lists.append(list(rng.permutation(e)) if len(e) else [])
+            continue
+        keep = e[last_edge[u]]
+        rest = np.delete(e, last_edge[u])
+        walk_lists.append(list(rng.permutation(rest)) + [keep])
+    # read off the Eulerian walk (a walk over L letters: inherently sequential, lists are fast)
+    out = np.empty(n, dtype=np.uint8)
+    pos = [0] * (N_CODE + 1)
+    cur = int(codes[0])
+    out[0] = cur
+    for i in range(1, n):
+        nxt = walk_lists[cur][pos[cur]]
+        pos[cur] += 1
+        out[i] = nxt
+        cur = int(nxt)
+    return out
+
+
+def shuffle_all(codes: np.ndarray, ratio: int, seed: int) -> np.ndarray:
+    """``ratio`` dinucleotide shuffles of each row of ``codes`` ``(N, L)``; returns ``(N*ratio, L)``.
+
+    Row ``k * N + i`` is the ``k``-th shuffle of sequence ``i``.
+    """
+    rng = np.random.default_rng(seed)
+    return np.stack([dinucleotide_shuffle(row, rng) for _ in range(ratio) for row in codes])
+
+
+def gc_content(codes: np.ndarray) -> np.ndarray:
+    """GC fraction of each row of ``codes`` ``(N, L)`` among its non-N bases (0.5 if all N)."""
+    codes = np.atleast_2d(codes)
+    gc = ((codes == 1) | (codes == 2)).sum(axis=1)
+    acgt = (codes < N_CODE).sum(axis=1)
+    return np.where(acgt > 0, gc / np.maximum(acgt, 1), 0.5)
+
+
+def gc_matched_background(
+    genome: IndexedFasta,
+    positives: Sequence[Interval],
+    positive_codes: np.ndarray,
+    *,
+    ratio: int = 1,
+    seed: int = 0,
+    max_n_fraction: float = 0.05,
+    candidates_per_sequence: int = 20,
+) -> tuple[list[Interval], np.ndarray]:
+    """Random genomic regions that match the positives' GC content and avoid them.
+
+    For each positive, ``ratio`` regions of the same length are taken from the *same chromosome*
+    (so chromosome hold-out splits stay clean), chosen among random candidates by closest GC
+    content; candidates overlapping any positive or with more than ``max_n_fraction`` N are
+    rejected.
+
+    Returns
+    -------
+    intervals, codes
+        The chosen regions and their codes ``(len(positives) * ratio, L)``.
+    """
+    rng = np.random.default_rng(seed)
+    length = positive_codes.shape[1]
+    target_gc = gc_content(positive_codes)
+    by_chrom: dict[str, list[int]] = {}
+    for i, iv in enumerate(positives):
+        by_chrom.setdefault(iv.chrom, []).append(i)
+    occupied: dict[str, np.ndarray] = {
+        c: np.array(sorted((positives[i].start, positives[i].end) for i in idx)) for c, idx in by_chrom.items()
+    }
+    chosen_iv: list[Interval | None] = [None] * (len(positives) * ratio)
+    chosen_codes = np.full((len(positives) * ratio, length), N_CODE, dtype=np.uint8)
+    for chrom, idx in by_chrom.items():
+        size = genome.sizes[chrom]
+        if size < length * 2:
+            raise InputError(f"chromosome {chrom} is too short for background regions", path=genome.path)
+        need = len(idx) * ratio
+        n_cand = max(need * candidates_per_sequence, 50)
+        starts = np.sort(rng.integers(0, size - length, n_cand))
+        occ = occupied[chrom]
+        # reject candidates overlapping a positive: any positive with start < end_c and end > start_c
+        j = np.searchsorted(occ[:, 0], starts + length)
+        max_end_before = np.maximum.accumulate(occ[:, 1])
+        overlaps = (j > 0) & (max_end_before[np.maximum(j - 1, 0)] > starts)
+        starts = starts[~overlaps]
+        cand = np.stack([genome.fetch(chrom, int(s), int(s) + length) for s in starts]) if len(starts) else np.zeros((0, length), np.uint8)
+        ok = (cand == N_CODE).mean(axis=1) <= max_n_fraction if len(cand) else np.zeros(0, bool)
+        starts, cand = starts[ok], cand[ok]
+        if len(starts) < need:
+            raise InputError(
+                f"could not find {need} background regions on {chrom} (found {len(starts)})",
+                path=genome.path,
+                hint="use --negatives shuffle, or give negatives with --negatives FILE",
+            )
+        cand_gc = gc_content(cand)
+        used = np.zeros(len(starts), dtype=bool)
+        for k in range(ratio):
+            for i in idx:
+                free = np.flatnonzero(~used)
+                best = free[np.argmin(np.abs(cand_gc[free] - target_gc[i]))]
+                used[best] = True
+                row = k * len(positives) + i
+                chosen_iv[row] = Interval(chrom, int(starts[best]), int(starts[best]) + length, f"bg_{chrom}:{starts[best]}")
+                chosen_codes[row] = cand[best]
+    log.info(
+        "background negatives: %d GC-matched regions (positives GC %.3f, background GC %.3f)",
+        len(chosen_iv), float(target_gc.mean()), float(gc_content(chosen_codes).mean()),
+    )
+    return [iv for iv in chosen_iv if iv is not None], chosen_codes
