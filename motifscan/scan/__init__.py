@@ -1,0 +1,18 @@
+"""Scanning: stream genomes and reads through a model (or a motif bank) in bounded memory.
+
+* :mod:`.engine` -- sources -> overlapping pieces -> batches of uint8 codes on the device;
+  :func:`~.engine.strand_conv` (both strands from one convolution).
+* :mod:`.sources` -- FASTA (streamed or indexed segments) inputs; reads live in
+  :mod:`motifscan.sequences.alignments`.
+* :mod:`.shard` -- ``--shard I/N``.
+* :mod:`.model_scan` -- CNN window tracks, per-record scores and filter hits.
+"""
+
+from .engine import Batch, Piece, Progress, default_chunk_size, iter_batches, strand_conv
+from .shard import Shard, parse_shard, split_segments
+from .sources import FastaSource, Segment
+
+__all__ = [
+    "Batch", "Piece", "Progress", "default_chunk_size", "iter_batches", "strand_conv",
+    "Shard", "parse_shard", "split_segments", "FastaSource", "Segment",
+]
