@@ -19,3 +19,4 @@ from . import simulate  # noqa: F401
 from . import export  # noqa: F401
 
 from . import train  # noqa: E402,F401
+from . import compare  # noqa: F401
