@@ -29,9 +29,12 @@ log = logging.getLogger("motifscan")
               help="Report at most N matches per query (best first).")
 @click.option("--min-overlap", type=click.IntRange(min=1), default=5, show_default=True,
               help="Minimum aligned columns (capped at the motif widths).")
+@click.option("--dist", "distance", type=click.Choice(["pearson", "ed"]), default="pearson",
+              show_default=True, help="Column similarity: Pearson correlation (Tomtom's default) "
+                                      "or Euclidean distance.")
 @quiet_option
 def compare(query, db_path, output, query_format, db_format, evalue_threshold, top, min_overlap,
-            quiet):
+            distance, quiet):
     """Compare the motifs in QUERY with a motif database (Tomtom-style p/E/q-values).
 
     Columns are compared by Pearson correlation over all offsets and both strands; p-values
@@ -53,7 +56,7 @@ def compare(query, db_path, output, query_format, db_format, evalue_threshold, t
     log.info("comparing %d motifs with %d database motifs (%s)", len(queries), len(database),
              db_file)
     rows = compare_motifs(queries, database, min_overlap=min_overlap,
-                          evalue_threshold=evalue_threshold, top=top)
+                          evalue_threshold=evalue_threshold, top=top, distance=distance)
     write_matches(rows, output)
     best = best_matches(rows)
     for q in queries:

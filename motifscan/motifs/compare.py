@@ -5,7 +5,8 @@ pearson``, ``-min-overlap 5``), written in vectorised NumPy:
 
 1. **Column scores.** Every query column is scored against every column of every database
    motif, on both strands, by Pearson correlation of the four probabilities (a constant column,
-   e.g. uniform, correlates 0 with anything). Scores in [-1, 1] are binned to integers 0..100.
+   e.g. uniform, correlates 0 with anything; ``distance="ed"``: negated Euclidean distance).
+   As in Tomtom, the query's scores are binned to integers 0..100 between their min and max.
 2. **Column null.** For query column *i* the null distribution is the histogram of its scores
    against *all* database columns (both strands) -- Tomtom's "database column null". Scores are
    shifted by that column's median, so a query column that hangs over a target's end adds its
@@ -68,7 +69,8 @@ class Match:
     orientation
         ``+`` the target as given, ``-`` its reverse complement.
     score
-        Best complete score in bins (Pearson correlation x 50, relative to the column medians).
+        Best complete score in score bins (1/100 of the query's score range), relative to the
+        column medians.
     query_consensus, target_consensus
         Argmax consensus of the query and of the target (as given in the database).
     """
@@ -147,11 +149,24 @@ def _span_survival(d: list[np.ndarray], lows: np.ndarray, grid_lo: int, grid_len
     return sf
 
 
-def _compare_one(query: Motif, db: MotifDatabase, min_overlap: int) -> list[tuple]:
+def _euclidean_columns(query: np.ndarray, columns: np.ndarray) -> np.ndarray:
+    """``(Wq, N)`` negated Euclidean distances (higher = more similar), Tomtom's ``-dist ed``."""
+    sq = (query * query).sum(axis=1)[:, None] + (columns * columns).sum(axis=1)[None, :]
+    sq -= 2.0 * (query @ columns.T)
+    return -np.sqrt(np.maximum(sq, 0.0))
+
+
+_DISTANCES = {"pearson": _pearson_columns, "ed": _euclidean_columns}
+
+
+def _compare_one(query: Motif, db: MotifDatabase, min_overlap: int, distance: str) -> list[tuple]:
     """Best alignment, score and p-value of ``query`` against every database motif."""
     nq = query.width
-    scores = _pearson_columns(query.probs, db.columns)  # (nq, N)
-    ints = np.rint((scores + 1.0) * (N_BINS / 2)).astype(np.int64)  # 0..N_BINS
+    scores = _DISTANCES[distance](query.probs, db.columns)  # (nq, N)
+    # Tomtom bins the query's scores to integers 0..N_BINS between their min and max
+    lo, hi = float(scores.min()), float(scores.max())
+    scale = N_BINS / (hi - lo) if hi > lo else 0.0
+    ints = np.rint((scores - lo) * scale).astype(np.int64)
     # per-column null over all database columns, shifted by its median (complete score)
     medians = np.rint(np.median(ints, axis=1)).astype(np.int64)
     shifted = ints - medians[:, None]
@@ -225,6 +240,7 @@ def compare_motifs(
     min_overlap: int = 5,
     evalue_threshold: float | None = None,
     top: int | None = None,
+    distance: str = "pearson",
 ) -> list[Match]:
     """Compare query motifs with a motif database, Tomtom-style (see the module docstring).
 
@@ -242,6 +258,9 @@ def compare_motifs(
         Keep matches with ``E <= evalue_threshold`` (``None``: keep all).
     top
         Keep at most this many matches per query (best first).
+    distance
+        Column similarity: ``"pearson"`` (Tomtom's default) or ``"ed"`` (negated Euclidean
+        distance, as memelite's Tomtom).
 
     Returns
     -------
@@ -252,10 +271,12 @@ def compare_motifs(
         queries = [queries]
     if min_overlap < 1:
         raise ValueError("min_overlap must be >= 1")
+    if distance not in _DISTANCES:
+        raise ValueError(f"distance must be one of {', '.join(_DISTANCES)}, not {distance!r}")
     db = database if isinstance(database, MotifDatabase) else MotifDatabase(database)
     rows: list[Match] = []
     for q in queries:
-        res = _compare_one(q, db, min_overlap)
+        res = _compare_one(q, db, min_overlap, distance)
         p = np.array([r[0] for r in res])
         qv = _bh(p)
         order = np.argsort(p, kind="stable")
