@@ -20,3 +20,4 @@ from . import export  # noqa: F401
 
 from . import train  # noqa: E402,F401
 from . import compare  # noqa: F401
+from . import scan  # noqa: F401

@@ -144,11 +144,11 @@ class Batch:
         return len(self.names)
 
 
-def _pack(pieces: list[Piece], align: int, width_multiple: int, pin: bool) -> dict:
+def _pack(pieces: list[Piece], align: int, width_multiple: int, pin: bool, min_width: int = 1) -> dict:
     starts = np.array([p.start - (p.start % align) for p in pieces], dtype=np.int64)
     begins = np.array([p.start for p in pieces], dtype=np.int64)
     ends = np.array([p.end for p in pieces], dtype=np.int64)
-    width = max(1, round_up(int((ends - starts).max()), width_multiple))
+    width = max(min_width, round_up(int((ends - starts).max()), width_multiple))
     host = torch.full((len(pieces), width), N_CODE, dtype=torch.uint8, pin_memory=pin)
     arr = host.numpy()
     for i, p in enumerate(pieces):
@@ -246,7 +246,7 @@ def iter_batches(
     def produce() -> Iterator[dict]:
         pieces = source.pieces(chunk_size, overlap)
         for group in _group(pieces, batch_size, max_bases, width_multiple, align):
-            yield _pack(group, align, width_multiple, cuda)
+            yield _pack(group, align, width_multiple, cuda, overlap + 1)
 
     host_iter = _threaded(produce(), prefetch) if threaded else produce()
     try:

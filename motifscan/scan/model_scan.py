@@ -1,0 +1,305 @@
+"""Scoring batches with a :class:`~motifscan.model.MotifCNN`: window tracks, records and filter hits.
+
+Windows
+    Each batch is convolved once with the bank ``[W, flip(W)]`` (both strands), the strands are
+    combined by an elementwise max, and every window's pooled filter vector comes from
+    ``max_pool1d(kernel=window - W + 1, stride)``; ReLU (monotone, so it commutes with max) and
+    the dense head follow. A window ``[q, q + window)`` thus scores exactly what
+    ``model.predict_codes`` gives its sequence (to float rounding).
+
+    * Windows start at ``0, stride, 2*stride, ...`` of each chromosome, whatever the chunking.
+    * A window must fit wholly in its chromosome (or ``--regions`` interval); a sequence shorter
+      than the window gets no windows.
+    * A window with more than half of its bases N (after ``--skip-masked``, soft-masked bases
+      count as N) is skipped: it has no value in any output.
+
+Records
+    One score per record (FASTA record or read): global max over the whole record, then the head
+    (as the model scores a training sequence of any length). Records shorter than the filter
+    width cannot be scored and are counted (``stats["too_short"]``). ``best_position`` is the
+    0-based start of the best match of the ``top_filter`` (the filter contributing most to the
+    logit of the first task), ``strand`` its strand.
+
+Hits
+    Positions where a filter's activation reaches ``hit_fraction`` of the largest activation the
+    filter can produce, on either strand, as BED6 (+ the matched sequence read 5'->3' on the hit's
+    strand). Each start position is reported once (chunk ownership, see :mod:`.engine`).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..model import MotifCNN
+from ..sequences.encode import N_CODE, decode, reverse_complement
+from .engine import DTYPES, Batch, strand_conv
+
+__all__ = ["ModelScanner", "WindowScores", "RecordScore", "Hit", "MAX_N_FRACTION"]
+
+log = logging.getLogger("motifscan")
+
+MAX_N_FRACTION = 0.5
+
+
+@dataclass
+class WindowScores:
+    """Scores of the kept windows of one batch, in genome order.
+
+    ``names[row[i]]`` is the chromosome of window ``i``; ``start`` its 0-based start; ``score``
+    ``(n, T)`` probabilities. ``finished`` maps chromosomes that ended in this batch to their
+    length (for writers that learn chromosome sizes as they go).
+    """
+
+    names: list[str]
+    row: np.ndarray
+    start: np.ndarray
+    score: np.ndarray
+    finished: dict[str, int] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.start)
+
+
+@dataclass
+class RecordScore:
+    """One record's result; ``score`` is ``None`` when the record could not be scored."""
+
+    name: str
+    length: int
+    score: np.ndarray | None
+    best_position: int = -1
+    strand: str = "."
+    top_filter: int = -1
+    payload: Any = None
+
+
+@dataclass
+class Hit:
+    """A filter match: BED6 fields plus the matched sequence."""
+
+    chrom: str
+    start: int
+    end: int
+    name: str
+    score: float
+    strand: str
+    sequence: str
+
+
+def filter_names(model: MotifCNN) -> list[str]:
+    """Names of the filters in hit files and TSVs: ``filter0 .. filter{F-1}`` (as ``motifscan export``)."""
+    return [f"filter{i}" for i in range(model.config.n_filters)]
+
+
+class ModelScanner:
+    """Turn engine batches into window scores, record scores and filter hits.
+
+    Parameters
+    ----------
+    model
+        A :class:`MotifCNN` (put in eval mode; moved to ``device``).
+    window, stride
+        Window length (default: the model's training length) and step, for window scans.
+    device
+        Compute device.
+    precision
+        ``fp32``, ``bf16`` or ``fp16`` for the convolution (the head always runs in fp32).
+    hit_fraction
+        Report filter hits at >= this fraction of each filter's maximum activation; ``None``
+        for no hits.
+    """
+
+    def __init__(
+        self,
+        model: MotifCNN,
+        *,
+        window: int | None = None,
+        stride: int = 50,
+        device: torch.device | str = "cpu",
+        precision: str = "fp32",
+        hit_fraction: float | None = None,
+    ) -> None:
+        self.device = torch.device(device)
+        self.model = model.to(self.device).eval()
+        c = model.config
+        self.width = c.filter_width
+        self.window = int(window or c.seq_length)
+        if self.window < self.width:
+            raise ValueError(f"window {self.window} is shorter than the filter width {self.width}")
+        if stride < 1:
+            raise ValueError("stride must be >= 1")
+        self.stride = int(stride)
+        self.rc = c.rc_sharing
+        self.dtype = DTYPES[precision]
+        self.weight = model.conv.weight.detach()
+        self.bias = model.conv.bias.detach()
+        self.names = filter_names(model)
+        self.stats: dict[str, int] = {"too_short": 0, "windows": 0, "skipped_n": 0}
+        self._pending: dict[int, dict] = {}
+        # the filter contributing most to task 0 is well defined for a linear head only
+        linear = [m for m in model.head if isinstance(m, nn.Linear)]
+        self._head_w = linear[0].weight[0].detach().float().cpu().numpy() if len(linear) == 1 else None
+        self.hit_threshold = None
+        if hit_fraction is not None:
+            best = self.weight.float().amax(dim=1).sum(dim=1) + self.bias.float()
+            self.hit_threshold = (hit_fraction * best.clamp(min=0)).to(self.device)
+            # a filter that cannot activate cannot hit
+            self.hit_threshold[best <= 0] = float("inf")
+
+    # -- convolution -------------------------------------------------------------------------
+    def _conv(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor | None]:
+        return strand_conv(batch.codes, self.weight, self.bias, self.dtype, both_strands=self.rc)
+
+    # -- windows -----------------------------------------------------------------------------
+    @torch.no_grad()
+    def windows(self, batch: Batch, conv=None) -> WindowScores:
+        """Score every window owned by the batch (rows must start on the stride grid)."""
+        fwd, rev = conv or self._conv(batch)
+        m = fwd if rev is None else torch.maximum(fwd, rev)
+        L = batch.codes.shape[1]
+        finished = {n: int(length) for n, length, last in zip(batch.names, batch.lengths, batch.last)
+                    if last and length is not None}
+        if L < self.window:
+            return WindowScores(batch.names, np.zeros(0, np.int64), np.zeros(0, np.int64),
+                                np.zeros((0, len(self.model.config.tasks)), np.float32), finished)
+        pooled = F.max_pool1d(m, self.window - self.width + 1, self.stride)  # (B, F, Q)
+        B, Fn, Q = pooled.shape
+        offs = torch.arange(Q, device=m.device) * self.stride
+        # N counts per window from a cumulative sum (padding is N too)
+        isn = (batch.codes == N_CODE).to(torch.int32)
+        cs = F.pad(isn.cumsum(dim=1), (1, 0))
+        n_count = cs[:, offs + self.window] - cs[:, offs]
+        starts = torch.as_tensor(batch.starts, device=m.device)[:, None] + offs[None, :]
+        begins = torch.as_tensor(batch.begins, device=m.device)[:, None]
+        ends = torch.as_tensor(batch.ends, device=m.device)[:, None]
+        own = torch.as_tensor(batch.own_ends, device=m.device)[:, None]
+        fits = (starts >= begins) & (starts + self.window <= ends) & (starts < own)
+        keep = fits & (n_count * 2 <= self.window)  # > 50% N: skipped
+        self.stats["skipped_n"] += int((fits & ~keep).sum())
+        rows, cols = keep.nonzero(as_tuple=True)
+        vec = torch.relu(pooled[rows, :, cols].float())
+        probs = torch.sigmoid(self.model.forward_pooled(vec))
+        self.stats["windows"] += len(rows)
+        return WindowScores(
+            batch.names, rows.cpu().numpy(), starts[rows, cols].cpu().numpy(),
+            probs.cpu().numpy().astype(np.float32), finished,
+        )
+
+    # -- records -----------------------------------------------------------------------------
+    @torch.no_grad()
+    def records(self, batch: Batch, conv=None) -> list[RecordScore]:
+        """Finish the records whose last piece is in this batch (long records span batches)."""
+        fwd, rev = conv or self._conv(batch)
+        B, Fn, P = fwd.shape
+        pos = torch.arange(P, device=fwd.device)[None, :] + torch.as_tensor(batch.starts, device=fwd.device)[:, None]
+        begins = torch.as_tensor(batch.begins, device=fwd.device)[:, None]
+        ends = torch.as_tensor(batch.ends, device=fwd.device)[:, None]
+        own = torch.as_tensor(batch.own_ends, device=fwd.device)[:, None]
+        valid = ((pos >= begins) & (pos < own) & (pos + self.width <= ends))[:, None, :]
+        neg = torch.tensor(float("-inf"), dtype=fwd.dtype, device=fwd.device)
+        fmax, farg = torch.where(valid, fwd, neg).max(dim=2)
+        if rev is not None:
+            rmax, rarg = torch.where(valid, rev, neg).max(dim=2)
+        else:
+            rmax, rarg = torch.full_like(fmax, float("-inf")), farg
+        starts = batch.starts
+        fmax, rmax = fmax.float().cpu().numpy(), rmax.float().cpu().numpy()
+        fpos = farg.cpu().numpy() + starts[:, None]
+        rpos = rarg.cpu().numpy() + starts[:, None]
+        done: list[tuple] = []
+        for i in range(B):
+            rec = int(batch.records[i])
+            part = self._pending.pop(rec, None)
+            cur = dict(f=fmax[i], fp=fpos[i], r=rmax[i], rp=rpos[i])
+            if part is not None:  # keep the earlier position on ties (first occurrence)
+                for v, p in (("f", "fp"), ("r", "rp")):
+                    better = cur[v] > part[v]
+                    cur[v] = np.where(better, cur[v], part[v])
+                    cur[p] = np.where(better, cur[p], part[p])
+            if not batch.last[i]:
+                self._pending[rec] = cur
+                continue
+            length = batch.lengths[i] if batch.lengths[i] is not None else int(batch.ends[i])
+            done.append((batch.names[i], length, cur, batch.payloads[i]))
+        return self._finish(done)
+
+    def _finish(self, done: list[tuple]) -> list[RecordScore]:
+        out: list[RecordScore] = []
+        ok = [k for k, d in enumerate(done) if d[1] >= self.width]
+        probs = None
+        if ok:
+            pooled = np.stack([np.maximum(done[k][2]["f"], done[k][2]["r"]) for k in ok])
+            pooled = np.maximum(pooled, 0)
+            with torch.no_grad():
+                logits = self.model.forward_pooled(torch.from_numpy(pooled).to(self.device))
+            probs = torch.sigmoid(logits).cpu().numpy()
+        j = 0
+        for k, (name, length, cur, payload) in enumerate(done):
+            if length < self.width:
+                if length > 0:
+                    self.stats["too_short"] += 1
+                out.append(RecordScore(name, int(length), None, payload=payload))
+                continue
+            pooled = np.maximum(np.maximum(cur["f"], cur["r"]), 0)
+            contrib = pooled * self._head_w if self._head_w is not None else pooled
+            top = int(np.argmax(contrib))
+            fwd_best = cur["f"][top] >= cur["r"][top]
+            best = int(cur["fp"][top] if fwd_best else cur["rp"][top])
+            out.append(RecordScore(name, int(length), probs[j], best, "+" if fwd_best else "-", top, payload))
+            j += 1
+        return out
+
+    # -- hits --------------------------------------------------------------------------------
+    @torch.no_grad()
+    def hits(self, batch: Batch, conv=None) -> list[Hit]:
+        """Filter matches owned by this batch, ordered by record, position, filter, strand."""
+        if self.hit_threshold is None:
+            return []
+        fwd, rev = conv or self._conv(batch)
+        B, Fn, P = fwd.shape
+        thr = self.hit_threshold.to(fwd.dtype)[None, :, None]
+        strands = [(fwd, "+")] + ([(rev, "-")] if rev is not None else [])
+        found = []
+        for act, s in strands:
+            r, f, p = (act >= thr).nonzero(as_tuple=True)
+            if len(r):
+                found.append((r.cpu().numpy(), f.cpu().numpy(), p.cpu().numpy(),
+                              act[r, f, p].float().cpu().numpy(), 0 if s == "+" else 1))
+        if not found:
+            return []
+        r = np.concatenate([x[0] for x in found])
+        f = np.concatenate([x[1] for x in found])
+        p = np.concatenate([x[2] for x in found])
+        v = np.concatenate([x[3] for x in found])
+        st = np.concatenate([np.full(len(x[0]), x[4]) for x in found])
+        gpos = batch.starts[r] + p
+        keep = (gpos >= batch.begins[r]) & (gpos < batch.own_ends[r]) & (gpos + self.width <= batch.ends[r])
+        r, f, p, v, st, gpos = r[keep], f[keep], p[keep], v[keep], st[keep], gpos[keep]
+        order = np.lexsort((st, f, gpos, r))
+        out = []
+        for k in order:
+            seq = batch.host_codes[r[k], p[k] : p[k] + self.width]
+            if st[k]:
+                seq = reverse_complement(seq)
+            out.append(Hit(batch.names[r[k]], int(gpos[k]), int(gpos[k]) + self.width, self.names[f[k]],
+                           float(v[k]), "-" if st[k] else "+", decode(seq)))
+        return out
+
+    def process(self, batch: Batch, *, windows: bool, records: bool, hits: bool) -> dict:
+        """One convolution, every requested result: ``{"windows", "records", "hits"}``."""
+        conv = self._conv(batch)
+        out: dict = {}
+        if windows:
+            out["windows"] = self.windows(batch, conv)
+        if records:
+            out["records"] = self.records(batch, conv)
+        if hits:
+            out["hits"] = self.hits(batch, conv)
+        return out

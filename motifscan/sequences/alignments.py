@@ -1,0 +1,149 @@
+"""Reads from BAM / CRAM / SAM (pysam) as a scan source.
+
+Which reads
+    Primary alignments and unmapped reads by default; ``include_secondary`` adds secondary and
+    supplementary alignments. Reads stored without a sequence (``SEQ`` is ``*``, common for
+    secondary alignments) are skipped and counted in ``stats["no_sequence"]``; with ``--tag-bam``
+    they are still written back, untagged.
+
+Orientation
+    Each read is scored **as sequenced**: for a read aligned to the reverse strand (flag 16) the
+    stored ``SEQ`` (reference orientation) is reverse-complemented first, as ``samtools fastq``
+    does. Scores do not depend on this with the default reverse-complement-shared model, but
+    ``best_position`` and ``strand`` are then relative to the read as it came off the sequencer,
+    and a read's row equals that of the same read in the FASTA ``samtools fasta`` writes.
+
+CRAM needs the reference it was compressed against (``reference``); without it pysam tries the
+``M5``/``UR`` tags of the header, which is an error here rather than a network download.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from ..errors import InputError, UsageError
+from .encode import encode, reverse_complement
+
+__all__ = ["ReadSource", "open_alignments"]
+
+
+def open_alignments(path: str | os.PathLike, reference: str | os.PathLike | None = None):
+    """Open a BAM/CRAM/SAM with pysam, with errors that name the file and the fix."""
+    import pysam
+
+    p = Path(path)
+    if not p.exists():
+        raise InputError("file not found", path=p)
+    is_cram = False
+    with open(p, "rb") as fh:
+        is_cram = fh.read(4) == b"CRAM"
+    if is_cram and reference is None:
+        raise UsageError("reading CRAM needs the reference it was compressed against", path=p,
+                         hint="give --reference GENOME.fa")
+    if reference is not None and not Path(reference).exists():
+        raise InputError("reference FASTA not found", path=reference)
+    kwargs = {"check_sq": False}
+    if reference is not None:
+        kwargs["reference_filename"] = os.fspath(reference)
+    if is_cram:
+        # never fetch reference sequences from the network
+        os.environ.setdefault("REF_PATH", ":")
+    try:
+        return pysam.AlignmentFile(os.fspath(p), "r" + ("c" if is_cram else "b" if _is_bgzf(p) else ""), **kwargs)
+    except (ValueError, OSError) as exc:
+        raise InputError(f"cannot read alignments: {exc}", path=p,
+                         hint="give a BAM, CRAM (with --reference) or SAM file") from None
+
+
+def _is_bgzf(p: Path) -> bool:
+    with open(p, "rb") as fh:
+        return fh.read(2) == b"\x1f\x8b"
+
+
+class ReadSource:
+    """Every selected read of an alignment file as one record (a :mod:`motifscan.scan` source).
+
+    Parameters
+    ----------
+    path
+        BAM, CRAM or SAM.
+    reference
+        FASTA for CRAM.
+    include_secondary
+        Also score secondary and supplementary alignments.
+    keep_reads
+        Carry each pysam read to the sinks (for ``--tag-bam``).
+    shard
+        A :class:`~motifscan.scan.shard.Shard`: take only its reads (one extra pass counts bases).
+    """
+
+    def __init__(self, path, reference=None, *, include_secondary: bool = False, keep_reads: bool = False,
+                 shard=None) -> None:
+        self.path = os.fspath(path)
+        self.reference = reference
+        self.include_secondary = include_secondary
+        self.keep_reads = keep_reads
+        self.shard = shard
+        self.sizes = None
+        self.stats: dict[str, int] = {"reads": 0, "no_sequence": 0}
+        with open_alignments(self.path, reference) as bam:
+            self.header = bam.header
+        self.total = None
+        if shard is not None:
+            self.total = self._count_bases()
+
+    def _selected(self, bam) -> Iterator:
+        for read in bam.fetch(until_eof=True) if bam.has_index() else bam:
+            if (read.is_secondary or read.is_supplementary) and not self.include_secondary:
+                continue
+            yield read
+
+    def _count_bases(self) -> int:
+        total = 0
+        with open_alignments(self.path, self.reference) as bam:
+            for read in self._selected(bam):
+                total += read.query_length or 0
+        return total
+
+    def pieces(self, chunk_size: int, overlap: int):
+        """Yield each read (split like a chromosome when longer than a chunk), in file order."""
+        from ..scan.shard import RecordFilter
+        from ..scan.sources import chunk_record
+
+        keep = RecordFilter(self.total, self.shard) if self.shard is not None else None
+        serial = 0
+        with open_alignments(self.path, self.reference) as bam:
+            try:
+                for read in self._selected(bam):
+                    seq = read.query_sequence
+                    if keep is not None and not keep.keep(len(seq) if seq else 0):
+                        continue
+                    name = read.query_name or f"read{serial}"
+                    payload = read if self.keep_reads else None
+                    if not seq:
+                        self.stats["no_sequence"] += 1
+                        if payload is not None:
+                            yield _empty(name, serial, payload)
+                            serial += 1
+                        continue
+                    try:
+                        codes = encode(seq)
+                    except InputError as exc:
+                        raise exc.located(self.path, f"read {name}") from None
+                    if read.is_reverse:
+                        codes = reverse_complement(codes)
+                    self.stats["reads"] += 1
+                    yield from chunk_record(name, serial, codes, chunk_size, overlap, payload)
+                    serial += 1
+            except OSError as exc:
+                raise InputError(f"cannot read alignments: {exc}", path=self.path) from None
+
+
+def _empty(name: str, serial: int, payload):
+    from ..scan.engine import Piece
+
+    return Piece(name, serial, 0, np.zeros(0, np.uint8), 0, True, 0, payload)
