@@ -1,0 +1,201 @@
+"""Scan engine invariants: windows == model scores, chunk/batch/shard invariance, strands, N, masks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import write_fasta
+from test_scan_support import engine_windows, random_dna, random_model, reference_windows
+
+from motifscan.scan.engine import Piece, iter_batches, strand_conv
+from motifscan.scan.run import open_source
+from motifscan.scan.shard import Shard, parse_shard
+from motifscan.scan.sources import FastaSource
+from motifscan.sequences.encode import encode, reverse_complement
+from motifscan.sequences.fasta import read_fasta
+from motifscan.errors import UsageError
+
+WINDOW, STRIDE = 24, 7
+
+
+@pytest.fixture(scope="module")
+def model():
+    return random_model(n_filters=4, width=5, seq_length=WINDOW)
+
+
+@pytest.fixture(scope="module")
+def genome(tmp_path_factory):
+    """Three records: a long one with an N run and soft-masked stretch, one shorter than a window,
+    one of a length that is not a multiple of anything."""
+    rng = np.random.default_rng(7)
+    long = random_dna(rng, 900)
+    long = long[:300] + "N" * 40 + long[340:500] + long[500:560].lower() + long[560:]
+    seqs = {"chrA": long, "chrB": random_dna(rng, 20), "chrC": random_dna(rng, 433, "ACGTN")}
+    path = write_fasta(tmp_path_factory.mktemp("g") / "g.fa", list(seqs), list(seqs.values()), width=61)
+    return path, {r.name: r.codes for r in read_fasta(path)}
+
+
+def test_windows_equal_model_scores(model, genome):
+    path, records = genome
+    ref = reference_windows(model, records, WINDOW, STRIDE)
+    got = engine_windows(model, FastaSource(path), WINDOW, STRIDE, chunk_size=100)
+    assert got[0] == ref[0]
+    np.testing.assert_array_equal(got[1], ref[1])
+    np.testing.assert_allclose(got[2], ref[2], atol=1e-5)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(chunk=st.integers(1, 700), batch=st.one_of(st.none(), st.integers(1, 5)))
+def test_chunk_and_batch_size_do_not_change_results(model, genome, chunk, batch):
+    path, records = genome
+    ref = reference_windows(model, records, WINDOW, STRIDE)
+    got = engine_windows(model, FastaSource(path), WINDOW, STRIDE, chunk_size=chunk, batch_size=batch)
+    assert got[0] == ref[0]
+    np.testing.assert_array_equal(got[1], ref[1])
+    np.testing.assert_allclose(got[2], ref[2], atol=1e-5)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(n=st.integers(1, 7), chunk=st.integers(5, 400))
+def test_shards_concatenate_to_the_whole(model, genome, n, chunk):
+    path, records = genome
+    ref = reference_windows(model, records, WINDOW, STRIDE)
+    names, starts, probs = [], [], []
+    for i in range(1, n + 1):
+        src = open_source(path, overlap=WINDOW - 1, grid=STRIDE, shard=Shard(i, n))
+        got = engine_windows(model, src, WINDOW, STRIDE, chunk_size=chunk)
+        names += got[0]
+        starts.append(got[1])
+        probs.append(got[2])
+    assert names == ref[0]
+    np.testing.assert_array_equal(np.concatenate(starts), ref[1])
+    np.testing.assert_allclose(np.concatenate(probs), ref[2], atol=1e-5)
+
+
+def test_shards_are_near_equal_by_bases(genome):
+    path, _ = genome
+    owned = []
+    for i in range(1, 4):
+        src = open_source(path, overlap=WINDOW - 1, grid=1, shard=Shard(i, 3))
+        owned.append(src.total)
+    assert sum(owned) == 900 + 20 + 433
+    assert max(owned) - min(owned) <= 1
+
+
+def test_strand_symmetry_mirrors_the_track(model, tmp_path):
+    rng = np.random.default_rng(3)
+    n = WINDOW + 50 * STRIDE  # (n - window) % stride == 0: the grids mirror each other
+    seq = random_dna(rng, n)
+    rc = "".join({"A": "T", "C": "G", "G": "C", "T": "A"}[b] for b in reversed(seq))
+    fwd = engine_windows(model, FastaSource(write_fasta(tmp_path / "f.fa", ["x"], [seq])), WINDOW, STRIDE, chunk_size=64)
+    rev = engine_windows(model, FastaSource(write_fasta(tmp_path / "r.fa", ["x"], [rc])), WINDOW, STRIDE, chunk_size=97)
+    np.testing.assert_array_equal(rev[1], n - WINDOW - fwd[1][::-1])
+    np.testing.assert_allclose(rev[2], fwd[2][::-1], atol=1e-6)
+
+
+def test_mostly_n_windows_are_skipped(model, tmp_path):
+    rng = np.random.default_rng(4)
+    seq = random_dna(rng, 68) + "N" * 30 + random_dna(rng, 70)
+    got = engine_windows(model, FastaSource(write_fasta(tmp_path / "n.fa", ["x"], [seq])), WINDOW, STRIDE, chunk_size=50)
+    expected = [q for q in range(0, len(seq) - WINDOW + 1, STRIDE)
+                if 2 * sum(c == "N" for c in seq[q : q + WINDOW]) <= WINDOW]
+    assert got[1].tolist() == expected
+    assert 56 in expected and 91 in expected  # exactly half N (12 of 24) or less is kept ...
+    assert 63 not in expected and 84 not in expected  # ... more than half is not
+
+
+def test_soft_masked_bases_scanned_normally_or_skipped(model, tmp_path):
+    rng = np.random.default_rng(5)
+    upper = random_dna(rng, 300)
+    masked = upper[:100] + upper[100:200].lower() + upper[200:]
+    as_n = upper[:100] + "N" * 100 + upper[200:]
+    p_masked = write_fasta(tmp_path / "m.fa", ["x"], [masked])
+    plain = engine_windows(model, FastaSource(write_fasta(tmp_path / "u.fa", ["x"], [upper])), WINDOW, STRIDE, chunk_size=80)
+    normal = engine_windows(model, FastaSource(p_masked), WINDOW, STRIDE, chunk_size=80)
+    np.testing.assert_array_equal(normal[1], plain[1])
+    np.testing.assert_allclose(normal[2], plain[2], atol=1e-6)
+    skipped = engine_windows(model, FastaSource(p_masked, skip_masked=True), WINDOW, STRIDE, chunk_size=80)
+    ref = reference_windows(model, {"x": encode(as_n)}, WINDOW, STRIDE)
+    np.testing.assert_array_equal(skipped[1], ref[1])
+    np.testing.assert_allclose(skipped[2], ref[2], atol=1e-5)
+    # indexed path (--chrom) reads masks the same way
+    idx = engine_windows(model, open_source(p_masked, overlap=WINDOW - 1, grid=STRIDE, chroms=["x"], skip_masked=True),
+                         WINDOW, STRIDE, chunk_size=80)
+    np.testing.assert_array_equal(idx[1], ref[1])
+
+
+def test_regions_keep_windows_inside_and_on_the_grid(model, genome, tmp_path):
+    path, records = genome
+    bed = tmp_path / "r.bed"
+    bed.write_text("chrA\t100\t260\nchrA\t240\t300\nchrC\t13\t90\nchrB\t0\t20\n")
+    src = open_source(path, overlap=WINDOW - 1, grid=STRIDE, regions=bed)
+    got = engine_windows(model, src, WINDOW, STRIDE, chunk_size=40)
+    whole = engine_windows(model, FastaSource(path), WINDOW, STRIDE, chunk_size=1000)
+    allowed = {("chrA", q) for q in range(100, 300 - WINDOW + 1)} | {("chrC", q) for q in range(13, 90 - WINDOW + 1)}
+    keys = list(zip(got[0], got[1].tolist()))
+    assert keys and all(k in allowed and k[1] % STRIDE == 0 for k in keys)
+    lookup = dict(zip(zip(whole[0], whole[1].tolist()), whole[2]))
+    expected = [k for k in lookup if k in allowed]
+    assert keys == expected
+    np.testing.assert_allclose(got[2], [lookup[k] for k in keys], atol=1e-6)
+
+
+def test_strand_conv_matches_model_strand_activations(model, device):
+    import torch
+
+    rng = np.random.default_rng(0)
+    codes = torch.from_numpy(rng.integers(0, 5, (3, 50), dtype=np.uint8)).to(device)
+    from motifscan.sequences.encode import one_hot_torch
+
+    fwd, rev = strand_conv(codes, model.conv.weight.detach(), model.conv.bias.detach())
+    m = model.to(device)
+    ref_f, ref_r = m.strand_activations(one_hot_torch(codes))
+    torch.testing.assert_close(torch.relu(fwd), ref_f, atol=1e-5, rtol=0)
+    torch.testing.assert_close(torch.relu(rev), ref_r, atol=1e-5, rtol=0)
+    model.to("cpu")
+
+
+def test_engine_on_device_matches_cpu(model, genome, device):
+    path, records = genome
+    ref = engine_windows(model, FastaSource(path), WINDOW, STRIDE, chunk_size=128)
+    got = engine_windows(model, FastaSource(path), WINDOW, STRIDE, chunk_size=128, device=device)
+    model.to("cpu")
+    np.testing.assert_array_equal(got[1], ref[1])
+    np.testing.assert_allclose(got[2], ref[2], atol=1e-4)
+
+
+def test_every_owned_base_counted_once(genome):
+    path, _ = genome
+    total = sum(b.bases for b in iter_batches(FastaSource(path), overlap=10, chunk_size=33, batch_size=2))
+    assert total == 900 + 20 + 433
+
+
+def test_reader_errors_reach_the_consumer(tmp_path):
+    bad = tmp_path / "bad.fa"
+    bad.write_text(">x\n" + "ACGT" * 50 + "J\n")
+    from motifscan.errors import InputError
+
+    with pytest.raises(InputError, match="record x"):
+        list(iter_batches(FastaSource(bad), overlap=3, chunk_size=16))
+
+
+def test_parse_shard():
+    assert parse_shard("2/5") == Shard(2, 5)
+    for bad in ("0/3", "4/3", "x", "1/0"):
+        with pytest.raises(UsageError):
+            parse_shard(bad)
+
+
+def test_long_reads_are_chunked_like_chromosomes():
+    from motifscan.scan.sources import chunk_record
+
+    codes = np.arange(100, dtype=np.uint8) % 4
+    pieces = list(chunk_record("r", 0, codes, 30, 9))
+    assert [p.start for p in pieces] == [0, 30, 60, 90]  # as stream_chunks cuts a record
+    assert pieces[-1].last and pieces[-1].own_end == 100 and pieces[0].own_end == 30
+    assert all(isinstance(p, Piece) for p in pieces)
+    assert np.array_equal(np.concatenate([p.codes[: p.own_end - p.start] for p in pieces]), codes)
+    assert reverse_complement(reverse_complement(codes)).tolist() == codes.tolist()
