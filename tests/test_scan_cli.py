@@ -1,0 +1,166 @@
+"""``motifscan scan`` end to end: planted motifs, every output format, records, shards, errors."""
+
+from __future__ import annotations
+
+import gzip
+import subprocess
+
+import numpy as np
+import pytest
+
+from conftest import write_fasta
+from test_scan_support import CONSENSUS, motif_model, random_dna, random_model
+
+from motifscan.cli._base import main
+from motifscan.model import save_model
+from motifscan.sequences.fasta import read_fasta
+
+WINDOW, STRIDE = 60, 10
+SITES = [("chr1", 3000, "+"), ("chr1", 12000, "-"), ("chr2", 4521, "+")]
+
+
+def _rc(s: str) -> str:
+    return "".join({"A": "T", "C": "G", "G": "C", "T": "A"}[b] for b in reversed(s))
+
+
+@pytest.fixture(scope="module")
+def planted_genome(tmp_path_factory):
+    """A 20 kb + 8 kb random genome with the consensus planted at SITES; the motif model."""
+    d = tmp_path_factory.mktemp("planted")
+    rng = np.random.default_rng(11)
+    seqs = {"chr1": list(random_dna(rng, 20_000)), "chr2": list(random_dna(rng, 8_000))}
+    for chrom, pos, strand in SITES:
+        site = CONSENSUS if strand == "+" else _rc(CONSENSUS)
+        seqs[chrom][pos : pos + len(site)] = site
+    seqs = {k: "".join(v) for k, v in seqs.items()}
+    fa = write_fasta(d / "genome.fa", list(seqs), list(seqs.values()))
+    model_path = d / "motif.h5"
+    save_model(motif_model(seq_length=WINDOW), model_path)
+    return d, fa, model_path, seqs
+
+
+def test_planted_motif_found_at_right_coordinates(planted_genome, tmp_path):
+    d, fa, model, seqs = planted_genome
+    peaks, hits = tmp_path / "peaks.bed", tmp_path / "hits.bed"
+    assert main(["scan", str(model), str(fa), "-o", str(peaks), "--stride", str(STRIDE),
+                 "--hits", str(hits), "--quiet"]) == 0
+    rows = [ln.split("\t") for ln in peaks.read_text().splitlines()]
+    assert len(rows) == len(SITES)
+    w = len(CONSENSUS)
+    for row, (chrom, pos, _s) in zip(rows, SITES):
+        start, end = int(row[1]), int(row[2])
+        assert row[0] == chrom
+        # the merged windows are exactly the grid windows that hold the whole site
+        first = -(-(pos + w - WINDOW) // STRIDE) * STRIDE
+        last = pos // STRIDE * STRIDE
+        assert (start, end) == (first, last + WINDOW)
+        assert float(row[6]) > 0.99 and len(row) == 10
+        assert start <= start + int(row[9]) < end
+    hit_rows = [ln.split("\t") for ln in hits.read_text().splitlines()]
+    site_hits = [(r[0], int(r[1]), r[5], r[6]) for r in hit_rows if r[3] == "filter0"]
+    assert site_hits == [(c, p, s, CONSENSUS) for c, p, s in SITES]
+    assert all(int(r[2]) - int(r[1]) == w for r in hit_rows)
+
+
+def test_bedgraph_and_bigwig_agree(planted_genome, tmp_path):
+    pyBigWig = pytest.importorskip("pyBigWig")
+    d, fa, model, seqs = planted_genome
+    bg, bw = tmp_path / "t.bedGraph", tmp_path / "t.bw"
+    assert main(["scan", str(model), str(fa), "-o", str(bg), "--stride", str(STRIDE), "-q"]) == 0
+    # a gzip copy cannot be indexed, so the bigWig goes through a temporary bedGraph
+    gz = tmp_path / "g.fa.gz"
+    gz.write_bytes(gzip.compress(fa.read_bytes()))
+    assert main(["scan", str(model), str(gz), "-o", str(bw), "--stride", str(STRIDE), "-q"]) == 0
+    rows = [ln.split("\t") for ln in bg.read_text().splitlines()]
+    assert len(rows) == (20_000 - WINDOW) // STRIDE + 1 + (8_000 - WINDOW) // STRIDE + 1
+    with pyBigWig.open(str(bw)) as f:
+        assert f.chroms() == {"chr1": 20_000, "chr2": 8_000}
+        for c, a, b, v in rows[:: 97]:
+            assert f.stats(c, int(a), int(b))[0] == pytest.approx(float(v), abs=1e-5)
+        # the site window's bin
+        site = f.stats("chr1", 3000, 3010, type="max")[0]
+        assert site > 0.99
+    assert not list(tmp_path.glob(".*"))  # no temporaries left behind
+
+
+def test_bigwig_with_index_uses_sizes_up_front(planted_genome, tmp_path):
+    pyBigWig = pytest.importorskip("pyBigWig")
+    d, fa, model, seqs = planted_genome
+    bw = tmp_path / "chr2.bw"
+    assert main(["scan", str(model), str(fa), "-o", str(bw), "--chrom", "chr2", "--stride", str(STRIDE), "-q"]) == 0
+    with pyBigWig.open(str(bw)) as f:
+        assert f.chroms()["chr2"] == 8_000
+        assert f.stats("chr2", 4521, 4531, type="max")[0] > 0.99
+        assert f.intervals("chr1") is None
+
+
+def test_shard_outputs_concatenate_to_the_unsharded_output(planted_genome, tmp_path):
+    d, fa, model, seqs = planted_genome
+    whole = tmp_path / "whole.bedGraph"
+    assert main(["scan", str(model), str(fa), "-o", str(whole), "--stride", str(STRIDE), "-q"]) == 0
+    parts = []
+    for i in range(1, 4):
+        out = tmp_path / f"s{i}.bedGraph"
+        assert main(["scan", str(model), str(fa), "-o", str(out), "--stride", str(STRIDE), "--shard", f"{i}/3",
+                     "--chunk-size", "3000", "-q"]) == 0
+        parts.append(out.read_text())
+    assert "".join(parts) == whole.read_text()
+
+
+def test_records_mode_scores_each_record(tmp_path):
+    rng = np.random.default_rng(2)
+    seqs = [random_dna(rng, n) for n in (200, 57, 3, 1000)]
+    fa = write_fasta(tmp_path / "r.fa", ["a", "b", "short", "d"], seqs)
+    model = random_model(n_filters=6, width=7, seq_length=50)
+    mpath = tmp_path / "m.h5"
+    save_model(model, mpath)
+    out = tmp_path / "scores.tsv"
+    assert main(["scan", str(mpath), str(fa), "--mode", "records", "-o", str(out), "--chunk-size", "100", "-q"]) == 0
+    lines = out.read_text().splitlines()
+    header = lines[0].split("\t")
+    assert header[:3] == ["name", "length", "score"] and "top_filter" in header
+    rows = [ln.split("\t") for ln in lines[1:]]
+    assert [r[0] for r in rows] == ["a", "b", "d"]  # 'short' is shorter than a filter
+    recs = {r.name: r.codes for r in read_fasta(fa)}
+    for r in rows:
+        assert int(r[1]) == len(recs[r[0]])
+        assert float(r[2]) == pytest.approx(float(model.predict_codes(recs[r[0]][None])[0, 0]), abs=1e-5)
+        assert r[4] in "+-" and 0 <= int(r[3]) <= int(r[1]) - 7
+
+
+def test_records_from_stdin(tmp_path):
+    rng = np.random.default_rng(8)
+    fa = write_fasta(tmp_path / "r.fa", ["a", "b"], [random_dna(rng, 80), random_dna(rng, 90)])
+    mpath = tmp_path / "m.h5"
+    save_model(random_model(width=7, seq_length=40), mpath)
+    out = tmp_path / "o.tsv"
+    res = subprocess.run(["python", "-m", "motifscan", "scan", str(mpath), "-", "-o", str(out), "-q"],
+                         input=fa.read_bytes(), capture_output=True)
+    assert res.returncode == 0, res.stderr
+    assert [ln.split("\t")[0] for ln in out.read_text().splitlines()] == ["name", "a", "b"]
+
+
+def test_usage_errors_are_one_line(planted_genome, tmp_path, capsys):
+    d, fa, model, seqs = planted_genome
+    assert main(["scan", str(model), str(fa), "-o", str(tmp_path / "x.unknown")]) == 2
+    assert main(["scan", str(model), str(fa), "-o", str(tmp_path / "nodir" / "x.bed")]) == 2
+    assert main(["scan", str(model), str(fa), "-o", str(tmp_path / "x.bed"), "--shard", "4/3"]) == 2
+    assert main(["scan", str(model), str(fa), "-o", str(tmp_path / "x.bed"), "--chrom", "chrX"]) == 2
+    assert main(["scan", str(model), str(fa), "--mode", "records", "-o", str(tmp_path / "x.bed")]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and err.count("motifscan: error:") == 5
+    assert not list(tmp_path.iterdir())
+
+
+def test_bad_input_leaves_no_output(planted_genome, tmp_path, capsys):
+    d, fa, model, seqs = planted_genome
+    bad = tmp_path / "bad.fa"
+    bad.write_text(">x\n" + "ACGT" * 500 + "\n>y\nACGTJ\n")
+    out = tmp_path / "o.bedGraph"
+    assert main(["scan", str(model), str(bad), "-o", str(out)]) == 1
+    assert "record y" in capsys.readouterr().err
+    assert not out.exists() and not list(tmp_path.glob(".o*"))
+    plain_gz = tmp_path / "g.fa.gz"
+    plain_gz.write_bytes(gzip.compress(fa.read_bytes()))
+    assert main(["scan", str(model), str(plain_gz), "-o", str(out), "--chrom", "chr1"]) == 1
+    assert "bgzip" in capsys.readouterr().err
