@@ -179,20 +179,12 @@ def _resolve_db(db) -> list[Motif] | None:
     return list(db)
 
 
-def _field(row, key):
-    return row[key] if isinstance(row, dict) else getattr(row, key)
-
-
 def _best_matches(queries: list[Motif], database: list[Motif]) -> dict[str, tuple[str, str, float]]:
     """Best database match (lowest E-value) per query id: ``(target_id, target_alt, e_value)``."""
     from .motifs.compare import compare_motifs
 
-    best: dict[str, tuple[str, str, float]] = {}
-    for row in compare_motifs(queries, database):
-        q, e = _field(row, "query_id"), float(_field(row, "e_value"))
-        if q not in best or e < best[q][2]:
-            best[q] = (_field(row, "target_id"), _field(row, "target_alt") or "", e)
-    return best
+    return {m.query_id: (m.target_id, m.target_alt or "", m.e_value)
+            for m in compare_motifs(queries, database, top=1)}
 
 
 #: At most this many sequences are shuffled into negatives for the influence (bounded cost).

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -83,6 +84,15 @@ def write_fasta(path, seqs):
         for i, s in enumerate(seqs):
             fh.write(f">seq{i}\n{decode(s)}\n")
     return path
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny tensors: one torch thread avoids oversubscription on a shared machine."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")
@@ -167,7 +177,7 @@ def test_batching_and_piece_cutting_do_not_change_results(data):
     # Variable lengths, one long sequence that is cut into pieces with a small batch budget.
     seqs = [data[i][: 40 + i] for i in range(60)] + [np.concatenate(list(data[60:]))]
     big = activation_motifs(model, seqs, batch_bases=1 << 20)
-    small = activation_motifs(model, seqs, batch_bases=97)
+    small = activation_motifs(model, seqs, batch_bases=250)
     np.testing.assert_array_equal(big.nsites, small.nsites)
     np.testing.assert_allclose(big.counts, small.counts)
     np.testing.assert_allclose(big.pooled, small.pooled, rtol=1e-6, atol=1e-6)
@@ -280,7 +290,7 @@ def test_no_filter_with_enough_sites_is_an_input_error(data, tmp_path):
 
 def test_logos_written(data, tmp_path):
     pytest.importorskip("motifscan.motifs.logos")
-    res = export_motifs(planted_model(n_filters=3, filter_index=1), tmp_path / "m.meme",
+    res = export_motifs(planted_model(n_filters=2, filter_index=1), tmp_path / "m.meme",
                         sequences=list(data), logos_dir=tmp_path / "logos", svg=True, device="cpu")
     pngs = sorted((tmp_path / "logos").glob("*.png"))
     svgs = sorted((tmp_path / "logos").glob("*.svg"))
@@ -302,7 +312,7 @@ def test_db_best_match_is_the_planted_motif(data, tmp_path):
 
 
 # ---------------------------------------------------------------------------- trained model
-def _train_tiny(pos, neg, seed=0, epochs=30):
+def _train_tiny(pos, neg, seed=0, epochs=15):
     """A few epochs of Adam on a tiny model (until the lead's train.fit is used here)."""
     torch.manual_seed(seed)
     model = MotifCNN(ModelConfig(n_filters=6, filter_width=WIDTH, seq_length=pos.shape[1], dropout=0.0))
@@ -360,3 +370,25 @@ def test_cli_errors(data, tmp_path, capsys):
     assert "--genome" in capsys.readouterr().err
     assert main(["export", str(model_path), "-o", str(tmp_path / "m.meme"), "--svg"]) == 2
     assert not (tmp_path / "m.meme").exists()
+
+
+# ---------------------------------------------------------------------------- real data
+CTCF_FASTA = Path(__file__).resolve().parents[1] / "examples" / "ctcf" / "ctcf_gm12878_top500.fa"
+
+
+@pytest.mark.skipif(not CTCF_FASTA.exists(), reason="examples/ctcf not present")
+def test_real_ctcf_peaks_with_jaspar_ctcf_filter(tmp_path):
+    """A filter set to JASPAR's CTCF log-odds, run over 500 real CTCF peaks: the W-mers it picks
+    out give back a CTCF motif, which JASPAR 2024 matches as CTCF."""
+    from motifscan.motifs import jaspar_path
+
+    ctcf = next(m for m in read_motifs(jaspar_path()) if m.id == "MA0139.2")
+    model = MotifCNN(ModelConfig(n_filters=1, filter_width=ctcf.width, seq_length=200))
+    with torch.no_grad():
+        model.conv.weight[0] = torch.tensor(ctcf.log_odds(0.1).T, dtype=torch.float32)
+        model.conv.bias.zero_()
+    res = export_motifs(model, tmp_path / "m.meme", sequences=CTCF_FASTA, db="jaspar", trim=True,
+                        device="cpu")
+    row = res.rows[0]
+    assert row["nsites"] > 300  # most of the 500 peaks hold a strong CTCF site
+    assert row["best_match_alt"] == "CTCF" and row["best_match_evalue"] < 1e-6
