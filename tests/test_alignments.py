@@ -1,0 +1,164 @@
+"""Reads from BAM/CRAM/SAM: selection, orientation, per-read scores == per-record FASTA scores."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from conftest import write_fasta
+from test_scan_support import random_dna, random_model
+
+from motifscan.cli._base import main
+from motifscan.model import save_model
+
+pysam = pytest.importorskip("pysam")
+
+REF_LEN = 2000
+
+
+def _rc(s: str) -> str:
+    return "".join({"A": "T", "C": "G", "G": "C", "T": "A", "N": "N"}[b] for b in reversed(s))
+
+
+@pytest.fixture(scope="module")
+def reads(tmp_path_factory):
+    """A reference, and reads of every kind written as SAM, BAM and CRAM.
+
+    Returns the directory, paths, and the expected (name, sequence-as-sequenced) of the reads a
+    default scan keeps, and of those --include-secondary adds.
+    """
+    d = tmp_path_factory.mktemp("reads")
+    rng = np.random.default_rng(21)
+    ref_seq = random_dna(rng, REF_LEN)
+    ref = write_fasta(d / "ref.fa", ["chr1"], [ref_seq])
+    pysam.faidx(str(ref))
+    header = pysam.AlignmentHeader.from_dict({"HD": {"VN": "1.6", "SO": "unsorted"},
+                                              "SQ": [{"SN": "chr1", "LN": REF_LEN}]})
+    specs = []  # (name, flag, stored seq)
+    kept, secondary = [], []
+    for i in range(30):
+        n = int(rng.integers(40, 160))
+        seq = random_dna(rng, n)
+        flag = [0, 16, 4, 0 | 64 | 1, 16 | 128 | 1][i % 5]
+        if flag & 4:
+            flag = 4
+        specs.append((f"r{i}", flag, seq))
+        kept.append((f"r{i}", _rc(seq) if flag & 16 else seq))
+    # a secondary without SEQ, a secondary and a supplementary with SEQ, a primary with N
+    specs.append(("sec_noseq", 256, None))
+    s2 = random_dna(rng, 90)
+    specs.append(("sec", 256 | 16, s2))
+    secondary.append(("sec", _rc(s2)))
+    s3 = random_dna(rng, 70)
+    specs.append(("supp", 2048, s3))
+    secondary.append(("supp", s3))
+    s4 = random_dna(rng, 60)[:30] + "NNNN" + random_dna(rng, 30)
+    specs.append(("withN", 0, s4))
+    kept.append(("withN", s4))
+
+    def make(path, mode, **kw):
+        with pysam.AlignmentFile(str(path), mode, header=header, **kw) as out:
+            for name, flag, seq in specs:
+                a = pysam.AlignedSegment(header)
+                a.query_name = name
+                a.flag = flag
+                if seq is not None:
+                    a.query_sequence = seq
+                    a.query_qualities = pysam.qualitystring_to_array("I" * len(seq))
+                if not flag & 4:
+                    a.reference_id = 0
+                    a.reference_start = int(rng.integers(0, REF_LEN - 200))
+                    a.cigartuples = [(0, len(seq) if seq else 50)]
+                    a.mapping_quality = 60
+                else:
+                    a.reference_id = -1
+                    a.reference_start = -1
+                out.write(a)
+        return path
+
+    bam = make(d / "reads.bam", "wb")
+    sam = make(d / "reads.sam", "w")
+    cram = make(d / "reads.cram", "wc", reference_filename=str(ref))
+    model = random_model(n_filters=6, width=7, seq_length=50, seed=3)
+    mpath = d / "m.h5"
+    save_model(model, mpath)
+    return dict(dir=d, ref=ref, bam=bam, sam=sam, cram=cram, model=mpath, kept=kept, secondary=secondary,
+                n_no_seq=1)
+
+
+def _rows(path):
+    lines = path.read_text().splitlines()
+    assert lines[0].startswith("name\tlength\tscore")
+    return [ln.split("\t") for ln in lines[1:]]
+
+
+def _fasta_rows(reads, items, tmp_path):
+    fa = write_fasta(tmp_path / "reads.fa", [n for n, _ in items], [s for _, s in items])
+    out = tmp_path / "fa.tsv"
+    assert main(["scan", str(reads["model"]), str(fa), "--mode", "records", "-o", str(out), "-q"]) == 0
+    return _rows(out)
+
+
+@pytest.mark.parametrize("kind", ["bam", "sam", "cram"])
+def test_read_scores_equal_fasta_record_scores(reads, kind, tmp_path):
+    out = tmp_path / f"{kind}.tsv"
+    args = ["scan", str(reads["model"]), str(reads[kind]), "-o", str(out), "-q"]
+    if kind == "cram":
+        args += ["--reference", str(reads["ref"])]
+    assert main(args) == 0
+    got = _rows(out)
+    want = _fasta_rows(reads, reads["kept"], tmp_path)
+    assert [r[0] for r in got] == [n for n, _ in reads["kept"]]  # primary + unmapped, input order
+    for g, w in zip(got, want):
+        assert g[0] == w[0] and g[1] == w[1] and g[3:] == w[3:]
+        assert float(g[2]) == pytest.approx(float(w[2]), abs=1e-6)
+
+
+def test_include_secondary_adds_reads_with_sequence(reads, tmp_path):
+    out = tmp_path / "all.tsv"
+    assert main(["scan", str(reads["model"]), str(reads["bam"]), "-o", str(out), "--include-secondary", "-q"]) == 0
+    names = [r[0] for r in _rows(out)]
+    assert "sec" in names and "supp" in names and "sec_noseq" not in names
+    assert len(names) == len(reads["kept"]) + len(reads["secondary"])
+
+
+def test_cram_without_reference_is_a_usage_error(reads, tmp_path, capsys):
+    assert main(["scan", str(reads["model"]), str(reads["cram"]), "-o", str(tmp_path / "x.tsv")]) == 2
+    assert "--reference" in capsys.readouterr().err
+
+
+def test_tag_bam_writes_every_read_with_its_score(reads, tmp_path, caplog):
+    out, tagged = tmp_path / "s.tsv", tmp_path / "tagged.bam"
+    assert main(["scan", str(reads["model"]), str(reads["bam"]), "-o", str(out), "--tag-bam", str(tagged),
+                 "--include-secondary"]) == 0
+    scores = {r[0]: float(r[2]) for r in _rows(out)}  # read names are unique in this fixture
+    with pysam.AlignmentFile(str(tagged), "rb", check_sq=False) as bam:
+        got = list(bam)
+    assert len(got) == 30 + 4  # every read, the one without SEQ untagged
+    for read in got:
+        if read.query_name == "sec_noseq":
+            assert not read.has_tag("ms")
+        else:
+            assert read.get_tag("ms") == pytest.approx(scores[read.query_name], abs=1e-6)
+
+
+def test_shards_of_reads_concatenate(reads, tmp_path):
+    whole = tmp_path / "w.tsv"
+    assert main(["scan", str(reads["model"]), str(reads["bam"]), "-o", str(whole), "-q"]) == 0
+    rows = []
+    for i in (1, 2, 3):
+        out = tmp_path / f"s{i}.tsv"
+        assert main(["scan", str(reads["model"]), str(reads["bam"]), "-o", str(out), "--shard", f"{i}/3", "-q"]) == 0
+        part = _rows(out)
+        assert part  # near-equal parts: none empty here
+        rows += part
+    assert rows == _rows(whole)
+
+
+def test_records_source_counts_reads_without_sequence(reads):
+    from motifscan.sequences.alignments import ReadSource
+
+    src = ReadSource(reads["bam"], include_secondary=True)
+    pieces = list(src.pieces(1000, 6))
+    assert src.stats["no_sequence"] == reads["n_no_seq"]
+    assert src.stats["reads"] == len(pieces) == len(reads["kept"]) + len(reads["secondary"])
