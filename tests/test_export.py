@@ -392,3 +392,16 @@ def test_real_ctcf_peaks_with_jaspar_ctcf_filter(tmp_path):
     row = res.rows[0]
     assert row["nsites"] > 300  # most of the 500 peaks hold a strong CTCF site
     assert row["best_match_alt"] == "CTCF" and row["best_match_evalue"] < 1e-6
+
+
+def test_same_motifs_and_influence_on_every_device(data, device, tmp_path):
+    ref = export_motifs(planted_model(), tmp_path / "cpu.meme", sequences=list(data), device="cpu")
+    model = planted_model()
+    res = export_motifs(model, tmp_path / "dev.meme", sequences=list(data), device=device)
+    assert res.filters[0] == ref.filters[0] == 3
+    for a, b in zip(ref.motifs, res.motifs):
+        if a.id == "filter3":  # the planted filter's sites are far from the threshold
+            assert b.id == a.id and b.nsites == a.nsites
+            np.testing.assert_allclose(b.probs, a.probs, atol=1e-12)
+    np.testing.assert_allclose(res.influence.loss, ref.influence.loss, atol=1e-4)
+    assert next(model.parameters()).device.type == "cpu"  # moved back
