@@ -12,7 +12,7 @@ the first task.
 
 Peaks (``.bed`` / ``.narrowPeak``): windows scoring ``>= threshold`` whose spans overlap or touch
 are merged into one interval; narrowPeak columns: chrom, start, end, name (``chrom:start-end``),
-score (``int(1000 * max)``), strand ``.``, signalValue (max probability), pValue ``-1``, qValue
+score (``round(1000 * max)``), strand ``.``, signalValue (max probability), pValue ``-1``, qValue
 ``-1``, peak (summit offset from start: the centre of the best window, the first on ties).
 
 Motif hits: BED6 (chrom, start, end, filter or motif name, score, strand) plus a 7th column with
@@ -222,7 +222,7 @@ class PeakWriter(_TextWriter):
     def _line(self, p) -> str:
         self.count += 1
         chrom, s, e, v, summit = p
-        return f"{chrom}\t{s}\t{e}\t{chrom}:{s}-{e}\t{min(1000, int(1000 * v))}\t.\t{v:.6g}\t-1\t-1\t{summit - s}\n"
+        return f"{chrom}\t{s}\t{e}\t{chrom}:{s}-{e}\t{min(1000, round(1000 * v))}\t.\t{v:.6g}\t-1\t-1\t{summit - s}\n"
 
     def finish(self) -> None:
         if self._cur is not None:

@@ -1,0 +1,91 @@
+"""Writers: formats from extensions, bins, streaming peak merging, bigWig both ways, atomicity."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from motifscan.errors import UsageError
+from motifscan.outputs import (BedGraphWriter, BigWigWriter, HitsWriter, PeakWriter, RecordsWriter,
+                               output_format, window_bins)
+from motifscan.scan.model_scan import Hit, RecordScore, WindowScores
+
+
+def ws(names, rows, starts, scores, finished=None):
+    return WindowScores(list(names), np.array(rows), np.array(starts, dtype=np.int64),
+                        np.array(scores, dtype=np.float32)[:, None], finished or {})
+
+
+def test_output_format():
+    assert output_format("a.bw") == "bigwig" and output_format("a.bedGraph") == "bedgraph"
+    assert output_format("a.narrowPeak") == "peaks" and output_format("x.tsv") == "tsv"
+    assert output_format("x.anything", "peaks") == "peaks"
+    with pytest.raises(UsageError):
+        output_format("x.foo")
+
+
+def test_window_bins_tile_without_overlap():
+    starts = np.arange(0, 1000, 50)
+    a, b = window_bins(starts, 200, 50)
+    assert (a[1:] == b[:-1]).all() and (a == starts + 75).all()
+    a, b = window_bins(np.array([0, 300]), 100, 300)  # stride > window: the window itself
+    assert a.tolist() == [0, 300] and b.tolist() == [100, 400]
+
+
+def test_peaks_merge_across_batches_and_stop_at_chromosomes(tmp_path):
+    out = tmp_path / "p.bed"
+    with PeakWriter(out, window=100, threshold=0.5) as w:
+        w.write(ws(["c1"], [0, 0, 0, 0], [0, 50, 100, 300], [0.6, 0.9, 0.7, 0.2]))
+        w.write(ws(["c1", "c2"], [0, 0, 1], [200, 400, 0], [0.55, 0.8, 0.95]))
+    rows = [ln.split("\t") for ln in out.read_text().splitlines()]
+    # c1: windows 0,50,100,200 overlap/touch -> [0, 300); 400 alone; c2 alone
+    assert [(r[0], int(r[1]), int(r[2])) for r in rows] == [("c1", 0, 300), ("c1", 400, 500), ("c2", 0, 100)]
+    assert float(rows[0][6]) == pytest.approx(0.9) and int(rows[0][9]) == 100  # summit: centre of window 50
+    assert int(rows[0][4]) == 900 and rows[0][3] == "c1:0-300"
+
+
+def test_bigwig_direct_and_via_bedgraph_agree(tmp_path):
+    pyBigWig = pytest.importorskip("pyBigWig")
+    batches = [ws(["a", "b"], [0, 0, 1], [0, 10, 0], [0.1, 0.2, 0.3], {"a": 60}),
+               ws(["b"], [0, 0], [10, 20], [0.4, 0.5], {"b": 45})]
+    direct, late = tmp_path / "d.bw", tmp_path / "l.bw"
+    with BigWigWriter(direct, 20, 10, {"a": 60, "b": 45}) as w:
+        for b in batches:
+            w.write(b)
+    with BigWigWriter(late, 20, 10, None) as w:
+        for b in batches:
+            w.write(b)
+    for path in (direct, late):
+        with pyBigWig.open(str(path)) as f:
+            assert f.chroms() == {"a": 60, "b": 45}
+            assert f.intervals("a") == ((5, 15, pytest.approx(0.1)), (15, 25, pytest.approx(0.2)))
+            assert [round(v, 5) for *_x, v in f.intervals("b")] == [0.3, 0.4, 0.5]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d.bw", "l.bw"]
+
+
+def test_writers_are_atomic(tmp_path):
+    out = tmp_path / "t.bedGraph"
+    out.write_text("old\n")
+    with pytest.raises(RuntimeError):
+        with BedGraphWriter(out, 20, 10) as w:
+            w.write(ws(["a"], [0], [0], [0.5]))
+            raise RuntimeError("boom")
+    assert out.read_text() == "old\n" and sorted(p.name for p in tmp_path.iterdir()) == ["t.bedGraph"]
+    with pytest.raises(RuntimeError):
+        with BigWigWriter(tmp_path / "x.bw", 20, 10, None) as w:
+            w.write(ws(["a"], [0], [0], [0.5], {"a": 30}))
+            raise RuntimeError("boom")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.bedGraph"]
+
+
+def test_hits_and_records_text(tmp_path):
+    hits, recs = tmp_path / "h.bed", tmp_path / "r.tsv"
+    with HitsWriter(hits) as w:
+        w.write([Hit("c1", 5, 17, "filter0", 4.0, "-", "GCCACTAGGTGG")])
+    assert hits.read_text() == "c1\t5\t17\tfilter0\t4\t-\tGCCACTAGGTGG\n"
+    with RecordsWriter(recs, ["bound", "open"], ["filter0", "filter1"]) as w:
+        w.write([RecordScore("r1", 100, np.array([0.25, 0.5]), 3, "+", 1), RecordScore("r2", 2, None)])
+    assert recs.read_text().splitlines() == [
+        "name\tlength\tscore\tscore_bound\tscore_open\tbest_position\tstrand\ttop_filter",
+        "r1\t100\t0.25\t0.25\t0.5\t3\t+\tfilter1",
+    ]
