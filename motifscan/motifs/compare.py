@@ -89,18 +89,16 @@ class Match:
     target_consensus: str = ""
 
 
-def _pearson_columns(query: np.ndarray, columns: np.ndarray) -> np.ndarray:
-    """``(Wq, N)`` Pearson correlations between rows of ``query (Wq, 4)`` and ``columns (N, 4)``."""
-    qc = query - query.mean(axis=1, keepdims=True)
-    tc = columns - columns.mean(axis=1, keepdims=True)
-    qn = np.sqrt((qc * qc).sum(axis=1))
-    tn = np.sqrt((tc * tc).sum(axis=1))
-    num = qc @ tc.T
-    den = np.outer(qn, tn)
-    # constant columns (zero variance) correlate 0 with anything
-    with np.errstate(divide="ignore", invalid="ignore"):
-        r = np.where(den > 1e-12, num / den, 0.0)
-    return np.clip(r, -1.0, 1.0)
+def _unit_centred(x: np.ndarray) -> np.ndarray:
+    """Rows centred and scaled to unit norm; constant rows become 0 (they correlate 0)."""
+    c = x - x.mean(axis=1, keepdims=True)
+    norm = np.sqrt((c * c).sum(axis=1, keepdims=True))
+    return np.divide(c, norm, out=np.zeros_like(c), where=norm > 1e-12)
+
+
+def _pearson_columns(query: np.ndarray, db: "MotifDatabase") -> np.ndarray:
+    """``(Wq, N)`` Pearson correlations between rows of ``query (Wq, 4)`` and the database columns."""
+    return np.clip(_unit_centred(query) @ db.unit_columns.T, -1.0, 1.0)
 
 
 class MotifDatabase:
@@ -119,6 +117,9 @@ class MotifDatabase:
         fwd = np.concatenate([m.probs for m in motifs])
         rev = np.concatenate([m.probs[::-1, ::-1] for m in motifs])
         self.columns = np.concatenate([fwd, rev])  # (2 * total width, 4)
+        self.unit_columns = _unit_centred(self.columns)
+        self.sq_norms = (self.columns * self.columns).sum(axis=1)
+        self.consensus = [m.consensus for m in motifs]
         starts = np.concatenate([[0], np.cumsum(widths)[:-1]])
         self.starts = {"+": starts, "-": starts + fwd.shape[0]}
         self.by_width = {int(w): np.flatnonzero(widths == w) for w in np.unique(widths)}
@@ -127,32 +128,43 @@ class MotifDatabase:
         return len(self.motifs)
 
 
-def _span_survival(d: list[np.ndarray], lows: np.ndarray, grid_lo: int, grid_len: int):
-    """Survival functions ``P(sum_{i=a..b} D_i >= s)`` on a common integer grid.
+def _offset_curves(d: list[np.ndarray], lows: np.ndarray, grid_lo: int, grid_len: int,
+                   usage: np.ndarray) -> np.ndarray:
+    """``log prod_o P(S_o < s)`` on an integer grid, one curve per target width.
 
-    ``d[i]`` is the probability vector of column *i*'s shifted score, support starting at
-    ``lows[i]``. Returns ``sf (nq, nq, grid_len)`` (entries with ``b < a`` unused).
+    ``d[i]`` is the probability vector of query column *i*'s shifted score (support starting at
+    ``lows[i]``); the null of an alignment covering query columns ``a..b`` is their convolution.
+    ``usage[k, a, b]`` counts the offsets of target width *k* that cover exactly ``a..b``.
+    Spans are built by extending ``a..b-1`` with column *b*, so each is one direct convolution,
+    and only ``n_widths`` curves are held (memory does not grow with the query width squared).
     """
     nq = len(d)
-    sf = np.zeros((nq, nq, grid_len))
+    curves = np.zeros((usage.shape[0], grid_len))
+    row = np.empty(grid_len)
     for a in range(nq):
         dist, lo = d[a], int(lows[a])
         for b in range(a, nq):
             if b > a:
                 dist = np.convolve(dist, d[b])
                 lo += int(lows[b])
+            used = np.flatnonzero(usage[:, a, b])
+            if used.size == 0:
+                continue
             tail = np.cumsum(dist[::-1])[::-1]  # P(S >= lo + k)
             start = lo - grid_lo
-            row = sf[a, b]
             row[:start] = 1.0
             row[start:start + tail.size] = np.minimum(tail, 1.0)
-    return sf
+            row[start + tail.size:] = 0.0
+            with np.errstate(divide="ignore"):  # P(S >= s) == 1 -> log 0 -> p == 1
+                keep = np.log1p(-row)
+            curves[used] += usage[used, a, b][:, None] * keep[None, :]
+    return curves
 
 
-def _euclidean_columns(query: np.ndarray, columns: np.ndarray) -> np.ndarray:
+def _euclidean_columns(query: np.ndarray, db: "MotifDatabase") -> np.ndarray:
     """``(Wq, N)`` negated Euclidean distances (higher = more similar), Tomtom's ``-dist ed``."""
-    sq = (query * query).sum(axis=1)[:, None] + (columns * columns).sum(axis=1)[None, :]
-    sq -= 2.0 * (query @ columns.T)
+    sq = (query * query).sum(axis=1)[:, None] + db.sq_norms[None, :]
+    sq -= 2.0 * (query @ db.columns.T)
     return -np.sqrt(np.maximum(sq, 0.0))
 
 
@@ -162,7 +174,7 @@ _DISTANCES = {"pearson": _pearson_columns, "ed": _euclidean_columns}
 def _compare_one(query: Motif, db: MotifDatabase, min_overlap: int, distance: str) -> list[tuple]:
     """Best alignment, score and p-value of ``query`` against every database motif."""
     nq = query.width
-    scores = _DISTANCES[distance](query.probs, db.columns)  # (nq, N)
+    scores = _DISTANCES[distance](query.probs, db)  # (nq, N)
     # Tomtom bins the query's scores to integers 0..N_BINS between their min and max
     lo, hi = float(scores.min()), float(scores.max())
     scale = N_BINS / (hi - lo) if hi > lo else 0.0
@@ -175,10 +187,20 @@ def _compare_one(query: Motif, db: MotifDatabase, min_overlap: int, distance: st
     d = [np.bincount(shifted[i] - lows[i]) / shifted.shape[1] for i in range(nq)]
     grid_lo, grid_hi = int(lows.sum()), int(highs.sum())
     grid_len = grid_hi - grid_lo + 2
-    sf = _span_survival(d, lows, grid_lo, grid_len)
-    # log(1 - sf), for the product over offsets; sf == 1 -> -inf -> p == 1
-    with np.errstate(divide="ignore"):
-        log_keep = np.log1p(-np.minimum(sf, 1.0))
+    # the offsets of each target width, and which query span each one covers
+    widths = list(db.by_width)
+    spans = []
+    usage = np.zeros((len(widths), nq, nq), dtype=np.int64)
+    for k, nt in enumerate(widths):
+        mo = min(min_overlap, nq, nt)
+        offsets = np.array([o for o in range(-(nq - 1), nt)
+                            if min(nq, nt - o) - max(0, -o) >= mo])
+        a_idx = np.maximum(0, -offsets)
+        b_idx = np.minimum(nq, nt - offsets) - 1
+        np.add.at(usage[k], (a_idx, b_idx), 1)
+        spans.append((offsets, b_idx - a_idx + 1))
+    # P(best offset >= s) = 1 - prod_o P(S_o < s): one curve per target width
+    p_curves = -np.expm1(_offset_curves(d, lows, grid_lo, grid_len, usage))
 
     n = len(db)
     best = {
@@ -187,15 +209,9 @@ def _compare_one(query: Motif, db: MotifDatabase, min_overlap: int, distance: st
         "offset": np.zeros((2, n), dtype=np.int64),
         "overlap": np.zeros((2, n), dtype=np.int64),
     }
-    for nt, members in db.by_width.items():
-        mo = min(min_overlap, nq, nt)
-        offsets = np.array([o for o in range(-(nq - 1), nt)
-                            if min(nq, nt - o) - max(0, -o) >= mo])
-        a_idx = np.maximum(0, -offsets)
-        b_idx = np.minimum(nq, nt - offsets) - 1
-        overlaps = b_idx - a_idx + 1
-        # P(best offset >= s) = 1 - prod_o P(S_o < s): one curve per target width
-        p_curve = -np.expm1(log_keep[a_idx, b_idx].sum(axis=0))  # (grid_len,)
+    for k, (nt, members) in enumerate(db.by_width.items()):
+        offsets, overlaps = spans[k]
+        p_curve = p_curves[k]
         for si, strand in enumerate("+-"):
             cols = db.starts[strand][members][:, None] + np.arange(nt)  # (m, nt)
             sub = shifted[:, cols]  # (nq, m, nt)
@@ -281,6 +297,7 @@ def compare_motifs(
         qv = _bh(p)
         order = np.argsort(p, kind="stable")
         kept = 0
+        q_cons = q.consensus
         for j in order:
             pj, score, offset, overlap, strand = res[j]
             e = float(pj * len(db))
@@ -288,7 +305,7 @@ def compare_motifs(
                 break
             t = db.motifs[j]
             rows.append(Match(q.id, t.id, t.alt, offset, float(pj), e, float(qv[j]), overlap,
-                              strand, score, q.consensus, t.consensus))
+                              strand, score, q_cons, db.consensus[j]))
             kept += 1
             if top is not None and kept >= top:
                 break
