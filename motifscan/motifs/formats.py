@@ -14,6 +14,7 @@ and line.
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import re
@@ -38,6 +39,8 @@ __all__ = [
 ]
 
 FORMATS = ("meme", "jaspar", "transfac", "homer")
+
+log = logging.getLogger("motifscan")
 
 _EXTENSIONS = {
     ".meme": "meme",
@@ -682,6 +685,10 @@ def format_motifs(motifs: Sequence[Motif], format: str, *, background=None) -> s
     if not motifs:
         raise UsageError("no motifs to write")
     if fmt == "meme":
+        if background is None and any(not np.allclose(m.background, motifs[0].background)
+                                      for m in motifs[1:]):
+            log.warning("motifs have different backgrounds; the MEME file holds one, "
+                        "the first motif's (%s)", " ".join(f"{v:.3f}" for v in motifs[0].background))
         bg = motifs[0].background if background is None else np.asarray(background, float)
         bg = np.asarray(bg, dtype=np.float64)
         if bg.shape != (4,) or np.any(bg <= 0):
