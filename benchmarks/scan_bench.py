@@ -1,0 +1,180 @@
+"""Scan benchmark: end-to-end Mbp/s to bedGraph vs the pure convolution ceiling, and peak RSS.
+
+Usage::
+
+    python benchmarks/scan_bench.py --mbp 20 --rss 20,100
+
+Makes a synthetic genome (random ACGT with some N runs and soft-masked stretches, 60 bp lines,
+chromosomes of ``--chrom-mbp``) and a default-sized random model (64 filters x 19, RC sharing),
+then measures, in the same run on the same hardware:
+
+* ceiling -- convolution only (``strand_conv``: one-hot + the 128-filter bank for both strands)
+  over pre-encoded codes laid out exactly as the engine lays them out (rows of
+  ``chunk + window - 1``, ``rows`` per batch); nothing else;
+* end to end -- ``motifscan scan MODEL genome.fa -o out.bedGraph --quiet`` in a fresh
+  subprocess (reading, encoding, the background reader, the pooling, the head, writing),
+  measured on the whole process wall time and on the scan's own timer (excluding start-up);
+* peak RSS -- ``ru_maxrss`` of that subprocess, for each size in ``--rss``.
+
+The machine is shared: check ``uptime`` first and compare numbers from the same run only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+_CHILD = r"""
+import json, resource, sys, time, logging
+from motifscan.cli._base import main
+t = time.perf_counter()
+code = main(sys.argv[1:])
+wall = time.perf_counter() - t
+print(json.dumps({"code": code, "scan_wall": wall,
+                  "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def write_genome(path: Path, mbp: float, chrom_mbp: float = 25.0, seed: int = 0) -> int:
+    """Write a random genome FASTA of about ``mbp`` megabases; returns the number of bases."""
+    rng = np.random.default_rng(seed)
+    lut = np.frombuffer(b"ACGTacgtN", dtype=np.uint8)
+    total = int(mbp * 1e6)
+    n_chrom = max(1, int(np.ceil(total / (chrom_mbp * 1e6))))
+    sizes = [total // n_chrom + (1 if i < total % n_chrom else 0) for i in range(n_chrom)]
+    with open(path, "wb") as fh:
+        for i, n in enumerate(sizes):
+            fh.write(f">chr{i + 1}\n".encode())
+            done = 0
+            while done < n:  # 6 Mb blocks (multiple of 60) keep memory small
+                m = min(6_000_000, n - done)
+                codes = rng.integers(0, 4, m, dtype=np.uint8)
+                codes[: m // 50] += 4 * (rng.random(m // 50) < 0.3).astype(np.uint8)  # soft-masked bits
+                if rng.random() < 0.5:
+                    s = int(rng.integers(0, max(1, m - 5000)))
+                    codes[s : s + 5000] = 8  # an N run
+                seq = lut[codes]
+                pad = (-m) % 60
+                lines = np.concatenate([seq, np.full(pad, ord("A"), np.uint8)]).reshape(-1, 60)
+                block = np.concatenate([lines, np.full((len(lines), 1), ord("\n"), np.uint8)], axis=1).ravel()
+                if pad:
+                    block = np.concatenate([block[: -(pad + 1)], [ord("\n")]]).astype(np.uint8)
+                fh.write(block.tobytes())
+                done += m
+    return total
+
+
+def conv_ceiling(chunk: int, window: int, rows: int, seconds: float = 6.0) -> float:
+    """Mbp/s of the convolution alone, both strands, on pre-encoded rows (engine layout)."""
+    from motifscan.model import MotifCNN
+    from motifscan.scan.engine import round_up, strand_conv
+
+    torch.manual_seed(0)
+    model = MotifCNN().eval()
+    w, b = model.conv.weight.detach(), model.conv.bias.detach()
+    width = round_up(chunk + window - 1, 64)
+    rng = np.random.default_rng(1)
+    batches = [torch.from_numpy(rng.integers(0, 4, (rows, width), dtype=np.uint8)) for _ in range(4)]
+    with torch.no_grad():
+        strand_conv(batches[0], w, b)  # warm-up (primitive creation)
+        done, t0 = 0, time.perf_counter()
+        while time.perf_counter() - t0 < seconds:
+            for x in batches:
+                strand_conv(x, w, b)
+                done += rows * chunk
+        return done / (time.perf_counter() - t0) / 1e6
+
+
+def run_scan(model: Path, genome: Path, out: Path, extra: list[str]) -> dict:
+    args = ["scan", str(model), str(genome), "-o", str(out), "--quiet", *extra]
+    t = time.perf_counter()
+    res = subprocess.run([sys.executable, "-c", _CHILD, *args], capture_output=True, text=True)
+    wall = time.perf_counter() - t
+    if res.returncode != 0:
+        raise SystemExit(f"scan failed: {res.stderr}")
+    info = json.loads(res.stdout.strip().splitlines()[-1])
+    info["process_wall"] = wall
+    return info
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--mbp", type=float, default=20, help="Genome size for the speed run.")
+    ap.add_argument("--rss", default="", help="Comma-separated genome sizes (Mbp) for peak RSS, e.g. 20,100.")
+    ap.add_argument("--chunk-size", type=int, default=None, help="Passed to the scan (default: the engine's).")
+    ap.add_argument("--batch-size", type=int, default=None)
+    ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--dir", help="Work directory (default: a temporary one).")
+    ap.add_argument("--json", help="Also write the results as JSON here.")
+    args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+
+    from motifscan.model import MotifCNN, save_model
+    from motifscan.scan.engine import CPU_BATCH_BASES, CPU_CHUNK, round_up
+
+    work = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="scan_bench_"))
+    work.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(0)
+    model_path = work / "model.h5"
+    save_model(MotifCNN().eval(), model_path)
+    window = 200
+    chunk = args.chunk_size or CPU_CHUNK
+    rows = args.batch_size or max(1, CPU_BATCH_BASES // round_up(chunk + window - 1, 64))
+    extra = []
+    if args.chunk_size:
+        extra += ["--chunk-size", str(args.chunk_size)]
+    if args.batch_size:
+        extra += ["--batch-size", str(args.batch_size)]
+    if args.threads:
+        extra += ["--threads", str(args.threads)]
+
+    results: dict = {"load_before": os.getloadavg()[0], "torch_threads": torch.get_num_threads(),
+                     "chunk": chunk, "rows": rows}
+    genome = work / f"genome_{args.mbp:g}.fa"
+    bases = write_genome(genome, args.mbp)
+    ceiling = conv_ceiling(chunk, window, rows)
+    e2e = run_scan(model_path, genome, work / "out.bedGraph", extra)
+    ceiling_after = conv_ceiling(chunk, window, rows)
+    ceil = (ceiling + ceiling_after) / 2
+    results.update(
+        mbp=args.mbp,
+        ceiling_mbps=round(ceil, 3),
+        ceiling_before_after=[round(ceiling, 3), round(ceiling_after, 3)],
+        e2e_mbps_process=round(bases / e2e["process_wall"] / 1e6, 3),
+        e2e_mbps_scan=round(bases / e2e["scan_wall"] / 1e6, 3),
+        ratio_process=round(bases / e2e["process_wall"] / 1e6 / ceil, 3),
+        ratio_scan=round(bases / e2e["scan_wall"] / 1e6 / ceil, 3),
+        maxrss_mb={f"{args.mbp:g}": round(e2e["maxrss_mb"], 1)},
+    )
+    genome.unlink()
+    for size in [float(s) for s in args.rss.split(",") if s.strip()]:
+        if size == args.mbp:
+            continue
+        g = work / f"genome_{size:g}.fa"
+        write_genome(g, size)
+        info = run_scan(model_path, g, work / "out.bedGraph", extra)
+        results["maxrss_mb"][f"{size:g}"] = round(info["maxrss_mb"], 1)
+        results.setdefault("e2e_mbps_scan_by_size", {})[f"{size:g}"] = round(size / info["scan_wall"], 3)
+        g.unlink()
+    rss = results["maxrss_mb"]
+    if len(rss) > 1:
+        keys = sorted(rss, key=float)
+        results["rss_ratio"] = round(rss[keys[-1]] / rss[keys[0]], 3)
+    results["load_after"] = os.getloadavg()[0]
+    print(json.dumps(results, indent=2))
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
