@@ -88,6 +88,7 @@ def fit(
     lr: float = 3e-3,
     weight_decay: float = 1e-4,
     patience: int = 8,
+    min_epochs: int = 10,
     seed: int = 0,
     device: str | torch.device | None = None,
     progress: bool = True,
@@ -102,9 +103,9 @@ def fit(
         ``uint8`` codes ``(N, L)``.
     train_labels, valid_labels
         0/1 labels ``(N,)``.
-    epochs, patience
-        At most ``epochs`` passes; stop after ``patience`` epochs without a better validation
-        AUPRC.
+    epochs, patience, min_epochs
+        At most ``epochs`` passes; after ``min_epochs`` (small data sets learn slowly at first),
+        stop once ``patience`` epochs pass without a better validation AUPRC.
     lr, weight_decay, batch_size
         Adam settings.
     seed
@@ -167,7 +168,7 @@ def fit(
             best_state = copy.deepcopy(model.state_dict())
         else:
             waited += 1
-            if waited >= patience:
+            if waited >= patience and epoch >= min_epochs:
                 break
     if best_state is not None:
         model.load_state_dict(best_state)

@@ -29,12 +29,30 @@ class _Formatter(logging.Formatter):
         return prefix + record.getMessage()
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is at the time (it may be swapped, e.g. by tests)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value) -> None:
+        pass
+
+
+# The command line as invoked (recorded in model provenance).
+invocation: list[str] = ["motifscan"]
+
+
 def configure_logging(quiet: bool = False, debug: bool = False) -> None:
     """Log to stderr: INFO by default, WARNING with ``--quiet``, DEBUG with ``--debug``."""
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _StderrHandler()
     handler.setFormatter(_Formatter())
     log.handlers[:] = [handler]
-    log.propagate = False
     log.setLevel(logging.DEBUG if debug else logging.WARNING if quiet else logging.INFO)
     logging.captureWarnings(True)
     wlog = logging.getLogger("py.warnings")
@@ -96,6 +114,7 @@ def _raise_terminated(signum, _frame):
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``motifscan`` command; returns (and exits with) the exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
+    invocation[:] = ["motifscan", *args]
     debug = "--debug" in args[: args.index("--") if "--" in args else len(args)]
     previous = signal.getsignal(signal.SIGTERM)
     try:

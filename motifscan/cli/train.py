@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import shlex
-import sys
 from pathlib import Path
 
 import click
 
 from ..atomic import check_output_path
 from ..errors import UsageError
-from ._base import cli, device_options, log, quiet_option
+from ._base import cli, device_options, invocation, log, quiet_option
 
 
 def _chroms(value: str | None) -> list[str] | None:
@@ -65,7 +64,7 @@ def train(positives, output, genome, negatives, neg_ratio, length, n_filters, fi
         n_filters=n_filters, filter_width=filter_width, rc_sharing=not no_rc, hidden=hidden, dropout=dropout,
         epochs=epochs, batch_size=batch_size, lr=lr, patience=patience, seed=seed,
         valid_chroms=_chroms(valid_chroms), test_chroms=_chroms(test_chroms), device=device, threads=threads,
-        progress=not quiet, command=shlex.join(["motifscan", *sys.argv[1:]]),
+        progress=not quiet, command=shlex.join(invocation),
     )
     save_model(result.model, output)
     if metrics_path:

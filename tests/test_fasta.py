@@ -1,0 +1,113 @@
+import gzip
+import subprocess
+
+import numpy as np
+import pysam
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from conftest import write_fasta
+from motifscan.errors import InputError
+from motifscan.sequences.encode import decode
+from motifscan.sequences.fasta import IndexedFasta, compression, read_fasta, stream_chunks
+
+SEQS = {"chr1": "ACGTACGTNNacgtGGCC" * 7, "chr2": "TTTTGGGGCCCCAAAA", "chrM": "A"}
+
+
+@pytest.fixture
+def fasta(tmp_path):
+    return write_fasta(tmp_path / "g.fa", SEQS.keys(), SEQS.values(), width=13)
+
+
+@pytest.fixture
+def bgzipped(tmp_path, fasta):
+    out = tmp_path / "g.fa.gz"
+    pysam.tabix_compress(str(fasta), str(out))
+    return out
+
+
+def test_read_plain_gzip_bgzip_and_crlf_identical(tmp_path, fasta, bgzipped):
+    gz = write_fasta(tmp_path / "plain.fa.gz", SEQS.keys(), SEQS.values(), compress=True)
+    crlf = write_fasta(tmp_path / "crlf.fa", SEQS.keys(), SEQS.values(), newline="\r\n")
+    assert compression(fasta) == "plain" and compression(gz) == "gzip" and compression(bgzipped) == "bgzip"
+    for path in (fasta, gz, bgzipped, crlf):
+        recs = list(read_fasta(path))
+        assert [r.name for r in recs] == list(SEQS)
+        assert [decode(r.codes) for r in recs] == [s.upper() for s in SEQS.values()]
+
+
+def test_bad_letter_names_file_record_and_position(tmp_path):
+    path = write_fasta(tmp_path / "bad.fa", ["ok", "broken"], ["ACGT", "ACGTACGJAC"], width=4)
+    with pytest.raises(InputError) as err:
+        list(read_fasta(path))
+    msg = str(err.value)
+    assert "bad.fa" in msg and "record broken" in msg and "position 8" in msg and "'J'" in msg
+
+
+@pytest.mark.parametrize(
+    "content, needle",
+    [(b"", "empty"), (b"ACGT\n>x\nACGT\n", "does not start with '>'"), (b">a\nAC\n>a\nGT\n", "duplicate"),
+     (b"\x89PNG\r\n\x1a\n\x00\x00binary", "does not start with '>'"), (b"> \nACGT\n", "empty name")],
+)
+def test_structural_errors(tmp_path, content, needle):
+    path = tmp_path / "x.fa"
+    path.write_bytes(content)
+    with pytest.raises(InputError, match=needle):
+        list(read_fasta(path))
+
+
+def test_truncated_gzip_is_a_clear_error(tmp_path):
+    data = gzip.compress((">a\n" + "ACGT" * 5000 + "\n").encode())
+    path = tmp_path / "t.fa.gz"
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(InputError, match="truncated or corrupt"):
+        list(read_fasta(path))
+
+
+@given(chunk=st.integers(1, 60), overlap=st.integers(0, 30))
+@settings(max_examples=60, deadline=None)
+def test_stream_chunks_cover_each_record_exactly(tmp_path_factory, chunk, overlap):
+    path = write_fasta(tmp_path_factory.mktemp("s") / "g.fa", SEQS.keys(), SEQS.values(), width=7)
+    full = {r.name: r.codes for r in read_fasta(path)}
+    seen = {}
+    for ch in stream_chunks(path, chunk, overlap):
+        assert np.array_equal(ch.codes, full[ch.name][ch.start : ch.start + chunk + overlap])
+        seen.setdefault(ch.name, []).append(ch)
+    for name, chunks in seen.items():
+        n = len(full[name])
+        assert [c.start for c in chunks] == list(range(0, max(n - overlap, 1), chunk))[: len(chunks)]
+        assert chunks[-1].last and chunks[-1].start + len(chunks[-1].codes) == n
+        # every position that starts an (overlap+1)-mer lies in exactly one chunk's first `chunk` starts
+        starts = sorted(s for c in chunks for s in range(c.start, min(c.start + chunk, c.start + len(c.codes) - overlap)))
+        assert starts == list(range(max(n - overlap, 0)))
+
+
+def test_stream_masks_and_record_filter(fasta):
+    chunks = list(stream_chunks(fasta, 1000, 0, with_mask=True, records={"chr1"}))
+    assert [c.name for c in chunks] == ["chr1"]
+    assert chunks[0].masked.sum() == SEQS["chr1"].count("a") + SEQS["chr1"].count("c") + SEQS["chr1"].count("g") + SEQS["chr1"].count("t")
+
+
+def test_indexed_plain_and_bgzip(fasta, bgzipped):
+    for path in (fasta, bgzipped):
+        with IndexedFasta(path) as fa:
+            assert fa.sizes == {k: len(v) for k, v in SEQS.items()}
+            assert decode(fa.fetch("chr1", 10, 20)) == SEQS["chr1"][10:20].upper()
+            assert fa.fetch_raw("chr1", 10, 14) == SEQS["chr1"][10:14]
+            with pytest.raises(InputError, match="outside"):
+                fa.fetch("chr2", 0, 100)
+
+
+def test_plain_gzip_cannot_be_indexed_and_shows_bgzip_fix(tmp_path):
+    gz = write_fasta(tmp_path / "g.fa.gz", SEQS.keys(), SEQS.values(), compress=True)
+    with pytest.raises(InputError, match="bgzip"):
+        IndexedFasta(gz)
+
+
+def test_stdin_streaming(fasta):
+    code = (
+        "from motifscan.sequences.fasta import read_fasta\n"
+        "print(sum(len(r) for r in read_fasta('-')))"
+    )
+    out = subprocess.run(["python", "-c", code], stdin=open(fasta, "rb"), capture_output=True, text=True, check=True)
+    assert int(out.stdout) == sum(map(len, SEQS.values()))

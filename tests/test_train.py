@@ -1,0 +1,137 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import CTCF_FASTA, planted_set, write_fasta
+from motifscan.cli._base import main
+from motifscan.data.datasets import LabelledSet, split_dataset
+from motifscan.metrics import auroc, auprc
+from motifscan.model import ModelConfig, MotifCNN, load_model
+from motifscan.sequences.encode import decode
+from motifscan.train import fit
+
+
+def _fit_planted(seed=0):
+    pos, neg, *_ = planted_set(n=300, length=100, seed=seed)
+    codes = np.concatenate([pos, neg])
+    labels = np.r_[np.ones(len(pos)), np.zeros(len(neg))].astype(np.float32)
+    idx = np.random.default_rng(seed).permutation(len(codes))
+    tr, va = idx[:480], idx[480:]
+    torch.manual_seed(seed)
+    model = MotifCNN(ModelConfig(n_filters=8, filter_width=12, seq_length=100))
+    fit(model, codes[tr], labels[tr], codes[va], labels[va], epochs=25, patience=5, seed=seed, device="cpu", progress=False)
+    return model, codes[va], labels[va]
+
+
+def test_planted_motif_is_learned():
+    model, codes, labels = _fit_planted()
+    scores = model.predict_codes(codes)[:, 0]
+    assert auroc(labels, scores) > 0.95
+    # a fresh planted set, never seen in training
+    pos, neg, *_ = planted_set(n=100, length=100, seed=99)
+    fresh = model.predict_codes(np.concatenate([pos, neg]))[:, 0]
+    assert auroc(np.r_[np.ones(100), np.zeros(100)], fresh) > 0.95
+
+
+def test_same_seed_same_model():
+    a, *_ = _fit_planted(seed=3)
+    b, *_ = _fit_planted(seed=3)
+    for (ka, va), (kb, vb) in zip(a.state_dict().items(), b.state_dict().items()):
+        assert torch.equal(va, vb), ka
+
+
+def test_metrics_match_definitions():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 200)
+    s = rng.random(200).round(2)  # with ties
+    pos, neg = s[y == 1], s[y == 0]
+    brute = ((pos[:, None] > neg[None]).sum() + 0.5 * (pos[:, None] == neg[None]).sum()) / (len(pos) * len(neg))
+    assert auroc(y, s) == pytest.approx(brute)
+    order = np.argsort(-s, kind="mergesort")
+    assert auprc([1, 1, 0, 0], [0.9, 0.8, 0.2, 0.1]) == pytest.approx(1.0)
+    assert auprc([0, 1], [0.9, 0.1]) == pytest.approx(0.5)
+    assert 0 <= auprc(y[order], s[order]) <= 1
+
+
+def _labelled(chroms, n_each=30):
+    names = [f"{c}:{i}-{i+10}" for c in chroms for i in range(n_each)]
+    ch = [c for c in chroms for _ in range(n_each)]
+    labels = np.tile(np.r_[np.ones(n_each // 2), np.zeros(n_each - n_each // 2)], len(chroms)).astype(np.float32)
+    return LabelledSet(names, np.zeros((len(names), 20), np.uint8), labels, ch)
+
+
+def test_chromosome_holdout_split_is_disjoint():
+    data = _labelled(["chr1", "chr2", "chr3", "chr4", "chr5"], n_each=60)
+    s = split_dataset(data, valid_chroms=["chr2"], test_chroms=["chr3", "chr4"], min_held_out=10)
+    assert s.method == "chromosomes"
+    get = lambda idx: {data.chroms[i] for i in idx}
+    assert get(s.valid) == {"chr2"} and get(s.test) == {"chr3", "chr4"} and get(s.train) == {"chr1", "chr5"}
+
+
+def test_small_holdout_falls_back_with_warning(caplog):
+    data = _labelled(["chr1", "chr2", "chr8"], n_each=20)
+    with caplog.at_level("WARNING", logger="motifscan"):
+        s = split_dataset(data, valid_chroms=["chr8"], test_chroms=["chr1"], min_held_out=20)
+    assert s.method == "stratified" and "too small" in caplog.text
+    assert len(set(s.train) | set(s.valid) | set(s.test)) == len(data)
+    assert not set(s.train) & set(s.test)
+
+
+def test_unknown_explicit_chromosome_is_usage_error():
+    from motifscan.errors import UsageError
+
+    with pytest.raises(UsageError, match="not in the data"):
+        split_dataset(_labelled(["chr1", "chr2"]), valid_chroms=["chrZ"], test_chroms=["chr1"])
+
+
+def test_cli_train_and_evaluate_end_to_end(tmp_path, capsys):
+    pos, _, *_ = planted_set(n=300, length=100, seed=1)
+    fasta = write_fasta(tmp_path / "peaks.fa", [f"p{i}" for i in range(len(pos))], [decode(c) for c in pos])
+    model = tmp_path / "m.h5"
+    code = main(["train", str(fasta), "-o", str(model), "--filters", "8", "--filter-width", "12", "--length", "100",
+                 "--epochs", "30", "--metrics", str(tmp_path / "m.json"), "--quiet"])
+    assert code == 0
+    metrics = json.loads((tmp_path / "m.json").read_text())
+    assert metrics["split"] == "stratified" and metrics["test"]["auroc"] > 0.9
+    loaded = load_model(model)
+    assert loaded.metrics["test"]["auroc"] == metrics["test"]["auroc"]
+    assert loaded.provenance["inputs"]["positives"]["sha256"]
+    assert "motifscan train" in loaded.provenance["command"]
+    assert main(["evaluate", str(model), str(fasta), "-o", str(tmp_path / "ev"), "--quiet"]) == 0
+    ev = json.loads((tmp_path / "ev" / "metrics.json").read_text())
+    assert ev["auroc"] > 0.9
+    assert (tmp_path / "ev" / "roc.png").stat().st_size > 1000 and (tmp_path / "ev" / "pr.png").exists()
+
+
+def test_cli_train_bed_with_background_negatives(tmp_path):
+    rng = np.random.default_rng(0)
+    pos, _, *_ = planted_set(n=60, length=100, seed=2)
+    chroms, beds = [], []
+    for c in range(4):
+        background = rng.integers(0, 4, 30000, dtype=np.uint8)
+        for k in range(15):
+            start = 1000 + k * 1800
+            background[start : start + 100] = pos[c * 15 + k]
+            beds.append(f"chr{c + 1}\t{start}\t{start + 100}\tpeak\t0\t.\t1\t1\t1\t50")
+        chroms.append(decode(background))
+    genome = write_fasta(tmp_path / "g.fa", [f"chr{c + 1}" for c in range(4)], chroms)
+    bed = tmp_path / "p.narrowPeak"
+    bed.write_text("\n".join(beds) + "\n")
+    model = tmp_path / "m.h5"
+    code = main(["train", str(bed), "--genome", str(genome), "--negatives", "background", "--length", "100",
+                 "--filters", "8", "--filter-width", "12", "--epochs", "15", "--valid-chroms", "chr2",
+                 "--test-chroms", "chr3", "-o", str(model), "--quiet"])
+    assert code == 0
+    m = load_model(model).metrics
+    assert m["split"] in ("chromosomes", "stratified") and m["test"]["n"] > 0
+
+
+@pytest.mark.slow
+def test_real_ctcf_peaks_are_learned(tmp_path):
+    """The bundled real CTCF peaks: held-out AUROC well above chance (full benchmark: benchmarks/)."""
+    model = tmp_path / "ctcf.h5"
+    assert main(["train", str(CTCF_FASTA), "-o", str(model), "--epochs", "12", "--quiet"]) == 0
+    m = load_model(model).metrics
+    assert m["split"] == "chromosomes" and m["test"]["auroc"] > 0.95
