@@ -9,7 +9,9 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
+from .compare import Match, MotifDatabase, compare_motifs, write_matches
 from .formats import FORMATS, detect_format, read_meme_background, read_motifs, write_motifs
+from .logos import plot_logo, plot_logos
 from .pwm import Motif
 
 __all__ = [
@@ -21,6 +23,12 @@ __all__ = [
     "read_meme_background",
     "jaspar_path",
     "JASPAR_FILE",
+    "Match",
+    "MotifDatabase",
+    "compare_motifs",
+    "write_matches",
+    "plot_logo",
+    "plot_logos",
 ]
 
 JASPAR_FILE = "JASPAR2024_CORE_vertebrates.meme"
