@@ -1,0 +1,27 @@
+# Gather: the shards' tracks into one bigWig, their peaks into one merged, sorted BED.
+
+
+rule gather:
+    input:
+        tracks=lambda wc: shard_files(wc, ".bedgraph"),
+        peaks=lambda wc: shard_files(wc, ".peaks.bed"),
+        sizes=lambda wc: f"{R}/genomes/{scan_genome(wc)}/chrom.sizes",
+    output:
+        track=f"{R}/{{exp}}/scan/track.bw",
+        peaks=f"{R}/{{exp}}/scan/peaks.bed",
+    params:
+        script=SCRIPTS / "gather.py",
+    conda:
+        CONDA_ENV
+    log:
+        f"{LOGS}/{{exp}}/gather.log",
+    benchmark:
+        f"{BENCH}/{{exp}}/gather.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=15,
+    shell:
+        job_mark("gather") + "python {params.script:q} --sizes {input.sizes:q}"
+        " --tracks {input.tracks:q} --peaks {input.peaks:q}"
+        " --out-track {output.track:q} --out-peaks {output.peaks:q} 2>> {log:q}"

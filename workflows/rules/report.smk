@@ -1,0 +1,26 @@
+# Report: one self-contained HTML page per experiment (metrics, curves, logos with their best
+# database matches, recovery of planted sites, run time of each stage).
+
+
+rule report:
+    input:
+        unpack(report_inputs),
+    output:
+        f"{R}/{{exp}}/report.html",
+    params:
+        script=SCRIPTS / "report.py",
+        bench=bench_args,
+        track=lambda wc, input: f"--track {shlex.quote(input.track)}" if "track" in input.keys() else "",
+    conda:
+        CONDA_ENV
+    log:
+        f"{LOGS}/{{exp}}/report.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    shell:
+        job_mark("report") + "python {params.script:q} --name {wildcards.exp:q} --data {input.data:q}"
+        " --summary {input.summary:q} --metrics {input.metrics:q} --roc {input.roc:q}"
+        " --pr {input.pr:q} --table {input.table:q} --logos {input.logos:q}"
+        " --matches {input.matches:q} {params.track} --benchmarks {params.bench} -o {output:q} 2>> {log:q}"

@@ -1,0 +1,242 @@
+"""One self-contained HTML report for an experiment (images inlined; no network, no scripts).
+
+    python report.py --name ctcf --data peaks.json --summary summary.json --metrics metrics.json \
+        --roc roc.png --pr pr.png --table motifs.tsv --logos logos/ --matches matches.tsv \
+        --benchmarks train=bench/train.tsv scan=bench/scan_1.tsv ... -o report.html
+
+Sections: headline numbers; held-out metrics (from the model file and `motifscan evaluate`) with
+ROC/PR curves; recovery of known (planted) sites by the genome-wide scan; the motifs, most
+influential first, with logos and their best database matches; run time of each stage
+(Snakemake benchmark files).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import csv
+import datetime as dt
+import html
+import json
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import one_line_errors  # noqa: E402
+
+MAX_MOTIFS = 12
+MATCHES_PER_MOTIF = 3
+
+CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em auto;max-width:1100px;
+color:#222;padding:0 1em}
+h1{margin-bottom:.2em} h2{border-bottom:2px solid #ddd;padding-bottom:.2em;margin-top:1.6em}
+.sub{color:#666;margin-top:0}
+.cards{display:flex;flex-wrap:wrap;gap:1em;margin:1em 0}
+.card{border:1px solid #ddd;border-radius:8px;padding:.7em 1.1em;min-width:150px;background:#fafafa}
+.card .v{font-size:1.7em;font-weight:600} .card .k{color:#555;font-size:.9em}
+table{border-collapse:collapse;margin:.5em 0;font-size:.92em}
+th,td{border:1px solid #ddd;padding:.3em .6em;text-align:left;vertical-align:middle}
+th{background:#f0f0f0} td.n{text-align:right;font-variant-numeric:tabular-nums}
+img.logo{height:60px} .curves img{width:420px;margin-right:1em;border:1px solid #eee}
+code{background:#f4f4f4;padding:0 .25em;border-radius:3px}
+.small{font-size:.85em;color:#555}
+"""
+
+
+def esc(x) -> str:
+    return html.escape(str(x))
+
+
+def fmt(x, digits: int = 3) -> str:
+    if x is None or x == "NA":
+        return "NA"
+    if isinstance(x, float):
+        return f"{x:.{digits}g}" if abs(x) < 1e-3 and x != 0 else f"{x:.{digits}f}"
+    return str(x)
+
+
+def img(path: Path, cls: str = "", alt: str = "") -> str:
+    if not path or not Path(path).exists():
+        return '<span class="small">(missing)</span>'
+    data = base64.b64encode(Path(path).read_bytes()).decode()
+    return f'<img class="{cls}" alt="{esc(alt)}" src="data:image/png;base64,{data}">'
+
+
+def table(head: list[str], rows: list[list], numeric: set[int] = frozenset()) -> str:
+    out = ["<table><tr>" + "".join(f"<th>{esc(h)}</th>" for h in head) + "</tr>"]
+    for r in rows:
+        cells = []
+        for i, c in enumerate(r):
+            raw = isinstance(c, tuple)  # (html,) cells are inserted as they are
+            body = c[0] if raw else esc(c)
+            cells.append(f'<td class="n">{body}</td>' if i in numeric else f"<td>{body}</td>")
+        out.append("<tr>" + "".join(cells) + "</tr>")
+    return "".join(out) + "</table>"
+
+
+def read_tsv(path) -> list[dict]:
+    if not path or not Path(path).exists():
+        return []
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh, delimiter="\t"))
+
+
+def card(value, label) -> str:
+    return f'<div class="card"><div class="v">{esc(value)}</div><div class="k">{esc(label)}</div></div>'
+
+
+def run_times(specs: list[str]) -> tuple[list[list], float]:
+    """Per stage: jobs, summed wall seconds, summed CPU seconds, max RSS (MB)."""
+    agg: dict[str, dict] = defaultdict(lambda: {"jobs": 0, "s": 0.0, "cpu": 0.0, "rss": 0.0})
+    order: list[str] = []
+    for spec in specs:
+        stage, _, path = spec.partition("=")
+        if stage not in order:
+            order.append(stage)
+        for row in read_tsv(path):
+            a = agg[stage]
+            a["jobs"] += 1
+            a["s"] += float(row.get("s") or 0)
+            a["cpu"] += float(row.get("cpu_time") or 0) if row.get("cpu_time") not in ("-", None) else 0
+            rss = row.get("max_rss")
+            a["rss"] = max(a["rss"], float(rss) if rss not in (None, "", "-", "NA") else 0.0)
+    rows = [[s, agg[s]["jobs"], f"{agg[s]['s']:.1f}", f"{agg[s]['cpu']:.1f}", f"{agg[s]['rss']:.0f}"]
+            for s in order]
+    return rows, sum(agg[s]["s"] for s in order)
+
+
+def build(args) -> str:
+    data = json.loads(Path(args.data).read_text())
+    summary = json.loads(Path(args.summary).read_text())
+    evaluate = json.loads(Path(args.metrics).read_text())
+    held = summary.get("heldout", {})
+    prov = summary.get("provenance", {})
+    cfg = summary.get("config", {})
+    scan = summary.get("scan")
+    motifs = read_tsv(args.table)
+    matches = read_tsv(args.matches)
+    test = held.get("test", {})
+
+    parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+             f"<title>motifscan report: {esc(args.name)}</title><style>{CSS}</style></head><body>",
+             f"<h1>motifscan report: {esc(args.name)}</h1>",
+             f"<p class='sub'>{esc(data.get('n'))} peaks from <code>{esc(data.get('path'))}</code>; "
+             f"model {esc(cfg.get('n_filters'))} filters x {esc(cfg.get('filter_width'))} bp, "
+             f"{esc(cfg.get('seq_length'))} bp inputs</p>"]
+
+    cards = [card(fmt(test.get("auroc")), "held-out AUROC (test chromosomes)"),
+             card(fmt(test.get("auprc")), "held-out AUPRC")]
+    if scan and "recall" in scan:
+        cards += [card(f"{scan['truth_found']}/{scan['n_truth']}", "known sites recovered"),
+                  card(fmt(scan["precision"]), "precision of called peaks")]
+    top = next((m for m in motifs if m.get("best_match_id") not in (None, "", "NA")), None)
+    if top:
+        cards.append(card(f"{top['best_match_alt']} ({top['best_match_id']})",
+                          f"best match of the top motif ({top['motif_id']})"))
+    parts.append("<div class='cards'>" + "".join(cards) + "</div>")
+
+    # ---------------------------------------------------------------- held-out metrics
+    parts.append("<h2>Held-out performance</h2>")
+    parts.append(f"<p>Split by chromosome: validation {esc(', '.join(held.get('valid_chroms', [])))}; "
+                 f"test {esc(', '.join(held.get('test_chroms', [])))} (never seen in training). "
+                 f"Negatives: {esc(prov.get('negatives', '?'))}. Best epoch {esc(held.get('best_epoch'))} "
+                 f"of {esc(held.get('epochs_run'))}; {esc(held.get('train_seconds'))} s on "
+                 f"{esc(held.get('device'))}.</p>")
+    rows = [[part, held[part].get("n"), held[part].get("n_pos"), fmt(held[part].get("auroc")),
+             fmt(held[part].get("auprc"))] for part in ("train", "valid", "test") if part in held]
+    rows.append([("<i>evaluate: test-chromosome peaks vs their shuffles</i>",), evaluate.get("n"),
+                 evaluate.get("n_pos"), fmt(evaluate.get("auroc")), fmt(evaluate.get("auprc"))])
+    parts.append(table(["set", "sequences", "positives", "AUROC", "AUPRC"], rows, {1, 2, 3, 4}))
+    parts.append("<div class='curves'>" + img(args.roc, alt="ROC curve") + img(args.pr, alt="PR curve")
+                 + "</div><p class='small'>Curves: <code>motifscan evaluate</code> on the "
+                 f"{esc(data.get('n_heldout'))} test-chromosome peaks.</p>")
+
+    # ---------------------------------------------------------------- genome scan
+    if scan:
+        parts.append("<h2>Genome-wide scan</h2>")
+        rows = [["called peaks", scan["n_peaks"]], ["bases in peaks", scan["peak_bp"]]]
+        if "recall" in scan:
+            rows += [["known sites", f"{scan['n_truth']} ({Path(scan['truth']).name})"],
+                     ["recovered (overlapped by a peak)", f"{scan['truth_found']} = {scan['recall']:.1%}"],
+                     ["peaks on a known site (precision)", f"{scan['precision']:.1%}"],
+                     ["F1", fmt(scan["f1"])]]
+            if "chance_recall" in scan:
+                rows.append(["recall expected by chance", f"{scan['chance_recall']:.1%}"])
+        parts.append(table(["", ""], rows))
+        if args.track:
+            parts.append(f"<p class='small'>Track: <code>{esc(args.track)}</code></p>")
+
+    # ---------------------------------------------------------------- motifs
+    parts.append("<h2>Motifs</h2>")
+    by_query: dict[str, list[dict]] = defaultdict(list)
+    for m in matches:
+        by_query[m.get("Query_ID", "")].append(m)
+    logos = Path(args.logos) if args.logos else None
+    rows = []
+    for m in motifs[:MAX_MOTIFS]:
+        mid = m["motif_id"]
+        others = ", ".join(f"{x.get('Target_alt') or x.get('Target_ID')} ({x.get('Target_ID')}, "
+                           f"E={x.get('E-value')})" for x in by_query.get(mid, [])[:MATCHES_PER_MOTIF])
+        rows.append([m["rank"], mid, (img(logos / f"{mid}.png" if logos else None, "logo", mid),),
+                     m["nsites"], m["width"], m["total_ic"], fmt(_num(m["influence_loss"])),
+                     f"{m['best_match_alt']} ({m['best_match_id']})" if m["best_match_id"] != "NA" else "none",
+                     m["best_match_evalue"], others or "none"])
+    parts.append(f"<p>{len(motifs)} filters exported as motifs, most influential first "
+                 f"(showing {min(len(motifs), MAX_MOTIFS)}). Influence: increase of the loss when the "
+                 "filter's output is replaced by its mean. Matches: JASPAR, Tomtom-style E-values.</p>")
+    parts.append(table(["rank", "motif", "logo", "sites", "width", "IC (bits)", "influence",
+                        "best match", "E-value", f"top {MATCHES_PER_MOTIF} matches (compare)"],
+                       rows, {0, 3, 4, 5, 6}))
+
+    # ---------------------------------------------------------------- run times
+    times, total = run_times(args.benchmarks)
+    parts.append("<h2>Run time per stage</h2>")
+    parts.append(table(["stage", "jobs", "wall s (sum)", "CPU s", "max RSS MB"], times, {1, 2, 3, 4}))
+    parts.append(f"<p class='small'>Sum over jobs {total:.1f} s (jobs run in parallel, so the "
+                 "elapsed time is shorter); from Snakemake benchmark files.</p>")
+
+    parts.append("<h2>Provenance</h2>")
+    parts.append(table(["", ""], [["command", (f"<code>{esc(prov.get('command', '?'))}</code>",)],
+                                  ["motifscan", prov.get("motifscan_version", "?")],
+                                  ["torch", prov.get("torch_version", "?")],
+                                  ["model created", prov.get("created", "?")],
+                                  ["report written", dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")]]))
+    parts.append("</body></html>\n")
+    return "\n".join(parts)
+
+
+def _num(x):
+    try:
+        return float(x)
+    except (TypeError, ValueError):
+        return x
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--name", required=True)
+    ap.add_argument("--data", required=True, help="peaks.json of prepare_peaks.py")
+    ap.add_argument("--summary", required=True, help="summary.json of summarise.py")
+    ap.add_argument("--metrics", required=True, help="metrics.json of motifscan evaluate")
+    ap.add_argument("--roc", type=Path)
+    ap.add_argument("--pr", type=Path)
+    ap.add_argument("--table", help="motifs.tsv of motifscan export")
+    ap.add_argument("--logos", help="logo folder of motifscan export")
+    ap.add_argument("--matches", help="matches.tsv of motifscan compare")
+    ap.add_argument("--track", help="genome track (named in the report)")
+    ap.add_argument("--benchmarks", nargs="*", default=[], help="STAGE=benchmark.tsv ...")
+    ap.add_argument("-o", "--output", required=True)
+    args = ap.parse_args()
+    with one_line_errors(__file__):
+        from motifscan.atomic import atomic_open, check_output_path
+
+        check_output_path(args.output)
+        text = build(args)
+        with atomic_open(args.output, "w") as fh:
+            fh.write(text)
+
+
+if __name__ == "__main__":
+    main()
