@@ -1,0 +1,516 @@
+"""Scan with a motif bank: every motif of a file, both strands, FIMO's scores and exact p-values.
+
+A motif file is a fixed bank of filters. Each motif becomes FIMO's integer PSSM
+(:func:`motifscan.motifs.pvalues.build_pssm`), its ``--pvalue`` threshold becomes one integer
+score cutoff, and a window is a hit when its integer score reaches the cutoff. Hits therefore
+get exactly FIMO's p-values (the same table) and FIMO's score (the rounded log-odds in bits).
+
+Two ways to find the windows that reach their cutoffs, with identical results (a test checks):
+
+``dense``
+    One convolution of the one-hot sequence with the padded bank of all motifs and their
+    reverse complements (integer weights in fp32, exact: sums stay far below 2**24), then a
+    comparison with the per-filter cutoffs and ``torch.nonzero`` on the mask. Best on a GPU.
+``lookahead``
+    (CPU default.) The dense convolution costs ~4*W multiply-adds per filter per base; on a CPU
+    most of that is wasted because almost no window comes near the cutoff. For each filter we
+    pick its most informative block of ``q <= 8`` columns and list, once, the q-mers whose block
+    score plus the best possible score of the other columns reaches the cutoff (MOODS-style
+    lookahead). An inverted index q-mer -> filters turns every sequence position into the few
+    (position, filter) candidates that can still be hits; only those are scored exactly, with
+    4-column lookup tables. No hit can be missed: a window outside the index cannot reach its
+    cutoff.
+
+Invariants: a window containing N (or any IUPAC code, or running off a record) is never
+reported; a motif whose best window cannot reach ``--pvalue`` reports nothing (it is listed in
+:attr:`MotifBank.unreachable` and logged); results do not depend on chunk or batch size, shard
+split or device, because each window start is owned by one engine row (see
+:mod:`motifscan.scan.engine`).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Iterator, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..motifs.pvalues import DEFAULT_PSEUDOCOUNT, PSSM_RANGE, ScaledPSSM, build_pssm
+from ..motifs.pwm import Motif
+
+__all__ = ["MotifBank", "hit_dtype", "scan_codes", "next_n_distance", "METHODS"]
+
+log = logging.getLogger("motifscan")
+
+METHODS = ("auto", "lookahead", "dense")
+#: k-mer length of the lookahead index (4**8 = 65536 rows) ...
+LOOKAHEAD_Q = 8
+#: ... and for motifs at least LONG_MOTIF wide, whose 8-column blocks filter too little.
+LOOKAHEAD_Q_LONG = 10
+LONG_MOTIF = 12
+#: Positions scored per lookahead step (bounds the candidate arrays' memory).
+LOOKAHEAD_STEP = 1 << 17
+#: Filter scores per dense step (positions * filters): bounds the dense output's memory.
+DENSE_ELEMENTS = 1 << 26
+
+
+def hit_dtype(max_width: int) -> np.dtype:
+    """Structured dtype of one hit (also the on-disk spill record)."""
+    return np.dtype([
+        ("motif", "<i4"),      # index into MotifBank.motifs
+        ("record", "<i8"),     # serial number of the input record
+        ("start", "<i8"),      # 0-based start of the window (forward-strand coordinates)
+        ("strand", "i1"),      # 0: '+', 1: '-'
+        ("score", "<i4"),      # FIMO's integer (scaled) score
+        ("seq", f"S{max(1, max_width)}"),  # matched bases, read on the hit's strand (as FIMO)
+    ])
+
+
+class MotifBank:
+    """All motifs of a file as FIMO integer PSSMs with per-motif cutoffs, ready to scan.
+
+    Parameters
+    ----------
+    motifs
+        The motifs, in file order.
+    background
+        ``(4,)`` background for every motif, or ``None`` to use each motif's own (the motif
+        file's background block; uniform for formats without one). Made symmetric, as FIMO does.
+    pseudocount
+        FIMO's ``--motif-pseudo``.
+    pvalue
+        Report windows with ``p <= pvalue`` (FIMO's ``--thresh``).
+
+    Attributes
+    ----------
+    pssms
+        One :class:`~motifscan.motifs.pvalues.ScaledPSSM` per motif.
+    cutoffs
+        ``(M,)`` integer score cutoffs (``max_score + 1`` where unreachable).
+    unreachable
+        Indices of motifs whose best window has ``p > pvalue`` (they report nothing).
+    filter_motif, filter_strand, filter_width, filter_cut, filter_matrix
+        The scanned filters: every reachable motif forward (strand 0), then every reachable
+        motif's reverse complement (strand 1); ``filter_matrix`` is ``(n, Wmax, 4)`` int64,
+        zero-padded on the right.
+    """
+
+    def __init__(
+        self,
+        motifs: Sequence[Motif],
+        *,
+        background=None,
+        pseudocount: float = DEFAULT_PSEUDOCOUNT,
+        pvalue: float = 1e-4,
+        range_: int = PSSM_RANGE,
+    ) -> None:
+        if not motifs:
+            raise ValueError("a motif bank needs at least one motif")
+        if not 0 < pvalue <= 1:
+            raise ValueError("pvalue must be in (0, 1]")
+        self.motifs = list(motifs)
+        self.pvalue = float(pvalue)
+        self.pssms: list[ScaledPSSM] = [build_pssm(m, background, pseudocount, range_) for m in self.motifs]
+        self.widths = np.array([p.width for p in self.pssms], dtype=np.int64)
+        self.max_scores = np.array([p.max_score for p in self.pssms], dtype=np.int64)
+        self.cutoffs = np.array([p.cutoff(pvalue) for p in self.pssms], dtype=np.int64)
+        reach = self.cutoffs <= self.max_scores
+        self.unreachable = np.flatnonzero(~reach)
+        active = np.flatnonzero(reach)
+        self.filter_motif = np.concatenate([active, active]).astype(np.int64)
+        self.filter_strand = np.repeat(np.array([0, 1], dtype=np.int8), len(active))
+        self.filter_width = self.widths[self.filter_motif]
+        self.filter_cut = self.cutoffs[self.filter_motif]
+        self.max_width = int(self.widths.max())
+        mats = np.zeros((len(self.filter_motif), self.max_width, 4), dtype=np.int64)
+        for i, (m, s) in enumerate(zip(self.filter_motif, self.filter_strand)):
+            mat = self.pssms[m].matrix
+            mats[i, : len(mat)] = mat[::-1, ::-1] if s else mat
+        self.filter_matrix = mats
+        self._lookahead: dict | None = None
+        self._device_cache: dict = {}
+        self._tables: tuple | None = None
+
+    # ------------------------------------------------------------------ info
+    @property
+    def n_filters(self) -> int:
+        """Number of scanned filters (2 per reachable motif)."""
+        return len(self.filter_motif)
+
+    def describe_unreachable(self) -> list[str]:
+        """One line per motif that cannot reach the p-value (for the log)."""
+        return [
+            f"motif {self.motifs[i].id}: best possible p-value {self.pssms[i].min_pvalue:.2g} > "
+            f"{self.pvalue:g}, so it reports nothing"
+            for i in self.unreachable
+        ]
+
+    def pvalues(self, motif_idx: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        """p-values of hits: each motif's exact table at the integer score (vectorised)."""
+        tab, base, lens = self._flat_tables()
+        motif_idx = np.asarray(motif_idx, dtype=np.int64)
+        s = np.clip(np.asarray(scores, dtype=np.int64), 0, lens[motif_idx] - 1)
+        return tab[base[motif_idx] + s]
+
+    def raw_scores(self, motif_idx: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        """FIMO's reported score in bits, ``scaled / scale + W * offset``, of hits."""
+        motif_idx = np.asarray(motif_idx, dtype=np.int64)
+        scale = np.array([p.scale for p in self.pssms])[motif_idx]
+        offset = np.array([p.offset for p in self.pssms])[motif_idx]
+        return np.asarray(scores, dtype=np.float64) / scale + self.widths[motif_idx] * offset
+
+    def _flat_tables(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        if self._tables is None:
+            lens = np.array([len(p.pv) for p in self.pssms], dtype=np.int64)
+            base = np.concatenate([[0], np.cumsum(lens)[:-1]]).astype(np.int64)
+            self._tables = (np.concatenate([p.pv for p in self.pssms]), base, lens)
+        return self._tables
+    # ------------------------------------------------------------------ lookahead index
+    def lookahead_index(self, q: int = LOOKAHEAD_Q) -> dict:
+        """Build (once) the q-mer -> candidate filters index (see the module docstring).
+
+        Filters are grouped by block length ``k = min(q, W)``; each group has a CSR index over
+        the ``4**k`` k-mers (plus one empty row for k-mers containing N). Exact scoring uses
+        4-column tables ``t4[(i * nbmax + b) * 256 + 4-mer]``, visiting a filter's blocks in
+        order of what they add beyond its lookahead block, so that a candidate is dropped as
+        soon as its partial score plus the best of its remaining blocks misses the cutoff.
+        """
+        if self._lookahead is not None:
+            return self._lookahead
+        mats = self.filter_matrix.astype(np.int32)
+        widths, cuts = self.filter_width, self.filter_cut
+        n = self.n_filters
+        nblocks = -(-widths // 4)
+        nbmax = int(nblocks.max())
+        padded = np.zeros((n, nbmax * 4, 4), dtype=np.int32)
+        padded[:, : mats.shape[1]] = mats
+        best = padded.max(axis=2).astype(np.int64)  # (n, 4 * nbmax), 0 beyond the width
+        gain = best - padded.mean(axis=2)
+        qq = np.where(widths >= LONG_MOTIF, max(q, LOOKAHEAD_Q_LONG), np.minimum(widths, q))
+        # lookahead block: the k columns that gain most over the mean column (a cheap proxy
+        # for selectivity), wholly inside the motif
+        csum = np.concatenate([np.zeros((n, 1)), np.cumsum(gain, axis=1)], axis=1)
+        bsum = np.concatenate([np.zeros((n, 1), dtype=np.int64), np.cumsum(best, axis=1)], axis=1)
+        offsets = np.zeros(n, dtype=np.int64)
+        rest = np.zeros(n, dtype=np.int64)
+        for k in (int(v) for v in np.unique(qq)):
+            sel = np.flatnonzero(qq == k)
+            span = csum[sel, k:] - csum[sel, :-k]
+            valid = np.arange(span.shape[1])[None, :] <= (widths[sel] - k)[:, None]
+            offsets[sel] = np.argmax(np.where(valid, span, -np.inf), axis=1)
+            o = offsets[sel]
+            rest[sel] = bsum[sel, -1] - (bsum[sel, o + k] - bsum[sel, o])
+        groups = []
+        for k in (int(v) for v in np.unique(qq)):
+            sel = np.flatnonzero(qq == k)
+            filt, qmer = _passing_kmers(mats, sel, offsets[sel], k, cuts[sel] - rest[sel])
+            counts = np.bincount(qmer, minlength=4 ** k + 1).astype(np.int32)
+            indptr = np.concatenate([[0], np.cumsum(counts, dtype=np.int64)[:-1]])
+            groups.append(dict(q=k, nb=int(nblocks[sel].max()), counts=counts, indptr=indptr,
+                               filt=filt.astype(np.int32), off=offsets[filt].astype(np.int32)))
+        cols = np.arange(nbmax * 4)[None, :]
+        inside = (cols >= offsets[:, None]) & (cols < (offsets + qq)[:, None])
+        bgain = np.where(inside, 0.0, gain).reshape(n, nbmax, 4).sum(axis=2)
+        bgain[np.arange(nbmax)[None, :] >= nblocks[:, None]] = -np.inf  # empty blocks last
+        border = np.argsort(-bgain, axis=1, kind="stable")  # (n, nbmax)
+        bmax = np.take_along_axis(best.reshape(n, nbmax, 4).sum(axis=2), border, axis=1)
+        after = np.cumsum(bmax[:, ::-1], axis=1)[:, ::-1] - bmax  # best of the blocks after j
+        ids4 = np.arange(256)
+        t4 = np.zeros((n, nbmax, 256), dtype=np.int32)
+        for t in range(4):
+            t4 += padded[:, t::4, :][:, :, (ids4 >> (2 * (3 - t))) & 3]
+        self._lookahead = dict(
+            groups=groups, t4=t4.reshape(-1), nbmax=nbmax,
+            width=widths.astype(np.int32),
+            block_order=border.T.astype(np.int32).copy(),               # [j, i]
+            need=(cuts[None, :] - after.T).astype(np.int32).copy(),       # [j, i]
+            entries=sum(len(g["filt"]) for g in groups),
+            kmax=int(qq.max()),
+        )
+        return self._lookahead
+
+    def _dense_bank(self, device: torch.device) -> dict:
+        key = str(device)
+        if key not in self._device_cache:
+            w = torch.as_tensor(self.filter_matrix, dtype=torch.float32, device=device)
+            self._device_cache[key] = dict(
+                weight=w.permute(0, 2, 1).contiguous(),  # (n, 4, Wmax)
+                width=torch.as_tensor(self.filter_width, device=device),
+                cut=torch.as_tensor(self.filter_cut, dtype=torch.float32, device=device),
+            )
+        return self._device_cache[key]
+
+
+def _passing_kmers(
+    mats: np.ndarray, filters: np.ndarray, offsets: np.ndarray, k: int, need: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every (filter, k-mer) whose k-column block score reaches ``need`` (branch and bound).
+
+    Prefixes are extended one letter at a time for all filters at once and dropped as soon as
+    their partial score plus the best of the block's remaining columns misses ``need``, so the
+    work follows the number of passing k-mers, not ``4**k``. K-mer ids put the *first* letter
+    in the least significant digit (:func:`_lookahead_ids`); children are laid out letter-major,
+    so the result comes out sorted by k-mer id (then filter) with no sort.
+
+    Returns
+    -------
+    filters, kmers
+        Parallel int64 arrays, sorted by k-mer.
+    """
+    cols = offsets[:, None] + np.arange(k)[None, :]
+    block = mats[filters[:, None], cols].astype(np.int32)  # (P, k, 4)
+    best = block.max(axis=2).astype(np.int64)
+    best_after = np.cumsum(best[:, ::-1], axis=1)[:, ::-1] - best  # best of columns after t
+    thr = (need[:, None] - best_after).astype(np.int32)  # partial needed after column t
+    who = np.arange(len(filters))
+    kmer = np.zeros(len(filters), dtype=np.int32)
+    part = np.zeros(len(filters), dtype=np.int32)
+    letters = np.arange(4, dtype=np.int32)[:, None]
+    for t in range(k):
+        part = (part[None, :] + block[who, t, :].T).reshape(-1)
+        kmer = (kmer[None, :] + (letters << (2 * t))).reshape(-1)
+        who = np.tile(who, 4)
+        ok = part >= thr[who, t]
+        part, who, kmer = part[ok], who[ok], kmer[ok]
+    return filters[who], kmer.astype(np.int64)
+
+
+def _lookahead_ids(xs: np.ndarray, n: int, kmax: int) -> dict[int, np.ndarray]:
+    """k-mer ids (first letter least significant) at positions ``0..n-1``, for k = 1..kmax."""
+    out = {}
+    cur = xs[:n].copy()
+    out[1] = cur
+    for k in range(2, kmax + 1):
+        cur = cur + (xs[k - 1 : k - 1 + n] << (2 * (k - 1)))
+        out[k] = cur
+    return out
+
+
+def next_n_distance(x: np.ndarray) -> np.ndarray:
+    """For each position of uint8 codes, the length of the N-free run starting there.
+
+    The end of ``x`` counts as an N, so a window of width ``w`` starting at ``p`` lies inside
+    ``x`` and holds no N exactly when ``dist[p] >= w``.
+    """
+    n = len(x)
+    pos = np.arange(n, dtype=np.int64)
+    isn = x > 3
+    if not isn.any():
+        return n - pos
+    idx = np.where(isn, pos, n)
+    return np.minimum.accumulate(idx[::-1])[::-1] - pos
+
+
+def _lookahead_hits(x: np.ndarray, dist: np.ndarray, la: dict) -> tuple[np.ndarray, ...]:
+    """(start, filter, score) of every hit in uint8 codes ``x``, through the lookahead index."""
+    n = len(x)
+    nbmax = la["nbmax"]
+    xs = np.empty(n + 4 * nbmax + LOOKAHEAD_Q_LONG, dtype=np.int32)
+    np.minimum(x, 3, out=xs[:n], casting="unsafe")
+    xs[n:] = 3
+    m4 = n + 4 * nbmax
+    id4 = xs[:m4] * 64 + xs[1 : m4 + 1] * 16 + xs[2 : m4 + 2] * 4 + xs[3 : m4 + 3]
+    ids_by_q = _lookahead_ids(xs, n, la["kmax"])
+    width, t4 = la["width"], la["t4"]
+    border, need = la["block_order"], la["need"]
+    starts, filts, scores = [], [], []
+    for g in la["groups"]:
+        k = g["q"]
+        ids = np.where(dist >= k, ids_by_q[k], 4 ** k)
+        counts = g["counts"][ids]
+        total = int(counts.sum(dtype=np.int64))
+        if total == 0:
+            continue
+        if total < n // 2:  # sparse (few motifs): only the positions that have candidates
+            where = np.flatnonzero(counts).astype(np.int32)
+            counts, ids = counts[where], ids[where]
+        else:
+            where = np.arange(n, dtype=np.int32)
+        pos = np.repeat(where, counts)
+        # the entries of a position are indptr[id] .. indptr[id] + count - 1
+        first = np.cumsum(counts, dtype=np.int64) - counts
+        entry = np.repeat(g["indptr"][ids] - first, counts) + np.arange(total, dtype=np.int64)
+        filt = g["filt"][entry]
+        ws = pos - g["off"][entry]
+        del pos, entry, first
+        ok = ws >= 0
+        np.maximum(ws, 0, out=ws)
+        ok &= dist[ws] >= width[filt]
+        ws, filt = ws[ok], filt[ok]
+        score = np.zeros(len(ws), dtype=np.int32)
+        for j in range(g["nb"]):
+            if len(ws) == 0:
+                break
+            b = border[j][filt]
+            score += t4[(filt * nbmax + b) * 256 + id4[ws + 4 * b]]
+            keep = score >= need[j][filt]  # can it still reach the cutoff?
+            # dropping costs three copies: worth it only once many candidates have failed
+            if j == g["nb"] - 1:
+                ws, filt, score = ws[keep], filt[keep], score[keep]
+            else:
+                nkeep = int(np.count_nonzero(keep))
+                if nkeep < 0.75 * len(keep):
+                    ws, filt, score = ws[keep], filt[keep], score[keep]
+        starts.append(ws.astype(np.int64))
+        filts.append(filt.astype(np.int64))
+        scores.append(score)
+    if not starts:
+        e = np.zeros(0, dtype=np.int64)
+        return e, e, e.astype(np.int32)
+    return np.concatenate(starts), np.concatenate(filts).astype(np.int64), np.concatenate(scores)
+
+
+def _dense_hits(x: torch.Tensor, dist: np.ndarray, dev: dict) -> tuple[np.ndarray, ...]:
+    """Same as :func:`_lookahead_hits` by one convolution of the whole padded bank."""
+    w = dev["weight"]
+    nf, _, wmax = w.shape
+    n = x.numel()
+    step = max(1024, DENSE_ELEMENTS // max(nf, 1))
+    starts, filts, scores = [], [], []
+    xp = torch.cat([x.to(torch.int64), torch.full((wmax,), 4, dtype=torch.int64, device=x.device)])
+    dist_t = torch.as_tensor(dist, device=x.device)
+    for a in range(0, n, step):
+        b = min(n, a + step)
+        seg = xp[a : b + wmax - 1].clamp(max=4)
+        onehot = F.one_hot(seg, 5)[:, :4].T.to(torch.float32)[None]  # N = an all-zero column
+        out = F.conv1d(onehot, w)[0]  # (nf, b - a); integer sums, exact in fp32
+        f, p = torch.nonzero(out >= dev["cut"][:, None], as_tuple=True)
+        ws = p + a
+        ok = dist_t[ws] >= dev["width"][f]
+        starts.append(ws[ok])
+        filts.append(f[ok])
+        scores.append(out[f[ok], p[ok]].round().to(torch.int32))
+    return (torch.cat(starts).cpu().numpy(), torch.cat(filts).cpu().numpy(),
+            torch.cat(scores).cpu().numpy())
+
+
+def scan_codes(
+    bank: MotifBank,
+    codes: np.ndarray | torch.Tensor,
+    method: str = "auto",
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Find every hit of the bank in a 1-D array of codes.
+
+    Parameters
+    ----------
+    bank
+        The motif bank.
+    codes
+        1-D uint8 codes (A,C,G,T = 0..3, N = 4), numpy or torch (on any device). Several
+        sequences may be laid end to end with an N between them. A window holding a code > 3
+        or running past the end is never reported.
+    method
+        ``auto`` (``dense`` for a CUDA tensor, else ``lookahead``), ``lookahead`` or ``dense``.
+
+    Returns
+    -------
+    start, filter, score, dist
+        Window starts (int64), filter indices into ``bank.filter_*`` (int64), integer scores
+        (int32), in no particular order; and :func:`next_n_distance` of ``codes``.
+    """
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}")
+    is_tensor = isinstance(codes, torch.Tensor)
+    if method == "auto":
+        method = "dense" if is_tensor and codes.device.type == "cuda" else "lookahead"
+    host = codes.reshape(-1).cpu().numpy() if is_tensor else np.asarray(codes).reshape(-1)
+    host = host.astype(np.uint8, copy=False)
+    dist = next_n_distance(host)
+    e = np.zeros(0, dtype=np.int64)
+    if bank.n_filters == 0 or len(host) == 0:
+        return e, e, e.astype(np.int32), dist
+    if method == "dense":
+        t = codes.reshape(-1) if is_tensor else torch.from_numpy(host)
+        s, f, sc = _dense_hits(t, dist, bank._dense_bank(t.device))
+        return s.astype(np.int64), f.astype(np.int64), sc.astype(np.int32), dist
+    la = bank.lookahead_index()
+    n = len(host)
+    if n <= LOOKAHEAD_STEP:
+        s, f, sc = _lookahead_hits(host, dist, la)
+        return s, f, sc, dist
+    outs = []
+    ctx = bank.max_width - 1
+    for a in range(0, n, LOOKAHEAD_STEP):
+        b = min(n, a + LOOKAHEAD_STEP)
+        # each step owns starts [a, b) and sees the context its windows need
+        e_ = min(n, b + ctx)
+        seg_dist = np.minimum(dist[a:e_], e_ - a - np.arange(e_ - a))
+        s, f, sc = _lookahead_hits(host[a:e_], seg_dist, la)
+        keep = s < (b - a)
+        outs.append((s[keep] + a, f[keep], sc[keep]))
+    return (np.concatenate([o[0] for o in outs]), np.concatenate([o[1] for o in outs]),
+            np.concatenate([o[2] for o in outs]), dist)
+
+
+_LETTERS = np.frombuffer(b"ACGTN", dtype=np.uint8)
+
+
+def scan_batch(bank: MotifBank, batch, method: str = "auto") -> tuple[np.ndarray, dict[int, str], np.ndarray]:
+    """Scan one engine :class:`~motifscan.scan.engine.Batch`: its owned hits, names and tests.
+
+    Rows are laid end to end with an N between them (a window never spans two rows); a hit is
+    kept when its start is owned by its row (``begins <= start < own_ends``), so every window
+    of the input is looked at exactly once whatever the chunking.
+
+    Returns
+    -------
+    hits
+        Structured array (:func:`hit_dtype`) sorted by record, start, motif, strand.
+    names
+        ``{record serial: name}`` for the records that have hits.
+    tests
+        ``(max_width + 2,)`` int64: ``tests[d]`` = owned positions whose N-free run is exactly
+        ``d`` (the last bin: longer); windows of width ``w`` tested = ``tests[w:].sum()`` per strand.
+    """
+    host = np.asarray(batch.host_codes)
+    rows, width = host.shape
+    stride = width + 1
+    flat = np.full((rows, stride), 4, dtype=np.uint8)
+    flat[:, :width] = host
+    flat = flat.reshape(-1)
+    use_device = method == "dense" or (method == "auto" and batch.codes.device.type == "cuda")
+    if use_device:
+        dev = batch.codes
+        codes = torch.cat([dev, torch.full((rows, 1), 4, dtype=dev.dtype, device=dev.device)], 1).reshape(-1)
+        s, f, sc, dist = scan_codes(bank, codes, "dense")
+    else:
+        s, f, sc, dist = scan_codes(bank, flat, "lookahead")
+    starts = np.asarray(batch.starts, dtype=np.int64)
+    begins = np.asarray(batch.begins, dtype=np.int64)
+    own_ends = np.asarray(batch.own_ends, dtype=np.int64)
+    # tests: owned positions by N-free run length
+    col = np.arange(width, dtype=np.int64)[None, :]
+    pos_grid = starts[:, None] + col
+    owned = (pos_grid >= begins[:, None]) & (pos_grid < own_ends[:, None])
+    d = dist.reshape(rows, stride)[:, :width][owned]
+    tests = np.bincount(np.minimum(d, bank.max_width + 1), minlength=bank.max_width + 2).astype(np.int64)
+    # hits owned by their row
+    row = s // stride
+    pos = starts[row] + (s - row * stride)
+    keep = (pos >= begins[row]) & (pos < own_ends[row])
+    s, f, sc, row, pos = s[keep], f[keep], sc[keep], row[keep], pos[keep]
+    dt = hit_dtype(bank.max_width)
+    out = np.zeros(len(s), dtype=dt)
+    out["motif"] = bank.filter_motif[f]
+    out["record"] = np.asarray(batch.records, dtype=np.int64)[row]
+    out["start"] = pos
+    strand = bank.filter_strand[f]
+    out["strand"] = strand
+    out["score"] = sc
+    if len(s):
+        w = bank.filter_width[f]
+        j = np.arange(bank.max_width)[None, :]
+        rev = strand[:, None] == 1
+        idx = s[:, None] + np.where(rev, w[:, None] - 1 - j, j)
+        inside = j < w[:, None]
+        c = flat[np.clip(idx, 0, len(flat) - 1)]
+        c = np.where(rev & (c < 4), 3 - c, c)
+        letters = np.where(inside, _LETTERS[np.minimum(c, 4)], 0).astype(np.uint8)
+        out["seq"] = letters.view(f"S{bank.max_width}").reshape(-1)
+        order = np.lexsort((out["strand"], out["motif"], out["start"], out["record"]))
+        out = out[order]
+    names = {int(r): batch.names[i] for i, r in enumerate(batch.records)} if len(out) else {}
+    return out, names, tests
