@@ -20,6 +20,7 @@ API (stable; used by :mod:`motifscan.scan.model_scan` and the PWM scan)
 ``strand_conv(codes, weight, bias, dtype)`` -> ``(fwd, rev)`` pre-activation filter scores,
     both ``(B, F, L - W + 1)``, from one convolution with the bank ``[W, flip(W)]``;
     ``rev[..., p]`` scores the reverse complement of ``x[p:p+W]`` (aligned to forward coordinates).
+``strand_conv_stacked(...)`` -> the same as one ``(B, 2F, P)`` tensor (forward filters first).
 ``auto_batch_rows(width, n_filters, device, dtype)`` -> rows per batch from free device memory.
 ``default_chunk_size(device)`` -> a chunk size that suits the device (see below).
 ``Progress(total, quiet)`` -> tqdm bar on a TTY (bases done of total, Mbp/s, ETA).
@@ -52,6 +53,7 @@ __all__ = [
     "Batch",
     "iter_batches",
     "strand_conv",
+    "strand_conv_stacked",
     "auto_batch_rows",
     "default_chunk_size",
     "round_up",
@@ -343,18 +345,36 @@ def strand_conv(
         Pre-activation scores ``(B, F, L - W + 1)``; ``rev[..., p]`` is the filter applied to the
         reverse complement of ``x[p:p+W]`` (``None`` when ``both_strands`` is False). The bank
         ``[W, W.flip(1, 2)]`` does this because flipping a one-hot window on both axes is its
-        reverse complement, so ``rev`` needs no flip of the data.
+        reverse complement, so ``rev`` needs no flip of the data. Both are views of
+        :func:`strand_conv_stacked`'s output.
+    """
+    out = strand_conv_stacked(codes, weight, bias, dtype, both_strands)
+    if not both_strands:
+        return out, None
+    n = weight.shape[0]
+    return out[:, :n], out[:, n:]
+
+
+def strand_conv_stacked(
+    codes: torch.Tensor,
+    weight: torch.Tensor,
+    bias: torch.Tensor | None = None,
+    dtype: torch.dtype = torch.float32,
+    both_strands: bool = True,
+) -> torch.Tensor:
+    """Like :func:`strand_conv` but one tensor ``(B, 2F, P)``: forward filters, then reverse.
+
+    Reductions that commute with the strand max (window max pooling) are cheaper on this
+    tensor first, and the strands combined on the small result.
     """
     x = one_hot_torch(codes, dtype=dtype)
     w = weight.to(device=codes.device, dtype=dtype)
     b = None if bias is None else bias.to(device=codes.device, dtype=dtype)
     if not both_strands:
-        return F.conv1d(x, w, b), None
+        return F.conv1d(x, w, b)
     bank = torch.cat([w, w.flip((1, 2))], dim=0)
     bb = None if b is None else torch.cat([b, b])
-    out = F.conv1d(x, bank, bb)
-    n = w.shape[0]
-    return out[:, :n], out[:, n:]
+    return F.conv1d(x, bank, bb)
 
 
 def auto_batch_rows(width: int, n_filters: int, device: torch.device | str, dtype: torch.dtype = torch.float32) -> int:

@@ -39,7 +39,7 @@ from torch import nn
 
 from ..model import MotifCNN
 from ..sequences.encode import N_CODE, decode, reverse_complement
-from .engine import DTYPES, Batch, strand_conv
+from .engine import DTYPES, Batch, strand_conv_stacked
 
 __all__ = ["ModelScanner", "WindowScores", "RecordScore", "Hit", "MAX_N_FRACTION"]
 
@@ -154,28 +154,38 @@ class ModelScanner:
             self.hit_threshold[best <= 0] = float("inf")
 
     # -- convolution -------------------------------------------------------------------------
-    def _conv(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor | None]:
-        return strand_conv(batch.codes, self.weight, self.bias, self.dtype, both_strands=self.rc)
+    def _conv(self, batch: Batch) -> torch.Tensor:
+        """``(B, 2F, P)`` (forward filters then reverse) or ``(B, F, P)`` without RC sharing."""
+        return strand_conv_stacked(batch.codes, self.weight, self.bias, self.dtype, both_strands=self.rc)
+
+    def _split(self, conv: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        if not self.rc:
+            return conv, None
+        n = self.weight.shape[0]
+        return conv[:, :n], conv[:, n:]
 
     # -- windows -----------------------------------------------------------------------------
     @torch.no_grad()
     def windows(self, batch: Batch, conv=None) -> WindowScores:
         """Score every window owned by the batch (rows must start on the stride grid)."""
-        fwd, rev = conv or self._conv(batch)
-        m = fwd if rev is None else torch.maximum(fwd, rev)
+        conv = self._conv(batch) if conv is None else conv
         L = batch.codes.shape[1]
         finished = {n: int(length) for n, length, last in zip(batch.names, batch.lengths, batch.last)
                     if last and length is not None}
         if L < self.window:
             return WindowScores(batch.names, np.zeros(0, np.int64), np.zeros(0, np.int64),
                                 np.zeros((0, len(self.model.config.tasks)), np.float32), finished)
-        pooled = F.max_pool1d(m, self.window - self.width + 1, self.stride)  # (B, F, Q)
+        # pool each strand's filters first (the max over strands commutes), then combine the
+        # small pooled tensor: cheaper than a strand max over every position
+        pooled = F.max_pool1d(conv, self.window - self.width + 1, self.stride)  # (B, 2F or F, Q)
+        fwd, rev = self._split(pooled)
+        pooled = fwd if rev is None else torch.maximum(fwd, rev)
         B, Fn, Q = pooled.shape
+        m = pooled
         offs = torch.arange(Q, device=m.device) * self.stride
-        # N counts per window from a cumulative sum (padding is N too)
-        isn = (batch.codes == N_CODE).to(torch.int32)
-        cs = F.pad(isn.cumsum(dim=1), (1, 0))
-        n_count = cs[:, offs + self.window] - cs[:, offs]
+        # N count of every window (padding is N too); sums of <= window ones are exact in fp32
+        isn = (batch.codes == N_CODE).to(torch.float32)[:, None, :]
+        n_count = (F.avg_pool1d(isn, self.window, self.stride)[:, 0, :Q] * self.window).round()
         starts = torch.as_tensor(batch.starts, device=m.device)[:, None] + offs[None, :]
         begins = torch.as_tensor(batch.begins, device=m.device)[:, None]
         ends = torch.as_tensor(batch.ends, device=m.device)[:, None]
@@ -196,7 +206,7 @@ class ModelScanner:
     @torch.no_grad()
     def records(self, batch: Batch, conv=None) -> list[RecordScore]:
         """Finish the records whose last piece is in this batch (long records span batches)."""
-        fwd, rev = conv or self._conv(batch)
+        fwd, rev = self._split(self._conv(batch) if conv is None else conv)
         B, Fn, P = fwd.shape
         pos = torch.arange(P, device=fwd.device)[None, :] + torch.as_tensor(batch.starts, device=fwd.device)[:, None]
         begins = torch.as_tensor(batch.begins, device=fwd.device)[:, None]
@@ -262,7 +272,7 @@ class ModelScanner:
         """Filter matches owned by this batch, ordered by record, position, filter, strand."""
         if self.hit_threshold is None:
             return []
-        fwd, rev = conv or self._conv(batch)
+        fwd, rev = self._split(self._conv(batch) if conv is None else conv)
         B, Fn, P = fwd.shape
         thr = self.hit_threshold.to(fwd.dtype)[None, :, None]
         strands = [(fwd, "+")] + ([(rev, "-")] if rev is not None else [])
