@@ -164,3 +164,18 @@ def test_bad_input_leaves_no_output(planted_genome, tmp_path, capsys):
     plain_gz.write_bytes(gzip.compress(fa.read_bytes()))
     assert main(["scan", str(model), str(plain_gz), "-o", str(out), "--chrom", "chr1"]) == 1
     assert "bgzip" in capsys.readouterr().err
+
+
+def test_motif_file_dispatches_to_the_pwm_scan(planted_genome, tmp_path):
+    d, fa, model, seqs = planted_genome
+    probs = ["\t".join("0.97" if b == c else "0.01" for c in "ACGT") for b in CONSENSUS]
+    meme = tmp_path / "m.meme"
+    meme.write_text("MEME version 4\n\nALPHABET= ACGT\n\nstrands: + -\n\n"
+                    "Background letter frequencies\nA 0.25 C 0.25 G 0.25 T 0.25\n\n"
+                    f"MOTIF site\nletter-probability matrix: alength= 4 w= {len(CONSENSUS)} nsites= 20 E= 0\n"
+                    + "\n".join(probs) + "\n")
+    out = tmp_path / "hits.tsv"
+    assert main(["scan", str(meme), str(fa), "-o", str(out), "--pvalue", "1e-6", "-q"]) == 0
+    text = out.read_text()
+    for chrom, pos, strand in SITES:  # FIMO coordinates are 1-based
+        assert f"{chrom}\t{pos + 1}\t{pos + len(CONSENSUS)}\t{strand}" in text

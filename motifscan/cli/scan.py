@@ -7,16 +7,10 @@ from pathlib import Path
 import click
 
 from ..atomic import check_output_path
-from ..errors import InputError, UsageError
+from ..errors import InputError
 from ._base import cli, device_options, quiet_option
 
-try:  # the PWM scan (FIMO-like) adds its options and takes motif files
-    from .scan_motifs import pwm_options, run_motif_scan
-except ImportError:  # pragma: no cover - only while the PWM scan is being built
-    def pwm_options(func):
-        return func
-
-    run_motif_scan = None
+from .scan_motifs import pwm_options, run_motif_scan  # the PWM (FIMO-like) scan of motif files
 
 
 def _chroms(values: tuple[str, ...]) -> list[str] | None:
@@ -78,8 +72,6 @@ def scan(model, input_path, output, mode, fmt, window, stride, threshold, hits, 
     set_threads(threads)
     shard_spec = parse_shard(shard)
     if not h5py.is_hdf5(model):
-        if run_motif_scan is None:
-            raise UsageError("PWM scanning of motif files is not available in this build", path=model)
         params = dict(mode=mode, fmt=fmt, window=window, stride=stride, threshold=threshold, hits=hits,
                       shard=shard_spec, chroms=_chroms(chroms), regions=regions, skip_masked=skip_masked,
                       reference=reference, include_secondary=include_secondary, batch_size=batch_size,
