@@ -342,3 +342,31 @@ def test_fuzz_mutated_valid_files(fmt, edits, tmp_path):
         assert str(exc).startswith(f"{path}:line ")
     else:
         assert all(isinstance(m, Motif) and np.allclose(m.probs.sum(axis=1), 1) for m in motifs)
+
+
+def test_reads_meme_full_output_and_foreign_layouts(tmp_path):
+    """MEME's meme.txt (log-odds blocks, MOTIF lines with statistics), JASPAR's TRANSFAC and
+    HOMER's own headers."""
+    meme = tmp_path / "meme.meme"
+    meme.write_text(
+        "MEME version 5.5.4\n\nALPHABET= ACGT\nBackground letter frequencies (from file `bg'):\n"
+        "A 0.29500 C 0.20500 G 0.20500 T 0.29500\n"
+        "MOTIF GCCASYAG MEME-1\twidth =   2  sites = 300  llr = 4000  E-value = 1.2e-100\n"
+        "log-odds matrix: alength= 4 w= 2 n= 2856 bayes= 7.0 E= 1.2e-100\n"
+        "  -76   163  -1   -5\n  -76   163  -1   -5\n---------\n"
+        "letter-probability matrix: alength= 4 w= 2 nsites= 300 E= 1.2e-100\n"
+        "  0.1  0.7  0.1  0.1\n  0.4  0.2  0.3  0.1\n---------\nTime  0.50 secs.\n")
+    (m,) = read_motifs(meme)
+    assert (m.id, m.alt, m.nsites, m.width) == ("GCCASYAG", "MEME-1", 300, 2)
+    np.testing.assert_allclose(m.background, [0.295, 0.205, 0.205, 0.295])
+    tf = tmp_path / "jaspar.transfac"
+    tf.write_text("VV  TRANSFAC MATRIX TABLE\nXX\n//\nAC MA0139.2\nXX\nID CTCF\nXX\n"
+                  "PO      A      C      G      T\n01     87    291     80    453\n"
+                  "02    167    153    522     68\nXX\nCC tax_group:vertebrates\nXX\n//\n")
+    (t,) = read_motifs(tf)
+    assert (t.id, t.alt, t.nsites, t.width) == ("MA0139.2", "CTCF", 910, 2)
+    hm = tmp_path / "homer.motif"
+    hm.write_text(">GC\tCTCF(Zf)/CD4+-CTCF-ChIP-Seq(Barski_et_al.)/Homer\t8.364\t-1.2e+04\t0\tT:1\n"
+                  "0.102\t0.320\t0.093\t0.485\n0.184\t0.167\t0.575\t0.074\n")
+    (h,) = read_motifs(hm)
+    assert h.id == "CTCF(Zf)/CD4+-CTCF-ChIP-Seq(Barski_et_al.)/Homer" and h.width == 2

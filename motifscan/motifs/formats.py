@@ -237,7 +237,9 @@ def _read_meme(path) -> list[Motif]:
             fields = line.split()
             if len(fields) < 2:
                 raise InputError("MOTIF line without an identifier", path=path, where=f"line {lineno}")
-            current = {"id": fields[1], "alt": " ".join(fields[2:]), "line": lineno,
+            # MEME: "MOTIF id [alt]"; MEME's full output adds "width = ..." after them
+            alt = fields[2] if len(fields) > 2 and "=" not in fields[2] else ""
+            current = {"id": fields[1], "alt": alt, "line": lineno,
                        "probs": None, "nsites": 20, "url": ""}
             pending.append(current)
             continue
