@@ -201,6 +201,18 @@ def test_memelite_reads_our_meme_including_last(mixed, tmp_path):
         np.testing.assert_allclose(pwm.T, ours.probs, atol=1e-6, rtol=0)
 
 
+def test_meme_suite_reads_our_meme(mixed, tmp_path):
+    """The MEME suite's own C parser (through pymemesuite; bench extra) reads every motif."""
+    common = pytest.importorskip("pymemesuite.common")
+    path = write_motifs(mixed, tmp_path / "m.meme")
+    with common.MotifFile(str(path), pseudocount=0.0) as mf:
+        theirs = list(mf)
+    assert len(theirs) == len(mixed)
+    for ours, m in zip(mixed, theirs):
+        assert m.accession.decode() == ours.id and m.width == ours.width
+        np.testing.assert_allclose(np.asarray(m.frequencies), ours.probs, atol=2e-6, rtol=0)
+
+
 # ------------------------------------------------------------------------------- tolerance
 def test_crlf_comments_and_missing_optional_lines(tmp_path):
     text = ("# exported by hand\r\nMEME version 4\r\n\r\nALPHABET= ACGT\r\n\r\n"
