@@ -73,6 +73,19 @@ def test_trimmed_shifted_revcomp_still_matches_itself(jaspar, db, mid):
     assert rev.orientation == "-" and rev.offset == w - hi
 
 
+@pytest.mark.parametrize("n_sites", [15, 60])
+def test_blurry_exported_like_ctcf_still_finds_ctcf(jaspar, db, n_sites):
+    """Like an exported filter: few sampled sites, +1 pseudocounts, 19 wide with flat flanks."""
+    ctcf = _by_id(jaspar, "MA0139.2")
+    rng = np.random.default_rng(n_sites)
+    probs = np.vstack([np.full((2, 4), 0.25), ctcf.probs, np.full((2, 4), 0.25)])
+    codes = (rng.random((n_sites, len(probs), 1)) > probs.cumsum(axis=1)[None]).sum(axis=2)
+    counts = np.stack([(codes == b).sum(axis=0) for b in range(4)], axis=1) + 1.0
+    for q in (Motif.from_counts("filter0", counts), Motif.from_counts("filter0", counts[::-1, ::-1])):
+        (hit,) = compare_motifs(q, db, top=1)
+        assert hit.target_alt == "CTCF" and hit.e_value <= 0.05
+
+
 def test_offset_semantics_exact(jaspar, db):
     t = _by_id(jaspar, "MA0139.2")
     (hit,) = compare_motifs(Motif("q", t.probs[4:12]), db, top=1)
