@@ -199,3 +199,31 @@ def test_long_reads_are_chunked_like_chromosomes():
     assert all(isinstance(p, Piece) for p in pieces)
     assert np.array_equal(np.concatenate([p.codes[: p.own_end - p.start] for p in pieces]), codes)
     assert reverse_complement(reverse_complement(codes)).tolist() == codes.tolist()
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(chunk=st.integers(1, 500), batch=st.one_of(st.none(), st.integers(1, 4)))
+def test_record_scores_do_not_depend_on_chunks(model, genome, chunk, batch):
+    from motifscan.scan.model_scan import ModelScanner
+
+    path, records = genome
+    scanner = ModelScanner(model, device="cpu")
+    got = []
+    for b in iter_batches(FastaSource(path), overlap=model.config.filter_width - 1, chunk_size=chunk, batch_size=batch):
+        got += scanner.records(b)
+    assert [r.name for r in got] == list(records)
+    for r in got:
+        ref = model.predict_codes(records[r.name][None])[0]
+        np.testing.assert_allclose(r.score, ref, atol=1e-5)
+        assert r.length == len(records[r.name])
+
+
+def test_reduced_precision_is_close(model, genome):
+    path, records = genome
+    ref = engine_windows(model, FastaSource(path), WINDOW, STRIDE, chunk_size=256)
+    from motifscan.scan.model_scan import ModelScanner
+
+    scanner = ModelScanner(model, window=WINDOW, stride=STRIDE, precision="bf16")
+    probs = np.concatenate([scanner.windows(b).score[:, 0] for b in
+                            iter_batches(FastaSource(path), overlap=WINDOW - 1, chunk_size=256, align=STRIDE)])
+    np.testing.assert_allclose(probs, ref[2], atol=0.03)

@@ -206,18 +206,18 @@ class ModelScanner:
     @torch.no_grad()
     def records(self, batch: Batch, conv=None) -> list[RecordScore]:
         """Finish the records whose last piece is in this batch (long records span batches)."""
-        fwd, rev = self._split(self._conv(batch) if conv is None else conv)
-        B, Fn, P = fwd.shape
-        pos = torch.arange(P, device=fwd.device)[None, :] + torch.as_tensor(batch.starts, device=fwd.device)[:, None]
-        begins = torch.as_tensor(batch.begins, device=fwd.device)[:, None]
-        ends = torch.as_tensor(batch.ends, device=fwd.device)[:, None]
-        own = torch.as_tensor(batch.own_ends, device=fwd.device)[:, None]
+        conv = self._conv(batch) if conv is None else conv
+        B, _, P = conv.shape
+        pos = torch.arange(P, device=conv.device)[None, :] + torch.as_tensor(batch.starts, device=conv.device)[:, None]
+        begins = torch.as_tensor(batch.begins, device=conv.device)[:, None]
+        ends = torch.as_tensor(batch.ends, device=conv.device)[:, None]
+        own = torch.as_tensor(batch.own_ends, device=conv.device)[:, None]
         valid = ((pos >= begins) & (pos < own) & (pos + self.width <= ends))[:, None, :]
-        neg = torch.tensor(float("-inf"), dtype=fwd.dtype, device=fwd.device)
-        fmax, farg = torch.where(valid, fwd, neg).max(dim=2)
-        if rev is not None:
-            rmax, rarg = torch.where(valid, rev, neg).max(dim=2)
-        else:
+        neg = torch.tensor(float("-inf"), dtype=conv.dtype, device=conv.device)
+        best, arg = torch.where(valid, conv, neg).max(dim=2)  # both strands in one pass
+        fmax, rmax = self._split(best)
+        farg, rarg = self._split(arg)
+        if rmax is None:
             rmax, rarg = torch.full_like(fmax, float("-inf")), farg
         starts = batch.starts
         fmax, rmax = fmax.float().cpu().numpy(), rmax.float().cpu().numpy()
