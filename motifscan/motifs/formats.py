@@ -359,7 +359,6 @@ def _read_jaspar(path) -> list[Motif]:
     motifs: list[Motif] = []
     header = None  # (id, alt, lineno)
     rows: dict[str, list[float]] = {}
-    row_lines: dict[str, int] = {}
 
     def finish():
         if header is None:
@@ -393,7 +392,7 @@ def _read_jaspar(path) -> list[Motif]:
             if not fields:
                 raise InputError("'>' header without an identifier", path=path, where=f"line {lineno}")
             header = (fields[0], fields[1].strip() if len(fields) > 1 else "", lineno)
-            rows, row_lines = {}, {}
+            rows = {}
             continue
         if header is None:
             raise InputError("matrix row before any '>ID name' header", path=path,
@@ -413,7 +412,6 @@ def _read_jaspar(path) -> list[Motif]:
         if any(v < 0 for v in values):
             raise InputError("negative count", path=path, where=f"line {lineno}")
         rows[letter] = values
-        row_lines[letter] = lineno
     finish()
     if not motifs:
         raise _no_motifs(path)
@@ -432,7 +430,7 @@ def _read_transfac(path) -> list[Motif]:
     expected = 1
     in_matrix = False
 
-    def finish(lineno: int):
+    def finish():
         nonlocal fields, rows, order, start, p0_line, expected, in_matrix
         if order is not None:
             if not rows:
@@ -450,8 +448,7 @@ def _read_transfac(path) -> list[Motif]:
             url = fields.get("UR", "")
             motifs.append(_make_motif(path, start or p0_line,
                                       lambda: Motif.from_counts(mid, counts, alt=alt, url=url)))
-        elif fields and lineno is not None and any(k in fields for k in ("AC", "ID")):
-            pass  # a record without a matrix (e.g. the VV version block): nothing to keep
+        # a record without a matrix (e.g. the VV version block) has nothing to keep
         fields, rows, order, start, p0_line, expected, in_matrix = {}, [], None, None, None, 1, False
 
     for idx, raw in enumerate(lines):
@@ -460,7 +457,7 @@ def _read_transfac(path) -> list[Motif]:
         if not text or text.startswith("#"):
             continue
         if text.startswith("//"):
-            finish(lineno)
+            finish()
             continue
         key, _, value = text.partition(" ")
         if "\t" in key:
@@ -504,7 +501,7 @@ def _read_transfac(path) -> list[Motif]:
         elif key != "XX" and order is None and not fields:
             raise InputError(f"not a TRANSFAC line: {text[:40]!r}", path=path, where=f"line {lineno}")
     if order is not None:
-        finish(len(lines))  # tolerate a missing final '//'
+        finish()  # tolerate a missing final '//'
     if not motifs:
         raise _no_motifs(path)
     return motifs
