@@ -51,6 +51,7 @@ LOOKAHEAD_Q = 8
 #: ... and for motifs at least LONG_MOTIF wide, whose 8-column blocks filter too little.
 LOOKAHEAD_Q_LONG = 10
 LONG_MOTIF = 12
+LONG_INDEX_MIN_FILTERS = 0
 #: Positions scored per lookahead step (bounds the candidate arrays' memory).
 LOOKAHEAD_STEP = 1 << 17
 #: Filter scores per dense step (positions * filters): bounds the dense output's memory.
@@ -189,7 +190,10 @@ class MotifBank:
         padded[:, : mats.shape[1]] = mats
         best = padded.max(axis=2).astype(np.int64)  # (n, 4 * nbmax), 0 beyond the width
         gain = best - padded.mean(axis=2)
-        qq = np.where(widths >= LONG_MOTIF, max(q, LOOKAHEAD_Q_LONG), np.minimum(widths, q))
+        # long k-mers filter better but their 4**k-row index misses the cache: worth it only
+        # for large banks, where candidates dominate the cost
+        q_long = max(q, LOOKAHEAD_Q_LONG) if n > LONG_INDEX_MIN_FILTERS else q
+        qq = np.where(widths >= LONG_MOTIF, q_long, np.minimum(widths, q))
         # lookahead block: the k columns that gain most over the mean column (a cheap proxy
         # for selectivity), wholly inside the motif
         csum = np.concatenate([np.zeros((n, 1)), np.cumsum(gain, axis=1)], axis=1)
@@ -207,10 +211,16 @@ class MotifBank:
         for k in (int(v) for v in np.unique(qq)):
             sel = np.flatnonzero(qq == k)
             filt, qmer = _passing_kmers(mats, sel, offsets[sel], k, cuts[sel] - rest[sel])
-            counts = np.bincount(qmer, minlength=4 ** k + 1).astype(np.int32)
+            counts = np.bincount(qmer, minlength=4 ** k + 1)
+            counts = counts.astype(np.uint16 if counts.max(initial=0) < 1 << 16 else np.int32)
             indptr = np.concatenate([[0], np.cumsum(counts, dtype=np.int64)[:-1]])
-            groups.append(dict(q=k, nb=int(nblocks[sel].max()), counts=counts, indptr=indptr,
-                               filt=filt.astype(np.int32), off=offsets[filt].astype(np.int32)))
+            group = dict(q=k, nb=int(nblocks[sel].max()), counts=counts, indptr=indptr,
+                         filt=filt.astype(np.int32), off=offsets[filt].astype(np.int32))
+            if k > q:  # ids put the first letter lowest, so the low 2q bits are the q-mer prefix
+                flags = (counts[:-1].reshape(-1, 4 ** q) > 0).any(axis=0)
+                if flags.mean() < 0.5:
+                    group["prefix"] = flags.astype(np.uint8)
+            groups.append(group)
         cols = np.arange(nbmax * 4)[None, :]
         inside = (cols >= offsets[:, None]) & (cols < (offsets + qq)[:, None])
         bgain = np.where(inside, 0.0, gain).reshape(n, nbmax, 4).sum(axis=2)
@@ -317,18 +327,40 @@ def _lookahead_hits(x: np.ndarray, dist: np.ndarray, la: dict) -> tuple[np.ndarr
     width, t4 = la["width"], la["t4"]
     border, need = la["block_order"], la["need"]
     starts, filts, scores = [], [], []
+    npos = np.flatnonzero(dist == 0)  # N positions (and the end)
+    few_n = len(npos) * LOOKAHEAD_Q_LONG < n // 4
     for g in la["groups"]:
         k = g["q"]
-        ids = np.where(dist >= k, ids_by_q[k], 4 ** k)
-        counts = g["counts"][ids]
-        total = int(counts.sum(dtype=np.int64))
-        if total == 0:
-            continue
-        if total < n // 2:  # sparse (few motifs): only the positions that have candidates
-            where = np.flatnonzero(counts).astype(np.int32)
-            counts, ids = counts[where], ids[where]
+        ids = ids_by_q[k]
+        prefix = g.get("prefix")
+        if prefix is not None:
+            # sparse long index: look up its (cache-resident) 8-mer prefix flags first, and
+            # the big table only where some k-mer with that prefix has candidates
+            where = np.flatnonzero(prefix[ids_by_q[LOOKAHEAD_Q]]).astype(np.int32)
+            where = where[dist[where] >= k]
+            ids = ids[where]
+            counts = g["counts"][ids].astype(np.int32)
+            total = int(counts.sum(dtype=np.int64))
+            if total == 0:
+                continue
         else:
-            where = np.arange(n, dtype=np.int32)
+            if few_n:  # k-mers that hold an N: the k positions up to each N
+                bad = (npos[:, None] - np.arange(k)[None, :]).reshape(-1)
+                ids = ids.copy()
+                ids[bad[bad >= 0]] = 4 ** k
+                ids[max(0, n - k + 1):] = 4 ** k  # k-mers running off the end
+            else:
+                ids = np.where(dist >= k, ids, 4 ** k)
+            counts = g["counts"][ids]
+            total = int(counts.sum(dtype=np.int64))
+            if total == 0:
+                continue
+            counts = counts.astype(np.int32, copy=False)
+            if total < n // 2:  # sparse (few motifs): only the positions that have candidates
+                where = np.flatnonzero(counts).astype(np.int32)
+                counts, ids = counts[where], ids[where]
+            else:
+                where = np.arange(n, dtype=np.int32)
         pos = np.repeat(where, counts)
         # the entries of a position are indptr[id] .. indptr[id] + count - 1
         first = np.cumsum(counts, dtype=np.int64) - counts
