@@ -46,10 +46,18 @@ def check_output_path(path: str | os.PathLike, *, option: str = "-o") -> Path:
     return p
 
 
+def _file_mode() -> int:
+    """The mode a plain ``open(path, "w")`` would give (mkstemp's own 0600 would hide outputs)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 def _temp_name(target: Path) -> Path:
     suffix = "".join(target.suffixes[-2:]) if target.suffixes else ""
     stem = target.name[: len(target.name) - len(suffix)] if suffix else target.name
     fd, name = tempfile.mkstemp(prefix=f".{stem}{TMP_MARKER}", suffix=suffix, dir=target.parent or ".")
+    os.fchmod(fd, _file_mode())
     os.close(fd)
     return Path(name)
 
