@@ -27,6 +27,7 @@ import torch
 from ._version import __version__
 from .data.datasets import LabelledSet, Split, build_labelled_set, load_sequences, split_dataset
 from .device import resolve_device, set_threads
+from .errors import UsageError
 from .metrics import summary
 from .model import ModelConfig, MotifCNN
 from .sequences.encode import one_hot_torch
@@ -235,6 +236,11 @@ def train_model(
         The model (best epoch) with ``model.metrics`` filled: AUROC/AUPRC on train, valid and
         test, best epoch, split method and sizes.
     """
+    if length < filter_width:  # checked before any data is read
+        raise UsageError(
+            f"--length {length} is shorter than --filter-width {filter_width}",
+            hint="use a --length of at least the filter width",
+        )
     started = time.perf_counter()
     set_threads(threads)
     dev = resolve_device(device)

@@ -135,9 +135,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     except click.ClickException as exc:
         exc.show()
         code = 2 if isinstance(exc, click.UsageError) else exc.exit_code
-    except (click.exceptions.Abort, KeyboardInterrupt):
-        click.echo("motifscan: interrupted", err=True)
-        code = 130
+    except (click.exceptions.Abort, KeyboardInterrupt) as exc:
+        cause = exc.__cause__ if isinstance(exc, click.exceptions.Abort) else None
+        if isinstance(cause, EOFError):  # click turns an escaped EOFError into Abort: a bug, not Ctrl-C
+            if debug:
+                traceback.print_exception(cause)
+            click.echo(
+                f"motifscan: error: internal error: EOFError: {cause} "
+                "(run with --debug for a traceback, and please report it)",
+                err=True,
+            )
+            code = 1
+        else:
+            click.echo("motifscan: interrupted", err=True)
+            code = 130
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else 1
         if code >= 128:

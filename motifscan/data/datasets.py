@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -88,10 +89,29 @@ class Split:
 
 
 def is_fasta(path: str | os.PathLike) -> bool:
-    """True if the file's first non-blank character is ``>`` (after decompression)."""
-    with open_binary(path) as fh:
-        head = fh.read(4096).lstrip()
-    return head[:1] == b">"
+    """True if the file's first non-blank character is ``>`` (after decompression).
+
+    Raises
+    ------
+    InputError
+        The file is empty, or its compressed data is truncated or corrupt.
+    """
+    try:
+        with open_binary(path) as fh:
+            head = fh.read(4096)
+    except (EOFError, OSError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
+        raise InputError(
+            f"compressed data is truncated or corrupt ({exc})",
+            path=path,
+            hint="download or compress the file again",
+        ) from None
+    if not head.strip():
+        raise InputError("file is empty", path=path, hint="give a FASTA, BED or narrowPeak file with at least one record")
+    return head.lstrip()[:1] == b">"
+
+
+# read_intervals messages that mean the file is not BED-shaped at all (not a bad BED line)
+_NOT_BED = ("not a text", "expected at least 3", "start '", "end '", "no intervals")
 
 
 def _fit_length(codes: np.ndarray, length: int) -> np.ndarray:
@@ -146,10 +166,15 @@ def load_sequences(
             region = parse_region_name(rec.name)
             chroms.append(region[0] if region else None)
         return SequenceSet(names, np.stack(rows), chroms)
+    try:
+        intervals = read_intervals(path)
+    except InputError as exc:
+        if exc.message.startswith(_NOT_BED):  # not BED-shaped at all: say it is not FASTA either
+            exc.message = f"neither FASTA (no '>' header) nor BED/narrowPeak: {exc.message}"
+        raise exc.located() from None
     if genome is None:
         raise UsageError(f"{path} is not FASTA, so it is read as BED and needs --genome FASTA")
     fa = genome if isinstance(genome, IndexedFasta) else IndexedFasta(genome)
-    intervals = read_intervals(path)
     check_chromosomes(intervals, fa.sizes, path, fa.path)
     kept, rows = [], []
     for iv in intervals:

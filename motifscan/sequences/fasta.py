@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import struct
 import sys
 import zlib
 from dataclasses import dataclass
@@ -341,6 +342,12 @@ class IndexedFasta:
                     f"duplicate record names ({msg})", path=self.path, hint="record names must be unique"
                 ) from None
             raise InputError(f"cannot index FASTA: {msg}", path=self.path) from None
+        except (EOFError, struct.error, zlib.error) as exc:  # raised by Bio.bgzf on a cut-off file
+            raise InputError(
+                f"compressed data is truncated or corrupt ({exc})",
+                path=self.path,
+                hint="download or compress the file again",
+            ) from None
         except (OSError, pyfaidx.FastaIndexingError, RuntimeError) as exc:
             raise InputError(
                 f"cannot index FASTA: {exc}",
@@ -369,7 +376,15 @@ class IndexedFasta:
 
     def fetch_raw(self, chrom: str, start: int, end: int) -> str:
         """The sequence text of ``chrom[start:end]``, case kept."""
-        return self._fa[chrom][start:end]
+        try:
+            return self._fa[chrom][start:end]
+        except (EOFError, struct.error, zlib.error) as exc:  # file cut off after its index was built
+            raise InputError(
+                f"compressed data is truncated or corrupt ({exc})",
+                path=self.path,
+                where=f"record {chrom}",
+                hint="download or compress the file again, and delete its old .fai/.gzi index",
+            ) from None
 
     def close(self) -> None:
         self._fa.close()
