@@ -182,7 +182,7 @@ def build(args) -> str:
         rows.append([m["rank"], mid, (img(logos / f"{mid}.png" if logos else None, "logo", mid),),
                      m["nsites"], m["width"], m["total_ic"], fmt(_num(m["influence_loss"])),
                      f"{m['best_match_alt']} ({m['best_match_id']})" if m["best_match_id"] != "NA" else "none",
-                     m["best_match_evalue"], others or "none"])
+                     fmt(_num(m["best_match_evalue"])), others or "none"])
     parts.append(f"<p>{len(motifs)} filters exported as motifs, most influential first "
                  f"(showing {min(len(motifs), MAX_MOTIFS)}). Influence: increase of the loss when the "
                  "filter's output is replaced by its mean. Matches: JASPAR, Tomtom-style E-values.</p>")

@@ -1,0 +1,215 @@
+"""The Snakemake workflow: lint, dry runs, config validation, profiles, and its scripts.
+
+The end-to-end run of the test config takes 1.5-5 minutes, so it runs in CI's dedicated step
+(.ci/workflow.sh, which also runs it through SLURM); here only with MOTIFSCAN_WORKFLOW_E2E=1.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPTS = ROOT / "workflows" / "scripts"
+needs_snakemake = pytest.mark.skipif(shutil.which("snakemake") is None,
+                                     reason="snakemake not installed (pip install -e .[workflow])")
+
+
+def _load(path: Path):
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(path.parent))
+    try:
+        spec.loader.exec_module(mod)
+    finally:
+        sys.path.remove(str(path.parent))
+    return mod
+
+
+common = _load(SCRIPTS / "_common.py")
+gather = _load(SCRIPTS / "gather.py")
+summarise = _load(SCRIPTS / "summarise.py")
+check_jobs = _load(ROOT / "workflows" / "slurm" / "check_jobs.py")
+
+
+def snakemake(tmp_path, *args, timeout=120):
+    """Run snakemake on the repository's Snakefile with tmp_path as working directory."""
+    cmd = ["snakemake", "-s", str(ROOT / "Snakefile"), "-d", str(tmp_path), *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+
+
+# ----------------------------------------------------------------------------- snakemake
+@needs_snakemake
+def test_lint_is_clean(tmp_path):
+    res = snakemake(tmp_path, "--lint")
+    assert res.returncode == 0, res.stderr
+    out = res.stdout + res.stderr
+    assert "Lints for" not in out
+    assert "Congratulations" in out
+
+
+@needs_snakemake
+def test_dry_run_of_the_demo_has_every_stage(tmp_path):
+    res = snakemake(tmp_path, "-n", "-p")
+    assert res.returncode == 0, res.stderr
+    stats = dict(re.findall(r"^(\w+)\s+(\d+)$", res.stdout, re.M))
+    assert stats["scan_shard"] == "4"  # workflows/config/config.yaml: shards: 4
+    for rule in ("simulate_genome", "prepare_peaks", "train", "export", "compare", "gather",
+                 "evaluate", "summarise", "report"):
+        assert stats[rule] == "1", rule
+    assert stats["convert_motifs"] == "3"
+    # paths reach shell commands quoted; the train job asks for the held-out chromosomes
+    assert "--test-chroms chr1,chr3,chr6" in res.stdout
+
+
+@needs_snakemake
+def test_configfile_replaces_the_demo_and_is_validated(tmp_path):
+    peaks = ROOT / "examples" / "ctcf" / "ctcf_gm12878_top500.fa"
+    mine = tmp_path / "mine.yaml"
+    mine.write_text(yaml.safe_dump({"experiments": {"only": {"peaks": str(peaks)}}}))
+    res = snakemake(tmp_path, "-n", "--configfile", str(mine))
+    assert res.returncode == 0, res.stderr
+    assert "results/only/model.h5" in res.stdout and "results/ctcf" not in res.stdout
+    assert "scan_shard" not in res.stdout  # no scan section: no genome-wide scan
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump({"experiments": {"x": {"peaks": str(peaks), "epochs": 3}}}))
+    res = snakemake(tmp_path, "-n", "--configfile", str(bad))
+    assert res.returncode != 0
+    assert "epochs" in res.stdout + res.stderr
+
+
+def test_profiles():
+    slurm = yaml.safe_load((ROOT / "workflows/profiles/slurm/config.yaml").read_text())
+    assert slurm["executor"] == "slurm"
+    assert slurm["slurm-status-command"] == "squeue"  # else: a silent endless hang (sacct)
+    assert "slurm_partition" in slurm["default-resources"]
+    assert slurm["set-resources"]["train"]["gres"] == "gpu:1"
+    assert slurm["set-resources"]["scan_shard"]["gres"] == "gpu:1"
+    local = yaml.safe_load((ROOT / "workflows/profiles/local/config.yaml").read_text())
+    assert local["cores"] == 2
+    rules = "".join(p.read_text() for p in (ROOT / "workflows/rules").glob("*.smk"))
+    n_rules = len(re.findall(r"^rule \w+:", rules, re.M))
+    for key in ("threads:", "mem_mb=", "runtime=", "\n    log:", "job_mark("):
+        assert rules.count(key) == n_rules, key
+    assert rules.count("gpus=1") == 2  # train and scan_shard
+
+
+# ----------------------------------------------------------------------------- scripts
+def _bed(rows):
+    return {"chrom": np.array([r[0] for r in rows], dtype=object),
+            "start": np.array([r[1] for r in rows], dtype=np.int64),
+            "end": np.array([r[2] for r in rows], dtype=np.int64)}
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["a", "b"]), st.integers(0, 200), st.integers(1, 40)),
+                max_size=15),
+       st.lists(st.tuples(st.sampled_from(["a", "b"]), st.integers(0, 200), st.integers(1, 40)),
+                max_size=15))
+def test_overlapped_matches_brute_force(a, b):
+    a = [(c, s, s + w) for c, s, w in a]
+    b = [(c, s, s + w) for c, s, w in b]
+    got = common.overlapped(_bed(a), _bed(b))
+    want = [any(c == c2 and s < e2 and s2 < e for c2, s2, e2 in b) for c, s, e in a]
+    assert got.tolist() == want
+
+
+def test_recovery_counts(tmp_path):
+    truth = tmp_path / "t.bed"
+    truth.write_text("chr1\t100\t115\tM\t0\t+\nchr1\t500\t515\tM\t0\t-\nchr2\t50\t65\tM\t0\t+\n")
+    peaks = tmp_path / "p.bed"
+    peaks.write_text("chr1\t0\t101\tp\t900\t.\nchr1\t300\t400\tp\t800\t.\nchr2\t60\t90\tp\t700\t.\n")
+    r = summarise.recovery(str(peaks), str(truth), genome_bp=10_000)
+    assert (r["n_truth"], r["truth_found"], r["n_peaks"]) == (3, 2, 3)
+    assert r["recall"] == pytest.approx(2 / 3) and r["precision"] == pytest.approx(2 / 3)
+    assert r["peak_bp"] == 231
+    assert 0 < r["chance_recall"] < 0.1
+
+
+def test_gather_streams_shards_into_a_bigwig_and_merges_peaks(tmp_path):
+    import pyBigWig
+
+    sizes = [("chr1", 1000), ("chr2", 500)]
+    (tmp_path / "sizes").write_text("".join(f"{c}\t{n}\n" for c, n in sizes))
+    (tmp_path / "1.bg").write_text("chr1\t0\t50\t0.1\nchr1\t50\t100\t0.9\n")
+    (tmp_path / "2.bg").write_text("chr1\t100\t150\t0.7\nchr2\t0\t50\t0.2\n")
+    n = gather.write_bigwig([str(tmp_path / "1.bg"), str(tmp_path / "2.bg")], sizes,
+                            str(tmp_path / "t.bw"))
+    assert n == 4
+    bw = pyBigWig.open(str(tmp_path / "t.bw"))
+    assert bw.chroms() == dict(sizes)
+    assert bw.intervals("chr1") == ((0, 50, pytest.approx(0.1)), (50, 100, pytest.approx(0.9)),
+                                    (100, 150, pytest.approx(0.7)))
+    bw.close()
+    # out of order (a shard given twice) is an error, and leaves no file
+    with pytest.raises(ValueError, match="not in genome order"):
+        gather.write_bigwig([str(tmp_path / "2.bg"), str(tmp_path / "1.bg")], sizes,
+                            str(tmp_path / "bad.bw"))
+    assert not (tmp_path / "bad.bw").exists()
+    # a peak cut at a shard boundary is joined; the best window's signal and summit are kept
+    (tmp_path / "1.bed").write_text("chr1\t10\t300\tx\t600\t.\t0.6\t-1\t-1\t100\n")
+    (tmp_path / "2.bed").write_text("chr1\t300\t400\tx\t900\t.\t0.9\t-1\t-1\t50\n"
+                                    "chr2\t5\t205\tx\t700\t.\t0.7\t-1\t-1\t100\n")
+    k = gather.merge_peaks([str(tmp_path / "1.bed"), str(tmp_path / "2.bed")], sizes,
+                           str(tmp_path / "peaks.bed"))
+    lines = [ln.split("\t") for ln in (tmp_path / "peaks.bed").read_text().splitlines()]
+    assert k == 2
+    assert lines[0][:3] == ["chr1", "10", "400"] and lines[0][4] == "900"
+    assert int(lines[0][1]) + int(lines[0][9]) == 350  # summit of the best window
+    assert lines[1][:3] == ["chr2", "5", "205"]
+
+
+def _job_logs(root: Path, ids):
+    for i, (rule, job_id) in enumerate(ids):
+        f = root / "logs" / f"{rule}_{i}.log"
+        f.parent.mkdir(parents=True, exist_ok=True)
+        f.write_text(f"motifscan-workflow job: rule={rule} host=n1 slurm_job_id={job_id}\nok\n")
+    ctld = root / "ctld.log"
+    ctld.write_text("".join(f"[t] _job_complete: JobId={j} WEXITSTATUS 0\n[t] _job_complete: "
+                            f"JobId={j} done\n" for _r, j in ids if j.isdigit()))
+    sm = root / "run.log"
+    sm.write_text("".join(f"rule {r}:\n    jobid: 1\n" for r, _j in ids) + "localrule all:\n")
+    return root / "logs", sm, ctld
+
+
+def test_check_jobs_passes_slurm_runs_and_fails_local_jobs(tmp_path):
+    logs, sm, ctld = _job_logs(tmp_path / "ok", [("train", "7"), ("scan_shard", "8")])
+    assert check_jobs.check(logs, sm, ctld) == []
+
+    logs, sm, ctld = _job_logs(tmp_path / "local", [("train", "7"), ("scan_shard", "none")])
+    problems = check_jobs.check(logs, sm, ctld)
+    assert any("scan_shard ran outside SLURM" in p for p in problems)
+
+    logs, sm, ctld = _job_logs(tmp_path / "nodone", [("train", "7")])
+    ctld.write_text("[t] _job_complete: JobId=7 WEXITSTATUS 1\n")
+    assert any("no successful completion of job 7" in p for p in check_jobs.check(logs, sm, ctld))
+
+    logs, sm, ctld = _job_logs(tmp_path / "localrule", [("train", "7")])
+    sm.write_text(sm.read_text() + "localrule gather:\n")
+    assert any("ran locally" in p for p in check_jobs.check(logs, sm, ctld))
+
+
+# ----------------------------------------------------------------------------- end to end
+@pytest.mark.slow
+@pytest.mark.skipif(os.environ.get("MOTIFSCAN_WORKFLOW_E2E") != "1",
+                    reason="set MOTIFSCAN_WORKFLOW_E2E=1 (CI runs it in .ci/workflow.sh)")
+@needs_snakemake
+def test_end_to_end_test_config(tmp_path):
+    res = snakemake(tmp_path, "-c2", "--configfile", str(ROOT / "workflows/config/test.yaml"),
+                    timeout=900)
+    assert res.returncode == 0, res.stderr[-3000:]
+    chk = subprocess.run([sys.executable, str(SCRIPTS / "check_outputs.py"),
+                          str(tmp_path / "results"), "--exp", "ctcf", "--expect-match", "CTCF"],
+                         capture_output=True, text=True)
+    assert chk.returncode == 0, chk.stderr

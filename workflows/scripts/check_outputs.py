@@ -1,0 +1,95 @@
+"""Check the outputs of a finished workflow run (used by CI; handy after any run).
+
+    python workflows/scripts/check_outputs.py results --exp ctcf [--min-auroc 0.9]
+        [--min-recall 0.5] [--expect-match CTCF]
+
+Exits 1 with one line per problem; prints the key numbers when all is well.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def check(results: Path, exp: str, min_auroc: float, min_recall: float, expect: str | None) -> list[str]:
+    import numpy as np
+    import pyBigWig
+
+    from motifscan.model import load_model
+    from motifscan.motifs import read_motifs
+
+    bad: list[str] = []
+    d = results / exp
+    need = ["model.h5", "motifs/motifs.meme", "motifs/motifs.jaspar", "motifs/motifs.transfac",
+            "motifs/motifs.motif", "motifs/motifs.tsv", "motifs/matches.tsv", "evaluate/metrics.json",
+            "evaluate/roc.png", "evaluate/pr.png", "evaluate/summary.json", "report.html"]
+    scanned = (d / "scan").exists()
+    if scanned:
+        need += ["scan/track.bw", "scan/peaks.bed"]
+    for rel in need:
+        if not (d / rel).is_file() or (d / rel).stat().st_size == 0:
+            bad.append(f"{d / rel}: missing or empty")
+    if bad:
+        return bad
+
+    model = load_model(d / "model.h5", device="cpu")
+    auroc = model.metrics.get("test", {}).get("auroc", 0.0)
+    if auroc < min_auroc:
+        bad.append(f"held-out AUROC {auroc:.3f} < {min_auroc}")
+    meme = read_motifs(d / "motifs/motifs.meme")
+    for ext in ("jaspar", "transfac", "motif"):
+        other = read_motifs(d / f"motifs/motifs.{ext}")
+        if len(other) != len(meme) or not all(
+                np.allclose(a.probs, b.probs, atol=2e-3) for a, b in zip(meme, other)):
+            bad.append(f"motifs.{ext} does not hold the same {len(meme)} matrices as motifs.meme")
+    if expect:
+        rows = (d / "motifs/motifs.tsv").read_text().splitlines()
+        head = rows[0].split("\t")
+        top = dict(zip(head, rows[1].split("\t")))
+        if top.get("best_match_alt", "").upper() != expect.upper():
+            bad.append(f"top motif's best match is {top.get('best_match_alt')}, expected {expect}")
+    summary = json.loads((d / "evaluate/summary.json").read_text())
+    scan = summary.get("scan", {})
+    if scanned:
+        bw = pyBigWig.open(str(d / "scan/track.bw"))
+        try:
+            n = sum(len(bw.intervals(c) or []) for c in bw.chroms())
+        finally:
+            bw.close()
+        if n == 0:
+            bad.append("track.bw has no intervals")
+        if "recall" in scan and scan["recall"] < min_recall:
+            bad.append(f"recall of known sites {scan['recall']:.2f} < {min_recall}")
+    html = (d / "report.html").read_text()
+    for needle in ("held-out AUROC", "Run time per stage", "data:image/png;base64,", "Motifs"):
+        if needle not in html:
+            bad.append(f"report.html lacks {needle!r}")
+    if "(missing)" in html:
+        bad.append("report.html has a missing image")
+    if not bad:
+        print(f"check_outputs: OK: {exp}: held-out AUROC {auroc:.3f}, {len(meme)} motifs"
+              + (f", {scan.get('truth_found')}/{scan.get('n_truth')} known sites recovered, "
+                 f"precision {scan.get('precision', float('nan')):.2f}" if "recall" in scan else ""),
+              file=sys.stderr)
+    return bad
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("results", type=Path)
+    ap.add_argument("--exp", required=True)
+    ap.add_argument("--min-auroc", type=float, default=0.9)
+    ap.add_argument("--min-recall", type=float, default=0.5)
+    ap.add_argument("--expect-match", help="TF name the top motif's best database match must have")
+    args = ap.parse_args()
+    bad = check(args.results, args.exp, args.min_auroc, args.min_recall, args.expect_match)
+    for b in bad:
+        print(f"check_outputs: FAIL: {b}", file=sys.stderr)
+    sys.exit(1 if bad else 0)
+
+
+if __name__ == "__main__":
+    main()
