@@ -100,7 +100,7 @@ def test_profiles():
     assert local["cores"] == 2
     rules = "".join(p.read_text() for p in (ROOT / "workflows/rules").glob("*.smk"))
     n_rules = len(re.findall(r"^rule \w+:", rules, re.M))
-    for key in ("threads:", "mem_mb=", "runtime=", "\n    log:", "job_mark("):
+    for key in ("threads:", "mem_mb=", "runtime=", "\n    log:", "job_mark(\""):
         assert rules.count(key) == n_rules, key
     assert rules.count("gpus=1") == 2  # train and scan_shard
 
