@@ -179,3 +179,22 @@ def test_motif_file_dispatches_to_the_pwm_scan(planted_genome, tmp_path):
     text = out.read_text()
     for chrom, pos, strand in SITES:  # FIMO coordinates are 1-based
         assert f"{chrom}\t{pos + 1}\t{pos + len(CONSENSUS)}\t{strand}" in text
+
+
+def test_record_shards_of_a_gzip_fasta_concatenate(tmp_path):
+    rng = np.random.default_rng(9)
+    names = [f"s{i}" for i in range(12)]
+    fa = tmp_path / "r.fa.gz"
+    write_fasta(fa, names, [random_dna(rng, int(n)) for n in rng.integers(30, 400, 12)], compress=True)
+    mpath = tmp_path / "m.h5"
+    save_model(random_model(width=7, seq_length=40), mpath)
+    whole = tmp_path / "w.tsv"
+    assert main(["scan", str(mpath), str(fa), "-o", str(whole), "-q"]) == 0
+    body = []
+    for i in (1, 2, 3, 4):
+        out = tmp_path / f"p{i}.tsv"
+        assert main(["scan", str(mpath), str(fa), "-o", str(out), "--shard", f"{i}/4", "-q"]) == 0
+        lines = out.read_text().splitlines()
+        assert len(lines) > 1
+        body += lines[1:]
+    assert body == whole.read_text().splitlines()[1:]
