@@ -132,9 +132,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = exc.exit_code
     except click.exceptions.Exit as exc:
         code = exc.exit_code
-    except click.ClickException as exc:
-        exc.show()
+    except click.ClickException as exc:  # click's own usage errors: the same one-line form
         code = 2 if isinstance(exc, click.UsageError) else exc.exit_code
+        if isinstance(exc, getattr(click.exceptions, "NoArgsIsHelpError", ())):
+            exc.show()  # a bare `motifscan` or group: the help text is the message
+        else:
+            text = " ".join(exc.format_message().split()).rstrip(".")
+            ctx = getattr(exc, "ctx", None)
+            if isinstance(exc, click.UsageError) and ctx is not None:
+                text += f"; see '{ctx.command_path} --help'"
+            click.echo(f"motifscan: error: {text}", err=True)
     except (click.exceptions.Abort, KeyboardInterrupt) as exc:
         cause = exc.__cause__ if isinstance(exc, click.exceptions.Abort) else None
         if isinstance(cause, EOFError):  # click turns an escaped EOFError into Abort: a bug, not Ctrl-C
