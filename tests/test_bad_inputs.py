@@ -1,0 +1,397 @@
+"""Bad inputs, table-driven: every case runs the real CLI and must fail cleanly.
+
+Each case asserts the exit code (1 data error, 2 usage error), that the one error line
+``motifscan: error: ...`` names the file (and the line or record where that is known), that no
+traceback is printed, and that nothing is left behind: the output folder stays empty (no output,
+no ``.NAME.tmp-*`` temporary, no spill file) and no temporary appears beside the inputs.
+A few inputs that look odd but are fine (CRLF line endings, a bgzip genome without its index)
+must work and give the same answer as the clean input.
+"""
+
+from __future__ import annotations
+
+import gzip
+import logging
+import os
+import pickle
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+import torch
+
+from motifscan.cli._base import main
+from motifscan.model import FORMAT_VERSION, ModelConfig, MotifCNN, save_model
+
+pysam = pytest.importorskip("pysam")
+
+REPO = Path(__file__).resolve().parents[1]
+CHROMS = {"chr1": 5000, "chr2": 3000}
+MEME_HEAD = ("MEME version 4\n\nALPHABET= ACGT\n\nstrands: + -\n\n"
+             "Background letter frequencies\nA 0.25 C 0.25 G 0.25 T 0.25\n\n")
+UNIFORM = "0.25 0.25 0.25 0.25\n"
+
+
+class _Payload:
+    """Unpickling this creates ``marker``: proof that a file's code ran."""
+
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def _dna(rng: np.random.Generator, n: int) -> str:
+    return "".join(np.array(list("ACGT"))[rng.integers(0, 4, n)])
+
+
+def _fasta(records: dict[str, str], newline: str = "\n", width: int = 60) -> bytes:
+    lines = []
+    for name, seq in records.items():
+        lines.append(f">{name}")
+        lines += [seq[i : i + width] for i in range(0, len(seq), width)]
+    return (newline.join(lines) + newline).encode()
+
+
+def _model(seq_length: int = 60) -> MotifCNN:
+    torch.manual_seed(0)
+    return MotifCNN(ModelConfig(n_filters=4, filter_width=12, seq_length=seq_length)).eval()
+
+
+def _bam_reads(path: Path, mode: str, *, with_seq: bool, **kw) -> Path:
+    header = pysam.AlignmentHeader.from_dict(
+        {"HD": {"VN": "1.6", "SO": "coordinate"}, "SQ": [{"SN": c, "LN": n} for c, n in CHROMS.items()]})
+    rng = np.random.default_rng(5)
+    with pysam.AlignmentFile(str(path), mode, header=header, **kw) as out:
+        for i in range(6):
+            read = pysam.AlignedSegment(header)
+            read.query_name, read.flag, read.reference_id = f"r{i}", 0, 0
+            read.reference_start, read.mapping_quality, read.cigarstring = 100 * i, 60, "80M"
+            if with_seq:
+                read.query_sequence = _dna(rng, 80)
+                read.query_qualities = pysam.qualitystring_to_array("I" * 80)
+            out.write(read)
+    return path
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory) -> Path:
+    """One folder with every bad (and a few good) input file; built once, seeded."""
+    d = tmp_path_factory.mktemp("bad_inputs")
+    rng = np.random.default_rng(7)
+    genome = {c: _dna(rng, n) for c, n in CHROMS.items()}
+    (d / "genome.fa").write_bytes(_fasta(genome))
+    pysam.faidx(str(d / "genome.fa"))
+    (d / "genome_nochr.fa").write_bytes(_fasta({c[3:]: s for c, s in genome.items()}))
+    (d / "genome_crlf.fa").write_bytes(_fasta(genome, newline="\r\n"))
+    peaks = {f"p{i}": _dna(rng, 60) for i in range(40)}
+    (d / "peaks.fa").write_bytes(_fasta(peaks))
+    (d / "peaks_crlf.fa").write_bytes(_fasta(peaks, newline="\r\n"))
+    save_model(_model(), d / "model.h5")
+
+    # FASTA
+    (d / "empty.fa").write_bytes(b"")
+    (d / "binary.fa").write_bytes(bytes(np.random.default_rng(1).integers(0, 256, 3000, dtype=np.uint8)))
+    (d / "letters.fa").write_bytes(b">s1\nACGTACGTACGTACGTACGT\n>s2\nACGTACGTAJGTACGTACGT\n")
+    dup = _fasta({"chr1": genome["chr1"][:2000]}) + _fasta({"chr2": genome["chr2"][:900]}) + \
+        _fasta({"chr1": genome["chr1"][2000:4000]})
+    (d / "dup.fa").write_bytes(dup)
+    (d / "dup_idx.fa").write_bytes(dup)
+    (d / "short.fa").write_bytes(b">s1\nACGTAC\n>s2\nACGTACGTA\n")
+    plain = _fasta(genome)
+    (d / "cut.fa.gz").write_bytes(gzip.compress(plain)[:1500])
+    pysam.tabix_compress(str(d / "genome.fa"), str(d / "genome.bgz.fa.gz"), force=True)
+    (d / "cut.bgz.fa.gz").write_bytes((d / "genome.bgz.fa.gz").read_bytes()[:1500])
+    shutil.copy(d / "genome.bgz.fa.gz", d / "noindex.bgz.fa.gz")  # no .fai/.gzi next to it
+    (d / "plain.fa.gz").write_bytes(gzip.compress(plain))
+
+    # BED / narrowPeak
+    (d / "empty.bed").write_bytes(b"")
+    (d / "nochr.bed").write_text("1\t100\t400\n2\t200\t500\n")
+    (d / "withchr.bed").write_text("chr1\t100\t400\nchr2\t200\t500\n")
+    (d / "otherasm.bed").write_text("chr1\t100\t400\nchrUn_KI270302v1\t10\t300\n")
+    (d / "endstart.bed").write_text("chr1\t100\t400\nchr1\t900\t700\n")
+    (d / "negative.bed").write_text("chr1\t-20\t400\n")
+    (d / "words.bed").write_text("chr1\tstart\t400\n")
+    (d / "twocols.bed").write_text("chr1\t100\n")
+    (d / "summit.narrowPeak").write_text("chr1\t100\t400\tp1\t0\t.\t5\t-1\t-1\t150\n"
+                                         "chr1\t1000\t1300\tp2\t0\t.\t5\t-1\t-1\t450\n")
+
+    # reads
+    _bam_reads(d / "reads.bam", "wb", with_seq=True)  # no .bai
+    _bam_reads(d / "reads.cram", "wc", with_seq=True, reference_filename=str(d / "genome.fa"))
+    _bam_reads(d / "noseq.bam", "wb", with_seq=False)
+
+    # model files
+    (d / "text.h5").write_text("this is not a model\n" * 20)
+    whole = (d / "model.h5").read_bytes()
+    (d / "cut.h5").write_bytes(whole[: len(whole) // 2])
+    shutil.copy(d / "model.h5", d / "future.h5")
+    with h5py.File(d / "future.h5", "a") as h5:
+        h5.attrs["format_version"] = FORMAT_VERSION + 1
+    with h5py.File(d / "foreign.h5", "w") as h5:
+        h5["x"] = np.arange(3)
+    (d / "pickle.h5").write_bytes(pickle.dumps(_Payload(str(d / "PWNED"))))
+    torch.save({"weights": _Payload(str(d / "PWNED"))}, d / "checkpoint.h5")
+
+    # motif files
+    m = "MOTIF m1 one\nletter-probability matrix: alength= 4 w= 2 nsites= 10 E= 0\n"
+    (d / "rows.meme").write_text(MEME_HEAD + m + "0.25 0.25 0.5\n" + UNIFORM)
+    (d / "negative.meme").write_text(MEME_HEAD + m + "0.5 0.5 0.5 -0.5\n" + UNIFORM)
+    (d / "unnormalised.meme").write_text(MEME_HEAD + m + "0.5 0.5 0.5 0.5\n" + UNIFORM)
+    (d / "zero.meme").write_text(MEME_HEAD + "MOTIF m1\nletter-probability matrix: alength= 4 w= 0 nsites= 10\n")
+    (d / "empty.meme").write_bytes(b"")
+    (d / "zero.jaspar").write_text(">MA0001.1 x\nA [ ]\nC [ ]\nG [ ]\nT [ ]\n")
+    (d / "negative.jaspar").write_text(">MA0001.1 x\nA [ 1 2 ]\nC [ 1 -2 ]\nG [ 1 2 ]\nT [ 1 2 ]\n")
+    (d / "rows.transfac").write_text("AC  M1\nID  m1\nP0  A C G T\n01  1 2 3\nXX\n//\n")
+    (d / "rows.motif").write_text(">ACG\tm1\t3.0\n0.2 0.3 0.5\n")
+    return d
+
+
+@dataclass(frozen=True)
+class Case:
+    """One bad input: the command (``{i}`` = inputs folder, ``{o}`` = empty output folder), the
+    exit code, and the pieces the error line must contain (file name first)."""
+
+    id: str
+    argv: tuple[str, ...]
+    code: int
+    needles: tuple[str, ...]
+    subprocess: bool = False  # run as `python -m motifscan` (a real process) instead of main()
+    marks: tuple = field(default=())
+
+
+def C(id, argv, code, *needles, subprocess=False, marks=()):
+    return Case(id, tuple(argv.split()), code, needles, subprocess, marks)
+
+
+SCAN = "scan {i}/model.h5"
+JASPAR = str(REPO / "motifscan" / "resources" / "JASPAR2024_CORE_vertebrates.meme")
+NOT_HDF5 = "not an HDF5 model"
+
+CASES = [
+    # --- empty and binary files
+    C("empty-fasta-scan", SCAN + " {i}/empty.fa -o {o}/t.bedGraph", 1, "empty.fa", "empty"),
+    C("empty-fasta-train", "train {i}/empty.fa -o {o}/m.h5", 1, "empty.fa", "empty"),
+    C("empty-bed-regions", SCAN + " {i}/genome.fa --regions {i}/empty.bed -o {o}/t.bedGraph", 1,
+      "empty.bed", "no intervals"),
+    C("empty-motif-file", "compare {i}/empty.meme -o {o}/m.tsv", 1, "empty.meme", "no motifs"),
+    C("binary-as-fasta-scan", SCAN + " {i}/binary.fa -o {o}/t.bedGraph", 1, "binary.fa:line 1", "not FASTA"),
+    C("binary-as-fasta-train", "train {i}/binary.fa -o {o}/m.h5", 1, "binary.fa", "neither FASTA"),
+    C("binary-as-fasta-export", "export {i}/model.h5 --sequences {i}/binary.fa -o {o}/m.meme", 1,
+      "binary.fa:line 1", "not FASTA"),
+    # --- letters, names
+    C("non-iupac-scan", SCAN + " {i}/letters.fa -o {o}/t.bedGraph", 1, "letters.fa:record s2", "'J'",
+      "position 10"),
+    C("non-iupac-train", "train {i}/letters.fa -o {o}/m.h5 --filter-width 8 --length 20", 1,
+      "letters.fa:record s2", "'J'"),
+    C("duplicate-names-stream", SCAN + " {i}/dup.fa -o {o}/t.bedGraph", 1, "dup.fa:line", "duplicate", "'chr1'"),
+    C("duplicate-names-indexed", SCAN + " {i}/dup_idx.fa --chrom chr2 -o {o}/t.bedGraph", 1,
+      "dup_idx.fa", "duplicate"),
+    # --- compression
+    C("truncated-gzip-scan", SCAN + " {i}/cut.fa.gz -o {o}/t.bedGraph", 1, "cut.fa.gz", "truncated"),
+    C("truncated-gzip-train", "train {i}/cut.fa.gz -o {o}/m.h5", 1, "cut.fa.gz", "truncated"),
+    C("truncated-gzip-subprocess", SCAN + " {i}/cut.fa.gz -o {o}/t.bedGraph", 1, "cut.fa.gz", "truncated",
+      subprocess=True),
+    C("truncated-bgzip-scan", SCAN + " {i}/cut.bgz.fa.gz -o {o}/t.bedGraph", 1, "cut.bgz.fa.gz", "truncated"),
+    C("truncated-bgzip-indexed", SCAN + " {i}/cut.bgz.fa.gz --chrom chr1 -o {o}/t.bedGraph", 1,
+      "cut.bgz.fa.gz", "truncated"),
+    C("truncated-bgzip-genome", "train {i}/withchr.bed --genome {i}/cut.bgz.fa.gz -o {o}/m.h5", 1,
+      "cut.bgz.fa.gz", "truncated"),
+    C("plain-gzip-needs-index", SCAN + " {i}/plain.fa.gz --chrom chr1 -o {o}/t.bedGraph", 1,
+      "plain.fa.gz", "gzip", "bgzip"),
+    # --- intervals
+    C("bed-chroms-need-chr-train", "train {i}/nochr.bed --genome {i}/genome.fa -o {o}/m.h5", 1,
+      "nochr.bed", "not in genome", "genome.fa", "'chr' prefix"),
+    C("bed-chroms-drop-chr-export", "export {i}/model.h5 --sequences {i}/withchr.bed --genome {i}/genome_nochr.fa"
+      " -o {o}/m.meme", 1, "withchr.bed", "not in genome", "without the 'chr' prefix"),
+    C("bed-chroms-other-assembly", "train {i}/otherasm.bed --genome {i}/genome.fa -o {o}/m.h5", 1,
+      "otherasm.bed", "not in genome", "chrUn_KI270302v1", "assembly"),
+    C("bed-chroms-need-chr-regions", SCAN + " {i}/genome.fa --regions {i}/nochr.bed -o {o}/t.bedGraph", 1,
+      "nochr.bed", "not in genome", "genome.fa", "'chr' prefix"),
+    C("bed-end-before-start", SCAN + " {i}/genome.fa --regions {i}/endstart.bed -o {o}/t.bedGraph", 1,
+      "endstart.bed:line 2", "before start"),
+    C("bed-negative-start", "train {i}/negative.bed --genome {i}/genome.fa -o {o}/m.h5", 1,
+      "negative.bed:line 1", "negative start"),
+    C("bed-not-integer", SCAN + " {i}/genome.fa --regions {i}/words.bed -o {o}/t.bedGraph", 1,
+      "words.bed:line 1", "not an integer"),
+    C("bed-two-columns", "export {i}/model.h5 --sequences {i}/twocols.bed --genome {i}/genome.fa -o {o}/m.meme",
+      1, "twocols.bed:line 1", "3"),
+    C("narrowpeak-summit-outside", "train {i}/summit.narrowPeak --genome {i}/genome.fa -o {o}/m.h5", 1,
+      "summit.narrowPeak:line 2", "summit"),
+    # --- lengths
+    C("shorter-than-filter-train", "train {i}/short.fa -o {o}/m.h5 --filter-width 8 --length 20", 1,
+      "short.fa:record s1", "shorter than the filter width"),
+    C("shorter-than-filter-evaluate", "evaluate {i}/model.h5 {i}/short.fa -o {o}/ev", 1,
+      "short.fa:record s1", "shorter than the filter width"),
+    C("shorter-than-filter-export", "export {i}/model.h5 --sequences {i}/short.fa -o {o}/m.meme", 1,
+      "short.fa", "filter"),
+    C("length-below-filter-width", "train {i}/peaks.fa -o {o}/m.h5 --length 10 --filter-width 12", 2,
+      "--length 10", "--filter-width 12"),
+    C("window-below-filter-width", SCAN + " {i}/genome.fa --window 8 -o {o}/t.bedGraph", 2,
+      "--window 8", "filter width"),
+    # --- reads
+    C("bam-region-without-index", SCAN + " {i}/reads.bam --chrom chr1 -o {o}/r.tsv", 2, "reads.bam", "--chrom"),
+    C("cram-without-reference", SCAN + " {i}/reads.cram -o {o}/r.tsv", 2, "reads.cram", "--reference"),
+    C("cram-without-reference-motifs", f"scan {JASPAR} {{i}}/reads.cram -o {{o}}/h.tsv", 2,
+      "reads.cram", "--reference"),
+    C("reads-without-sequence", SCAN + " {i}/noseq.bam -o {o}/r.tsv", 1, "noseq.bam", "sequence"),
+    # --- model files
+    C("model-not-hdf5-evaluate", "evaluate {i}/text.h5 {i}/peaks.fa -o {o}/ev", 1, "text.h5", NOT_HDF5),
+    C("model-not-hdf5-scan", "scan {i}/text.h5 {i}/genome.fa -o {o}/t.bedGraph", 1, "text.h5", NOT_HDF5),
+    C("model-truncated-scan", "scan {i}/cut.h5 {i}/genome.fa -o {o}/t.bedGraph", 1, "cut.h5", "truncated"),
+    C("model-truncated-export", "export {i}/cut.h5 -o {o}/m.meme", 1, "cut.h5", "truncated"),
+    C("model-future-version", "scan {i}/future.h5 {i}/genome.fa -o {o}/t.bedGraph", 1, "future.h5",
+      f"unknown model format version {FORMAT_VERSION + 1}"),
+    C("model-foreign-hdf5", "export {i}/foreign.h5 -o {o}/m.meme", 1, "foreign.h5", "not a motifscan model"),
+    C("model-pickle-evaluate", "evaluate {i}/pickle.h5 {i}/peaks.fa -o {o}/ev", 1, "pickle.h5", NOT_HDF5,
+      subprocess=True),
+    C("model-pickle-export", "export {i}/pickle.h5 -o {o}/m.meme", 1, "pickle.h5", NOT_HDF5),
+    C("model-pickle-scan", "scan {i}/pickle.h5 {i}/genome.fa -o {o}/t.bedGraph", 1, "pickle.h5", NOT_HDF5),
+    C("model-torch-checkpoint", "evaluate {i}/checkpoint.h5 {i}/peaks.fa -o {o}/ev", 1, "checkpoint.h5",
+      NOT_HDF5),
+    # --- motif files
+    C("motif-malformed-row-compare", "compare {i}/rows.meme -o {o}/m.tsv", 1, "rows.meme:line 12",
+      "expected 4 probabilities"),
+    C("motif-malformed-row-scan", "scan {i}/rows.meme {i}/genome.fa -o {o}/h.tsv", 1, "rows.meme:line 12",
+      "expected 4"),
+    C("motif-negative-probability", f"compare {JASPAR} --db {{i}}/negative.meme -o {{o}}/m.tsv", 1,
+      "negative.meme:line 12", "negative"),
+    C("motif-not-normalised", "scan {i}/unnormalised.meme {i}/genome.fa -o {o}/h.tsv", 1,
+      "unnormalised.meme:line 12", "sum to 2"),
+    C("motif-zero-width-meme", "compare {i}/zero.meme -o {o}/m.tsv", 1, "zero.meme:line 11", "w= 0"),
+    C("motif-zero-width-jaspar", "simulate -o {o}/g.fa --truth {o}/t.bed --motifs {i}/zero.jaspar", 1,
+      "zero.jaspar:line 1", "zero width"),
+    C("motif-negative-count-jaspar", "compare {i}/negative.jaspar -o {o}/m.tsv", 1, "negative.jaspar:line 3",
+      "negative"),
+    C("motif-malformed-row-transfac", "compare {i}/rows.transfac -o {o}/m.tsv", 1, "rows.transfac:line 4",
+      "4 counts"),
+    C("motif-malformed-row-homer", "compare {i}/rows.motif -o {o}/m.tsv", 1, "rows.motif:line 2", "expected 4"),
+    # --- outputs and paths
+    C("output-dir-missing-scan", SCAN + " {i}/genome.fa -o {o}/nodir/t.bedGraph", 2, "nodir", "does not exist"),
+    C("output-dir-missing-hits", SCAN + " {i}/genome.fa -o {o}/t.bedGraph --hits {o}/nodir/h.bed", 2,
+      "nodir/h.bed", "does not exist"),
+    C("output-dir-missing-motif-scan", f"scan {JASPAR} {{i}}/genome.fa -o {{o}}/nodir/h.tsv", 2, "nodir",
+      "does not exist"),
+    C("output-dir-missing-train", "train {i}/peaks.fa -o {o}/nodir/m.h5", 2, "nodir/m.h5", "does not exist"),
+    C("output-dir-missing-metrics", "train {i}/peaks.fa -o {o}/m.h5 --metrics {o}/nodir/m.json", 2,
+      "nodir/m.json", "does not exist"),
+    C("output-dir-missing-evaluate", "evaluate {i}/model.h5 {i}/peaks.fa -o {o}/nodir/ev", 2, "nodir",
+      "does not exist"),
+    C("output-dir-missing-export", "export {i}/model.h5 -o {o}/nodir/m.meme", 2, "nodir/m.meme", "does not exist"),
+    C("output-dir-missing-compare", "compare {i}/rows.meme -o {o}/nodir/m.tsv", 2, "nodir/m.tsv", "does not exist"),
+    C("output-dir-missing-simulate", "simulate -o {o}/g.fa --truth {o}/nodir/t.bed", 2, "nodir/t.bed",
+      "does not exist"),
+    C("output-is-a-directory", SCAN + " {i}/genome.fa -o {o}", 2, "is a directory"),
+    C("input-missing", SCAN + " {i}/nothere.fa -o {o}/t.bedGraph", 1, "nothere.fa", "not found"),
+]
+
+
+@pytest.fixture
+def restore_logger():
+    """The CLI reconfigures the "motifscan" logger; put it back for later tests."""
+    log = logging.getLogger("motifscan")
+    saved = (log.handlers[:], log.propagate, log.level)
+    yield
+    log.handlers[:], log.propagate, log.level = saved
+
+
+def _run(case: Case, argv: list[str], capsys) -> tuple[int, str]:
+    if case.subprocess:
+        proc = subprocess.run([sys.executable, "-m", "motifscan", *argv], capture_output=True, text=True,
+                              timeout=120, env={**os.environ, "CUDA_VISIBLE_DEVICES": ""})
+        return proc.returncode, proc.stderr
+    code = main(argv)
+    return code, capsys.readouterr().err
+
+
+@pytest.mark.parametrize("case", [pytest.param(c, id=c.id, marks=c.marks) for c in CASES])
+def test_bad_input_fails_cleanly(case, inputs, tmp_path, capsys, restore_logger):
+    out = tmp_path / "out"
+    out.mkdir()
+    argv = [a.format(i=inputs, o=out) for a in case.argv] + ["--quiet"]
+    if case.argv[0] in ("scan", "train", "evaluate", "export"):
+        argv += ["--device", "cpu"]
+    before = set(os.listdir(inputs))
+    code, err = _run(case, argv, capsys)
+
+    assert "Traceback" not in err, err
+    errors = [ln for ln in err.splitlines() if ln.startswith("motifscan: error: ")]
+    assert len(errors) == 1, err
+    assert err.rstrip().splitlines()[-1] == errors[0], err  # the error is the last thing said
+    message = errors[0]
+    for needle in case.needles:
+        assert needle in message, f"{needle!r} not in {message!r}"
+    assert code == case.code, message
+    # nothing left behind: no output, no temporary, no spill; no temporary beside the inputs
+    assert sorted(os.listdir(out)) == [], "left behind in the output folder"
+    stray = {n for n in set(os.listdir(inputs)) - before if not n.endswith((".fai", ".gzi"))}
+    assert not stray, f"left beside the inputs: {stray}"
+    assert not (inputs / "PWNED").exists(), "a model file ran code"
+
+
+def test_table_has_every_kind_of_case():
+    assert len(CASES) >= 25
+    assert len({c.id for c in CASES}) == len(CASES)
+
+
+def test_debug_shows_the_traceback(inputs, tmp_path, capsys, restore_logger):
+    code = main(["--debug", "scan", str(inputs / "model.h5"), str(inputs / "empty.fa"), "-o",
+                 str(tmp_path / "t.bedGraph"), "--device", "cpu"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "Traceback" in err and err.rstrip().splitlines()[-1].startswith("motifscan: error: ")
+    assert not (tmp_path / "t.bedGraph").exists()
+
+
+# ---------------------------------------------------------------- odd inputs that must work
+
+
+def _scan(model: Path, fasta: Path, out: Path, *extra: str) -> str:
+    assert main(["scan", str(model), str(fasta), "-o", str(out), "--stride", "20", "--device", "cpu",
+                 "--quiet", *extra]) == 0
+    return out.read_text()
+
+
+def test_crlf_genome_and_bed_scan_like_lf(inputs, tmp_path, restore_logger):
+    model = inputs / "model.h5"
+    lf = _scan(model, inputs / "genome.fa", tmp_path / "lf.bedGraph")
+    assert lf and _scan(model, inputs / "genome_crlf.fa", tmp_path / "crlf.bedGraph") == lf
+    # indexed access (pyfaidx) of a CRLF genome, with a CRLF BED of regions
+    regions = tmp_path / "regions_crlf.bed"
+    regions.write_bytes(b"chr1\t100\t1900\r\nchr2\t50\t1000\r\n")
+    regions_lf = tmp_path / "regions.bed"
+    regions_lf.write_bytes(regions.read_bytes().replace(b"\r\n", b"\n"))
+    crlf_dir = tmp_path / "g"
+    crlf_dir.mkdir()
+    shutil.copy(inputs / "genome_crlf.fa", crlf_dir / "genome_crlf.fa")
+    want = _scan(model, inputs / "genome.fa", tmp_path / "r_lf.bedGraph", "--regions", str(regions_lf))
+    got = _scan(model, crlf_dir / "genome_crlf.fa", tmp_path / "r_crlf.bedGraph", "--regions", str(regions))
+    assert want and got == want
+
+
+def test_crlf_positives_train_the_same_model(inputs, tmp_path, restore_logger):
+    args = ["--epochs", "1", "--filters", "2", "--filter-width", "8", "--length", "60", "--batch-size", "32",
+            "--device", "cpu", "--threads", "1", "--quiet"]
+    assert main(["train", str(inputs / "peaks.fa"), "-o", str(tmp_path / "lf.h5"), *args]) == 0
+    assert main(["train", str(inputs / "peaks_crlf.fa"), "-o", str(tmp_path / "crlf.h5"), *args]) == 0
+    with h5py.File(tmp_path / "lf.h5") as a, h5py.File(tmp_path / "crlf.h5") as b:
+        assert sorted(a["weights"]) == sorted(b["weights"])
+        for k in a["weights"]:
+            np.testing.assert_array_equal(a["weights"][k][()], b["weights"][k][()])
+
+
+def test_bgzip_without_index_gets_one_built(inputs, tmp_path, restore_logger):
+    src = tmp_path / "g.fa.gz"
+    shutil.copy(inputs / "noindex.bgz.fa.gz", src)
+    assert not Path(str(src) + ".fai").exists()
+    got = _scan(inputs / "model.h5", src, tmp_path / "bgz.bedGraph", "--chrom", "chr2")
+    want = _scan(inputs / "model.h5", inputs / "genome.fa", tmp_path / "plain.bedGraph", "--chrom", "chr2")
+    assert got == want and got.startswith("chr2\t")
+    assert Path(str(src) + ".fai").exists() and Path(str(src) + ".gzi").exists()
