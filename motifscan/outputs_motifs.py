@@ -200,42 +200,52 @@ class HitSink:
         bank = self.bank
         m = block["motif"].astype(np.int64)
         sc = block["score"].astype(np.int64)
-        p = bank.pvalues(m, sc)
-        q = qflat[self._base[m] + sc - bank.cutoffs[m]]
-        raw = bank.raw_scores(m, sc)
-        start = block["start"]
-        stop = start + bank.widths[m]
-        ids = [mm.id for mm in bank.motifs]
-        alts = [mm.alt for mm in bank.motifs]
+        # score, p- and q-value depend only on (motif, integer score): format each pair once
+        key = self._base[m] + sc - bank.cutoffs[m]
+        uniq, inv = np.unique(key, return_inverse=True)
+        first = np.zeros(len(uniq), dtype=np.int64)
+        first[inv[::-1]] = np.arange(len(key))[::-1]  # one hit of each pair
+        um, us = m[first], sc[first]
+        p = bank.pvalues(um, us)
+        q = qflat[uniq]
+        raw = bank.raw_scores(um, us)
+        start = block["start"].tolist()
+        stop = (block["start"] + bank.widths[m]).tolist()
+        strand = np.where(block["strand"] == 1, "-", "+").tolist()
+        seqs = block["seq"].astype(f"U{block.dtype['seq'].itemsize}").tolist()
+        rec = block["record"].tolist()
         names = self.names
-        strands = np.where(block["strand"] == 1, "-", "+")
-        seqs = block["seq"]
-        rec = block["record"]
-        lines = []
+        mlist = m.tolist()
+        inv = inv.tolist()
         if self.fmt == "tsv":
-            for i in range(len(block)):
-                mi = m[i]
-                lines.append(
-                    f"{ids[mi]}\t{alts[mi]}\t{names[int(rec[i])]}\t{start[i] + 1}\t{stop[i]}\t"
-                    f"{strands[i]}\t{raw[i]:g}\t{p[i]:.3g}\t{q[i]:.3g}\t{seqs[i].decode()}\n"
-                )
+            vals = [f"{r:g}\t{pp:.3g}\t{qq:.3g}" for r, pp, qq in zip(raw, p, q)]
+            pre = [f"{mm.id}\t{mm.alt}\t" for mm in bank.motifs]
+            lines = [
+                f"{pre[mi]}{names[r]}\t{a + 1}\t{b}\t{st}\t{vals[u]}\t{sq}\n"
+                for mi, r, a, b, st, u, sq in zip(mlist, rec, start, stop, strand, inv, seqs)
+            ]
         elif self.fmt == "bed":
             bscore = np.minimum(1000, np.round(-10 * np.log10(np.maximum(p, 1e-300)))).astype(np.int64)
-            for i in range(len(block)):
-                mi = m[i]
-                lines.append(
-                    f"{names[int(rec[i])]}\t{start[i]}\t{stop[i]}\t{ids[mi]}\t{bscore[i]}\t{strands[i]}\t"
-                    f"{alts[mi] or '.'}\t{raw[i]:g}\t{p[i]:.3g}\t{q[i]:.3g}\t{seqs[i].decode()}\n"
-                )
+            vals = [f"{b}" for b in bscore.tolist()]
+            tails = [f"{r:g}\t{pp:.3g}\t{qq:.3g}" for r, pp, qq in zip(raw, p, q)]
+            ids = [mm.id for mm in bank.motifs]
+            alts = [mm.alt or "." for mm in bank.motifs]
+            lines = [
+                f"{names[r]}\t{a}\t{b}\t{ids[mi]}\t{vals[u]}\t{st}\t{alts[mi]}\t{tails[u]}\t{sq}\n"
+                for mi, r, a, b, st, u, sq in zip(mlist, rec, start, stop, strand, inv, seqs)
+            ]
         else:
-            for i in range(len(block)):
-                mi = m[i]
-                alias = f";Alias={_gff_escape(alts[mi])}" if alts[mi] else ""
-                lines.append(
-                    f"{names[int(rec[i])]}\tmotifscan\tnucleotide_motif\t{start[i] + 1}\t{stop[i]}\t"
-                    f"{raw[i]:g}\t{strands[i]}\t.\tName={_gff_escape(ids[mi])}{alias};"
-                    f"pvalue={p[i]:.3g};qvalue={q[i]:.3g};sequence={seqs[i].decode()}\n"
-                )
+            scores = [f"{r:g}" for r in raw]
+            pq = [f"pvalue={pp:.3g};qvalue={qq:.3g}" for pp, qq in zip(p, q)]
+            attrs = []
+            for mm in bank.motifs:
+                alias = f";Alias={_gff_escape(mm.alt)}" if mm.alt else ""
+                attrs.append(f"Name={_gff_escape(mm.id)}{alias};")
+            lines = [
+                f"{names[r]}\tmotifscan\tnucleotide_motif\t{a + 1}\t{b}\t{scores[u]}\t{st}\t.\t"
+                f"{attrs[mi]}{pq[u]};sequence={sq}\n"
+                for mi, r, a, b, st, u, sq in zip(mlist, rec, start, stop, strand, inv, seqs)
+            ]
         fh.write("".join(lines))
 
 

@@ -31,6 +31,7 @@ split or device, because each window start is owned by one engine row (see
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Iterator, Sequence
 
@@ -150,11 +151,11 @@ class MotifBank:
         ]
 
     def pvalues(self, motif_idx: np.ndarray, scores: np.ndarray) -> np.ndarray:
-        """p-values of hits: each motif's exact table at the integer score (vectorised)."""
-        tab, base, lens = self._flat_tables()
+        """p-values of hits (scores at or above their motif's cutoff) from the exact tables."""
+        tab, base, lo, hi = self._flat_tables()
         motif_idx = np.asarray(motif_idx, dtype=np.int64)
-        s = np.clip(np.asarray(scores, dtype=np.int64), 0, lens[motif_idx] - 1)
-        return tab[base[motif_idx] + s]
+        s = np.clip(np.asarray(scores, dtype=np.int64), lo[motif_idx], hi[motif_idx])
+        return tab[base[motif_idx] + s - lo[motif_idx]]
 
     def raw_scores(self, motif_idx: np.ndarray, scores: np.ndarray) -> np.ndarray:
         """FIMO's reported score in bits, ``scaled / scale + W * offset``, of hits."""
@@ -163,12 +164,17 @@ class MotifBank:
         offset = np.array([p.offset for p in self.pssms])[motif_idx]
         return np.asarray(scores, dtype=np.float64) / scale + self.widths[motif_idx] * offset
 
-    def _flat_tables(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _flat_tables(self):
+        # only the reportable part of each table, [cutoff, max_score], is kept together
         if self._tables is None:
-            lens = np.array([len(p.pv) for p in self.pssms], dtype=np.int64)
+            lo = np.minimum(self.cutoffs, self.max_scores)
+            hi = self.max_scores
+            lens = hi - lo + 1
             base = np.concatenate([[0], np.cumsum(lens)[:-1]]).astype(np.int64)
-            self._tables = (np.concatenate([p.pv for p in self.pssms]), base, lens)
+            tab = np.concatenate([p.pv[a : b + 1] for p, a, b in zip(self.pssms, lo, hi)])
+            self._tables = (tab, base, lo, hi)
         return self._tables
+
     # ------------------------------------------------------------------ lookahead index
     def lookahead_index(self, q: int = LOOKAHEAD_Q) -> dict:
         """Build (once) the q-mer -> candidate filters index (see the module docstring).
@@ -275,7 +281,7 @@ def _passing_kmers(
     best = block.max(axis=2).astype(np.int64)
     best_after = np.cumsum(best[:, ::-1], axis=1)[:, ::-1] - best  # best of columns after t
     thr = (need[:, None] - best_after).astype(np.int32)  # partial needed after column t
-    who = np.arange(len(filters))
+    who = np.arange(len(filters), dtype=np.int32)
     kmer = np.zeros(len(filters), dtype=np.int32)
     part = np.zeros(len(filters), dtype=np.int32)
     letters = np.arange(4, dtype=np.int32)[:, None]
@@ -463,18 +469,39 @@ def scan_codes(
     if n <= LOOKAHEAD_STEP:
         s, f, sc = _lookahead_hits(host, dist, la)
         return s, f, sc, dist
-    outs = []
     ctx = bank.max_width - 1
-    for a in range(0, n, LOOKAHEAD_STEP):
+
+    def step(a: int):
         b = min(n, a + LOOKAHEAD_STEP)
         # each step owns starts [a, b) and sees the context its windows need
         e_ = min(n, b + ctx)
         seg_dist = np.minimum(dist[a:e_], e_ - a - np.arange(e_ - a))
         s, f, sc = _lookahead_hits(host[a:e_], seg_dist, la)
         keep = s < (b - a)
-        outs.append((s[keep] + a, f[keep], sc[keep]))
+        return s[keep] + a, f[keep], sc[keep]
+
+    steps = range(0, n, LOOKAHEAD_STEP)
+    workers = min(len(steps), scan_threads())
+    if workers > 1:  # numpy releases the GIL in the heavy array operations
+        outs = list(_pool(workers).map(step, steps))
+    else:
+        outs = [step(a) for a in steps]
     return (np.concatenate([o[0] for o in outs]), np.concatenate([o[1] for o in outs]),
             np.concatenate([o[2] for o in outs]), dist)
+
+
+_POOLS: dict[int, ThreadPoolExecutor] = {}
+
+
+def _pool(workers: int) -> ThreadPoolExecutor:
+    if workers not in _POOLS:
+        _POOLS[workers] = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="motifscan-pwm")
+    return _POOLS[workers]
+
+
+def scan_threads() -> int:
+    """Threads for the CPU lookahead scan: torch's thread setting (``--threads``), at most 8."""
+    return max(1, min(8, torch.get_num_threads()))
 
 
 _LETTERS = np.frombuffer(b"ACGTN", dtype=np.uint8)
