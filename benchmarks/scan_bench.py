@@ -128,8 +128,10 @@ def main() -> None:
     model_path = work / "model.h5"
     save_model(MotifCNN().eval(), model_path)
     window = 200
-    chunk = args.chunk_size or CPU_CHUNK
-    rows = args.batch_size or max(1, CPU_BATCH_BASES // round_up(chunk + window - 1, 64))
+    stride = 50
+    chunk = round_up(args.chunk_size or CPU_CHUNK, stride)  # as iter_batches rounds it
+    width = round_up(chunk + window - 1, 64)
+    rows = args.batch_size or max(1, max(CPU_BATCH_BASES, 4 * width) // width)  # iter_batches' default on CPU
     extra = []
     if args.chunk_size:
         extra += ["--chunk-size", str(args.chunk_size)]

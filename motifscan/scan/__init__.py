@@ -6,13 +6,16 @@
   :mod:`motifscan.sequences.alignments`.
 * :mod:`.shard` -- ``--shard I/N``.
 * :mod:`.model_scan` -- CNN window tracks, per-record scores and filter hits.
+* :mod:`.run` -- :func:`scan_model` (what ``motifscan scan MODEL`` runs) and :func:`open_source`.
 """
 
 from .engine import Batch, Piece, Progress, default_chunk_size, iter_batches, strand_conv
 from .shard import Shard, parse_shard, split_segments
 from .sources import FastaSource, Segment
+from .run import open_source, scan_model
 
 __all__ = [
     "Batch", "Piece", "Progress", "default_chunk_size", "iter_batches", "strand_conv",
     "Shard", "parse_shard", "split_segments", "FastaSource", "Segment",
+    "open_source", "scan_model",
 ]
