@@ -76,12 +76,26 @@ def test_dry_run_of_the_demo_has_every_stage(tmp_path):
 @needs_snakemake
 def test_configfile_replaces_the_demo_and_is_validated(tmp_path):
     peaks = ROOT / "examples" / "ctcf" / "ctcf_gm12878_top500.fa"
+    genome, bed, truth = tmp_path / "g.fa", tmp_path / "p.bed", tmp_path / "t.bed"
+    genome.write_text(">chr1\nACGT\n")
+    bed.write_text("chr1\t0\t4\n")
+    truth.write_text("chr1\t0\t4\n")
     mine = tmp_path / "mine.yaml"
-    mine.write_text(yaml.safe_dump({"experiments": {"only": {"peaks": str(peaks)}}}))
-    res = snakemake(tmp_path, "-n", "--configfile", str(mine))
+    mine.write_text(yaml.safe_dump({
+        "genomes": {"mygenome": {"fasta": str(genome), "truth": str(truth)}},
+        "experiments": {
+            "only": {"peaks": str(peaks)},
+            "frombed": {"peaks": str(bed), "genome": str(genome), "negatives": "background",
+                        "scan": {"genome": "mygenome", "shards": 2}},
+        }}))
+    res = snakemake(tmp_path, "-n", "-p", "--configfile", str(mine))
     assert res.returncode == 0, res.stderr
     assert "results/only/model.h5" in res.stdout and "results/ctcf" not in res.stdout
-    assert "scan_shard" not in res.stdout  # no scan section: no genome-wide scan
+    assert "results/only/scan" not in res.stdout  # no scan section: no genome-wide scan
+    train = next(ln for ln in res.stdout.splitlines() if "motifscan train " + str(bed) in ln)
+    assert f"--genome {genome}" in train and "--negatives background" in train
+    assert res.stdout.count("--shard ") == 2 and "--shard 2/2" in res.stdout
+    assert f"--truth {truth}" in res.stdout  # recovery of the known sites is measured
     bad = tmp_path / "bad.yaml"
     bad.write_text(yaml.safe_dump({"experiments": {"x": {"peaks": str(peaks), "epochs": 3}}}))
     res = snakemake(tmp_path, "-n", "--configfile", str(bad))
