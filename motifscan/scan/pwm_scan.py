@@ -14,12 +14,16 @@ Two ways to find the windows that reach their cutoffs, with identical results (a
 ``lookahead``
     (CPU default.) The dense convolution costs ~4*W multiply-adds per filter per base; on a CPU
     most of that is wasted because almost no window comes near the cutoff. For each filter we
-    pick its most informative block of ``q <= 8`` columns and list, once, the q-mers whose block
-    score plus the best possible score of the other columns reaches the cutoff (MOODS-style
-    lookahead). An inverted index q-mer -> filters turns every sequence position into the few
-    (position, filter) candidates that can still be hits; only those are scored exactly, with
-    4-column lookup tables. No hit can be missed: a window outside the index cannot reach its
-    cutoff.
+    pick its most informative block of ``k`` columns (``k = min(8, W)``, 10 for motifs of 12
+    columns or more) and list, once, the k-mers whose block score plus the best possible score
+    of the other columns reaches the cutoff (MOODS-style lookahead; enumerated by branch and
+    bound, so the work follows the number of such k-mers, not ``4**k``). An inverted index
+    k-mer -> filters turns every sequence position into the few (position, filter) candidates
+    that can still be hits; only those are scored exactly, with 4-column lookup tables visited
+    most informative first, dropping a candidate as soon as it cannot reach its cutoff. No hit
+    can be missed: a window outside the index cannot reach its cutoff. All of it is numpy on
+    int32 arrays (torch's CPU gathers are an order of magnitude slower here), in steps of
+    ``LOOKAHEAD_STEP`` bases run on ``--threads`` threads.
 
 Invariants: a window containing N (or any IUPAC code, or running off a record) is never
 reported; a motif whose best window cannot reach ``--pvalue`` reports nothing (it is listed in
@@ -32,8 +36,7 @@ from __future__ import annotations
 
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from typing import Iterator, Sequence
+from typing import Sequence
 
 import numpy as np
 import torch
@@ -52,7 +55,6 @@ LOOKAHEAD_Q = 8
 #: ... and for motifs at least LONG_MOTIF wide, whose 8-column blocks filter too little.
 LOOKAHEAD_Q_LONG = 10
 LONG_MOTIF = 12
-LONG_INDEX_MIN_FILTERS = 0
 #: Positions scored per lookahead step (bounds the candidate arrays' memory).
 LOOKAHEAD_STEP = 1 << 17
 #: Filter scores per dense step (positions * filters): bounds the dense output's memory.
@@ -196,10 +198,7 @@ class MotifBank:
         padded[:, : mats.shape[1]] = mats
         best = padded.max(axis=2).astype(np.int64)  # (n, 4 * nbmax), 0 beyond the width
         gain = best - padded.mean(axis=2)
-        # long k-mers filter better but their 4**k-row index misses the cache: worth it only
-        # for large banks, where candidates dominate the cost
-        q_long = max(q, LOOKAHEAD_Q_LONG) if n > LONG_INDEX_MIN_FILTERS else q
-        qq = np.where(widths >= LONG_MOTIF, q_long, np.minimum(widths, q))
+        qq = np.where(widths >= LONG_MOTIF, max(q, LOOKAHEAD_Q_LONG), np.minimum(widths, q))
         # lookahead block: the k columns that gain most over the mean column (a cheap proxy
         # for selectivity), wholly inside the motif
         csum = np.concatenate([np.zeros((n, 1)), np.cumsum(gain, axis=1)], axis=1)
@@ -218,7 +217,8 @@ class MotifBank:
             sel = np.flatnonzero(qq == k)
             filt, qmer = _passing_kmers(mats, sel, offsets[sel], k, cuts[sel] - rest[sel])
             counts = np.bincount(qmer, minlength=4 ** k + 1)
-            counts = counts.astype(np.uint16 if counts.max(initial=0) < 1 << 16 else np.int32)
+            top = counts.max(initial=0)  # small tables stay in cache
+            counts = counts.astype(np.uint8 if top < 256 else np.uint16 if top < 1 << 16 else np.int32)
             indptr = np.concatenate([[0], np.cumsum(counts, dtype=np.int64)[:-1]])
             group = dict(q=k, nb=int(nblocks[sel].max()), counts=counts, indptr=indptr,
                          filt=filt.astype(np.int32), off=offsets[filt].astype(np.int32))
@@ -237,14 +237,14 @@ class MotifBank:
         ids4 = np.arange(256)
         t4 = np.zeros((n, nbmax, 256), dtype=np.int32)
         for t in range(4):
-            t4 += padded[:, t::4, :][:, :, (ids4 >> (2 * (3 - t))) & 3]
+            t4 += padded[:, t::4, :][:, :, (ids4 >> (2 * t)) & 3]  # first letter lowest
         self._lookahead = dict(
             groups=groups, t4=t4.reshape(-1), nbmax=nbmax,
             width=widths.astype(np.int32),
             block_order=border.T.astype(np.int32).copy(),               # [j, i]
             need=(cuts[None, :] - after.T).astype(np.int32).copy(),       # [j, i]
             entries=sum(len(g["filt"]) for g in groups),
-            kmax=int(qq.max()),
+            ks=sorted({int(v) for v in qq} | ({q} if any("prefix" in g for g in groups) else set())),
         )
         return self._lookahead
 
@@ -268,7 +268,7 @@ def _passing_kmers(
     Prefixes are extended one letter at a time for all filters at once and dropped as soon as
     their partial score plus the best of the block's remaining columns misses ``need``, so the
     work follows the number of passing k-mers, not ``4**k``. K-mer ids put the *first* letter
-    in the least significant digit (:func:`_lookahead_ids`); children are laid out letter-major,
+    in the least significant digit (:func:`_kmer_ids`); children are laid out letter-major,
     so the result comes out sorted by k-mer id (then filter) with no sort.
 
     Returns
@@ -294,13 +294,22 @@ def _passing_kmers(
     return filters[who], kmer.astype(np.int64)
 
 
-def _lookahead_ids(xs: np.ndarray, n: int, kmax: int) -> dict[int, np.ndarray]:
-    """k-mer ids (first letter least significant) at positions ``0..n-1``, for k = 1..kmax."""
+def _kmer_ids(xs: np.ndarray, id4: np.ndarray, n: int, ks) -> dict[int, np.ndarray]:
+    """k-mer ids at positions ``0..n-1`` (first letter in the lowest 2 bits) for each k in ``ks``.
+
+    ``id4`` holds the 4-mer ids (same convention) of ``xs``; longer ids are put together from
+    4-mers and single letters, a few array passes each.
+    """
     out = {}
-    cur = xs[:n].copy()
-    out[1] = cur
-    for k in range(2, kmax + 1):
-        cur = cur + (xs[k - 1 : k - 1 + n] << (2 * (k - 1)))
+    for k in ks:
+        cur = id4[:n].copy() if k >= 4 else xs[:n].copy()
+        done = 4 if k >= 4 else 1
+        while done + 4 <= k:
+            cur |= id4[done : done + n] << (2 * done)
+            done += 4
+        while done < k:
+            cur |= xs[done : done + n] << (2 * done)
+            done += 1
         out[k] = cur
     return out
 
@@ -328,8 +337,8 @@ def _lookahead_hits(x: np.ndarray, dist: np.ndarray, la: dict) -> tuple[np.ndarr
     np.minimum(x, 3, out=xs[:n], casting="unsafe")
     xs[n:] = 3
     m4 = n + 4 * nbmax
-    id4 = xs[:m4] * 64 + xs[1 : m4 + 1] * 16 + xs[2 : m4 + 2] * 4 + xs[3 : m4 + 3]
-    ids_by_q = _lookahead_ids(xs, n, la["kmax"])
+    id4 = xs[:m4] | (xs[1 : m4 + 1] << 2) | (xs[2 : m4 + 2] << 4) | (xs[3 : m4 + 3] << 6)
+    ids_by_q = _kmer_ids(xs, id4, n, la["ks"])
     width, t4 = la["width"], la["t4"]
     border, need = la["block_order"], la["need"]
     starts, filts, scores = [], [], []
@@ -358,15 +367,16 @@ def _lookahead_hits(x: np.ndarray, dist: np.ndarray, la: dict) -> tuple[np.ndarr
             else:
                 ids = np.where(dist >= k, ids, 4 ** k)
             counts = g["counts"][ids]
-            total = int(counts.sum(dtype=np.int64))
-            if total == 0:
+            nonzero = int(np.count_nonzero(counts))
+            if nonzero == 0:
                 continue
-            counts = counts.astype(np.int32, copy=False)
-            if total < n // 2:  # sparse (few motifs): only the positions that have candidates
+            if nonzero < n // 4:  # sparse (few motifs): only the positions that have candidates
                 where = np.flatnonzero(counts).astype(np.int32)
-                counts, ids = counts[where], ids[where]
+                counts, ids = counts[where].astype(np.int32), ids[where]
             else:
                 where = np.arange(n, dtype=np.int32)
+                counts = counts.astype(np.int32)
+            total = int(counts.sum(dtype=np.int64))
         pos = np.repeat(where, counts)
         # the entries of a position are indptr[id] .. indptr[id] + count - 1
         first = np.cumsum(counts, dtype=np.int64) - counts
