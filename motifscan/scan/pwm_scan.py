@@ -281,15 +281,17 @@ def _passing_kmers(
     best = block.max(axis=2).astype(np.int64)
     best_after = np.cumsum(best[:, ::-1], axis=1)[:, ::-1] - best  # best of columns after t
     thr = (need[:, None] - best_after).astype(np.int32)  # partial needed after column t
+    cols_t = [np.ascontiguousarray(block[:, t, :].T) for t in range(k)]  # (4, P) each
+    thr_t = [np.ascontiguousarray(thr[:, t]) for t in range(k)]
     who = np.arange(len(filters), dtype=np.int32)
     kmer = np.zeros(len(filters), dtype=np.int32)
     part = np.zeros(len(filters), dtype=np.int32)
     letters = np.arange(4, dtype=np.int32)[:, None]
     for t in range(k):
-        part = (part[None, :] + block[who, t, :].T).reshape(-1)
-        kmer = (kmer[None, :] + (letters << (2 * t))).reshape(-1)
+        part = (part[None, :] + cols_t[t][:, who]).reshape(-1)
+        kmer = (kmer[None, :] | (letters << (2 * t))).reshape(-1)
         who = np.tile(who, 4)
-        ok = part >= thr[who, t]
+        ok = part >= thr_t[t][who]
         part, who, kmer = part[ok], who[ok], kmer[ok]
     return filters[who], kmer.astype(np.int64)
 
