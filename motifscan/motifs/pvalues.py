@@ -163,17 +163,17 @@ def pvalue_table(scaled: np.ndarray, background, range_: int = PSSM_RANGE) -> np
     size = w * range_ + 1
     if scaled.min() < 0 or scaled.max() > range_:
         raise ValueError("scaled scores must lie in [0, range]")
-    pdf = np.zeros(size, dtype=np.float64)
-    pdf[0] = 1.0
-    top = 0  # highest reachable score so far
+    pdf = np.ones(1, dtype=np.float64)
+    low = top = 0  # the reachable scores so far lie in [low, top]
     for i in range(w):
-        new = np.zeros(size, dtype=np.float64)
-        old = pdf[: top + 1]
+        new_low, new_top = low + int(scaled[i].min()), top + int(scaled[i].max())
+        new = np.zeros(new_top + 1, dtype=np.float64)
+        old = pdf[low : top + 1]
         for a in range(4):
             s = int(scaled[i, a])
-            new[s : s + top + 1] += old * bg[a]
-        pdf = new
-        top += int(scaled[i].max())
+            new[low + s : top + s + 1] += old * bg[a]
+        pdf, low, top = new, new_low, new_top
+    pdf = np.concatenate([pdf, np.zeros(size - len(pdf))])
     # 1 - cdf, summed from the top in the same order as MEME (sequential adds)
     pv = np.cumsum(pdf[::-1])[::-1]
     return np.minimum(pv, 1.0)
