@@ -198,3 +198,21 @@ def test_record_shards_of_a_gzip_fasta_concatenate(tmp_path):
         assert len(lines) > 1
         body += lines[1:]
     assert body == whole.read_text().splitlines()[1:]
+
+
+def test_records_mode_over_regions(planted_genome, tmp_path):
+    d, fa, model, seqs = planted_genome
+    bed = tmp_path / "r.bed"
+    bed.write_text("chr1\t2990\t3100\nchr1\t5000\t5200\nchr2\t4500\t4600\n")
+    out = tmp_path / "r.tsv"
+    assert main(["scan", str(model), str(fa), "-o", str(out), "--regions", str(bed), "-q"]) == 0
+    rows = [ln.split("\t") for ln in out.read_text().splitlines()[1:]]
+    assert [(r[0], r[1]) for r in rows] == [("chr1:2990-3100", "110"), ("chr1:5000-5200", "200"), ("chr2:4500-4600", "100")]
+    assert [float(r[2]) > 0.99 for r in rows] == [True, False, True]
+    assert rows[0][3:6] == ["3000", "+", "filter0"] and rows[2][3:6] == ["4521", "+", "filter0"]
+    parts = []
+    for i in (1, 2):
+        o = tmp_path / f"p{i}.tsv"
+        assert main(["scan", str(model), str(fa), "-o", str(o), "--regions", str(bed), "--shard", f"{i}/2", "-q"]) == 0
+        parts += [ln.split("\t") for ln in o.read_text().splitlines()[1:]]
+    assert parts == rows

@@ -18,7 +18,8 @@ Records
     (as the model scores a training sequence of any length). Records shorter than the filter
     width cannot be scored and are counted (``stats["too_short"]``). ``best_position`` is the
     0-based start of the best match of the ``top_filter`` (the filter contributing most to the
-    logit of the first task), ``strand`` its strand.
+    logit of the first task), ``strand`` its strand. With ``--regions`` each (merged) region is
+    one record named ``chrom:start-end`` and ``best_position`` is a chromosome coordinate.
 
 Hits
     Positions where a filter's activation reaches ``hit_fraction`` of the largest activation the

@@ -21,7 +21,7 @@ from ..outputs import BedGraphWriter, BigWigWriter, HitsWriter, PeakWriter, Reco
 from .engine import Progress, default_chunk_size, iter_batches
 from .model_scan import ModelScanner
 from .shard import RecordFilter, Shard, split_segments
-from .sources import FastaSource, is_alignment_file, open_index, region_segments, whole_segments
+from .sources import FastaSource, Segment, is_alignment_file, open_index, region_segments, whole_segments
 
 __all__ = ["open_source", "scan_model"]
 
@@ -49,7 +49,8 @@ def open_source(
     overlap, grid
         Context past each start, and the window grid (stride), used to cut shards.
     records
-        Records mode: shards are whole records (one counting pass) instead of genome ranges.
+        Records mode: shards are whole records (one counting pass) instead of genome ranges;
+        with ``regions`` each merged region is a record named ``chrom:start-end``.
     chroms, regions
         Restrict a FASTA scan (needs an indexable FASTA: plain or bgzip).
     """
@@ -74,7 +75,16 @@ def open_source(
     else:
         segments = whole_segments(index.sizes, chroms, path)
     index.close()
-    if shard is not None:
+    if records:
+        # each region (or chromosome) is one record, named chr:start-end unless it is whole;
+        # shards take whole records
+        segments = [Segment(s.name, s.lo, s.hi, s.data_end,
+                            None if (s.lo == 0 and s.hi == s.data_end and not regions) else f"{s.name}:{s.lo}-{s.hi}")
+                    for s in segments]
+        if shard is not None:
+            keep = RecordFilter(sum(s.owned for s in segments), shard)
+            segments = [s for s in segments if keep.keep(s.owned)]
+    elif shard is not None:
         segments = split_segments(segments, shard, overlap, grid)
     return FastaSource(path, segments, skip_masked=skip_masked)
 

@@ -36,12 +36,16 @@ __all__ = ["Segment", "FastaSource", "chunk_record", "read_fai", "merge_interval
 
 @dataclass(frozen=True)
 class Segment:
-    """Start positions ``[lo, hi)`` of record ``name``, with bases available up to ``data_end``."""
+    """Start positions ``[lo, hi)`` of record ``name``, with bases available up to ``data_end``.
+
+    ``label`` names the pieces instead of ``name`` (records mode over regions: ``chr:lo-hi``).
+    """
 
     name: str
     lo: int
     hi: int
     data_end: int
+    label: str | None = None
 
     @property
     def owned(self) -> int:
@@ -177,8 +181,7 @@ class FastaSource:
 
     def _indexed(self, chunk_size: int, overlap: int) -> Iterator[Piece]:
         assert self._index is not None and self.segments is not None
-        order = {name: i for i, name in enumerate(self.sizes)}
-        for seg in self.segments:
+        for serial, seg in enumerate(self.segments):
             size = self.sizes[seg.name]
             s = seg.lo
             while s < seg.hi:
@@ -193,8 +196,8 @@ class FastaSource:
                     codes = self._codes(codes, soft_mask(raw))
                 else:
                     codes = self._index.fetch(seg.name, s, e)
-                yield Piece(seg.name, order[seg.name], s, codes, min(s + chunk_size, seg.hi), last,
-                            size if last else None)
+                yield Piece(seg.label or seg.name, serial, s, codes, min(s + chunk_size, seg.hi), last,
+                            (size if seg.label is None else seg.data_end - seg.lo) if last else None)
                 s += chunk_size
 
 
