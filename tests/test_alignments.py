@@ -127,16 +127,18 @@ def test_cram_without_reference_is_a_usage_error(reads, tmp_path, capsys):
     assert "--reference" in capsys.readouterr().err
 
 
-def test_tag_bam_writes_every_read_with_its_score(reads, tmp_path, caplog):
+@pytest.mark.parametrize("secondary", [True, False])
+def test_tag_bam_writes_every_read_with_its_score(reads, tmp_path, secondary):
     out, tagged = tmp_path / "s.tsv", tmp_path / "tagged.bam"
-    assert main(["scan", str(reads["model"]), str(reads["bam"]), "-o", str(out), "--tag-bam", str(tagged),
-                 "--include-secondary"]) == 0
+    assert main(["scan", str(reads["model"]), str(reads["bam"]), "-o", str(out), "--tag-bam", str(tagged), "-q"]
+                + (["--include-secondary"] if secondary else [])) == 0
     scores = {r[0]: float(r[2]) for r in _rows(out)}  # read names are unique in this fixture
     with pysam.AlignmentFile(str(tagged), "rb", check_sq=False) as bam:
         got = list(bam)
-    assert len(got) == 30 + 4  # every read, the one without SEQ untagged
+    assert len(got) == 30 + 4  # every record, in input order
+    assert [r.query_name for r in got] == [r.query_name for r in pysam.AlignmentFile(str(reads["bam"]), "rb", check_sq=False)]
     for read in got:
-        if read.query_name == "sec_noseq":
+        if read.query_name == "sec_noseq" or (not secondary and read.query_name in ("sec", "supp")):
             assert not read.has_tag("ms")
         else:
             assert read.get_tag("ms") == pytest.approx(scores[read.query_name], abs=1e-6)

@@ -3,8 +3,8 @@
 Which reads
     Primary alignments and unmapped reads by default; ``include_secondary`` adds secondary and
     supplementary alignments. Reads stored without a sequence (``SEQ`` is ``*``, common for
-    secondary alignments) are skipped and counted in ``stats["no_sequence"]``; with ``--tag-bam``
-    they are still written back, untagged.
+    secondary alignments) are skipped and counted in ``stats["no_sequence"]``. With ``--tag-bam``
+    every record of the input is written back, in input order; only scored reads get the tag.
 
 Orientation
     Each read is scored **as sequenced**: for a read aligned to the reverse strand (flag 16) the
@@ -96,17 +96,17 @@ class ReadSource:
         if shard is not None:
             self.total = self._count_bases()
 
-    def _selected(self, bam) -> Iterator:
+    def _reads(self, bam) -> Iterator:
+        """``(read, selected)`` for every record in file order."""
         for read in bam.fetch(until_eof=True) if bam.has_index() else bam:
-            if (read.is_secondary or read.is_supplementary) and not self.include_secondary:
-                continue
-            yield read
+            yield read, self.include_secondary or not (read.is_secondary or read.is_supplementary)
 
     def _count_bases(self) -> int:
         total = 0
         with open_alignments(self.path, self.reference) as bam:
-            for read in self._selected(bam):
-                total += read.query_length or 0
+            for read, selected in self._reads(bam):
+                if selected:
+                    total += len(read.query_sequence or "")
         return total
 
     def pieces(self, chunk_size: int, overlap: int):
@@ -118,12 +118,17 @@ class ReadSource:
         serial = 0
         with open_alignments(self.path, self.reference) as bam:
             try:
-                for read in self._selected(bam):
-                    seq = read.query_sequence
+                for read, selected in self._reads(bam):
+                    seq = read.query_sequence if selected else None
                     if keep is not None and not keep.keep(len(seq) if seq else 0):
                         continue
                     name = read.query_name or f"read{serial}"
                     payload = read if self.keep_reads else None
+                    if not selected:  # passed through to --tag-bam untouched
+                        if payload is not None:
+                            yield _empty(name, serial, payload)
+                            serial += 1
+                        continue
                     if not seq:
                         self.stats["no_sequence"] += 1
                         if payload is not None:
