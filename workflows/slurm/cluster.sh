@@ -114,6 +114,9 @@ start() {
     done
     stop  # leftovers of an earlier, interrupted run
     write_conf
+    # fresh daemon logs, so a check of this run's job ids never reads an earlier run's lines
+    local f
+    for f in "$STATE"/log/*.log; do if [[ -e $f ]]; then mv -f "$f" "$f.prev"; fi; done
     if ! { [[ -s $MUNGE_PID ]] && kill -0 "$(cat "$MUNGE_PID")" 2>/dev/null; }; then
         mkdir -p /run/munge && chown munge:munge /run/munge
         runuser -u munge -- /usr/sbin/munged
