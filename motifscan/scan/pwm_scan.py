@@ -220,8 +220,12 @@ class MotifBank:
             top = counts.max(initial=0)  # small tables stay in cache
             counts = counts.astype(np.uint8 if top < 256 else np.uint16 if top < 1 << 16 else np.int32)
             indptr = np.concatenate([[0], np.cumsum(counts, dtype=np.int64)[:-1]])
-            group = dict(q=k, nb=int(nblocks[sel].max()), counts=counts, indptr=indptr,
-                         filt=filt.astype(np.int32), off=offsets[filt].astype(np.int32))
+            # filter and block offset of an entry in one int32 (one gather instead of two)
+            shift = max(1, int(offsets.max()).bit_length())
+            if (n << shift) >= 1 << 31:
+                raise ValueError("motif bank too large for the lookahead index")
+            group = dict(q=k, nb=int(nblocks[sel].max()), counts=counts, indptr=indptr, shift=shift,
+                         packed=(filt.astype(np.int32) << shift) | offsets[filt].astype(np.int32))
             if k > q:  # ids put the first letter lowest, so the low 2q bits are the q-mer prefix
                 flags = (counts[:-1].reshape(-1, 4 ** q) > 0).any(axis=0)
                 if flags.mean() < 0.5:
@@ -243,7 +247,7 @@ class MotifBank:
             width=widths.astype(np.int32),
             block_order=border.T.astype(np.int32).copy(),               # [j, i]
             need=(cuts[None, :] - after.T).astype(np.int32).copy(),       # [j, i]
-            entries=sum(len(g["filt"]) for g in groups),
+            entries=sum(len(g["packed"]) for g in groups),
             ks=sorted({int(v) for v in qq} | ({q} if any("prefix" in g for g in groups) else set())),
         )
         return self._lookahead
@@ -383,8 +387,9 @@ def _lookahead_hits(x: np.ndarray, dist: np.ndarray, la: dict) -> tuple[np.ndarr
         # the entries of a position are indptr[id] .. indptr[id] + count - 1
         first = np.cumsum(counts, dtype=np.int64) - counts
         entry = np.repeat(g["indptr"][ids] - first, counts) + np.arange(total, dtype=np.int64)
-        filt = g["filt"][entry]
-        ws = pos - g["off"][entry]
+        packed = g["packed"][entry]
+        filt = packed >> g["shift"]
+        ws = pos - (packed & ((1 << g["shift"]) - 1))
         del pos, entry, first
         ok = ws >= 0
         np.maximum(ws, 0, out=ws)
@@ -398,12 +403,9 @@ def _lookahead_hits(x: np.ndarray, dist: np.ndarray, la: dict) -> tuple[np.ndarr
             score += t4[(filt * nbmax + b) * 256 + id4[ws + 4 * b]]
             keep = score >= need[j][filt]  # can it still reach the cutoff?
             # dropping costs three copies: worth it only once many candidates have failed
-            if j == g["nb"] - 1:
-                ws, filt, score = ws[keep], filt[keep], score[keep]
-            else:
-                nkeep = int(np.count_nonzero(keep))
-                if nkeep < 0.75 * len(keep):
-                    ws, filt, score = ws[keep], filt[keep], score[keep]
+            if j == g["nb"] - 1 or np.count_nonzero(keep) < 0.75 * len(keep):
+                idx = np.flatnonzero(keep)
+                ws, filt, score = ws[idx], filt[idx], score[idx]
         starts.append(ws.astype(np.int64))
         filts.append(filt.astype(np.int64))
         scores.append(score)
