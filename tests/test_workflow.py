@@ -16,9 +16,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+yaml = pytest.importorskip("yaml")  # PyYAML comes with snakemake (pip install -e .[workflow])
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = ROOT / "workflows" / "scripts"
@@ -98,6 +99,7 @@ def test_configfile_replaces_the_demo(tmp_path):
     assert f"--truth {truth}" in res.stdout  # recovery of the known sites is measured
 
 
+@needs_snakemake
 def test_config_schema_fills_defaults_and_rejects_unknown_keys():
     from snakemake.exceptions import WorkflowError
     from snakemake.utils import validate
