@@ -58,8 +58,16 @@ def run_motif_scan(motifs_path, input_path, output, **params) -> int:
     ``chunk_size``, ``batch_size``, ``device``, ``quiet``; warns about model-only options.
     Returns the exit code (0).
     """
+    from pathlib import Path
+
+    from ..errors import ModelFileError
     from ..scan.pwm_run import scan_motifs
 
+    if Path(motifs_path).suffix.lower() in (".h5", ".hdf5", ".hdf") and not params.get("motif_format"):
+        # the scan command sends every non-HDF5 file here; a model name means a broken model
+        raise ModelFileError("not an HDF5 model file (corrupt, truncated or another format)", path=motifs_path,
+                             hint="give a model written by 'motifscan train', or a motif file "
+                                  "(.meme, .jaspar, .transfac, .motif)")
     for key, default in _MODEL_ONLY.items():
         if key in params and params[key] not in (None, default, False):
             log.warning("--%s applies to model scans and is ignored for motif files", key.replace("_", "-"))
