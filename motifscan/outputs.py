@@ -166,12 +166,12 @@ class BigWigWriter(_Atomic):
             self._bg.write(_lines(ws.names, ws.row, a, b, ws.score[:, 0]))
             return
         vals = ws.score[:, 0].astype(np.float64)
-        # one addEntries call per chromosome run
-        cut = np.flatnonzero(np.diff(ws.row)) + 1
-        for lo, hi in zip(np.r_[0, cut], np.r_[cut, len(ws.row)]):
-            chrom = ws.names[ws.row[lo]]
-            self._bw.addEntries([chrom] * int(hi - lo), a[lo:hi].tolist(), ends=b[lo:hi].tolist(),
-                                values=vals[lo:hi].tolist())
+        # fixed-step runs (numpy values, no per-window Python objects): a run breaks at a new
+        # row (chromosome) or a gap (skipped windows)
+        cut = np.flatnonzero((np.diff(ws.row) != 0) | (np.diff(ws.start) != self.stride)) + 1
+        span = int(b[0] - a[0])
+        for lo, hi in zip(np.r_[0, cut].tolist(), np.r_[cut, len(ws.row)].tolist()):
+            self._bw.addEntries(ws.names[ws.row[lo]], int(a[lo]), values=vals[lo:hi], span=span, step=self.stride)
 
     def finish(self) -> None:
         if self._bg is None:
