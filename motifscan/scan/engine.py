@@ -208,6 +208,7 @@ def iter_batches(
     width_multiple: int = 64,
     prefetch: int = 3,
     threaded: bool = True,
+    n_filters: int = 128,
 ) -> Iterator[Batch]:
     """Stream ``source`` as batches of uint8 codes on ``device``.
 
@@ -230,6 +231,9 @@ def iter_batches(
         stride), keeping windows anchored at position 0 of each record.
     threaded
         Read, decode and pack on a background thread (overlaps with compute).
+    n_filters
+        Filters the scorer computes per position, both strands counted (sizes CUDA batches
+        from free memory when ``max_bases`` and ``batch_size`` are not given).
 
     Yields
     ------
@@ -241,7 +245,7 @@ def iter_batches(
     cuda = device.type == "cuda"
     if max_bases is None:
         if cuda:
-            max_bases = auto_batch_rows(chunk_size + overlap, 128, device) * (chunk_size + overlap)
+            max_bases = auto_batch_rows(chunk_size + overlap, n_filters, device) * (chunk_size + overlap)
         else:
             max_bases = max(CPU_BATCH_BASES, 4 * round_up(chunk_size + overlap, width_multiple))
 
@@ -380,15 +384,15 @@ def strand_conv_stacked(
 def auto_batch_rows(width: int, n_filters: int, device: torch.device | str, dtype: torch.dtype = torch.float32) -> int:
     """Rows of ``width`` bases per batch that fit comfortably in the device's free memory.
 
-    On CUDA: a third of the free memory over the per-row working set (one-hot, the 2F-filter
-    activations, their strand max and pooling temporaries). On CPU: a few rows (cache-sized
-    batches are fastest there).
+    On CUDA: a third of the free memory over the per-row working set (one-hot, the activations
+    of ``n_filters`` filters -- both strands counted -- and the temporaries of the reductions).
+    On CPU: a few rows (cache-sized batches are fastest there).
     """
     device = torch.device(device)
     if device.type != "cuda":
         return max(1, CPU_BATCH_BASES // max(width, 1))
     free, _total = torch.cuda.mem_get_info(device)
-    per_base = torch.finfo(dtype).bits // 8 * (4 + 2 * n_filters * 3) + 2
+    per_base = torch.finfo(dtype).bits // 8 * (4 + n_filters * 3) + 2
     return int(max(1, min(4096, (free // 3) // (per_base * max(width, 1)))))
 
 

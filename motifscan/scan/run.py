@@ -230,7 +230,8 @@ def scan_model(
             stack.enter_context(w)
         progress = stack.enter_context(Progress(source.total, quiet))
         for batch in iter_batches(source, overlap=overlap, chunk_size=chunk_size or default_chunk_size(dev),
-                                  batch_size=batch_size, device=dev, align=grid):
+                                  batch_size=batch_size, device=dev, align=grid,
+                                  n_filters=model.config.n_filters * (2 if model.config.rc_sharing else 1)):
             out = scanner.process(batch, windows=windows, records=not windows, hits=bool(hits))
             if windows:
                 main.write(out["windows"])
