@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -138,7 +139,7 @@ def test_records_from_stdin(tmp_path):
     mpath = tmp_path / "m.h5"
     save_model(random_model(width=7, seq_length=40), mpath)
     out = tmp_path / "o.tsv"
-    res = subprocess.run(["python", "-m", "motifscan", "scan", str(mpath), "-", "-o", str(out), "-q"],
+    res = subprocess.run([sys.executable, "-m", "motifscan", "scan", str(mpath), "-", "-o", str(out), "-q"],
                          input=fa.read_bytes(), capture_output=True)
     assert res.returncode == 0, res.stderr
     assert [ln.split("\t")[0] for ln in out.read_text().splitlines()] == ["name", "a", "b"]
