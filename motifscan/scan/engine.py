@@ -8,15 +8,17 @@ one-hot on the device (:func:`one_hot_torch`) and convolve (:func:`strand_conv`)
 
 API (stable; used by :mod:`motifscan.scan.model_scan` and the PWM scan)
 ------------------------------------------------------------------------
-``iter_batches(source, overlap=..., chunk_size=..., batch_size=None, device=..., align=1)``
-    -> iterator of :class:`Batch`. ``overlap`` is the context a scorer needs past a start
+``iter_batches(source, overlap=..., chunk_size=..., batch_size=None, device=..., align=1,
+max_bases=None, n_filters=128)`` -> iterator of :class:`Batch`. ``overlap`` is the context a scorer needs past a start
     position (``window - 1`` for windows, ``motif_width - 1`` for motif hits). Row ``i`` holds
     record ``batch.names[i]`` positions ``[starts[i], starts[i] + L)`` (``L`` = batch width, padded
     with N = code 4 on the right and, for ``align > 1``, on the left so ``starts % align == 0``).
     Real bases are ``[begins[i], ends[i])``. Each start position is **owned** by exactly one row:
     row ``i`` owns starts in ``[begins[i], own_ends[i])``; a scorer reports a feature starting at
     ``p`` (window, motif hit) only when ``begins <= p < own_ends`` and it fits before ``ends``.
-    Then chunk size, batch size, shard split and device never change results.
+    Then chunk size, batch size, shard split and device never change results. Sources come from
+    :func:`motifscan.scan.run.open_source` (FASTA streamed or by index segments, BAM/CRAM/SAM
+    reads; ``--chrom``, ``--regions``, ``--shard``, ``--skip-masked`` applied there).
 ``strand_conv(codes, weight, bias, dtype)`` -> ``(fwd, rev)`` pre-activation filter scores,
     both ``(B, F, L - W + 1)``, from one convolution with the bank ``[W, flip(W)]``;
     ``rev[..., p]`` scores the reverse complement of ``x[p:p+W]`` (aligned to forward coordinates).
