@@ -234,12 +234,13 @@ def load_model(path: str | os.PathLike, device: str | torch.device | None = None
             state = {k: torch.from_numpy(np.asarray(h5["weights"][k][()], dtype=np.float32)) for k in h5["weights"]}
     except ModelFileError:
         raise
-    except (OSError, KeyError, ValueError, TypeError, json.JSONDecodeError) as exc:
+    except (OSError, KeyError, ValueError, TypeError, RuntimeError, json.JSONDecodeError) as exc:
+        # h5py raises RuntimeError for some damaged structures (e.g. attribute heaps)
         raise ModelFileError(f"truncated or corrupt model file ({exc})", path=path) from None
-    model = MotifCNN(config)
     try:
+        model = MotifCNN(config)
         model.load_state_dict(state, strict=True)
-    except RuntimeError as exc:
+    except (RuntimeError, TypeError, ValueError) as exc:
         first = str(exc).splitlines()[0]
         raise ModelFileError(f"weights do not fit the model config ({first})", path=path) from None
     model.metrics, model.provenance = metrics, provenance
