@@ -23,6 +23,8 @@ max_bases=None, n_filters=128)`` -> iterator of :class:`Batch`. ``overlap`` is t
     both ``(B, F, L - W + 1)``, from one convolution with the bank ``[W, flip(W)]``;
     ``rev[..., p]`` scores the reverse complement of ``x[p:p+W]`` (aligned to forward coordinates).
 ``strand_conv_stacked(...)`` -> the same as one ``(B, 2F, P)`` tensor (forward filters first).
+``strand_bank(weight, bias, device, dtype)`` + ``bank_conv(codes, bank, bias)`` -> the same,
+    with the bank built once per scan (fewer small device ops per batch).
 ``auto_batch_rows(width, n_filters, device, dtype)`` -> rows per batch from free device memory.
 ``default_chunk_size(device)`` -> a chunk size that suits the device (see below).
 ``Progress(total, quiet)`` -> tqdm bar on a TTY (bases done of total, Mbp/s, ETA).
@@ -56,6 +58,8 @@ __all__ = [
     "iter_batches",
     "strand_conv",
     "strand_conv_stacked",
+    "strand_bank",
+    "bank_conv",
     "auto_batch_rows",
     "default_chunk_size",
     "round_up",
@@ -373,14 +377,29 @@ def strand_conv_stacked(
     Reductions that commute with the strand max (window max pooling) are cheaper on this
     tensor first, and the strands combined on the small result.
     """
-    x = one_hot_torch(codes, dtype=dtype)
-    w = weight.to(device=codes.device, dtype=dtype)
-    b = None if bias is None else bias.to(device=codes.device, dtype=dtype)
+    bank, bb = strand_bank(weight, bias, codes.device, dtype, both_strands)
+    return bank_conv(codes, bank, bb)
+
+
+def strand_bank(
+    weight: torch.Tensor,
+    bias: torch.Tensor | None,
+    device: torch.device | str,
+    dtype: torch.dtype = torch.float32,
+    both_strands: bool = True,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The bank ``[W, W.flip(1, 2)]`` (and bias ``[b, b]``) on ``device`` in ``dtype``; build it once
+    per scan and pass it to :func:`bank_conv` for every batch."""
+    w = weight.detach().to(device=device, dtype=dtype)
+    b = None if bias is None else bias.detach().to(device=device, dtype=dtype)
     if not both_strands:
-        return F.conv1d(x, w, b)
-    bank = torch.cat([w, w.flip((1, 2))], dim=0)
-    bb = None if b is None else torch.cat([b, b])
-    return F.conv1d(x, bank, bb)
+        return w.contiguous(), b
+    return torch.cat([w, w.flip((1, 2))], dim=0).contiguous(), (None if b is None else torch.cat([b, b]))
+
+
+def bank_conv(codes: torch.Tensor, bank: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
+    """One-hot ``codes`` ``(B, L)`` on their device and convolve with ``bank`` -> ``(B, F', P)``."""
+    return F.conv1d(one_hot_torch(codes, dtype=bank.dtype), bank, bias)
 
 
 def auto_batch_rows(width: int, n_filters: int, device: torch.device | str, dtype: torch.dtype = torch.float32) -> int:

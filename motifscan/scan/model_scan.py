@@ -40,7 +40,7 @@ from torch import nn
 
 from ..model import MotifCNN
 from ..sequences.encode import N_CODE, decode, reverse_complement
-from .engine import DTYPES, Batch, strand_conv_stacked
+from .engine import DTYPES, Batch, bank_conv, strand_bank
 
 __all__ = ["ModelScanner", "WindowScores", "RecordScore", "Hit", "MAX_N_FRACTION"]
 
@@ -141,6 +141,7 @@ class ModelScanner:
         self.dtype = DTYPES[precision]
         self.weight = model.conv.weight.detach()
         self.bias = model.conv.bias.detach()
+        self._bank, self._bank_bias = strand_bank(self.weight, self.bias, self.device, self.dtype, self.rc)
         self.names = filter_names(model)
         self.stats: dict[str, int] = {"too_short": 0, "windows": 0, "skipped_n": 0}
         self._pending: dict[int, dict] = {}
@@ -157,7 +158,7 @@ class ModelScanner:
     # -- convolution -------------------------------------------------------------------------
     def _conv(self, batch: Batch) -> torch.Tensor:
         """``(B, 2F, P)`` (forward filters then reverse) or ``(B, F, P)`` without RC sharing."""
-        return strand_conv_stacked(batch.codes, self.weight, self.bias, self.dtype, both_strands=self.rc)
+        return bank_conv(batch.codes, self._bank, self._bank_bias)
 
     def _split(self, conv: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         if not self.rc:
@@ -182,26 +183,30 @@ class ModelScanner:
         fwd, rev = self._split(pooled)
         pooled = fwd if rev is None else torch.maximum(fwd, rev)
         B, Fn, Q = pooled.shape
-        m = pooled
-        offs = torch.arange(Q, device=m.device) * self.stride
-        # N count of every window (padding is N too); sums of <= window ones are exact in fp32
-        isn = (batch.codes == N_CODE).to(torch.float32)[:, None, :]
-        n_count = (F.avg_pool1d(isn, self.window, self.stride)[:, 0, :Q] * self.window).round()
-        starts = torch.as_tensor(batch.starts, device=m.device)[:, None] + offs[None, :]
-        begins = torch.as_tensor(batch.begins, device=m.device)[:, None]
-        ends = torch.as_tensor(batch.ends, device=m.device)[:, None]
-        own = torch.as_tensor(batch.own_ends, device=m.device)[:, None]
-        fits = (starts >= begins) & (starts + self.window <= ends) & (starts < own)
+        # which windows to keep: small (B, Q) bookkeeping on the host, so the device runs only
+        # a handful of large ops per batch (each op has a fixed cost that small ops would pay)
+        offs = np.arange(Q, dtype=np.int64) * self.stride
+        starts = batch.starts[:, None] + offs[None, :]
+        fits = ((starts >= batch.begins[:, None]) & (starts + self.window <= batch.ends[:, None])
+                & (starts < batch.own_ends[:, None]))
+        # N count of every window from a cumulative sum over the host codes (padding is N too)
+        cs = np.zeros((B, L + 1), dtype=np.int32)
+        np.cumsum(batch.host_codes == N_CODE, axis=1, out=cs[:, 1:])
+        n_count = cs[:, offs + self.window] - cs[:, offs]
         keep = fits & (n_count * 2 <= self.window)  # > 50% N: skipped
         self.stats["skipped_n"] += int((fits & ~keep).sum())
-        rows, cols = keep.nonzero(as_tuple=True)
-        vec = torch.relu(pooled[rows, :, cols].float())
-        probs = torch.sigmoid(self.model.forward_pooled(vec))
+        rows, cols = np.nonzero(keep)
         self.stats["windows"] += len(rows)
-        return WindowScores(
-            batch.names, rows.cpu().numpy(), starts[rows, cols].cpu().numpy(),
-            probs.cpu().numpy().astype(np.float32), finished,
-        )
+        if not len(rows):
+            return WindowScores(batch.names, rows, starts[rows, cols],
+                                np.zeros((0, len(self.model.config.tasks)), np.float32), finished)
+        if keep.all():
+            vec = pooled.transpose(1, 2).reshape(B * Q, Fn)
+        else:
+            idx = torch.from_numpy(rows * Q + cols).to(pooled.device)
+            vec = pooled.transpose(1, 2).reshape(B * Q, Fn).index_select(0, idx)
+        probs = torch.sigmoid(self.model.forward_pooled(torch.relu(vec.float())))
+        return WindowScores(batch.names, rows, starts[rows, cols], probs.cpu().numpy().astype(np.float32), finished)
 
     # -- records -----------------------------------------------------------------------------
     @torch.no_grad()
@@ -209,11 +214,10 @@ class ModelScanner:
         """Finish the records whose last piece is in this batch (long records span batches)."""
         conv = self._conv(batch) if conv is None else conv
         B, _, P = conv.shape
-        pos = torch.arange(P, device=conv.device)[None, :] + torch.as_tensor(batch.starts, device=conv.device)[:, None]
-        begins = torch.as_tensor(batch.begins, device=conv.device)[:, None]
-        ends = torch.as_tensor(batch.ends, device=conv.device)[:, None]
-        own = torch.as_tensor(batch.own_ends, device=conv.device)[:, None]
-        valid = ((pos >= begins) & (pos < own) & (pos + self.width <= ends))[:, None, :]
+        pos = np.arange(P, dtype=np.int64)[None, :] + batch.starts[:, None]  # host bookkeeping
+        valid = ((pos >= batch.begins[:, None]) & (pos < batch.own_ends[:, None])
+                 & (pos + self.width <= batch.ends[:, None]))
+        valid = torch.from_numpy(valid).to(conv.device)[:, None, :]
         neg = torch.tensor(float("-inf"), dtype=conv.dtype, device=conv.device)
         best, arg = torch.where(valid, conv, neg).max(dim=2)  # both strands in one pass
         fmax, rmax = self._split(best)
