@@ -164,3 +164,21 @@ def test_records_source_counts_reads_without_sequence(reads):
     pieces = list(src.pieces(1000, 6))
     assert src.stats["no_sequence"] == reads["n_no_seq"]
     assert src.stats["reads"] == len(pieces) == len(reads["kept"]) + len(reads["secondary"])
+
+
+def test_chrom_and_regions_need_an_index_and_give_each_read_once(reads, tmp_path):
+    sorted_bam = tmp_path / "sorted.bam"
+    pysam.sort("-o", str(sorted_bam), str(reads["bam"]))
+    out = tmp_path / "c.tsv"
+    assert main(["scan", str(reads["model"]), str(sorted_bam), "--chrom", "chr1", "-o", str(out), "-q"]) == 2
+    pysam.index(str(sorted_bam))
+    with pysam.AlignmentFile(str(sorted_bam), "rb") as bam:
+        mapped = [r for r in bam.fetch("chr1") if not (r.is_secondary or r.is_supplementary)]
+    assert main(["scan", str(reads["model"]), str(sorted_bam), "--chrom", "chr1", "-o", str(out), "-q"]) == 0
+    assert [r[0] for r in _rows(out)] == [r.query_name for r in mapped]  # unmapped reads are not in a region
+    bed = tmp_path / "r.bed"
+    bed.write_text("chr1\t0\t600\nchr1\t500\t900\nchr1\t1000\t1400\n")
+    assert main(["scan", str(reads["model"]), str(sorted_bam), "--regions", str(bed), "-o", str(out), "-q"]) == 0
+    want = [r.query_name for r in mapped if r.reference_start < 900 and r.reference_end > 0
+            or r.reference_start < 1400 and r.reference_end > 1000]
+    assert [r[0] for r in _rows(out)] == want

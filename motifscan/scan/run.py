@@ -15,7 +15,7 @@ import torch
 
 from ..atomic import check_output_path
 from ..device import resolve_device
-from ..errors import UsageError
+from ..errors import InputError, UsageError
 from ..model import MotifCNN
 from ..outputs import BedGraphWriter, BigWigWriter, HitsWriter, PeakWriter, RecordsWriter, TaggedBamWriter, output_format
 from .engine import Progress, default_chunk_size, iter_batches
@@ -55,11 +55,18 @@ def open_source(
         Restrict a FASTA scan (needs an indexable FASTA: plain or bgzip).
     """
     if is_alignment_file(path):
-        if chroms or regions:
-            raise UsageError("--chrom and --regions apply to FASTA input, not reads")
         from ..sequences.alignments import ReadSource
 
-        return ReadSource(path, reference, include_secondary=include_secondary, keep_reads=keep_reads, shard=shard)
+        spans = None
+        if regions:
+            from ..sequences.intervals import read_intervals
+
+            spans = [(iv.chrom, iv.start, iv.end) for iv in read_intervals(regions)
+                     if not chroms or iv.chrom in set(chroms)]
+        elif chroms:
+            spans = [(c, None, None) for c in chroms]
+        return ReadSource(path, reference, include_secondary=include_secondary, keep_reads=keep_reads, shard=shard,
+                          regions=spans)
     if records and shard is not None and not (chroms or regions):
         return _ShardedRecords(FastaSource(path, skip_masked=skip_masked), shard)
     if not (chroms or regions or shard):
@@ -71,7 +78,8 @@ def open_source(
         ivs = read_intervals(regions)
         if chroms:
             ivs = [iv for iv in ivs if iv.chrom in set(chroms)]
-        segments = region_segments([(iv.chrom, iv.start, iv.end) for iv in ivs], index.sizes, regions)
+        segments = region_segments([(iv.chrom, iv.start, iv.end) for iv in ivs], index.sizes, regions,
+                                   os.fspath(path))
     else:
         segments = whole_segments(index.sizes, chroms, path)
     index.close()
@@ -243,6 +251,11 @@ def scan_model(
                 hit_writer.write(out["hits"])
             progress.update(batch.bases)
         seconds = progress.rate and progress.done / progress.rate
+        src_stats = getattr(source, "stats", {})
+        if src_stats.get("no_sequence") and not src_stats.get("reads"):  # raised here: no output is kept
+            raise InputError(f"none of the {src_stats['no_sequence']:,} selected reads has a stored sequence "
+                             "(SEQ is '*')", path=input_path,
+                             hint="scan a BAM/CRAM that keeps read sequences, or a FASTA of the reads")
     stats = dict(scanner.stats)
     stats.update(getattr(source, "stats", {}))
     stats["bases"] = progress.done

@@ -224,11 +224,12 @@ def whole_segments(sizes: dict[str, int], chroms: list[str] | None, path) -> lis
     return [Segment(c, 0, n, n) for c, n in sizes.items()]
 
 
-def region_segments(regions: list[tuple[str, int, int]], sizes: dict[str, int], regions_path) -> list[Segment]:
+def region_segments(regions: list[tuple[str, int, int]], sizes: dict[str, int], regions_path,
+                    genome_path="") -> list[Segment]:
     """Segments for ``--regions`` intervals (merged; clipped to the chromosome)."""
-    from ..sequences.intervals import check_chromosomes, Interval
+    from ..sequences.intervals import Interval, check_chromosomes
 
-    check_chromosomes([Interval(c, s, e) for c, s, e in regions], sizes, regions_path, "")
+    check_chromosomes([Interval(c, s, e) for c, s, e in regions], sizes, regions_path, genome_path)
     order = {c: i for i, c in enumerate(sizes)}
     merged = merge_intervals(sorted(regions, key=lambda t: order[t[0]]))
     return [Segment(c, s, min(e, sizes[c]), min(e, sizes[c])) for c, s, e in merged if s < min(e, sizes[c])]

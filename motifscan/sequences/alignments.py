@@ -79,27 +79,59 @@ class ReadSource:
         Carry each pysam read to the sinks (for ``--tag-bam``).
     shard
         A :class:`~motifscan.scan.shard.Shard`: take only its reads (one extra pass counts bases).
+    regions
+        Only reads overlapping these ``(chrom, start, end)`` intervals (``--chrom`` / ``--regions``;
+        needs a BAM/CRAM index). Each read comes once, in index order; unmapped reads are left out.
     """
 
     def __init__(self, path, reference=None, *, include_secondary: bool = False, keep_reads: bool = False,
-                 shard=None) -> None:
+                 shard=None, regions: list[tuple[str, int | None, int | None]] | None = None) -> None:
         self.path = os.fspath(path)
         self.reference = reference
         self.include_secondary = include_secondary
         self.keep_reads = keep_reads
         self.shard = shard
+        self.regions = regions
         self.sizes = None
         self.stats: dict[str, int] = {"reads": 0, "no_sequence": 0}
         with open_alignments(self.path, reference) as bam:
             self.header = bam.header
+            if regions is not None:
+                if not bam.has_index():
+                    raise UsageError("--chrom/--regions on reads need an index of the alignment file",
+                                     path=self.path, hint=f"run: samtools index {self.path}")
+                known = set(bam.references)
+                missing = sorted({c for c, _s, _e in regions} - known)
+                if missing:
+                    raise UsageError(f"--chrom/--regions name {missing[0]!r}, which is not a reference of the "
+                                     "alignment file", path=self.path)
         self.total = None
         if shard is not None:
             self.total = self._count_bases()
 
     def _reads(self, bam) -> Iterator:
-        """``(read, selected)`` for every record in file order."""
-        for read in bam.fetch(until_eof=True) if bam.has_index() else bam:
+        """``(read, selected)`` for every record in file order (or in the regions, once each)."""
+        for read in self._records(bam):
             yield read, self.include_secondary or not (read.is_secondary or read.is_supplementary)
+
+    def _records(self, bam) -> Iterator:
+        if self.regions is None:
+            yield from (bam.fetch(until_eof=True) if bam.has_index() else bam)
+            return
+        from ..scan.sources import merge_intervals
+
+        order = {c: i for i, c in enumerate(bam.references)}
+        lengths = dict(zip(bam.references, bam.lengths))
+        ivs = [(c, s or 0, lengths[c] if e is None else e) for c, s, e in self.regions]
+        prev = None
+        for chrom, start, end in merge_intervals(sorted(ivs, key=lambda t: (order[t[0]], t[1]))):
+            for read in bam.fetch(chrom, start, end):
+                # a read overlapping the previous (merged, disjoint) region was given already
+                if prev is not None and prev[0] == chrom and read.reference_start < prev[2] \
+                        and (read.reference_end or read.reference_start + 1) > prev[1]:
+                    continue
+                yield read
+            prev = (chrom, start, end)
 
     def _count_bases(self) -> int:
         total = 0
