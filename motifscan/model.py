@@ -172,19 +172,28 @@ def save_model(model: MotifCNN, path: str | os.PathLike) -> Path:
     import h5py
 
     path = Path(path)
+    # Damage is caught by checksums, not parsed: the HDF5 1.10 format checksums all metadata,
+    # text attributes are fixed-length (kept in the checksummed object header, not the
+    # unchecksummed global heap, where a flipped byte can hang libhdf5), and every dataset has a
+    # Fletcher-32 checksum. Any HDF5 >= 1.10 reads the file.
     with atomic_path(path) as tmp:
-        with h5py.File(tmp, "w") as h5:
-            h5.attrs["format"] = FORMAT_NAME
+        with h5py.File(tmp, "w", libver=("v110", "v110")) as h5:
+            h5.attrs["format"] = _fixed(FORMAT_NAME)
             h5.attrs["format_version"] = FORMAT_VERSION
-            h5.attrs["motifscan_version"] = __version__
-            h5.attrs["alphabet"] = ALPHABET
-            h5.attrs["config"] = json.dumps(asdict(model.config))
-            h5.attrs["metrics"] = json.dumps(model.metrics, default=_json_default)
-            h5.attrs["provenance"] = json.dumps(model.provenance, default=_json_default)
+            h5.attrs["motifscan_version"] = _fixed(__version__)
+            h5.attrs["alphabet"] = _fixed(ALPHABET)
+            h5.attrs["config"] = _fixed(json.dumps(asdict(model.config)))
+            h5.attrs["metrics"] = _fixed(json.dumps(model.metrics, default=_json_default))
+            h5.attrs["provenance"] = _fixed(json.dumps(model.provenance, default=_json_default))
             weights = h5.create_group("weights")
             for key, tensor in model.state_dict().items():
-                weights.create_dataset(key, data=tensor.detach().cpu().float().numpy())
+                weights.create_dataset(key, data=tensor.detach().cpu().float().numpy(), fletcher32=True)
     return path
+
+
+def _fixed(text: str) -> np.bytes_:
+    """A fixed-length UTF-8 string attribute value."""
+    return np.bytes_(text.encode("utf-8"))
 
 
 def load_model(path: str | os.PathLike, device: str | torch.device | None = None) -> MotifCNN:

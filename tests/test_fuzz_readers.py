@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -154,8 +155,6 @@ def model_file(workdir) -> Path:
 def test_load_model_of_a_cut_off_file_loads_or_raises_model_file_error(workdir, model_file, cut, junk):
     """A model cut off anywhere (an interrupted copy or download), maybe followed by junk.
 
-    Flipped bytes inside HDF5 metadata are left out on purpose: libhdf5 itself can crash or hang on
-    some of them (a C-library limit no Python code can catch); see the issue 7 note.
     """
     from motifscan.errors import ModelFileError
     from motifscan.model import load_model
@@ -169,3 +168,25 @@ def test_load_model_of_a_cut_off_file_loads_or_raises_model_file_error(workdir, 
     else:  # HDF5 refuses a file shorter than its recorded end; only tail bytes were replaced
         assert int(cut * len(data)) + len(junk) >= len(data)
         assert model.config.filter_width == 5
+
+
+@settings(max_examples=100, deadline=None, derandomize=True)
+@given(edits=st.lists(st.tuples(st.floats(0, 1, exclude_max=True), st.integers(0, 255)), min_size=1, max_size=8))
+def test_load_model_of_a_file_with_flipped_bytes_loads_or_raises_model_file_error(workdir, model_file, edits):
+    """Bytes changed anywhere: checksums (metadata, Fletcher-32 on the weights) catch the damage
+    before libhdf5 acts on it -- unchecksummed structures could make libhdf5 hang or crash."""
+    from motifscan.errors import ModelFileError
+    from motifscan.model import load_model
+
+    data = bytearray(model_file.read_bytes())
+    for where, value in edits:
+        data[int(where * len(data))] = value
+    path = _write(workdir, "flipped.h5", bytes(data))
+    try:
+        model = load_model(path)
+    except ModelFileError as exc:
+        assert str(exc).startswith(os.fspath(path))
+    else:  # the damage fell on free space only: every weight is as written
+        reference = load_model(model_file)
+        for (k, a), b in zip(model.state_dict().items(), reference.state_dict().values()):
+            assert torch.equal(a, b), k
