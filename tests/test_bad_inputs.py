@@ -237,11 +237,16 @@ CASES = [
     C("window-below-filter-width", SCAN + " {i}/genome.fa --window 8 -o {o}/t.bedGraph", 2,
       "--window 8", "filter width"),
     # --- reads
-    C("bam-region-without-index", SCAN + " {i}/reads.bam --chrom chr1 -o {o}/r.tsv", 2, "reads.bam", "--chrom"),
+    C("bam-region-without-index", SCAN + " {i}/reads.bam --chrom chr1 -o {o}/r.tsv", 2, "reads.bam", "--chrom",
+      "index"),
+    C("bam-regions-bed-without-index", SCAN + " {i}/reads.bam --regions {i}/withchr.bed -o {o}/r.tsv", 2,
+      "reads.bam", "index"),
     C("cram-without-reference", SCAN + " {i}/reads.cram -o {o}/r.tsv", 2, "reads.cram", "--reference"),
     C("cram-without-reference-motifs", f"scan {JASPAR} {{i}}/reads.cram -o {{o}}/h.tsv", 2,
       "reads.cram", "--reference"),
     C("reads-without-sequence", SCAN + " {i}/noseq.bam -o {o}/r.tsv", 1, "noseq.bam", "sequence"),
+    C("reads-without-sequence-motifs", f"scan {JASPAR} {{i}}/noseq.bam -o {{o}}/h.tsv", 1, "noseq.bam",
+      "sequence"),
     # --- model files
     C("model-not-hdf5-evaluate", "evaluate {i}/text.h5 {i}/peaks.fa -o {o}/ev", 1, "text.h5", NOT_HDF5),
     C("model-not-hdf5-scan", "scan {i}/text.h5 {i}/genome.fa -o {o}/t.bedGraph", 1, "text.h5", NOT_HDF5),
