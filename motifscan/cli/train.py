@@ -58,6 +58,8 @@ def train(positives, output, genome, negatives, neg_ratio, length, n_filters, fi
     check_output_path(output)
     if metrics_path:
         check_output_path(metrics_path, option="--metrics")
+        if Path(metrics_path).resolve() == Path(output).resolve():
+            raise UsageError(f"--metrics {metrics_path} is also the model file -o", hint="give two different files")
     _check_inputs(positives, genome, negatives)
     result = train_model(
         positives, genome=genome, negatives=negatives, neg_ratio=neg_ratio, length=length,
