@@ -294,6 +294,8 @@ CASES = [
     C("output-dir-missing-simulate", "simulate -o {o}/g.fa --truth {o}/nodir/t.bed", 2, "nodir/t.bed",
       "does not exist"),
     C("output-is-a-directory", SCAN + " {i}/genome.fa -o {o}", 2, "is a directory"),
+    C("output-twice-train", "train {i}/peaks.fa -o {o}/m.h5 --metrics {o}/./m.h5", 2, "--metrics", "-o"),
+    C("output-twice-scan", SCAN + " {i}/genome.fa -o {o}/t.bed --hits {o}/t.bed", 2, "--hits", "-o"),
     C("input-missing", SCAN + " {i}/nothere.fa -o {o}/t.bedGraph", 1, "nothere.fa", "not found"),
 ]
 
