@@ -162,6 +162,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             click.echo("motifscan: terminated", err=True)
     except BrokenPipeError:
         code = 1
+    except OSError as exc:  # the system refused (disk full, permissions, I/O error): not a bug
+        if debug:
+            traceback.print_exc()
+        where = f"{exc.filename}: " if exc.filename else ""
+        click.echo(f"motifscan: error: {where}{exc.strerror or exc}", err=True)
+        code = 1
     except Exception as exc:  # a bug: still one line unless --debug
         if debug:
             traceback.print_exc()
