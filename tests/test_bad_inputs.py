@@ -402,3 +402,19 @@ def test_bgzip_without_index_gets_one_built(inputs, tmp_path, restore_logger):
     want = _scan(inputs / "model.h5", inputs / "genome.fa", tmp_path / "plain.bedGraph", "--chrom", "chr2")
     assert got == want and got.startswith("chr2\t")
     assert Path(str(src) + ".fai").exists() and Path(str(src) + ".gzi").exists()
+
+
+def test_disk_full_is_one_line_and_leaves_nothing(tmp_path, capsys, monkeypatch, restore_logger):
+    """The system refusing a write (ENOSPC here, at the final rename) is a data error, not a bug."""
+    import errno
+
+    def full(src, dst):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), os.fspath(dst))
+
+    monkeypatch.setattr(os, "replace", full)
+    code = main(["simulate", "-o", str(tmp_path / "g.fa"), "--truth", str(tmp_path / "t.bed"),
+                 "--length", "20000", "--n-sites", "5", "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 1 and "Traceback" not in err
+    assert err.strip().splitlines() == [f"motifscan: error: {tmp_path / 't.bed'}: {os.strerror(errno.ENOSPC)}"]
+    assert os.listdir(tmp_path) == []
