@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -22,7 +23,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from .atomic import atomic_open, check_output_path
+from .atomic import atomic_open, atomic_path, check_output_path
 from .errors import InputError, UsageError
 from .model import MotifCNN, load_model
 from .motifs.extract import activation_motifs, pooled_outputs, weight_motifs
@@ -375,14 +376,22 @@ def export_motifs(
             "best_match_evalue": match[2] if match else "NA",
         })
 
-    write_motifs(motifs, output, fmt)
-    _write_table(rows, tsv)
     logo_paths: list[Path] = []
-    if logos_dir is not None:
-        from .motifs.logos import plot_logos
+    made_logos_dir = logos_dir is not None and not logos_dir.exists()
+    try:
+        # the motif file and its table appear together, and only once the logos are drawn too
+        with atomic_path(output) as motif_tmp, atomic_path(tsv) as tsv_tmp:
+            write_motifs(motifs, motif_tmp, fmt)
+            _write_table(rows, tsv_tmp)
+            if logos_dir is not None:
+                from .motifs.logos import plot_logos
 
-        logos_dir.mkdir(exist_ok=True)
-        logo_paths = [Path(p) for p in (plot_logos(motifs, logos_dir, svg=svg) or [])]
+                logos_dir.mkdir(exist_ok=True)
+                logo_paths = [Path(p) for p in (plot_logos(motifs, logos_dir, svg=svg) or [])]
+    except BaseException:  # failed or interrupted: take back the logo folder this run made
+        if made_logos_dir:
+            shutil.rmtree(logos_dir, ignore_errors=True)
+        raise
     log.info("wrote %d motifs to %s (%s), table %s%s", len(motifs), output, fmt, tsv,
              f", logos in {logos_dir}" if logos_dir is not None else "")
     return ExportResult(motifs, filters, rows, method, dropped, influence, output, tsv, logo_paths)
