@@ -418,3 +418,22 @@ def test_disk_full_is_one_line_and_leaves_nothing(tmp_path, capsys, monkeypatch,
     assert code == 1 and "Traceback" not in err
     assert err.strip().splitlines() == [f"motifscan: error: {tmp_path / 't.bed'}: {os.strerror(errno.ENOSPC)}"]
     assert os.listdir(tmp_path) == []
+
+
+def test_export_interrupted_while_drawing_logos_leaves_nothing(inputs, tmp_path, capsys, monkeypatch,
+                                                               restore_logger):
+    """The motif file, its table and the logo folder appear together or not at all."""
+    import motifscan.motifs.logos as logos
+
+    def interrupted(*args, **kwargs):
+        (tmp_path / "out" / "logos" / "motif1.png").write_bytes(b"half a logo set")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(logos, "plot_logos", interrupted)
+    out = tmp_path / "out"
+    out.mkdir()
+    code = main(["export", str(inputs / "model.h5"), "-o", str(out / "m.meme"), "--logos", str(out / "logos"),
+                 "--device", "cpu", "--quiet"])
+    assert code == 130
+    assert capsys.readouterr().err.strip().splitlines()[-1] == "motifscan: interrupted"
+    assert os.listdir(out) == []
