@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import shlex
+import shutil
+import tempfile
 from pathlib import Path
 
 import click
 
-from ..atomic import check_output_path
+from ..atomic import TMP_MARKER, check_output_path
 from ..errors import UsageError
 from ._base import cli, device_options, invocation, log, quiet_option
 
@@ -106,8 +109,20 @@ def evaluate(model_path, positives, out_dir, genome, negatives, neg_ratio, seed,
     set_threads(threads)
     model = load_model(model_path)
     result = evaluate_model(model, positives, negatives=negatives, genome=genome, neg_ratio=neg_ratio, seed=seed, device=device)
+    # all three files appear together: drawn in a temporary folder beside, moved in at the end
+    made = not out.exists()
     out.mkdir(exist_ok=True)
-    plot_curves(result.labels, result.scores, out, title=Path(model_path).stem)
-    write_metrics(result.metrics, out / "metrics.json")
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}{TMP_MARKER}", dir=out.parent))
+    try:
+        plot_curves(result.labels, result.scores, tmp, title=Path(model_path).stem)
+        write_metrics(result.metrics, tmp / "metrics.json")
+        for name in ("roc.png", "pr.png", "metrics.json"):
+            os.replace(tmp / name, out / name)
+    except BaseException:
+        if made:
+            shutil.rmtree(out, ignore_errors=True)
+        raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     log.info("AUROC %.4f, AUPRC %.4f (n=%d, %d positive) -> %s", result.metrics["auroc"], result.metrics["auprc"],
              result.metrics["n"], result.metrics["n_pos"], out)
