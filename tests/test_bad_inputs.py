@@ -437,3 +437,25 @@ def test_export_interrupted_while_drawing_logos_leaves_nothing(inputs, tmp_path,
     assert code == 130
     assert capsys.readouterr().err.strip().splitlines()[-1] == "motifscan: interrupted"
     assert os.listdir(out) == []
+
+
+def test_evaluate_interrupted_while_plotting_leaves_nothing(inputs, tmp_path, capsys, monkeypatch, restore_logger):
+    """metrics.json, roc.png and pr.png appear together or not at all (and no new folder)."""
+    import motifscan.evaluate as evaluate
+
+    real = evaluate.plot_curves
+
+    def interrupted(labels, scores, out_dir, **kw):
+        real(labels, scores, out_dir, **kw)  # the PNGs are drawn, then Ctrl-C
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(evaluate, "plot_curves", interrupted)
+    code = main(["evaluate", str(inputs / "model.h5"), str(inputs / "peaks.fa"), "-o", str(tmp_path / "ev"),
+                 "--device", "cpu", "--quiet"])
+    assert code == 130
+    assert os.listdir(tmp_path) == []
+    monkeypatch.setattr(evaluate, "plot_curves", real)
+    assert main(["evaluate", str(inputs / "model.h5"), str(inputs / "peaks.fa"), "-o", str(tmp_path / "ev"),
+                 "--device", "cpu", "--quiet"]) == 0
+    assert sorted(os.listdir(tmp_path / "ev")) == ["metrics.json", "pr.png", "roc.png"]
+    assert os.listdir(tmp_path) == ["ev"]
