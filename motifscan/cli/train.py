@@ -6,11 +6,12 @@ import os
 import shlex
 import shutil
 import tempfile
+from contextlib import nullcontext
 from pathlib import Path
 
 import click
 
-from ..atomic import TMP_MARKER, check_output_path
+from ..atomic import TMP_MARKER, atomic_path, check_output_path
 from ..errors import UsageError
 from ._base import cli, device_options, invocation, log, quiet_option
 
@@ -71,9 +72,11 @@ def train(positives, output, genome, negatives, neg_ratio, length, n_filters, fi
         valid_chroms=_chroms(valid_chroms), test_chroms=_chroms(test_chroms), device=device, threads=threads,
         progress=not quiet, command=shlex.join(invocation),
     )
-    save_model(result.model, output)
-    if metrics_path:
-        write_metrics(result.metrics, metrics_path)
+    # the model and its metrics are renamed into place together, at the very end
+    with atomic_path(output) as model_tmp, (atomic_path(metrics_path) if metrics_path else nullcontext()) as json_tmp:
+        save_model(result.model, model_tmp)
+        if json_tmp is not None:
+            write_metrics(result.metrics, json_tmp)
     m = result.metrics
     log.info(
         "test AUROC %.4f, AUPRC %.4f (n=%d) | valid AUROC %.4f | best epoch %d of %d | %.1f s on %s -> %s",
