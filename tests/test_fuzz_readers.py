@@ -23,7 +23,7 @@ from motifscan.sequences.encode import N_CODE
 from motifscan.sequences.fasta import read_fasta, stream_chunks
 from motifscan.sequences.intervals import read_intervals
 
-BUDGET = settings(max_examples=150, deadline=None, derandomize=True,
+BUDGET = settings(max_examples=150, deadline=None, derandomize=True, database=None,
                   suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 
 FASTA_TOKENS = [">", ">chr1", ">chr1 desc", ">chr2", "\n", "\r\n", " ", "\t", "ACGT", "acgt", "N", "NNNN",
@@ -150,7 +150,7 @@ def model_file(workdir) -> Path:
     return save_model(MotifCNN(ModelConfig(n_filters=3, filter_width=5, seq_length=20)), workdir / "m.h5")
 
 
-@settings(max_examples=60, deadline=None, derandomize=True)
+@settings(max_examples=60, deadline=None, derandomize=True, database=None)
 @given(cut=st.floats(0, 1, exclude_max=True), junk=st.binary(max_size=64))
 def test_load_model_of_a_cut_off_file_loads_or_raises_model_file_error(workdir, model_file, cut, junk):
     """A model cut off anywhere (an interrupted copy or download), maybe followed by junk.
@@ -170,7 +170,7 @@ def test_load_model_of_a_cut_off_file_loads_or_raises_model_file_error(workdir, 
         assert model.config.filter_width == 5
 
 
-@settings(max_examples=100, deadline=None, derandomize=True)
+@settings(max_examples=100, deadline=None, derandomize=True, database=None)
 @given(edits=st.lists(st.tuples(st.floats(0, 1, exclude_max=True), st.integers(0, 255)), min_size=1, max_size=8))
 def test_load_model_of_a_file_with_flipped_bytes_loads_or_raises_model_file_error(workdir, model_file, edits):
     """Bytes changed anywhere: checksums (metadata, Fletcher-32 on the weights) catch the damage
