@@ -165,10 +165,11 @@ class Case:
     needles: tuple[str, ...]
     subprocess: bool = False  # run as `python -m motifscan` (a real process) instead of main()
     marks: tuple = field(default=())
+    stdin: str | None = None  # input file (in the inputs folder) piped to a subprocess's stdin
 
 
-def C(id, argv, code, *needles, subprocess=False, marks=()):
-    return Case(id, tuple(argv.split()), code, needles, subprocess, marks)
+def C(id, argv, code, *needles, subprocess=False, marks=(), stdin=None):
+    return Case(id, tuple(argv.split()), code, needles, subprocess or stdin is not None, marks, stdin)
 
 
 SCAN = "scan {i}/model.h5"
@@ -199,6 +200,7 @@ CASES = [
     C("truncated-gzip-train", "train {i}/cut.fa.gz -o {o}/m.h5", 1, "cut.fa.gz", "truncated"),
     C("truncated-gzip-subprocess", SCAN + " {i}/cut.fa.gz -o {o}/t.bedGraph", 1, "cut.fa.gz", "truncated",
       subprocess=True),
+    C("truncated-gzip-stdin", SCAN + " - -o {o}/t.bedGraph", 1, "-:", "truncated", stdin="cut.fa.gz"),
     C("truncated-bgzip-scan", SCAN + " {i}/cut.bgz.fa.gz -o {o}/t.bedGraph", 1, "cut.bgz.fa.gz", "truncated"),
     C("truncated-bgzip-indexed", SCAN + " {i}/cut.bgz.fa.gz --chrom chr1 -o {o}/t.bedGraph", 1,
       "cut.bgz.fa.gz", "truncated"),
@@ -309,10 +311,15 @@ def restore_logger():
     log.handlers[:], log.propagate, log.level = saved
 
 
-def _run(case: Case, argv: list[str], capsys) -> tuple[int, str]:
+def _run(case: Case, argv: list[str], capsys, inputs: Path) -> tuple[int, str]:
     if case.subprocess:
-        proc = subprocess.run([sys.executable, "-m", "motifscan", *argv], capture_output=True, text=True,
-                              timeout=120, env={**os.environ, "CUDA_VISIBLE_DEVICES": ""})
+        stdin = open(inputs / case.stdin, "rb") if case.stdin else subprocess.DEVNULL
+        try:
+            proc = subprocess.run([sys.executable, "-m", "motifscan", *argv], capture_output=True, text=True,
+                                  timeout=120, env={**os.environ, "CUDA_VISIBLE_DEVICES": ""}, stdin=stdin)
+        finally:
+            if case.stdin:
+                stdin.close()
         return proc.returncode, proc.stderr
     code = main(argv)
     return code, capsys.readouterr().err
@@ -326,7 +333,7 @@ def test_bad_input_fails_cleanly(case, inputs, tmp_path, capsys, restore_logger)
     if case.argv[0] in ("scan", "train", "evaluate", "export"):
         argv += ["--device", "cpu"]
     before = set(os.listdir(inputs))
-    code, err = _run(case, argv, capsys)
+    code, err = _run(case, argv, capsys, inputs)
 
     assert "Traceback" not in err, err
     errors = [ln for ln in err.splitlines() if ln.startswith("motifscan: error: ")]
