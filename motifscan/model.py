@@ -240,6 +240,7 @@ def load_model(path: str | os.PathLike, device: str | torch.device | None = None
             provenance = json.loads(_text(attrs.get("provenance", "{}")))
             if "weights" not in h5:
                 raise ModelFileError("model file has no 'weights' group", path=path)
+            _check_shapes(config, h5["weights"], path)  # before any allocation: a stranger's file may lie
             state = {k: torch.from_numpy(np.asarray(h5["weights"][k][()], dtype=np.float32)) for k in h5["weights"]}
     except ModelFileError:
         raise
@@ -257,6 +258,27 @@ def load_model(path: str | os.PathLike, device: str | torch.device | None = None
     if device is not None:
         model.to(device)
     return model
+
+
+# Far above any real motif model (64 filters x 19 bp is ~5,000), far below what exhausts memory.
+MAX_PARAMETERS = 1 << 27
+
+
+def _check_shapes(config: ModelConfig, group, path) -> None:
+    """Refuse weights that do not match ``config``, or a config too large to build, reading shapes only."""
+    with torch.device("meta"):  # shapes without memory
+        expected = {k: tuple(v.shape) for k, v in MotifCNN(config).state_dict().items()}
+    total = sum(int(np.prod(s)) for s in expected.values())
+    if total > MAX_PARAMETERS:
+        raise ModelFileError(f"model config asks for {total:,} parameters (at most {MAX_PARAMETERS:,})", path=path)
+    found = {k: tuple(getattr(group[k], "shape", ()) or ()) for k in group}
+    if found != expected:
+        diff = sorted(k for k in set(found) | set(expected) if found.get(k) != expected.get(k))
+        raise ModelFileError(
+            f"weights do not fit the model config ({diff[0]}: {found.get(diff[0])} in the file, "
+            f"{expected.get(diff[0])} expected)",
+            path=path,
+        )
 
 
 def _text(value) -> str | None:
