@@ -11,6 +11,7 @@ must work and give the same answer as the clean input.
 from __future__ import annotations
 
 import gzip
+import json
 import logging
 import os
 import pickle
@@ -137,6 +138,11 @@ def inputs(tmp_path_factory) -> Path:
         h5.attrs["format_version"] = FORMAT_VERSION + 1
     with h5py.File(d / "foreign.h5", "w") as h5:
         h5["x"] = np.arange(3)
+    for name, change in (("huge.h5", {"n_filters": 10**9}), ("misfit.h5", {"n_filters": 5})):
+        shutil.copy(d / "model.h5", d / name)
+        with h5py.File(d / name, "a") as h5:
+            cfg = json.loads(h5.attrs["config"])
+            h5.attrs["config"] = json.dumps({**cfg, **change})
     (d / "pickle.h5").write_bytes(pickle.dumps(_Payload(str(d / "PWNED"))))
     torch.save({"weights": _Payload(str(d / "PWNED"))}, d / "checkpoint.h5")
 
@@ -257,6 +263,8 @@ CASES = [
     C("model-future-version", "scan {i}/future.h5 {i}/genome.fa -o {o}/t.bedGraph", 1, "future.h5",
       f"unknown model format version {FORMAT_VERSION + 1}"),
     C("model-foreign-hdf5", "export {i}/foreign.h5 -o {o}/m.meme", 1, "foreign.h5", "not a motifscan model"),
+    C("model-config-too-large", "scan {i}/huge.h5 {i}/genome.fa -o {o}/t.bedGraph", 1, "huge.h5", "parameters"),
+    C("model-weights-misfit", "export {i}/misfit.h5 -o {o}/m.meme", 1, "misfit.h5", "do not fit", "conv.bias: (4,) in the file, (5,) expected"),
     C("model-pickle-evaluate", "evaluate {i}/pickle.h5 {i}/peaks.fa -o {o}/ev", 1, "pickle.h5", NOT_HDF5,
       subprocess=True),
     C("model-pickle-export", "export {i}/pickle.h5 -o {o}/m.meme", 1, "pickle.h5", NOT_HDF5),
