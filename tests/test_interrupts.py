@@ -73,12 +73,16 @@ CASES = {
                     "--device", "cpu", "--threads", "1", *SLOW], ["track.bedGraph"], "temporary"),
     "scan-motifs": (["scan", "{w}/ctcf.meme", "{w}/genome.fa", "-o", "{o}/hits.tsv", "--pvalue", "1e-3",
                      "--device", "cpu", "--threads", "1", *SLOW], ["hits.tsv"], "temporary"),
+    # standard input has no index, so the bigWig goes through a temporary bedGraph spill first
+    "scan-bigwig-stdin": (["scan", "{w}/model.h5", "-", "-o", "{o}/track.bw", "--stride", "10", "--device", "cpu",
+                           "--threads", "1", *SLOW], ["track.bw"], "temporary"),
     "train": (["--debug", "train", "{w}/peaks.fa", "-o", "{o}/model.h5", "--metrics", "{o}/metrics.json",
                "--length", "100", "--filters", "16", "--filter-width", "12", "--epochs", "5000",
                "--patience", "5000", "--batch-size", "16", "--device", "cpu", "--threads", "1"],
               ["model.h5", "metrics.json"], "epoch 1:"),
 }
 PARAMS = [("scan-model", signal.SIGINT), ("scan-model", signal.SIGTERM), ("scan-motifs", signal.SIGTERM),
+          ("scan-bigwig-stdin", signal.SIGINT),
           ("train", signal.SIGINT), ("train", signal.SIGTERM)]
 
 
@@ -107,9 +111,9 @@ def test_interrupt_stops_promptly_and_leaves_nothing(work, tmp_path, name, sig):
     err_path = tmp_path / "stderr.txt"
     notice = "motifscan: interrupted" if sig == signal.SIGINT else "motifscan: terminated"
     env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "PYTHONUNBUFFERED": "1"}
-    with open(err_path, "wb") as err:
+    with open(err_path, "wb") as err, open(work / "genome.fa", "rb") as genome:
         proc = subprocess.Popen([sys.executable, "-m", "motifscan", *argv], stdout=subprocess.DEVNULL,
-                                stderr=err, env=env)
+                                stderr=err, env=env, stdin=genome if "-" in argv else subprocess.DEVNULL)
         try:
             _wait_until_working(proc, err_path, out, ready)
             sent = time.monotonic()
