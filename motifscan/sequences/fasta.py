@@ -330,7 +330,7 @@ class IndexedFasta:
                 str(self.path),
                 sequence_always_upper=False,
                 as_raw=True,
-                rebuild=False,
+                rebuild=True,  # an index older than its FASTA is stale: rebuild it, never trust it
                 build_index=True,
             )
         except pyfaidx.UnsupportedCompressionFormat:
