@@ -474,3 +474,21 @@ def test_evaluate_interrupted_while_plotting_leaves_nothing(inputs, tmp_path, ca
                  "--device", "cpu", "--quiet"]) == 0
     assert sorted(os.listdir(tmp_path / "ev")) == ["metrics.json", "pr.png", "roc.png"]
     assert os.listdir(tmp_path) == ["ev"]
+
+
+def test_stale_fasta_index_is_rebuilt(inputs, tmp_path, restore_logger):
+    """A genome rewritten after it was indexed (same name, new sequences): the old .fai must not be used."""
+    genome = tmp_path / "g.fa"
+    rng = np.random.default_rng(3)
+    genome.write_bytes(_fasta({"chr1": _dna(rng, 1500), "chr2": _dna(rng, 900)}))
+    _scan(inputs / "model.h5", genome, tmp_path / "first.bedGraph", "--chrom", "chr2")
+    fai = Path(str(genome) + ".fai")
+    assert fai.exists()
+    genome.write_bytes(_fasta({"chr1": _dna(rng, 2500), "chr2": _dna(rng, 1700), "chr3": _dna(rng, 1200)}))
+    os.utime(fai, (fai.stat().st_mtime - 10,) * 2)  # the index is older than the FASTA
+    got = _scan(inputs / "model.h5", genome, tmp_path / "second.bedGraph", "--chrom", "chr2,chr3")
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    shutil.copy(genome, fresh / "g.fa")
+    assert got == _scan(inputs / "model.h5", fresh / "g.fa", tmp_path / "want.bedGraph", "--chrom", "chr2,chr3")
+    assert "chr3\t" in got
