@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -227,3 +228,17 @@ def test_reduced_precision_is_close(model, genome):
     probs = np.concatenate([scanner.windows(b).score[:, 0] for b in
                             iter_batches(FastaSource(path), overlap=WINDOW - 1, chunk_size=256, align=STRIDE)])
     np.testing.assert_allclose(probs, ref[2], atol=0.03)
+
+
+@given(
+    kernel=st.integers(1, 300), stride=st.integers(1, 80), length=st.integers(1, 700),
+    seed=st.integers(0, 2**16),
+)
+@settings(max_examples=80, deadline=None)
+def test_sliding_max_equals_max_pool(kernel, stride, length, seed):
+    from motifscan.scan.engine import sliding_max
+
+    if kernel > length:
+        return
+    x = torch.randn(2, 3, length, generator=torch.Generator().manual_seed(seed))
+    assert torch.equal(sliding_max(x, kernel, stride), torch.nn.functional.max_pool1d(x, kernel, stride))

@@ -50,6 +50,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..device import tune_cpu_allocator
 from ..sequences.encode import N_CODE, one_hot_torch
 
 __all__ = [
@@ -63,6 +64,7 @@ __all__ = [
     "auto_batch_rows",
     "default_chunk_size",
     "round_up",
+    "sliding_max",
     "Progress",
     "DTYPES",
 ]
@@ -71,9 +73,11 @@ log = logging.getLogger("motifscan")
 
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
-CPU_CHUNK = 16_384
+CPU_CHUNK = 8_192
 CUDA_CHUNK = 1 << 20
-CPU_BATCH_BASES = 1 << 16
+# CPU batches of ~32k bases keep each batch's activations (2F x bases x 4 bytes) well under the
+# allocator's mmap threshold (see motifscan.device.tune_cpu_allocator) and in cache.
+CPU_BATCH_BASES = 1 << 15
 
 
 def round_up(n: int, multiple: int) -> int:
@@ -249,11 +253,13 @@ def iter_batches(
     device = torch.device(device)
     chunk_size = round_up(chunk_size or default_chunk_size(device), max(align, 1))
     cuda = device.type == "cuda"
+    if not cuda:
+        tune_cpu_allocator()
     if max_bases is None:
         if cuda:
             max_bases = auto_batch_rows(chunk_size + overlap, n_filters, device) * (chunk_size + overlap)
         else:
-            max_bases = max(CPU_BATCH_BASES, 4 * round_up(chunk_size + overlap, width_multiple))
+            max_bases = max(CPU_BATCH_BASES, round_up(chunk_size + overlap, width_multiple))
 
     def produce() -> Iterator[dict]:
         pieces = source.pieces(chunk_size, overlap)
@@ -400,6 +406,32 @@ def strand_bank(
 def bank_conv(codes: torch.Tensor, bank: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
     """One-hot ``codes`` ``(B, L)`` on their device and convolve with ``bank`` -> ``(B, F', P)``."""
     return F.conv1d(one_hot_torch(codes, dtype=bank.dtype), bank, bias)
+
+
+def sliding_max(x: torch.Tensor, kernel: int, stride: int) -> torch.Tensor:
+    """``F.max_pool1d(x, kernel, stride)``, exactly, for ``kernel >= stride``, several times faster on CPU.
+
+    torch's CPU max-pool visits each output's ``kernel`` inputs one by one; here each window is
+    the max of ``kernel // stride`` whole blocks of ``stride`` positions plus the head of the next
+    block, and block maxima are contiguous reductions. ``x`` is ``(B, C, P)``.
+    """
+    full, rem = divmod(kernel, stride)
+    B, C, P = x.shape
+    Q = (P - kernel) // stride + 1
+    if full == 0 or Q <= 0:
+        return F.max_pool1d(x, kernel, stride)
+    nb = Q + full - (0 if rem else 1)
+    need = nb * stride
+    if need > P:
+        x = F.pad(x, (0, need - P), value=float("-inf"))
+    blocks = x[..., :need].reshape(B, C, nb, stride)
+    block_max = blocks.amax(-1)
+    out = block_max[..., :Q]
+    for j in range(1, full):
+        out = torch.maximum(out, block_max[..., j : j + Q])
+    if rem:
+        out = torch.maximum(out, blocks[..., full : full + Q, :rem].amax(-1))
+    return out
 
 
 def auto_batch_rows(width: int, n_filters: int, device: torch.device | str, dtype: torch.dtype = torch.float32) -> int:

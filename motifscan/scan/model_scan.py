@@ -40,7 +40,7 @@ from torch import nn
 
 from ..model import MotifCNN
 from ..sequences.encode import N_CODE, decode, reverse_complement
-from .engine import DTYPES, Batch, bank_conv, strand_bank
+from .engine import DTYPES, Batch, bank_conv, sliding_max, strand_bank
 
 __all__ = ["ModelScanner", "WindowScores", "RecordScore", "Hit", "MAX_N_FRACTION"]
 
@@ -177,11 +177,10 @@ class ModelScanner:
         if L < self.window:
             return WindowScores(batch.names, np.zeros(0, np.int64), np.zeros(0, np.int64),
                                 np.zeros((0, len(self.model.config.tasks)), np.float32), finished)
-        # pool each strand's filters first (the max over strands commutes), then combine the
-        # small pooled tensor: cheaper than a strand max over every position
-        pooled = F.max_pool1d(conv, self.window - self.width + 1, self.stride)  # (B, 2F or F, Q)
-        fwd, rev = self._split(pooled)
-        pooled = fwd if rev is None else torch.maximum(fwd, rev)
+        # strand max first (halves what the pooling reads), then the block-wise window max
+        fwd, rev = self._split(conv)
+        act = fwd if rev is None else torch.maximum(fwd, rev)
+        pooled = sliding_max(act, self.window - self.width + 1, self.stride)  # (B, F, Q)
         B, Fn, Q = pooled.shape
         # which windows to keep: small (B, Q) bookkeeping on the host, so the device runs only
         # a handful of large ops per batch (each op has a fixed cost that small ops would pay)

@@ -13,6 +13,8 @@ array is a flip of both axes.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from ..errors import InputError
@@ -131,5 +133,12 @@ def one_hot_torch(codes, dtype=None):
     import torch
 
     dtype = dtype or torch.float32
-    arange = torch.arange(4, device=codes.device, dtype=codes.dtype)
-    return (codes.unsqueeze(-2) == arange[:, None]).to(dtype)
+    return (codes.unsqueeze(-2) == _base_column(codes.device, codes.dtype)).to(dtype)
+
+
+@functools.lru_cache(maxsize=None)
+def _base_column(device, dtype):
+    """``[[0], [1], [2], [3]]`` on ``device``, made once (a per-batch arange costs a device op)."""
+    import torch
+
+    return torch.arange(4, device=device, dtype=dtype)[:, None]
