@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import click
 
+from ..errors import UsageError
 from ..motifs.formats import FORMATS
 from ._base import cli, quiet_option
 
@@ -14,9 +16,9 @@ log = logging.getLogger("motifscan")
 
 @cli.command("compare")
 @click.argument("query", type=click.Path(exists=True, dir_okay=False))
-@click.option("--db", "db_path", type=click.Path(exists=True, dir_okay=False),
-              help="Motif database (MEME/JASPAR/TRANSFAC/HOMER) [default: the bundled "
-                   "JASPAR 2024 CORE vertebrates].")
+@click.option("--db", "db_path", type=click.Path(dir_okay=False),
+              help="Motif database (MEME/JASPAR/TRANSFAC/HOMER), or 'jaspar' for the bundled "
+                   "JASPAR 2024 CORE vertebrates [default: jaspar].")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="Output TSV (Tomtom's columns plus Target_alt).")
 @click.option("--format", "query_format", type=click.Choice(FORMATS),
@@ -51,7 +53,12 @@ def compare(query, db_path, output, query_format, db_format, evalue_threshold, t
 
     check_output_path(output)
     queries = read_motifs(query, query_format)
-    db_file = db_path or jaspar_path()
+    if db_path is None or (db_path.lower() == "jaspar" and not Path(db_path).exists()):
+        db_file = jaspar_path()
+    elif not Path(db_path).exists():
+        raise UsageError(f"--db {db_path}: file not found", hint="give a motif file, or 'jaspar'")
+    else:
+        db_file = db_path
     database = read_motifs(db_file, db_format)
     log.info("comparing %d motifs with %d database motifs (%s)", len(queries), len(database),
              db_file)
