@@ -240,5 +240,8 @@ def test_sliding_max_equals_max_pool(kernel, stride, length, seed):
 
     if kernel > length:
         return
-    x = torch.randn(2, 3, length, generator=torch.Generator().manual_seed(seed))
-    assert torch.equal(sliding_max(x, kernel, stride), torch.nn.functional.max_pool1d(x, kernel, stride))
+    g = torch.Generator().manual_seed(seed)
+    x, y = torch.randn(2, 3, length, generator=g), torch.randn(2, 3, length, generator=g)
+    pool = torch.nn.functional.max_pool1d
+    assert torch.equal(sliding_max(x, kernel, stride), pool(x, kernel, stride))
+    assert torch.equal(sliding_max(x, kernel, stride, y), pool(torch.maximum(x, y), kernel, stride))

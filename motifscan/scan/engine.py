@@ -408,23 +408,32 @@ def bank_conv(codes: torch.Tensor, bank: torch.Tensor, bias: torch.Tensor | None
     return F.conv1d(one_hot_torch(codes, dtype=bank.dtype), bank, bias)
 
 
-def sliding_max(x: torch.Tensor, kernel: int, stride: int) -> torch.Tensor:
-    """``F.max_pool1d(x, kernel, stride)``, exactly, for ``kernel >= stride``, several times faster on CPU.
+def sliding_max(x: torch.Tensor, kernel: int, stride: int, other: torch.Tensor | None = None) -> torch.Tensor:
+    """``F.max_pool1d(max(x, other), kernel, stride)``, exactly, several times faster on CPU.
 
     torch's CPU max-pool visits each output's ``kernel`` inputs one by one; here each window is
     the max of ``kernel // stride`` whole blocks of ``stride`` positions plus the head of the next
-    block, and block maxima are contiguous reductions. ``x`` is ``(B, C, P)``.
+    block, and block maxima are contiguous reductions. ``x`` (and ``other``, e.g. the reverse
+    strand's activations, max-ed in elementwise first) are ``(B, C, P)``; the elementwise max is
+    written straight into the contiguous block buffer, so no extra copy is made.
     """
     full, rem = divmod(kernel, stride)
     B, C, P = x.shape
     Q = (P - kernel) // stride + 1
     if full == 0 or Q <= 0:
-        return F.max_pool1d(x, kernel, stride)
+        return F.max_pool1d(x if other is None else torch.maximum(x, other), kernel, stride)
     nb = Q + full - (0 if rem else 1)
     need = nb * stride
-    if need > P:
-        x = F.pad(x, (0, need - P), value=float("-inf"))
-    blocks = x[..., :need].reshape(B, C, nb, stride)
+    if need <= P:
+        buf = torch.empty((B, C, need), dtype=x.dtype, device=x.device)
+        if other is None:
+            buf.copy_(x[..., :need])
+        else:
+            torch.maximum(x[..., :need], other[..., :need], out=buf)
+    else:  # the last block runs past the end: pad with -inf
+        buf = torch.full((B, C, need), float("-inf"), dtype=x.dtype, device=x.device)
+        buf[..., :P] = x if other is None else torch.maximum(x, other)
+    blocks = buf.view(B, C, nb, stride)
     block_max = blocks.amax(-1)
     out = block_max[..., :Q]
     for j in range(1, full):

@@ -179,8 +179,7 @@ class ModelScanner:
                                 np.zeros((0, len(self.model.config.tasks)), np.float32), finished)
         # strand max first (halves what the pooling reads), then the block-wise window max
         fwd, rev = self._split(conv)
-        act = fwd if rev is None else torch.maximum(fwd, rev)
-        pooled = sliding_max(act, self.window - self.width + 1, self.stride)  # (B, F, Q)
+        pooled = sliding_max(fwd, self.window - self.width + 1, self.stride, rev)  # (B, F, Q)
         B, Fn, Q = pooled.shape
         # which windows to keep: small (B, Q) bookkeeping on the host, so the device runs only
         # a handful of large ops per batch (each op has a fixed cost that small ops would pay)
