@@ -254,9 +254,7 @@ CASES = [
       "reads.cram", "--reference"),
     C("reads-without-sequence", SCAN + " {i}/noseq.bam -o {o}/r.tsv", 1, "noseq.bam", "sequence"),
     C("reads-without-sequence-motifs", f"scan {JASPAR} {{i}}/noseq.bam -o {{o}}/h.tsv", 1, "noseq.bam",
-      "sequence", marks=(pytest.mark.xfail(strict=True, reason=(
-          "scan/pwm_run.py writes an empty hits file: raise InputError before sink.finish() when "
-          "source.stats has no_sequence and no reads, as scan/run.py does")),)),
+      "sequence"),
     # --- model files
     C("model-not-hdf5-evaluate", "evaluate {i}/text.h5 {i}/peaks.fa -o {o}/ev", 1, "text.h5", NOT_HDF5),
     C("model-not-hdf5-scan", "scan {i}/text.h5 {i}/genome.fa -o {o}/t.bedGraph", 1, "text.h5", NOT_HDF5),
@@ -307,10 +305,7 @@ CASES = [
       "does not exist"),
     C("output-is-a-directory", SCAN + " {i}/genome.fa -o {o}", 2, "is a directory"),
     C("output-twice-train", "train {i}/peaks.fa -o {o}/m.h5 --metrics {o}/./m.h5", 2, "--metrics", "-o"),
-    C("output-twice-scan", SCAN + " {i}/genome.fa -o {o}/t.bed --hits {o}/t.bed", 2, "--hits", "-o",
-      marks=(pytest.mark.xfail(strict=True, reason=(
-          "cli/scan.py lets --hits (or --tag-bam) name the -o file, and one overwrites the other: "
-          "raise UsageError when the resolved output paths are not distinct")),)),
+    C("output-twice-scan", SCAN + " {i}/genome.fa -o {o}/t.bed --hits {o}/t.bed", 2, "--hits", "-o"),
     C("input-missing", SCAN + " {i}/nothere.fa -o {o}/t.bedGraph", 1, "nothere.fa", "not found"),
 ]
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ..atomic import check_output_path
-from ..errors import InputError
+from ..errors import InputError, UsageError
 from ._base import cli, device_options, quiet_option
 
 from .scan_motifs import pwm_options, run_motif_scan  # the PWM (FIMO-like) scan of motif files
@@ -69,6 +69,9 @@ def scan(model, input_path, output, mode, fmt, window, stride, threshold, hits, 
     for path, opt in ((output, "-o"), (hits, "--hits"), (tag_bam, "--tag-bam")):
         if path is not None:
             check_output_path(path, option=opt)
+    outputs = [Path(p).resolve() for p in (output, hits, tag_bam) if p]
+    if len(set(outputs)) < len(outputs):
+        raise UsageError("-o, --hits and --tag-bam must name different files", hint="give each output its own path")
     set_threads(threads)
     shard_spec = parse_shard(shard)
     if not h5py.is_hdf5(model):

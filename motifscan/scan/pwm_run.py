@@ -177,6 +177,13 @@ def scan_motifs(
             progress.update(batch.bases)
         seconds = time.perf_counter() - t0
         bases = progress.done
+        stats = getattr(source, "stats", {})
+        if stats.get("no_sequence") and not stats.get("reads"):
+            raise InputError(
+                f"none of the {stats['no_sequence']:,} selected reads has a stored sequence (SEQ is '*')",
+                path=input_path,
+                hint="scan a BAM/CRAM that keeps read sequences, or a FASTA of the reads",
+            )
         summary = sink.finish()
     mbps = bases / max(seconds, 1e-9) / 1e6
     log.info("scanned %s bases with %d motifs in %.1f s (%.2f Mbp/s), %s hits -> %s",
