@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -75,3 +76,13 @@ def device(request):
     if request.param == "cuda" and not torch.cuda.is_available():
         pytest.skip("no CUDA GPU")
     return torch.device(request.param)
+
+
+@pytest.fixture(autouse=True)
+def _restore_motifscan_logger():
+    """The CLI reconfigures the "motifscan" logger's handlers and level; put them back after
+    each test so later tests (caplog) see the library's logging as it is by default."""
+    log = logging.getLogger("motifscan")
+    saved = (log.handlers[:], log.propagate, log.level)
+    yield
+    log.handlers[:], log.propagate, log.level = saved

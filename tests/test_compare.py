@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import importlib.util
-import logging
 import os
 import warnings
 from pathlib import Path
@@ -27,13 +26,6 @@ def db(jaspar):
     return MotifDatabase(jaspar)
 
 
-@pytest.fixture(autouse=True)
-def _restore_motifscan_logger():
-    """The CLI reconfigures the "motifscan" logger (propagate off); put it back for later tests."""
-    log = logging.getLogger("motifscan")
-    saved = (log.handlers[:], log.propagate, log.level)
-    yield
-    log.handlers[:], log.propagate, log.level = saved[0], saved[1], saved[2]
 
 
 def _by_id(motifs, mid):

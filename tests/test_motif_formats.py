@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import re
 
 import numpy as np
@@ -40,13 +39,6 @@ def _tol(m: Motif) -> float:
     return 2e-6  # 6 printed decimals, then renormalised
 
 
-@pytest.fixture(autouse=True)
-def _restore_motifscan_logger():
-    """The CLI reconfigures the "motifscan" logger (propagate off); put it back for later tests."""
-    log = logging.getLogger("motifscan")
-    saved = (log.handlers[:], log.propagate, log.level)
-    yield
-    log.handlers[:], log.propagate, log.level = saved[0], saved[1], saved[2]
 
 
 # ------------------------------------------------------------------------------- Motif type

@@ -6,8 +6,8 @@ import sys
 
 from ._base import cli, main as _main
 
-# Each module registers its command on ``cli``.
-# (command modules are imported below)
+# Each command module registers its command on ``cli`` when imported.
+from . import compare, export, scan, simulate, train  # noqa: E402,F401
 
 __all__ = ["cli", "main"]
 
@@ -15,9 +15,3 @@ __all__ = ["cli", "main"]
 def main(argv=None) -> None:
     """Console-script entry point."""
     sys.exit(_main(argv))
-from . import simulate  # noqa: F401
-from . import export  # noqa: F401
-
-from . import train  # noqa: E402,F401
-from . import compare  # noqa: F401
-from . import scan  # noqa: F401
