@@ -106,7 +106,17 @@ class _TextWriter(_Atomic):
 
 
 def _lines(names: list[str], rows: np.ndarray, a: np.ndarray, b: np.ndarray, vals: np.ndarray) -> str:
-    return "".join(f"{names[r]}\t{s}\t{e}\t{v:.6g}\n" for r, s, e, v in zip(rows.tolist(), a.tolist(), b.tolist(), vals.tolist()))
+    """bedGraph lines ``name  a  b  value(%.6g)``; ``rows`` index ``names`` (any order)."""
+    out = []
+    cuts = [0, *(np.flatnonzero(np.diff(rows)) + 1).tolist(), len(rows)]
+    for i, j in zip(cuts[:-1], cuts[1:]):
+        if i == j:
+            continue
+        # one %-format of a repeated template per chromosome run: about twice as fast as a
+        # format call per line, and the writer's share of a CPU scan is not small
+        fields = [x for t in zip(a[i:j].tolist(), b[i:j].tolist(), vals[i:j].tolist()) for x in t]
+        out.append((names[rows[i]].replace("%", "%%") + "\t%d\t%d\t%.6g\n") * (j - i) % tuple(fields))
+    return "".join(out)
 
 
 class BedGraphWriter(_TextWriter):

@@ -39,10 +39,24 @@ def genome(tmp_path_factory):
     return path, {r.name: r.codes for r in read_fasta(path)}
 
 
-def test_windows_equal_model_scores(model, genome):
+@pytest.mark.parametrize("conv_method", ["table", "dense"])
+def test_windows_equal_model_scores(model, genome, conv_method):
     path, records = genome
     ref = reference_windows(model, records, WINDOW, STRIDE)
-    got = engine_windows(model, FastaSource(path), WINDOW, STRIDE, chunk_size=100)
+    got = engine_windows(model, FastaSource(path), WINDOW, STRIDE, chunk_size=100, conv_method=conv_method)
+    assert got[0] == ref[0]
+    np.testing.assert_array_equal(got[1], ref[1])
+    np.testing.assert_allclose(got[2], ref[2], atol=1e-5)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(chunk=st.integers(1, 700), batch=st.one_of(st.none(), st.integers(1, 5)),
+       conv_method=st.sampled_from(["table", "dense"]))
+def test_chunk_and_batch_size_do_not_change_results(model, genome, chunk, batch, conv_method):
+    path, records = genome
+    ref = reference_windows(model, records, WINDOW, STRIDE)
+    got = engine_windows(model, FastaSource(path), WINDOW, STRIDE, chunk_size=chunk, batch_size=batch,
+                         conv_method=conv_method)
     assert got[0] == ref[0]
     np.testing.assert_array_equal(got[1], ref[1])
     np.testing.assert_allclose(got[2], ref[2], atol=1e-5)
@@ -50,13 +64,17 @@ def test_windows_equal_model_scores(model, genome):
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(chunk=st.integers(1, 700), batch=st.one_of(st.none(), st.integers(1, 5)))
-def test_chunk_and_batch_size_do_not_change_results(model, genome, chunk, batch):
-    path, records = genome
-    ref = reference_windows(model, records, WINDOW, STRIDE)
-    got = engine_windows(model, FastaSource(path), WINDOW, STRIDE, chunk_size=chunk, batch_size=batch)
+def test_chunking_gives_bit_identical_scores(model, genome, chunk, batch):
+    """Not merely close: with the table convolution (the CPU default) and the float64 head, each
+    window is computed the same way whatever chunk or batch holds it. (conv1d is not: oneDNN picks
+    its algorithm by shape, so the dense method is only equal to rounding.)"""
+    path, _ = genome
+    ref = engine_windows(model, FastaSource(path), WINDOW, STRIDE, chunk_size=1000, conv_method="table")
+    got = engine_windows(model, FastaSource(path), WINDOW, STRIDE, chunk_size=chunk, batch_size=batch,
+                         conv_method="table")
     assert got[0] == ref[0]
     np.testing.assert_array_equal(got[1], ref[1])
-    np.testing.assert_allclose(got[2], ref[2], atol=1e-5)
+    np.testing.assert_array_equal(got[2], ref[2])
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -245,3 +263,8 @@ def test_sliding_max_equals_max_pool(kernel, stride, length, seed):
     pool = torch.nn.functional.max_pool1d
     assert torch.equal(sliding_max(x, kernel, stride), pool(x, kernel, stride))
     assert torch.equal(sliding_max(x, kernel, stride, y), pool(torch.maximum(x, y), kernel, stride))
+    # channels-last views (the table convolution's layout) take the other branch: same result
+    xc, yc = x.transpose(1, 2).contiguous().transpose(1, 2), y.transpose(1, 2).contiguous().transpose(1, 2)
+    assert xc.stride(1) == 1
+    assert torch.equal(sliding_max(xc, kernel, stride), pool(x, kernel, stride))
+    assert torch.equal(sliding_max(xc, kernel, stride, yc), pool(torch.maximum(x, y), kernel, stride))

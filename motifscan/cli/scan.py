@@ -42,15 +42,18 @@ def _chroms(values: tuple[str, ...]) -> list[str] | None:
 @click.option("--include-secondary", is_flag=True, help="Also score secondary and supplementary alignments.")
 @click.option("--tag-bam", type=click.Path(dir_okay=False), help="Reads: also write them back as BAM with the score in tag 'ms'.")
 @click.option("--batch-size", type=click.IntRange(min=1), help="Rows (chunks or reads) per batch [default: from free memory].")
-@click.option("--chunk-size", type=click.IntRange(min=1), help="Bases per chunk [default: 16384 on CPU, 1 Mbp on CUDA].")
+@click.option("--chunk-size", type=click.IntRange(min=1), help="Bases per chunk [default: 8192 on CPU, 1 Mbp on CUDA].")
 @click.option("--precision", type=click.Choice(["fp32", "bf16", "fp16"]), default="fp32",
               help="Convolution precision (bf16/fp16 for GPUs).")
+@click.option("--conv-method", type=click.Choice(["auto", "table", "dense"]), default="auto",
+              help="Model scans: 'table' sums precomputed k-mer rows (CPU, fp32; several times faster), "
+                   "'dense' is conv1d; auto: table on CPU in fp32, else dense.")
 @pwm_options
 @device_options
 @quiet_option
 def scan(model, input_path, output, mode, fmt, window, stride, threshold, hits, hit_fraction, shard, chroms,
          regions, skip_masked, reference, include_secondary, tag_bam, batch_size, chunk_size, precision,
-         device, threads, quiet, **pwm_params):
+         conv_method, device, threads, quiet, **pwm_params):
     """Scan INPUT (FASTA, FASTA.gz, bgzip, '-', or BAM/CRAM/SAM) with MODEL.
 
     MODEL is a model file (.h5) from 'motifscan train', or a motif file (.meme, .jaspar,
@@ -90,5 +93,5 @@ def scan(model, input_path, output, mode, fmt, window, stride, threshold, hits, 
                hits=hits, hit_fraction=hit_fraction, shard=shard_spec, chroms=_chroms(chroms), regions=regions,
                batch_size=batch_size, chunk_size=chunk_size, precision=precision, device=dev,
                skip_masked=skip_masked, reference=reference, include_secondary=include_secondary,
-               tag_bam=tag_bam, quiet=quiet)
+               tag_bam=tag_bam, quiet=quiet, conv_method=conv_method)
     return 0

@@ -417,6 +417,11 @@ def sliding_max(x: torch.Tensor, kernel: int, stride: int, other: torch.Tensor |
     Q = (P - kernel) // stride + 1
     if full == 0 or Q <= 0:
         return F.max_pool1d(x if other is None else torch.maximum(x, other), kernel, stride)
+    if x.stride(1) == 1 and C > 1:  # channels-last (KmerTableConv): reduce over positions
+        out = _window_max_positions(x.transpose(1, 2), kernel, stride, Q)
+        if other is not None:
+            out = torch.maximum(out, _window_max_positions(other.transpose(1, 2), kernel, stride, Q))
+        return out.transpose(1, 2)
     nb = Q + full - (0 if rem else 1)
     need = nb * stride
     if need <= P:
@@ -435,6 +440,33 @@ def sliding_max(x: torch.Tensor, kernel: int, stride: int, other: torch.Tensor |
         out = torch.maximum(out, block_max[..., j : j + Q])
     if rem:
         out = torch.maximum(out, blocks[..., full : full + Q, :rem].amax(-1))
+    return out
+
+
+def _window_max_positions(x: torch.Tensor, kernel: int, stride: int, Q: int) -> torch.Tensor:
+    """Window maxima ``(B, Q, C)`` of ``x`` ``(B, P, C)`` whose channels are contiguous.
+
+    Every block of ``stride`` positions is split into its head (the first ``kernel % stride``,
+    which the last block of a window contributes) and its tail; each is a max over whole rows of
+    ``C`` channels (vectorised), and every position is read once.
+    """
+    full, rem = divmod(kernel, stride)
+    B, P, C = x.shape
+    sb, sp, sc = x.stride()
+    n_blocks = Q + full - 1  # blocks every window covers whole: q .. q + full - 1
+    if rem:
+        heads = x.as_strided((B, n_blocks + 1, rem, C), (sb, stride * sp, sp, sc), x.storage_offset()).amax(2)
+        tails = x.as_strided(
+            (B, n_blocks, stride - rem, C), (sb, stride * sp, sp, sc), x.storage_offset() + rem * sp
+        ).amax(2)
+        block_max = torch.maximum(heads[:, :n_blocks], tails)
+    else:
+        block_max = x.as_strided((B, n_blocks, stride, C), (sb, stride * sp, sp, sc), x.storage_offset()).amax(2)
+    out = block_max[:, :Q]
+    for j in range(1, full):
+        out = torch.maximum(out, block_max[:, j : j + Q])
+    if rem:
+        out = torch.maximum(out, heads[:, full : full + Q])
     return out
 
 

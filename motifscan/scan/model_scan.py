@@ -29,6 +29,7 @@ Hits
 
 from __future__ import annotations
 
+import copy
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,6 +41,7 @@ from torch import nn
 from ..model import MotifCNN
 from ..sequences.encode import N_CODE, decode, reverse_complement
 from .engine import DTYPES, Batch, bank_conv, sliding_max, strand_bank
+from .kmer_conv import KmerTableConv
 
 __all__ = ["ModelScanner", "WindowScores", "RecordScore", "Hit", "MAX_N_FRACTION"]
 
@@ -114,6 +116,9 @@ class ModelScanner:
     hit_fraction
         Report filter hits at >= this fraction of each filter's maximum activation; ``None``
         for no hits.
+    conv_method
+        ``table`` (k-mer table lookup, :class:`~motifscan.scan.kmer_conv.KmerTableConv`; CPU and
+        fp32 only), ``dense`` (``conv1d``) or ``auto``: the table on CPU in fp32, else dense.
     """
 
     def __init__(
@@ -125,6 +130,7 @@ class ModelScanner:
         device: torch.device | str = "cpu",
         precision: str = "fp32",
         hit_fraction: float | None = None,
+        conv_method: str = "auto",
     ) -> None:
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()
@@ -141,9 +147,20 @@ class ModelScanner:
         self.weight = model.conv.weight.detach()
         self.bias = model.conv.bias.detach()
         self._bank, self._bank_bias = strand_bank(self.weight, self.bias, self.device, self.dtype, self.rc)
+        table_ok = self.device.type == "cpu" and self.dtype == torch.float32
+        if conv_method not in ("auto", "table", "dense"):
+            raise ValueError(f"conv_method must be auto, table or dense, not {conv_method!r}")
+        if conv_method == "table" and not table_ok:
+            raise ValueError("the table convolution runs on CPU in fp32 only; use dense")
+        self.conv_method = "table" if conv_method == "table" or (conv_method == "auto" and table_ok) else "dense"
+        self._table = KmerTableConv(self._bank, self._bank_bias) if self.conv_method == "table" else None
         self.names = filter_names(model)
         self.stats: dict[str, int] = {"too_short": 0, "windows": 0, "skipped_n": 0}
         self._pending: dict[int, dict] = {}
+        # The head runs in float64 and is rounded to float32 once: a float32 GEMM's rounding
+        # depends on how many windows share the call, float64's almost never shows after the
+        # rounding, so a window scores the same bits whatever chunk and batch it falls in.
+        self._head64 = copy.deepcopy(model.head).double().eval()
         # the filter contributing most to task 0 is well defined for a linear head only
         linear = [m for m in model.head if isinstance(m, nn.Linear)]
         self._head_w = linear[0].weight[0].detach().float().cpu().numpy() if len(linear) == 1 else None
@@ -156,7 +173,13 @@ class ModelScanner:
 
     # -- convolution -------------------------------------------------------------------------
     def _conv(self, batch: Batch) -> torch.Tensor:
-        """``(B, 2F, P)`` (forward filters then reverse) or ``(B, F, P)`` without RC sharing."""
+        """``(B, 2F, P)`` (forward filters then reverse) or ``(B, F, P)`` without RC sharing.
+
+        With the table method the tensor is a channels-last view (filters contiguous), which
+        :func:`~motifscan.scan.engine.sliding_max` pools over positions directly.
+        """
+        if self._table is not None:
+            return self._table(batch.codes).transpose(1, 2)
         return bank_conv(batch.codes, self._bank, self._bank_bias)
 
     def _split(self, conv: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -176,9 +199,15 @@ class ModelScanner:
         if L < self.window:
             return WindowScores(batch.names, np.zeros(0, np.int64), np.zeros(0, np.int64),
                                 np.zeros((0, len(self.model.config.tasks)), np.float32), finished)
-        # strand max first (halves what the pooling reads), then the block-wise window max
-        fwd, rev = self._split(conv)
-        pooled = sliding_max(fwd, self.window - self.width + 1, self.stride, rev)  # (B, F, Q)
+        kernel = self.window - self.width + 1
+        if conv.stride(1) == 1:
+            # channels-last (table method): pool both strands' rows at once, combine the small result
+            fwd, rev = self._split(sliding_max(conv, kernel, self.stride))
+            pooled = fwd if rev is None else torch.maximum(fwd, rev)  # (B, F, Q)
+        else:
+            # strand max first (halves what the pooling reads), then the block-wise window max
+            fwd, rev = self._split(conv)
+            pooled = sliding_max(fwd, kernel, self.stride, rev)  # (B, F, Q)
         B, Fn, Q = pooled.shape
         # which windows to keep: small (B, Q) bookkeeping on the host, so the device runs only
         # a handful of large ops per batch (each op has a fixed cost that small ops would pay)
@@ -202,8 +231,13 @@ class ModelScanner:
         else:
             idx = torch.from_numpy(rows * Q + cols).to(pooled.device)
             vec = pooled.transpose(1, 2).reshape(B * Q, Fn).index_select(0, idx)
-        probs = torch.sigmoid(self.model.forward_pooled(torch.relu(vec.float())))
+        probs = self._probabilities(torch.relu(vec))
         return WindowScores(batch.names, rows, starts[rows, cols], probs.cpu().numpy().astype(np.float32), finished)
+
+    @torch.no_grad()
+    def _probabilities(self, pooled: torch.Tensor) -> torch.Tensor:
+        """float32 probabilities ``(n, T)`` from ReLU-ed pooled filter vectors ``(n, F)``."""
+        return torch.sigmoid(self._head64(pooled.double())).float()
 
     # -- records -----------------------------------------------------------------------------
     @torch.no_grad()
@@ -249,9 +283,7 @@ class ModelScanner:
         if ok:
             pooled = np.stack([np.maximum(done[k][2]["f"], done[k][2]["r"]) for k in ok])
             pooled = np.maximum(pooled, 0)
-            with torch.no_grad():
-                logits = self.model.forward_pooled(torch.from_numpy(pooled).to(self.device))
-            probs = torch.sigmoid(logits).cpu().numpy()
+            probs = self._probabilities(torch.from_numpy(pooled).to(self.device)).cpu().numpy()
         j = 0
         for k, (name, length, cur, payload) in enumerate(done):
             if length < self.width:

@@ -147,6 +147,7 @@ def scan_model(
     include_secondary: bool = False,
     tag_bam: str | os.PathLike | None = None,
     quiet: bool = False,
+    conv_method: str = "auto",
 ) -> dict[str, Any]:
     """Scan a FASTA or BAM/CRAM/SAM with a model and write the result to ``output``.
 
@@ -171,6 +172,8 @@ def scan_model(
         ``fp32``, ``bf16`` or ``fp16`` (bf16/fp16 are for GPUs; slow on most CPUs).
     tag_bam
         For reads: write them back as BAM with the score in tag ``ms``.
+    conv_method
+        ``auto``, ``table`` or ``dense`` (see :class:`~motifscan.scan.model_scan.ModelScanner`).
 
     Returns
     -------
@@ -203,8 +206,10 @@ def scan_model(
         raise UsageError(f"--window {window} is shorter than the filter width {model.config.filter_width}")
     if stride < 1:
         raise UsageError("--stride must be >= 1")
+    if conv_method == "table" and (dev.type != "cpu" or precision != "fp32"):
+        raise UsageError("--conv-method table runs on CPU in fp32 only", hint="use --conv-method dense or auto")
     scanner = ModelScanner(model, window=window, stride=stride, device=dev, precision=precision,
-                           hit_fraction=hit_fraction if hits else None)
+                           hit_fraction=hit_fraction if hits else None, conv_method=conv_method)
     windows = mode == "windows"
     overlap = (window if windows else model.config.filter_width) - 1
     grid = stride if windows else 1
