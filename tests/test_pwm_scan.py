@@ -374,3 +374,25 @@ def test_exported_motifs_scan_back_their_training_sites(tmp_path):
         covered += bool((ov >= 8).any())
     assert covered / n > 0.8
     assert ndf["sequence_name"].nunique() < 0.2 * n
+
+
+def test_pssm_range_100_gives_the_coarser_fimo_pvalues(data, tmp_path, capsys):
+    """--pssm-range 100 (FIMO before 2013): each hit's p-value is the range-100 table's value for
+    the integer score of its matched sequence, and the coarser scale changes some p-values."""
+    from motifscan.motifs.pvalues import build_pssm
+
+    fine, coarse = tmp_path / "fine.tsv", tmp_path / "coarse.tsv"
+    base = ["scan", str(data["meme"]), str(data["fasta"]), "--pvalue", "1e-3", "--bg", "uniform", "--quiet"]
+    assert main([*base, "-o", str(fine)]) == 0
+    assert main([*base, "-o", str(coarse), "--pssm-range", "100"]) == 0, capsys.readouterr().err
+    df = load(coarse)
+    assert len(df)
+    pssms = {m.id: build_pssm(m, np.full(4, 0.25), 0.1, 100) for m in read_motifs(data["meme"])}
+    for motif_id, seq, pv in zip(df["motif_id"], df["matched_sequence"], df["p-value"]):
+        p = pssms[motif_id]
+        codes = encode(seq)  # read on the hit's strand, scored with the motif as written
+        scaled = int(p.matrix[np.arange(p.width), codes].sum())
+        assert pv == pytest.approx(p.pv[scaled], rel=0.01)  # printed with 3 digits
+    merged = load(fine).merge(df, on=["motif_id", "sequence_name", "start", "strand"])
+    assert (merged["p-value_x"] != merged["p-value_y"]).any()
+    assert main([*base, "-o", str(tmp_path / "x.tsv"), "--pssm-range", "5"]) == 2

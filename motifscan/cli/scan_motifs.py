@@ -21,11 +21,11 @@ log = logging.getLogger("motifscan")
 
 # model-scan options that mean nothing for a motif scan: warn when they are set
 _MODEL_ONLY = {"mode": None, "window": None, "threshold": 0.5, "hits": None, "stride": 50,
-               "precision": "fp32", "hit_fraction": 0.75, "tag_bam": None}
+               "precision": "fp32", "hit_fraction": 0.75, "tag_bam": None, "conv_method": "auto"}
 
 
 def pwm_options(func: Callable) -> Callable:
-    """Add ``--pvalue``, ``--bg``, ``--motif-pseudo``, ``--motif-format``, ``--motif-method``."""
+    """Add ``--pvalue``, ``--bg``, ``--motif-pseudo``, ``--pssm-range``, ``--motif-format``, ``--motif-method``."""
     func = click.option(
         "--motif-method", type=click.Choice(["auto", "lookahead", "dense"]), default="auto",
         help="Motif files: how windows are found (same hits either way): auto = dense "
@@ -34,6 +34,11 @@ def pwm_options(func: Callable) -> Callable:
     func = click.option(
         "--motif-format", type=click.Choice(["meme", "jaspar", "transfac", "homer"]),
         help="Motif files: the format, when the extension does not say.",
+    )(func)
+    func = click.option(
+        "--pssm-range", type=click.IntRange(min=10), default=1000, show_default=True,
+        help="Motif files: integer range of a PSSM column (MEME PSSM_RANGE): 1000 as MEME 5; "
+             "100 gives the p-values of FIMO releases before 2013.",
     )(func)
     func = click.option(
         "--motif-pseudo", type=click.FloatRange(min=0), default=0.1, show_default=True,
@@ -80,6 +85,7 @@ def run_motif_scan(motifs_path, input_path, output, **params) -> int:
         pvalue=params.get("pvalue", 1e-4),
         background=params.get("bg") or "motif-file",
         pseudocount=params.get("motif_pseudo", 0.1),
+        pssm_range=params.get("pssm_range", 1000),
         motif_format=params.get("motif_format"),
         fmt=fmt,
         method=params.get("motif_method") or "auto",

@@ -19,7 +19,7 @@ from typing import Sequence
 import numpy as np
 
 from ..errors import InputError, UsageError
-from ..motifs.pvalues import DEFAULT_PSEUDOCOUNT
+from ..motifs.pvalues import DEFAULT_PSEUDOCOUNT, PSSM_RANGE
 from ..motifs.pwm import Motif
 from ..outputs_motifs import HitSink
 from .engine import Progress, iter_batches
@@ -80,6 +80,7 @@ def scan_motifs(
     pvalue: float = 1e-4,
     background: str | os.PathLike | np.ndarray | None = None,
     pseudocount: float = DEFAULT_PSEUDOCOUNT,
+    pssm_range: int = PSSM_RANGE,
     motif_format: str | None = None,
     fmt: str | None = None,
     method: str = "auto",
@@ -112,6 +113,9 @@ def scan_motifs(
         symmetric (both strands are scanned), as FIMO does.
     pseudocount
         FIMO ``--motif-pseudo``.
+    pssm_range
+        Integer range of one PSSM column (MEME's ``PSSM_RANGE``): 1000 as MEME 5 (raised from 100 in 2013);
+        100 reproduces the p-values of older FIMO releases.
     method
         ``auto`` (dense convolution on CUDA, lookahead index on CPU), ``lookahead`` or ``dense``.
     chroms, regions, shard, skip_masked, reference, include_secondary
@@ -132,6 +136,8 @@ def scan_motifs(
         raise UsageError(f"--motif-method {method}: choose one of {', '.join(METHODS)}")
     if not 0 < pvalue <= 1:
         raise UsageError(f"--pvalue {pvalue} must be in (0, 1]")
+    if pssm_range < 10:
+        raise UsageError(f"--pssm-range {pssm_range} is too coarse", hint="use 1000 (MEME 5) or 100 (older FIMO)")
     if pseudocount < 0:
         raise UsageError(f"--motif-pseudo {pseudocount} must be >= 0")
     motif_list = list(motifs) if not isinstance(motifs, (str, os.PathLike)) else read_motifs(motifs, motif_format)
@@ -146,7 +152,7 @@ def scan_motifs(
     else:
         bg = resolve_background(background, motif_list, source)
     t0 = time.perf_counter()
-    bank = MotifBank(motif_list, background=bg, pseudocount=pseudocount, pvalue=pvalue)
+    bank = MotifBank(motif_list, background=bg, pseudocount=pseudocount, pvalue=pvalue, range_=pssm_range)
     if len(bank.unreachable):
         ids = [motif_list[i].id for i in bank.unreachable]
         log.warning("%d motif(s) cannot reach p <= %g in any window and report nothing: %s%s",
