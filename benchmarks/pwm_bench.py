@@ -15,15 +15,18 @@ Reports Mbp/s per tool, hit counts, and for FIMO: the fraction of FIMO's hits we
 FIMO finds, and the largest relative p-value difference on shared hits. The machine load
 (``os.getloadavg``) is printed with the numbers, since shared machines make timings noisy.
 
-Measured 2026-11-23 on the 2-core dev machine, shared (load average ~4.2 during the runs),
-``python benchmarks/pwm_bench.py --mbp 10 --all-mbp 10``, p < 1e-4:
+Measured 2026-11-23 on the 2-core dev machine, quiet (load average 0.5-1 before the runs),
+``python benchmarks/pwm_bench.py --mbp 10 --all-mbp 2``, p < 1e-4:
 
 ==================  =========  ==========  ======  ========  ==========================
 set, genome         motifscan  FIMO (pms)  MOODS   memelite  hits (ours / FIMO / ...)
 ==================  =========  ==========  ======  ========  ==========================
-10 motifs, 10 Mbp   7.70       0.753       10.8    17.9      18,913 / 18,913 / MOODS 18,941 / memelite 299,982
-879 motifs, 10 Mbp  0.608      --          0.248   0.502     1,428,122 / -- / MOODS 2,262,005 / memelite 9,494,861
+10 motifs, 10 Mbp   13.8       1.11        15.5    32.2      18,913 / 18,913 / MOODS 18,941 / memelite 299,982
+879 motifs, 2 Mbp   0.600      --          0.182   0.526     268,861 / -- / MOODS 426,417 / memelite 7,718,290
 ==================  =========  ==========  ======  ========  ==========================
+
+Two more 10-motif runs the same hour: 13.4 vs 1.00 and 12.7 vs 1.03 Mbp/s (12-13x FIMO). Under
+heavy load (load average ~4 on 2 cores) the ratio fell to 7-11x: compare tools within one run.
 
 FIMO agreement: 100% of FIMO's hits found and 100% of ours found by FIMO, p-values within
 0.5% (FIMO's own values vs ours printed with 3 digits), for 10 motifs on 10 Mbp and for all 879
