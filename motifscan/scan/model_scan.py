@@ -306,23 +306,22 @@ class ModelScanner:
         """Filter matches owned by this batch, ordered by record, position, filter, strand."""
         if self.hit_threshold is None:
             return []
-        fwd, rev = self._split(self._conv(batch) if conv is None else conv)
-        B, Fn, P = fwd.shape
-        thr = self.hit_threshold.to(fwd.dtype)[None, :, None]
-        strands = [(fwd, "+")] + ([(rev, "-")] if rev is not None else [])
-        found = []
-        for act, s in strands:
-            r, f, p = (act >= thr).nonzero(as_tuple=True)
-            if len(r):
-                found.append((r.cpu().numpy(), f.cpu().numpy(), p.cpu().numpy(),
-                              act[r, f, p].float().cpu().numpy(), 0 if s == "+" else 1))
-        if not found:
+        conv = self._conv(batch) if conv is None else conv
+        n = self.weight.shape[0]
+        thr = self.hit_threshold.to(conv.dtype)
+        if self.rc:
+            thr = torch.cat([thr, thr])  # forward filters, then their reverse complements
+        # hits are rare: one pass marks the positions with any hit (a reduction over the filters,
+        # in whatever layout the convolution left), then only those positions' filters are read
+        mask = conv >= thr[None, :, None]
+        rows, cols = mask.any(dim=1).nonzero(as_tuple=True)
+        if not len(rows):
             return []
-        r = np.concatenate([x[0] for x in found])
-        f = np.concatenate([x[1] for x in found])
-        p = np.concatenate([x[2] for x in found])
-        v = np.concatenate([x[3] for x in found])
-        st = np.concatenate([np.full(len(x[0]), x[4]) for x in found])
+        k, c = mask[rows, :, cols].nonzero(as_tuple=True)
+        rows, cols = rows[k], cols[k]
+        v = conv[rows, c, cols].float().cpu().numpy()
+        r, p, c = rows.cpu().numpy(), cols.cpu().numpy(), c.cpu().numpy()
+        f, st = c % n, c // n
         gpos = batch.starts[r] + p
         keep = (gpos >= batch.begins[r]) & (gpos < batch.own_ends[r]) & (gpos + self.width <= batch.ends[r])
         r, f, p, v, st, gpos = r[keep], f[keep], p[keep], v[keep], st[keep], gpos[keep]
