@@ -18,10 +18,28 @@ then measures, in the same run on the same hardware:
 * end to end -- ``motifscan scan MODEL genome.fa -o out.bedGraph --quiet`` in a fresh
   subprocess (reading, encoding, the background reader, the pooling, the head, writing),
   measured on the whole process wall time and on the scan's own timer (excluding start-up),
-  with the default (table) convolution and with ``--conv-method dense``;
+  with the default (table) convolution and with ``--conv-method dense``, best of ``--repeat``
+  runs each (the median is reported too);
 * peak RSS -- ``ru_maxrss`` of that subprocess, for each size in ``--rss``.
 
 The machine is shared: check ``uptime`` first and compare numbers from the same run only.
+
+Measured 2026-11-23 on the 2-core dev machine (torch 2.13 CPU, 2 threads, default 64 x 19
+filters, window 200, stride 50), ``python benchmarks/scan_bench.py --mbp 20 --rss 100``, two runs
+twenty minutes apart (this machine's speed drifts by +-30% from minute to minute):
+
+=================================  ===========  ===========
+                                   run 1        run 2
+=================================  ===========  ===========
+conv1d ceiling (best layout)       6.86 Mbp/s   6.94 Mbp/s
+table-convolution ceiling          18.7         22.1
+end to end, table (best; median)   4.72         8.62; 6.53
+end to end, dense conv1d           2.75         3.40
+ratio end to end / conv1d ceiling  0.69         1.24 (median 0.94)
+peak RSS 20 / 100 Mbp              429 / 432 MB 425 / 441 MB
+=================================  ===========  ===========
+
+(Run 1 was a single end-to-end run per method, before ``--repeat``.)
 """
 
 from __future__ import annotations
@@ -161,6 +179,7 @@ def main() -> None:
     ap.add_argument("--chunk-size", type=int, default=None, help="Passed to the scan (default: the engine's).")
     ap.add_argument("--batch-size", type=int, default=None)
     ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--repeat", type=int, default=3, help="End-to-end runs per method (best is reported).")
     ap.add_argument("--dir", help="Work directory (default: a temporary one).")
     ap.add_argument("--json", help="Also write the results as JSON here.")
     args = ap.parse_args()
@@ -193,8 +212,12 @@ def main() -> None:
     genome = work / f"genome_{args.mbp:g}.fa"
     bases = write_genome(genome, args.mbp)
     ceiling, layout = best_ceiling(window)
-    e2e = run_scan(model_path, genome, work / "out.bedGraph", extra)
-    e2e_dense = run_scan(model_path, genome, work / "out.bedGraph", extra + ["--conv-method", "dense"])
+    # best of --repeat runs each (the ceilings are best-of too); the median is reported beside it
+    runs = [run_scan(model_path, genome, work / "out.bedGraph", extra) for _ in range(args.repeat)]
+    dense_runs = [run_scan(model_path, genome, work / "out.bedGraph", extra + ["--conv-method", "dense"])
+                  for _ in range(args.repeat)]
+    e2e = min(runs, key=lambda r: r["scan_wall"])
+    e2e_dense = min(dense_runs, key=lambda r: r["scan_wall"])
     ceiling_after, layout_after = best_ceiling(window)
     ceil = (ceiling + ceiling_after) / 2
     table = table_ceiling(chunk, window, rows)
@@ -208,6 +231,7 @@ def main() -> None:
         table_ceiling_mbps=round(table, 3),
         e2e_mbps_process=round(bases / e2e["process_wall"] / 1e6, 3),
         e2e_mbps_scan=round(scan_rate, 3),
+        e2e_mbps_scan_median=round(bases / float(np.median([r["scan_wall"] for r in runs])) / 1e6, 3),
         e2e_dense_mbps_scan=round(bases / e2e_dense["scan_wall"] / 1e6, 3),
         ratio_process=round(bases / e2e["process_wall"] / 1e6 / ceil, 3),
         ratio_scan=round(scan_rate / ceil, 3),
