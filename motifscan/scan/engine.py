@@ -34,6 +34,9 @@ Layout
 On CPU the convolution is fastest on moderate chunks (a few to tens of kb) batched a few at a
 time; whole-megabase chunks or 1 kb windows are several times slower. On CUDA large chunks and
 many rows fill the device. :func:`default_chunk_size` encodes that; ``--chunk-size`` overrides.
+On CPU the model scan convolves by k-mer table lookup
+(:class:`~motifscan.scan.kmer_conv.KmerTableConv`), which leaves its output channels-last;
+:func:`sliding_max` pools either layout.
 """
 
 from __future__ import annotations
@@ -405,6 +408,9 @@ def bank_conv(codes: torch.Tensor, bank: torch.Tensor, bias: torch.Tensor | None
 
 def sliding_max(x: torch.Tensor, kernel: int, stride: int, other: torch.Tensor | None = None) -> torch.Tensor:
     """``F.max_pool1d(max(x, other), kernel, stride)``, exactly, several times faster on CPU.
+
+    ``x`` may be a channels-last view (``x.stride(1) == 1``, as the table convolution leaves it):
+    then the blocks are reduced over positions, whole rows of channels at a time.
 
     torch's CPU max-pool visits each output's ``kernel`` inputs one by one; here each window is
     the max of ``kernel // stride`` whole blocks of ``stride`` positions plus the head of the next
