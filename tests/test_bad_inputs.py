@@ -244,6 +244,10 @@ CASES = [
       "--length 10", "--filter-width 12"),
     C("window-below-filter-width", SCAN + " {i}/genome.fa --window 8 -o {o}/t.bedGraph", 2,
       "--window 8", "filter width"),
+    C("table-conv-needs-fp32", SCAN + " {i}/genome.fa --conv-method table --precision bf16 -o {o}/t.bedGraph", 2,
+      "--conv-method table", "fp32"),
+    C("pssm-range-too-coarse", f"scan {JASPAR} {{i}}/genome.fa --pssm-range 5 -o {{o}}/h.tsv", 2,
+      "--pssm-range", "5"),
     # --- reads
     C("bam-region-without-index", SCAN + " {i}/reads.bam --chrom chr1 -o {o}/r.tsv", 2, "reads.bam", "--chrom",
       "index"),
