@@ -199,6 +199,8 @@ def scan_model(
     if precision not in ("fp32", "bf16", "fp16"):
         raise UsageError(f"--precision {precision!r}", hint="use fp32, bf16 or fp16")
     dev = resolve_device(device)
+    if conv_method == "table" and (dev.type != "cpu" or precision != "fp32"):
+        raise UsageError("--conv-method table runs on CPU in fp32 only", hint="use --conv-method dense or auto")
     if precision != "fp32" and dev.type == "cpu":
         log.warning("--precision %s on CPU is much slower than fp32 here; fp32 is the CPU default", precision)
     window = int(window or model.config.seq_length)
@@ -206,8 +208,6 @@ def scan_model(
         raise UsageError(f"--window {window} is shorter than the filter width {model.config.filter_width}")
     if stride < 1:
         raise UsageError("--stride must be >= 1")
-    if conv_method == "table" and (dev.type != "cpu" or precision != "fp32"):
-        raise UsageError("--conv-method table runs on CPU in fp32 only", hint="use --conv-method dense or auto")
     scanner = ModelScanner(model, window=window, stride=stride, device=dev, precision=precision,
                            hit_fraction=hit_fraction if hits else None, conv_method=conv_method)
     windows = mode == "windows"
