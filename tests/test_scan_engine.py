@@ -221,20 +221,37 @@ def test_long_reads_are_chunked_like_chromosomes():
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(chunk=st.integers(1, 500), batch=st.one_of(st.none(), st.integers(1, 4)))
-def test_record_scores_do_not_depend_on_chunks(model, genome, chunk, batch):
+@given(chunk=st.integers(1, 500), batch=st.one_of(st.none(), st.integers(1, 4)),
+       conv_method=st.sampled_from(["table", "dense"]))
+def test_record_scores_do_not_depend_on_chunks(model, genome, chunk, batch, conv_method):
+    """Score, best position, strand and top filter of each record equal a float64 reference,
+    whether the record is whole in one row or merged from many pieces."""
     from motifscan.scan.model_scan import ModelScanner
+    from motifscan.sequences.encode import one_hot_torch
 
     path, records = genome
-    scanner = ModelScanner(model, device="cpu")
+    scanner = ModelScanner(model, device="cpu", conv_method=conv_method)
     got = []
     for b in iter_batches(FastaSource(path), overlap=model.config.filter_width - 1, chunk_size=chunk, batch_size=batch):
         got += scanner.records(b)
     assert [r.name for r in got] == list(records)
+    w, bias = model.conv.weight.detach().double(), model.conv.bias.detach().double()
+    n = w.shape[0]
+    head_w = next(m for m in model.head if isinstance(m, torch.nn.Linear)).weight[0].detach().double().numpy()
     for r in got:
         ref = model.predict_codes(records[r.name][None])[0]
         np.testing.assert_allclose(r.score, ref, atol=1e-5)
         assert r.length == len(records[r.name])
+        act = torch.nn.functional.conv1d(one_hot_torch(torch.from_numpy(records[r.name])[None]).double(),
+                                         torch.cat([w, w.flip((1, 2))]), torch.cat([bias, bias]))[0].numpy()
+        f, rv = act[:n].max(axis=1), act[n:].max(axis=1)
+        top = int(np.argmax(np.maximum(np.maximum(f, rv), 0) * head_w))
+        assert r.top_filter == top
+        # a short filter's best k-mer often occurs on both strands: an exact tie, either will do
+        strands = {"+" if f[top] >= rv[top] else "-"} | ({"+", "-"} if abs(f[top] - rv[top]) < 1e-5 else set())
+        assert r.strand in strands
+        channel = act[top if r.strand == "+" else n + top]
+        assert channel[r.best_position] >= channel.max() - 1e-5  # a best window of that strand
 
 
 def test_reduced_precision_is_close(model, genome):
