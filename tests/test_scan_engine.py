@@ -317,3 +317,17 @@ def test_filter_hits_equal_brute_force(model, genome, conv_method, chunk, batch)
             (sure if act[c, p] >= thr[c] + 1e-4 else borderline).add(key)
     assert sure  # the threshold is low enough that the test means something
     assert sure <= set(got) <= sure | borderline
+
+
+@given(B=st.integers(1, 3), C=st.integers(1, 6), P=st.integers(1, 300), block=st.integers(1, 70),
+       channels_last=st.booleans(), seed=st.integers(0, 2**16))
+@settings(max_examples=60, deadline=None)
+def test_threshold_positions_equal_nonzero(B, C, P, block, channels_last, seed):
+    from motifscan.scan.model_scan import _threshold_positions
+
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(B, P, C, generator=g).transpose(1, 2) if channels_last else torch.randn(B, C, P, generator=g)
+    thr = torch.rand(C, generator=g) * 2 + 0.5
+    r, p, c = _threshold_positions(x, thr, block)
+    want = sorted(zip(*[t.tolist() for t in (x >= thr[None, :, None]).nonzero(as_tuple=True)]))
+    assert sorted(zip(r.tolist(), c.tolist(), p.tolist())) == want

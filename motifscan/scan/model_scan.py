@@ -95,6 +95,41 @@ class Hit:
     sequence: str
 
 
+HIT_BLOCK = 64
+
+
+def _threshold_positions(x: torch.Tensor, thr: torch.Tensor, block: int) -> tuple[torch.Tensor, ...]:
+    """``(row, position, channel)`` of every ``x[row, channel, position] >= thr[channel]``.
+
+    ``x`` is ``(B, C, P)`` in either layout. Block maxima come first (for a channels-last view
+    the reduction runs over whole rows of channels), then only candidate blocks are compared.
+    Ordered by row, position, channel.
+    """
+    B, C, P = x.shape
+    nb = -(-P // block)
+    full = P // block
+    parts = []
+    if full:
+        head = x[..., : full * block]
+        if x.stride(1) == 1:  # channels-last: reduce positions, channels stay contiguous
+            bm = head.transpose(1, 2).reshape(B, full, block, C).amax(2).transpose(1, 2)
+        else:
+            bm = head.reshape(B, C, full, block).amax(-1)
+        parts.append(bm)
+    if full < nb:
+        parts.append(x[..., full * block :].amax(-1, keepdim=True))
+    block_max = torch.cat(parts, dim=2) if len(parts) > 1 else parts[0]  # (B, C, nb)
+    rows, blocks = (block_max >= thr[None, :, None]).any(dim=1).nonzero(as_tuple=True)
+    if not len(rows):
+        e = torch.zeros(0, dtype=torch.long, device=x.device)
+        return e, e, e
+    pos = blocks[:, None] * block + torch.arange(block, device=x.device)[None, :]  # (K, block)
+    inside = pos < P
+    vals = x[rows[:, None], :, pos.clamp(max=P - 1)]  # (K, block, C)
+    k, j, c = ((vals >= thr) & inside[..., None]).nonzero(as_tuple=True)
+    return rows[k], pos[k, j], c
+
+
 def filter_names(model: MotifCNN) -> list[str]:
     """Names of the filters in hit files and TSVs: ``filter0 .. filter{F-1}`` (as ``motifscan export``)."""
     return [f"filter{i}" for i in range(model.config.n_filters)]
@@ -342,14 +377,11 @@ class ModelScanner:
         thr = self.hit_threshold.to(conv.dtype)
         if self.rc:
             thr = torch.cat([thr, thr])  # forward filters, then their reverse complements
-        # hits are rare: one pass marks the positions with any hit (a reduction over the filters,
-        # in whatever layout the convolution left), then only those positions' filters are read
-        mask = conv >= thr[None, :, None]
-        rows, cols = mask.any(dim=1).nonzero(as_tuple=True)
+        # hits are rare: the maximum of every block of HIT_BLOCK positions (one reduction pass)
+        # says which blocks can hold one; only those blocks are compared position by position
+        rows, cols, c = _threshold_positions(conv, thr, HIT_BLOCK)
         if not len(rows):
             return []
-        k, c = mask[rows, :, cols].nonzero(as_tuple=True)
-        rows, cols = rows[k], cols[k]
         v = conv[rows, c, cols].float().cpu().numpy()
         r, p, c = rows.cpu().numpy(), cols.cpu().numpy(), c.cpu().numpy()
         f, st = c % n, c // n
