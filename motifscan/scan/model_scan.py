@@ -195,7 +195,9 @@ class ModelScanner:
         # The head runs in float64 and is rounded to float32 once: a float32 GEMM's rounding
         # depends on how many windows share the call, float64's almost never shows after the
         # rounding, so a window scores the same bits whatever chunk and batch it falls in.
-        self._head64 = copy.deepcopy(model.head).double().eval()
+        # (MPS has no float64: there the small head runs on the CPU)
+        self._head_device = torch.device("cpu") if self.device.type == "mps" else self.device
+        self._head64 = copy.deepcopy(model.head).to(self._head_device).double().eval()
         # the filter contributing most to task 0 is well defined for a linear head only
         linear = [m for m in model.head if isinstance(m, nn.Linear)]
         self._head_w = linear[0].weight[0].detach().float().cpu().numpy() if len(linear) == 1 else None
@@ -272,7 +274,8 @@ class ModelScanner:
     @torch.no_grad()
     def _probabilities(self, pooled: torch.Tensor) -> torch.Tensor:
         """float32 probabilities ``(n, T)`` from ReLU-ed pooled filter vectors ``(n, F)``."""
-        return torch.sigmoid(self._head64(pooled.double())).float()
+        probs = torch.sigmoid(self._head64(pooled.to(self._head_device).double())).float()
+        return probs.to(pooled.device)
 
     # -- records -----------------------------------------------------------------------------
     @torch.no_grad()
