@@ -5,7 +5,9 @@ Windows
     combined by an elementwise max, and every window's pooled filter vector comes from
     ``max_pool1d(kernel=window - W + 1, stride)``; ReLU (monotone, so it commutes with max) and
     the dense head follow. A window ``[q, q + window)`` thus scores exactly what
-    ``model.predict_codes`` gives its sequence (to float rounding).
+    ``model.predict_codes`` gives its sequence (to float rounding). On CPU the convolution is a
+    k-mer table lookup (:mod:`.kmer_conv`) and the head runs in float64, so a window's score is
+    the same to the bit whatever chunk or batch holds it.
 
     * Windows start at ``0, stride, 2*stride, ...`` of each chromosome, whatever the chunking.
     * A window must fit wholly in its chromosome (or ``--regions`` interval); a sequence shorter
