@@ -108,7 +108,6 @@ def _threshold_positions(x: torch.Tensor, thr: torch.Tensor, block: int) -> tupl
     Ordered by row, position, channel.
     """
     B, C, P = x.shape
-    nb = -(-P // block)
     full = P // block
     parts = []
     if full:
@@ -118,7 +117,7 @@ def _threshold_positions(x: torch.Tensor, thr: torch.Tensor, block: int) -> tupl
         else:
             bm = head.reshape(B, C, full, block).amax(-1)
         parts.append(bm)
-    if full < nb:
+    if P % block:
         parts.append(x[..., full * block :].amax(-1, keepdim=True))
     block_max = torch.cat(parts, dim=2) if len(parts) > 1 else parts[0]  # (B, C, nb)
     rows, blocks = (block_max >= thr[None, :, None]).any(dim=1).nonzero(as_tuple=True)
@@ -209,6 +208,8 @@ class ModelScanner:
             self.hit_threshold = (hit_fraction * best.clamp(min=0)).to(self.device)
             # a filter that cannot activate cannot hit
             self.hit_threshold[best <= 0] = float("inf")
+            # per channel of the convolution: forward filters, then their reverse complements
+            self._hit_thr = torch.cat([self.hit_threshold] * (2 if self.rc else 1)).to(self.dtype)
 
     # -- convolution -------------------------------------------------------------------------
     def _conv(self, batch: Batch) -> torch.Tensor:
@@ -285,7 +286,7 @@ class ModelScanner:
         """Finish the records whose last piece is in this batch (long records span batches).
 
         ``inplace`` lets the positions a row does not own be overwritten in ``conv`` (pass it
-        only when nothing reads ``conv`` afterwards but :meth:`hits`, which skips them too).
+        only when nothing reads ``conv`` afterwards).
         """
         conv = self._conv(batch) if conv is None else conv
         B, _, P = conv.shape
@@ -301,13 +302,12 @@ class ModelScanner:
         best = x.amax(dim=2).float().cpu().numpy()  # (B, C): both strands in one pass
         fmax, rmax = (best[:, :n], best[:, n:]) if self.rc else (best, np.full_like(best, -np.inf))
         records = np.asarray(batch.records)
-        _, first, counts = np.unique(records, return_index=True, return_counts=True)
-        shared = np.zeros(B, dtype=bool)
-        shared[np.isin(records, np.unique(records)[counts > 1])] = True
+        lengths = [int(end) if ln is None else ln for ln, end in zip(batch.lengths, batch.ends)]
+        ids, counts = np.unique(records, return_counts=True)
         pending = np.fromiter(self._pending, dtype=np.int64, count=len(self._pending))
         # a record wholly in one row (every read, every short FASTA record) needs the position of
         # its top filter only; rows of longer records keep every filter's position to merge
-        whole = np.asarray(batch.last) & ~shared & ~np.isin(records, pending)
+        whole = np.asarray(batch.last) & ~np.isin(records, ids[counts > 1]) & ~np.isin(records, pending)
         done: list[tuple] = []
         w_idx = np.flatnonzero(whole)
         if len(w_idx):
@@ -317,9 +317,8 @@ class ModelScanner:
             arg = x[rows_t, torch.from_numpy(channel).to(conv.device)].argmax(dim=1).cpu().numpy()
             bestpos = arg + batch.starts[w_idx]
             for j, i in enumerate(w_idx.tolist()):
-                length = batch.lengths[i] if batch.lengths[i] is not None else int(batch.ends[i])
-                done.append((i, batch.names[i], length, fmax[i], rmax[i], int(bestpos[j]), int(top[j]),
-                             bool(fwd_best[j]), batch.payloads[i]))
+                done.append((i, batch.names[i], lengths[i], np.maximum(fmax[i], rmax[i]), int(bestpos[j]),
+                             int(top[j]), bool(fwd_best[j]), batch.payloads[i]))
         m_idx = np.flatnonzero(~whole)
         if len(m_idx):
             _, arg = x[torch.from_numpy(m_idx).to(conv.device)].max(dim=2)  # first occurrence
@@ -337,11 +336,10 @@ class ModelScanner:
                 if not batch.last[i]:
                     self._pending[rec] = cur
                     continue
-                length = batch.lengths[i] if batch.lengths[i] is not None else int(batch.ends[i])
                 top, fwd_best = self._top(cur["f"][None], cur["r"][None])
                 t, fb = int(top[0]), bool(fwd_best[0])
-                done.append((i, batch.names[i], length, cur["f"], cur["r"], int(cur["fp"][t] if fb else cur["rp"][t]),
-                             t, fb, batch.payloads[i]))
+                done.append((i, batch.names[i], lengths[i], np.maximum(cur["f"], cur["r"]),
+                             int(cur["fp"][t] if fb else cur["rp"][t]), t, fb, batch.payloads[i]))
         done.sort(key=lambda d: d[0])  # batch (input) order
         return self._finish(done)
 
@@ -354,14 +352,16 @@ class ModelScanner:
         return top, f[rows, top] >= r[rows, top]
 
     def _finish(self, done: list[tuple]) -> list[RecordScore]:
+        """RecordScores from ``(row, name, length, strand-max filter maxima, best position, top
+        filter, forward?, payload)`` tuples: one head call for all scorable records."""
         out: list[RecordScore] = []
         ok = [k for k, d in enumerate(done) if d[2] >= self.width]
         probs = None
         if ok:
-            pooled = np.maximum(np.stack([np.maximum(done[k][3], done[k][4]) for k in ok]), 0)
+            pooled = np.maximum(np.stack([done[k][3] for k in ok]), 0)
             probs = self._probabilities(torch.from_numpy(pooled).to(self.device)).cpu().numpy()
         j = 0
-        for _, name, length, _f, _r, best, top, fwd_best, payload in done:
+        for _, name, length, _pooled, best, top, fwd_best, payload in done:
             if length < self.width:
                 if length > 0:
                     self.stats["too_short"] += 1
@@ -379,12 +379,9 @@ class ModelScanner:
             return []
         conv = self._conv(batch) if conv is None else conv
         n = self.weight.shape[0]
-        thr = self.hit_threshold.to(conv.dtype)
-        if self.rc:
-            thr = torch.cat([thr, thr])  # forward filters, then their reverse complements
         # hits are rare: the maximum of every block of HIT_BLOCK positions (one reduction pass)
         # says which blocks can hold one; only those blocks are compared position by position
-        rows, cols, c = _threshold_positions(conv, thr, HIT_BLOCK)
+        rows, cols, c = _threshold_positions(conv, self._hit_thr, HIT_BLOCK)
         if not len(rows):
             return []
         v = conv[rows, c, cols].float().cpu().numpy()
@@ -411,6 +408,6 @@ class ModelScanner:
             out["windows"] = self.windows(batch, conv)
         if hits:
             out["hits"] = self.hits(batch, conv)
-        if records:  # last: it may mask the positions no row owns in place
-            out["records"] = self.records(batch, conv, inplace=not windows)
+        if records:  # last, so it may mask the positions no row owns in place
+            out["records"] = self.records(batch, conv, inplace=True)
         return out
