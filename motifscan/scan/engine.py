@@ -22,9 +22,8 @@ max_bases=None, n_filters=128)`` -> iterator of :class:`Batch`. ``overlap`` is t
 ``strand_conv(codes, weight, bias, dtype)`` -> ``(fwd, rev)`` pre-activation filter scores,
     both ``(B, F, L - W + 1)``, from one convolution with the bank ``[W, flip(W)]``;
     ``rev[..., p]`` scores the reverse complement of ``x[p:p+W]`` (aligned to forward coordinates).
-``strand_conv_stacked(...)`` -> the same as one ``(B, 2F, P)`` tensor (forward filters first).
-``strand_bank(weight, bias, device, dtype)`` + ``bank_conv(codes, bank, bias)`` -> the same,
-    with the bank built once per scan (fewer small device ops per batch).
+``strand_bank(weight, bias, device, dtype)`` + ``bank_conv(codes, bank, bias)`` -> the same as
+    one ``(B, 2F, P)`` tensor (forward filters first), with the bank built once per scan.
 ``auto_batch_rows(width, n_filters, device, dtype)`` -> rows per batch from free device memory.
 ``default_chunk_size(device)`` -> a chunk size that suits the device (see below).
 ``Progress(total, quiet)`` -> tqdm bar on a TTY (bases done of total, Mbp/s, ETA).
@@ -61,7 +60,6 @@ __all__ = [
     "Batch",
     "iter_batches",
     "strand_conv",
-    "strand_conv_stacked",
     "strand_bank",
     "bank_conv",
     "auto_batch_rows",
@@ -359,30 +357,14 @@ def strand_conv(
         Pre-activation scores ``(B, F, L - W + 1)``; ``rev[..., p]`` is the filter applied to the
         reverse complement of ``x[p:p+W]`` (``None`` when ``both_strands`` is False). The bank
         ``[W, W.flip(1, 2)]`` does this because flipping a one-hot window on both axes is its
-        reverse complement, so ``rev`` needs no flip of the data. Both are views of
-        :func:`strand_conv_stacked`'s output.
+        reverse complement, so ``rev`` needs no flip of the data. Both are views of one
+        ``(B, 2F, P)`` tensor (:func:`strand_bank` + :func:`bank_conv`).
     """
-    out = strand_conv_stacked(codes, weight, bias, dtype, both_strands)
+    out = bank_conv(codes, *strand_bank(weight, bias, codes.device, dtype, both_strands))
     if not both_strands:
         return out, None
     n = weight.shape[0]
     return out[:, :n], out[:, n:]
-
-
-def strand_conv_stacked(
-    codes: torch.Tensor,
-    weight: torch.Tensor,
-    bias: torch.Tensor | None = None,
-    dtype: torch.dtype = torch.float32,
-    both_strands: bool = True,
-) -> torch.Tensor:
-    """Like :func:`strand_conv` but one tensor ``(B, 2F, P)``: forward filters, then reverse.
-
-    Reductions that commute with the strand max (window max pooling) are cheaper on this
-    tensor first, and the strands combined on the small result.
-    """
-    bank, bb = strand_bank(weight, bias, codes.device, dtype, both_strands)
-    return bank_conv(codes, bank, bb)
 
 
 def strand_bank(
