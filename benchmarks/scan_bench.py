@@ -13,7 +13,8 @@ then measures, in the same run on the same hardware:
   (chunk length x rows per batch), before and after the scan; also the rate in the engine's own
   layout. This is the ceiling the scan is judged against;
 * table ceiling -- the same over the same codes with the k-mer table convolution
-  (:class:`motifscan.scan.kmer_conv.KmerTableConv`, the CPU default), in the engine's layout:
+  (``method="table"``: :class:`motifscan.scan.kmer_conv.KmerTableConv`, the CPU default), in
+  the engine's layout:
   what the scan's own convolution step costs, so the share of everything else is visible;
 * end to end -- ``motifscan scan MODEL genome.fa -o out.bedGraph --quiet`` in a fresh
   subprocess (reading, encoding, the background reader, the pooling, the head, writing),
@@ -96,51 +97,34 @@ def write_genome(path: Path, mbp: float, chrom_mbp: float = 25.0, seed: int = 0)
     return total
 
 
-def conv_ceiling(chunk: int, window: int, rows: int, seconds: float = 6.0) -> float:
-    """Mbp/s of the convolution alone, both strands, on pre-encoded rows (engine layout)."""
+def conv_ceiling(chunk: int, window: int, rows: int, seconds: float = 6.0, method: str = "dense") -> float:
+    """Mbp/s of the convolution alone, both strands, on pre-encoded rows (engine layout).
+
+    ``method``: ``dense`` (``strand_conv``: one-hot + ``conv1d``) or ``table``
+    (:class:`~motifscan.scan.kmer_conv.KmerTableConv`, the CPU scan's own convolution).
+    """
     from motifscan.device import tune_cpu_allocator
     from motifscan.model import MotifCNN
-    from motifscan.scan.engine import round_up, strand_conv
+    from motifscan.scan.engine import round_up, strand_bank, strand_conv
+    from motifscan.scan.kmer_conv import KmerTableConv
 
     tune_cpu_allocator()  # as the engine does: the ceiling must not be slowed by page faults
 
     torch.manual_seed(0)
     model = MotifCNN().eval()
     w, b = model.conv.weight.detach(), model.conv.bias.detach()
+    conv = KmerTableConv(*strand_bank(w, b, "cpu")) if method == "table" else (lambda x: strand_conv(x, w, b))
     width = round_up(chunk + window - 1, 64)
     rng = np.random.default_rng(1)
     batches = [torch.from_numpy(rng.integers(0, 4, (rows, width), dtype=np.uint8)) for _ in range(4)]
     with torch.no_grad():
-        strand_conv(batches[0], w, b)  # warm-up (primitive creation)
+        conv(batches[0])  # warm-up (primitive creation)
         done, t0 = 0, time.perf_counter()
         while time.perf_counter() - t0 < seconds:
             for x in batches:
-                strand_conv(x, w, b)
+                conv(x)
                 done += rows * chunk
         return done / (time.perf_counter() - t0) / 1e6
-
-
-def table_ceiling(chunk: int, window: int, rows: int, seconds: float = 2.0) -> float:
-    """Mbp/s of the k-mer table convolution alone (both strands) on pre-encoded rows."""
-    from motifscan.device import tune_cpu_allocator
-    from motifscan.model import MotifCNN
-    from motifscan.scan.engine import round_up, strand_bank
-    from motifscan.scan.kmer_conv import KmerTableConv
-
-    tune_cpu_allocator()
-    torch.manual_seed(0)
-    model = MotifCNN().eval()
-    conv = KmerTableConv(*strand_bank(model.conv.weight, model.conv.bias, "cpu"))
-    width = round_up(chunk + window - 1, 64)
-    rng = np.random.default_rng(1)
-    batches = [torch.from_numpy(rng.integers(0, 4, (rows, width), dtype=np.uint8)) for _ in range(4)]
-    conv(batches[0])
-    done, t0 = 0, time.perf_counter()
-    while time.perf_counter() - t0 < seconds:
-        for x in batches:
-            conv(x)
-            done += rows * chunk
-    return done / (time.perf_counter() - t0) / 1e6
 
 
 def run_scan(model: Path, genome: Path, out: Path, extra: list[str]) -> dict:
@@ -220,7 +204,7 @@ def main() -> None:
     e2e_dense = min(dense_runs, key=lambda r: r["scan_wall"])
     ceiling_after, layout_after = best_ceiling(window)
     ceil = (ceiling + ceiling_after) / 2
-    table = table_ceiling(chunk, window, rows)
+    table = conv_ceiling(chunk, window, rows, seconds=2.0, method="table")
     scan_rate = bases / e2e["scan_wall"] / 1e6
     results.update(
         mbp=args.mbp,
