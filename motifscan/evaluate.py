@@ -15,7 +15,7 @@ from .data.datasets import build_labelled_set, load_sequences
 from .device import resolve_device
 from .metrics import pr_curve, roc_curve, summary
 from .model import MotifCNN
-from .sequences.fasta import IndexedFasta
+from .io.fasta import IndexedFasta
 
 __all__ = ["Evaluation", "evaluate_model", "plot_curves", "write_metrics"]
 

@@ -29,7 +29,7 @@ from torch import nn
 from ._version import __version__
 from .atomic import atomic_path
 from .errors import ModelFileError
-from .sequences.encode import ALPHABET, one_hot_torch
+from .codes import ALPHABET, one_hot_torch
 
 __all__ = ["ModelConfig", "MotifCNN", "save_model", "load_model", "FORMAT_NAME", "FORMAT_VERSION"]
 

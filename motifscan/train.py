@@ -30,8 +30,8 @@ from .device import resolve_device, set_threads
 from .errors import UsageError
 from .metrics import summary
 from .model import ModelConfig, MotifCNN
-from .sequences.encode import one_hot_torch
-from .sequences.fasta import IndexedFasta
+from .codes import one_hot_torch
+from .io.fasta import IndexedFasta
 
 __all__ = ["fit", "train_model", "TrainResult", "seed_everything", "file_sha256"]
 

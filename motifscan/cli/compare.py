@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from ..errors import UsageError
-from ..motifs.formats import FORMATS
+from ..io.motif_formats import FORMATS
 from ._base import cli, quiet_option
 
 log = logging.getLogger("motifscan")
@@ -48,7 +48,8 @@ def compare(query, db_path, output, query_format, db_format, evalue_threshold, t
       motifscan compare motifs.meme -o matches.tsv --top 5
     """
     from ..atomic import check_output_path
-    from ..motifs import jaspar_path, read_motifs
+    from ..motifs import jaspar_path
+    from ..io.motif_formats import read_motifs
     from ..motifs.compare import best_matches, compare_motifs, write_matches
 
     check_output_path(output)

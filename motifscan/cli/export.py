@@ -47,7 +47,7 @@ def export(model, output, sequences, genome, fmt, fraction, min_sites, trim, db,
     """
     from ..device import set_threads
     from ..errors import UsageError
-    from ..export import export_motifs
+    from ..motifs.export import export_motifs
 
     if svg and not logos_dir:
         raise UsageError("--svg needs --logos DIR")

@@ -10,7 +10,7 @@ from ..atomic import check_output_path
 from ..errors import InputError, UsageError
 from ._base import cli, device_options, quiet_option
 
-from .scan_motifs import pwm_options, run_motif_scan  # the PWM (FIMO-like) scan of motif files
+from .scan import pwm_options, run_motif_scan  # the PWM (FIMO-like) scan of motif files
 
 
 def _chroms(values: tuple[str, ...]) -> list[str] | None:

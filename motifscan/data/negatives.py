@@ -16,9 +16,9 @@ from typing import Sequence
 import numpy as np
 
 from ..errors import InputError
-from ..sequences.encode import N_CODE
-from ..sequences.fasta import IndexedFasta
-from ..sequences.intervals import Interval
+from ..codes import N_CODE
+from ..io.fasta import IndexedFasta
+from ..io.intervals import Interval
 
 __all__ = ["dinucleotide_shuffle", "shuffle_all", "gc_content", "gc_matched_background"]
 

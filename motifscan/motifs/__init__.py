@@ -10,7 +10,7 @@ from importlib import resources
 from pathlib import Path
 
 from .compare import Match, MotifDatabase, compare_motifs, write_matches
-from .formats import FORMATS, detect_format, read_meme_background, read_motifs, write_motifs
+from ..io.motif_formats import FORMATS, detect_format, read_meme_background, read_motifs, write_motifs
 from .logos import plot_logo, plot_logos
 from .pwm import Motif
 

@@ -30,7 +30,7 @@ from typing import Iterator, Sequence
 import numpy as np
 import torch
 
-from ..sequences.encode import N_CODE, one_hot_torch
+from ..codes import N_CODE, one_hot_torch
 from .pwm import Motif
 
 __all__ = [

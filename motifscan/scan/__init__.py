@@ -9,10 +9,13 @@
 * :mod:`.run` -- :func:`scan_model` (what ``motifscan scan MODEL`` runs) and :func:`open_source`.
 """
 
-from .engine import Batch, Piece, Progress, default_chunk_size, iter_batches, strand_conv
+from .batching import Batch, Piece, default_chunk_size, iter_batches
+from .progress import Progress
+from .conv import strand_conv
 from .shard import Shard, parse_shard, split_segments
 from .sources import FastaSource, Segment
-from .run import open_source, scan_model
+from .sources import open_source
+from .run import scan_model
 
 __all__ = [
     "Batch", "Piece", "Progress", "default_chunk_size", "iter_batches", "strand_conv",

@@ -41,8 +41,9 @@ import torch
 from torch import nn
 
 from ..model import MotifCNN
-from ..sequences.encode import N_CODE, decode, reverse_complement
-from .engine import DTYPES, Batch, bank_conv, sliding_max, strand_bank
+from ..codes import N_CODE, decode, reverse_complement
+from .conv import DTYPES, bank_conv, sliding_max, strand_bank
+from .batching import Batch
 from .kmer_conv import KmerTableConv
 
 __all__ = ["ModelScanner", "WindowScores", "RecordScore", "Hit", "MAX_N_FRACTION"]

@@ -27,9 +27,9 @@ from typing import Iterator
 import numpy as np
 
 from ..errors import InputError, UsageError
-from ..sequences.encode import N_CODE, encode, soft_mask
-from ..sequences.fasta import BGZIP_HINT, IndexedFasta, compression, stream_chunks
-from .engine import Piece
+from ..codes import N_CODE, encode, soft_mask
+from ..io.fasta import BGZIP_HINT, IndexedFasta, compression, stream_chunks
+from .batching import Piece
 
 __all__ = ["Segment", "FastaSource", "chunk_record", "read_fai", "merge_intervals", "is_alignment_file"]
 
@@ -227,7 +227,7 @@ def whole_segments(sizes: dict[str, int], chroms: list[str] | None, path) -> lis
 def region_segments(regions: list[tuple[str, int, int]], sizes: dict[str, int], regions_path,
                     genome_path="") -> list[Segment]:
     """Segments for ``--regions`` intervals (merged; clipped to the chromosome)."""
-    from ..sequences.intervals import Interval, check_chromosomes
+    from ..io.intervals import Interval, check_chromosomes
 
     check_chromosomes([Interval(c, s, e) for c, s, e in regions], sizes, regions_path, genome_path)
     order = {c: i for i, c in enumerate(sizes)}

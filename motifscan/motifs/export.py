@@ -23,14 +23,14 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from .atomic import atomic_open, atomic_path, check_output_path
-from .errors import InputError, UsageError
-from .model import MotifCNN, load_model
-from .motifs.extract import activation_motifs, pooled_outputs, weight_motifs
-from .motifs.formats import detect_format, read_motifs, write_motifs
-from .motifs.influence import Influence, filter_influence
-from .motifs.pwm import Motif
-from .sequences.encode import encode
+from ..atomic import atomic_open, atomic_path, check_output_path
+from ..errors import InputError, UsageError
+from ..model import MotifCNN, load_model
+from .extract import activation_motifs, pooled_outputs, weight_motifs
+from ..io.motif_formats import detect_format, read_motifs, write_motifs
+from .influence import Influence, filter_influence
+from .pwm import Motif
+from ..codes import encode
 
 __all__ = ["ExportResult", "export_motifs", "load_sequences", "shuffled_negatives", "table_path", "TSV_COLUMNS", "MAX_SHUFFLED"]
 
@@ -142,14 +142,14 @@ def load_sequences(
                 "--sequences is a BED file but no genome was given", path=path,
                 hint="add --genome GENOME.fa, or give a FASTA of the sequences",
             )
-        from .sequences.fasta import read_fasta
+        from ..io.fasta import read_fasta
 
         seqs = [rec.codes for rec in read_fasta(path)]
         if not seqs:
             raise InputError("no FASTA records", path=path)
         return seqs
-    from .sequences.fasta import IndexedFasta
-    from .sequences.intervals import centre, check_chromosomes, read_intervals
+    from ..io.fasta import IndexedFasta
+    from ..io.intervals import centre, check_chromosomes, read_intervals
 
     intervals = read_intervals(path)
     with IndexedFasta(genome) as fa:
@@ -170,7 +170,7 @@ def _resolve_db(db) -> list[Motif] | None:
     if isinstance(db, (str, os.PathLike)):
         path = Path(db)
         if not path.exists() and str(db).lower() == "jaspar":
-            from .motifs import jaspar_path
+            from . import jaspar_path
 
             path = jaspar_path()
         if not path.exists():
@@ -182,7 +182,7 @@ def _resolve_db(db) -> list[Motif] | None:
 
 def _best_matches(queries: list[Motif], database: list[Motif]) -> dict[str, tuple[str, str, float]]:
     """Best database match (lowest E-value) per query id: ``(target_id, target_alt, e_value)``."""
-    from .motifs.compare import compare_motifs
+    from .compare import compare_motifs
 
     return {m.query_id: (m.target_id, m.target_alt or "", m.e_value)
             for m in compare_motifs(queries, database, top=1)}
@@ -196,7 +196,7 @@ def shuffled_negatives(seqs: Sequence[np.ndarray], length: int, *, seed: int = 0
                        max_n: int = MAX_SHUFFLED) -> list[np.ndarray]:
     """Dinucleotide shuffles of up to ``max_n`` of ``seqs`` (seeded subset), each cut to its
     central ``length`` bases first."""
-    from .data.negatives import dinucleotide_shuffle
+    from ..data.negatives import dinucleotide_shuffle
 
     rng = np.random.default_rng(seed)
     pick = np.arange(len(seqs)) if len(seqs) <= max_n else np.sort(rng.choice(len(seqs), max_n, replace=False))
@@ -288,7 +288,7 @@ def export_motifs(
     InputError
         Unreadable model, sequences or database; no filter with enough sites.
     """
-    from .device import resolve_device
+    from ..device import resolve_device
 
     fmt = detect_format(output, format)
     output = check_output_path(output)
@@ -384,7 +384,7 @@ def export_motifs(
             write_motifs(motifs, motif_tmp, fmt)
             _write_table(rows, tsv_tmp)
             if logos_dir is not None:
-                from .motifs.logos import plot_logos
+                from .logos import plot_logos
 
                 logos_dir.mkdir(exist_ok=True)
                 logo_paths = [Path(p) for p in (plot_logos(motifs, logos_dir, svg=svg) or [])]

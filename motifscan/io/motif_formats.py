@@ -25,7 +25,7 @@ import numpy as np
 
 from ..atomic import atomic_open
 from ..errors import InputError, UsageError
-from .pwm import ALPHABET, Motif, consensus, sanitise_id
+from ..motifs.pwm import ALPHABET, Motif, consensus, sanitise_id
 
 __all__ = [
     "FORMATS",

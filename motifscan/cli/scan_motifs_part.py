@@ -66,7 +66,7 @@ def run_motif_scan(motifs_path, input_path, output, **params) -> int:
     from pathlib import Path
 
     from ..errors import ModelFileError
-    from ..scan.pwm_run import scan_motifs
+    from ..scan.run import scan_motifs
 
     if Path(motifs_path).suffix.lower() in (".h5", ".hdf5", ".hdf") and not params.get("motif_format"):
         # the scan command sends every non-HDF5 file here; a model name means a broken model

@@ -38,8 +38,8 @@ from typing import IO
 
 import numpy as np
 
-from .atomic import atomic_open, check_output_path
-from .errors import UsageError
+from ..atomic import atomic_open, check_output_path
+from ..errors import UsageError
 
 __all__ = ["HitSink", "hit_output_format", "bh_qvalues_by_score", "FIMO_COLUMNS", "HIT_FORMATS"]
 

@@ -21,9 +21,11 @@ import numpy as np
 from ..errors import InputError, UsageError
 from ..motifs.pvalues import DEFAULT_PSEUDOCOUNT, PSSM_RANGE
 from ..motifs.pwm import Motif
-from ..outputs_motifs import HitSink
-from .engine import Progress, iter_batches
-from .pwm_scan import METHODS, MotifBank, scan_batch
+from ..io.fimo import HitSink
+from .progress import Progress
+from .batching import iter_batches
+from .motif_scan import METHODS, scan_batch
+from .motif_bank import MotifBank
 from .shard import Shard
 
 __all__ = ["scan_motifs", "resolve_background", "input_composition", "BACKGROUNDS"]
@@ -65,7 +67,7 @@ def resolve_background(bg: str | os.PathLike | None, motifs: Sequence[Motif], so
             raise UsageError("--bg input reads the input twice, so it cannot come from standard input",
                              hint="give a file, or --bg uniform / a background file")
         return input_composition(source)
-    from ..motifs.formats import read_meme_background
+    from ..io.motif_formats import read_meme_background
 
     if not os.path.exists(bg):
         raise UsageError(f"--bg {bg}: no such file", hint="use motif-file, uniform, input or a MEME background file")
@@ -129,8 +131,8 @@ def scan_motifs(
         ``hits``, ``bases``, ``seconds``, ``motifs``, ``unreachable`` (ids), ``output``.
     """
     from ..device import resolve_device
-    from ..motifs.formats import read_motifs
-    from .run import open_source
+    from ..io.motif_formats import read_motifs
+    from .sources import open_source
 
     if method not in METHODS:
         raise UsageError(f"--motif-method {method}: choose one of {', '.join(METHODS)}")

@@ -26,42 +26,8 @@ from typing import Iterator
 import numpy as np
 
 from ..errors import InputError, UsageError
-from .encode import encode, reverse_complement
+from ..codes import encode, reverse_complement
 
-__all__ = ["ReadSource", "open_alignments"]
-
-
-def open_alignments(path: str | os.PathLike, reference: str | os.PathLike | None = None):
-    """Open a BAM/CRAM/SAM with pysam, with errors that name the file and the fix."""
-    import pysam
-
-    p = Path(path)
-    if not p.exists():
-        raise InputError("file not found", path=p)
-    is_cram = False
-    with open(p, "rb") as fh:
-        is_cram = fh.read(4) == b"CRAM"
-    if is_cram and reference is None:
-        raise UsageError("reading CRAM needs the reference it was compressed against", path=p,
-                         hint="give --reference GENOME.fa")
-    if reference is not None and not Path(reference).exists():
-        raise InputError("reference FASTA not found", path=reference)
-    kwargs = {"check_sq": False}
-    if reference is not None:
-        kwargs["reference_filename"] = os.fspath(reference)
-    if is_cram:
-        # never fetch reference sequences from the network
-        os.environ.setdefault("REF_PATH", ":")
-    try:
-        return pysam.AlignmentFile(os.fspath(p), "r" + ("c" if is_cram else "b" if _is_bgzf(p) else ""), **kwargs)
-    except (ValueError, OSError) as exc:
-        raise InputError(f"cannot read alignments: {exc}", path=p,
-                         hint="give a BAM, CRAM (with --reference) or SAM file") from None
-
-
-def _is_bgzf(p: Path) -> bool:
-    with open(p, "rb") as fh:
-        return fh.read(2) == b"\x1f\x8b"
 
 
 class ReadSource:
@@ -118,7 +84,7 @@ class ReadSource:
         if self.regions is None:
             yield from (bam.fetch(until_eof=True) if bam.has_index() else bam)
             return
-        from ..scan.sources import merge_intervals
+        from .sources import merge_intervals
 
         order = {c: i for i, c in enumerate(bam.references)}
         lengths = dict(zip(bam.references, bam.lengths))
@@ -143,8 +109,8 @@ class ReadSource:
 
     def pieces(self, chunk_size: int, overlap: int):
         """Yield each read (split like a chromosome when longer than a chunk), in file order."""
-        from ..scan.shard import RecordFilter
-        from ..scan.sources import chunk_record
+        from .shard import RecordFilter
+        from .sources import chunk_record
 
         keep = RecordFilter(self.total, self.shard) if self.shard is not None else None
         serial = 0
@@ -181,6 +147,6 @@ class ReadSource:
 
 
 def _empty(name: str, serial: int, payload):
-    from ..scan.engine import Piece
+    from .batching import Piece
 
     return Piece(name, serial, 0, np.zeros(0, np.uint8), 0, True, 0, payload)

@@ -20,7 +20,7 @@ from typing import BinaryIO, Iterator
 import numpy as np
 
 from ..errors import InputError
-from .encode import encode, soft_mask
+from ..codes import encode, soft_mask
 
 __all__ = [
     "FastaRecord",

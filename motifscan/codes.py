@@ -17,7 +17,7 @@ import functools
 
 import numpy as np
 
-from ..errors import InputError
+from .errors import InputError
 
 __all__ = [
     "ALPHABET",

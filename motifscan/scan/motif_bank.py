@@ -1,0 +1,293 @@
+"""Scan with a motif bank: every motif of a file, both strands, FIMO's scores and exact p-values.
+
+A motif file is a fixed bank of filters. Each motif becomes FIMO's integer PSSM
+(:func:`motifscan.motifs.pvalues.build_pssm`), its ``--pvalue`` threshold becomes one integer
+score cutoff, and a window is a hit when its integer score reaches the cutoff. Hits therefore
+get exactly FIMO's p-values (the same table) and FIMO's score (the rounded log-odds in bits).
+
+Two ways to find the windows that reach their cutoffs, with identical results (a test checks):
+
+``dense``
+    One convolution of the one-hot sequence with the padded bank of all motifs and their
+    reverse complements (integer weights in fp32, exact: sums stay far below 2**24), then a
+    comparison with the per-filter cutoffs and ``torch.nonzero`` on the mask. Best on a GPU.
+``lookahead``
+    (CPU default.) The dense convolution costs ~4*W multiply-adds per filter per base; on a CPU
+    most of that is wasted because almost no window comes near the cutoff. For each filter we
+    pick its most informative block of ``k`` columns (``k = min(8, W)``, 10 for motifs of 12
+    columns or more) and list, once, the k-mers whose block score plus the best possible score
+    of the other columns reaches the cutoff (MOODS-style lookahead; enumerated by branch and
+    bound, so the work follows the number of such k-mers, not ``4**k``). An inverted index
+    k-mer -> filters turns every sequence position into the few (position, filter) candidates
+    that can still be hits; only those are scored exactly, with 4-column lookup tables visited
+    most informative first, dropping a candidate as soon as it cannot reach its cutoff. No hit
+    can be missed: a window outside the index cannot reach its cutoff. All of it is numpy on
+    int32 arrays (torch's CPU gathers are an order of magnitude slower here), in steps of
+    ``LOOKAHEAD_STEP`` bases run on ``--threads`` threads.
+
+Invariants: a window containing N (or any IUPAC code, or running off a record) is never
+reported; a motif whose best window cannot reach ``--pvalue`` reports nothing (it is listed in
+:attr:`MotifBank.unreachable` and logged); results do not depend on chunk or batch size, shard
+split or device, because each window start is owned by one engine row (see
+:mod:`motifscan.scan.engine`).
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from typing import Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..motifs.pvalues import DEFAULT_PSEUDOCOUNT, PSSM_RANGE, ScaledPSSM, build_pssm
+from ..motifs.pwm import Motif
+
+
+log = logging.getLogger("motifscan")
+#: k-mer length of the lookahead index (4**8 = 65536 rows) ...
+LOOKAHEAD_Q = 8
+#: ... and for motifs at least LONG_MOTIF wide, whose 8-column blocks filter too little.
+LOOKAHEAD_Q_LONG = 10
+LONG_MOTIF = 12
+
+
+def hit_dtype(max_width: int) -> np.dtype:
+    """Structured dtype of one hit (also the on-disk spill record)."""
+    return np.dtype([
+        ("motif", "<i4"),      # index into MotifBank.motifs
+        ("record", "<i8"),     # serial number of the input record
+        ("start", "<i8"),      # 0-based start of the window (forward-strand coordinates)
+        ("strand", "i1"),      # 0: '+', 1: '-'
+        ("score", "<i4"),      # FIMO's integer (scaled) score
+        ("seq", f"S{max(1, max_width)}"),  # matched bases, read on the hit's strand (as FIMO)
+    ])
+
+
+class MotifBank:
+    """All motifs of a file as FIMO integer PSSMs with per-motif cutoffs, ready to scan.
+
+    Parameters
+    ----------
+    motifs
+        The motifs, in file order.
+    background
+        ``(4,)`` background for every motif, or ``None`` to use each motif's own (the motif
+        file's background block; uniform for formats without one). Made symmetric, as FIMO does.
+    pseudocount
+        FIMO's ``--motif-pseudo``.
+    pvalue
+        Report windows with ``p <= pvalue`` (FIMO's ``--thresh``).
+
+    Attributes
+    ----------
+    pssms
+        One :class:`~motifscan.motifs.pvalues.ScaledPSSM` per motif.
+    cutoffs
+        ``(M,)`` integer score cutoffs (``max_score + 1`` where unreachable).
+    unreachable
+        Indices of motifs whose best window has ``p > pvalue`` (they report nothing).
+    filter_motif, filter_strand, filter_width, filter_cut, filter_matrix
+        The scanned filters: every reachable motif forward (strand 0), then every reachable
+        motif's reverse complement (strand 1); ``filter_matrix`` is ``(n, Wmax, 4)`` int64,
+        zero-padded on the right.
+    """
+
+    def __init__(
+        self,
+        motifs: Sequence[Motif],
+        *,
+        background=None,
+        pseudocount: float = DEFAULT_PSEUDOCOUNT,
+        pvalue: float = 1e-4,
+        range_: int = PSSM_RANGE,
+    ) -> None:
+        if not motifs:
+            raise ValueError("a motif bank needs at least one motif")
+        if not 0 < pvalue <= 1:
+            raise ValueError("pvalue must be in (0, 1]")
+        self.motifs = list(motifs)
+        self.pvalue = float(pvalue)
+        self.pssms: list[ScaledPSSM] = [build_pssm(m, background, pseudocount, range_) for m in self.motifs]
+        self.widths = np.array([p.width for p in self.pssms], dtype=np.int64)
+        self.max_scores = np.array([p.max_score for p in self.pssms], dtype=np.int64)
+        self.cutoffs = np.array([p.cutoff(pvalue) for p in self.pssms], dtype=np.int64)
+        reach = self.cutoffs <= self.max_scores
+        self.unreachable = np.flatnonzero(~reach)
+        active = np.flatnonzero(reach)
+        self.filter_motif = np.concatenate([active, active]).astype(np.int64)
+        self.filter_strand = np.repeat(np.array([0, 1], dtype=np.int8), len(active))
+        self.filter_width = self.widths[self.filter_motif]
+        self.filter_cut = self.cutoffs[self.filter_motif]
+        self.max_width = int(self.widths.max())
+        mats = np.zeros((len(self.filter_motif), self.max_width, 4), dtype=np.int64)
+        for i, (m, s) in enumerate(zip(self.filter_motif, self.filter_strand)):
+            mat = self.pssms[m].matrix
+            mats[i, : len(mat)] = mat[::-1, ::-1] if s else mat
+        self.filter_matrix = mats
+        self._lookahead: dict | None = None
+        self._device_cache: dict = {}
+        self._tables: tuple | None = None
+
+    # ------------------------------------------------------------------ info
+    @property
+    def n_filters(self) -> int:
+        """Number of scanned filters (2 per reachable motif)."""
+        return len(self.filter_motif)
+
+    def describe_unreachable(self) -> list[str]:
+        """One line per motif that cannot reach the p-value (for the log)."""
+        return [
+            f"motif {self.motifs[i].id}: best possible p-value {self.pssms[i].min_pvalue:.2g} > "
+            f"{self.pvalue:g}, so it reports nothing"
+            for i in self.unreachable
+        ]
+
+    def pvalues(self, motif_idx: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        """p-values of hits (scores at or above their motif's cutoff) from the exact tables."""
+        tab, base, lo, hi = self._flat_tables()
+        motif_idx = np.asarray(motif_idx, dtype=np.int64)
+        s = np.clip(np.asarray(scores, dtype=np.int64), lo[motif_idx], hi[motif_idx])
+        return tab[base[motif_idx] + s - lo[motif_idx]]
+
+    def raw_scores(self, motif_idx: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        """FIMO's reported score in bits, ``scaled / scale + W * offset``, of hits."""
+        motif_idx = np.asarray(motif_idx, dtype=np.int64)
+        scale = np.array([p.scale for p in self.pssms])[motif_idx]
+        offset = np.array([p.offset for p in self.pssms])[motif_idx]
+        return np.asarray(scores, dtype=np.float64) / scale + self.widths[motif_idx] * offset
+
+    def _flat_tables(self):
+        # only the reportable part of each table, [cutoff, max_score], is kept together
+        if self._tables is None:
+            lo = np.minimum(self.cutoffs, self.max_scores)
+            hi = self.max_scores
+            lens = hi - lo + 1
+            base = np.concatenate([[0], np.cumsum(lens)[:-1]]).astype(np.int64)
+            tab = np.concatenate([p.pv[a : b + 1] for p, a, b in zip(self.pssms, lo, hi)])
+            self._tables = (tab, base, lo, hi)
+        return self._tables
+
+    # ------------------------------------------------------------------ lookahead index
+    def lookahead_index(self, q: int = LOOKAHEAD_Q) -> dict:
+        """Build (once) the q-mer -> candidate filters index (see the module docstring).
+
+        Filters are grouped by block length ``k = min(q, W)``; each group has a CSR index over
+        the ``4**k`` k-mers (plus one empty row for k-mers containing N). Exact scoring uses
+        4-column tables ``t4[(i * nbmax + b) * 256 + 4-mer]``, visiting a filter's blocks in
+        order of what they add beyond its lookahead block, so that a candidate is dropped as
+        soon as its partial score plus the best of its remaining blocks misses the cutoff.
+        """
+        if self._lookahead is not None:
+            return self._lookahead
+        mats = self.filter_matrix.astype(np.int32)
+        widths, cuts = self.filter_width, self.filter_cut
+        n = self.n_filters
+        nblocks = -(-widths // 4)
+        nbmax = int(nblocks.max())
+        padded = np.zeros((n, nbmax * 4, 4), dtype=np.int32)
+        padded[:, : mats.shape[1]] = mats
+        best = padded.max(axis=2).astype(np.int64)  # (n, 4 * nbmax), 0 beyond the width
+        gain = best - padded.mean(axis=2)
+        qq = np.where(widths >= LONG_MOTIF, max(q, LOOKAHEAD_Q_LONG), np.minimum(widths, q))
+        # lookahead block: the k columns that gain most over the mean column (a cheap proxy
+        # for selectivity), wholly inside the motif
+        csum = np.concatenate([np.zeros((n, 1)), np.cumsum(gain, axis=1)], axis=1)
+        bsum = np.concatenate([np.zeros((n, 1), dtype=np.int64), np.cumsum(best, axis=1)], axis=1)
+        offsets = np.zeros(n, dtype=np.int64)
+        rest = np.zeros(n, dtype=np.int64)
+        for k in (int(v) for v in np.unique(qq)):
+            sel = np.flatnonzero(qq == k)
+            span = csum[sel, k:] - csum[sel, :-k]
+            valid = np.arange(span.shape[1])[None, :] <= (widths[sel] - k)[:, None]
+            offsets[sel] = np.argmax(np.where(valid, span, -np.inf), axis=1)
+            o = offsets[sel]
+            rest[sel] = bsum[sel, -1] - (bsum[sel, o + k] - bsum[sel, o])
+        groups = []
+        for k in (int(v) for v in np.unique(qq)):
+            sel = np.flatnonzero(qq == k)
+            filt, qmer = _passing_kmers(mats, sel, offsets[sel], k, cuts[sel] - rest[sel])
+            counts = np.bincount(qmer, minlength=4 ** k + 1)
+            top = counts.max(initial=0)  # small tables stay in cache
+            counts = counts.astype(np.uint8 if top < 256 else np.uint16 if top < 1 << 16 else np.int32)
+            indptr = np.concatenate([[0], np.cumsum(counts, dtype=np.int64)[:-1]])
+            # filter and block offset of an entry in one int32 (one gather instead of two)
+            shift = max(1, int(offsets.max()).bit_length())
+            if (n << shift) >= 1 << 31:
+                raise ValueError("motif bank too large for the lookahead index")
+            group = dict(q=k, nb=int(nblocks[sel].max()), counts=counts, indptr=indptr, shift=shift,
+                         packed=(filt.astype(np.int32) << shift) | offsets[filt].astype(np.int32))
+            if k > q:  # ids put the first letter lowest, so the low 2q bits are the q-mer prefix
+                flags = (counts[:-1].reshape(-1, 4 ** q) > 0).any(axis=0)
+                if flags.mean() < 0.5:
+                    group["prefix"] = flags.astype(np.uint8)
+            groups.append(group)
+        cols = np.arange(nbmax * 4)[None, :]
+        inside = (cols >= offsets[:, None]) & (cols < (offsets + qq)[:, None])
+        bgain = np.where(inside, 0.0, gain).reshape(n, nbmax, 4).sum(axis=2)
+        bgain[np.arange(nbmax)[None, :] >= nblocks[:, None]] = -np.inf  # empty blocks last
+        border = np.argsort(-bgain, axis=1, kind="stable")  # (n, nbmax)
+        bmax = np.take_along_axis(best.reshape(n, nbmax, 4).sum(axis=2), border, axis=1)
+        after = np.cumsum(bmax[:, ::-1], axis=1)[:, ::-1] - bmax  # best of the blocks after j
+        ids4 = np.arange(256)
+        t4 = np.zeros((n, nbmax, 256), dtype=np.int32)
+        for t in range(4):
+            t4 += padded[:, t::4, :][:, :, (ids4 >> (2 * t)) & 3]  # first letter lowest
+        self._lookahead = dict(
+            groups=groups, t4=t4.reshape(-1), nbmax=nbmax,
+            width=widths.astype(np.int32),
+            block_order=border.T.astype(np.int32).copy(),               # [j, i]
+            need=(cuts[None, :] - after.T).astype(np.int32).copy(),       # [j, i]
+            entries=sum(len(g["packed"]) for g in groups),
+            ks=sorted({int(v) for v in qq} | ({q} if any("prefix" in g for g in groups) else set())),
+        )
+        return self._lookahead
+
+    def _dense_bank(self, device: torch.device) -> dict:
+        key = str(device)
+        if key not in self._device_cache:
+            w = torch.as_tensor(self.filter_matrix, dtype=torch.float32, device=device)
+            self._device_cache[key] = dict(
+                weight=w.permute(0, 2, 1).contiguous(),  # (n, 4, Wmax)
+                width=torch.as_tensor(self.filter_width, device=device),
+                cut=torch.as_tensor(self.filter_cut, dtype=torch.float32, device=device),
+            )
+        return self._device_cache[key]
+
+
+def _passing_kmers(
+    mats: np.ndarray, filters: np.ndarray, offsets: np.ndarray, k: int, need: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every (filter, k-mer) whose k-column block score reaches ``need`` (branch and bound).
+
+    Prefixes are extended one letter at a time for all filters at once and dropped as soon as
+    their partial score plus the best of the block's remaining columns misses ``need``, so the
+    work follows the number of passing k-mers, not ``4**k``. K-mer ids put the *first* letter
+    in the least significant digit (:func:`_kmer_ids`); children are laid out letter-major,
+    so the result comes out sorted by k-mer id (then filter) with no sort.
+
+    Returns
+    -------
+    filters, kmers
+        Parallel int64 arrays, sorted by k-mer.
+    """
+    cols = offsets[:, None] + np.arange(k)[None, :]
+    block = mats[filters[:, None], cols].astype(np.int32)  # (P, k, 4)
+    best = block.max(axis=2).astype(np.int64)
+    best_after = np.cumsum(best[:, ::-1], axis=1)[:, ::-1] - best  # best of columns after t
+    thr = (need[:, None] - best_after).astype(np.int32)  # partial needed after column t
+    cols_t = [np.ascontiguousarray(block[:, t, :].T) for t in range(k)]  # (4, P) each
+    thr_t = [np.ascontiguousarray(thr[:, t]) for t in range(k)]
+    who = np.arange(len(filters), dtype=np.int32)
+    kmer = np.zeros(len(filters), dtype=np.int32)
+    part = np.zeros(len(filters), dtype=np.int32)
+    letters = np.arange(4, dtype=np.int32)[:, None]
+    for t in range(k):
+        part = (part[None, :] + cols_t[t][:, who]).reshape(-1)
+        kmer = (kmer[None, :] | (letters << (2 * t))).reshape(-1)
+        who = np.tile(who, 4)
+        ok = part >= thr_t[t][who]
+        part, who, kmer = part[ok], who[ok], kmer[ok]
+    return filters[who], kmer.astype(np.int64)
