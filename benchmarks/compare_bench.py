@@ -26,7 +26,8 @@ import warnings
 
 import numpy as np
 
-from motifscan.motifs import read_motifs, jaspar_path
+from motifscan.io.motif_formats import read_motifs
+from motifscan.motifs import jaspar_path
 from motifscan.motifs.compare import MotifDatabase, compare_motifs
 
 

@@ -95,7 +95,7 @@ def read_fasta_str(path: Path) -> list[tuple[str, str]]:
 
 
 def write_meme(path: Path, motifs) -> None:
-    from motifscan.motifs import write_motifs
+    from motifscan.io.motif_formats import write_motifs
 
     write_motifs(motifs, path, "meme")
 
@@ -111,11 +111,12 @@ def fimo_background(meme_path: Path) -> np.ndarray:
 
 # ---------------------------------------------------------------------- tools
 def run_motifscan(meme_path, fasta, out_dir, bg, pvalue, method="auto"):
-    from motifscan.scan.pwm_run import scan_motifs
+    from motifscan.scan import MotifOptions, RunOptions, scan_motifs
 
     out = Path(out_dir) / "motifscan.tsv"
     t = time.perf_counter()
-    scan_motifs(meme_path, fasta, out, pvalue=pvalue, background=bg, quiet=True, method=method)
+    scan_motifs(meme_path, fasta, out, options=MotifOptions(pvalue=pvalue, background=bg, method=method),
+                run=RunOptions(progress=False))
     dt = time.perf_counter() - t
     import pandas as pd
 
@@ -200,7 +201,8 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     tools = set(args.tools.split(","))
 
-    from motifscan.motifs import jaspar_path, read_motifs
+    from motifscan.motifs import jaspar_path
+    from motifscan.io.motif_formats import read_motifs
 
     db = read_motifs(jaspar_path())
     by_id = {m.id: m for m in db}

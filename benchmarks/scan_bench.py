@@ -105,7 +105,8 @@ def conv_ceiling(chunk: int, window: int, rows: int, seconds: float = 6.0, metho
     """
     from motifscan.device import tune_cpu_allocator
     from motifscan.model import MotifCNN
-    from motifscan.scan.engine import round_up, strand_bank, strand_conv
+    from motifscan.scan.batching import round_up
+    from motifscan.scan.conv import strand_bank, strand_conv
     from motifscan.scan.kmer_conv import KmerTableConv
 
     tune_cpu_allocator()  # as the engine does: the ceiling must not be slowed by page faults
@@ -171,7 +172,7 @@ def main() -> None:
         torch.set_num_threads(args.threads)
 
     from motifscan.model import MotifCNN, save_model
-    from motifscan.scan.engine import CPU_BATCH_BASES, CPU_CHUNK, round_up
+    from motifscan.scan.batching import CPU_BATCH_BASES, CPU_CHUNK, round_up
 
     work = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="scan_bench_"))
     work.mkdir(parents=True, exist_ok=True)

@@ -18,8 +18,9 @@ from pathlib import Path
 import numpy as np
 
 from motifscan.metrics import summary
-from motifscan.motifs import jaspar_path, read_motifs
-from motifscan.sequences.encode import one_hot, reverse_complement
+from motifscan.motifs import jaspar_path
+from motifscan.io.motif_formats import read_motifs
+from motifscan.codes import one_hot, reverse_complement
 from motifscan.train import train_model
 
 REPO = Path(__file__).resolve().parents[1]

@@ -9,7 +9,13 @@ The library is the product; the ``motifscan`` command is a thin layer over it. E
 """
 
 from ._version import __version__
-from .errors import InputError, ModelFileError, MotifscanError, MotifscanWarning, UsageError
+from .errors import (
+    InputError,
+    ModelFileError,
+    MotifscanError,
+    MotifscanWarning,
+    UsageError,
+)
 from .model import ModelConfig, MotifCNN, load_model, save_model
 
 __all__ = [

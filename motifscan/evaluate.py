@@ -13,9 +13,9 @@ import numpy as np
 from .atomic import atomic_open, atomic_path, check_output_path
 from .data.datasets import build_labelled_set, load_sequences
 from .device import resolve_device
+from .io.fasta import IndexedFasta
 from .metrics import pr_curve, roc_curve, summary
 from .model import MotifCNN
-from .io.fasta import IndexedFasta
 
 __all__ = ["Evaluation", "evaluate_model", "plot_curves", "write_metrics"]
 

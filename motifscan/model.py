@@ -28,8 +28,8 @@ from torch import nn
 
 from ._version import __version__
 from .atomic import atomic_path
-from .errors import ModelFileError
 from .codes import ALPHABET, one_hot_torch
+from .errors import ModelFileError
 
 __all__ = ["ModelConfig", "MotifCNN", "save_model", "load_model", "FORMAT_NAME", "FORMAT_VERSION"]
 

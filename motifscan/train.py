@@ -25,13 +25,19 @@ import numpy as np
 import torch
 
 from ._version import __version__
-from .data.datasets import LabelledSet, Split, build_labelled_set, load_sequences, split_dataset
+from .codes import one_hot_torch
+from .data.datasets import (
+    LabelledSet,
+    Split,
+    build_labelled_set,
+    load_sequences,
+    split_dataset,
+)
 from .device import resolve_device, set_threads
 from .errors import UsageError
+from .io.fasta import IndexedFasta
 from .metrics import summary
 from .model import ModelConfig, MotifCNN
-from .codes import one_hot_torch
-from .io.fasta import IndexedFasta
 
 __all__ = ["fit", "train_model", "TrainResult", "seed_everything", "file_sha256"]
 

@@ -35,7 +35,7 @@ def sample_from_pwm(probs: np.ndarray, n: int, rng: np.random.Generator) -> np.n
 
 def planted_set(n: int = 300, length: int = 100, seed: int = 0, consensus: str = PLANTED_CONSENSUS):
     """Random positives with one motif instance each (random strand), random negatives."""
-    from motifscan.sequences.encode import reverse_complement
+    from motifscan.codes import reverse_complement
 
     rng = np.random.default_rng(seed)
     probs = consensus_probs(consensus)

@@ -158,9 +158,10 @@ def test_shards_of_reads_concatenate(reads, tmp_path):
 
 
 def test_records_source_counts_reads_without_sequence(reads):
-    from motifscan.sequences.alignments import ReadSource
+    from motifscan.io.reads import AlignmentReader
+    from motifscan.scan.sources import ReadSource
 
-    src = ReadSource(reads["bam"], include_secondary=True)
+    src = ReadSource(AlignmentReader(reads["bam"], include_secondary=True))
     pieces = list(src.pieces(1000, 6))
     assert src.stats["no_sequence"] == reads["n_no_seq"]
     assert src.stats["reads"] == len(pieces) == len(reads["kept"]) + len(reads["secondary"])

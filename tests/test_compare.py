@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from motifscan.motifs import Motif, jaspar_path, read_motifs, write_motifs
+from motifscan.motifs import Motif, jaspar_path
+from motifscan.io.motif_formats import read_motifs, write_motifs
 from motifscan.motifs.compare import (MATCH_COLUMNS, MotifDatabase, best_matches, compare_motifs,
                                       write_matches)
 

@@ -4,8 +4,14 @@ import torch
 from hypothesis import given, settings, strategies as st
 
 from motifscan.errors import InputError
-from motifscan.sequences.encode import (
-    decode, encode, first_invalid, one_hot, one_hot_torch, reverse_complement, soft_mask,
+from motifscan.codes import (
+    decode,
+    encode,
+    first_invalid,
+    one_hot,
+    one_hot_torch,
+    reverse_complement,
+    soft_mask,
 )
 
 IUPAC = "ACGTUNRYSWKMBDHV"

@@ -11,12 +11,12 @@ import torch
 
 from motifscan.cli._base import main
 from motifscan.errors import InputError, UsageError
-from motifscan.export import TSV_COLUMNS, export_motifs, load_sequences, table_path
+from motifscan.motifs.export import TSV_COLUMNS, export_motifs, load_sequences, table_path
 from motifscan.model import MotifCNN, ModelConfig, save_model
 from motifscan.motifs.extract import activation_motifs, pooled_outputs, weight_motifs
-from motifscan.motifs.formats import read_motifs
+from motifscan.io.motif_formats import read_motifs
 from motifscan.motifs.pwm import Motif
-from motifscan.sequences.encode import decode, encode, one_hot, reverse_complement
+from motifscan.codes import decode, encode, one_hot, reverse_complement
 
 # A 12-bp planted motif (ACGTTGCAGGAA consensus), strong but not deterministic.
 CONSENSUS = "ACGTTGCAGGAA"
@@ -289,7 +289,6 @@ def test_no_filter_with_enough_sites_is_an_input_error(data, tmp_path):
 
 
 def test_logos_written(data, tmp_path):
-    pytest.importorskip("motifscan.motifs.logos")
     res = export_motifs(planted_model(n_filters=2, filter_index=1), tmp_path / "m.meme",
                         sequences=list(data), logos_dir=tmp_path / "logos", svg=True, device="cpu")
     pngs = sorted((tmp_path / "logos").glob("*.png"))
@@ -300,7 +299,6 @@ def test_logos_written(data, tmp_path):
 
 
 def test_db_best_match_is_the_planted_motif(data, tmp_path):
-    pytest.importorskip("motifscan.motifs.compare")
     rng = np.random.default_rng(7)
     decoys = [Motif(f"decoy{i}", rng.dirichlet(np.full(4, 0.5), size=12), alt=f"D{i}") for i in range(30)]
     db = decoys + [Motif("PLANTED", planted_probs(), alt="P1")]

@@ -1,5 +1,6 @@
 import gzip
 import subprocess
+import sys
 
 import numpy as np
 import pysam
@@ -8,8 +9,8 @@ from hypothesis import given, settings, strategies as st
 
 from conftest import write_fasta
 from motifscan.errors import InputError
-from motifscan.sequences.encode import decode
-from motifscan.sequences.fasta import IndexedFasta, compression, read_fasta, stream_chunks
+from motifscan.codes import decode
+from motifscan.io.fasta import IndexedFasta, compression, read_fasta, stream_chunks
 
 SEQS = {"chr1": "ACGTACGTNNacgtGGCC" * 7, "chr2": "TTTTGGGGCCCCAAAA", "chrM": "A"}
 
@@ -106,8 +107,8 @@ def test_plain_gzip_cannot_be_indexed_and_shows_bgzip_fix(tmp_path):
 
 def test_stdin_streaming(fasta):
     code = (
-        "from motifscan.sequences.fasta import read_fasta\n"
+        "from motifscan.io.fasta import read_fasta\n"
         "print(sum(len(r) for r in read_fasta('-')))"
     )
-    out = subprocess.run(["python", "-c", code], stdin=open(fasta, "rb"), capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-c", code], stdin=open(fasta, "rb"), capture_output=True, text=True, check=True)
     assert int(out.stdout) == sum(map(len, SEQS.values()))

@@ -18,10 +18,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from motifscan.errors import MotifscanError
-from motifscan.motifs.formats import read_motifs
-from motifscan.sequences.encode import N_CODE
-from motifscan.sequences.fasta import read_fasta, stream_chunks
-from motifscan.sequences.intervals import read_intervals
+from motifscan.io.motif_formats import read_motifs
+from motifscan.codes import N_CODE
+from motifscan.io.fasta import read_fasta, stream_chunks
+from motifscan.io.intervals import read_intervals
 
 BUDGET = settings(max_examples=150, deadline=None, derandomize=True, database=None,
                   suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])

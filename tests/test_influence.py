@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from motifscan.model import MotifCNN, ModelConfig
 from motifscan.motifs.extract import pooled_outputs
 from motifscan.motifs.influence import filter_influence
-from motifscan.sequences.encode import encode
+from motifscan.codes import encode
 
 MOTIF = "GGGCGGTCATTACG"
 

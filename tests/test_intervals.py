@@ -3,8 +3,8 @@ import pytest
 from conftest import write_fasta
 from motifscan.data.datasets import load_sequences
 from motifscan.errors import InputError
-from motifscan.sequences.encode import decode
-from motifscan.sequences.intervals import Interval, centre, check_chromosomes, parse_region_name, read_intervals
+from motifscan.codes import decode
+from motifscan.io.intervals import Interval, centre, check_chromosomes, parse_region_name, read_intervals
 
 
 def test_bed_and_narrowpeak(tmp_path):

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from motifscan.scan.kmer_conv import KmerTableConv, choose_k
-from motifscan.sequences.encode import one_hot_torch
+from motifscan.codes import one_hot_torch
 
 
 def dense(codes: torch.Tensor, bank: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:

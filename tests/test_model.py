@@ -10,7 +10,7 @@ import torch
 
 from motifscan.errors import ModelFileError
 from motifscan.model import FORMAT_VERSION, ModelConfig, MotifCNN, load_model, save_model
-from motifscan.sequences.encode import one_hot_torch, reverse_complement
+from motifscan.codes import one_hot_torch, reverse_complement
 
 
 @pytest.fixture

@@ -10,9 +10,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from motifscan.errors import InputError, UsageError
-from motifscan.motifs import FORMATS, Motif, detect_format, jaspar_path, read_meme_background
-from motifscan.motifs import read_motifs, write_motifs
-from motifscan.motifs.formats import HOMER_THRESHOLD_FRACTION, homer_threshold
+from motifscan.io.motif_formats import FORMATS, detect_format, read_meme_background
+from motifscan.motifs import Motif, jaspar_path
+from motifscan.io.motif_formats import read_motifs, write_motifs
+from motifscan.io.motif_formats import HOMER_THRESHOLD_FRACTION, homer_threshold
 
 EXT = {"meme": ".meme", "jaspar": ".jaspar", "transfac": ".transfac", "homer": ".motif"}
 

@@ -3,8 +3,8 @@ from hypothesis import given, settings, strategies as st
 
 from conftest import write_fasta
 from motifscan.data.negatives import dinucleotide_shuffle, gc_content, gc_matched_background, shuffle_all
-from motifscan.sequences.fasta import IndexedFasta
-from motifscan.sequences.intervals import Interval
+from motifscan.io.fasta import IndexedFasta
+from motifscan.io.intervals import Interval
 
 
 def dinucs(codes):

@@ -6,8 +6,11 @@ import numpy as np
 import pytest
 
 from motifscan.errors import UsageError
-from motifscan.outputs import (BedGraphWriter, BigWigWriter, HitsWriter, PeakWriter, RecordsWriter,
-                               output_format, window_bins)
+from motifscan.io.tracks import BedGraphWriter, BigWigWriter, window_bins
+from motifscan.io.hits import HitsWriter
+from motifscan.io.peaks import PeakWriter
+from motifscan.io.records import RecordsWriter
+from motifscan.io.outputs import output_format
 from motifscan.scan.model_scan import Hit, RecordScore, WindowScores
 
 

@@ -16,7 +16,8 @@ from motifscan.data.datasets import load_sequences
 from motifscan.data.negatives import shuffle_all
 from motifscan.metrics import auroc
 from motifscan.model import load_model
-from motifscan.motifs import jaspar_path, read_motifs
+from motifscan.motifs import jaspar_path
+from motifscan.io.motif_formats import read_motifs
 from motifscan.simulate import simulate_genome
 
 REPO = Path(__file__).resolve().parents[1]

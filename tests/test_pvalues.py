@@ -98,7 +98,7 @@ def test_reverse_complement_is_symmetric():
     pssm = build_pssm(random_motif(6, 9), BG)
     rc = pssm.reverse_complement()
     codes = np.random.default_rng(0).integers(0, 4, 200).astype(np.uint8)
-    from motifscan.sequences.encode import reverse_complement
+    from motifscan.codes import reverse_complement
 
     fwd = pssm.score_codes(codes)
     rev = rc.score_codes(reverse_complement(codes))[::-1]
@@ -115,7 +115,8 @@ def test_unreachable_motif_cutoff():
 def test_matches_pymemesuite_on_jaspar():
     """The integer PSSMs, scale, offset and p-value tables equal MEME's (pymemesuite)."""
     common = pytest.importorskip("pymemesuite.common")
-    from motifscan.motifs import jaspar_path, read_motifs
+    from motifscan.motifs import jaspar_path
+    from motifscan.io.motif_formats import read_motifs
 
     path = str(jaspar_path())
     mf = common.MotifFile(path, symmetrical=True)

@@ -9,12 +9,15 @@ import pytest
 import torch
 
 from motifscan.cli._base import main
-from motifscan.motifs import jaspar_path, read_motifs, write_motifs
+from motifscan.motifs import jaspar_path
+from motifscan.io.motif_formats import read_motifs, write_motifs
 from motifscan.motifs.pwm import Motif
-from motifscan.outputs_motifs import FIMO_COLUMNS, bh_qvalues_by_score
-from motifscan.scan.pwm_run import scan_motifs
-from motifscan.scan.pwm_scan import MotifBank, scan_codes
-from motifscan.sequences.encode import decode, encode, reverse_complement
+from motifscan.io.fimo import FIMO_COLUMNS, bh_qvalues_by_score
+from motifscan.scan.run import scan_motifs
+from motifscan.scan.motif_bank import MotifBank
+from motifscan.scan.motif_scan import scan_codes
+from motifscan.codes import decode, encode, reverse_complement
+from motifscan.scan.options import InputOptions, MotifOptions, RunOptions
 
 pd = pytest.importorskip("pandas")
 
@@ -114,7 +117,7 @@ def test_lookahead_and_dense_equal_brute_force(motifs, data):
 
 def test_tsv_is_fimo_shaped_and_exact(motifs, data, tmp_path):
     out = tmp_path / "hits.tsv"
-    res = scan_motifs(data["meme"], data["fasta"], out, pvalue=1e-3, quiet=True)
+    res = scan_motifs(data["meme"], data["fasta"], out, options=MotifOptions(pvalue=1e-3), run=RunOptions(progress=False))
     df = load(out)
     assert list(df.columns) == FIMO_COLUMNS
     assert res["hits"] == len(df) > 0
@@ -139,7 +142,7 @@ def test_tsv_is_fimo_shaped_and_exact(motifs, data, tmp_path):
 
 def test_planted_sites_found_on_both_strands(data, tmp_path):
     out = tmp_path / "hits.tsv"
-    scan_motifs(data["meme"], data["fasta"], out, quiet=True)  # default p < 1e-4
+    scan_motifs(data["meme"], data["fasta"], out, run=RunOptions(progress=False))  # default p < 1e-4
     df = load(out)
     found = set(zip(df["sequence_name"], df["start"] - 1, df["motif_id"], df["strand"]))
     ctcf = [s for s in data["sites"] if s[2] == "MA0139.2"]
@@ -153,7 +156,7 @@ def test_hits_never_contain_n(data, tmp_path):
     records = [("nn", encode("ACGT" * 5 + "CCACCAGGGGGCGC" + "N" + "GCCCCCTGGTGG" + "N" * 50 + "ACGT"))]
     fasta = write_fasta(tmp_path / "n.fa", records)
     out = tmp_path / "n.tsv"
-    scan_motifs(data["meme"], fasta, out, pvalue=0.5, quiet=True)
+    scan_motifs(data["meme"], fasta, out, options=MotifOptions(pvalue=0.5), run=RunOptions(progress=False))
     df = load(out)
     assert len(df) > 0
     assert not df["matched_sequence"].str.contains("N").any()
@@ -173,7 +176,7 @@ def test_unreachable_motif_reports_nothing(tmp_path, caplog):
     out = tmp_path / "h.tsv"
     caplog.set_level(logging.WARNING, logger="motifscan")
     logging.getLogger("motifscan").propagate = True
-    res = scan_motifs(meme, fasta, out, quiet=True)
+    res = scan_motifs(meme, fasta, out, run=RunOptions(progress=False))
     df = load(out)
     assert "SHORT" not in set(df["motif_id"])
     assert res["unreachable"] == ["SHORT"]
@@ -185,32 +188,32 @@ def test_unreachable_motif_reports_nothing(tmp_path, caplog):
 @pytest.mark.parametrize("chunk,batch", [(1000, 1), (4096, 3), (64, None)])
 def test_chunk_and_batch_size_do_not_change_output(data, tmp_path, chunk, batch):
     ref = tmp_path / "ref.tsv"
-    scan_motifs(data["meme"], data["fasta"], ref, pvalue=1e-3, quiet=True)
+    scan_motifs(data["meme"], data["fasta"], ref, options=MotifOptions(pvalue=1e-3), run=RunOptions(progress=False))
     out = tmp_path / "c.tsv"
-    scan_motifs(data["meme"], data["fasta"], out, pvalue=1e-3, quiet=True, chunk_size=chunk, batch_size=batch)
+    scan_motifs(data["meme"], data["fasta"], out, options=MotifOptions(pvalue=1e-3), run=RunOptions(progress=False, chunk_size=chunk, batch_size=batch))
     assert out.read_text() == ref.read_text()
 
 
 def test_dense_method_gives_the_same_file(data, tmp_path, device):
     ref = tmp_path / "ref.tsv"
-    scan_motifs(data["meme"], data["fasta"], ref, pvalue=1e-3, quiet=True)
+    scan_motifs(data["meme"], data["fasta"], ref, options=MotifOptions(pvalue=1e-3), run=RunOptions(progress=False))
     out = tmp_path / "d.tsv"
-    scan_motifs(data["meme"], data["fasta"], out, pvalue=1e-3, quiet=True, method="dense", device=device)
+    scan_motifs(data["meme"], data["fasta"], out, options=MotifOptions(pvalue=1e-3, method="dense"), run=RunOptions(progress=False, device=device))
     assert out.read_text() == ref.read_text()
 
 
 def test_bed_and_gff3_by_extension(data, tmp_path):
     tsv = tmp_path / "h.tsv"
-    scan_motifs(data["meme"], data["fasta"], tsv, pvalue=1e-3, quiet=True)
+    scan_motifs(data["meme"], data["fasta"], tsv, options=MotifOptions(pvalue=1e-3), run=RunOptions(progress=False))
     df = load(tsv)
     bed = tmp_path / "h.bed"
-    scan_motifs(data["meme"], data["fasta"], bed, pvalue=1e-3, quiet=True)
+    scan_motifs(data["meme"], data["fasta"], bed, options=MotifOptions(pvalue=1e-3), run=RunOptions(progress=False))
     b = pd.read_csv(bed, sep="\t", header=None)
     assert len(b) == len(df)
     assert (b[1] == df["start"] - 1).all() and (b[2] == df["stop"]).all()  # 0-based half-open
     assert b[4].between(0, 1000).all() and set(b[5]) <= {"+", "-"}
     gff = tmp_path / "h.gff3"
-    scan_motifs(data["meme"], data["fasta"], gff, pvalue=1e-3, quiet=True)
+    scan_motifs(data["meme"], data["fasta"], gff, options=MotifOptions(pvalue=1e-3), run=RunOptions(progress=False))
     lines = gff.read_text().splitlines()
     assert lines[0] == "##gff-version 3"
     first = lines[1].split("\t")
@@ -219,7 +222,7 @@ def test_bed_and_gff3_by_extension(data, tmp_path):
 
 def test_qvalues_are_benjamini_hochberg(data, tmp_path):
     out = tmp_path / "h.tsv"
-    scan_motifs(data["meme"], data["fasta"], out, pvalue=1e-3, quiet=True)
+    scan_motifs(data["meme"], data["fasta"], out, options=MotifOptions(pvalue=1e-3), run=RunOptions(progress=False))
     df = load(out)
     n_windows = {}  # N-free windows per width, both strands
     for w in {m.width for m in read_motifs(data["meme"])}:
@@ -250,13 +253,13 @@ def test_bh_by_score_handles_ties_and_caps():
 
 def test_shards_concatenate_to_the_whole(data, tmp_path):
     whole = tmp_path / "w.tsv"
-    scan_motifs(data["meme"], data["fasta"], whole, pvalue=1e-3, quiet=True)
+    scan_motifs(data["meme"], data["fasta"], whole, options=MotifOptions(pvalue=1e-3), run=RunOptions(progress=False))
     from motifscan.scan.shard import Shard
 
     parts = []
     for i in (1, 2, 3):
         out = tmp_path / f"s{i}.tsv"
-        scan_motifs(data["meme"], data["fasta"], out, pvalue=1e-3, quiet=True, shard=Shard(i, 3))
+        scan_motifs(data["meme"], data["fasta"], out, options=MotifOptions(pvalue=1e-3), run=RunOptions(progress=False), inputs=InputOptions(shard=Shard(i, 3)))
         parts.append(load(out))
     key = ["motif_id", "sequence_name", "start", "strand", "score", "p-value", "matched_sequence"]
     cat = pd.concat(parts)[key].reset_index(drop=True)
@@ -269,7 +272,7 @@ def test_backgrounds(data, tmp_path):
     outs = {}
     for bg in ("motif-file", "uniform", "input", str(bgfile)):
         out = tmp_path / f"{abs(hash(bg))}.tsv"
-        scan_motifs(data["meme"], data["fasta"], out, pvalue=1e-3, background=bg, quiet=True)
+        scan_motifs(data["meme"], data["fasta"], out, options=MotifOptions(pvalue=1e-3, background=bg), run=RunOptions(progress=False))
         outs[bg] = load(out)
     assert outs["motif-file"].equals(outs["uniform"])  # the written MEME file is uniform
     assert not outs[str(bgfile)].equals(outs["uniform"])
@@ -285,7 +288,7 @@ def test_cli_motif_file(data, tmp_path, capsys):
                  "--motif-pseudo", "0.1", "--bg", "uniform", "--quiet"])
     assert code == 0, capsys.readouterr().err
     ref = tmp_path / "ref.tsv"
-    scan_motifs(data["meme"], data["fasta"], ref, pvalue=1e-3, background="uniform", quiet=True)
+    scan_motifs(data["meme"], data["fasta"], ref, options=MotifOptions(pvalue=1e-3, background="uniform"), run=RunOptions(progress=False))
     assert out.read_text() == ref.read_text()
     bad = main(["scan", str(data["meme"]), str(data["fasta"]), "-o", str(tmp_path / "x.bigwig")])
     assert bad == 2
@@ -312,7 +315,7 @@ def test_agrees_with_fimo_pymemesuite(tmp_path, motifs):
         for e in fimo.score_motif(m, seqs, mf.background).matched_elements:
             theirs[(m.accession.decode(), e.source.accession.decode(), min(e.start, e.stop), e.strand)] = e.pvalue
     out = tmp_path / "ours.tsv"
-    scan_motifs(meme, fasta, out, background=bg, quiet=True)
+    scan_motifs(meme, fasta, out, options=MotifOptions(background=bg), run=RunOptions(progress=False))
     df = load(out)
     ours = dict(zip(zip(df["motif_id"], df["sequence_name"], df["start"], df["strand"]), df["p-value"]))
     # pymemesuite skips the last window of each sequence; nothing there in this data
@@ -325,9 +328,9 @@ def test_agrees_with_fimo_pymemesuite(tmp_path, motifs):
 def test_exported_motifs_scan_back_their_training_sites(tmp_path):
     """Train a tiny model on planted sites, export its motifs, scan the training sequences."""
     from motifscan.data.negatives import shuffle_all
-    from motifscan.export import export_motifs
+    from motifscan.motifs.export import export_motifs
     from motifscan.model import ModelConfig, MotifCNN
-    from motifscan.sequences.encode import one_hot
+    from motifscan.codes import one_hot
 
     rng = np.random.default_rng(11)
     consensus = encode("GCCACTAGGTGG")
@@ -363,8 +366,8 @@ def test_exported_motifs_scan_back_their_training_sites(tmp_path):
     fasta = write_fasta(tmp_path / "pos.fa", [(f"s{i}", s) for i, s in enumerate(pos)])
     nfasta = write_fasta(tmp_path / "neg.fa", [(f"s{i}", s) for i, s in enumerate(neg)])
     out, nout = tmp_path / "pos.tsv", tmp_path / "neg.tsv"
-    scan_motifs(top, fasta, out, quiet=True)
-    scan_motifs(top, nfasta, nout, quiet=True)
+    scan_motifs(top, fasta, out, run=RunOptions(progress=False))
+    scan_motifs(top, nfasta, nout, run=RunOptions(progress=False))
     df, ndf = load(out), load(nout)
     covered = 0
     for i in range(n):

@@ -14,7 +14,7 @@ from test_scan_support import CONSENSUS, motif_model, random_dna, random_model
 
 from motifscan.cli._base import main
 from motifscan.model import save_model
-from motifscan.sequences.fasta import read_fasta
+from motifscan.io.fasta import read_fasta
 
 WINDOW, STRIDE = 60, 10
 SITES = [("chr1", 3000, "+"), ("chr1", 12000, "-"), ("chr2", 4521, "+")]

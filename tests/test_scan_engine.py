@@ -11,12 +11,14 @@ from hypothesis import strategies as st
 from conftest import write_fasta
 from test_scan_support import engine_windows, random_dna, random_model, reference_windows
 
-from motifscan.scan.engine import Piece, iter_batches, strand_conv
-from motifscan.scan.run import open_source
+from motifscan.scan.batching import Piece, iter_batches
+from motifscan.scan.conv import strand_conv
+from motifscan.scan.options import InputOptions
+from motifscan.scan.sources import open_source
 from motifscan.scan.shard import Shard, parse_shard
 from motifscan.scan.sources import FastaSource
-from motifscan.sequences.encode import encode, reverse_complement
-from motifscan.sequences.fasta import read_fasta
+from motifscan.codes import encode, reverse_complement
+from motifscan.io.fasta import read_fasta
 from motifscan.errors import UsageError
 
 WINDOW, STRIDE = 24, 7
@@ -84,7 +86,7 @@ def test_shards_concatenate_to_the_whole(model, genome, n, chunk):
     ref = reference_windows(model, records, WINDOW, STRIDE)
     names, starts, probs = [], [], []
     for i in range(1, n + 1):
-        src = open_source(path, overlap=WINDOW - 1, grid=STRIDE, shard=Shard(i, n))
+        src = open_source(path, InputOptions(shard=Shard(i, n)), overlap=WINDOW - 1, grid=STRIDE)
         got = engine_windows(model, src, WINDOW, STRIDE, chunk_size=chunk)
         names += got[0]
         starts.append(got[1])
@@ -98,7 +100,7 @@ def test_shards_are_near_equal_by_bases(genome):
     path, _ = genome
     owned = []
     for i in range(1, 4):
-        src = open_source(path, overlap=WINDOW - 1, grid=1, shard=Shard(i, 3))
+        src = open_source(path, InputOptions(shard=Shard(i, 3)), overlap=WINDOW - 1, grid=1)
         owned.append(src.total)
     assert sum(owned) == 900 + 20 + 433
     assert max(owned) - min(owned) <= 1
@@ -141,7 +143,8 @@ def test_soft_masked_bases_scanned_normally_or_skipped(model, tmp_path):
     np.testing.assert_array_equal(skipped[1], ref[1])
     np.testing.assert_allclose(skipped[2], ref[2], atol=1e-5)
     # indexed path (--chrom) reads masks the same way
-    idx = engine_windows(model, open_source(p_masked, overlap=WINDOW - 1, grid=STRIDE, chroms=["x"], skip_masked=True),
+    idx = engine_windows(model, open_source(p_masked, InputOptions(chroms=("x",), skip_masked=True),
+                                             overlap=WINDOW - 1, grid=STRIDE),
                          WINDOW, STRIDE, chunk_size=80)
     np.testing.assert_array_equal(idx[1], ref[1])
 
@@ -150,7 +153,7 @@ def test_regions_keep_windows_inside_and_on_the_grid(model, genome, tmp_path):
     path, records = genome
     bed = tmp_path / "r.bed"
     bed.write_text("chrA\t100\t260\nchrA\t240\t300\nchrC\t13\t90\nchrB\t0\t20\n")
-    src = open_source(path, overlap=WINDOW - 1, grid=STRIDE, regions=bed)
+    src = open_source(path, InputOptions(regions=bed), overlap=WINDOW - 1, grid=STRIDE)
     got = engine_windows(model, src, WINDOW, STRIDE, chunk_size=40)
     whole = engine_windows(model, FastaSource(path), WINDOW, STRIDE, chunk_size=1000)
     allowed = {("chrA", q) for q in range(100, 300 - WINDOW + 1)} | {("chrC", q) for q in range(13, 90 - WINDOW + 1)}
@@ -167,7 +170,7 @@ def test_strand_conv_matches_model_strand_activations(model, device):
 
     rng = np.random.default_rng(0)
     codes = torch.from_numpy(rng.integers(0, 5, (3, 50), dtype=np.uint8)).to(device)
-    from motifscan.sequences.encode import one_hot_torch
+    from motifscan.codes import one_hot_torch
 
     fwd, rev = strand_conv(codes, model.conv.weight.detach(), model.conv.bias.detach())
     m = model.to(device)
@@ -227,7 +230,7 @@ def test_record_scores_do_not_depend_on_chunks(model, genome, chunk, batch, conv
     """Score, best position, strand and top filter of each record equal a float64 reference,
     whether the record is whole in one row or merged from many pieces."""
     from motifscan.scan.model_scan import ModelScanner
-    from motifscan.sequences.encode import one_hot_torch
+    from motifscan.codes import one_hot_torch
 
     path, records = genome
     scanner = ModelScanner(model, device="cpu", conv_method=conv_method)
@@ -271,7 +274,7 @@ def test_reduced_precision_is_close(model, genome):
 )
 @settings(max_examples=80, deadline=None)
 def test_sliding_max_equals_max_pool(kernel, stride, length, seed):
-    from motifscan.scan.engine import sliding_max
+    from motifscan.scan.conv import sliding_max
 
     if kernel > length:
         return
@@ -293,7 +296,7 @@ def test_filter_hits_equal_brute_force(model, genome, conv_method, chunk, batch)
     """Every (record, position, filter, strand) whose activation reaches the filter's threshold,
     each once, whatever the chunking; the reference convolves each whole record in float64."""
     from motifscan.scan.model_scan import ModelScanner
-    from motifscan.sequences.encode import one_hot_torch
+    from motifscan.codes import one_hot_torch
 
     path, records = genome
     scanner = ModelScanner(model, window=WINDOW, stride=STRIDE, hit_fraction=0.3, conv_method=conv_method)

@@ -6,9 +6,9 @@ import numpy as np
 import torch
 
 from motifscan.model import ModelConfig, MotifCNN
-from motifscan.scan.engine import iter_batches
+from motifscan.scan.batching import iter_batches
 from motifscan.scan.model_scan import ModelScanner
-from motifscan.sequences.encode import N_CODE, encode
+from motifscan.codes import N_CODE, encode
 
 CONSENSUS = "GCCACTAGGTGG"
 

@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 import motifscan.simulate as sim
 from motifscan.cli._base import main
 from motifscan.motifs.pwm import Motif
-from motifscan.sequences.encode import encode
-from motifscan.sequences.fasta import read_fasta
+from motifscan.codes import encode
+from motifscan.io.fasta import read_fasta
 
 # A fully determined motif (one letter per position): every planted site equals its consensus.
 CONSENSUS = "TTGACGCAGGTA"

@@ -9,7 +9,7 @@ from motifscan.cli._base import main
 from motifscan.data.datasets import LabelledSet, split_dataset
 from motifscan.metrics import auroc, auprc
 from motifscan.model import ModelConfig, MotifCNN, load_model
-from motifscan.sequences.encode import decode
+from motifscan.codes import decode
 from motifscan.train import fit
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import sys
 
-from ._base import cli, main as _main
-
 # Each command module registers its command on ``cli`` when imported.
 from . import compare, export, scan, simulate, train  # noqa: E402,F401
+from ._base import cli
+from ._base import main as _main
 
 __all__ = ["cli", "main"]
 

@@ -48,8 +48,8 @@ def compare(query, db_path, output, query_format, db_format, evalue_threshold, t
       motifscan compare motifs.meme -o matches.tsv --top 5
     """
     from ..atomic import check_output_path
-    from ..motifs import jaspar_path
     from ..io.motif_formats import read_motifs
+    from ..motifs import jaspar_path
     from ..motifs.compare import best_matches, compare_motifs, write_matches
 
     check_output_path(output)

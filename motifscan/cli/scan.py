@@ -1,38 +1,87 @@
-"""``motifscan scan``: score genomes or reads with a model (or, given a motif file, a PWM scan)."""
+"""``motifscan scan``: score genomes or reads with a model, or scan them with a motif file (FIMO-like).
+
+The options become the scan's options objects (:mod:`motifscan.scan.options`), whose class
+defaults are the option defaults; :func:`motifscan.scan.run.scan_model` or
+:func:`motifscan.scan.run.scan_motifs` does the work.
+"""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import click
 
-from ..atomic import check_output_path
-from ..errors import InputError, UsageError
+from ..errors import InputError, ModelFileError, UsageError
+from ..scan.options import (
+    CONV_METHODS,
+    MOTIF_METHODS,
+    PRECISIONS,
+    InputOptions,
+    MotifOptions,
+    OutputOptions,
+    RunOptions,
+    WindowOptions,
+    changed,
+)
 from ._base import cli, device_options, quiet_option
 
-from .scan import pwm_options, run_motif_scan  # the PWM (FIMO-like) scan of motif files
+log = logging.getLogger("motifscan")
+
+# endings of the files that go second (the input): named first, the arguments were swapped
+_INPUT_ENDINGS = (".fa", ".fasta", ".fna", ".fas", ".fa.gz", ".fasta.gz", ".fna.gz", ".fa.bgz", ".bam", ".cram", ".sam")
+_MOTIF_ENDINGS = (".meme", ".txt", ".jaspar", ".transfac", ".dat", ".motif", ".motifs", ".pfm", ".homer")
 
 
-def _chroms(values: tuple[str, ...]) -> list[str] | None:
-    out = [c.strip() for v in values for c in v.split(",") if c.strip()]
+def _chroms(values: tuple[str, ...]) -> tuple[str, ...] | None:
+    out = tuple(c.strip() for v in values for c in v.split(",") if c.strip())
     return out or None
+
+
+def _first_argument_kind(model: str, input_path: str) -> str:
+    """``model`` or ``motifs``: what the first argument is, with a clear error when it is neither."""
+    import h5py
+
+    if not Path(model).exists():
+        raise InputError("model or motif file not found", path=model)
+    if input_path != "-" and not Path(input_path).exists():
+        raise InputError("input file not found", path=input_path)
+    if h5py.is_hdf5(model):
+        return "model"
+    lower = model.lower()
+    if lower.endswith(_INPUT_ENDINGS) or (input_path != "-" and h5py.is_hdf5(input_path)):
+        raise UsageError(
+            f"the first argument must be a model (.h5) or a motif file, and the second the input; "
+            f"{model} looks like the input",
+            hint=f"motifscan scan MODEL_OR_MOTIFS INPUT -o OUT (did you mean: motifscan scan {input_path} {model} ...?)")
+    if lower.endswith((".h5", ".hdf5", ".hdf")):
+        # every non-HDF5 file would be read as motifs: a model name means a broken model
+        raise ModelFileError("not an HDF5 model file (corrupt, truncated or another format)", path=model,
+                             hint="give a model written by 'motifscan train', or a motif file "
+                                  "(.meme, .jaspar, .transfac, .motif)")
+    return "motifs"
 
 
 @cli.command(context_settings={"show_default": True})
 @click.argument("model", type=click.Path(dir_okay=False))
 @click.argument("input_path", metavar="INPUT", type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
-              help="Output; format from the extension: .bedGraph, .bw, .bed (peaks), .tsv (records).")
+              help="Output; format from the extension. Models: .bedGraph/.bw (track), .bed (peaks), "
+                   ".tsv (one row per record: records mode). Motif files: .tsv (FIMO columns), .bed, .gff3.")
 @click.option("--mode", type=click.Choice(["windows", "records"]),
-              help="windows: sliding-window track/peaks; records: one score per record or read "
-                   "[default: records for BAM/CRAM/SAM or a .tsv output, else windows].")
-@click.option("--format", "fmt", type=click.Choice(["bedgraph", "bigwig", "peaks", "tsv"]),
+              help="Models: windows (sliding-window track or peaks) or records (one score per record or "
+                   "read) [default: records for BAM/CRAM/SAM input or a .tsv output, else windows; the "
+                   "log names the mode chosen].")
+@click.option("--format", "fmt", type=click.Choice(["bedgraph", "bigwig", "peaks", "tsv", "bed", "gff3"]),
               help="Output format, when the extension does not say.")
+@click.option("--peaks", type=click.Path(dir_okay=False),
+              help="Models, windows mode: also write the peaks here (BED), from the same pass as the track.")
 @click.option("--window", type=click.IntRange(min=1), help="Window length [default: the model's training length].")
-@click.option("--stride", type=click.IntRange(min=1), default=50, help="Step between window starts.")
-@click.option("--threshold", type=click.FloatRange(0, 1), default=0.5, help="Peaks: windows scoring at least this are merged.")
+@click.option("--stride", type=click.IntRange(min=1), default=WindowOptions.stride, help="Step between window starts.")
+@click.option("--threshold", type=click.FloatRange(0, 1), default=WindowOptions.threshold,
+              help="Peaks: windows scoring at least this probability are merged (see the README on choosing it).")
 @click.option("--hits", type=click.Path(dir_okay=False), help="Also write filter hits as BED6 + matched sequence.")
-@click.option("--hit-fraction", type=click.FloatRange(0, 1, min_open=True), default=0.75,
+@click.option("--hit-fraction", type=click.FloatRange(0, 1, min_open=True), default=WindowOptions.hit_fraction,
               help="A filter hit needs this fraction of the filter's maximum possible activation.")
 @click.option("--shard", help="Scan part I of N (I/N, 1-based); shard outputs concatenate to the full output.")
 @click.option("--chrom", "chroms", multiple=True, help="Only these chromosomes (comma-separated or repeated; indexed FASTA).")
@@ -43,55 +92,63 @@ def _chroms(values: tuple[str, ...]) -> list[str] | None:
 @click.option("--tag-bam", type=click.Path(dir_okay=False), help="Reads: also write them back as BAM with the score in tag 'ms'.")
 @click.option("--batch-size", type=click.IntRange(min=1), help="Rows (chunks or reads) per batch [default: from free memory].")
 @click.option("--chunk-size", type=click.IntRange(min=1), help="Bases per chunk [default: 8192 on CPU, 1 Mbp on CUDA].")
-@click.option("--precision", type=click.Choice(["fp32", "bf16", "fp16"]), default="fp32",
+@click.option("--precision", type=click.Choice(PRECISIONS), default=RunOptions.precision,
               help="Convolution precision (bf16/fp16 for GPUs).")
-@click.option("--conv-method", type=click.Choice(["auto", "table", "dense"]), default="auto",
-              help="Model scans: 'table' sums precomputed k-mer rows (CPU, fp32; several times faster), "
+@click.option("--conv-method", type=click.Choice(CONV_METHODS), default=RunOptions.conv_method,
+              help="Models: 'table' sums precomputed k-mer rows (CPU, fp32; several times faster), "
                    "'dense' is conv1d; auto: table on CPU in fp32, else dense.")
-@pwm_options
+@click.option("--pvalue", type=click.FloatRange(min=0, max=1, min_open=True), default=MotifOptions.pvalue,
+              help="Motif files: report windows with p-value <= this (FIMO --thresh).")
+@click.option("--bg", default=MotifOptions.background,
+              help="Motif files: background for log-odds and p-values: motif-file, uniform, input "
+                   "(the scanned sequences' composition) or a MEME background file; made symmetric.")
+@click.option("--motif-pseudo", type=click.FloatRange(min=0), default=MotifOptions.pseudocount,
+              help="Motif files: pseudocount added to each motif (FIMO --motif-pseudo).")
+@click.option("--pssm-range", type=click.IntRange(min=10), default=MotifOptions.pssm_range,
+              help="Motif files: integer range of a PSSM column (MEME PSSM_RANGE): 1000 as MEME 5; "
+                   "100 gives the p-values of FIMO releases before 2013.")
+@click.option("--motif-format", type=click.Choice(["meme", "jaspar", "transfac", "homer"]),
+              help="Motif files: the format, when the extension does not say.")
+@click.option("--motif-method", type=click.Choice(MOTIF_METHODS), default=MotifOptions.method,
+              help="Motif files: how windows are found (same hits either way): auto = dense "
+                   "convolution on a GPU, lookahead index on CPU.")
 @device_options
 @quiet_option
-def scan(model, input_path, output, mode, fmt, window, stride, threshold, hits, hit_fraction, shard, chroms,
+def scan(model, input_path, output, mode, fmt, peaks, window, stride, threshold, hits, hit_fraction, shard, chroms,
          regions, skip_masked, reference, include_secondary, tag_bam, batch_size, chunk_size, precision,
-         conv_method, device, threads, quiet, **pwm_params):
+         conv_method, pvalue, bg, motif_pseudo, pssm_range, motif_format, motif_method, device, threads, quiet):
     """Scan INPUT (FASTA, FASTA.gz, bgzip, '-', or BAM/CRAM/SAM) with MODEL.
 
     MODEL is a model file (.h5) from 'motifscan train', or a motif file (.meme, .jaspar,
-    .transfac, .motif) for a FIMO-like PWM scan. Windows that are more than half N are skipped;
-    windows must fit wholly in their sequence.
+    .transfac, .motif) for a FIMO-like scan with exact p-values. Windows that are more than half
+    N are skipped; windows must fit wholly in their sequence.
     """
-    import h5py
-
-    from ..device import set_threads
     from ..scan.shard import parse_shard
 
-    if not Path(model).exists():
-        raise InputError("model or motif file not found", path=model)
-    if input_path != "-" and not Path(input_path).exists():
-        raise InputError("input file not found", path=input_path)
-    for path, opt in ((output, "-o"), (hits, "--hits"), (tag_bam, "--tag-bam")):
-        if path is not None:
-            check_output_path(path, option=opt)
-    outputs = [Path(p).resolve() for p in (output, hits, tag_bam) if p]
-    if len(set(outputs)) < len(outputs):
-        raise UsageError("-o, --hits and --tag-bam must name different files", hint="give each output its own path")
-    set_threads(threads)
-    shard_spec = parse_shard(shard)
-    if not h5py.is_hdf5(model):
-        params = dict(mode=mode, fmt=fmt, window=window, stride=stride, threshold=threshold, hits=hits,
-                      shard=shard_spec, chroms=_chroms(chroms), regions=regions, skip_masked=skip_masked,
-                      reference=reference, include_secondary=include_secondary, batch_size=batch_size,
-                      chunk_size=chunk_size, precision=precision, device=device, quiet=quiet, **pwm_params)
-        return run_motif_scan(model, input_path, output, **params)
+    kind = _first_argument_kind(model, input_path)
+    out = OutputOptions(output, fmt=fmt, mode=mode, peaks=peaks, hits=hits, tag_bam=tag_bam)
+    inputs = InputOptions(chroms=_chroms(chroms), regions=regions, shard=parse_shard(shard), skip_masked=skip_masked,
+                          reference=reference, include_secondary=include_secondary)
+    run = RunOptions(device=device, threads=threads, chunk_size=chunk_size, batch_size=batch_size,
+                     precision=precision, conv_method=conv_method, progress=not quiet)
+    windows = WindowOptions(window=window, stride=stride, threshold=threshold, hit_fraction=hit_fraction)
+    motifs = MotifOptions(pvalue=pvalue, background=bg, pseudocount=motif_pseudo, pssm_range=pssm_range,
+                          motif_format=motif_format, method=motif_method)
+    if kind == "motifs":
+        from ..scan.run import check_motif_outputs, scan_motifs
+
+        check_motif_outputs(out)
+        for name in (*changed(windows), *(k for k in ("precision", "conv_method") if k in changed(run))):
+            log.warning("--%s applies to model scans and is ignored for motif files", name.replace("_", "-"))
+        scan_motifs(model, input_path, out, options=motifs, inputs=inputs, run=run)
+        return 0
     from ..device import resolve_device
     from ..model import load_model
-    from ..scan.run import scan_model
+    from ..scan.run import model_scan_mode, scan_model
 
-    dev = resolve_device(device)
-    net = load_model(model, device=dev)
-    scan_model(net, input_path, output, mode=mode, fmt=fmt, window=window, stride=stride, threshold=threshold,
-               hits=hits, hit_fraction=hit_fraction, shard=shard_spec, chroms=_chroms(chroms), regions=regions,
-               batch_size=batch_size, chunk_size=chunk_size, precision=precision, device=dev,
-               skip_masked=skip_masked, reference=reference, include_secondary=include_secondary,
-               tag_bam=tag_bam, quiet=quiet, conv_method=conv_method)
+    model_scan_mode(input_path, out)  # every output checked before the model is read
+    for name in changed(motifs):
+        log.warning("--%s applies to motif files and is ignored for model scans", name.replace("_", "-"))
+    net = load_model(model, device=resolve_device(device))
+    scan_model(net, input_path, out, windows=windows, inputs=inputs, run=run)
     return 0

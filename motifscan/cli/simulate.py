@@ -11,8 +11,8 @@ DEFAULT_MOTIF = "MA0139.2"  # CTCF, in the bundled JASPAR 2024 file
 
 
 def _pick_motif(motifs_path: str | None, motif_id: str | None):
-    from ..motifs import jaspar_path
     from ..io.motif_formats import read_motifs
+    from ..motifs import jaspar_path
 
     path = motifs_path or jaspar_path()
     motifs = read_motifs(path)

@@ -17,10 +17,16 @@ from typing import Sequence
 
 import numpy as np
 
-from ..errors import InputError, UsageError
 from ..codes import N_CODE
+from ..errors import InputError, UsageError
 from ..io.fasta import IndexedFasta, open_binary, read_fasta
-from ..io.intervals import Interval, centre, check_chromosomes, parse_region_name, read_intervals
+from ..io.intervals import (
+    Interval,
+    centre,
+    check_chromosomes,
+    parse_region_name,
+    read_intervals,
+)
 from .negatives import gc_matched_background, shuffle_all
 
 __all__ = [

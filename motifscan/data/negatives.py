@@ -15,8 +15,8 @@ from typing import Sequence
 
 import numpy as np
 
-from ..errors import InputError
 from ..codes import N_CODE
+from ..errors import InputError
 from ..io.fasta import IndexedFasta
 from ..io.intervals import Interval
 

@@ -19,8 +19,8 @@ from typing import BinaryIO, Iterator
 
 import numpy as np
 
-from ..errors import InputError
 from ..codes import encode, soft_mask
+from ..errors import InputError
 
 __all__ = [
     "FastaRecord",
@@ -32,7 +32,9 @@ __all__ = [
     "stream_chunks",
     "IndexedFasta",
     "BGZIP_HINT",
+    "read_fai",
 ]
+
 
 BLOCK_SIZE = 1 << 22
 _WHITESPACE = b" \t\r\n\x0b\x0c"
@@ -394,3 +396,21 @@ class IndexedFasta:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def read_fai(path: str | os.PathLike) -> dict[str, int] | None:
+    """Record sizes from an existing ``PATH.fai`` (newer than the FASTA), else ``None``."""
+    p = Path(path)
+    fai = Path(str(p) + ".fai")
+    try:
+        if not fai.exists() or fai.stat().st_mtime < p.stat().st_mtime:
+            return None
+        sizes = {}
+        with open(fai) as fh:
+            for line in fh:
+                f = line.split("\t")
+                if len(f) >= 2:
+                    sizes[f[0]] = int(f[1])
+        return sizes or None
+    except (OSError, ValueError):
+        return None

@@ -39,30 +39,14 @@ from typing import IO
 import numpy as np
 
 from ..atomic import atomic_open, check_output_path
-from ..errors import UsageError
+from .outputs import hit_output_format
 
-__all__ = ["HitSink", "hit_output_format", "bh_qvalues_by_score", "FIMO_COLUMNS", "HIT_FORMATS"]
+__all__ = ["HitSink", "bh_qvalues_by_score", "FIMO_COLUMNS"]
+
 
 FIMO_COLUMNS = ["motif_id", "motif_alt_id", "sequence_name", "start", "stop", "strand", "score",
                 "p-value", "q-value", "matched_sequence"]
-HIT_FORMATS = {".tsv": "tsv", ".txt": "tsv", ".bed": "bed", ".gff": "gff3", ".gff3": "gff3"}
 READ_BLOCK = 1 << 16
-
-
-def hit_output_format(path: str | os.PathLike, fmt: str | None = None) -> str:
-    """``tsv``, ``bed`` or ``gff3`` from ``fmt`` or the file extension (``.gz`` is not supported)."""
-    if fmt:
-        fmt = fmt.lower()
-        if fmt in ("tsv", "bed", "gff3", "gff"):
-            return "gff3" if fmt == "gff" else fmt
-        raise UsageError(f"--format {fmt} is not a motif-hit format", hint="use tsv, bed or gff3")
-    ext = Path(path).suffix.lower()
-    if ext not in HIT_FORMATS:
-        raise UsageError(
-            f"cannot tell the motif-hit format from {Path(path).name!r}",
-            hint="name the output .tsv (FIMO columns), .bed or .gff3",
-        )
-    return HIT_FORMATS[ext]
 
 
 def bh_qvalues_by_score(pv: np.ndarray, counts: np.ndarray, cutoff: int, m: int) -> np.ndarray:
@@ -102,7 +86,7 @@ class HitSink:
     Parameters
     ----------
     bank
-        The :class:`~motifscan.scan.pwm_scan.MotifBank` the hits come from.
+        The :class:`~motifscan.scan.motif_bank.MotifBank` the hits come from.
     output
         Final output path (``.tsv``, ``.bed``, ``.gff3``).
     fmt

@@ -13,7 +13,7 @@ from typing import Iterable, Mapping
 from ..errors import InputError
 from .fasta import open_binary
 
-__all__ = ["Interval", "read_intervals", "centre", "check_chromosomes", "parse_region_name"]
+__all__ = ["Interval", "read_intervals", "centre", "check_chromosomes", "parse_region_name", "merge_intervals"]
 
 
 @dataclass(frozen=True)
@@ -142,3 +142,17 @@ def parse_region_name(name: str) -> tuple[str, int, int] | None:
         return None
     return chrom, int(a), int(b)
 
+
+
+def merge_intervals(intervals) -> list[tuple[str, int, int]]:
+    """Sort ``(chrom, start, end)`` per chromosome (first-seen chromosome order) and merge overlaps."""
+    order: dict[str, int] = {}
+    for iv in intervals:
+        order.setdefault(iv[0], len(order))
+    merged: list[tuple[str, int, int]] = []
+    for chrom, start, end in sorted(intervals, key=lambda t: (order[t[0]], t[1], t[2])):
+        if merged and merged[-1][0] == chrom and start <= merged[-1][2]:
+            merged[-1] = (chrom, merged[-1][1], max(end, merged[-1][2]))
+        else:
+            merged.append((chrom, start, end))
+    return merged

@@ -38,6 +38,7 @@ __all__ = [
     "HOMER_THRESHOLD_FRACTION",
 ]
 
+
 FORMATS = ("meme", "jaspar", "transfac", "homer")
 
 log = logging.getLogger("motifscan")

@@ -1,37 +1,20 @@
-"""Scan result writers: bedGraph, bigWig, BED peaks, BED motif hits, records TSV, tagged BAM.
+"""Which output a path means: the format tables of model scans and motif-file scans, in one place.
 
-Every writer is a context manager that writes a temporary file beside the target and renames it
-on success (:mod:`motifscan.atomic`); an error inside the ``with`` block leaves no output.
-Writers stream: nothing genome-wide is held in memory.
-
-Track values (bedGraph, bigWig): window ``[q, q + window)`` is drawn as its central ``stride``
-bases, ``[q + (window - stride) // 2, ... + stride)``, so consecutive windows tile the genome
-without overlapping (bigWig needs that); with ``stride > window`` the whole window is drawn.
-Skipped windows (mostly N, too near a chromosome end) leave gaps. Values are the probability of
-the first task.
-
-Peaks (``.bed`` / ``.narrowPeak``): windows scoring ``>= threshold`` whose spans overlap or touch
-are merged into one interval; narrowPeak columns: chrom, start, end, name (``chrom:start-end``),
-score (``round(1000 * max)``), strand ``.``, signalValue (max probability), pValue ``-1``, qValue
-``-1``, peak (summit offset from start: the centre of the best window, the first on ties).
-
-Motif hits: BED6 (chrom, start, end, filter or motif name, score, strand) plus a 7th column with
-the matched sequence read 5'->3' on the hit's strand.
+Model scans (:func:`output_format`): ``.bedGraph``/``.bg``/``.bdg`` track, ``.bw``/``.bigWig``
+track, ``.bed``/``.narrowPeak`` **peaks**, ``.tsv``/``.txt`` records. Motif-file scans
+(:func:`hit_output_format`): ``.tsv``/``.txt`` FIMO columns, ``.bed`` **motif hits**, ``.gff``/``.gff3``.
+The same extension can mean different things to the two scans (``.bed``), so each scan asks its
+own table, and both tables live here.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
 from pathlib import Path
-from typing import Iterable
 
-import numpy as np
-
-from ..atomic import atomic_open, atomic_path
 from ..errors import UsageError
 
+__all__ = ["WINDOW_FORMATS", "HIT_FORMATS", "output_format", "hit_output_format"]
 
 WINDOW_FORMATS = ("bedgraph", "bigwig", "peaks")
 _EXT = {
@@ -59,3 +42,22 @@ def output_format(path: str | os.PathLike, fmt: str | None = None) -> str:
             hint="use .bedGraph, .bw, .bed (peaks) or .tsv (records), or give --format",
         )
     return _EXT[ext]
+
+
+HIT_FORMATS = {".tsv": "tsv", ".txt": "tsv", ".bed": "bed", ".gff": "gff3", ".gff3": "gff3"}
+
+
+def hit_output_format(path: str | os.PathLike, fmt: str | None = None) -> str:
+    """``tsv``, ``bed`` or ``gff3`` from ``fmt`` or the file extension (``.gz`` is not supported)."""
+    if fmt:
+        fmt = fmt.lower()
+        if fmt in ("tsv", "bed", "gff3", "gff"):
+            return "gff3" if fmt == "gff" else fmt
+        raise UsageError(f"--format {fmt} is not a motif-hit format", hint="use tsv, bed or gff3")
+    ext = Path(path).suffix.lower()
+    if ext not in HIT_FORMATS:
+        raise UsageError(
+            f"cannot tell the motif-hit format from {Path(path).name!r}",
+            hint="name the output .tsv (FIMO columns), .bed or .gff3",
+        )
+    return HIT_FORMATS[ext]

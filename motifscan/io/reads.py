@@ -1,4 +1,4 @@
-"""Reads from BAM / CRAM / SAM (pysam) as a scan source.
+"""Reads from BAM / CRAM / SAM (pysam): opening, selecting and iterating alignments.
 
 Which reads
     Primary alignments and unmapped reads by default; ``include_secondary`` adds secondary and
@@ -19,15 +19,20 @@ CRAM needs the reference it was compressed against (``reference``); without it p
 
 from __future__ import annotations
 
+import gzip
 import os
 from pathlib import Path
 from typing import Iterator
 
-import numpy as np
-
 from ..errors import InputError, UsageError
-from ..codes import encode, reverse_complement
+from .fasta import compression
+from .intervals import merge_intervals
 
+__all__ = ["open_alignments", "is_alignment_file", "AlignmentReader"]
+
+
+#: A region of an alignment file: ``(chrom, start, end)``, ``None`` for a whole chromosome's bound.
+Region = tuple[str, "int | None", "int | None"]
 
 
 def open_alignments(path: str | os.PathLike, reference: str | os.PathLike | None = None):
@@ -61,3 +66,96 @@ def open_alignments(path: str | os.PathLike, reference: str | os.PathLike | None
 def _is_bgzf(p: Path) -> bool:
     with open(p, "rb") as fh:
         return fh.read(2) == b"\x1f\x8b"
+
+
+def is_alignment_file(path: str | os.PathLike) -> bool:
+    """True for BAM/CRAM/SAM (by extension, or BAM/CRAM magic bytes)."""
+    s = os.fspath(path)
+    if s == "-":
+        return False
+    if s.lower().endswith((".bam", ".cram", ".sam")):
+        return True
+    try:
+        with open(s, "rb") as fh:
+            head = fh.read(4)
+    except OSError:
+        return False
+    if head == b"CRAM":
+        return True
+    if head[:2] == b"\x1f\x8b" and compression(s) == "bgzip":
+        try:
+            with gzip.open(s, "rb") as fh:
+                return fh.read(4) == b"BAM\x01"
+        except OSError:
+            return False
+    return False
+
+
+class AlignmentReader:
+    """The records of an alignment file, each with whether it is selected for scoring.
+
+    Parameters
+    ----------
+    path
+        BAM, CRAM or SAM.
+    reference
+        FASTA for CRAM.
+    include_secondary
+        Also select secondary and supplementary alignments.
+    regions
+        Only records overlapping these ``(chrom, start, end)`` intervals (``None`` bounds: the
+        whole chromosome); needs a BAM/CRAM index. Each record comes once, in index order;
+        unmapped reads are left out.
+
+    Attributes
+    ----------
+    header
+        The pysam header (for writing the reads back).
+    """
+
+    def __init__(self, path: str | os.PathLike, reference: str | os.PathLike | None = None, *,
+                 include_secondary: bool = False, regions: list[Region] | None = None) -> None:
+        self.path = os.fspath(path)
+        self.reference = reference
+        self.include_secondary = include_secondary
+        self.regions = regions
+        with open_alignments(self.path, reference) as bam:
+            self.header = bam.header
+            if regions is not None:
+                if not bam.has_index():
+                    raise UsageError("--chrom/--regions on reads need an index of the alignment file",
+                                     path=self.path, hint=f"run: samtools index {self.path}")
+                missing = sorted({c for c, _s, _e in regions} - set(bam.references))
+                if missing:
+                    raise UsageError(f"--chrom/--regions name {missing[0]!r}, which is not a reference of the "
+                                     "alignment file", path=self.path)
+
+    def __iter__(self) -> Iterator[tuple[object, bool]]:
+        """``(read, selected)`` for every record in file order (or in the regions, once each)."""
+        with open_alignments(self.path, self.reference) as bam:
+            try:
+                for read in self._records(bam):
+                    yield read, self.include_secondary or not (read.is_secondary or read.is_supplementary)
+            except OSError as exc:
+                raise InputError(f"cannot read alignments: {exc}", path=self.path) from None
+
+    def selected_bases(self) -> int:
+        """Bases of all selected reads (one pass; for ``--shard`` over reads)."""
+        return sum(len(read.query_sequence or "") for read, selected in self if selected)
+
+    def _records(self, bam) -> Iterator:
+        if self.regions is None:
+            yield from (bam.fetch(until_eof=True) if bam.has_index() else bam)
+            return
+        order = {c: i for i, c in enumerate(bam.references)}
+        lengths = dict(zip(bam.references, bam.lengths))
+        ivs = [(c, s or 0, lengths[c] if e is None else e) for c, s, e in self.regions]
+        prev = None
+        for chrom, start, end in merge_intervals(sorted(ivs, key=lambda t: (order[t[0]], t[1]))):
+            for read in bam.fetch(chrom, start, end):
+                # a read overlapping the previous (merged, disjoint) region was given already
+                if prev is not None and prev[0] == chrom and read.reference_start < prev[2] \
+                        and (read.reference_end or read.reference_start + 1) > prev[1]:
+                    continue
+                yield read
+            prev = (chrom, start, end)

@@ -1,40 +1,17 @@
-"""Scan result writers: bedGraph, bigWig, BED peaks, BED motif hits, records TSV, tagged BAM.
-
-Every writer is a context manager that writes a temporary file beside the target and renames it
-on success (:mod:`motifscan.atomic`); an error inside the ``with`` block leaves no output.
-Writers stream: nothing genome-wide is held in memory.
-
-Track values (bedGraph, bigWig): window ``[q, q + window)`` is drawn as its central ``stride``
-bases, ``[q + (window - stride) // 2, ... + stride)``, so consecutive windows tile the genome
-without overlapping (bigWig needs that); with ``stride > window`` the whole window is drawn.
-Skipped windows (mostly N, too near a chromosome end) leave gaps. Values are the probability of
-the first task.
-
-Peaks (``.bed`` / ``.narrowPeak``): windows scoring ``>= threshold`` whose spans overlap or touch
-are merged into one interval; narrowPeak columns: chrom, start, end, name (``chrom:start-end``),
-score (``round(1000 * max)``), strand ``.``, signalValue (max probability), pValue ``-1``, qValue
-``-1``, peak (summit offset from start: the centre of the best window, the first on ties).
-
-Motif hits: BED6 (chrom, start, end, filter or motif name, score, strand) plus a 7th column with
-the matched sequence read 5'->3' on the hit's strand.
-"""
+"""Per-record results: the records TSV and reads written back as a tagged BAM."""
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
 from pathlib import Path
 from typing import Iterable
 
-import numpy as np
+from ..atomic import atomic_path
+from .writer import AtomicWriter, TextWriter
 
-from ..atomic import atomic_open, atomic_path
-from ..errors import UsageError
+__all__ = ["RecordsWriter", "TaggedBamWriter"]
 
 
-
-class RecordsWriter(_TextWriter):
+class RecordsWriter(TextWriter):
     """One row per scored record: ``name length score [score_TASK ...] best_position strand top_filter``.
 
     ``score`` is the probability of the first task; with several tasks each also gets its own
@@ -61,7 +38,7 @@ class RecordsWriter(_TextWriter):
         self.fh.write("".join(out))
 
 
-class TaggedBamWriter(_Atomic):
+class TaggedBamWriter(AtomicWriter):
     """The input reads written back as BAM, each scored read with its score in tag ``tag`` (float).
 
     Reads that could not be scored (no sequence, too short) are written unchanged, so the output

@@ -1,4 +1,14 @@
-"""Motifs: the :class:`Motif` type, motif file formats, logos and database comparison.
+"""Motifs: the :class:`Motif` type (a PWM), exact p-values, comparison, logos, and filters -> motifs.
+
+* :mod:`.pwm` -- the :class:`Motif` type;
+* :mod:`.pvalues` -- FIMO's integer PSSMs and exact p-value tables;
+* :mod:`.compare` -- Tomtom-style comparison with a motif database;
+* :mod:`.logos` -- sequence logos;
+* :mod:`.extract`, :mod:`.influence`, :mod:`.export` -- a model's filters as motifs: activation
+  PWMs, filter influence, and the export that writes them.
+
+Motif *files* (MEME, JASPAR, TRANSFAC, HOMER) are read and written by
+:mod:`motifscan.io.motif_formats`; their functions are also reachable from here:
 
 >>> from motifscan.motifs import read_motifs, jaspar_path
 >>> db = read_motifs(jaspar_path())          # the bundled JASPAR 2024 CORE vertebrates
@@ -6,12 +16,9 @@
 
 from __future__ import annotations
 
-from importlib import resources
+from importlib import import_module, resources
 from pathlib import Path
 
-from .compare import Match, MotifDatabase, compare_motifs, write_matches
-from ..io.motif_formats import FORMATS, detect_format, read_meme_background, read_motifs, write_motifs
-from .logos import plot_logo, plot_logos
 from .pwm import Motif
 
 __all__ = [
@@ -32,6 +39,28 @@ __all__ = [
 ]
 
 JASPAR_FILE = "JASPAR2024_CORE_vertebrates.meme"
+
+# Loaded on first use: motifscan.io.motif_formats imports the Motif type from here, so importing
+# it back eagerly would be a cycle (and the logos would pull in matplotlib for every import).
+_LAZY = {
+    "FORMATS": "motifscan.io.motif_formats",
+    "detect_format": "motifscan.io.motif_formats",
+    "read_motifs": "motifscan.io.motif_formats",
+    "write_motifs": "motifscan.io.motif_formats",
+    "read_meme_background": "motifscan.io.motif_formats",
+    "Match": "motifscan.motifs.compare",
+    "MotifDatabase": "motifscan.motifs.compare",
+    "compare_motifs": "motifscan.motifs.compare",
+    "write_matches": "motifscan.motifs.compare",
+    "plot_logo": "motifscan.motifs.logos",
+    "plot_logos": "motifscan.motifs.logos",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def jaspar_path() -> Path:

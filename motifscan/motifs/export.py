@@ -24,13 +24,13 @@ import numpy as np
 import torch
 
 from ..atomic import atomic_open, atomic_path, check_output_path
+from ..codes import encode
 from ..errors import InputError, UsageError
+from ..io.motif_formats import detect_format, read_motifs, write_motifs
 from ..model import MotifCNN, load_model
 from .extract import activation_motifs, pooled_outputs, weight_motifs
-from ..io.motif_formats import detect_format, read_motifs, write_motifs
 from .influence import Influence, filter_influence
 from .pwm import Motif
-from ..codes import encode
 
 __all__ = ["ExportResult", "export_motifs", "load_sequences", "shuffled_negatives", "table_path", "TSV_COLUMNS", "MAX_SHUFFLED"]
 

@@ -68,7 +68,7 @@ def filter_influence(
     labels
         ``(N,)`` or ``(N, T)`` 0/1 labels; ``None`` means every sequence is a positive. With
         positives only the measure is weak (a filter that fires on every positive hardly moves
-        when set to its mean over them), so :func:`motifscan.export.export_motifs` adds
+        when set to its mean over them), so :func:`motifscan.motifs.export.export_motifs` adds
         shuffled negatives.
     max_elements
         Memory bound for the ``(F, B, F)`` knock-out stack.

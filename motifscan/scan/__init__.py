@@ -1,24 +1,22 @@
-"""Scanning: stream genomes and reads through a model (or a motif bank) in bounded memory.
+"""Scanning: stream genomes and reads through a model or a motif file, in bounded memory.
 
-* :mod:`.engine` -- sources -> overlapping pieces -> batches of uint8 codes on the device;
-  :func:`~.engine.strand_conv` (both strands from one convolution).
-* :mod:`.sources` -- FASTA (streamed or indexed segments) inputs; reads live in
-  :mod:`motifscan.sequences.alignments`.
-* :mod:`.shard` -- ``--shard I/N``.
-* :mod:`.model_scan` -- CNN window tracks, per-record scores and filter hits.
-* :mod:`.run` -- :func:`scan_model` (what ``motifscan scan MODEL`` runs) and :func:`open_source`.
+* :mod:`.options` -- the options objects: what to read, how to run, what to write, how to score;
+* :mod:`.sources`, :mod:`.shard` -- inputs as pieces (FASTA streamed or by index segments,
+  BAM/CRAM/SAM reads; ``--chrom``, ``--regions``, ``--shard``, ``--skip-masked``);
+* :mod:`.batching` -- pieces -> batches of uint8 codes on the device (background reader);
+* :mod:`.conv`, :mod:`.kmer_conv` -- the convolution maths (both strands at once, window max
+  pooling, the k-mer table convolution of the CPU);
+* :mod:`.model_scan` -- a model's window scores, record scores and filter hits per batch;
+* :mod:`.motif_bank`, :mod:`.motif_scan` -- a motif file as a bank of FIMO PSSMs, and its hits;
+* :mod:`.progress` -- the progress bar;
+* :mod:`.run` -- :func:`scan_model` and :func:`scan_motifs`, what ``motifscan scan`` runs.
 """
 
-from .batching import Batch, Piece, default_chunk_size, iter_batches
-from .progress import Progress
-from .conv import strand_conv
-from .shard import Shard, parse_shard, split_segments
-from .sources import FastaSource, Segment
-from .sources import open_source
-from .run import scan_model
+from .options import InputOptions, MotifOptions, OutputOptions, RunOptions, WindowOptions
+from .run import scan_model, scan_motifs
+from .shard import Shard, parse_shard
 
 __all__ = [
-    "Batch", "Piece", "Progress", "default_chunk_size", "iter_batches", "strand_conv",
-    "Shard", "parse_shard", "split_segments", "FastaSource", "Segment",
-    "open_source", "scan_model",
+    "InputOptions", "RunOptions", "OutputOptions", "WindowOptions", "MotifOptions",
+    "scan_model", "scan_motifs", "Shard", "parse_shard",
 ]

@@ -42,7 +42,7 @@ class KmerTableConv:
     ----------
     bank
         Filter bank ``(C, 4, W)`` (channels ``A, C, G, T``), e.g. forward and reverse-complement
-        filters stacked (:func:`motifscan.scan.engine.strand_bank`).
+        filters stacked (:func:`motifscan.scan.conv.strand_bank`).
     bias
         ``(C,)`` or ``None``.
     k

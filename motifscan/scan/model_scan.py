@@ -40,13 +40,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..model import MotifCNN
 from ..codes import N_CODE, decode, reverse_complement
-from .conv import DTYPES, bank_conv, sliding_max, strand_bank
+from ..model import MotifCNN
 from .batching import Batch
+from .conv import DTYPES, bank_conv, sliding_max, strand_bank
 from .kmer_conv import KmerTableConv
 
-__all__ = ["ModelScanner", "WindowScores", "RecordScore", "Hit", "MAX_N_FRACTION"]
+__all__ = ["ModelScanner", "ScanResult", "WindowScores", "RecordScore", "Hit", "MAX_N_FRACTION", "filter_names"]
 
 log = logging.getLogger("motifscan")
 
@@ -96,6 +96,45 @@ class Hit:
     score: float
     strand: str
     sequence: str
+
+
+@dataclass
+class ScanResult:
+    """What one batch gave: window scores, finished records and filter hits (each when asked)."""
+
+    windows: WindowScores | None = None
+    records: list[RecordScore] = field(default_factory=list)
+    hits: list[Hit] = field(default_factory=list)
+
+
+@dataclass
+class _PartialRecord:
+    """Per-filter maxima (and their first positions) of a record seen so far, per strand."""
+
+    fwd_max: np.ndarray
+    fwd_pos: np.ndarray
+    rev_max: np.ndarray
+    rev_pos: np.ndarray
+
+    def merge(self, later: "_PartialRecord") -> "_PartialRecord":
+        """Maxima over both parts; ties keep the earlier position (the first occurrence)."""
+        fb, rb = later.fwd_max > self.fwd_max, later.rev_max > self.rev_max
+        return _PartialRecord(np.where(fb, later.fwd_max, self.fwd_max), np.where(fb, later.fwd_pos, self.fwd_pos),
+                              np.where(rb, later.rev_max, self.rev_max), np.where(rb, later.rev_pos, self.rev_pos))
+
+
+@dataclass
+class _FinishedRecord:
+    """A record whose last piece was in the batch, before the head scores it."""
+
+    row: int               # its (last) row in the batch: results come in input order
+    name: str
+    length: int
+    pooled: np.ndarray     # (F,) strand-max filter maxima
+    best_position: int
+    top_filter: int
+    forward: bool
+    payload: Any
 
 
 HIT_BLOCK = 64
@@ -193,7 +232,7 @@ class ModelScanner:
         self._table = KmerTableConv(self._bank, self._bank_bias) if self.conv_method == "table" else None
         self.names = filter_names(model)
         self.stats: dict[str, int] = {"too_short": 0, "windows": 0, "skipped_n": 0}
-        self._pending: dict[int, dict] = {}
+        self._pending: dict[int, _PartialRecord] = {}
         # The head runs in float64 and is rounded to float32 once: a float32 GEMM's rounding
         # depends on how many windows share the call, float64's almost never shows after the
         # rounding, so a window scores the same bits whatever chunk and batch it falls in.
@@ -217,7 +256,7 @@ class ModelScanner:
         """``(B, 2F, P)`` (forward filters then reverse) or ``(B, F, P)`` without RC sharing.
 
         With the table method the tensor is a channels-last view (filters contiguous), which
-        :func:`~motifscan.scan.engine.sliding_max` pools over positions directly.
+        :func:`~motifscan.scan.conv.sliding_max` pools over positions directly.
         """
         if self._table is not None:
             return self._table(batch.codes).transpose(1, 2)
@@ -309,7 +348,7 @@ class ModelScanner:
         # a record wholly in one row (every read, every short FASTA record) needs the position of
         # its top filter only; rows of longer records keep every filter's position to merge
         whole = np.asarray(batch.last) & ~np.isin(records, ids[counts > 1]) & ~np.isin(records, pending)
-        done: list[tuple] = []
+        done: list[_FinishedRecord] = []
         w_idx = np.flatnonzero(whole)
         if len(w_idx):
             top, fwd_best = self._top(fmax[w_idx], rmax[w_idx])
@@ -318,8 +357,8 @@ class ModelScanner:
             arg = x[rows_t, torch.from_numpy(channel).to(conv.device)].argmax(dim=1).cpu().numpy()
             bestpos = arg + batch.starts[w_idx]
             for j, i in enumerate(w_idx.tolist()):
-                done.append((i, batch.names[i], lengths[i], np.maximum(fmax[i], rmax[i]), int(bestpos[j]),
-                             int(top[j]), bool(fwd_best[j]), batch.payloads[i]))
+                done.append(_FinishedRecord(i, batch.names[i], lengths[i], np.maximum(fmax[i], rmax[i]),
+                                            int(bestpos[j]), int(top[j]), bool(fwd_best[j]), batch.payloads[i]))
         m_idx = np.flatnonzero(~whole)
         if len(m_idx):
             _, arg = x[torch.from_numpy(m_idx).to(conv.device)].max(dim=2)  # first occurrence
@@ -327,21 +366,18 @@ class ModelScanner:
             for j, i in enumerate(m_idx.tolist()):
                 rec = int(records[i])
                 fp, rp = (arg[j, :n], arg[j, n:]) if self.rc else (arg[j], arg[j])
-                cur = dict(f=fmax[i], fp=fp, r=rmax[i], rp=rp)
-                part = self._pending.pop(rec, None)
-                if part is not None:  # keep the earlier position on ties (first occurrence)
-                    for v, p in (("f", "fp"), ("r", "rp")):
-                        better = cur[v] > part[v]
-                        cur[v] = np.where(better, cur[v], part[v])
-                        cur[p] = np.where(better, cur[p], part[p])
+                cur = _PartialRecord(fmax[i], fp, rmax[i], rp)
+                earlier = self._pending.pop(rec, None)
+                if earlier is not None:
+                    cur = earlier.merge(cur)
                 if not batch.last[i]:
                     self._pending[rec] = cur
                     continue
-                top, fwd_best = self._top(cur["f"][None], cur["r"][None])
+                top, fwd_best = self._top(cur.fwd_max[None], cur.rev_max[None])
                 t, fb = int(top[0]), bool(fwd_best[0])
-                done.append((i, batch.names[i], lengths[i], np.maximum(cur["f"], cur["r"]),
-                             int(cur["fp"][t] if fb else cur["rp"][t]), t, fb, batch.payloads[i]))
-        done.sort(key=lambda d: d[0])  # batch (input) order
+                done.append(_FinishedRecord(i, batch.names[i], lengths[i], np.maximum(cur.fwd_max, cur.rev_max),
+                                            int(cur.fwd_pos[t] if fb else cur.rev_pos[t]), t, fb, batch.payloads[i]))
+        done.sort(key=lambda d: d.row)  # batch (input) order
         return self._finish(done)
 
     def _top(self, f: np.ndarray, r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -352,23 +388,23 @@ class ModelScanner:
         rows = np.arange(len(top))
         return top, f[rows, top] >= r[rows, top]
 
-    def _finish(self, done: list[tuple]) -> list[RecordScore]:
-        """RecordScores from ``(row, name, length, strand-max filter maxima, best position, top
-        filter, forward?, payload)`` tuples: one head call for all scorable records."""
+    def _finish(self, done: list[_FinishedRecord]) -> list[RecordScore]:
+        """RecordScores of finished records: one head call for all scorable ones."""
         out: list[RecordScore] = []
-        ok = [k for k, d in enumerate(done) if d[2] >= self.width]
+        ok = [d for d in done if d.length >= self.width]
         probs = None
         if ok:
-            pooled = np.maximum(np.stack([done[k][3] for k in ok]), 0)
+            pooled = np.maximum(np.stack([d.pooled for d in ok]), 0)
             probs = self._probabilities(torch.from_numpy(pooled).to(self.device)).cpu().numpy()
         j = 0
-        for _, name, length, _pooled, best, top, fwd_best, payload in done:
-            if length < self.width:
-                if length > 0:
+        for d in done:
+            if d.length < self.width:
+                if d.length > 0:
                     self.stats["too_short"] += 1
-                out.append(RecordScore(name, int(length), None, payload=payload))
+                out.append(RecordScore(d.name, int(d.length), None, payload=d.payload))
                 continue
-            out.append(RecordScore(name, int(length), probs[j], best, "+" if fwd_best else "-", top, payload))
+            out.append(RecordScore(d.name, int(d.length), probs[j], d.best_position, "+" if d.forward else "-",
+                                   d.top_filter, d.payload))
             j += 1
         return out
 
@@ -401,14 +437,14 @@ class ModelScanner:
                            float(v[k]), "-" if st[k] else "+", decode(seq)))
         return out
 
-    def process(self, batch: Batch, *, windows: bool, records: bool, hits: bool) -> dict:
-        """One convolution, every requested result: ``{"windows", "records", "hits"}``."""
+    def process(self, batch: Batch, *, windows: bool, records: bool, hits: bool) -> ScanResult:
+        """One convolution, every requested result."""
         conv = self._conv(batch)
-        out: dict = {}
+        out = ScanResult()
         if windows:
-            out["windows"] = self.windows(batch, conv)
+            out.windows = self.windows(batch, conv)
         if hits:
-            out["hits"] = self.hits(batch, conv)
+            out.hits = self.hits(batch, conv)
         if records:  # last, so it may mask the positions no row owns in place
-            out["records"] = self.records(batch, conv, inplace=True)
+            out.records = self.records(batch, conv, inplace=True)
         return out

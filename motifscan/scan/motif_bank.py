@@ -1,50 +1,31 @@
-"""Scan with a motif bank: every motif of a file, both strands, FIMO's scores and exact p-values.
+"""A motif file as a bank of filters: FIMO's integer PSSMs, cutoffs, exact p-values, the lookahead index.
 
-A motif file is a fixed bank of filters. Each motif becomes FIMO's integer PSSM
-(:func:`motifscan.motifs.pvalues.build_pssm`), its ``--pvalue`` threshold becomes one integer
-score cutoff, and a window is a hit when its integer score reaches the cutoff. Hits therefore
-get exactly FIMO's p-values (the same table) and FIMO's score (the rounded log-odds in bits).
+Each motif becomes FIMO's integer PSSM (:func:`motifscan.motifs.pvalues.build_pssm`), its
+``--pvalue`` threshold becomes one integer score cutoff, and a window is a hit when its integer
+score reaches the cutoff. Hits therefore get exactly FIMO's p-values (the same table) and FIMO's
+score (the rounded log-odds in bits). The bank scans each motif on both strands (a reverse
+complemented copy of each PSSM).
 
-Two ways to find the windows that reach their cutoffs, with identical results (a test checks):
-
-``dense``
-    One convolution of the one-hot sequence with the padded bank of all motifs and their
-    reverse complements (integer weights in fp32, exact: sums stay far below 2**24), then a
-    comparison with the per-filter cutoffs and ``torch.nonzero`` on the mask. Best on a GPU.
-``lookahead``
-    (CPU default.) The dense convolution costs ~4*W multiply-adds per filter per base; on a CPU
-    most of that is wasted because almost no window comes near the cutoff. For each filter we
-    pick its most informative block of ``k`` columns (``k = min(8, W)``, 10 for motifs of 12
-    columns or more) and list, once, the k-mers whose block score plus the best possible score
-    of the other columns reaches the cutoff (MOODS-style lookahead; enumerated by branch and
-    bound, so the work follows the number of such k-mers, not ``4**k``). An inverted index
-    k-mer -> filters turns every sequence position into the few (position, filter) candidates
-    that can still be hits; only those are scored exactly, with 4-column lookup tables visited
-    most informative first, dropping a candidate as soon as it cannot reach its cutoff. No hit
-    can be missed: a window outside the index cannot reach its cutoff. All of it is numpy on
-    int32 arrays (torch's CPU gathers are an order of magnitude slower here), in steps of
-    ``LOOKAHEAD_STEP`` bases run on ``--threads`` threads.
-
-Invariants: a window containing N (or any IUPAC code, or running off a record) is never
-reported; a motif whose best window cannot reach ``--pvalue`` reports nothing (it is listed in
-:attr:`MotifBank.unreachable` and logged); results do not depend on chunk or batch size, shard
-split or device, because each window start is owned by one engine row (see
-:mod:`motifscan.scan.engine`).
+The **lookahead index** (:meth:`MotifBank.lookahead_index`, the CPU search of
+:mod:`motifscan.scan.motif_scan`): for each filter, its most informative block of ``k`` columns
+(``k = min(8, W)``, 10 for motifs of 12 columns or more) and the k-mers whose block score plus
+the best possible score of the other columns reaches the cutoff (MOODS-style lookahead; found by
+branch and bound, so the work follows the number of such k-mers, not ``4**k``), as an inverted
+index k-mer -> filters; and 4-column lookup tables, visited most informative block first, for
+scoring the candidates exactly.
 """
 
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from ..motifs.pvalues import DEFAULT_PSEUDOCOUNT, PSSM_RANGE, ScaledPSSM, build_pssm
 from ..motifs.pwm import Motif
-
 
 log = logging.getLogger("motifscan")
 #: k-mer length of the lookahead index (4**8 = 65536 rows) ...
@@ -52,6 +33,55 @@ LOOKAHEAD_Q = 8
 #: ... and for motifs at least LONG_MOTIF wide, whose 8-column blocks filter too little.
 LOOKAHEAD_Q_LONG = 10
 LONG_MOTIF = 12
+
+
+@dataclass(frozen=True)
+class KmerGroup:
+    """The inverted index k-mer -> candidate filters of the filters whose lookahead block is ``k`` long.
+
+    Entry ``e`` of k-mer ``id`` (``indptr[id] <= e < indptr[id] + counts[id]``) packs a filter and
+    the offset of its lookahead block as ``entries[e] = filter << shift | offset``. Row ``4**k``
+    is the (empty) row of k-mers holding an N. ``prefix`` (only for a sparse index of long
+    k-mers) flags the :data:`LOOKAHEAD_Q`-mer prefixes that have any entry, so most positions
+    are ruled out by a small, cache-resident table.
+    """
+
+    k: int
+    n_blocks: int          # the most 4-column scoring blocks of any filter in the group
+    counts: np.ndarray     # (4**k + 1,) entries per k-mer (uint8/uint16/int32: small stays in cache)
+    indptr: np.ndarray     # (4**k + 1,) int64 first entry of each k-mer
+    shift: int
+    entries: np.ndarray    # int32 packed (filter, block offset)
+    prefix: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class LookaheadIndex:
+    """Everything the lookahead search needs (see the module docstring).
+
+    Candidates are scored exactly by 4-column tables: ``tables[(f * max_blocks + b) * 256 + id4]``
+    is filter ``f``'s score of the 4-mer ``id4`` in its block ``b``. Filter ``f``'s blocks are
+    visited in the order ``block_order[:, f]`` (most informative first); after ``j + 1`` blocks a
+    candidate needs a partial score of at least ``need[j, f]`` to reach its cutoff.
+    """
+
+    groups: list[KmerGroup]
+    tables: np.ndarray       # (n_filters * max_blocks * 256,) int32
+    max_blocks: int
+    width: np.ndarray        # (n_filters,) int32
+    block_order: np.ndarray  # (max_blocks, n_filters) int32
+    need: np.ndarray         # (max_blocks, n_filters) int32
+    n_entries: int
+    kmer_lengths: list[int]  # the k-mer ids the search computes at every position
+
+
+@dataclass(frozen=True)
+class DenseBank:
+    """The bank for the dense search, on one device: every filter zero-padded to the widest."""
+
+    weight: torch.Tensor  # (n_filters, 4, max_width) float32 integer scores
+    width: torch.Tensor   # (n_filters,) int64
+    cut: torch.Tensor     # (n_filters,) float32 cutoffs
 
 
 def hit_dtype(max_width: int) -> np.dtype:
@@ -127,8 +157,8 @@ class MotifBank:
             mat = self.pssms[m].matrix
             mats[i, : len(mat)] = mat[::-1, ::-1] if s else mat
         self.filter_matrix = mats
-        self._lookahead: dict | None = None
-        self._device_cache: dict = {}
+        self._lookahead: LookaheadIndex | None = None
+        self._device_cache: dict[str, DenseBank] = {}
         self._tables: tuple | None = None
 
     # ------------------------------------------------------------------ info
@@ -171,7 +201,7 @@ class MotifBank:
         return self._tables
 
     # ------------------------------------------------------------------ lookahead index
-    def lookahead_index(self, q: int = LOOKAHEAD_Q) -> dict:
+    def lookahead_index(self, q: int = LOOKAHEAD_Q) -> LookaheadIndex:
         """Build (once) the q-mer -> candidate filters index (see the module docstring).
 
         Filters are grouped by block length ``k = min(q, W)``; each group has a CSR index over
@@ -191,23 +221,23 @@ class MotifBank:
         padded[:, : mats.shape[1]] = mats
         best = padded.max(axis=2).astype(np.int64)  # (n, 4 * nbmax), 0 beyond the width
         gain = best - padded.mean(axis=2)
-        qq = np.where(widths >= LONG_MOTIF, max(q, LOOKAHEAD_Q_LONG), np.minimum(widths, q))
+        block_len = np.where(widths >= LONG_MOTIF, max(q, LOOKAHEAD_Q_LONG), np.minimum(widths, q))
         # lookahead block: the k columns that gain most over the mean column (a cheap proxy
         # for selectivity), wholly inside the motif
         csum = np.concatenate([np.zeros((n, 1)), np.cumsum(gain, axis=1)], axis=1)
         bsum = np.concatenate([np.zeros((n, 1), dtype=np.int64), np.cumsum(best, axis=1)], axis=1)
         offsets = np.zeros(n, dtype=np.int64)
         rest = np.zeros(n, dtype=np.int64)
-        for k in (int(v) for v in np.unique(qq)):
-            sel = np.flatnonzero(qq == k)
+        for k in (int(v) for v in np.unique(block_len)):
+            sel = np.flatnonzero(block_len == k)
             span = csum[sel, k:] - csum[sel, :-k]
             valid = np.arange(span.shape[1])[None, :] <= (widths[sel] - k)[:, None]
             offsets[sel] = np.argmax(np.where(valid, span, -np.inf), axis=1)
             o = offsets[sel]
             rest[sel] = bsum[sel, -1] - (bsum[sel, o + k] - bsum[sel, o])
         groups = []
-        for k in (int(v) for v in np.unique(qq)):
-            sel = np.flatnonzero(qq == k)
+        for k in (int(v) for v in np.unique(block_len)):
+            sel = np.flatnonzero(block_len == k)
             filt, qmer = _passing_kmers(mats, sel, offsets[sel], k, cuts[sel] - rest[sel])
             counts = np.bincount(qmer, minlength=4 ** k + 1)
             top = counts.max(initial=0)  # small tables stay in cache
@@ -217,15 +247,15 @@ class MotifBank:
             shift = max(1, int(offsets.max()).bit_length())
             if (n << shift) >= 1 << 31:
                 raise ValueError("motif bank too large for the lookahead index")
-            group = dict(q=k, nb=int(nblocks[sel].max()), counts=counts, indptr=indptr, shift=shift,
-                         packed=(filt.astype(np.int32) << shift) | offsets[filt].astype(np.int32))
+            prefix = None
             if k > q:  # ids put the first letter lowest, so the low 2q bits are the q-mer prefix
                 flags = (counts[:-1].reshape(-1, 4 ** q) > 0).any(axis=0)
                 if flags.mean() < 0.5:
-                    group["prefix"] = flags.astype(np.uint8)
-            groups.append(group)
+                    prefix = flags.astype(np.uint8)
+            groups.append(KmerGroup(k, int(nblocks[sel].max()), counts, indptr, shift,
+                                    (filt.astype(np.int32) << shift) | offsets[filt].astype(np.int32), prefix))
         cols = np.arange(nbmax * 4)[None, :]
-        inside = (cols >= offsets[:, None]) & (cols < (offsets + qq)[:, None])
+        inside = (cols >= offsets[:, None]) & (cols < (offsets + block_len)[:, None])
         bgain = np.where(inside, 0.0, gain).reshape(n, nbmax, 4).sum(axis=2)
         bgain[np.arange(nbmax)[None, :] >= nblocks[:, None]] = -np.inf  # empty blocks last
         border = np.argsort(-bgain, axis=1, kind="stable")  # (n, nbmax)
@@ -235,22 +265,23 @@ class MotifBank:
         t4 = np.zeros((n, nbmax, 256), dtype=np.int32)
         for t in range(4):
             t4 += padded[:, t::4, :][:, :, (ids4 >> (2 * t)) & 3]  # first letter lowest
-        self._lookahead = dict(
-            groups=groups, t4=t4.reshape(-1), nbmax=nbmax,
+        self._lookahead = LookaheadIndex(
+            groups=groups, tables=t4.reshape(-1), max_blocks=nbmax,
             width=widths.astype(np.int32),
             block_order=border.T.astype(np.int32).copy(),               # [j, i]
             need=(cuts[None, :] - after.T).astype(np.int32).copy(),       # [j, i]
-            entries=sum(len(g["packed"]) for g in groups),
-            ks=sorted({int(v) for v in qq} | ({q} if any("prefix" in g for g in groups) else set())),
+            n_entries=sum(len(g.entries) for g in groups),
+            kmer_lengths=sorted({int(v) for v in block_len} | ({q} if any(g.prefix is not None for g in groups) else set())),
         )
         return self._lookahead
 
-    def _dense_bank(self, device: torch.device) -> dict:
+    def dense_bank(self, device: torch.device) -> DenseBank:
+        """The bank on ``device`` for the dense search (made once per device)."""
         key = str(device)
         if key not in self._device_cache:
             w = torch.as_tensor(self.filter_matrix, dtype=torch.float32, device=device)
-            self._device_cache[key] = dict(
-                weight=w.permute(0, 2, 1).contiguous(),  # (n, 4, Wmax)
+            self._device_cache[key] = DenseBank(
+                weight=w.permute(0, 2, 1).contiguous(),
                 width=torch.as_tensor(self.filter_width, device=device),
                 cut=torch.as_tensor(self.filter_cut, dtype=torch.float32, device=device),
             )

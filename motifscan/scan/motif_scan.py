@@ -1,11 +1,4 @@
-"""Scan with a motif bank: every motif of a file, both strands, FIMO's scores and exact p-values.
-
-A motif file is a fixed bank of filters. Each motif becomes FIMO's integer PSSM
-(:func:`motifscan.motifs.pvalues.build_pssm`), its ``--pvalue`` threshold becomes one integer
-score cutoff, and a window is a hit when its integer score reaches the cutoff. Hits therefore
-get exactly FIMO's p-values (the same table) and FIMO's score (the rounded log-odds in bits).
-
-Two ways to find the windows that reach their cutoffs, with identical results (a test checks):
+"""The hits of a motif bank in a batch of sequence: FIMO-exact, found two ways with identical results.
 
 ``dense``
     One convolution of the one-hot sequence with the padded bank of all motifs and their
@@ -13,38 +6,32 @@ Two ways to find the windows that reach their cutoffs, with identical results (a
     comparison with the per-filter cutoffs and ``torch.nonzero`` on the mask. Best on a GPU.
 ``lookahead``
     (CPU default.) The dense convolution costs ~4*W multiply-adds per filter per base; on a CPU
-    most of that is wasted because almost no window comes near the cutoff. For each filter we
-    pick its most informative block of ``k`` columns (``k = min(8, W)``, 10 for motifs of 12
-    columns or more) and list, once, the k-mers whose block score plus the best possible score
-    of the other columns reaches the cutoff (MOODS-style lookahead; enumerated by branch and
-    bound, so the work follows the number of such k-mers, not ``4**k``). An inverted index
-    k-mer -> filters turns every sequence position into the few (position, filter) candidates
-    that can still be hits; only those are scored exactly, with 4-column lookup tables visited
-    most informative first, dropping a candidate as soon as it cannot reach its cutoff. No hit
-    can be missed: a window outside the index cannot reach its cutoff. All of it is numpy on
-    int32 arrays (torch's CPU gathers are an order of magnitude slower here), in steps of
-    ``LOOKAHEAD_STEP`` bases run on ``--threads`` threads.
+    most of that is wasted because almost no window comes near the cutoff. The bank's lookahead
+    index (:meth:`~motifscan.scan.motif_bank.MotifBank.lookahead_index`) turns every sequence
+    position into the few (position, filter) candidates that can still be hits; only those are
+    scored exactly, with 4-column lookup tables visited most informative first, dropping a
+    candidate as soon as it cannot reach its cutoff. No hit can be missed: a window outside the
+    index cannot reach its cutoff. All of it is numpy on int32 arrays (torch's CPU gathers are an
+    order of magnitude slower here), in steps of ``LOOKAHEAD_STEP`` bases run on ``--threads``
+    threads.
 
 Invariants: a window containing N (or any IUPAC code, or running off a record) is never
 reported; a motif whose best window cannot reach ``--pvalue`` reports nothing (it is listed in
-:attr:`MotifBank.unreachable` and logged); results do not depend on chunk or batch size, shard
-split or device, because each window start is owned by one engine row (see
-:mod:`motifscan.scan.engine`).
+:attr:`~motifscan.scan.motif_bank.MotifBank.unreachable` and logged); results do not depend on
+chunk or batch size, shard split or device, because each window start is owned by one engine
+row (see :mod:`motifscan.scan.batching`).
 """
 
 from __future__ import annotations
 
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from typing import Sequence
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..motifs.pvalues import DEFAULT_PSEUDOCOUNT, PSSM_RANGE, ScaledPSSM, build_pssm
-from ..motifs.pwm import Motif
-
+from .motif_bank import LOOKAHEAD_Q, LOOKAHEAD_Q_LONG, DenseBank, LookaheadIndex, MotifBank, hit_dtype
 
 log = logging.getLogger("motifscan")
 
@@ -90,32 +77,32 @@ def next_n_distance(x: np.ndarray) -> np.ndarray:
     return np.minimum.accumulate(idx[::-1])[::-1] - pos
 
 
-def _lookahead_hits(x: np.ndarray, dist: np.ndarray, la: dict) -> tuple[np.ndarray, ...]:
+def _lookahead_hits(x: np.ndarray, dist: np.ndarray, index: LookaheadIndex) -> tuple[np.ndarray, ...]:
     """(start, filter, score) of every hit in uint8 codes ``x``, through the lookahead index."""
     n = len(x)
-    nbmax = la["nbmax"]
+    nbmax = index.max_blocks
     xs = np.empty(n + 4 * nbmax + LOOKAHEAD_Q_LONG, dtype=np.int32)
     np.minimum(x, 3, out=xs[:n], casting="unsafe")
     xs[n:] = 3
     m4 = n + 4 * nbmax
     id4 = xs[:m4] | (xs[1 : m4 + 1] << 2) | (xs[2 : m4 + 2] << 4) | (xs[3 : m4 + 3] << 6)
-    ids_by_q = _kmer_ids(xs, id4, n, la["ks"])
-    width, t4 = la["width"], la["t4"]
-    border, need = la["block_order"], la["need"]
+    ids_by_k = _kmer_ids(xs, id4, n, index.kmer_lengths)
+    width, tables = index.width, index.tables
+    block_order, need = index.block_order, index.need
     starts, filts, scores = [], [], []
     npos = np.flatnonzero(dist == 0)  # N positions (and the end)
     few_n = len(npos) * LOOKAHEAD_Q_LONG < n // 4
-    for g in la["groups"]:
-        k = g["q"]
-        ids = ids_by_q[k]
-        prefix = g.get("prefix")
+    for group in index.groups:
+        k = group.k
+        ids = ids_by_k[k]
+        prefix = group.prefix
         if prefix is not None:
             # sparse long index: look up its (cache-resident) 8-mer prefix flags first, and
             # the big table only where some k-mer with that prefix has candidates
-            where = np.flatnonzero(prefix[ids_by_q[LOOKAHEAD_Q]]).astype(np.int32)
+            where = np.flatnonzero(prefix[ids_by_k[LOOKAHEAD_Q]]).astype(np.int32)
             where = where[dist[where] >= k]
             ids = ids[where]
-            counts = g["counts"][ids].astype(np.int32)
+            counts = group.counts[ids].astype(np.int32)
             total = int(counts.sum(dtype=np.int64))
             if total == 0:
                 continue
@@ -127,7 +114,7 @@ def _lookahead_hits(x: np.ndarray, dist: np.ndarray, la: dict) -> tuple[np.ndarr
                 ids[max(0, n - k + 1):] = 4 ** k  # k-mers running off the end
             else:
                 ids = np.where(dist >= k, ids, 4 ** k)
-            counts = g["counts"][ids]
+            counts = group.counts[ids]
             nonzero = int(np.count_nonzero(counts))
             if nonzero == 0:
                 continue
@@ -141,24 +128,24 @@ def _lookahead_hits(x: np.ndarray, dist: np.ndarray, la: dict) -> tuple[np.ndarr
         pos = np.repeat(where, counts)
         # the entries of a position are indptr[id] .. indptr[id] + count - 1
         first = np.cumsum(counts, dtype=np.int64) - counts
-        entry = np.repeat(g["indptr"][ids] - first, counts) + np.arange(total, dtype=np.int64)
-        packed = g["packed"][entry]
-        filt = packed >> g["shift"]
-        ws = pos - (packed & ((1 << g["shift"]) - 1))
+        entry = np.repeat(group.indptr[ids] - first, counts) + np.arange(total, dtype=np.int64)
+        packed = group.entries[entry]
+        filt = packed >> group.shift
+        ws = pos - (packed & ((1 << group.shift) - 1))
         del pos, entry, first
         ok = ws >= 0
         np.maximum(ws, 0, out=ws)
         ok &= dist[ws] >= width[filt]
         ws, filt = ws[ok], filt[ok]
         score = np.zeros(len(ws), dtype=np.int32)
-        for j in range(g["nb"]):
+        for j in range(group.n_blocks):
             if len(ws) == 0:
                 break
-            b = border[j][filt]
-            score += t4[(filt * nbmax + b) * 256 + id4[ws + 4 * b]]
+            b = block_order[j][filt]
+            score += tables[(filt * nbmax + b) * 256 + id4[ws + 4 * b]]
             keep = score >= need[j][filt]  # can it still reach the cutoff?
             # dropping costs three copies: worth it only once many candidates have failed
-            if j == g["nb"] - 1 or np.count_nonzero(keep) < 0.75 * len(keep):
+            if j == group.n_blocks - 1 or np.count_nonzero(keep) < 0.75 * len(keep):
                 idx = np.flatnonzero(keep)
                 ws, filt, score = ws[idx], filt[idx], score[idx]
         starts.append(ws.astype(np.int64))
@@ -170,9 +157,9 @@ def _lookahead_hits(x: np.ndarray, dist: np.ndarray, la: dict) -> tuple[np.ndarr
     return np.concatenate(starts), np.concatenate(filts).astype(np.int64), np.concatenate(scores)
 
 
-def _dense_hits(x: torch.Tensor, dist: np.ndarray, dev: dict) -> tuple[np.ndarray, ...]:
+def _dense_hits(x: torch.Tensor, dist: np.ndarray, dense: DenseBank) -> tuple[np.ndarray, ...]:
     """Same as :func:`_lookahead_hits` by one convolution of the whole padded bank."""
-    w = dev["weight"]
+    w = dense.weight
     nf, _, wmax = w.shape
     n = x.numel()
     budget = DENSE_ELEMENTS * (8 if x.device.type == "cuda" else 1)
@@ -186,9 +173,9 @@ def _dense_hits(x: torch.Tensor, dist: np.ndarray, dev: dict) -> tuple[np.ndarra
         onehot = F.one_hot(seg, 5)[:, :4].T.to(torch.float32)[None]  # N = an all-zero column
         with torch.backends.cudnn.flags(enabled=True, allow_tf32=False):  # keep sums exact
             out = F.conv1d(onehot, w)[0]  # (nf, b - a); integer sums, exact in fp32
-        f, p = torch.nonzero(out >= dev["cut"][:, None], as_tuple=True)
+        f, p = torch.nonzero(out >= dense.cut[:, None], as_tuple=True)
         ws = p + a
-        ok = dist_t[ws] >= dev["width"][f]
+        ok = dist_t[ws] >= dense.width[f]
         starts.append(ws[ok])
         filts.append(f[ok])
         scores.append(out[f[ok], p[ok]].round().to(torch.int32))
@@ -233,12 +220,12 @@ def scan_codes(
         return e, e, e.astype(np.int32), dist
     if method == "dense":
         t = codes.reshape(-1) if is_tensor else torch.from_numpy(host)
-        s, f, sc = _dense_hits(t, dist, bank._dense_bank(t.device))
+        s, f, sc = _dense_hits(t, dist, bank.dense_bank(t.device))
         return s.astype(np.int64), f.astype(np.int64), sc.astype(np.int32), dist
-    la = bank.lookahead_index()
+    index = bank.lookahead_index()
     n = len(host)
     if n <= LOOKAHEAD_STEP:
-        s, f, sc = _lookahead_hits(host, dist, la)
+        s, f, sc = _lookahead_hits(host, dist, index)
         return s, f, sc, dist
     ctx = bank.max_width - 1
 
@@ -247,7 +234,7 @@ def scan_codes(
         # each step owns starts [a, b) and sees the context its windows need
         e_ = min(n, b + ctx)
         seg_dist = np.minimum(dist[a:e_], e_ - a - np.arange(e_ - a))
-        s, f, sc = _lookahead_hits(host[a:e_], seg_dist, la)
+        s, f, sc = _lookahead_hits(host[a:e_], seg_dist, index)
         keep = s < (b - a)
         return s[keep] + a, f[keep], sc[keep]
 
@@ -279,7 +266,7 @@ _LETTERS = np.frombuffer(b"ACGTN", dtype=np.uint8)
 
 
 def scan_batch(bank: MotifBank, batch, method: str = "auto") -> tuple[np.ndarray, dict[int, str], np.ndarray]:
-    """Scan one engine :class:`~motifscan.scan.engine.Batch`: its owned hits, names and tests.
+    """Scan one engine :class:`~motifscan.scan.batching.Batch`: its owned hits, names and tests.
 
     Rows are laid end to end with an N between them (a window never spans two rows); a hit is
     kept when its start is owned by its row (``begins <= start < own_ends``), so every window

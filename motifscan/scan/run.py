@@ -1,166 +1,186 @@
-"""``scan_model``: the library function behind ``motifscan scan MODEL INPUT -o OUT``.
+"""The two scans as library functions: :func:`scan_model` and :func:`scan_motifs`.
 
-Also :func:`open_source`, which turns a path plus ``--chrom`` / ``--regions`` / ``--shard`` /
-``--skip-masked`` into a source the engine streams -- the PWM scan uses it too.
+``motifscan scan MODEL INPUT -o OUT`` runs :func:`scan_model`; ``motifscan scan MOTIFS INPUT -o
+OUT`` (a MEME, JASPAR, TRANSFAC or HOMER file) runs :func:`scan_motifs`. Both take the same
+options objects (:mod:`motifscan.scan.options`): what to read, how to run, what to write; both
+check every output before any work, open the input (:func:`~motifscan.scan.sources.open_source`),
+stream it through the batching engine (:func:`~motifscan.scan.batching.iter_batches`) and hand
+each batch's results to the writers of :mod:`motifscan.io`, which rename their files into place
+only when the whole scan succeeded.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
-from typing import Any
+import time
+from typing import Any, Sequence
 
-import torch
+import numpy as np
 
 from ..atomic import check_output_path
-from ..device import resolve_device
+from ..device import resolve_device, set_threads
 from ..errors import InputError, UsageError
-from ..model import MotifCNN
-from ..io.tracks import BedGraphWriter, BigWigWriter
+from ..io.fimo import HitSink
 from ..io.hits import HitsWriter
+from ..io.motif_formats import read_meme_background, read_motifs
+from ..io.outputs import hit_output_format, output_format
 from ..io.peaks import PeakWriter
+from ..io.reads import is_alignment_file
 from ..io.records import RecordsWriter, TaggedBamWriter
-from ..io.outputs import output_format
-from .progress import Progress
+from ..io.tracks import BedGraphWriter, BigWigWriter
+from ..model import MotifCNN
+from ..motifs.pwm import Motif
 from .batching import default_chunk_size, iter_batches
 from .model_scan import ModelScanner
-from .shard import RecordFilter, Shard, split_segments
-from .sources import FastaSource, Segment, is_alignment_file, open_index, region_segments, whole_segments
+from .motif_bank import MotifBank
+from .motif_scan import scan_batch
+from .options import InputOptions, MotifOptions, OutputOptions, RunOptions, WindowOptions
+from .progress import Progress
+from .sources import open_source
 
+__all__ = ["scan_model", "scan_motifs", "resolve_background", "input_composition", "model_scan_mode"]
 
 log = logging.getLogger("motifscan")
+
+#: Bases per chunk of the lookahead (CPU) motif scan; rows are packed up to LOOKAHEAD_BATCH bases.
+LOOKAHEAD_CHUNK = 1 << 17
+LOOKAHEAD_BATCH = 1 << 19
+#: A record this long scored as one record, with the mode chosen from the output name, is
+#: probably a chromosome that was meant to be scanned in windows: say so.
+LONG_RECORD = 1_000_000
+
+
+def _as_output(output: str | os.PathLike | OutputOptions) -> OutputOptions:
+    return output if isinstance(output, OutputOptions) else OutputOptions(output)
+
+
+def model_scan_mode(input_path: str | os.PathLike, out: OutputOptions) -> tuple[str, str, str]:
+    """``(mode, format, why)`` of a model scan, checked before any work.
+
+    ``--mode`` wins; otherwise reads give records, a ``.tsv``/``.txt`` output gives records, and
+    any other output gives windows. ``why`` says which rule chose the mode (for the log).
+    """
+    reads = is_alignment_file(input_path)
+    fmt = output_format(out.output, out.fmt)
+    if out.mode is not None:
+        mode, why = out.mode, "--mode"
+    elif reads:
+        mode, why = "records", "reads are scored one row each"
+    elif fmt == "tsv":
+        mode, why = "records", f"a {os.path.splitext(os.fspath(out.output))[1] or 'TSV'} output holds one row per record"
+    else:
+        mode, why = "windows", f"a {fmt} output holds windows"
+    if mode == "records" and fmt != "tsv":
+        raise UsageError(f"--mode records writes a TSV, not {fmt}", path=out.output, hint="name the output .tsv")
+    if mode == "windows" and fmt == "tsv":
+        raise UsageError("--mode windows writes bedGraph, bigWig or BED peaks, not a TSV",
+                         hint="use -o OUT.bedGraph / OUT.bw / OUT.bed, or --mode records")
+    if out.tag_bam is not None and not reads:
+        raise UsageError("--tag-bam needs BAM/CRAM/SAM input")
+    if out.peaks is not None:
+        if mode != "windows":
+            raise UsageError("--peaks needs a windows scan", hint="write a track (-o OUT.bw) with --peaks PEAKS.bed")
+        if output_format(out.peaks) != "peaks":
+            raise UsageError(f"--peaks {out.peaks} is not a BED file", hint="name it .bed or .narrowPeak")
+        if fmt == "peaks":
+            raise UsageError("-o is already a peak file", hint="use -o for the track and --peaks for the peaks")
+    for path, opt in out.paths():
+        if path is not None:
+            check_output_path(path, option=opt)
+    return mode, fmt, why
 
 
 def scan_model(
     model: MotifCNN,
     input_path: str | os.PathLike,
-    output: str | os.PathLike,
+    output: str | os.PathLike | OutputOptions,
     *,
-    mode: str | None = None,
-    fmt: str | None = None,
-    window: int | None = None,
-    stride: int = 50,
-    threshold: float = 0.5,
-    hits: str | os.PathLike | None = None,
-    hit_fraction: float = 0.75,
-    shard: Shard | None = None,
-    chroms: list[str] | None = None,
-    regions: str | os.PathLike | None = None,
-    batch_size: int | None = None,
-    chunk_size: int | None = None,
-    precision: str = "fp32",
-    device: str | torch.device | None = "auto",
-    skip_masked: bool = False,
-    reference: str | os.PathLike | None = None,
-    include_secondary: bool = False,
-    tag_bam: str | os.PathLike | None = None,
-    quiet: bool = False,
-    conv_method: str = "auto",
+    windows: WindowOptions = WindowOptions(),
+    inputs: InputOptions = InputOptions(),
+    run: RunOptions = RunOptions(),
 ) -> dict[str, Any]:
-    """Scan a FASTA or BAM/CRAM/SAM with a model and write the result to ``output``.
+    """Scan a FASTA or BAM/CRAM/SAM with a model and write what ``output`` asks for.
 
     Parameters
     ----------
-    mode
-        ``windows`` (sliding windows -> bedGraph / bigWig / peaks) or ``records`` (one row per
-        record or read -> TSV). Default: ``records`` for reads or a ``.tsv`` output, else windows.
-    fmt
-        Output format (default from the extension of ``output``).
-    window, stride
-        Window length (default the model's training length) and step.
-    threshold
-        Peak calling threshold (probability).
-    hits, hit_fraction
-        Also write filter hits (BED6 + sequence) at >= ``hit_fraction`` of each filter's maximum.
-    shard, chroms, regions
-        Which part of the input (see :func:`open_source`).
-    batch_size, chunk_size
-        Rows per batch (default from free memory) and chunk step (default per device).
-    precision
-        ``fp32``, ``bf16`` or ``fp16`` (bf16/fp16 are for GPUs; slow on most CPUs).
-    tag_bam
-        For reads: write them back as BAM with the score in tag ``ms``.
-    conv_method
-        ``auto``, ``table`` or ``dense`` (see :class:`~motifscan.scan.model_scan.ModelScanner`).
+    model
+        The model.
+    input_path
+        FASTA (plain, gzip, bgzip, ``-``) or BAM/CRAM/SAM reads.
+    output
+        A path (format from its extension) or :class:`~motifscan.scan.options.OutputOptions`
+        (format, mode, and the extra outputs of the same pass: peaks, filter hits, tagged BAM).
+        Windows mode writes a bedGraph / bigWig track or BED peaks; records mode (reads, or a
+        ``.tsv`` output) one row per record or read; see :func:`model_scan_mode`.
+    windows
+        Window, stride, peak threshold, filter-hit fraction.
+    inputs
+        Which part of the input (chromosomes, regions, shard, soft-masking, alignments).
+    run
+        Device, threads, chunk and batch sizes, precision, convolution method, progress bar.
 
     Returns
     -------
     dict
-        Counters: bases, windows, records, hits, skipped windows, reads without sequence, seconds.
+        Counters: bases, windows or records, peaks, hits, skipped windows, reads without
+        sequence, seconds.
     """
-    reads = is_alignment_file(input_path)
-    fmt = output_format(output, fmt)
-    if mode is None:
-        mode = "records" if (reads or fmt == "tsv") else "windows"
-    if mode not in ("windows", "records"):
-        raise UsageError(f"--mode {mode!r} is not windows or records")
-    if mode == "records" and fmt != "tsv":
-        raise UsageError(f"--mode records writes a TSV, not {fmt}", path=output, hint="name the output .tsv")
-    if mode == "windows" and fmt == "tsv":
-        raise UsageError("--mode windows writes bedGraph, bigWig or BED peaks, not a TSV",
-                         hint="use -o OUT.bedGraph / OUT.bw / OUT.bed, or --mode records")
-    if tag_bam is not None and not reads:
-        raise UsageError("--tag-bam needs BAM/CRAM/SAM input")
-    for path, opt in ((output, "-o"), (hits, "--hits"), (tag_bam, "--tag-bam")):
-        if path is not None:
-            check_output_path(path, option=opt)
-    if precision not in ("fp32", "bf16", "fp16"):
-        raise UsageError(f"--precision {precision!r}", hint="use fp32, bf16 or fp16")
-    dev = resolve_device(device)
-    if conv_method == "table" and (dev.type != "cpu" or precision != "fp32"):
+    out = _as_output(output)
+    mode, fmt, why = model_scan_mode(input_path, out)
+    set_threads(run.threads)
+    dev = resolve_device(run.device)
+    if run.conv_method == "table" and (dev.type != "cpu" or run.precision != "fp32"):
         raise UsageError("--conv-method table runs on CPU in fp32 only", hint="use --conv-method dense or auto")
-    if precision != "fp32" and dev.type == "cpu":
-        log.warning("--precision %s on CPU is much slower than fp32 here; fp32 is the CPU default", precision)
-    window = int(window or model.config.seq_length)
+    if run.precision != "fp32" and dev.type == "cpu":
+        log.warning("--precision %s on CPU is much slower than fp32 here; fp32 is the CPU default", run.precision)
+    window = int(windows.window or model.config.seq_length)
     if window < model.config.filter_width:
         raise UsageError(f"--window {window} is shorter than the filter width {model.config.filter_width}")
-    if stride < 1:
-        raise UsageError("--stride must be >= 1")
-    scanner = ModelScanner(model, window=window, stride=stride, device=dev, precision=precision,
-                           hit_fraction=hit_fraction if hits else None, conv_method=conv_method)
-    windows = mode == "windows"
-    overlap = (window if windows else model.config.filter_width) - 1
-    grid = stride if windows else 1
-    source = open_source(input_path, overlap=overlap, grid=grid, records=not windows, chroms=chroms,
-                         regions=regions, shard=shard, skip_masked=skip_masked, reference=reference,
-                         include_secondary=include_secondary, keep_reads=tag_bam is not None)
-    if shard is not None:
-        log.info("shard %s: %s bases", shard, f"{source.total:,}" if source.total is not None else "?")
-    writers = []
-    if windows:
-        if fmt == "bedgraph":
-            main = BedGraphWriter(output, window, stride)
-        elif fmt == "bigwig":
-            main = BigWigWriter(output, window, stride, getattr(source, "sizes", None))
-        else:
-            main = PeakWriter(output, window, threshold)
-    else:
-        main = RecordsWriter(output, model.config.tasks, scanner.names)
-    writers.append(main)
-    if hits:
-        hit_writer = HitsWriter(hits)
-        writers.append(hit_writer)
-    bam_writer = TaggedBamWriter(tag_bam, source.header) if tag_bam else None
-    if bam_writer:
-        writers.append(bam_writer)
-    import contextlib
-
+    log.info("mode: %s (%s) -> %s", mode, why, out.output)
+    scanner = ModelScanner(model, window=window, stride=windows.stride, device=dev, precision=run.precision,
+                           hit_fraction=windows.hit_fraction if out.hits else None, conv_method=run.conv_method)
+    in_windows = mode == "windows"
+    overlap = (window if in_windows else model.config.filter_width) - 1
+    grid = windows.stride if in_windows else 1
+    source = open_source(input_path, inputs, overlap=overlap, grid=grid, records=not in_windows,
+                         keep_reads=out.tag_bam is not None)
+    if inputs.shard is not None:
+        log.info("shard %s: %s bases", inputs.shard, f"{source.total:,}" if source.total is not None else "?")
     with contextlib.ExitStack() as stack:
-        for w in writers:
-            stack.enter_context(w)
-        progress = stack.enter_context(Progress(source.total, quiet))
-        for batch in iter_batches(source, overlap=overlap, chunk_size=chunk_size or default_chunk_size(dev),
-                                  batch_size=batch_size, device=dev, align=grid,
-                                  n_filters=model.config.n_filters * (2 if model.config.rc_sharing else 1)):
-            out = scanner.process(batch, windows=windows, records=not windows, hits=bool(hits))
-            if windows:
-                main.write(out["windows"])
+        if in_windows:
+            if fmt == "bedgraph":
+                main = BedGraphWriter(out.output, window, windows.stride)
+            elif fmt == "bigwig":
+                main = BigWigWriter(out.output, window, windows.stride, source.sizes)
             else:
-                main.write(out["records"])
+                main = PeakWriter(out.output, window, windows.threshold)
+            window_writers = [stack.enter_context(main)]
+            if out.peaks is not None:
+                window_writers.append(stack.enter_context(PeakWriter(out.peaks, window, windows.threshold)))
+        else:
+            main = stack.enter_context(RecordsWriter(out.output, model.config.tasks, scanner.names))
+        hit_writer = stack.enter_context(HitsWriter(out.hits)) if out.hits else None
+        bam_writer = stack.enter_context(TaggedBamWriter(out.tag_bam, source.header)) if out.tag_bam else None
+        progress = stack.enter_context(Progress(source.total, not run.progress))
+        longest = ("", 0)
+        for batch in iter_batches(source, overlap=overlap, chunk_size=run.chunk_size or default_chunk_size(dev),
+                                  batch_size=run.batch_size, device=dev, align=grid,
+                                  n_filters=model.config.n_filters * (2 if model.config.rc_sharing else 1)):
+            result = scanner.process(batch, windows=in_windows, records=not in_windows, hits=hit_writer is not None)
+            if in_windows:
+                for writer in window_writers:
+                    writer.write(result.windows)
+            else:
+                main.write(result.records)
                 if bam_writer:
-                    bam_writer.write(out["records"])
-            if hits:
-                hit_writer.write(out["hits"])
+                    bam_writer.write(result.records)
+                for r in result.records:
+                    if r.length > longest[1]:
+                        longest = (r.name, r.length)
+            if hit_writer:
+                hit_writer.write(result.hits)
             progress.update(batch.bases)
         seconds = progress.rate and progress.done / progress.rate
         src_stats = getattr(source, "stats", {})
@@ -172,17 +192,23 @@ def scan_model(
     stats.update(getattr(source, "stats", {}))
     stats["bases"] = progress.done
     stats["seconds"] = seconds
-    if windows:
+    if in_windows:
         stats.pop("too_short", None)
+        if isinstance(main, PeakWriter):
+            stats["peaks"] = main.count
+        elif out.peaks is not None:
+            stats["peaks"] = window_writers[-1].count
     else:
         stats.pop("windows", None)
         stats.pop("skipped_n", None)
         stats["records"] = main.count
-    if hits:
+    if hit_writer:
         stats["hits"] = hit_writer.count
-    if isinstance(main, PeakWriter):
-        stats["peaks"] = main.count
-    _log_stats(stats, output)
+    _log_stats(stats, out.output)
+    if not in_windows and out.mode is None and longest[1] >= LONG_RECORD and not is_alignment_file(input_path):
+        log.warning("each FASTA record was scored as ONE sequence (records mode, from the %s output); the "
+                    "longest, %s, is %s bp. For a genome track or peaks give -o OUT.bw, OUT.bedGraph or "
+                    "OUT.bed (or --mode windows)", fmt, longest[0], f"{longest[1]:,}")
     return stats
 
 
@@ -199,3 +225,143 @@ def _log_stats(stats: dict, output) -> None:
         log.warning("%d records shorter than the filter width were not scored", stats["too_short"])
     if stats.get("no_sequence"):
         log.warning("%d reads without a stored sequence were skipped", stats["no_sequence"])
+
+
+# ---------------------------------------------------------------------------- motif files
+def input_composition(source) -> np.ndarray:
+    """A/C/G/T frequencies of everything a source yields (one extra pass; N ignored)."""
+    counts = np.zeros(5, dtype=np.int64)
+    for piece in source.pieces(1 << 22, 0):
+        own = piece.codes[: max(0, piece.own_end - piece.start)]
+        counts += np.bincount(np.minimum(own, 4), minlength=5)[:5]
+    if counts[:4].sum() == 0:
+        raise InputError("no A/C/G/T bases in the input, so --bg input has nothing to count",
+                         path=getattr(source, "path", None))
+    return counts[:4] / counts[:4].sum()
+
+
+def resolve_background(bg: str | os.PathLike | np.ndarray | None, source=None) -> np.ndarray | None:
+    """``--bg``: ``None``/``motif-file`` (each motif's own), ``uniform``, ``input``, a file or an array.
+
+    Returns ``None`` for the motif file's background, else a ``(4,)`` array.
+    """
+    if isinstance(bg, np.ndarray):
+        return bg
+    if bg is None or str(bg) == "motif-file":
+        return None
+    if str(bg) == "uniform":
+        return np.full(4, 0.25)
+    if str(bg) == "input":
+        if source is None:
+            raise UsageError("--bg input needs the input sequences")
+        if getattr(source, "path", None) == "-":
+            raise UsageError("--bg input reads the input twice, so it cannot come from standard input",
+                             hint="give a file, or --bg uniform / a background file")
+        return input_composition(source)
+    if not os.path.exists(bg):
+        raise UsageError(f"--bg {bg}: no such file", hint="use motif-file, uniform, input or a MEME background file")
+    return read_meme_background(bg)
+
+
+#: Model-scan outputs a motif scan cannot write.
+_MODEL_ONLY_OUTPUTS = {"mode": "--mode", "peaks": "--peaks", "hits": "--hits", "tag_bam": "--tag-bam"}
+
+
+def check_motif_outputs(out: OutputOptions) -> str:
+    """The hit format of a motif scan's output (``tsv``, ``bed``, ``gff3``), checked before any work."""
+    for name, opt in _MODEL_ONLY_OUTPUTS.items():
+        if getattr(out, name) is not None:
+            raise UsageError(f"{opt} is for model scans; a motif file writes its hits to -o",
+                             hint="leave it out, or scan with a model (.h5)")
+    fmt = hit_output_format(out.output, out.fmt)
+    check_output_path(out.output)
+    return fmt
+
+
+def scan_motifs(
+    motifs: str | os.PathLike | Sequence[Motif],
+    input_path: str | os.PathLike,
+    output: str | os.PathLike | OutputOptions,
+    *,
+    options: MotifOptions = MotifOptions(),
+    inputs: InputOptions = InputOptions(),
+    run: RunOptions = RunOptions(),
+) -> dict:
+    """Scan ``input_path`` with every motif of ``motifs``; write FIMO-style hits to ``output``.
+
+    Parameters
+    ----------
+    motifs
+        A motif file (MEME, JASPAR, TRANSFAC, HOMER) or a list of :class:`Motif`.
+    input_path
+        FASTA (plain, gzip, bgzip, ``-``) or BAM/CRAM/SAM reads.
+    output
+        ``.tsv`` (FIMO columns), ``.bed`` or ``.gff3`` (see :mod:`motifscan.io.fimo`), as a path or
+        :class:`~motifscan.scan.options.OutputOptions` (with a format).
+    options
+        p-value threshold, background (or a ``(4,)`` array), pseudocount, PSSM range, motif file
+        format, search method (:class:`~motifscan.scan.options.MotifOptions`).
+    inputs, run
+        What to read and how to run, as for the model scan; results never depend on ``run``.
+
+    Returns
+    -------
+    dict
+        ``hits``, ``bases``, ``seconds``, ``motifs``, ``unreachable`` (ids), ``output``.
+    """
+    out = _as_output(output)
+    fmt = check_motif_outputs(out)
+    set_threads(run.threads)
+    if isinstance(motifs, (str, os.PathLike)):
+        motif_list = read_motifs(motifs, options.motif_format)
+    else:
+        motif_list = list(motifs)
+    if not motif_list:
+        raise InputError("no motifs", path=motifs if isinstance(motifs, (str, os.PathLike)) else None)
+    dev = resolve_device(run.device)
+    overlap = max(m.width for m in motif_list) - 1
+    source = open_source(input_path, inputs, overlap=overlap)
+    bg = resolve_background(options.background, source)
+    t0 = time.perf_counter()
+    bank = MotifBank(motif_list, background=bg, pseudocount=options.pseudocount, pvalue=options.pvalue,
+                     range_=options.pssm_range)
+    if len(bank.unreachable):
+        ids = [motif_list[i].id for i in bank.unreachable]
+        log.warning("%d motif(s) cannot reach p <= %g in any window and report nothing: %s%s",
+                    len(ids), options.pvalue, ", ".join(ids[:5]), " ..." if len(ids) > 5 else "")
+        for line in bank.describe_unreachable():
+            log.debug(line)
+    lookahead = options.method == "lookahead" or (options.method == "auto" and dev.type != "cuda")
+    if lookahead:
+        bank.lookahead_index()
+    log.info("%d motifs (%d cannot reach p <= %g) ready in %.1f s", len(motif_list), len(bank.unreachable),
+             options.pvalue, time.perf_counter() - t0)
+    if inputs.shard is not None:
+        log.info("shard %s: %s bases", inputs.shard, f"{source.total:,}" if source.total is not None else "?")
+    sink = HitSink(bank, out.output, fmt)
+    with contextlib.ExitStack() as stack:
+        stack.callback(sink.close)
+        progress = stack.enter_context(Progress(source.total, not run.progress, desc="motifs"))
+        batches = iter_batches(
+            source, overlap=overlap, chunk_size=run.chunk_size or (LOOKAHEAD_CHUNK if lookahead else None),
+            batch_size=run.batch_size, device="cpu" if lookahead else dev,
+            max_bases=LOOKAHEAD_BATCH if lookahead else None)
+        for batch in batches:
+            hits, names, tests = scan_batch(bank, batch, "lookahead" if lookahead else "dense")
+            sink.add(hits, names, tests)
+            progress.update(batch.bases)
+        seconds = time.perf_counter() - t0
+        bases = progress.done
+        stats = getattr(source, "stats", {})
+        if stats.get("no_sequence") and not stats.get("reads"):
+            raise InputError(
+                f"none of the {stats['no_sequence']:,} selected reads has a stored sequence (SEQ is '*')",
+                path=input_path,
+                hint="scan a BAM/CRAM that keeps read sequences, or a FASTA of the reads",
+            )
+        summary = sink.finish()
+    mbps = bases / max(seconds, 1e-9) / 1e6
+    log.info("scanned %s bases with %d motifs in %.1f s (%.2f Mbp/s), %s hits -> %s",
+             f"{bases:,}", len(motif_list), seconds, mbps, f"{summary['hits']:,}", out.output)
+    return {"hits": summary["hits"], "bases": bases, "seconds": seconds, "motifs": len(motif_list),
+            "unreachable": [motif_list[i].id for i in bank.unreachable], "output": str(out.output)}

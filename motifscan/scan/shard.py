@@ -14,9 +14,13 @@ base in the same end-to-end layout; finding the total needs one quick pass over 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
 from ..errors import UsageError
-from .sources import Segment
+
+if TYPE_CHECKING:  # sources.py cuts its segments with split_segments
+    from .sources import Segment
 
 __all__ = ["Shard", "parse_shard", "split_segments", "RecordFilter"]
 
@@ -79,7 +83,7 @@ def split_segments(segments: list[Segment], shard: Shard, overlap: int, grid: in
         lo = _to_pos(seg, max(a, lo_g) - lo_g, grid) if a > lo_g else seg.lo
         hi = _to_pos(seg, min(b, hi_g) - lo_g, grid) if b < hi_g else seg.hi
         if hi > lo:
-            out.append(Segment(seg.name, lo, hi, seg.data_end if hi == seg.hi else min(hi + overlap, seg.data_end)))
+            out.append(replace(seg, lo=lo, hi=hi, data_end=seg.data_end if hi == seg.hi else min(hi + overlap, seg.data_end)))
     return out
 
 

@@ -1,9 +1,10 @@
-"""Scan inputs as one abstraction: a :class:`Source` yields :class:`~.engine.Piece` objects.
+"""Scan inputs as one abstraction: a source yields :class:`~motifscan.scan.batching.Piece` objects.
 
 * :class:`FastaSource` -- a FASTA file (plain, gzip, bgzip, ``-`` for stdin), streamed whole, or,
   when restricted by ``--chrom``, ``--regions`` or ``--shard``, read through its index
-  (:class:`~motifscan.sequences.fasta.IndexedFasta`) segment by segment.
-* :class:`~motifscan.sequences.alignments.ReadSource` -- reads of a BAM/CRAM/SAM file.
+  (:class:`~motifscan.io.fasta.IndexedFasta`) segment by segment.
+* :class:`ReadSource` -- reads of a BAM/CRAM/SAM file (:class:`~motifscan.io.reads.AlignmentReader`).
+* :func:`open_source` -- the source for a path and its :class:`~motifscan.scan.options.InputOptions`.
 
 Every source has ``pieces(chunk_size, overlap)``, ``sizes`` (record lengths known up front, or
 ``None``), ``total`` (bases to scan, or ``None``) and ``stats`` (counters for the log).
@@ -15,23 +16,38 @@ interval ``data_end`` is the interval's end, so windows (and motif hits) lie who
 
 ``skip_masked``: soft-masked (lower-case) bases are read as N. They then add nothing to any
 filter and count as N for the "mostly N" rule of window scans.
+
+Reads (:class:`ReadSource`)
+    Primary alignments and unmapped reads by default; ``include_secondary`` adds secondary and
+    supplementary alignments. Reads stored without a sequence (``SEQ`` is ``*``, common for
+    secondary alignments) are skipped and counted in ``stats["no_sequence"]``. With ``--tag-bam``
+    every record of the input is written back, in input order; only scored reads get the tag.
+    Each read is scored **as sequenced**: for a read aligned to the reverse strand (flag 16) the
+    stored ``SEQ`` (reference orientation) is reverse-complemented first, as ``samtools fastq``
+    does. Scores do not depend on this with the default reverse-complement-shared model, but
+    ``best_position`` and ``strand`` are then relative to the read as it came off the sequencer,
+    and a read's row equals that of the same read in the FASTA ``samtools fasta`` writes.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterator
 
 import numpy as np
 
+from ..codes import N_CODE, encode, reverse_complement, soft_mask
 from ..errors import InputError, UsageError
-from ..codes import N_CODE, encode, soft_mask
-from ..io.fasta import BGZIP_HINT, IndexedFasta, compression, stream_chunks
+from ..io.fasta import BGZIP_HINT, IndexedFasta, compression, iter_fasta_pieces, read_fai, stream_chunks
+from ..io.intervals import Interval, check_chromosomes, merge_intervals, read_intervals
+from ..io.reads import AlignmentReader, is_alignment_file
 from .batching import Piece
+from .options import InputOptions
+from .shard import RecordFilter, Shard, split_segments
 
-__all__ = ["Segment", "FastaSource", "chunk_record", "read_fai", "merge_intervals", "is_alignment_file"]
+__all__ = ["Segment", "FastaSource", "ReadSource", "open_source", "chunk_record", "is_alignment_file"]
 
 
 @dataclass(frozen=True)
@@ -68,63 +84,6 @@ def chunk_record(
         if last:
             return
         s += chunk_size
-
-
-def read_fai(path: str | os.PathLike) -> dict[str, int] | None:
-    """Record sizes from an existing ``PATH.fai`` (newer than the FASTA), else ``None``."""
-    p = Path(path)
-    fai = Path(str(p) + ".fai")
-    try:
-        if not fai.exists() or fai.stat().st_mtime < p.stat().st_mtime:
-            return None
-        sizes = {}
-        with open(fai) as fh:
-            for line in fh:
-                f = line.split("\t")
-                if len(f) >= 2:
-                    sizes[f[0]] = int(f[1])
-        return sizes or None
-    except (OSError, ValueError):
-        return None
-
-
-def merge_intervals(intervals) -> list[tuple[str, int, int]]:
-    """Sort ``(chrom, start, end)`` per chromosome (first-seen chromosome order) and merge overlaps."""
-    order: dict[str, int] = {}
-    for iv in intervals:
-        order.setdefault(iv[0], len(order))
-    merged: list[tuple[str, int, int]] = []
-    for chrom, start, end in sorted(intervals, key=lambda t: (order[t[0]], t[1], t[2])):
-        if merged and merged[-1][0] == chrom and start <= merged[-1][2]:
-            merged[-1] = (chrom, merged[-1][1], max(end, merged[-1][2]))
-        else:
-            merged.append((chrom, start, end))
-    return merged
-
-
-def is_alignment_file(path: str | os.PathLike) -> bool:
-    """True for BAM/CRAM/SAM (by extension, or BAM/CRAM magic bytes)."""
-    s = os.fspath(path)
-    if s == "-":
-        return False
-    if s.lower().endswith((".bam", ".cram", ".sam")):
-        return True
-    try:
-        with open(s, "rb") as fh:
-            head = fh.read(4)
-    except OSError:
-        return False
-    if head == b"CRAM":
-        return True
-    if head[:2] == b"\x1f\x8b" and compression(s) == "bgzip":
-        import gzip
-
-        try:
-            with gzip.open(s, "rb") as fh:
-                return fh.read(4) == b"BAM\x01"
-        except OSError:
-            return False
-    return False
 
 
 class FastaSource:
@@ -201,6 +160,57 @@ class FastaSource:
                 s += chunk_size
 
 
+class ReadSource:
+    """Every selected read of an alignment file as one record (see the module docstring).
+
+    Parameters
+    ----------
+    reader
+        The alignment file (:class:`~motifscan.io.reads.AlignmentReader`).
+    keep_reads
+        Carry each pysam read to the sinks (for ``--tag-bam``).
+    shard
+        Take only this shard's reads (one extra pass counts their bases).
+    """
+
+    def __init__(self, reader: AlignmentReader, *, keep_reads: bool = False, shard: Shard | None = None) -> None:
+        self.reader = reader
+        self.path = reader.path
+        self.header = reader.header
+        self.keep_reads = keep_reads
+        self.shard = shard
+        self.sizes = None
+        self.stats: dict[str, int] = {"reads": 0, "no_sequence": 0}
+        self.total = reader.selected_bases() if shard is not None else None
+
+    def pieces(self, chunk_size: int, overlap: int) -> Iterator[Piece]:
+        """Yield each read (split like a chromosome when longer than a chunk), in file order."""
+        keep = RecordFilter(self.total, self.shard) if self.shard is not None else None
+        serial = 0
+        for read, selected in self.reader:
+            seq = read.query_sequence if selected else None
+            if keep is not None and not keep.keep(len(seq) if seq else 0):
+                continue
+            name = read.query_name or f"read{serial}"
+            payload = read if self.keep_reads else None
+            if selected and not seq:
+                self.stats["no_sequence"] += 1
+            if not seq:  # unselected or without a sequence: passed through to --tag-bam untouched
+                if payload is not None:
+                    yield Piece(name, serial, 0, np.zeros(0, np.uint8), 0, True, 0, payload)
+                    serial += 1
+                continue
+            try:
+                codes = encode(seq)
+            except InputError as exc:
+                raise exc.located(self.path, f"read {name}") from None
+            if read.is_reverse:
+                codes = reverse_complement(codes)
+            self.stats["reads"] += 1
+            yield from chunk_record(name, serial, codes, chunk_size, overlap, payload)
+            serial += 1
+
+
 def open_index(path: str, why: str) -> IndexedFasta:
     """Open ``path`` through its index, or explain why an index is needed and how to get one."""
     if path == "-":
@@ -227,9 +237,87 @@ def whole_segments(sizes: dict[str, int], chroms: list[str] | None, path) -> lis
 def region_segments(regions: list[tuple[str, int, int]], sizes: dict[str, int], regions_path,
                     genome_path="") -> list[Segment]:
     """Segments for ``--regions`` intervals (merged; clipped to the chromosome)."""
-    from ..io.intervals import Interval, check_chromosomes
-
     check_chromosomes([Interval(c, s, e) for c, s, e in regions], sizes, regions_path, genome_path)
     order = {c: i for i, c in enumerate(sizes)}
     merged = merge_intervals(sorted(regions, key=lambda t: order[t[0]]))
     return [Segment(c, s, min(e, sizes[c]), min(e, sizes[c])) for c, s, e in merged if s < min(e, sizes[c])]
+
+
+def open_source(path: str | os.PathLike, inputs: InputOptions, *, overlap: int, grid: int = 1,
+                records: bool = False, keep_reads: bool = False):
+    """The source for ``path``: reads for BAM/CRAM/SAM, else FASTA (streamed or by segments).
+
+    Parameters
+    ----------
+    path
+        FASTA (plain, gzip, bgzip, ``-``) or BAM/CRAM/SAM.
+    inputs
+        Which part of it (``--chrom``, ``--regions``, ``--shard`` need an indexable FASTA: plain
+        or bgzip).
+    overlap, grid
+        Context past each start, and the window grid (stride), used to cut shards.
+    records
+        Records mode: shards are whole records (one counting pass) instead of genome ranges;
+        with ``regions`` each merged region is a record named ``chrom:start-end``.
+    keep_reads
+        Reads: carry each pysam read to the sinks (``--tag-bam``).
+    """
+    chroms, regions, shard = inputs.chroms, inputs.regions, inputs.shard
+    if is_alignment_file(path):
+        spans = None
+        if regions:
+            spans = [(iv.chrom, iv.start, iv.end) for iv in read_intervals(regions)
+                     if not chroms or iv.chrom in set(chroms)]
+        elif chroms:
+            spans = [(c, None, None) for c in chroms]
+        reader = AlignmentReader(path, inputs.reference, include_secondary=inputs.include_secondary, regions=spans)
+        return ReadSource(reader, keep_reads=keep_reads, shard=shard)
+    if records and shard is not None and not (chroms or regions):
+        return _ShardedRecords(FastaSource(path, skip_masked=inputs.skip_masked), shard)
+    if not (chroms or regions or shard):
+        return FastaSource(path, skip_masked=inputs.skip_masked)
+    with open_index(os.fspath(path), "--chrom/--regions/--shard") as index:
+        sizes = dict(index.sizes)
+    if regions:
+        ivs = read_intervals(regions)
+        if chroms:
+            ivs = [iv for iv in ivs if iv.chrom in set(chroms)]
+        segments = region_segments([(iv.chrom, iv.start, iv.end) for iv in ivs], sizes, regions, os.fspath(path))
+    else:
+        segments = whole_segments(sizes, list(chroms) if chroms else None, path)
+    if records:
+        # each region (or chromosome) is one record, named chr:start-end unless it is whole;
+        # shards take whole records
+        segments = [replace(s, label=None if (s.lo == 0 and s.hi == s.data_end and not regions)
+                            else f"{s.name}:{s.lo}-{s.hi}") for s in segments]
+        if shard is not None:
+            keep = RecordFilter(sum(s.owned for s in segments), shard)
+            segments = [s for s in segments if keep.keep(s.owned)]
+    elif shard is not None:
+        segments = split_segments(segments, shard, overlap, grid)
+    return FastaSource(path, segments, skip_masked=inputs.skip_masked)
+
+
+class _ShardedRecords:
+    """A FASTA scored record by record, keeping only one shard's records (by base count)."""
+
+    def __init__(self, inner: FastaSource, shard: Shard) -> None:
+        self.inner, self.shard = inner, shard
+        self.stats = inner.stats
+        self.sizes = None
+        total = 0
+        for _name, _desc, piece in iter_fasta_pieces(inner.path):
+            if piece is not None:
+                total += len(piece)
+        self.total = total
+
+    def pieces(self, chunk_size: int, overlap: int):
+        keep = RecordFilter(self.total, self.shard)
+        # a record's length is known at its last piece only, so buffer one record's pieces
+        held: list = []
+        for p in self.inner.pieces(chunk_size, overlap):
+            held.append(p)
+            if p.last:
+                if keep.keep(p.end):
+                    yield from held
+                held = []

@@ -19,7 +19,7 @@ def check(results: Path, exp: str, min_auroc: float, min_recall: float, expect: 
     import pyBigWig
 
     from motifscan.model import load_model
-    from motifscan.motifs import read_motifs
+    from motifscan.io.motif_formats import read_motifs
 
     bad: list[str] = []
     d = results / exp

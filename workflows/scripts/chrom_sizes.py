@@ -21,7 +21,7 @@ def main() -> None:
     with one_line_errors(__file__):
         from motifscan.atomic import atomic_open, check_output_path
         from motifscan.errors import InputError
-        from motifscan.sequences.fasta import IndexedFasta, read_fasta
+        from motifscan.io.fasta import IndexedFasta, read_fasta
 
         check_output_path(args.output)
         try:

@@ -20,7 +20,7 @@ def main() -> None:
     ap.add_argument("-o", "--output", required=True)
     args = ap.parse_args()
     with one_line_errors(__file__):
-        from motifscan.motifs import read_motifs, write_motifs
+        from motifscan.io.motif_formats import read_motifs, write_motifs
 
         write_motifs(read_motifs(args.motifs), args.output)
 

@@ -37,9 +37,9 @@ def run(args) -> None:
     from motifscan.atomic import atomic_open, check_output_path
     from motifscan.data.datasets import is_fasta
     from motifscan.errors import InputError
-    from motifscan.sequences.fasta import IndexedFasta, read_fasta
-    from motifscan.sequences.encode import decode
-    from motifscan.sequences.intervals import check_chromosomes, parse_region_name, read_intervals
+    from motifscan.io.fasta import IndexedFasta, read_fasta
+    from motifscan.codes import decode
+    from motifscan.io.intervals import check_chromosomes, parse_region_name, read_intervals
 
     check_output_path(args.output)
     check_output_path(args.heldout, option="--heldout")

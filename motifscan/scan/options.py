@@ -1,0 +1,239 @@
+"""Scan options: one small typed object per concern, defaults defined here once.
+
+* :class:`InputOptions` -- what to read: which chromosomes, regions, shard; soft-masked bases;
+  the CRAM reference; which alignments.
+* :class:`RunOptions` -- how to run: device, threads, chunk and batch sizes, precision, the
+  convolution method, the progress bar.
+* :class:`OutputOptions` -- what to write: the main output and its format, and the extra outputs
+  of the same pass (peaks, filter hits, tagged BAM).
+* :class:`WindowOptions` -- how a model scan scores windows (window, stride, peak threshold,
+  filter-hit fraction).
+* :class:`MotifOptions` -- how a motif file is scored (FIMO's p-value threshold, background,
+  pseudocount, PSSM range) and which search finds the windows.
+
+Each object checks its own values when made (a :class:`~motifscan.errors.UsageError` naming the
+option), so the layers below trust what they get. The CLI takes its defaults from these classes
+(``WindowOptions.stride`` ...), Python callers build them directly, and the workflow passes the
+same options on the command line.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+from typing import Any
+
+from ..errors import UsageError
+from .shard import Shard
+
+__all__ = [
+    "InputOptions", "RunOptions", "OutputOptions", "WindowOptions", "MotifOptions",
+    "PRECISIONS", "CONV_METHODS", "MOTIF_METHODS", "BACKGROUNDS", "SCAN_MODES", "changed",
+]
+
+PRECISIONS = ("fp32", "bf16", "fp16")
+#: Model-scan convolution: ``table`` (k-mer table lookup, CPU fp32), ``dense`` (conv1d), ``auto``.
+CONV_METHODS = ("auto", "table", "dense")
+#: Motif-file search: ``lookahead`` (CPU index), ``dense`` (one convolution), ``auto``.
+MOTIF_METHODS = ("auto", "lookahead", "dense")
+#: ``--bg`` keywords (anything else is a MEME background file).
+BACKGROUNDS = ("motif-file", "uniform", "input")
+SCAN_MODES = ("windows", "records")
+
+PathLike = str | os.PathLike
+
+
+@dataclass(frozen=True)
+class InputOptions:
+    """What to read.
+
+    Attributes
+    ----------
+    chroms
+        Only these chromosomes (indexed FASTA, or an indexed BAM/CRAM).
+    regions
+        Only these BED regions; windows and motif hits lie wholly inside them.
+    shard
+        Part ``I/N`` of the input (:class:`~motifscan.scan.shard.Shard`).
+    skip_masked
+        Read soft-masked (lower-case) bases as N.
+    reference
+        Reference FASTA of a CRAM input.
+    include_secondary
+        Also score secondary and supplementary alignments.
+    """
+
+    chroms: tuple[str, ...] | None = None
+    regions: PathLike | None = None
+    shard: Shard | None = None
+    skip_masked: bool = False
+    reference: PathLike | None = None
+    include_secondary: bool = False
+
+    def __post_init__(self) -> None:
+        if self.chroms is not None:
+            chroms = tuple(c for c in self.chroms if c)
+            object.__setattr__(self, "chroms", chroms or None)
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How to run.
+
+    Attributes
+    ----------
+    device
+        ``auto`` (a CUDA GPU, then Apple MPS, then the CPU), ``cpu``, ``cuda``, ``cuda:N``, ``mps``.
+    threads
+        CPU threads for torch (0: torch's default).
+    chunk_size
+        Bases per chunk (``None``: per device, see :func:`motifscan.scan.batching.default_chunk_size`).
+    batch_size
+        Rows per batch (``None``: from free memory).
+    precision
+        Model-scan convolution precision: ``fp32``, ``bf16`` or ``fp16`` (the last two for GPUs).
+    conv_method
+        Model-scan convolution: see :data:`CONV_METHODS`.
+    progress
+        Show a progress bar (on a terminal only).
+    """
+
+    device: str = "auto"
+    threads: int = 0
+    chunk_size: int | None = None
+    batch_size: int | None = None
+    precision: str = "fp32"
+    conv_method: str = "auto"
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        if self.precision not in PRECISIONS:
+            raise UsageError(f"--precision {self.precision!r}", hint="use fp32, bf16 or fp16")
+        if self.conv_method not in CONV_METHODS:
+            raise UsageError(f"--conv-method {self.conv_method!r}", hint="use auto, table or dense")
+        for name in ("chunk_size", "batch_size"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise UsageError(f"--{name.replace('_', '-')} must be >= 1, got {value}")
+        if self.threads < 0:
+            raise UsageError(f"--threads must be >= 0, got {self.threads}")
+
+
+@dataclass(frozen=True)
+class OutputOptions:
+    """What to write.
+
+    Attributes
+    ----------
+    output
+        The main output. Model scans: ``.bedGraph``/``.bw`` (track), ``.bed``/``.narrowPeak``
+        (peaks) or ``.tsv`` (records); motif files: ``.tsv`` (FIMO columns), ``.bed``, ``.gff3``.
+    fmt
+        Format of ``output`` when its extension does not say.
+    mode
+        Model scans: ``windows`` or ``records`` (``None``: records for reads, else windows).
+    peaks
+        Model window scans: also write the peaks here, from the same pass.
+    hits
+        Model scans: also write filter hits (BED6 + matched sequence) here.
+    tag_bam
+        Model scans of reads: also write the reads back as BAM, each with its score in tag ``ms``.
+    """
+
+    output: PathLike
+    fmt: str | None = None
+    mode: str | None = None
+    peaks: PathLike | None = None
+    hits: PathLike | None = None
+    tag_bam: PathLike | None = None
+
+    def __post_init__(self) -> None:
+        if self.mode is not None and self.mode not in SCAN_MODES:
+            raise UsageError(f"--mode {self.mode!r} is not windows or records")
+        named = [(p, opt) for p, opt in self.paths() if p is not None]
+        resolved = [os.path.realpath(os.fspath(p)) for p, _ in named]
+        if len(set(resolved)) < len(resolved):
+            raise UsageError(", ".join(opt for _, opt in named) + " must name different files",
+                             hint="give each output its own path")
+
+    def paths(self) -> list[tuple[PathLike | None, str]]:
+        """Every output with the option that names it."""
+        return [(self.output, "-o"), (self.peaks, "--peaks"), (self.hits, "--hits"), (self.tag_bam, "--tag-bam")]
+
+
+@dataclass(frozen=True)
+class WindowOptions:
+    """How a model scan scores windows.
+
+    Attributes
+    ----------
+    window
+        Window length (``None``: the model's training length).
+    stride
+        Step between window starts (windows start at 0, stride, 2 * stride ... of each sequence).
+    threshold
+        Peaks: windows scoring at least this probability are merged into peaks.
+    hit_fraction
+        Filter hits: positions reaching this fraction of the filter's largest possible activation.
+    """
+
+    window: int | None = None
+    stride: int = 50
+    threshold: float = 0.5
+    hit_fraction: float = 0.75
+
+    def __post_init__(self) -> None:
+        if self.window is not None and self.window < 1:
+            raise UsageError(f"--window must be >= 1, got {self.window}")
+        if self.stride < 1:
+            raise UsageError(f"--stride must be >= 1, got {self.stride}")
+        if not 0 <= self.threshold <= 1:
+            raise UsageError(f"--threshold must be in [0, 1], got {self.threshold}")
+        if not 0 < self.hit_fraction <= 1:
+            raise UsageError(f"--hit-fraction must be in (0, 1], got {self.hit_fraction}")
+
+
+@dataclass(frozen=True)
+class MotifOptions:
+    """How a motif file is scored (FIMO's options) and searched.
+
+    Attributes
+    ----------
+    pvalue
+        Report windows with ``p <= pvalue`` (FIMO ``--thresh``).
+    background
+        ``motif-file`` (each motif's own), ``uniform``, ``input`` (the scanned sequences'
+        composition) or a MEME background file; made symmetric, as FIMO does.
+    pseudocount
+        Added to each motif (FIMO ``--motif-pseudo``).
+    pssm_range
+        Integer range of a PSSM column (MEME's ``PSSM_RANGE``): 1000 as MEME 5, 100 as FIMO
+        releases before 2013.
+    motif_format
+        ``meme``, ``jaspar``, ``transfac`` or ``homer`` when the extension does not say.
+    method
+        See :data:`MOTIF_METHODS` (the same hits either way).
+    """
+
+    pvalue: float = 1e-4
+    background: PathLike = "motif-file"
+    pseudocount: float = 0.1
+    pssm_range: int = 1000
+    motif_format: str | None = None
+    method: str = "auto"
+
+    def __post_init__(self) -> None:
+        if not 0 < self.pvalue <= 1:
+            raise UsageError(f"--pvalue must be in (0, 1], got {self.pvalue}")
+        if self.pseudocount < 0:
+            raise UsageError(f"--motif-pseudo must be >= 0, got {self.pseudocount}")
+        if self.pssm_range < 10:
+            raise UsageError(f"--pssm-range {self.pssm_range} is too coarse", hint="use at least 10 (MEME uses 1000)")
+        if self.method not in MOTIF_METHODS:
+            raise UsageError(f"--motif-method {self.method!r}", hint="use auto, lookahead or dense")
+
+
+def changed(options: Any) -> dict[str, Any]:
+    """The fields of an options object that differ from their defaults (for warnings)."""
+    return {f.name: getattr(options, f.name) for f in fields(options)
+            if f.default is not getattr(options, f.name) and f.default != getattr(options, f.name)}
