@@ -166,7 +166,6 @@ def _scan_rows(codes, row0, row1, table, width, k, groups, n_filters, both, kern
     Q = pooled.shape[1]
     F = n_filters
     rows5 = 5**k
-    top = rows5 // 5
     full = kernel // stride
     rem = kernel - full * stride
     npos = (Q - 1) * stride + kernel  # positions any window pools
@@ -181,19 +180,18 @@ def _scan_rows(codes, row0, row1, table, width, k, groups, n_filters, both, kern
     h = np.empty(width, np.float32)
     cs = np.empty(L + 1, np.int32)
     for r in range(row0, row1):
+        # k-mer of every start, base 5, most significant first: k vectorisable passes
+        for j in range(L):
+            clamped[j] = min(codes[r, j], 4)
+        for p in range(nkm):
+            km[p] = clamped[p]
+        for i in range(1, k):
+            for p in range(nkm):
+                km[p] = km[p] * 5 + clamped[p + i]
+        # N count of windows: code 4 exactly, as the engine's host-side rule
         cs[0] = 0
         for j in range(L):
-            c = codes[r, j]
-            clamped[j] = min(c, 4)
-            cs[j + 1] = cs[j] + (c == 4)  # N count: code 4 exactly, as the engine's host-side rule
-        # k-mer of every start, base 5, most significant first
-        v = 0
-        for j in range(k - 1):
-            v = v * 5 + clamped[j]
-        for p in range(nkm):
-            v = v * 5 + clamped[p + k - 1]
-            km[p] = v
-            v -= clamped[p] * top
+            cs[j + 1] = cs[j] + (codes[r, j] == 4)
         for b in range(nblocks):
             p0 = b * stride
             n = min(per_block, npos - p0)
