@@ -63,21 +63,38 @@ from motifscan.cli._base import main
 t = time.perf_counter()
 code = main(sys.argv[1:])
 wall = time.perf_counter() - t
-print(json.dumps({"code": code, "scan_wall": wall,
-                  "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+ru = resource.getrusage(resource.RUSAGE_SELF)
+print(json.dumps({"code": code, "scan_wall": wall, "cpu_s": ru.ru_utime + ru.ru_stime,
+                  "maxrss_mb": ru.ru_maxrss / 1024}))
 """
 
 
-def write_genome(path: Path, mbp: float, chrom_mbp: float = 25.0, seed: int = 0) -> int:
-    """Write a random genome FASTA of about ``mbp`` megabases; returns the number of bases."""
+# GRCh38 primary chromosome lengths (chr1..chr22, chrX, chrY; UCSC hg38.chrom.sizes), 3.09 Gbp
+HG38 = [248956422, 242193529, 198295559, 190214555, 181538259, 170805979, 159345973, 145138636, 138394717,
+        133797422, 135086622, 133275309, 114364328, 107043718, 101991189, 90338345, 83257441, 80373285,
+        58617616, 64444167, 46709983, 50818468, 156040895, 57227415]
+HG38_NAMES = [f"chr{i}" for i in range(1, 23)] + ["chrX", "chrY"]
+
+
+def write_genome(path: Path, mbp: float, chrom_mbp: float = 25.0, seed: int = 0, hg38: bool = False) -> int:
+    """Write a random genome FASTA of about ``mbp`` megabases; returns the number of bases.
+
+    ``hg38``: hg38's 24 chromosomes with their lengths scaled to ``mbp`` (3088 for full size),
+    10 kb of N at each end (as telomere gaps); else chromosomes of ``chrom_mbp``.
+    """
     rng = np.random.default_rng(seed)
     lut = np.frombuffer(b"ACGTacgtN", dtype=np.uint8)
     total = int(mbp * 1e6)
-    n_chrom = max(1, int(np.ceil(total / (chrom_mbp * 1e6))))
-    sizes = [total // n_chrom + (1 if i < total % n_chrom else 0) for i in range(n_chrom)]
+    if hg38:
+        scale = total / sum(HG38)
+        names, sizes = HG38_NAMES, [max(30_000, round(n * scale)) for n in HG38]
+    else:
+        n_chrom = max(1, int(np.ceil(total / (chrom_mbp * 1e6))))
+        sizes = [total // n_chrom + (1 if i < total % n_chrom else 0) for i in range(n_chrom)]
+        names = [f"chr{i + 1}" for i in range(n_chrom)]
     with open(path, "wb") as fh:
         for i, n in enumerate(sizes):
-            fh.write(f">chr{i + 1}\n".encode())
+            fh.write(f">{names[i]}\n".encode())
             done = 0
             while done < n:  # 6 Mb blocks (multiple of 60) keep memory small
                 m = min(6_000_000, n - done)
@@ -86,6 +103,10 @@ def write_genome(path: Path, mbp: float, chrom_mbp: float = 25.0, seed: int = 0)
                 if rng.random() < 0.5:
                     s = int(rng.integers(0, max(1, m - 5000)))
                     codes[s : s + 5000] = 8  # an N run
+                if hg38 and done == 0:
+                    codes[:10_000] = 8
+                if hg38 and done + m == n:
+                    codes[-10_000:] = 8
                 seq = lut[codes]
                 pad = (-m) % 60
                 lines = np.concatenate([seq, np.full(pad, ord("A"), np.uint8)]).reshape(-1, 60)
@@ -94,14 +115,16 @@ def write_genome(path: Path, mbp: float, chrom_mbp: float = 25.0, seed: int = 0)
                     block = np.concatenate([block[: -(pad + 1)], [ord("\n")]]).astype(np.uint8)
                 fh.write(block.tobytes())
                 done += m
-    return total
+    return sum(sizes)
 
 
 def conv_ceiling(chunk: int, window: int, rows: int, seconds: float = 6.0, method: str = "dense") -> float:
     """Mbp/s of the convolution alone, both strands, on pre-encoded rows (engine layout).
 
-    ``method``: ``dense`` (``strand_conv``: one-hot + ``conv1d``) or ``table``
-    (:class:`~motifscan.scan.kmer_conv.KmerTableConv`, the CPU scan's own convolution).
+    ``method``: ``dense`` (``strand_conv``: one-hot + ``conv1d``), ``table``
+    (:class:`~motifscan.scan.kmer_conv.KmerTableConv`, activations only, not pooled) or
+    ``fused`` (:class:`~motifscan.scan.fused.FusedWindowScan`: the table sums, window and strand
+    maxima and N counts, i.e. everything of the fused scan but the head; stride 50).
     """
     from motifscan.device import tune_cpu_allocator
     from motifscan.model import MotifCNN
@@ -114,7 +137,14 @@ def conv_ceiling(chunk: int, window: int, rows: int, seconds: float = 6.0, metho
     torch.manual_seed(0)
     model = MotifCNN().eval()
     w, b = model.conv.weight.detach(), model.conv.bias.detach()
-    conv = KmerTableConv(*strand_bank(w, b, "cpu")) if method == "table" else (lambda x: strand_conv(x, w, b))
+    if method == "dense":
+        conv = lambda x: strand_conv(x, w, b)  # noqa: E731
+    else:
+        conv = KmerTableConv(*strand_bank(w, b, "cpu"))
+        if method == "fused":
+            from motifscan.scan.fused import FusedWindowScan
+
+            conv = FusedWindowScan(conv, w.shape[0], True, window, 50)
     width = round_up(chunk + window - 1, 64)
     rng = np.random.default_rng(1)
     batches = [torch.from_numpy(rng.integers(0, 4, (rows, width), dtype=np.uint8)) for _ in range(4)]
@@ -160,11 +190,15 @@ def best_ceiling(window: int, seconds: float = 0.6) -> tuple[float, dict]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--mbp", type=float, default=20, help="Genome size for the speed run.")
+    ap.add_argument("--hg38", action="store_true", help="hg38's 24 chromosome lengths, scaled to --mbp (3088: full).")
     ap.add_argument("--rss", default="", help="Comma-separated genome sizes (Mbp) for peak RSS, e.g. 20,100.")
+    ap.add_argument("--methods", default="fused,table,dense",
+                    help="--conv-method values to run end to end (the first is the headline).")
     ap.add_argument("--chunk-size", type=int, default=None, help="Passed to the scan (default: the engine's).")
     ap.add_argument("--batch-size", type=int, default=None)
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--repeat", type=int, default=3, help="End-to-end runs per method (best is reported).")
+    ap.add_argument("--output", default="bedGraph", help="Track format of the end-to-end runs: bedGraph or bw.")
     ap.add_argument("--dir", help="Work directory (default: a temporary one).")
     ap.add_argument("--json", help="Also write the results as JSON here.")
     args = ap.parse_args()
@@ -173,6 +207,7 @@ def main() -> None:
 
     from motifscan.model import MotifCNN, save_model
     from motifscan.scan.batching import CPU_BATCH_BASES, CPU_CHUNK, round_up
+    from motifscan.scan.model_scan import FUSED_BATCH_BASES, FUSED_CHUNK
 
     work = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="scan_bench_"))
     work.mkdir(parents=True, exist_ok=True)
@@ -181,9 +216,16 @@ def main() -> None:
     save_model(MotifCNN().eval(), model_path)
     window = 200
     stride = 50
-    chunk = round_up(args.chunk_size or CPU_CHUNK, stride)  # as iter_batches rounds it
-    width = round_up(chunk + window - 1, 64)
-    rows = args.batch_size or max(1, max(CPU_BATCH_BASES, width) // width)  # iter_batches' default on CPU
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+
+    def layout(method: str) -> tuple[int, int]:
+        """(chunk, rows) the scan uses for ``method`` (as iter_batches rounds and packs them)."""
+        fused = method == "fused"
+        chunk = round_up(args.chunk_size or (FUSED_CHUNK if fused else CPU_CHUNK), stride)
+        width = round_up(chunk + window - 1, 64)
+        rows = args.batch_size or max(1, max(FUSED_BATCH_BASES if fused else CPU_BATCH_BASES, width) // width)
+        return chunk, rows
+
     extra = []
     if args.chunk_size:
         extra += ["--chunk-size", str(args.chunk_size)]
@@ -193,48 +235,55 @@ def main() -> None:
         extra += ["--threads", str(args.threads)]
 
     results: dict = {"load_before": os.getloadavg()[0], "torch_threads": torch.get_num_threads(),
-                     "chunk": chunk, "rows": rows}
+                     "layouts": {m: dict(zip(("chunk", "rows"), layout(m))) for m in methods}}
     genome = work / f"genome_{args.mbp:g}.fa"
-    bases = write_genome(genome, args.mbp)
-    ceiling, layout = best_ceiling(window)
-    # best of --repeat runs each (the ceilings are best-of too); the median is reported beside it
-    runs = [run_scan(model_path, genome, work / "out.bedGraph", extra) for _ in range(args.repeat)]
-    dense_runs = [run_scan(model_path, genome, work / "out.bedGraph", extra + ["--conv-method", "dense"])
-                  for _ in range(args.repeat)]
-    e2e = min(runs, key=lambda r: r["scan_wall"])
-    e2e_dense = min(dense_runs, key=lambda r: r["scan_wall"])
+    t = time.perf_counter()
+    bases = write_genome(genome, args.mbp, hg38=args.hg38)
+    results["genome"] = {"bases": bases, "hg38_lengths": args.hg38, "write_s": round(time.perf_counter() - t, 1)}
+    ceiling, layout_before = best_ceiling(window)
+    out = work / f"out.{args.output}"
+    e2e: dict = {}
+    for method in methods:
+        # best of --repeat runs (the ceilings are best-of too); the median is reported beside it
+        runs = [run_scan(model_path, genome, out, extra + ["--conv-method", method]) for _ in range(args.repeat)]
+        best = min(runs, key=lambda r: r["scan_wall"])
+        e2e[method] = {
+            "mbps_process": round(bases / best["process_wall"] / 1e6, 3),
+            "mbps_scan": round(bases / best["scan_wall"] / 1e6, 3),
+            "mbps_scan_median": round(bases / float(np.median([r["scan_wall"] for r in runs])) / 1e6, 3),
+            "process_s": round(best["process_wall"], 2),
+            "cpu_s": round(best["cpu_s"], 2),
+            "mbp_per_cpu_s": round(bases / best["cpu_s"] / 1e6, 3),
+            "maxrss_mb": round(best["maxrss_mb"], 1),
+        }
     ceiling_after, layout_after = best_ceiling(window)
     ceil = (ceiling + ceiling_after) / 2
-    table = conv_ceiling(chunk, window, rows, seconds=2.0, method="table")
-    scan_rate = bases / e2e["scan_wall"] / 1e6
-    results.update(
-        mbp=args.mbp,
-        ceiling_mbps=round(ceil, 3),
-        ceiling_before_after=[round(ceiling, 3), round(ceiling_after, 3)],
-        ceiling_layouts=[layout, layout_after],
-        ceiling_engine_layout_mbps=round(conv_ceiling(chunk, window, rows, seconds=2.0), 3),
-        table_ceiling_mbps=round(table, 3),
-        e2e_mbps_process=round(bases / e2e["process_wall"] / 1e6, 3),
-        e2e_mbps_scan=round(scan_rate, 3),
-        e2e_mbps_scan_median=round(bases / float(np.median([r["scan_wall"] for r in runs])) / 1e6, 3),
-        e2e_dense_mbps_scan=round(bases / e2e_dense["scan_wall"] / 1e6, 3),
-        ratio_process=round(bases / e2e["process_wall"] / 1e6 / ceil, 3),
-        ratio_scan=round(scan_rate / ceil, 3),
-        ratio_scan_dense=round(bases / e2e_dense["scan_wall"] / 1e6 / ceil, 3),
-        ratio_scan_vs_table_ceiling=round(scan_rate / table, 3),
-        maxrss_mb={f"{args.mbp:g}": round(e2e["maxrss_mb"], 1)},
-    )
+    ceilings = {"conv1d_best_layout": round(ceil, 3), "conv1d_before_after": [round(ceiling, 3), round(ceiling_after, 3)],
+                "conv1d_layouts": [layout_before, layout_after],
+                "conv1d_engine_layout": round(conv_ceiling(layout("dense")[0], window, layout("dense")[1],
+                                                           seconds=2.0), 3)}
+    for method in ("table", "fused"):
+        chunk, rows = layout(method)
+        ceilings[method] = round(conv_ceiling(chunk, window, rows, seconds=2.0, method=method), 3)
+    for method, r in e2e.items():
+        r["ratio_process_to_conv1d_ceiling"] = round(r["mbps_process"] / ceil, 3)
+        r["ratio_scan_to_conv1d_ceiling"] = round(r["mbps_scan"] / ceil, 3)
+        if method in ceilings:
+            r[f"ratio_scan_to_{method}_ceiling"] = round(r["mbps_scan"] / ceilings[method], 3)
+    results.update(mbp=round(bases / 1e6, 1), output=args.output, ceilings_mbps=ceilings, end_to_end=e2e)
     genome.unlink()
-    for size in [float(s) for s in args.rss.split(",") if s.strip()]:
-        if size == args.mbp:
+    headline = methods[0]
+    rss = {f"{bases / 1e6:.0f}": e2e[headline]["maxrss_mb"]}
+    for size in [float(x) for x in args.rss.split(",") if x.strip()]:
+        if abs(size - bases / 1e6) < 0.5:
             continue
         g = work / f"genome_{size:g}.fa"
-        write_genome(g, size)
-        info = run_scan(model_path, g, work / "out.bedGraph", extra)
-        results["maxrss_mb"][f"{size:g}"] = round(info["maxrss_mb"], 1)
-        results.setdefault("e2e_mbps_scan_by_size", {})[f"{size:g}"] = round(size / info["scan_wall"], 3)
+        n = write_genome(g, size, hg38=args.hg38)
+        info = run_scan(model_path, g, out, extra + ["--conv-method", headline])
+        rss[f"{n / 1e6:.0f}"] = round(info["maxrss_mb"], 1)
+        results.setdefault("mbps_scan_by_size", {})[f"{n / 1e6:.0f}"] = round(n / info["scan_wall"] / 1e6, 3)
         g.unlink()
-    rss = results["maxrss_mb"]
+    results["maxrss_mb_" + headline] = rss
     if len(rss) > 1:
         keys = sorted(rss, key=float)
         results["rss_ratio"] = round(rss[keys[-1]] / rss[keys[0]], 3)

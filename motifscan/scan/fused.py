@@ -17,9 +17,11 @@ chunking; maxima are exact in any order.
 Why numba, and why the one LLVM intrinsic (:func:`_block_max`): numba is a pure wheel on every
 platform (no compiler at install time, code generated for the CPU it runs on: AVX-512, AVX2 or
 NEON), and a well-kept dependency. Plain numba loops over the channels keep the running sums in
-memory and reach about a third of the speed of registers (measured: 21-29 Mbp/s per core against
-76 for hand-written AVX-512 C on the same machine); the intrinsic spells the inner loop with
-``<16 x float>`` vectors held in registers, which LLVM lowers to whatever the CPU has.
+memory (LLVM cannot prove the table and the sums apart) and reached 21-29 Mbp/s per core on the
+2-core development machine, against 75-85 for hand-written AVX-512 C; the intrinsic spells the
+inner loop with ``<16 x float>`` vectors held in registers, which LLVM lowers to whatever the CPU
+has, and unrolls the sum over the table rows, whose count is a compile-time constant (one kernel
+per count, :func:`_kernel`): 55-67 Mbp/s per core, the whole kernel included.
 
 Rows of a batch are split over a thread pool (the kernel releases the GIL) rather than numba's
 ``parallel=True``: its threading layer here is GNU OpenMP (or workqueue), a second OpenMP runtime
@@ -27,12 +29,13 @@ beside torch's whose spinning idle threads compete with the reader thread on sma
 which is neither fork-safe (Snakemake and multiprocessing fork) nor safe to call from two threads
 at once (workqueue); plain threads are all three.
 
-Compilation: the kernel compiles once per machine (seconds) and is cached on disk
-(:func:`motifscan.scan.jit.njit`).
+Compilation: each kernel compiles once per machine (about 7 s) and is cached on disk
+(:func:`motifscan.scan.jit.njit`; loading it takes under a second).
 """
 
 from __future__ import annotations
 
+import functools
 import os
 from concurrent.futures import ThreadPoolExecutor
 
@@ -62,17 +65,16 @@ def _block_max(typingctx, table, width, km, p0, split, p1, groups, k, rows5, c0,
 
     A position's activations are ``0 + table[row_0] + ... + table[row_{groups-1}]`` (that order,
     IEEE float32), row ``g`` being ``km[p + g k] + g rows5`` of the flat ``table`` of rows of
-    ``width`` channels. ``nvec`` must be a literal; a literal ``groups`` unrolls the sum (twice as
+    ``width`` channels. ``groups`` and ``nvec`` must be literals: the sum is unrolled (twice as
     fast as a loop: every row's loads are in flight at once).
     """
-    if not isinstance(nvec, types.IntegerLiteral):
-        return None  # numba then retries with the literal value
-    n_vec = nvec.literal_value
-    n_groups = groups.literal_value if isinstance(groups, types.IntegerLiteral) else None
+    if not isinstance(nvec, types.IntegerLiteral) or not isinstance(groups, types.IntegerLiteral):
+        return None  # numba then retries with the literal values
+    n_vec, n_groups = nvec.literal_value, groups.literal_value
     sig = types.void(table, width, km, p0, split, p1, groups, k, rows5, c0, head, block, nvec)
 
     def codegen(context, builder, signature, args):
-        table_v, width_v, km_v, p0_v, split_v, p1_v, groups_v, k_v, rows5_v, c0_v, head_v, block_v, _ = args
+        table_v, width_v, km_v, p0_v, split_v, p1_v, _, k_v, rows5_v, c0_v, head_v, block_v, _ = args
         tab = context.make_array(signature.args[0])(context, builder, table_v)
         kma = context.make_array(signature.args[2])(context, builder, km_v)
         i64 = ir.IntType(64)
@@ -93,12 +95,8 @@ def _block_max(typingctx, table, width, km, p0, split, p1, groups, k, rows5, c0,
             with cgutils.for_range(builder, stop, start=start) as pos:
                 for a in acc:
                     builder.store(ir.Constant(vec, [0.0] * LANES), a)
-                if n_groups is not None:
-                    for g in range(n_groups):
-                        add_row(pos.index, ir.Constant(i64, g))
-                else:
-                    with cgutils.for_range(builder, groups_v) as grp:
-                        add_row(pos.index, grp.index)
+                for g in range(n_groups):
+                    add_row(pos.index, ir.Constant(i64, g))
                 for a, b in zip(acc, best):
                     x, m = builder.load(a), builder.load(b)
                     builder.store(builder.select(builder.fcmp_ordered(">", x, m), x, m), b)
@@ -119,41 +117,19 @@ def _block_max(typingctx, table, width, km, p0, split, p1, groups, k, rows5, c0,
 
 
 @numba.njit(nogil=True, inline="always")
-def _chunk_max(table, width, km, p0, split, p1, groups, k, rows5, c0, head, block, nvec):
-    """:func:`_block_max` with ``groups`` as a literal when it is 1 .. 8 (a loop otherwise)."""
-    if groups == 5:
-        _block_max(table, width, km, p0, split, p1, 5, k, rows5, c0, head, block, nvec)
-    elif groups == 4:
-        _block_max(table, width, km, p0, split, p1, 4, k, rows5, c0, head, block, nvec)
-    elif groups == 6:
-        _block_max(table, width, km, p0, split, p1, 6, k, rows5, c0, head, block, nvec)
-    elif groups == 3:
-        _block_max(table, width, km, p0, split, p1, 3, k, rows5, c0, head, block, nvec)
-    elif groups == 7:
-        _block_max(table, width, km, p0, split, p1, 7, k, rows5, c0, head, block, nvec)
-    elif groups == 8:
-        _block_max(table, width, km, p0, split, p1, 8, k, rows5, c0, head, block, nvec)
-    elif groups == 2:
-        _block_max(table, width, km, p0, split, p1, 2, k, rows5, c0, head, block, nvec)
-    elif groups == 1:
-        _block_max(table, width, km, p0, split, p1, 1, k, rows5, c0, head, block, nvec)
-    else:
-        _block_max(table, width, km, p0, split, p1, groups, k, rows5, c0, head, block, nvec)
-
-
-@numba.njit(nogil=True, inline="always")
 def _range_max(table, width, km, p0, split, p1, groups, k, rows5, head, block):
     """Channel maxima over ``[p0, split)`` into ``head[:width]`` and over ``[p0, p1)`` into
     ``block[:width]`` (``width`` a multiple of LANES): MAX_VECTORS vectors at a time, then one by one."""
     c0 = 0
     while width - c0 >= LANES * MAX_VECTORS:
-        _chunk_max(table, width, km, p0, split, p1, groups, k, rows5, c0, head, block, MAX_VECTORS)
+        _block_max(table, width, km, p0, split, p1, groups, k, rows5, c0, head, block, MAX_VECTORS)
         c0 += LANES * MAX_VECTORS
     while c0 < width:
-        _chunk_max(table, width, km, p0, split, p1, groups, k, rows5, c0, head, block, 1)
+        _block_max(table, width, km, p0, split, p1, groups, k, rows5, c0, head, block, 1)
         c0 += LANES
 
 
+@numba.njit(nogil=True, inline="always")
 def _scan_rows(codes, row0, row1, table, width, k, groups, n_filters, both, kernel, stride, window, pooled, n_count):
     """Rows ``[row0, row1)`` of ``codes`` -> ``pooled[row]`` ``(Q, F)`` and ``n_count[row]`` ``(Q,)``.
 
@@ -220,7 +196,16 @@ def _scan_rows(codes, row0, row1, table, width, k, groups, n_filters, both, kern
             n_count[r, q] = cs[q * stride + window] - cs[q * stride]
 
 
-_scan_rows_jit = njit(_scan_rows)
+@functools.lru_cache(maxsize=None)
+def _kernel(groups: int):
+    """:func:`_scan_rows` compiled for ``groups`` table rows per position, a compile-time constant
+    (the sum is unrolled; each value compiles once and is cached on disk)."""
+
+    def scan_rows(codes, row0, row1, table, width, k, n_filters, both, kernel, stride, window, pooled, n_count):
+        _scan_rows(codes, row0, row1, table, width, k, groups, n_filters, both, kernel, stride, window, pooled,
+                   n_count)
+
+    return njit(scan_rows)
 
 def _aligned_zeros(n: int, align: int) -> np.ndarray:
     """float32 zeros ``(n,)`` whose data starts on an ``align``-byte boundary."""
@@ -293,14 +278,15 @@ class FusedWindowScan:
         n_count = np.empty((B, Q), np.int32)
         if B == 0 or Q == 0:
             return pooled, n_count
-        args = (self.table, self.width, self.k, self.groups, self.n_filters, self.both, self.kernel, self.stride,
-                self.window, pooled, n_count)
+        args = (self.table, self.width, self.k, self.n_filters, self.both, self.kernel, self.stride, self.window,
+                pooled, n_count)
+        kernel = _kernel(self.groups)
         threads = max(1, min(threads or torch.get_num_threads(), B))
         if threads == 1:
-            _scan_rows_jit(codes, 0, B, *args)
+            kernel(codes, 0, B, *args)
         else:
             cuts = np.linspace(0, B, threads + 1).round().astype(np.int64).tolist()
-            jobs = [_pool(threads).submit(_scan_rows_jit, codes, lo, hi, *args)
+            jobs = [_pool(threads).submit(kernel, codes, lo, hi, *args)
                     for lo, hi in zip(cuts[:-1], cuts[1:]) if hi > lo]
             for job in jobs:
                 job.result()

@@ -33,8 +33,9 @@ Hits
 from __future__ import annotations
 
 import logging
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterable, Iterator
 
 import numpy as np
 import torch
@@ -472,3 +473,25 @@ class ModelScanner:
         if records:  # last, so it may mask the positions no row owns in place
             out.records = self.records(batch, conv, inplace=True)
         return out
+
+    def process_all(self, batches: Iterable[Batch], *, windows: bool, records: bool,
+                    hits: bool) -> Iterator[tuple[Batch, ScanResult]]:
+        """:meth:`process` every batch, in order, one batch ahead of the caller.
+
+        While the caller writes one batch's results, the next batch is scored on a worker thread
+        (the fused kernel, the head and torch release the GIL), so writing overlaps with
+        computing. One batch is scored at a time, so results and record state stay in order.
+        """
+        with ThreadPoolExecutor(1, thread_name_prefix="motifscan-score") as pool:
+            ahead: tuple[Batch, Future] | None = None
+            try:
+                for batch in batches:
+                    job = pool.submit(self.process, batch, windows=windows, records=records, hits=hits)
+                    if ahead is not None:
+                        yield ahead[0], ahead[1].result()
+                    ahead = (batch, job)
+                if ahead is not None:
+                    yield ahead[0], ahead[1].result()
+            finally:
+                if ahead is not None:
+                    ahead[1].cancel()
