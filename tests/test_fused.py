@@ -252,3 +252,19 @@ def test_auto_is_fused_on_cpu_and_cpu_methods_refuse_other_precisions():
             ModelScanner(model, precision="bf16", conv_method=method)
     with pytest.raises(ValueError, match="conv_method"):
         ModelScanner(model, conv_method="fast")
+
+
+@given(rows=st.integers(1, 3), length=st.integers(1, 120), window=st.integers(1, 60), stride=st.integers(1, 30),
+       seed=st.integers(0, 2**16))
+@settings(max_examples=60, deadline=None)
+def test_window_n_counts_on_host_and_device_agree(rows, length, window, stride, seed):
+    """The N count of the non-fused methods: numpy on the host, torch on a device (here the CPU)."""
+    from motifscan.scan.model_scan import window_n_counts
+
+    codes = random_codes(np.random.default_rng(seed), rows, length, 2)
+    starts = np.arange(0, max(length - window + 1, 0), stride)
+    host = window_n_counts(codes, starts, window)
+    dev = window_n_counts(torch.from_numpy(codes), starts, window)
+    brute = np.array([[int((codes[r, s : s + window] == N_CODE).sum()) for s in starts] for r in range(rows)])
+    np.testing.assert_array_equal(host, brute.reshape(rows, len(starts)))
+    np.testing.assert_array_equal(dev, host)

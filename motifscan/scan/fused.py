@@ -268,6 +268,9 @@ class FusedWindowScan:
         self.kernel = self.window - self.filter_width + 1
         if self.kernel < 1 or self.stride < 1:
             raise ValueError("window must be >= the filter width and stride >= 1")
+        # compile (or load) the kernel now, before any output is opened: a first compile takes
+        # seconds in C code that an interrupt cannot stop
+        self(np.full((1, self.window), 4, np.uint8), threads=1)
 
     def __call__(self, codes: np.ndarray | torch.Tensor, threads: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         codes = codes.numpy() if isinstance(codes, torch.Tensor) else codes

@@ -63,6 +63,7 @@ class Head:
             b = linear[0].bias
             self.bias = (b.detach().cpu().double().numpy().copy() if b is not None
                          else np.zeros(self.weight.shape[0]))
+            self(np.zeros((1, self.weight.shape[1]), np.float32))  # compile (or load) it now
         else:
             # MPS has no float64: there a non-linear head runs on the CPU
             self.device = torch.device("cpu") if torch.device(device).type == "mps" else torch.device(device)

@@ -49,7 +49,8 @@ from .head import Head
 from .kmer_conv import KmerTableConv
 from .options import CONV_METHODS, CPU_CONV_METHODS
 
-__all__ = ["ModelScanner", "ScanResult", "WindowScores", "RecordScore", "Hit", "MAX_N_FRACTION", "filter_names"]
+__all__ = ["ModelScanner", "ScanResult", "WindowScores", "RecordScore", "Hit", "MAX_N_FRACTION", "filter_names",
+           "window_n_counts"]
 
 log = logging.getLogger("motifscan")
 
@@ -176,6 +177,24 @@ def _threshold_positions(x: torch.Tensor, thr: torch.Tensor, block: int) -> tupl
     vals = x[rows[:, None], :, pos.clamp(max=P - 1)]  # (K, block, C)
     k, j, c = ((vals >= thr) & inside[..., None]).nonzero(as_tuple=True)
     return rows[k], pos[k, j], c
+
+
+def window_n_counts(codes: np.ndarray | torch.Tensor, starts: np.ndarray, window: int) -> np.ndarray:
+    """N bases (code 4 exactly; the batch padding is N too) in each window ``[s, s + window)`` of
+    every row of ``codes`` ``(B, L)``, as int32 ``(B, len(starts))``.
+
+    From a cumulative sum on the device the codes are on (a GPU batch holds up to tens of Mbp per
+    row set: its host would spend seconds a genome on the sum), in numpy on the CPU.
+    """
+    B, L = codes.shape
+    if isinstance(codes, np.ndarray):
+        cs = np.zeros((B, L + 1), dtype=np.int32)
+        np.cumsum(codes == N_CODE, axis=1, out=cs[:, 1:])
+        return cs[:, starts + window] - cs[:, starts]
+    cs = torch.zeros((B, L + 1), dtype=torch.int32, device=codes.device)
+    torch.cumsum(codes == N_CODE, dim=1, dtype=torch.int32, out=cs[:, 1:])
+    idx = torch.from_numpy(np.asarray(starts, dtype=np.int64)).to(codes.device)
+    return (cs[:, idx + window] - cs[:, idx]).cpu().numpy()
 
 
 def filter_names(model: MotifCNN) -> list[str]:
@@ -331,10 +350,8 @@ class ModelScanner:
         fits = ((starts >= batch.begins[:, None]) & (starts + self.window <= batch.ends[:, None])
                 & (starts < batch.own_ends[:, None]))
         if n_count is None:
-            # N count of every window from a cumulative sum over the host codes (padding is N too)
-            cs = np.zeros((B, L + 1), dtype=np.int32)
-            np.cumsum(batch.host_codes == N_CODE, axis=1, out=cs[:, 1:])
-            n_count = cs[:, offs + self.window] - cs[:, offs]
+            n_count = window_n_counts(batch.codes if batch.codes.device.type != "cpu" else batch.host_codes,
+                                      offs, self.window)
         keep = fits & (n_count * 2 <= self.window)  # > 50% N: skipped
         self.stats["skipped_n"] += int((fits & ~keep).sum())
         rows, cols = np.nonzero(keep)

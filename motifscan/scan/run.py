@@ -167,10 +167,12 @@ def scan_model(
         progress = stack.enter_context(Progress(source.total, not run.progress))
         longest = ("", 0)
         chunk, max_bases = scanner.batch_layout(records=not in_windows, hits=hit_writer is not None)
-        for batch in iter_batches(source, overlap=overlap, chunk_size=run.chunk_size or chunk or default_chunk_size(dev),
-                                  batch_size=run.batch_size, device=dev, align=grid, max_bases=max_bases,
-                                  n_filters=model.config.n_filters * (2 if model.config.rc_sharing else 1)):
-            result = scanner.process(batch, windows=in_windows, records=not in_windows, hits=hit_writer is not None)
+        batches = iter_batches(source, overlap=overlap, chunk_size=run.chunk_size or chunk or default_chunk_size(dev),
+                               batch_size=run.batch_size, device=dev, align=grid, max_bases=max_bases,
+                               n_filters=model.config.n_filters * (2 if model.config.rc_sharing else 1))
+        # the next batch is scored while this one is written
+        for batch, result in scanner.process_all(batches, windows=in_windows, records=not in_windows,
+                                                 hits=hit_writer is not None):
             if in_windows:
                 for writer in window_writers:
                     writer.write(result.windows)
