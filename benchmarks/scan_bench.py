@@ -239,6 +239,10 @@ def main() -> None:
     genome = work / f"genome_{args.mbp:g}.fa"
     t = time.perf_counter()
     bases = write_genome(genome, args.mbp, hg38=args.hg38)
+    if args.output == "bw":  # sizes up front: the bigWig writer adds entries as they come
+        import pysam
+
+        pysam.faidx(str(genome))
     results["genome"] = {"bases": bases, "hg38_lengths": args.hg38, "write_s": round(time.perf_counter() - t, 1)}
     ceiling, layout_before = best_ceiling(window)
     out = work / f"out.{args.output}"
@@ -271,7 +275,8 @@ def main() -> None:
         if method in ceilings:
             r[f"ratio_scan_to_{method}_ceiling"] = round(r["mbps_scan"] / ceilings[method], 3)
     results.update(mbp=round(bases / 1e6, 1), output=args.output, ceilings_mbps=ceilings, end_to_end=e2e)
-    genome.unlink()
+    for path in (genome, Path(str(genome) + ".fai")):
+        path.unlink(missing_ok=True)
     headline = methods[0]
     rss = {f"{bases / 1e6:.0f}": e2e[headline]["maxrss_mb"]}
     for size in [float(x) for x in args.rss.split(",") if x.strip()]:
@@ -279,10 +284,15 @@ def main() -> None:
             continue
         g = work / f"genome_{size:g}.fa"
         n = write_genome(g, size, hg38=args.hg38)
+        if args.output == "bw":
+            import pysam
+
+            pysam.faidx(str(g))
         info = run_scan(model_path, g, out, extra + ["--conv-method", headline])
         rss[f"{n / 1e6:.0f}"] = round(info["maxrss_mb"], 1)
         results.setdefault("mbps_scan_by_size", {})[f"{n / 1e6:.0f}"] = round(n / info["scan_wall"] / 1e6, 3)
-        g.unlink()
+        for path in (g, Path(str(g) + ".fai")):
+            path.unlink(missing_ok=True)
     results["maxrss_mb_" + headline] = rss
     if len(rss) > 1:
         keys = sorted(rss, key=float)

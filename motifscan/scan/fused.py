@@ -288,7 +288,7 @@ class FusedWindowScan:
         if threads == 1:
             kernel(codes, 0, B, *args)
         else:
-            cuts = np.linspace(0, B, threads + 1).round().astype(np.int64).tolist()
+            cuts = [B * i // threads for i in range(threads + 1)]
             jobs = [_pool(threads).submit(kernel, codes, lo, hi, *args)
                     for lo, hi in zip(cuts[:-1], cuts[1:]) if hi > lo]
             for job in jobs:
