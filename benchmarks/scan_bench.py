@@ -118,16 +118,18 @@ def write_genome(path: Path, mbp: float, chrom_mbp: float = 25.0, seed: int = 0,
     return sum(sizes)
 
 
-def conv_ceiling(chunk: int, window: int, rows: int, seconds: float = 6.0, method: str = "dense") -> float:
+def conv_ceiling(chunk: int, window: int, rows: int, seconds: float = 6.0, method: str = "dense",
+                 model_path: str | None = None) -> float:
     """Mbp/s of the convolution alone, both strands, on pre-encoded rows (engine layout).
 
     ``method``: ``dense`` (``strand_conv``: one-hot + ``conv1d``), ``table``
     (:class:`~motifscan.scan.kmer_conv.KmerTableConv`, activations only, not pooled) or
     ``fused`` (:class:`~motifscan.scan.fused.FusedWindowScan`: the table sums, window and strand
-    maxima and N counts, i.e. everything of the fused scan but the head; stride 50).
+    maxima and N counts, i.e. everything of the fused scan but the head; stride 50). The model:
+    ``model_path``, else the default-sized random one.
     """
     from motifscan.device import tune_cpu_allocator
-    from motifscan.model import MotifCNN
+    from motifscan.model import MotifCNN, load_model
     from motifscan.scan.batching import round_up
     from motifscan.scan.conv import strand_bank, strand_conv
     from motifscan.scan.kmer_conv import KmerTableConv
@@ -135,7 +137,7 @@ def conv_ceiling(chunk: int, window: int, rows: int, seconds: float = 6.0, metho
     tune_cpu_allocator()  # as the engine does: the ceiling must not be slowed by page faults
 
     torch.manual_seed(0)
-    model = MotifCNN().eval()
+    model = load_model(model_path) if model_path else MotifCNN().eval()
     w, b = model.conv.weight.detach(), model.conv.bias.detach()
     if method == "dense":
         conv = lambda x: strand_conv(x, w, b)  # noqa: E731
@@ -158,6 +160,63 @@ def conv_ceiling(chunk: int, window: int, rows: int, seconds: float = 6.0, metho
         return done / (time.perf_counter() - t0) / 1e6
 
 
+def stage_costs(model_path: str, genome: str, workdir: str) -> dict:
+    """CPU milliseconds per Mbp of each stage of a fused window scan, run one after another on one
+    thread (thread CPU time: meaningful on a busy machine, where wall times are not).
+
+    Stages: reading + decoding + packing batches; the fused kernel; the rest of
+    ``ModelScanner.windows`` (bookkeeping, float64 head); writing bedGraph; adding bigWig entries;
+    closing the bigWig (its zoom levels). Run in a child process (one torch thread).
+    """
+    import pysam
+    import torch
+
+    from motifscan.io.tracks import BedGraphWriter, BigWigWriter
+    from motifscan.model import load_model
+    from motifscan.scan.batching import iter_batches
+    from motifscan.scan.model_scan import ModelScanner
+    from motifscan.scan.sources import FastaSource
+
+    torch.set_num_threads(1)
+    pysam.faidx(genome)
+    sizes = dict(line.split("\t")[:2] for line in open(genome + ".fai"))
+    sizes = {k: int(v) for k, v in sizes.items()}
+    scanner = ModelScanner(load_model(model_path), window=200, stride=50, conv_method="fused")
+    chunk, max_bases = scanner.batch_layout()
+    clock = time.thread_time
+    t = dict.fromkeys(["read_decode_pack", "fused_kernel", "bookkeeping_head", "bedgraph_write",
+                       "bigwig_add", "bigwig_close"], 0.0)
+    bases = 0
+    batches = iter_batches(FastaSource(genome), overlap=199, chunk_size=chunk, max_bases=max_bases, align=50,
+                           threaded=False)
+    bw = BigWigWriter(Path(workdir) / "stages.bw", 200, 50, sizes)
+    with BedGraphWriter(Path(workdir) / "stages.bedGraph", 200, 50) as bg, bw:
+        while True:
+            a = clock()
+            batch = next(batches, None)
+            t["read_decode_pack"] += clock() - a
+            if batch is None:
+                break
+            a = clock()
+            scanner._fused(batch.host_codes, threads=1)
+            t["fused_kernel"] += clock() - a
+            a = clock()
+            ws = scanner.windows(batch)  # the kernel again, then the rest
+            t["bookkeeping_head"] += clock() - a
+            a = clock()
+            bg.write(ws)
+            t["bedgraph_write"] += clock() - a
+            a = clock()
+            bw.write(ws)
+            t["bigwig_add"] += clock() - a
+            bases += batch.bases
+        a = clock()
+    t["bigwig_close"] = clock() - a
+    t["bookkeeping_head"] -= t["fused_kernel"]
+    Path(genome + ".fai").unlink()
+    return {k: round(1e3 * v / (bases / 1e6), 2) for k, v in t.items()}
+
+
 def run_scan(model: Path, genome: Path, out: Path, extra: list[str]) -> dict:
     args = ["scan", str(model), str(genome), "-o", str(out), "--quiet", *extra]
     t = time.perf_counter()
@@ -170,7 +229,7 @@ def run_scan(model: Path, genome: Path, out: Path, extra: list[str]) -> dict:
     return info
 
 
-def best_ceiling(window: int, seconds: float = 0.6) -> tuple[float, dict]:
+def best_ceiling(window: int, seconds: float = 0.6, model_path: str | None = None) -> tuple[float, dict]:
     """The fastest convolution-only rate over a sweep of layouts (chunk x rows), and that layout.
 
     This is the honest ceiling: the best the hardware does on this filter bank, whatever the
@@ -181,7 +240,7 @@ def best_ceiling(window: int, seconds: float = 0.6) -> tuple[float, dict]:
         for rows in (1, 2, 4, 8):
             if chunk * rows > 140_000:
                 continue
-            rate = conv_ceiling(chunk, window, rows, seconds=seconds)
+            rate = conv_ceiling(chunk, window, rows, seconds=seconds, model_path=model_path)
             if rate > best:
                 best, layout = rate, {"chunk": chunk, "rows": rows}
     return best, layout
@@ -191,6 +250,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--mbp", type=float, default=20, help="Genome size for the speed run.")
     ap.add_argument("--hg38", action="store_true", help="hg38's 24 chromosome lengths, scaled to --mbp (3088: full).")
+    ap.add_argument("--model", help="Model file (default: a random default-sized one, 64 x 19 filters).")
     ap.add_argument("--rss", default="", help="Comma-separated genome sizes (Mbp) for peak RSS, e.g. 20,100.")
     ap.add_argument("--methods", default="fused,table,dense",
                     help="--conv-method values to run end to end (the first is the headline).")
@@ -199,6 +259,8 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--repeat", type=int, default=3, help="End-to-end runs per method (best is reported).")
     ap.add_argument("--output", default="bedGraph", help="Track format of the end-to-end runs: bedGraph or bw.")
+    ap.add_argument("--stages", action="store_true",
+                    help="Also measure each stage's CPU ms per Mbp on one thread (see stage_costs).")
     ap.add_argument("--dir", help="Work directory (default: a temporary one).")
     ap.add_argument("--json", help="Also write the results as JSON here.")
     args = ap.parse_args()
@@ -212,8 +274,12 @@ def main() -> None:
     work = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="scan_bench_"))
     work.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(0)
-    model_path = work / "model.h5"
-    save_model(MotifCNN().eval(), model_path)
+    if args.model:
+        model_path = Path(args.model).resolve()
+    else:
+        model_path = work / "model.h5"
+        save_model(MotifCNN().eval(), model_path)
+    mp = str(model_path)
     window = 200
     stride = 50
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
@@ -235,6 +301,7 @@ def main() -> None:
         extra += ["--threads", str(args.threads)]
 
     results: dict = {"load_before": os.getloadavg()[0], "torch_threads": torch.get_num_threads(),
+                     "model": args.model or "random 64 x 19",
                      "layouts": {m: dict(zip(("chunk", "rows"), layout(m))) for m in methods}}
     genome = work / f"genome_{args.mbp:g}.fa"
     t = time.perf_counter()
@@ -244,7 +311,7 @@ def main() -> None:
 
         pysam.faidx(str(genome))
     results["genome"] = {"bases": bases, "hg38_lengths": args.hg38, "write_s": round(time.perf_counter() - t, 1)}
-    ceiling, layout_before = best_ceiling(window)
+    ceiling, layout_before = best_ceiling(window, model_path=mp)
     out = work / f"out.{args.output}"
     e2e: dict = {}
     for method in methods:
@@ -260,15 +327,25 @@ def main() -> None:
             "mbp_per_cpu_s": round(bases / best["cpu_s"] / 1e6, 3),
             "maxrss_mb": round(best["maxrss_mb"], 1),
         }
-    ceiling_after, layout_after = best_ceiling(window)
+    if args.stages:
+        code = ("import json, sys; sys.path.insert(0, sys.argv[1]); from scan_bench import stage_costs; "
+                "print(json.dumps(stage_costs(*sys.argv[2:])))")
+        res = subprocess.run([sys.executable, "-c", code, str(Path(__file__).parent), str(model_path), str(genome),
+                              str(work)], capture_output=True, text=True, check=True)
+        stages = json.loads(res.stdout.strip().splitlines()[-1])
+        stages["total_bigwig"] = round(sum(v for k, v in stages.items() if k != "bedgraph_write"), 2)
+        stages["total_bedgraph"] = round(sum(v for k, v in stages.items()
+                                             if not k.startswith("bigwig") and k != "total_bigwig"), 2)
+        results["stage_cpu_ms_per_mbp"] = stages
+    ceiling_after, layout_after = best_ceiling(window, model_path=mp)
     ceil = (ceiling + ceiling_after) / 2
     ceilings = {"conv1d_best_layout": round(ceil, 3), "conv1d_before_after": [round(ceiling, 3), round(ceiling_after, 3)],
                 "conv1d_layouts": [layout_before, layout_after],
                 "conv1d_engine_layout": round(conv_ceiling(layout("dense")[0], window, layout("dense")[1],
-                                                           seconds=2.0), 3)}
+                                                           seconds=2.0, model_path=mp), 3)}
     for method in ("table", "fused"):
         chunk, rows = layout(method)
-        ceilings[method] = round(conv_ceiling(chunk, window, rows, seconds=2.0, method=method), 3)
+        ceilings[method] = round(conv_ceiling(chunk, window, rows, seconds=2.0, method=method, model_path=mp), 3)
     for method, r in e2e.items():
         r["ratio_process_to_conv1d_ceiling"] = round(r["mbps_process"] / ceil, 3)
         r["ratio_scan_to_conv1d_ceiling"] = round(r["mbps_scan"] / ceil, 3)

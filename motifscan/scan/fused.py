@@ -207,6 +207,7 @@ def _kernel(groups: int):
 
     return njit(scan_rows)
 
+
 def _aligned_zeros(n: int, align: int) -> np.ndarray:
     """float32 zeros ``(n,)`` whose data starts on an ``align``-byte boundary."""
     raw = np.zeros(n * 4 + align, np.uint8)

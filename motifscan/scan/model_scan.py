@@ -288,12 +288,12 @@ class ModelScanner:
         """``(chunk_size, max_bases)`` this scanner is fastest with, ``None`` for the engine's default.
 
         The fused window scan keeps no activations, so large batches (which amortise the
-        per-batch Python work) cost no cache; records and filter hits use the table's
-        activations, which want the engine's cache-sized batches.
+        per-batch Python work) cost no cache: at least 1 Mbp, and two rows per thread; records
+        and filter hits use the table's activations, which want the engine's cache-sized batches.
         """
         if self._fused is None or records or hits:
             return None, None
-        return FUSED_CHUNK, FUSED_BATCH_BASES
+        return FUSED_CHUNK, max(FUSED_BATCH_BASES, (2 * torch.get_num_threads() + 1) * FUSED_CHUNK)
 
     # -- convolution -------------------------------------------------------------------------
     def _conv(self, batch: Batch) -> torch.Tensor:
