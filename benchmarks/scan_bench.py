@@ -64,8 +64,10 @@ t = time.perf_counter()
 code = main(sys.argv[1:])
 wall = time.perf_counter() - t
 ru = resource.getrusage(resource.RUSAGE_SELF)
+# peak RSS of this process alone: VmHWM (ru_maxrss keeps the parent's peak across fork + exec)
+hwm = [int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:")]
 print(json.dumps({"code": code, "scan_wall": wall, "cpu_s": ru.ru_utime + ru.ru_stime,
-                  "maxrss_mb": ru.ru_maxrss / 1024}))
+                  "maxrss_mb": (hwm[0] if hwm else ru.ru_maxrss) / 1024}))
 """
 
 
