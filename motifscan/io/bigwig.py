@@ -30,7 +30,7 @@ from typing import BinaryIO
 
 import numpy as np
 
-__all__ = ["BigWigStream", "ZOOM_LEVELS", "BLOCK_VALUES"]
+__all__ = ["BigWigStream", "BigWigSections", "ZOOM_LEVELS", "BLOCK_VALUES"]
 
 BIGWIG_MAGIC = 0x888FFC26
 BPT_MAGIC = 0x78CA8C91
@@ -279,7 +279,10 @@ class BigWigStream:
             return
         tid, start, span, step = self._run
         vals = np.concatenate(self._vals) if len(self._vals) > 1 else self._vals[0]
-        n = len(vals) if final else len(vals) // BLOCK_VALUES * BLOCK_VALUES
+        # blocks and zoom batches start at fixed offsets of the run (multiples of FLUSH_VALUES),
+        # so a run gives the same bytes however its values were split into add() calls
+        # (a sharded scan gathered == the unsharded scan)
+        n = len(vals) if final else len(vals) // FLUSH_VALUES * FLUSH_VALUES
         for lo in range(0, n, BLOCK_VALUES):
             part = vals[lo : lo + BLOCK_VALUES]
             s = start + lo * step
@@ -495,3 +498,91 @@ def _write_rtree(fh: BinaryIO, blocks: _Blocks, per_slot: int, offset: int) -> N
                 rec["off"] = np.asarray(node_offsets[depth + 1][lo:hi], np.uint64)
             rec["c0"], rec["s0"], rec["c1"], rec["e1"] = c0[lo:hi], s0[lo:hi], c1[lo:hi], e1[lo:hi]
             fh.write(rec.tobytes())
+
+
+class BigWigSections:
+    """Read back the fixed-step sections of a bigWig written by :class:`BigWigStream`.
+
+    ``sizes`` lists ``(chrom, length)`` in chromosome-id order (the order values were written);
+    :meth:`sections` yields ``(chrom, start, span, step, values)`` block by block, in file order
+    (memory: one block). Used to gather shard tracks into one bigWig.
+
+    Raises
+    ------
+    ValueError
+        Not a bigWig, or a section that is not fixed-step (another tool's bigWig).
+    """
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path)
+        with open(self.path, "rb") as fh:
+            head = fh.read(64)
+            if len(head) < 64 or struct.unpack_from("<I", head)[0] != BIGWIG_MAGIC:
+                raise ValueError(f"{self.path}: not a bigWig file")
+            (_m, _v, _z, self._chrom_tree, self._data, self._index, _f, _d, _a, _s, self._buf,
+             _e) = struct.unpack("<IHHQQQHHQQIQ", head)
+            self.sizes = self._read_chrom_tree(fh)
+
+    def _read_chrom_tree(self, fh) -> list[tuple[str, int]]:
+        fh.seek(self._chrom_tree)
+        magic, _block, key_size, _val, _count, _r = struct.unpack("<IIIIQQ", fh.read(32))
+        if magic != BPT_MAGIC:
+            raise ValueError(f"{self.path}: bad chromosome tree")
+        found: list[tuple[int, str, int]] = []
+
+        def node(offset: int) -> None:
+            fh.seek(offset)
+            leaf, _r, count = struct.unpack("<BBH", fh.read(4))
+            items = fh.read(count * (key_size + 8))
+            children = []
+            for k in range(count):
+                item = items[k * (key_size + 8) : (k + 1) * (key_size + 8)]
+                name = item[:key_size].rstrip(b"\0").decode()
+                if leaf:
+                    tid, size = struct.unpack_from("<II", item, key_size)
+                    found.append((tid, name, size))
+                else:
+                    children.append(struct.unpack_from("<Q", item, key_size)[0])
+            for child in children:
+                node(child)
+
+        node(self._chrom_tree + 32)
+        return [(name, size) for _tid, name, size in sorted(found)]
+
+    def _blocks(self, fh) -> list[tuple[int, int]]:
+        """``(offset, size)`` of every data block, in file order (the R-tree's leaves)."""
+        fh.seek(self._index)
+        if struct.unpack("<I", fh.read(4))[0] != CIRTREE_MAGIC:
+            raise ValueError(f"{self.path}: bad data index")
+        out: list[tuple[int, int]] = []
+
+        def node(offset: int) -> None:
+            fh.seek(offset)
+            leaf, _r, count = struct.unpack("<BBH", fh.read(4))
+            if leaf:
+                rec = np.frombuffer(fh.read(32 * count), dtype="<u4").reshape(count, 8)
+                off = rec[:, 4].astype(np.uint64) | (rec[:, 5].astype(np.uint64) << np.uint64(32))
+                size = rec[:, 6].astype(np.uint64) | (rec[:, 7].astype(np.uint64) << np.uint64(32))
+                out.extend(zip(off.tolist(), size.tolist()))
+            else:
+                rec = np.frombuffer(fh.read(24 * count), dtype="<u4").reshape(count, 6)
+                for child in (rec[:, 4].astype(np.uint64) | (rec[:, 5].astype(np.uint64) << np.uint64(32))).tolist():
+                    node(child)
+
+        node(self._index + 48)
+        return sorted(out)
+
+    def sections(self):
+        """Yield ``(chrom, start, span, step, float32 values)`` of every data block in order."""
+        names = [c for c, _n in self.sizes]
+        with open(self.path, "rb") as fh:
+            for offset, size in self._blocks(fh):
+                fh.seek(offset)
+                raw = fh.read(size)
+                if self._buf:
+                    raw = zlib.decompress(raw)
+                tid, start, _end, step, span, kind, _r, count = struct.unpack_from("<IIIIIBBH", raw)
+                if kind != 3:
+                    raise ValueError(f"{self.path}: a bigWig section of type {kind}, not fixed-step: "
+                                     "shard tracks must be written by 'motifscan scan'")
+                yield names[tid], start, span, step, np.frombuffer(raw, "<f4", count, 24)
