@@ -221,3 +221,23 @@ def test_records_mode_over_regions(planted_genome, tmp_path):
         assert main(["scan", str(model), str(fa), "-o", str(o), "--regions", str(bed), "--shard", f"{i}/2", "-q"]) == 0
         parts += [ln.split("\t") for ln in o.read_text().splitlines()[1:]]
     assert parts == rows
+
+
+def test_bigwig_straight_or_spooled_is_the_same_file(planted_genome, tmp_path):
+    """A plain FASTA gets its .fai built and values go straight into the bigWig; standard input
+    and plain gzip cannot be indexed and are spooled as binary arrays: the same bytes either way."""
+    d, fa, model, seqs = planted_genome
+    plain = tmp_path / "g.fa"
+    plain.write_bytes(fa.read_bytes())
+    gz = tmp_path / "g.fa.gz"
+    gz.write_bytes(gzip.compress(fa.read_bytes()))
+    outs = {k: tmp_path / f"{k}.bw" for k in ("plain", "gz", "stdin")}
+    assert main(["scan", str(model), str(plain), "-o", str(outs["plain"]), "--stride", str(STRIDE), "-q"]) == 0
+    assert (tmp_path / "g.fa.fai").exists()
+    assert main(["scan", str(model), str(gz), "-o", str(outs["gz"]), "--stride", str(STRIDE), "-q"]) == 0
+    res = subprocess.run([sys.executable, "-m", "motifscan", "scan", str(model), "-", "-o", str(outs["stdin"]),
+                          "--stride", str(STRIDE), "-q"], input=fa.read_bytes(), capture_output=True)
+    assert res.returncode == 0, res.stderr
+    assert outs["plain"].read_bytes() == outs["gz"].read_bytes() == outs["stdin"].read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["g.fa", "g.fa.fai", "g.fa.gz", "gz.bw", "plain.bw",
+                                                          "stdin.bw"]
