@@ -241,3 +241,19 @@ def test_bigwig_straight_or_spooled_is_the_same_file(planted_genome, tmp_path):
     assert outs["plain"].read_bytes() == outs["gz"].read_bytes() == outs["stdin"].read_bytes()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["g.fa", "g.fa.fai", "g.fa.gz", "gz.bw", "plain.bw",
                                                           "stdin.bw"]
+
+
+def test_one_pass_writes_what_separate_scans_write(planted_genome, tmp_path):
+    """-o track.bw --peaks peaks.bed --hits hits.bed: one pass, each file byte for byte the output
+    of a scan that writes only it."""
+    d, fa, model, seqs = planted_genome
+    opts = ["--stride", str(STRIDE), "--threshold", "0.5", "-q"]
+    one = {"bw": tmp_path / "one.bw", "peaks": tmp_path / "one.bed", "hits": tmp_path / "one_hits.bed"}
+    assert main(["scan", str(model), str(fa), "-o", str(one["bw"]), "--peaks", str(one["peaks"]),
+                 "--hits", str(one["hits"]), *opts]) == 0
+    sep = {"bw": tmp_path / "sep.bw", "peaks": tmp_path / "sep.bed", "hits": tmp_path / "sep_hits.bed"}
+    assert main(["scan", str(model), str(fa), "-o", str(sep["bw"]), *opts]) == 0
+    assert main(["scan", str(model), str(fa), "-o", str(sep["peaks"]), "--hits", str(sep["hits"]), *opts]) == 0
+    for k in one:
+        assert one[k].read_bytes() == sep[k].read_bytes(), k
+    assert len(one["peaks"].read_text().splitlines()) == len(SITES)
