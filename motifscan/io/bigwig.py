@@ -150,8 +150,8 @@ class BigWigStream:
     Parameters
     ----------
     fh
-        The output, opened ``"w+b"`` (written from offset 0; read back only for nothing: all
-        back-patching is by seek + write).
+        The output, opened ``"w+b"`` and written from offset 0 (the header, zoom headers and
+        summary are filled in at :meth:`close` by seeking back).
     sizes
         ``[(chrom, length), ...]`` in the order the values will come.
     zoom_levels
@@ -216,11 +216,8 @@ class BigWigStream:
             levels.append([below[i : i + block] for i in range(0, len(below), block)])
         # written from the root down; offsets of each level's nodes computed first
         base = fh.tell()
-        sizes = []
-        for depth, nodes in enumerate(reversed(levels)):
-            leaf = depth == len(levels) - 1
-            item = key_size + 8
-            sizes.append([4 + item * len(nd) for nd in nodes])
+        # a node: 4 bytes, then per item the key and 8 bytes (id + size, or a child's offset)
+        sizes = [[4 + (key_size + 8) * len(nd) for nd in nodes] for nodes in reversed(levels)]
         offsets, pos = [], base
         for level_sizes in sizes:
             offsets.append([])
