@@ -164,7 +164,8 @@ def scan_model(
         else:
             main = stack.enter_context(RecordsWriter(out.output, model.config.tasks, scanner.names))
         hit_writer = stack.enter_context(HitsWriter(out.hits)) if out.hits else None
-        bam_writer = stack.enter_context(TaggedBamWriter(out.tag_bam, source.header)) if out.tag_bam else None
+        bam_writer = (stack.enter_context(TaggedBamWriter(out.tag_bam, source.header, command=out.command))
+                      if out.tag_bam else None)
         progress = stack.enter_context(Progress(source.total, not run.progress))
         # records mode chosen from the output name, over whole FASTA records: warn (once, as soon
         # as it shows) when a record is as long as a chromosome -- a genome scored as one row each
