@@ -80,7 +80,9 @@ def bank_conv(codes: torch.Tensor, bank: torch.Tensor, bias: torch.Tensor | None
     An fp32 bank is convolved in true fp32: cuDNN may otherwise use TF32 on Ampere and newer GPUs
     (10-bit mantissas), and the scan promises fp32 scores equal to the CPU's to float rounding.
     """
-    with torch.backends.cudnn.flags(enabled=torch.backends.cudnn.enabled, allow_tf32=bank.dtype != torch.float32):
+    cudnn = torch.backends.cudnn
+    with cudnn.flags(enabled=cudnn.enabled, benchmark=cudnn.benchmark, deterministic=cudnn.deterministic,
+                     allow_tf32=bank.dtype != torch.float32):
         return F.conv1d(one_hot_torch(codes, dtype=bank.dtype), bank, bias)
 
 
