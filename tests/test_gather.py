@@ -11,7 +11,7 @@ import pyBigWig
 import pytest
 
 from conftest import write_fasta
-from test_scan_support import random_dna, random_model
+from scan_helpers import random_dna, random_model
 
 from motifscan.cli._base import main
 from motifscan.errors import InputError
