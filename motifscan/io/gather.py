@@ -6,6 +6,9 @@ sections, in shard order, into one bigWig (:class:`~motifscan.io.bigwig.BigWigSt
 levels recomputed, memory flat in the genome's size); runs cut at shard edges are joined, so the
 result is byte for byte the bigWig of the unsharded scan. :func:`merge_peak_files` joins peaks
 cut at shard edges, reading the exact values of their best windows from the shard tracks.
+
+Each shard must be scanned with the same options (model, window, stride, threshold), as
+``motifscan scan --shard I/N`` of one command line gives.
 """
 
 from __future__ import annotations
@@ -86,10 +89,10 @@ def gather(tracks: Sequence[PathLike], peaks: Sequence[PathLike], out_track: Pat
 
     opened: dict[int, object] = {}
 
-    def value_at(k: int, chrom: str, pos: int) -> float:
+    def value_at(k: int, chrom: str, start: int, end: int) -> float:
         if k not in opened:
             opened[k] = pyBigWig.open(os.fspath(tracks[k]))
-        return float(opened[k].values(chrom, pos, pos + 1)[0])
+        return float(opened[k].stats(chrom, start, end, type="max", exact=True)[0])
 
     try:
         n_peaks = merge_peak_files(peaks, out_peaks, order=[c for c, _n in _sections(tracks[0]).sizes],

@@ -112,7 +112,7 @@ def merge_peak_files(
     out: str | os.PathLike,
     *,
     order: Sequence[str] | None = None,
-    value_at: Callable[[int, str, int], float] | None = None,
+    value_at: Callable[[int, str, int, int], float] | None = None,
 ) -> int:
     """Concatenate the peak files of shards ``1..N`` (in order), joining peaks cut at shard edges.
 
@@ -131,10 +131,11 @@ def merge_peak_files(
     order
         Chromosome order (the genome's); checked when given.
     value_at
-        ``value_at(k, chrom, pos)``: the exact (float32) value of the window whose centre is
-        ``pos`` in shard ``k`` (0-based), e.g. read from the shard's track. The 6 digits of the
-        text decide otherwise, which can pick the other window, or round the score differently,
-        when two windows agree to 6 digits.
+        ``value_at(k, chrom, start, end)``: the exact (float32) best value of shard ``k``'s
+        (0-based) peak ``[start, end)``: the largest value of the shard's track there (any
+        other window there scores below the threshold, or it would be in the peak). Without it
+        the 6 digits of the text decide, which can pick the other window, or round the score
+        differently, when two windows agree to 6 digits.
 
     Returns
     -------
@@ -144,7 +145,7 @@ def merge_peak_files(
     rank = {c: i for i, c in enumerate(order)} if order is not None else None
     n = 0
     cur: Peak | None = None
-    cur_shard = best_shard = -1  # the shard of the current peak's last part, of its best window
+    cur_shard = -1  # the shard of the current peak's last part
     last = (-1, -1)
     with atomic_open(out, "w") as fh:
         for k, path in enumerate(paths):
@@ -158,19 +159,16 @@ def merge_peak_files(
                                          path=path, where=f"{p.chrom}:{p.start}")
                     last = key
                 if cur is not None and cur.chrom == p.chrom and p.start <= cur.end and k != cur_shard:
-                    a = value_at(best_shard, cur.chrom, cur.summit) if value_at else cur.value
-                    b = value_at(k, p.chrom, p.summit) if value_at else p.value
-                    if b > a:
-                        cur = Peak(cur.chrom, cur.start, max(cur.end, p.end), b, p.summit)
-                        best_shard = k
-                    else:
-                        cur = Peak(cur.chrom, cur.start, max(cur.end, p.end), a, cur.summit)
-                    cur_shard = k
+                    # a joined peak (line None) already holds its exact value
+                    a = value_at(cur_shard, cur.chrom, cur.start, cur.end) if value_at and cur.line else cur.value
+                    b = value_at(k, p.chrom, p.start, p.end) if value_at else p.value
+                    best = (b, p.summit) if b > a else (a, cur.summit)
+                    cur, cur_shard = Peak(cur.chrom, cur.start, max(cur.end, p.end), *best), k
                     continue
                 if cur is not None:
                     fh.write(cur.text())
                     n += 1
-                cur, cur_shard, best_shard = p, k, k
+                cur, cur_shard = p, k
         if cur is not None:
             fh.write(cur.text())
             n += 1
