@@ -20,8 +20,9 @@ rule gather:
         f"{BENCH}/{{exp}}/gather.tsv"
     threads: 1
     resources:
+        # measured at genome scale: workflows/profiles/slurm/config.yaml
         mem_mb=1000,
-        runtime=15,
+        runtime=30,
     shell:
         job_mark("gather") + "python {params.script:q} --sizes {input.sizes:q}"
         " --tracks {input.tracks:q} --peaks {input.peaks:q}"

@@ -24,8 +24,8 @@ rule scan_shard:
         f"{BENCH}/{{exp}}/scan_{{shard}}.tsv"
     threads: 1
     resources:
-        # hg38-sized genome (3.1 Gbp), 8 shards, CPU: see workflows/profiles/slurm/config.yaml
-        mem_mb=2000,
+        # measured at genome scale: workflows/profiles/slurm/config.yaml
+        mem_mb=1500,
         runtime=60,
         gpus=1,
     shell:
