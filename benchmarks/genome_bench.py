@@ -24,6 +24,31 @@ gap of 1.2% of the chromosome in its middle. Then, in one run on the same machin
 
 The machine is shared: ``load`` is recorded before and after; compare numbers of one run only.
 Outputs (except the cached genome and its index) are deleted at the end.
+
+Measured 2026-11-29/30 on the 2-core dev machine while six other sessions used it (load 9-16:
+every process ran 50-100x slower than on an idle machine, so wall times say little; CPU seconds
+and peak RSS are the comparable numbers), default model ``models/ctcf_gm12878.h5``, window 200,
+stride 50:
+
+=====================================================  =========================================
+.fai by htslib (``build_fai``), 0.3 / 3.1 Gbp           1.0 / 9.5 s CPU (pyfaidx: 2.4 s at 0.3)
+scan 20 Mbp: bigWig / bedGraph / peaks / bigWig+peaks   40.0 / 39.5 / 38.5 / 37.9 s CPU (ratio
+                                                       bigWig/bedGraph 1.01; wall 0.83)
+scan 60 Mbp: bigWig / bedGraph                         114.2 / 109.3 s CPU (1.045)
+peak RSS, bigWig scan, 20 / 60 / 300 Mbp               302 / 308 / 311 MB (bedGraph 283 / 297)
+bigWig writer alone, 5 zoom levels, 0.3 / 3.1 Gbp      257 / 262 MB, 3.5 / 22.2 s CPU
+libBigWig (pyBigWig) alone, 10 levels, 0.3 / 3.1 Gbp   269 / 446 MB, 4.8 / 35.6 s CPU
+zoom levels 0 / 1 / 5 / 10 at 3.1 Gbp (ours)           225 / 303 / 328 / 328 MB file,
+                                                       8.2 / 18.9 / 22.2 / 21.4 s CPU, RSS flat
+gather, 8 shard bigWigs of 3.1 Gbp                     22.2 s CPU, 243 MB RSS
+workflow, 20 Mbp genome, 8 shards, ``--cores 2``       667 s; each shard scanned once; scan jobs
+                                                       27-48 s, 206-275 MB; gather 27 s, 228 MB
+=====================================================  =========================================
+
+Commands: ``--mbp 20 --rss-mbp 60 --workflow 8``; ``--no-scans --mbp 3100 --writer-mbp
+300,3100 --zooms 0,1,5,10 --libbigwig 10 --gather 8``. The whole-genome scans (``--mbp 3100``
+without ``--no-scans``) could not be run on the shared machine (the 300 Mbp bigWig scan alone
+took 40 minutes there).
 """
 
 from __future__ import annotations
