@@ -1,0 +1,347 @@
+"""Variant effects: what does each VCF allele do to binding, by a model or by a motif file.
+
+:func:`score_variants` (``motifscan variants MODEL VCF --genome FASTA -o effects.tsv``)
+    For every ALT: the model's probability for the window centred on the variant, with the
+    reference and with the alternative allele. SNVs and MNVs are local updates of cached
+    activations (:class:`~motifscan.scan.mutations.MutationScorer`): the activations of the
+    genome around a batch of variants are computed once per stretch (windows of nearby variants
+    share them), and each allele costs the ``W + k - 1`` touched outputs plus one masked maximum
+    of its window; indels score the reference and alternative windows with full forward passes.
+:func:`motif_variants` (``motifscan variants MOTIFS.meme VCF ...``)
+    For every ALT and motif, the best site overlapping the variant in the reference and in the
+    alternative sequence, with FIMO-exact p-values (:mod:`motifscan.motifs.pvalues`); rows where
+    either allele reaches ``--pvalue``.
+
+Both stream the VCF in batches (memory does not grow with the file) and write rows in input
+order. A REF that disagrees with the genome is a ``mismatch`` row without scores, unless
+``--ref-from vcf``; a contig the genome lacks is a ``contig_missing`` row, but when *no* contig
+matches it is one error with the fix (the ``chr`` prefix, usually).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Iterable, Iterator, Sequence
+
+import numpy as np
+import torch
+
+from .atomic import check_output_path
+from .codes import N_CODE, encode
+from .device import resolve_device, set_threads
+from .errors import InputError, UsageError
+from .io.fasta import IndexedFasta
+from .io.intervals import Interval, check_chromosomes
+from .io.variants import (
+    Allele, AlleleStats, AnnotatedVcfWriter, BreaksWriter, EffectsWriter, iter_alleles, vcf_contigs,
+)
+from .model import MotifCNN
+from .scan.mutations import MutationScorer
+from .scan.options import MotifOptions, RunOptions, VariantOptions
+
+__all__ = ["score_variants", "motif_variants", "VariantBatchResult", "DEFAULT_BATCH"]
+
+log = logging.getLogger("motifscan")
+
+#: Alleles per batch (bounds memory: a batch holds ``batch * (window - W + 1) * C`` activations).
+DEFAULT_BATCH = 1024
+#: Windows of consecutive variants closer than this share one stretch of activations.
+SPAN_GAP = 64
+#: Longest stretch of genome convolved at once.
+MAX_SPAN = 1 << 16
+
+
+def _fetch(fa: IndexedFasta, chrom: str, start: int, end: int) -> np.ndarray:
+    """Codes of ``chrom[start:end]``, N where the range runs off the contig."""
+    size = fa.sizes[chrom]
+    out = np.full(end - start, N_CODE, dtype=np.uint8)
+    a, b = max(start, 0), min(end, size)
+    if b > a:
+        out[a - start : b - start] = fa.fetch(chrom, a, b)
+    return out
+
+
+def _batches(alleles: Iterable[Allele], size: int) -> Iterator[list[Allele]]:
+    """Lists of about ``size`` alleles; the alleles of one record stay together."""
+    batch: list[Allele] = []
+    for a in alleles:
+        if len(batch) >= size and a.serial != batch[-1].serial:
+            yield batch
+            batch = []
+        batch.append(a)
+    if batch:
+        yield batch
+
+
+def _check_contigs(vcf, fa: IndexedFasta) -> None:
+    """One error with the fix when the VCF header's contigs and the genome's share no name."""
+    declared = vcf_contigs(vcf)
+    if declared and not any(c in fa.sizes for c in declared):
+        check_chromosomes([Interval(c, 0, 0) for c in declared], fa.sizes, vcf, fa.path)
+
+
+def _ref_check(fa: IndexedFasta, a: Allele) -> tuple[str, np.ndarray | None]:
+    """``ok``/``mismatch``/``contig_missing`` of an allele's REF, and the genome's bases there."""
+    if a.chrom not in fa.sizes:
+        return "contig_missing", None
+    start = a.pos - 1
+    if start + len(a.ref) > fa.sizes[a.chrom]:
+        return "mismatch", None
+    genome = fa.fetch(a.chrom, start, start + len(a.ref))
+    ref = encode(a.ref)
+    ok = np.array_equal(genome, ref) and not (genome == N_CODE).any()
+    return ("ok" if ok else "mismatch"), genome
+
+
+@dataclass
+class VariantBatchResult:
+    """Scores of one batch, one row per allele (NaN rows: not scored)."""
+
+    checks: list[str]
+    ref_logit: np.ndarray   # (n, T) float64
+    alt_logit: np.ndarray   # (n, T)
+    top: np.ndarray         # (n,) filter with the largest pooled change (-1: none)
+    filter_delta: np.ndarray  # (n,)
+    stats: dict[str, int] = field(default_factory=dict)
+
+
+class _ModelVariantScorer:
+    """Model-mode scoring of batches of alleles against an indexed genome."""
+
+    def __init__(self, model: MotifCNN, fa: IndexedFasta, window: int, device: torch.device,
+                 conv_method: str, ref_from: str) -> None:
+        self.scorer = MutationScorer(model, device, conv_method)
+        self.fa = fa
+        self.window = window
+        self.ref_from = ref_from
+        self.T = len(model.config.tasks)
+        self.P = window - model.config.filter_width + 1
+
+    def _window_start(self, pos0: int, k: int) -> int:
+        """Start of the window centred on bases ``pos0 .. pos0 + k - 1``."""
+        return pos0 + (k - 1) // 2 - self.window // 2
+
+    def score(self, alleles: Sequence[Allele]) -> VariantBatchResult:
+        n = len(alleles)
+        T = self.T
+        checks = [""] * n
+        ref_logit = np.full((n, T), np.nan)
+        alt_logit = np.full((n, T), np.nan)
+        top = np.full(n, -1, dtype=np.int64)
+        fdelta = np.zeros(n)
+        fast, full = [], []
+        for i, a in enumerate(alleles):
+            check, _ = _ref_check(self.fa, a)
+            checks[i] = check
+            if check == "contig_missing" or (check == "mismatch" and self.ref_from == "genome"):
+                continue
+            if check == "ok" and a.is_substitution:
+                fast.append(i)
+            else:
+                full.append(i)
+        if fast:
+            self._fast(alleles, fast, checks, ref_logit, alt_logit, top, fdelta)
+        if full:
+            self._full(alleles, full, checks, ref_logit, alt_logit, top, fdelta)
+        return VariantBatchResult(checks, ref_logit, alt_logit, top, fdelta)
+
+    def _finish(self, idx, ref_ch, alt_ch, ref_logit, alt_logit, top, fdelta) -> None:
+        s = self.scorer
+        ref_f, alt_f = s.combine(ref_ch), s.combine(alt_ch)
+        ref_logit[idx] = s.logits(ref_f).cpu().numpy()
+        alt_logit[idx] = s.logits(alt_f).cpu().numpy()
+        d = (alt_f - ref_f).cpu().numpy()
+        best = np.abs(d).argmax(axis=1)
+        val = d[np.arange(len(idx)), best]
+        top[idx] = np.where(val != 0, best, -1)
+        fdelta[idx] = val
+
+    def _fast(self, alleles, idx, checks, ref_logit, alt_logit, top, fdelta) -> None:
+        """SNVs and MNVs: shared stretches of activations, local updates."""
+        L, P = self.window, self.P
+        starts = [self._window_start(alleles[i].pos - 1, len(alleles[i].ref)) for i in idx]
+        # stretches: consecutive windows on one contig, close together, share one convolution
+        spans: list[list] = []  # [chrom, start, end]
+        which = np.zeros(len(idx), dtype=np.int64)
+        for j, (i, s) in enumerate(zip(idx, starts)):
+            c = alleles[i].chrom
+            last = spans[-1] if spans else None
+            if last and last[0] == c and last[1] <= s <= last[2] + SPAN_GAP and s + L - last[1] <= MAX_SPAN:
+                last[2] = max(last[2], s + L)
+            else:
+                spans.append([c, s, s + L])
+            which[j] = len(spans) - 1
+        pieces = [_fetch(self.fa, c, a, b) for c, a, b in spans]
+        offsets = np.concatenate([[0], np.cumsum([len(p) for p in pieces])[:-1]]).astype(np.int64)
+        codes = np.concatenate(pieces)
+        for j, i in enumerate(idx):  # windows holding N (or running off the contig)
+            o = offsets[which[j]] + starts[j] - spans[which[j]][1]
+            if (codes[o : o + L] == N_CODE).any():
+                checks[i] = "n_in_window"
+        s = self.scorer
+        act = s.activations(torch.from_numpy(codes)[None])[0]  # (total - W + 1, C)
+        woff = torch.as_tensor(offsets[which] + np.asarray(starts) - np.array([spans[w][1] for w in which]),
+                               device=act.device)
+        win = act[woff[:, None] + torch.arange(P, device=act.device)[None, :]]  # (V, P, C)
+        ref_ch = s.pool(win)
+        pos = torch.as_tensor([alleles[i].pos - 1 - st for i, st in zip(idx, starts)])
+        k = np.array([len(alleles[i].ref) for i in idx])
+        alt_ch = torch.empty_like(ref_ch)
+        for kk in np.unique(k):  # MNVs of each length together
+            sel = np.flatnonzero(k == kk)
+            ref_codes = torch.from_numpy(np.stack([encode(alleles[idx[j]].ref) for j in sel]))
+            alt_codes = torch.from_numpy(np.stack([encode(alleles[idx[j]].alt) for j in sel]))
+            tsel = torch.from_numpy(sel).to(act.device)
+            alt_ch[tsel] = s.substitute(win[tsel], pos[sel], ref_codes, alt_codes)
+        self._finish(np.asarray(idx), ref_ch, alt_ch, ref_logit, alt_logit, top, fdelta)
+
+    def _allele_window(self, a: Allele, allele: str) -> np.ndarray:
+        """The window centred on ``allele`` put in place of REF at ``a.pos``."""
+        L = self.window
+        pos0 = a.pos - 1
+        seq = encode(allele)
+        left = L // 2 - (len(seq) - 1) // 2  # genome bases before the allele
+        if left < 0:
+            seq, left = seq[-left:], 0
+        parts = [_fetch(self.fa, a.chrom, pos0 - left, pos0), seq]
+        rest = L - left - len(seq)
+        if rest > 0:
+            end = pos0 + len(a.ref)
+            parts.append(_fetch(self.fa, a.chrom, end, end + rest))
+        return np.concatenate(parts)[:L]
+
+    def _full(self, alleles, idx, checks, ref_logit, alt_logit, top, fdelta) -> None:
+        """Indels (and REFs trusted from the VCF): both windows by full forward passes."""
+        ref_rows = np.stack([self._allele_window(alleles[i], alleles[i].ref) for i in idx])
+        alt_rows = np.stack([self._allele_window(alleles[i], alleles[i].alt) for i in idx])
+        for j, i in enumerate(idx):
+            if checks[i] == "ok" and (ref_rows[j] == N_CODE).any():
+                checks[i] = "n_in_window"
+        s = self.scorer
+        both = s.pool(s.activations(torch.from_numpy(np.concatenate([ref_rows, alt_rows]))))
+        n = len(idx)
+        self._finish(np.asarray(idx), both[:n], both[n:], ref_logit, alt_logit, top, fdelta)
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def score_variants(
+    model: MotifCNN,
+    vcf: str | os.PathLike,
+    genome: str | os.PathLike | IndexedFasta,
+    output: str | os.PathLike,
+    *,
+    vcf_out: str | os.PathLike | None = None,
+    options: VariantOptions = VariantOptions(),
+    run: RunOptions = RunOptions(),
+) -> dict:
+    """Score every ALT of a VCF/BCF with a model; write the effects TSV (and an annotated VCF).
+
+    Parameters
+    ----------
+    model
+        The model.
+    vcf
+        VCF, VCF.gz or BCF (streamed; no index needed).
+    genome
+        Genome FASTA (plain or bgzip; indexed on first use) or an open :class:`IndexedFasta`.
+    output
+        Effects TSV: ``chrom pos id ref alt ref_check``, per task ``ref_score alt_score delta
+        logit_delta`` (suffixed ``_<task>`` with several tasks), ``top_filter filter_delta``
+        (see :func:`motifscan.io.variants.effect_columns`). One row per ALT, input order.
+    vcf_out
+        Also write the input VCF with ``MS_REF``/``MS_ALT``/``MS_DELTA``/``MS_CHECK`` INFO fields
+        (bgzipped and tabix-indexed when the name ends in ``.gz``).
+    options
+        Window and ``ref_from`` (:class:`~motifscan.scan.options.VariantOptions`).
+    run
+        Device, threads, alleles per batch (``batch_size``), convolution method.
+
+    Returns
+    -------
+    dict
+        Counts: ``records``, ``alleles``, ``symbolic`` (skipped), one per ``ref_check`` value,
+        ``seconds``, ``variants_per_s``.
+    """
+    outputs = [(output, "-o")] + ([(vcf_out, "--vcf-out")] if vcf_out else [])
+    for path, opt in outputs:
+        check_output_path(path, option=opt)
+    if vcf_out and os.path.realpath(os.fspath(vcf_out)) == os.path.realpath(os.fspath(output)):
+        raise UsageError("-o and --vcf-out must name different files")
+    set_threads(run.threads)
+    dev = resolve_device(run.device)
+    window = int(options.window or model.config.seq_length)
+    if window < model.config.filter_width:
+        raise UsageError(f"--window {window} is shorter than the filter width {model.config.filter_width}")
+    fa = genome if isinstance(genome, IndexedFasta) else IndexedFasta(genome)
+    _check_contigs(vcf, fa)
+    conv = run.conv_method if not (run.conv_method == "table" and dev.type != "cpu") else "dense"
+    scorer = _ModelVariantScorer(model.eval(), fa, window, dev, conv, options.ref_from)
+    stats = AlleleStats()
+    counts = {c: 0 for c in ("ok", "mismatch", "n_in_window", "contig_missing")}
+    t0 = time.perf_counter()
+    from .scan.model_scan import filter_names
+
+    with contextlib.ExitStack() as stack:
+        writer = stack.enter_context(EffectsWriter(output, model.config.tasks, filter_names(model)))
+        annotated = stack.enter_context(AnnotatedVcfWriter(vcf_out, vcf, model.config.tasks)) if vcf_out else None
+        alleles = iter_alleles(vcf, keep_records=annotated is not None, stats=stats)
+        for batch in _batches(alleles, run.batch_size or DEFAULT_BATCH):
+            scored = [a for a in batch if a.alt]
+            if not scored:  # records with symbolic ALTs only: written back unchanged
+                for a in batch:
+                    annotated.add(a.record, {})
+                continue
+            res = scorer.score(scored)
+            for c in res.checks:
+                counts[c] += 1
+            ref_p, alt_p = _sigmoid(res.ref_logit), _sigmoid(res.alt_logit)
+            writer.write(scored, res.checks, ref_p, alt_p, res.ref_logit, res.alt_logit, res.top,
+                         res.filter_delta)
+            if annotated is not None:
+                _annotate(annotated, batch, scored, res.checks, ref_p, alt_p)
+        if stats.alleles and counts["contig_missing"] == stats.alleles:
+            seen = sorted({a for a in _missing_contigs(vcf, fa)})
+            check_chromosomes([Interval(c, 0, 0) for c in seen], fa.sizes, vcf, fa.path)
+    seconds = time.perf_counter() - t0
+    out = {"records": stats.records, "alleles": stats.alleles, "symbolic": stats.symbolic, **counts,
+           "seconds": seconds, "variants_per_s": stats.alleles / max(seconds, 1e-9)}
+    _log_counts(out, output)
+    return out
+
+
+def _missing_contigs(vcf, fa: IndexedFasta) -> set[str]:
+    return {a.chrom for a in iter_alleles(vcf) if a.chrom not in fa.sizes}
+
+
+def _annotate(writer: AnnotatedVcfWriter, batch: Sequence[Allele], scored: Sequence[Allele],
+              checks: Sequence[str], ref_p: np.ndarray, alt_p: np.ndarray) -> None:
+    """Write each record of a batch once, with the values of its scored alleles."""
+    values: dict[int, dict[int, tuple]] = {}
+    for j, a in enumerate(scored):
+        p = None if np.isnan(ref_p[j, 0]) else np.stack([ref_p[j], alt_p[j]])
+        values.setdefault(a.serial, {})[a.alt_index] = (checks[j], p)
+    done = set()
+    for a in batch:
+        if a.serial not in done:
+            done.add(a.serial)
+            writer.add(a.record, values.get(a.serial, {}))
+
+
+def _log_counts(out: dict, output) -> None:
+    log.info("%s alleles of %s records in %.1f s (%.0f variants/s) -> %s", f"{out['alleles']:,}",
+             f"{out['records']:,}", out["seconds"], out.get("variants_per_s", 0), output)
+    if out.get("symbolic"):
+        log.info("%d symbolic ALTs (<DEL>, *, breakends, N) skipped", out["symbolic"])
+    for key, text in (("mismatch", "REF disagrees with the genome (ref_check=mismatch)"),
+                      ("contig_missing", "contig not in the genome (ref_check=contig_missing)"),
+                      ("n_in_window", "window holds N or runs off the contig (ref_check=n_in_window)")):
+        if out.get(key):
+            log.warning("%d alleles: %s", out[key], text) if key != "n_in_window" else \
+                log.info("%d alleles: %s", out[key], text)
