@@ -345,3 +345,244 @@ def _log_counts(out: dict, output) -> None:
         if out.get(key):
             log.warning("%d alleles: %s", out[key], text) if key != "n_in_window" else \
                 log.info("%d alleles: %s", out[key], text)
+
+
+# ---------------------------------------------------------------------------- motif files
+_LETTERS = np.frombuffer(b"ACGTN", dtype=np.uint8)
+#: Candidate (allele, motif) pairs scored exactly at once (bounds the gather's memory).
+PAIR_BLOCK = 1 << 14
+
+
+class _MotifVariantScorer:
+    """Motif-mode scoring: lookahead (or dense) hits select (allele, motif) pairs; those are scored exactly."""
+
+    def __init__(self, bank, fa: IndexedFasta, device: torch.device, method: str, ref_from: str) -> None:
+        self.bank = bank
+        self.fa = fa
+        self.device = device
+        self.method = method
+        self.ref_from = ref_from
+        self.flank = bank.max_width - 1
+        # full p-value tables of every motif, flat (scores below the cutoff are reported too)
+        self._pv = np.concatenate([p.pv for p in bank.pssms])
+        self._pv_base = np.concatenate([[0], np.cumsum([len(p.pv) for p in bank.pssms])[:-1]]).astype(np.int64)
+        # per motif: its forward and reverse filters (unreachable motifs have none, and never hit)
+        n_motifs = len(bank.motifs)
+        self.motif_filters = np.full((n_motifs, 2), -1, dtype=np.int64)
+        for f, (m, s) in enumerate(zip(bank.filter_motif, bank.filter_strand)):
+            self.motif_filters[m, s] = f
+        self.mats = bank.filter_matrix.astype(np.int32)  # (n_filters, Wmax, 4)
+
+    def _segment(self, a: Allele, allele: str, ref_bases: str) -> np.ndarray:
+        """``flank`` genome bases, the allele, ``flank`` genome bases (N off the contig)."""
+        pos0 = a.pos - 1
+        end = pos0 + len(ref_bases)
+        return np.concatenate([_fetch(self.fa, a.chrom, pos0 - self.flank, pos0), encode(allele),
+                               _fetch(self.fa, a.chrom, end, end + self.flank)])
+
+    def _candidates(self, segs: list[np.ndarray], spans: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(segment, motif) pairs with a hit overlapping the segment's allele span."""
+        lens = np.array([len(s) for s in segs], dtype=np.int64)
+        offs = np.concatenate([[0], np.cumsum(lens + 1)[:-1]])
+        flat = np.full(int((lens + 1).sum()), N_CODE, dtype=np.uint8)
+        for s, o in zip(segs, offs):
+            flat[o : o + len(s)] = s
+        from .scan.motif_scan import scan_codes
+
+        if self.method == "dense":
+            start, filt, _score, _ = scan_codes(self.bank, torch.from_numpy(flat).to(self.device), "dense")
+        else:
+            start, filt, _score, _ = scan_codes(self.bank, flat, "lookahead")
+        seg = np.searchsorted(offs, start, side="right") - 1
+        local = start - offs[seg]
+        width = self.bank.filter_width[filt]
+        over = (local < spans[seg, 1]) & (local + width > spans[seg, 0])
+        pairs = np.unique(np.stack([seg[over], self.bank.filter_motif[filt[over]]], 1), axis=0)
+        return pairs[:, 0], pairs[:, 1]
+
+    def _best(self, segs: list[np.ndarray], spans: np.ndarray, seg_idx: np.ndarray, motif: np.ndarray):
+        """Best window overlapping the allele span, per pair: (score, start, strand); score -1 if none."""
+        n = len(seg_idx)
+        score = np.full(n, -1, dtype=np.int64)
+        start = np.zeros(n, dtype=np.int64)
+        strand = np.zeros(n, dtype=np.int8)
+        Wmax = self.bank.max_width
+        maxlen = max(len(s) for s in segs)
+        padded = np.full((len(segs), maxlen + Wmax), N_CODE, dtype=np.uint8)
+        for i, s in enumerate(segs):
+            padded[i, : len(s)] = s
+        widths = self.bank.widths[motif]
+        for a in range(0, n, PAIR_BLOCK):
+            b = min(n, a + PAIR_BLOCK)
+            si, w = seg_idx[a:b], widths[a:b]
+            lo = spans[si, 0] - w + 1  # first window start overlapping the span
+            n_win = spans[si, 1] - spans[si, 0] + w - 1
+            O = int(n_win.max())
+            starts = lo[:, None] + np.arange(O)[None, :]  # (p, O)
+            ok = (np.arange(O)[None, :] < n_win[:, None]) & (starts >= 0)
+            cols = np.arange(Wmax)[None, None, :]
+            idx = np.clip(starts[..., None] + cols, 0, padded.shape[1] - 1)
+            codes = padded[si[:, None, None], idx]  # (p, O, Wmax)
+            inside = cols < w[:, None, None]
+            has_n = ((codes > 3) & inside).any(axis=2)
+            ok &= ~has_n & (starts + w[:, None] <= np.array([len(segs[i]) for i in si])[:, None])
+            c4 = np.minimum(codes, 3)
+            best_here = np.full(b - a, -1, dtype=np.int64)
+            for s in (0, 1):
+                f = self.motif_filters[motif[a:b], s]
+                vals = np.take_along_axis(self.mats[f][:, None, :, :], c4[..., None].astype(np.int64), axis=3)[..., 0]
+                tot = np.where(ok, vals.sum(axis=2), -1)  # zero-padded columns add nothing
+                arg = tot.argmax(axis=1)
+                top = tot[np.arange(b - a), arg]
+                better = top > best_here
+                best_here = np.where(better, top, best_here)
+                start[a:b] = np.where(better, starts[np.arange(b - a), arg], start[a:b])
+                strand[a:b] = np.where(better, s, strand[a:b])
+            score[a:b] = best_here
+        return score, start, strand
+
+    def _matched(self, seg: np.ndarray, start: int, width: int, strand: int) -> str:
+        codes = seg[start : start + width]
+        if strand:
+            codes = np.where(codes < 4, 3 - codes, codes)[::-1]
+        return _LETTERS[np.minimum(codes, 4)].tobytes().decode()
+
+    def rows(self, alleles: Sequence[Allele], pvalue: float, counts: dict) -> list[list[str]]:
+        """Output rows of a batch, in input order (motif file order within an allele)."""
+        bank = self.bank
+        checks, ref_segs, alt_segs, keep = [], [], [], []
+        for a in alleles:
+            check, genome = _ref_check(self.fa, a)
+            if check == "mismatch" and self.ref_from == "vcf" and genome is not None:
+                ref_bases = a.ref
+            elif check == "ok":
+                ref_bases = a.ref
+            else:
+                checks.append(check)
+                continue
+            rs, as_ = self._segment(a, ref_bases, ref_bases), self._segment(a, a.alt, ref_bases)
+            if check == "ok" and (rs == N_CODE).any():
+                check = "n_in_window"
+            checks.append(check)
+            keep.append(len(checks) - 1)
+            ref_segs.append(rs)
+            alt_segs.append(as_)
+        for c in checks:
+            counts[c] = counts.get(c, 0) + 1
+        found: dict[int, list[list[str]]] = {}
+        if keep:
+            segs = ref_segs + alt_segs
+            F = self.flank
+            spans = np.array([[F, F + len(alleles[i].ref)] for i in keep]
+                             + [[F, F + len(alleles[i].alt)] for i in keep], dtype=np.int64)
+            seg_idx, motif = self._candidates(segs, spans)
+            nk = len(keep)
+            pair_j = np.where(seg_idx >= nk, seg_idx - nk, seg_idx)
+            pairs = np.unique(np.stack([pair_j, motif], 1), axis=0) if len(pair_j) else np.zeros((0, 2), np.int64)
+            j, m = pairs[:, 0], pairs[:, 1]
+            rsc, rst, rstr = self._best(segs, spans, j, m)
+            asc, ast, astr = self._best(segs, spans, j + nk, m)
+            rp = np.where(rsc >= 0, self._pv[self._pv_base[m] + np.maximum(rsc, 0)], 1.0)
+            ap = np.where(asc >= 0, self._pv[self._pv_base[m] + np.maximum(asc, 0)], 1.0)
+            keep_row = (rp <= pvalue) | (ap <= pvalue)
+            rbits, abits = bank.raw_scores(m, np.maximum(rsc, 0)), bank.raw_scores(m, np.maximum(asc, 0))
+            for q in np.flatnonzero(keep_row):
+                jj, mm = int(j[q]), int(m[q])
+                i = keep[jj]
+                a = alleles[i]
+                w = int(bank.widths[mm])
+                r_ok, a_ok = rp[q] <= pvalue, ap[q] <= pvalue
+                if r_ok and a_ok:
+                    effect = "strengthened" if asc[q] > rsc[q] else "weakened" if asc[q] < rsc[q] else "unchanged"
+                else:
+                    effect = "broken" if r_ok else "created"
+                use_alt = ap[q] < rp[q]
+                st = int(ast[q] if use_alt else rst[q])
+                if use_alt and st >= F + len(a.alt):  # past the allele: back to reference coordinates
+                    st += len(a.ref) - len(a.alt)
+                site = a.pos - F + st  # 1-based: segment position 0 is genome position pos - F (1-based)
+                strand = int(astr[q] if use_alt else rstr[q])
+                mot = bank.motifs[mm]
+                found.setdefault(i, []).append([
+                    a.chrom, str(a.pos), a.id, a.ref, a.alt, checks[i], mot.id, mot.alt or "", "-" if strand else "+",
+                    str(site), f"{rp[q]:.3g}", f"{ap[q]:.3g}",
+                    f"{rbits[q]:g}" if rsc[q] >= 0 else "", f"{abits[q]:g}" if asc[q] >= 0 else "", effect,
+                    self._matched(segs[jj], int(rst[q]), w, int(rstr[q])) if rsc[q] >= 0 else ".",
+                    self._matched(segs[jj + nk], int(ast[q]), w, int(astr[q])) if asc[q] >= 0 else "."])
+        out: list[list[str]] = []
+        for i, a in enumerate(alleles):
+            if checks[i] in ("mismatch", "contig_missing") and not (checks[i] == "mismatch" and self.ref_from == "vcf"):
+                out.append([a.chrom, str(a.pos), a.id, a.ref, a.alt, checks[i]] + [""] * 11)
+            else:
+                out.extend(found.get(i, []))
+        return out
+
+
+def motif_variants(
+    motifs,
+    vcf: str | os.PathLike,
+    genome: str | os.PathLike | IndexedFasta,
+    output: str | os.PathLike,
+    *,
+    options: MotifOptions = MotifOptions(),
+    variant: VariantOptions = VariantOptions(),
+    run: RunOptions = RunOptions(),
+) -> dict:
+    """Which motif sites does each ALT create or break (motifbreakR's question, FIMO-exact p-values)?
+
+    For every ALT and motif: the best site (both strands) overlapping the variant in the
+    reference and in the alternative sequence, scored with FIMO's integer PSSM and exact p-value
+    (:class:`~motifscan.scan.motif_bank.MotifBank`); a row when either allele reaches
+    ``options.pvalue``. Candidate pairs come from the motif scan's lookahead index on CPU (the
+    dense convolution on a GPU) over both alleles' local sequences; each candidate is then
+    scored exactly, so the p-value of the other allele is reported even above the threshold.
+
+    Columns (:data:`motifscan.io.variants.BREAK_COLUMNS`): ``chrom pos id ref alt ref_check motif_id
+    motif_alt_id strand site_start ref_pvalue alt_pvalue ref_score alt_score effect matched_ref
+    matched_alt``. ``strand`` and ``site_start`` (1-based, reference coordinates) are those of
+    the allele with the smaller p-value (the reference on ties); ``matched_*`` is each allele's
+    best site read on its strand. ``effect``: ``created`` (only ALT reaches the threshold),
+    ``broken`` (only REF), ``strengthened``/``weakened`` (both; ALT scores higher/lower) or
+    ``unchanged`` (both, equal scores). Alleles without scores (``mismatch``,
+    ``contig_missing``) get one row with empty motif columns.
+
+    Returns
+    -------
+    dict
+        ``records``, ``alleles``, ``symbolic``, ``rows``, counts per ``ref_check``, ``seconds``,
+        ``variants_per_s``, ``motifs``.
+    """
+    from .io.motif_formats import read_motifs
+    from .scan.motif_bank import MotifBank
+    from .scan.run import resolve_background
+
+    check_output_path(output)
+    set_threads(run.threads)
+    motif_list = read_motifs(motifs, options.motif_format) if isinstance(motifs, (str, os.PathLike)) else list(motifs)
+    if not motif_list:
+        raise InputError("no motifs", path=motifs if isinstance(motifs, (str, os.PathLike)) else None)
+    if str(options.background) == "input":
+        raise UsageError("--bg input is not defined for variants", hint="use motif-file, uniform or a background file")
+    dev = resolve_device(run.device)
+    fa = genome if isinstance(genome, IndexedFasta) else IndexedFasta(genome)
+    _check_contigs(vcf, fa)
+    bank = MotifBank(motif_list, background=resolve_background(options.background), pseudocount=options.pseudocount,
+                     pvalue=options.pvalue, range_=options.pssm_range)
+    method = options.method if options.method != "auto" else ("dense" if dev.type == "cuda" else "lookahead")
+    if method == "lookahead":
+        bank.lookahead_index()
+    scorer = _MotifVariantScorer(bank, fa, dev, method, variant.ref_from)
+    stats = AlleleStats()
+    counts: dict[str, int] = {c: 0 for c in ("ok", "mismatch", "n_in_window", "contig_missing")}
+    t0 = time.perf_counter()
+    with BreaksWriter(output) as writer:
+        for batch in _batches(iter_alleles(vcf, stats=stats), run.batch_size or 4 * DEFAULT_BATCH):
+            writer.write(scorer.rows(batch, options.pvalue, counts))
+        if stats.alleles and counts["contig_missing"] == stats.alleles:
+            check_chromosomes([Interval(c, 0, 0) for c in sorted(_missing_contigs(vcf, fa))], fa.sizes, vcf, fa.path)
+        rows = writer.count
+    seconds = time.perf_counter() - t0
+    out = {"records": stats.records, "alleles": stats.alleles, "symbolic": stats.symbolic, "rows": rows, **counts,
+           "seconds": seconds, "variants_per_s": stats.alleles / max(seconds, 1e-9), "motifs": len(motif_list)}
+    _log_counts(out, output)
+    return out
