@@ -79,14 +79,17 @@ class AlleleStats:
 
 
 def _describe_open_error(path: Path, exc: Exception) -> InputError:
-    """Why pysam could not open ``path``: missing, not VCF at all, or VCF lines without a header."""
+    """Why pysam could not open ``path``: missing, truncated, empty, VCF lines without a header, or not VCF."""
     if isinstance(exc, FileNotFoundError) or not path.exists():
         return InputError("VCF file not found", path=path)
+    truncated = InputError(f"truncated or corrupt ({exc})", path=path, hint="download or compress the file again")
+    if "truncated" in str(exc) or "EOF" in str(exc):
+        return truncated
     try:
         with open_binary(path) as fh:
             head = fh.read(4096)
     except (OSError, EOFError, InputError):
-        head = b""
+        return truncated
     if not head.strip():
         return InputError("file is empty", path=path, hint="give a VCF, VCF.gz or BCF file")
     first = head.lstrip().split(b"\n", 1)[0]
@@ -94,8 +97,7 @@ def _describe_open_error(path: Path, exc: Exception) -> InputError:
     if not head.startswith(b"#") and len(cols) >= 5 and cols[1].strip().isdigit():
         return InputError("VCF has no header (no '##fileformat' or '#CHROM' line)", where="line 1", path=path,
                           hint="add the header, e.g. with 'bcftools view' from a file that has one")
-    return InputError(f"not a VCF/BCF file ({exc})", path=path,
-                      hint="give a VCF, VCF.gz (bgzip) or BCF file")
+    return InputError(f"not a VCF/BCF file ({exc})", path=path, hint="give a VCF, VCF.gz (bgzip) or BCF file")
 
 
 def open_vcf(path: str | os.PathLike):
