@@ -81,7 +81,7 @@ def _check_contigs(vcf, fa: IndexedFasta) -> None:
     """One error with the fix when the VCF header's contigs and the genome's share no name."""
     declared = vcf_contigs(vcf)
     if declared and not any(c in fa.sizes for c in declared):
-        check_chromosomes([Interval(c, 0, 0) for c in declared], fa.sizes, vcf, fa.path)
+        check_chromosomes([Interval(c, 0, 0) for c in declared], fa.sizes, vcf, fa.path, "VCF")
 
 
 def _ref_check(fa: IndexedFasta, a: Allele) -> tuple[str, np.ndarray | None]:
@@ -308,7 +308,7 @@ def score_variants(
                 _annotate(annotated, batch, scored, res.checks, ref_p, alt_p)
         if stats.alleles and counts["contig_missing"] == stats.alleles:
             seen = sorted({a for a in _missing_contigs(vcf, fa)})
-            check_chromosomes([Interval(c, 0, 0) for c in seen], fa.sizes, vcf, fa.path)
+            check_chromosomes([Interval(c, 0, 0) for c in seen], fa.sizes, vcf, fa.path, "VCF")
     seconds = time.perf_counter() - t0
     out = {"records": stats.records, "alleles": stats.alleles, "symbolic": stats.symbolic, **counts,
            "seconds": seconds, "variants_per_s": stats.alleles / max(seconds, 1e-9)}
@@ -579,7 +579,8 @@ def motif_variants(
         for batch in _batches(iter_alleles(vcf, stats=stats), run.batch_size or 4 * DEFAULT_BATCH):
             writer.write(scorer.rows(batch, options.pvalue, counts))
         if stats.alleles and counts["contig_missing"] == stats.alleles:
-            check_chromosomes([Interval(c, 0, 0) for c in sorted(_missing_contigs(vcf, fa))], fa.sizes, vcf, fa.path)
+            check_chromosomes([Interval(c, 0, 0) for c in sorted(_missing_contigs(vcf, fa))], fa.sizes, vcf, fa.path,
+                              "VCF")
         rows = writer.count
     seconds = time.perf_counter() - t0
     out = {"records": stats.records, "alleles": stats.alleles, "symbolic": stats.symbolic, "rows": rows, **counts,
