@@ -128,25 +128,32 @@ class _ModelVariantScorer:
     def score(self, alleles: Sequence[Allele]) -> VariantBatchResult:
         n = len(alleles)
         T = self.T
-        checks = [""] * n
+        checks = ["ok"] * n
         ref_logit = np.full((n, T), np.nan)
         alt_logit = np.full((n, T), np.nan)
         top = np.full(n, -1, dtype=np.int64)
         fdelta = np.zeros(n)
-        fast, full = [], []
+        sizes = self.fa.sizes
+        subs, full = [], []
         for i, a in enumerate(alleles):
-            check, _ = _ref_check(self.fa, a)
-            checks[i] = check
-            if check == "contig_missing" or (check == "mismatch" and self.ref_from == "genome"):
-                continue
-            if check == "ok" and a.is_substitution:
-                fast.append(i)
+            if a.chrom not in sizes:
+                checks[i] = "contig_missing"
+            elif len(a.ref) == len(a.alt):
+                subs.append(i)
             else:
                 full.append(i)
-        if fast:
-            self._fast(alleles, fast, checks, ref_logit, alt_logit, top, fdelta)
+        if subs:
+            full += self._fast(alleles, subs, checks, ref_logit, alt_logit, top, fdelta)
         if full:
-            self._full(alleles, full, checks, ref_logit, alt_logit, top, fdelta)
+            full.sort()
+            trusted = []
+            for i in full:
+                if checks[i] == "ok":  # indels: their REF is checked here
+                    checks[i], _ = _ref_check(self.fa, alleles[i])
+                if checks[i] == "ok" or (checks[i] == "mismatch" and self.ref_from == "vcf"):
+                    trusted.append(i)
+            if trusted:
+                self._full(alleles, trusted, checks, ref_logit, alt_logit, top, fdelta)
         return VariantBatchResult(checks, ref_logit, alt_logit, top, fdelta)
 
     def _finish(self, idx, ref_ch, alt_ch, ref_logit, alt_logit, top, fdelta) -> None:
@@ -160,44 +167,67 @@ class _ModelVariantScorer:
         top[idx] = np.where(val != 0, best, -1)
         fdelta[idx] = val
 
-    def _fast(self, alleles, idx, checks, ref_logit, alt_logit, top, fdelta) -> None:
-        """SNVs and MNVs: shared stretches of activations, local updates."""
-        L, P = self.window, self.P
-        starts = [self._window_start(alleles[i].pos - 1, len(alleles[i].ref)) for i in idx]
+    def _fast(self, alleles, idx, checks, ref_logit, alt_logit, top, fdelta) -> list[int]:
+        """SNVs and MNVs: shared stretches of activations, local updates; returns the alleles for the full path.
+
+        REFs are checked against the stretches' bases (a mismatch is left unscored, or sent to the
+        full path with ``--ref-from vcf``).
+        """
+        L, P, W = self.window, self.P, self.scorer.width
+        k = np.fromiter((len(alleles[i].ref) for i in idx), dtype=np.int64, count=len(idx))
+        pos0 = np.fromiter((alleles[i].pos - 1 for i in idx), dtype=np.int64, count=len(idx))
+        starts = pos0 + (k - 1) // 2 - L // 2
+        chroms = [alleles[i].chrom for i in idx]
         # stretches: consecutive windows on one contig, close together, share one convolution
-        spans: list[list] = []  # [chrom, start, end]
+        span_chrom, span_a, span_b = [], [], []
         which = np.zeros(len(idx), dtype=np.int64)
-        for j, (i, s) in enumerate(zip(idx, starts)):
-            c = alleles[i].chrom
-            last = spans[-1] if spans else None
-            if last and last[0] == c and last[1] <= s <= last[2] + SPAN_GAP and s + L - last[1] <= MAX_SPAN:
-                last[2] = max(last[2], s + L)
+        for j, (c, st) in enumerate(zip(chroms, starts.tolist())):
+            if span_chrom and span_chrom[-1] == c and span_a[-1] <= st <= span_b[-1] + SPAN_GAP \
+                    and st + L - span_a[-1] <= MAX_SPAN:
+                span_b[-1] = max(span_b[-1], st + L)
             else:
-                spans.append([c, s, s + L])
-            which[j] = len(spans) - 1
-        pieces = [_fetch(self.fa, c, a, b) for c, a, b in spans]
+                span_chrom.append(c)
+                span_a.append(st)
+                span_b.append(st + L)
+            which[j] = len(span_a) - 1
+        pieces = [_fetch(self.fa, c, a, b) for c, a, b in zip(span_chrom, span_a, span_b)]
         offsets = np.concatenate([[0], np.cumsum([len(p) for p in pieces])[:-1]]).astype(np.int64)
         codes = np.concatenate(pieces)
-        for j, i in enumerate(idx):  # windows holding N (or running off the contig)
-            o = offsets[which[j]] + starts[j] - spans[which[j]][1]
-            if (codes[o : o + L] == N_CODE).any():
-                checks[i] = "n_in_window"
+        woff = offsets[which] + starts - np.asarray(span_a, dtype=np.int64)[which]  # window start in codes
+        # REF check against the genome's bases, every allele length at once
+        kmax = int(k.max())
+        col = np.arange(kmax)[None, :]
+        at = np.minimum(woff[:, None] + (pos0 - starts)[:, None] + col, len(codes) - 1)
+        genome_ref = np.where(col < k[:, None], codes[at], N_CODE)
+        vcf_ref = _codes_of([alleles[i].ref for i in idx], kmax)
+        alt = _codes_of([alleles[i].alt for i in idx], kmax)
+        bad = ((genome_ref != vcf_ref) | ((genome_ref == N_CODE) & (col < k[:, None]))).any(axis=1)
+        to_full = []
+        for j in np.flatnonzero(bad):
+            checks[idx[j]] = "mismatch"
+            if self.ref_from == "vcf":
+                to_full.append(idx[j])
+        # windows holding N (or running off the contig)
+        nsum = np.concatenate([[0], np.cumsum(codes == N_CODE)])
+        has_n = nsum[woff + L] - nsum[woff] > 0
+        for j in np.flatnonzero(has_n & ~bad):
+            checks[idx[j]] = "n_in_window"
+        good = np.flatnonzero(~bad)
+        if not len(good):
+            return to_full
         s = self.scorer
         act = s.activations(torch.from_numpy(codes)[None])[0]  # (total - W + 1, C)
-        woff = torch.as_tensor(offsets[which] + np.asarray(starts) - np.array([spans[w][1] for w in which]),
-                               device=act.device)
-        win = act[woff[:, None] + torch.arange(P, device=act.device)[None, :]]  # (V, P, C)
-        ref_ch = s.pool(win)
-        pos = torch.as_tensor([alleles[i].pos - 1 - st for i, st in zip(idx, starts)])
-        k = np.array([len(alleles[i].ref) for i in idx])
+        ref_ch = torch.empty((len(good), s.channels), device=act.device)
         alt_ch = torch.empty_like(ref_ch)
-        for kk in np.unique(k):  # MNVs of each length together
-            sel = np.flatnonzero(k == kk)
-            ref_codes = torch.from_numpy(np.stack([encode(alleles[idx[j]].ref) for j in sel]))
-            alt_codes = torch.from_numpy(np.stack([encode(alleles[idx[j]].alt) for j in sel]))
-            tsel = torch.from_numpy(sel).to(act.device)
-            alt_ch[tsel] = s.substitute(win[tsel], pos[sel], ref_codes, alt_codes)
-        self._finish(np.asarray(idx), ref_ch, alt_ch, ref_logit, alt_logit, top, fdelta)
+        for kk in np.unique(k[good]):  # MNVs of each length together
+            sel = good[k[good] == kk]
+            out = np.flatnonzero(k[good] == kk)
+            r, a = s.substitute_windows(act, torch.from_numpy(woff[sel]), P, torch.from_numpy((pos0 - starts)[sel]),
+                                        torch.from_numpy(vcf_ref[sel, :kk]), torch.from_numpy(alt[sel, :kk]))
+            tout = torch.from_numpy(out).to(act.device)
+            ref_ch[tout], alt_ch[tout] = r, a
+        self._finish(np.asarray(idx)[good], ref_ch, alt_ch, ref_logit, alt_logit, top, fdelta)
+        return to_full
 
     def _allele_window(self, a: Allele, allele: str) -> np.ndarray:
         """The window centred on ``allele`` put in place of REF at ``a.pos``."""
@@ -225,6 +255,21 @@ class _ModelVariantScorer:
         both = s.pool(s.activations(torch.from_numpy(np.concatenate([ref_rows, alt_rows]))))
         n = len(idx)
         self._finish(np.asarray(idx), both[:n], both[n:], ref_logit, alt_logit, top, fdelta)
+
+
+_CODE_LUT = np.full(256, N_CODE, dtype=np.uint8)
+for _i, _b in enumerate(b"ACGT"):
+    _CODE_LUT[_b] = _CODE_LUT[_b + 32] = _i
+
+
+def _codes_of(alleles: Sequence[str], width: int) -> np.ndarray:
+    """``(n, width)`` uint8 codes of DNA strings (already validated), right-padded with N."""
+    if width == 1:
+        return _CODE_LUT[np.frombuffer("".join(alleles).encode(), dtype=np.uint8)][:, None].copy()
+    out = np.full((len(alleles), width), N_CODE, dtype=np.uint8)
+    for j, a in enumerate(alleles):
+        out[j, : len(a)] = _CODE_LUT[np.frombuffer(a.encode(), dtype=np.uint8)]
+    return out
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:

@@ -33,10 +33,11 @@ __all__ = [
 
 #: Values of the ``ref_check`` column.
 REF_CHECKS = ("ok", "mismatch", "n_in_window", "contig_missing")
-_BASES = re.compile(r"^[ACGTNacgtn]+$")
+_DNA = frozenset("ACGTNacgtn")
+_ACGT = frozenset("ACGTacgt")
 
 
-@dataclass
+@dataclass(slots=True)
 class Allele:
     """One ALT of one VCF record.
 
@@ -120,10 +121,6 @@ def vcf_contigs(path: str | os.PathLike) -> list[str]:
         return list(vf.header.contigs)
 
 
-def _symbolic(alt: str | None) -> bool:
-    return alt is None or alt in ("*", ".", "<*>", "<NON_REF>") or alt.startswith("<") or "[" in alt or "]" in alt
-
-
 def iter_alleles(path: str | os.PathLike, *, keep_records: bool = False,
                  stats: AlleleStats | None = None) -> Iterator[Allele]:
     """Stream the ALTs of a VCF/VCF.gz/BCF in input order.
@@ -161,7 +158,7 @@ def iter_alleles(path: str | os.PathLike, *, keep_records: bool = False,
                                  hint="the file is truncated or malformed; check it with 'bcftools view'") from None
             stats.records += 1
             ref = rec.ref or ""
-            if not ref or not _BASES.match(ref):
+            if not ref or not _DNA.issuperset(ref):
                 raise InputError(f"REF {ref!r} at {rec.chrom}:{rec.pos} is not a DNA sequence", path=path,
                                  where=f"record {serial + 1}")
             yielded = False
@@ -169,11 +166,8 @@ def iter_alleles(path: str | os.PathLike, *, keep_records: bool = False,
             if not alts:
                 stats.no_alt += 1
             for k, alt in enumerate(alts):
-                if _symbolic(alt) or not _BASES.match(alt):
+                if not alt or not _ACGT.issuperset(alt):  # symbolic, breakend, '*', '.', or N: nothing to score
                     stats.symbolic += 1
-                    continue
-                if not re.match(r"^[ACGTacgt]+$", alt):
-                    stats.symbolic += 1  # N in ALT: no defined sequence to score
                     continue
                 stats.alleles += 1
                 kind = "snv" if len(ref) == len(alt) == 1 else "mnv" if len(ref) == len(alt) else "indel"
@@ -217,23 +211,21 @@ class EffectsWriter(TextWriter):
     def write(self, alleles: Sequence[Allele], checks: Sequence[str], ref_p: np.ndarray, alt_p: np.ndarray,
               ref_logit: np.ndarray, alt_logit: np.ndarray, top: np.ndarray, filter_delta: np.ndarray) -> None:
         """One batch: ``ref_p`` etc. ``(n, T)`` (NaN rows: no scores), ``top`` ``(n,)`` (-1: none)."""
-        lines = []
         T = len(self.tasks)
+        n = len(alleles)
+        scored = ~np.isnan(ref_p[:, 0])
+        # the numbers of every scored row through one %-format of a repeated template
+        nums = np.stack([ref_p, alt_p, alt_p - ref_p, alt_logit - ref_logit], axis=2).reshape(n, 4 * T)
+        names = [self.filter_names[t] if t >= 0 else "." for t in top.tolist()]
+        template = "\t".join(["%.6g"] * (4 * T)) + "\t%s\t%.6g\n"
+        lines = []
         for i, a in enumerate(alleles):
-            head = [a.chrom, str(a.pos), a.id, a.ref, a.alt, checks[i]]
-            if np.isnan(ref_p[i, 0]):
-                body = [""] * (4 * T + 2)
+            head = f"{a.chrom}\t{a.pos}\t{a.id}\t{a.ref}\t{a.alt}\t{checks[i]}\t"
+            if scored[i]:
+                lines.append(head + template % (*nums[i].tolist(), names[i], filter_delta[i]))
             else:
-                body = []
-                for t in range(T):
-                    body += [_g(ref_p[i, t]), _g(alt_p[i, t]), _g(alt_p[i, t] - ref_p[i, t]),
-                             _g(alt_logit[i, t] - ref_logit[i, t])]
-                if top[i] >= 0:
-                    body += [self.filter_names[top[i]], _g(filter_delta[i])]
-                else:
-                    body += [".", "0"]
-            lines.append("\t".join(head + body) + "\n")
-        self.count += len(lines)
+                lines.append(head + "\t" * (4 * T + 1) + "\n")
+        self.count += n
         self.fh.write("".join(lines))
 
 

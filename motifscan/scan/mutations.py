@@ -164,31 +164,67 @@ class MutationScorer:
         Returns
         -------
         torch.Tensor
-            ``(V, C)`` maxima over positions, before the strand max and ReLU (see :meth:`combine`).
+            ``(V, C)`` maxima over positions (untouched positions: over both strands), before the strand
+            max and ReLU (see :meth:`combine`).
         """
         V, P, C = act.shape
+        starts = torch.arange(V, device=act.device) * P
+        return self.substitute_windows(act.reshape(V * P, C), starts, P, pos, ref, alt)[1]
+
+    @torch.no_grad()
+    def substitute_windows(self, act: torch.Tensor, starts: torch.Tensor, P: int, pos: torch.Tensor,
+                           ref: torch.Tensor, alt: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Reference and substituted per-channel maxima of windows of one stretch of activations.
+
+        Parameters
+        ----------
+        act
+            ``(T, C)`` activations of a stretch of sequence (several windows may share it).
+        starts
+            ``(V,)`` first activation row of each window; the window's rows are ``starts .. starts + P - 1``.
+        P
+            Activation rows per window (``L - W + 1``).
+        pos, ref, alt
+            As in :meth:`substitute`, ``pos`` relative to the window's first base.
+
+        Returns
+        -------
+        ref_max, alt_max
+            ``(V, C)`` each; the untouched maxima are taken over both strands of a filter (its two
+            channels), which :meth:`combine` makes no difference to. The untouched part of each window (rows ``starts .. starts + pos - W``
+            and ``starts + pos + k .. starts + P - 1``) is reduced by range-maximum queries on a
+            sparse table, so no window is copied: the cost per window is ``O((W + k) C)``.
+        """
+        T, C = act.shape
         W = self.width
         k = ref.shape[1]
         dev = act.device
-        pos = pos.to(dev, torch.int64)
+        starts, pos = starts.to(dev, torch.int64), pos.to(dev, torch.int64)
         ref_l, alt_l = ref.to(dev).long().clamp(max=4), alt.to(dev).long()
         if (alt_l > 3).any():
             raise ValueError("alternative bases must be A, C, G or T")
-        # the touched outputs p = pos - W + 1 .. pos + k - 1
         span = W + k - 1
-        p = pos[:, None] - (W - 1) + torch.arange(span, device=dev)[None, :]  # (V, span)
+        p = pos[:, None] - (W - 1) + torch.arange(span, device=dev)[None, :]  # touched rows, window coordinates
         inside = (p >= 0) & (p < P)
-        touched = act.gather(1, p.clamp(0, P - 1)[..., None].expand(V, span, C))  # (V, span, C)
+        left = (torch.zeros_like(pos), pos - W)             # rows 0 .. pos - W
+        right = (pos + k, torch.full_like(pos, P - 1))       # rows pos + k .. P - 1
+        whole = (torch.zeros_like(pos), torch.full_like(pos, P - 1))
+        # the untouched maxima are only ever max-ed over both strands: reduce the strand max (half the rows' width)
+        F_ = self.n_filters
+        merged = torch.maximum(act[:, :F_], act[:, F_:]) if self.rc else act
+        table = RangeMax(merged, [whole, left, right])
+        outside = torch.maximum(table.query(starts + left[0], starts + left[1]),
+                                table.query(starts + right[0], starts + right[1]))
+        ref_max = table.query(starts + whole[0], starts + whole[1])
+        if self.rc:  # per channel again: both strands' channels see the two-strand maximum (same pooled filter)
+            outside, ref_max = torch.cat([outside, outside], 1), torch.cat([ref_max, ref_max], 1)
+        rows = (starts[:, None] + p.clamp(0, P - 1)).reshape(-1)
+        touched = act.index_select(0, rows).view(-1, span, C)
         touched = torch.where(inside[..., None], touched, torch.tensor(float("-inf"), device=dev))
         for m in range(k):  # base pos + m is column j = pos + m - p of output p: p = pos + m - j
-            d = self.diff[ref_l[:, m], alt_l[:, m]]  # (V, W, C), indexed by column j
-            touched[:, m : m + W] += d.flip(1)
+            touched[:, m : m + W] += self.diff[ref_l[:, m], alt_l[:, m]].flip(1)
         local = touched.amax(dim=1)
-        positions = torch.arange(P, device=dev)[None, :]
-        hit = (positions >= pos[:, None] - (W - 1)) & (positions <= pos[:, None] + k - 1)
-        penalty = torch.zeros(V, P, device=dev, dtype=act.dtype).masked_fill_(hit, float("-inf"))
-        outside = (act + penalty[..., None]).amax(dim=1)
-        return torch.maximum(local, outside)
+        return ref_max, torch.maximum(local, outside)
 
     # -- every substitution at every base ----------------------------------------------------
     @torch.no_grad()
@@ -244,6 +280,46 @@ class MutationScorer:
         is_ref = torch.nn.functional.one_hot(ref, 5)[..., :4].bool()  # (N, L, 4); N rows: none
         delta[is_ref] = 0.0
         return ISMResult(ref_logits, delta)
+
+
+class RangeMax:
+    """Maxima of row ranges ``[lo, hi]`` of a ``(T, C)`` tensor, many at once (a sparse table).
+
+    Level ``e`` holds the maxima of ``2**e`` consecutive rows; a range of length ``n`` is the max
+    of two (overlapping) level-``floor(log2 n)`` entries. Only the levels the given ranges need
+    are kept (built by doubling), so memory is a few copies of ``x``. Empty ranges give -inf.
+    """
+
+    def __init__(self, x: torch.Tensor, ranges: list[tuple[torch.Tensor, torch.Tensor]]) -> None:
+        lengths = torch.cat([(hi - lo + 1).reshape(-1) for lo, hi in ranges])
+        lengths = lengths[lengths > 0]
+        need = sorted({int(v) for v in torch.unique(torch.floor(torch.log2(lengths.double())).long())}) if len(lengths) else []
+        self.levels: dict[int, torch.Tensor] = {}
+        cur, e = x, 0
+        for target in need:
+            while e < target:
+                half = 1 << e
+                if half >= cur.shape[0]:  # no range this long fits: the level is never read
+                    break
+                nxt = torch.empty_like(cur)
+                torch.maximum(cur[:-half], cur[half:], out=nxt[:-half])
+                nxt[-half:] = cur[-half:]
+                cur, e = nxt, e + 1
+            self.levels[target] = cur
+        self.neg = torch.tensor(float("-inf"), device=x.device, dtype=x.dtype)
+
+    def query(self, lo: torch.Tensor, hi: torch.Tensor) -> torch.Tensor:
+        """``(V, C)`` maxima of rows ``lo .. hi`` (inclusive) per query; -inf where ``hi < lo``."""
+        n = hi - lo + 1
+        out = torch.full((len(lo), next(iter(self.levels.values())).shape[1]) if self.levels else (len(lo), 0),
+                         float("-inf"), device=lo.device, dtype=self.neg.dtype)
+        e = torch.floor(torch.log2(n.clamp(min=1).double())).long()
+        for level, tab in self.levels.items():
+            sel = ((e == level) & (n > 0)).nonzero().squeeze(1)
+            if len(sel):
+                a, b = lo[sel], hi[sel] - (1 << level) + 1
+                out[sel] = torch.maximum(tab.index_select(0, a), tab.index_select(0, b))
+        return out
 
 
 def _cummax(x: torch.Tensor) -> torch.Tensor:
