@@ -216,7 +216,8 @@ def attribute(
         FASTA, or BED/narrowPeak with ``genome`` (windows of ``options.length`` centred on the
         summit or midpoint).
     output
-        NPZ: ``arr_0`` = ``(N, 4, L)`` float32 attributions, ``names`` = record/window names.
+        NPZ: ``arr_0`` = ``(N, 4, L)`` float32 attributions, ``names`` = record/window names,
+        ``scores`` = the model's probability for the task, ``method``, ``task``.
     onehot_out
         NPZ with ``arr_0`` = the ``(N, 4, L)`` float32 one-hot sequences
         (``modisco motifs -s ONEHOT -a OUTPUT``).
@@ -285,7 +286,9 @@ def attribute(
                 rows.append((data.names[s.index], s.start, s.end, name, s.score, strand))
     seconds = time.perf_counter() - t0
     task_name = model.config.tasks[task]
-    write_npz(output, values, names=np.array(data.names), method=np.array(options.method), task=np.array(task_name))
+    scores = model.predict_codes(data.codes, device=dev)[:, task]
+    write_npz(output, values, names=np.array(data.names), scores=scores.astype(np.float32),
+              method=np.array(options.method), task=np.array(task_name))
     if onehot_out is not None:
         write_npz(onehot_out, one_hot(data.codes).astype(np.float32), names=np.array(data.names))
     if bigwig is not None:

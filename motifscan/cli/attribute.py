@@ -16,7 +16,8 @@ from ._base import cli, device_options, quiet_option
 @click.argument("model", type=click.Path(dir_okay=False))
 @click.argument("input_path", metavar="INPUT", type=click.Path(dir_okay=False))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
-              help="NPZ of attributions: arr_0 = (N, 4, L) float32 (modisco motifs -a), names = records.")
+              help="NPZ of attributions: arr_0 = (N, 4, L) float32 (modisco motifs -a), names = records, "
+                   "scores = the model's probabilities.")
 @click.option("--genome", type=click.Path(dir_okay=False), help="Genome FASTA for BED/narrowPeak INPUT.")
 @click.option("--length", type=click.IntRange(min=1),
               help="Sequence length: BED windows centred on the summit (or midpoint), FASTA records "
