@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from motifscan.attribute import attribute_codes, contributions
+from motifscan.scan.attribute import attribute_codes, contributions
 from motifscan.cli._base import main
 from motifscan.codes import encode, one_hot, one_hot_torch
 from motifscan.model import ModelConfig, MotifCNN, load_model, save_model

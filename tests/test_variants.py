@@ -18,7 +18,7 @@ from motifscan.io.variants import effect_columns
 from motifscan.model import ModelConfig, MotifCNN, load_model, save_model
 from motifscan.scan.mutations import MutationScorer
 from motifscan.scan.options import MotifOptions, RunOptions, VariantOptions
-from motifscan.variants import motif_variants, score_variants
+from motifscan.scan.variants import motif_variants, score_variants
 
 from conftest import write_fasta
 

@@ -48,13 +48,13 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .atomic import check_output_path
-from .codes import N_CODE, one_hot, one_hot_torch
-from .device import resolve_device, set_threads
-from .errors import InputError, UsageError
-from .model import MotifCNN
-from .scan.mutations import MutationScorer
-from .scan.options import AttributionOptions, RunOptions
+from ..atomic import check_output_path
+from ..codes import N_CODE, one_hot, one_hot_torch
+from ..device import resolve_device, set_threads
+from ..errors import InputError, UsageError
+from ..model import MotifCNN
+from .mutations import MutationScorer
+from .options import AttributionOptions, RunOptions
 
 __all__ = ["attribute", "attribute_codes", "contributions", "call_seqlets", "resolve_task", "Seqlet"]
 
@@ -174,9 +174,9 @@ def _name_seqlets(seqlets: list[Seqlet], codes: np.ndarray, motifs_path) -> list
     """(name, strand) of each seqlet: its best motif match at E <= 1, else ``seqlet``."""
     if motifs_path is None or not seqlets:
         return [("seqlet", ".")] * len(seqlets)
-    from .io.motif_formats import read_motifs
-    from .motifs.compare import MotifDatabase, compare_motifs
-    from .motifs.pwm import Motif
+    from ..io.motif_formats import read_motifs
+    from ..motifs.compare import MotifDatabase, compare_motifs
+    from ..motifs.pwm import Motif
 
     db = MotifDatabase(read_motifs(motifs_path))
     out = []
@@ -235,9 +235,9 @@ def attribute(
     dict
         ``sequences``, ``length``, ``method``, ``task``, ``seqlets``, ``threshold``, ``seconds``.
     """
-    from .data.datasets import load_sequences
-    from .io.attributions import write_contribution_bigwig, write_npz, write_seqlets
-    from .io.fasta import IndexedFasta
+    from ..data.datasets import load_sequences
+    from ..io.attributions import write_contribution_bigwig, write_npz, write_seqlets
+    from ..io.fasta import IndexedFasta
 
     named = [(p, o) for p, o in ((output, "-o"), (onehot_out, "--onehot-out"), (bigwig, "--bigwig"),
                                  (seqlets, "--seqlets")) if p is not None]
@@ -271,7 +271,7 @@ def attribute(
     found, threshold = [], float("nan")
     rows = []
     if seqlets is not None:
-        from .data.negatives import shuffle_all
+        from ..data.negatives import shuffle_all
 
         shuffled = shuffle_all(data.codes, 1, options.seed)
         null = contributions(attribute_codes(model, shuffled, method=options.method, task=task, device=dev,

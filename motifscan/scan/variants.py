@@ -30,18 +30,18 @@ from typing import Iterable, Iterator, Sequence
 import numpy as np
 import torch
 
-from .atomic import check_output_path
-from .codes import N_CODE, encode
-from .device import resolve_device, set_threads
-from .errors import InputError, UsageError
-from .io.fasta import IndexedFasta
-from .io.intervals import Interval, check_chromosomes
-from .io.variants import (
+from ..atomic import check_output_path
+from ..codes import N_CODE, encode
+from ..device import resolve_device, set_threads
+from ..errors import InputError, UsageError
+from ..io.fasta import IndexedFasta
+from ..io.intervals import Interval, check_chromosomes
+from ..io.variants import (
     Allele, AlleleStats, AnnotatedVcfWriter, BreaksWriter, EffectsWriter, iter_alleles, vcf_contigs,
 )
-from .model import MotifCNN
-from .scan.mutations import MutationScorer
-from .scan.options import MotifOptions, RunOptions, VariantOptions
+from ..model import MotifCNN
+from .mutations import MutationScorer
+from .options import MotifOptions, RunOptions, VariantOptions
 
 __all__ = ["score_variants", "motif_variants", "VariantBatchResult", "DEFAULT_BATCH"]
 
@@ -331,7 +331,7 @@ def score_variants(
     stats = AlleleStats()
     counts = {c: 0 for c in ("ok", "mismatch", "n_in_window", "contig_missing")}
     t0 = time.perf_counter()
-    from .scan.model_scan import filter_names
+    from .model_scan import filter_names
 
     with contextlib.ExitStack() as stack:
         writer = stack.enter_context(EffectsWriter(output, model.config.tasks, filter_names(model)))
@@ -432,7 +432,7 @@ class _MotifVariantScorer:
         flat = np.full(int((lens + 1).sum()), N_CODE, dtype=np.uint8)
         for s, o in zip(segs, offs):
             flat[o : o + len(s)] = s
-        from .scan.motif_scan import scan_codes
+        from .motif_scan import scan_codes
 
         if self.method == "dense":
             start, filt, _score, _ = scan_codes(self.bank, torch.from_numpy(flat).to(self.device), "dense")
@@ -597,9 +597,9 @@ def motif_variants(
         ``records``, ``alleles``, ``symbolic``, ``rows``, counts per ``ref_check``, ``seconds``,
         ``variants_per_s``, ``motifs``.
     """
-    from .io.motif_formats import read_motifs
-    from .scan.motif_bank import MotifBank
-    from .scan.run import resolve_background
+    from ..io.motif_formats import read_motifs
+    from .motif_bank import MotifBank
+    from .run import resolve_background
 
     check_output_path(output)
     set_threads(run.threads)
