@@ -23,13 +23,12 @@ from pathlib import Path
 
 import h5py
 import numpy as np
+import pysam
 import pytest
 import torch
 
 from motifscan.cli._base import main
 from motifscan.model import FORMAT_VERSION, ModelConfig, MotifCNN, save_model
-
-pysam = pytest.importorskip("pysam")
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMS = {"chr1": 5000, "chr2": 3000}
@@ -320,8 +319,8 @@ CASES = [
     C("output-dir-missing-train", "train {i}/peaks.fa -o {o}/nodir/m.h5", 2, "nodir/m.h5", "does not exist"),
     C("output-dir-missing-metrics", "train {i}/peaks.fa -o {o}/m.h5 --metrics {o}/nodir/m.json", 2,
       "nodir/m.json", "does not exist"),
-    C("output-dir-missing-evaluate", "evaluate {i}/model.h5 {i}/peaks.fa -o {o}/nodir/ev", 2, "nodir",
-      "does not exist"),
+    C("output-dir-under-a-file-evaluate", "evaluate {i}/model.h5 {i}/peaks.fa -o {i}/peaks.fa/ev", 2,
+      "peaks.fa", "not a directory"),
     C("output-dir-missing-export", "export {i}/model.h5 -o {o}/nodir/m.meme", 2, "nodir/m.meme", "does not exist"),
     C("output-dir-missing-compare", "compare {i}/rows.meme -o {o}/nodir/m.tsv", 2, "nodir/m.tsv", "does not exist"),
     C("output-dir-missing-simulate", "simulate -o {o}/g.fa --truth {o}/nodir/t.bed", 2, "nodir/t.bed",
