@@ -116,6 +116,8 @@ class MutationScorer:
         self.diff = diff.permute(1, 2, 3, 0).to(torch.float32).contiguous().to(self.device)  # (5, 4, W, C)
         self.diff_max = self.diff.amax(dim=2).contiguous()  # (5, 4, C): the most a base can add to an output
         self._diff_flat = self.diff.reshape(-1)
+        # (r * 4 + b, W, C) with the columns reversed: row m of it is what output pos + m - (W - 1) gains
+        self._diff_rows_flipped = self.diff.flip(2).reshape(20, W, C).contiguous()
         # MPS has no float64: the (small) head runs on the CPU there
         self._head_device = torch.device("cpu") if self.device.type == "mps" else self.device
         self._head = copy.deepcopy(model.head).to(self._head_device).double().eval()
@@ -220,9 +222,10 @@ class MutationScorer:
             outside, ref_max = torch.cat([outside, outside], 1), torch.cat([ref_max, ref_max], 1)
         rows = (starts[:, None] + p.clamp(0, P - 1)).reshape(-1)
         touched = act.index_select(0, rows).view(-1, span, C)
-        touched = torch.where(inside[..., None], touched, torch.tensor(float("-inf"), device=dev))
+        if not bool(inside.all()):  # windows cut by the sequence's ends (else every touched row is real)
+            touched = torch.where(inside[..., None], touched, torch.tensor(float("-inf"), device=dev))
         for m in range(k):  # base pos + m is column j = pos + m - p of output p: p = pos + m - j
-            touched[:, m : m + W] += self.diff[ref_l[:, m], alt_l[:, m]].flip(1)
+            touched[:, m : m + W] += self._diff_rows_flipped.index_select(0, ref_l[:, m] * 4 + alt_l[:, m])
         local = touched.amax(dim=1)
         return ref_max, torch.maximum(local, outside)
 
