@@ -113,13 +113,23 @@ def naive_deltas(model, fa_path: Path, vcf: Path, n: int, window: int) -> tuple[
 
 
 def peak_rss(vcf: Path, fa_path: Path, out: Path) -> float:
-    """Peak RSS (MB) of `motifscan variants` in a fresh process."""
-    code = ("import resource, sys; from motifscan.cli._base import main; "
+    """Peak RSS (MB) of `motifscan variants` in a fresh process (VmHWM: ru_maxrss would carry the
+    parent's peak across exec)."""
+    code = ("import sys; from motifscan.cli._base import main; "
             f"rc = main(['variants', {str(MODEL)!r}, {str(vcf)!r}, '--genome', {str(fa_path)!r}, '-o', {str(out)!r}, "
             "'--device', 'cpu', '--threads', '1', '--quiet']); "
-            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss); sys.exit(rc)")
+            "print([l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')][0]); sys.exit(rc)")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return int(proc.stdout.split()[-1]) / 1024
+
+
+def rss_only(sizes: list[int], d: Path) -> None:
+    """Peak RSS for each number of SNVs (genome grown with it, same density)."""
+    for n in sizes:
+        sub = d / f"rss{n}"
+        sub.mkdir(parents=True, exist_ok=True)
+        fa, vcf = make_inputs(sub, max(0.03, 3.0 * n / 100_000), n)
+        print(f"peak RSS, {n:,} SNVs: {peak_rss(vcf, fa, sub / 'e.tsv'):.0f} MB", flush=True)
 
 
 def main() -> None:
@@ -130,7 +140,12 @@ def main() -> None:
     ap.add_argument("--million", action="store_true", help="also measure peak RSS on 1M SNVs (30 Mbp genome)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--keep", help="folder for the inputs (default: a temporary one)")
+    ap.add_argument("--rss-only", type=int, nargs="*", help="only measure peak RSS at these SNV counts")
     args = ap.parse_args()
+    if args.rss_only:
+        with tempfile.TemporaryDirectory() as tmp:
+            rss_only(args.rss_only, Path(args.keep or tmp))
+        return
     torch.set_num_threads(args.threads)
     from motifscan.model import load_model
     from motifscan.motifs import jaspar_path

@@ -32,9 +32,12 @@ they touch. Given motifs, each is named after its best Tomtom-style match
 E <= 1).
 
 DeepLIFT/SHAP are not offered: for this architecture exact ISM costs about as much as a few
-forward passes (see ``benchmarks/attribute_bench.py``), so approximations would buy no speed,
-and both captum's and tangermeme's DeepLIFT rules need every nonlinearity as a registered
-module, while the model applies ReLU and the strand/position max functionally.
+forward passes (see ``benchmarks/attribute_bench.py``), so approximations would buy no speed;
+and captum's and tangermeme's DeepLIFT rules need every nonlinearity as a registered module,
+while the model applies ReLU and the strand/position max functionally -- tangermeme's
+``deep_lift_shap`` on the bundled CTCF model warns that its convergence deltas are about 230% of
+the output differences (those operations are treated as linear), i.e. the attributions would
+not add up to the prediction.
 """
 
 from __future__ import annotations

@@ -5,8 +5,9 @@
     reference and with the alternative allele. SNVs and MNVs are local updates of cached
     activations (:class:`~motifscan.scan.mutations.MutationScorer`): the activations of the
     genome around a batch of variants are computed once per stretch (windows of nearby variants
-    share them), and each allele costs the ``W + k - 1`` touched outputs plus one masked maximum
-    of its window; indels score the reference and alternative windows with full forward passes.
+    share them), and each allele costs its ``W + k - 1`` touched outputs plus range-maximum
+    queries for the rest of its window; indels score the reference and alternative windows with
+    full forward passes.
 :func:`motif_variants` (``motifscan variants MOTIFS.meme VCF ...``)
     For every ALT and motif, the best site overlapping the variant in the reference and in the
     alternative sequence, with FIMO-exact p-values (:mod:`motifscan.motifs.pvalues`); rows where
@@ -388,8 +389,7 @@ def _log_counts(out: dict, output) -> None:
                       ("contig_missing", "contig not in the genome (ref_check=contig_missing)"),
                       ("n_in_window", "window holds N or runs off the contig (ref_check=n_in_window)")):
         if out.get(key):
-            log.warning("%d alleles: %s", out[key], text) if key != "n_in_window" else \
-                log.info("%d alleles: %s", out[key], text)
+            (log.info if key == "n_in_window" else log.warning)("%d alleles: %s", out[key], text)
 
 
 # ---------------------------------------------------------------------------- motif files
