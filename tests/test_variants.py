@@ -331,3 +331,24 @@ def test_snvs_in_planted_sites_score_larger_than_far_ones(planted, tmp_path):
     ctcf = b[(b.motif_id == "MA0139.2") & b.id.str.startswith("near")]
     hit = ctcf.effect.isin(["broken", "weakened"]).groupby(ctcf.id).any()
     assert hit.sum() > 0.5 * near.sum(), (hit.sum(), near.sum())
+
+
+def test_device_paths_agree(genome, tmp_path, device):
+    """The GPU's code paths, run here on CPU too: conv1d activations (model) and the dense motif
+    search give what the table convolution and the lookahead index give."""
+    from motifscan.motifs import jaspar_path
+
+    fa, seqs = genome
+    rows = _snvs(seqs, np.random.default_rng(9), 40) + [f"chr1\t700\tdel\t{seqs['chr1'][699:703]}\t{seqs['chr1'][699]}\t.\t.\t."]
+    vcf = _vcf(tmp_path / "v.vcf", rows)
+    model = _model()
+    score_variants(model, vcf, fa, tmp_path / "table.tsv", run=RunOptions(device="cpu", conv_method="table"))
+    score_variants(model, vcf, fa, tmp_path / "dense.tsv", run=RunOptions(device=str(device), conv_method="dense"))
+    a = pd.read_csv(tmp_path / "table.tsv", sep="\t")
+    b = pd.read_csv(tmp_path / "dense.tsv", sep="\t")
+    np.testing.assert_allclose(a.logit_delta, b.logit_delta, atol=1e-5)
+    for method in ("lookahead", "dense"):
+        motif_variants(jaspar_path(), vcf, fa, tmp_path / f"{method}.tsv",
+                       options=MotifOptions(pvalue=1e-3, method=method),
+                       run=RunOptions(device="cpu" if method == "lookahead" else str(device)))
+    assert (tmp_path / "lookahead.tsv").read_text() == (tmp_path / "dense.tsv").read_text()
