@@ -438,6 +438,8 @@ def build_fai(path: str | os.PathLike) -> bool:
     p = Path(path)
     made = [Path(str(p) + ext) for ext in (".fai", ".gzi")]
     before = {m: m.exists() for m in made}
+    # the duplicate warning needs htslib's warnings on (another reader may have turned them off)
+    verbosity = pysam.set_verbosity(3)
     try:
         with _stderr_captured() as warned:
             pysam.faidx(str(p))
@@ -450,6 +452,8 @@ def build_fai(path: str | os.PathLike) -> bool:
             if not before[m]:
                 m.unlink(missing_ok=True)
         return False
+    finally:
+        pysam.set_verbosity(verbosity)
     return read_fai(p) is not None
 
 
