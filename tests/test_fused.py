@@ -141,7 +141,6 @@ def _scan_in_child(queue) -> None:
     queue.put(float(pooled.sum()))
 
 
-@pytest.mark.skipif(sys.platform != "linux", reason="fork start method")
 def test_a_forked_child_scans_after_its_parent_did():
     """The thread pool does not survive fork(): a child (Snakemake, multiprocessing) makes its own."""
     table = KmerTableConv(*strand_bank(torch.ones(2, 4, 5), torch.zeros(2), "cpu"))
@@ -198,7 +197,7 @@ def test_scanner_windows_equal_the_model_for_every_head(tmp_path, hidden, tasks)
     """Linear heads (numba, float64) and heads with a hidden layer (torch, float64) score each
     window as the model scores its sequence; the fused and table methods agree bit for bit."""
     from conftest import write_fasta
-    from test_scan_support import engine_windows, random_dna, reference_windows
+    from scan_helpers import engine_windows, random_dna, reference_windows
 
     from motifscan.io.fasta import read_fasta
     from motifscan.model import ModelConfig, MotifCNN
@@ -221,7 +220,7 @@ def test_process_gives_the_same_windows_with_or_without_activations(tmp_path):
     """Windows alone come from the fused pass; with hits (which need the activations) they are
     pooled from the table's activations: the same bits either way."""
     from conftest import write_fasta
-    from test_scan_support import random_dna, random_model
+    from scan_helpers import random_dna, random_model
 
     from motifscan.scan.batching import iter_batches
     from motifscan.scan.model_scan import ModelScanner
@@ -240,7 +239,7 @@ def test_process_gives_the_same_windows_with_or_without_activations(tmp_path):
 
 
 def test_auto_is_fused_on_cpu_and_cpu_methods_refuse_other_precisions():
-    from test_scan_support import random_model
+    from scan_helpers import random_model
 
     from motifscan.scan.model_scan import ModelScanner
 
