@@ -267,3 +267,32 @@ def test_window_n_counts_on_host_and_device_agree(rows, length, window, stride, 
     brute = np.array([[int((codes[r, s : s + window] == N_CODE).sum()) for s in starts] for r in range(rows)])
     np.testing.assert_array_equal(host, brute.reshape(rows, len(starts)))
     np.testing.assert_array_equal(dev, host)
+
+
+@pytest.mark.parametrize("conv_method,hits", [("fused", False), ("fused", True), ("table", False)])
+def test_process_all_equals_batch_by_batch(tmp_path, conv_method, hits):
+    """The pipelined loop (kernels queued ahead on the pool, or a worker thread) gives every batch,
+    in order, the results process() gives it alone."""
+    from conftest import write_fasta
+    from scan_helpers import random_dna, random_model
+
+    from motifscan.scan.batching import iter_batches
+    from motifscan.scan.model_scan import ModelScanner
+    from motifscan.scan.sources import FastaSource
+
+    model = random_model(n_filters=6, width=9, seq_length=50)
+    rng = np.random.default_rng(4)
+    path = write_fasta(tmp_path / "g.fa", ["x", "y", "z"], [random_dna(rng, 3000), random_dna(rng, 40),
+                                                             random_dna(rng, 2222, "ACGTN")])
+    one = ModelScanner(model, window=50, stride=10, conv_method=conv_method, hit_fraction=0.5)
+    ref = [one.process(b, windows=True, records=False, hits=hits)
+           for b in iter_batches(FastaSource(path), overlap=49, chunk_size=300, batch_size=2, align=10)]
+    piped = ModelScanner(model, window=50, stride=10, conv_method=conv_method, hit_fraction=0.5)
+    got = list(piped.process_all(iter_batches(FastaSource(path), overlap=49, chunk_size=300, batch_size=2, align=10),
+                                 windows=True, records=False, hits=hits))
+    assert len(got) == len(ref) > 3
+    for (batch, r), want in zip(got, ref):
+        np.testing.assert_array_equal(r.windows.start, want.windows.start)
+        np.testing.assert_array_equal(r.windows.score, want.windows.score)
+        assert [h.start for h in r.hits] == [h.start for h in want.hits]
+    assert piped.stats == one.stats

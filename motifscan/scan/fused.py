@@ -37,7 +37,8 @@ from __future__ import annotations
 
 import functools
 import os
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 
 import numba
 import numpy as np
@@ -50,7 +51,7 @@ from numba.extending import intrinsic
 from .jit import njit
 from .kmer_conv import KmerTableConv
 
-__all__ = ["FusedWindowScan"]
+__all__ = ["FusedWindowScan", "FusedJob"]
 
 #: float32 lanes of one vector of :func:`_block_max` (a zmm register; LLVM splits it for AVX2/NEON)
 LANES = 16
@@ -269,29 +270,51 @@ class FusedWindowScan:
         self.kernel = self.window - self.filter_width + 1
         if self.kernel < 1 or self.stride < 1:
             raise ValueError("window must be >= the filter width and stride >= 1")
-        # compile (or load) the kernel now, before any output is opened: a first compile takes
-        # seconds in C code that an interrupt cannot stop
-        self(np.full((1, self.window), 4, np.uint8), threads=1)
+        # compile (or load) the kernel now, in this thread and before any output is opened: a
+        # first compile takes seconds in C code that an interrupt cannot stop
+        _kernel(self.groups)(np.full((1, self.window), 4, np.uint8), 0, 1, self.table, self.width, self.k,
+                             self.n_filters, self.both, self.kernel, self.stride, self.window,
+                             np.empty((1, 1, self.n_filters), np.float32), np.empty((1, 1), np.int32))
 
     def __call__(self, codes: np.ndarray | torch.Tensor, threads: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        return self.finish(self.start(codes, threads))
+
+    def start(self, codes: np.ndarray | torch.Tensor, threads: int | None = None) -> "FusedJob":
+        """Queue the batch on the thread pool and return at once; :meth:`finish` waits for it.
+
+        ``threads`` (default: torch's thread count) rows ranges are scored in parallel; queueing
+        the next batch before finishing this one keeps the pool busy while the caller works.
+        """
         codes = codes.numpy() if isinstance(codes, torch.Tensor) else codes
         codes = np.ascontiguousarray(codes, dtype=np.uint8)
         B, L = codes.shape
         Q = (L - self.window) // self.stride + 1 if L >= self.window else 0
-        pooled = np.empty((B, Q, self.n_filters), np.float32)
-        n_count = np.empty((B, Q), np.int32)
+        job = FusedJob(codes, np.empty((B, Q, self.n_filters), np.float32), np.empty((B, Q), np.int32), [])
         if B == 0 or Q == 0:
-            return pooled, n_count
+            return job
         args = (self.table, self.width, self.k, self.n_filters, self.both, self.kernel, self.stride, self.window,
-                pooled, n_count)
+                job.pooled, job.n_count)
         kernel = _kernel(self.groups)
         threads = max(1, min(threads or torch.get_num_threads(), B))
-        if threads == 1:
-            kernel(codes, 0, B, *args)
-        else:
-            cuts = [B * i // threads for i in range(threads + 1)]
-            jobs = [_pool(threads).submit(kernel, codes, lo, hi, *args)
-                    for lo, hi in zip(cuts[:-1], cuts[1:]) if hi > lo]
-            for job in jobs:
-                job.result()
-        return pooled, n_count
+        pool = _pool(threads)
+        cuts = [B * i // threads for i in range(threads + 1)]
+        job.futures.extend(pool.submit(kernel, codes, lo, hi, *args) for lo, hi in zip(cuts[:-1], cuts[1:]) if hi > lo)
+        return job
+
+    @staticmethod
+    def finish(job: "FusedJob") -> tuple[np.ndarray, np.ndarray]:
+        """``(pooled, n_count)`` of a started batch, once its rows are done."""
+        for f in job.futures:
+            f.result()
+        return job.pooled, job.n_count
+
+
+@dataclass
+class FusedJob:
+    """A batch queued by :meth:`FusedWindowScan.start`: its codes (kept alive while the kernel
+    reads them), the outputs being filled, and the pool's futures."""
+
+    codes: np.ndarray
+    pooled: np.ndarray
+    n_count: np.ndarray
+    futures: list[Future]

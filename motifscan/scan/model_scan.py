@@ -33,6 +33,7 @@ Hits
 from __future__ import annotations
 
 import logging
+from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator
@@ -314,11 +315,12 @@ class ModelScanner:
 
     # -- windows -----------------------------------------------------------------------------
     @torch.no_grad()
-    def windows(self, batch: Batch, conv=None) -> WindowScores:
+    def windows(self, batch: Batch, conv=None, fused=None) -> WindowScores:
         """Score every window owned by the batch (rows must start on the stride grid).
 
         ``conv`` (:meth:`_conv`'s activations) is pooled when given; without it the fused method
-        pools straight from the codes, the others convolve first.
+        pools straight from the codes (or finishes ``fused``, the batch's started
+        :class:`~motifscan.scan.fused.FusedJob`), the others convolve first.
         """
         L = batch.codes.shape[1]
         finished = {n: int(length) for n, length, last in zip(batch.names, batch.lengths, batch.last)
@@ -328,7 +330,7 @@ class ModelScanner:
                                 np.zeros((0, len(self.model.config.tasks)), np.float32), finished)
         n_count = None
         if conv is None and self._fused is not None:
-            pooled_np, n_count = self._fused(batch.host_codes)
+            pooled_np, n_count = self._fused.finish(fused) if fused is not None else self._fused(batch.host_codes)
             pooled = torch.from_numpy(pooled_np)  # (B, Q, F)
         else:
             conv = self._conv(batch) if conv is None else conv
@@ -498,7 +500,12 @@ class ModelScanner:
         While the caller writes one batch's results, the next batch is scored on a worker thread
         (the fused kernel, the head and torch release the GIL), so writing overlaps with
         computing. One batch is scored at a time, so results and record state stay in order.
+        Fused window scans instead queue each batch's kernel two batches ahead on the kernel's
+        thread pool and finish batches (head, bookkeeping) in the caller's thread.
         """
+        if windows and not (records or hits) and self._fused is not None:
+            yield from self._fused_windows(batches)
+            return
         with ThreadPoolExecutor(1, thread_name_prefix="motifscan-score") as pool:
             ahead: tuple[Batch, Future] | None = None
             try:
@@ -512,3 +519,17 @@ class ModelScanner:
             finally:
                 if ahead is not None:
                     ahead[1].cancel()
+
+    def _fused_windows(self, batches: Iterable[Batch], ahead: int = 2) -> Iterator[tuple[Batch, ScanResult]]:
+        """Windows of fused batches: each batch's kernel is queued on the thread pool ``ahead``
+        batches before it is finished here (head, bookkeeping) and written by the caller, so the
+        pool never waits for this thread."""
+        started: deque = deque()
+        for batch in batches:
+            started.append((batch, self._fused.start(batch.host_codes)))
+            if len(started) > ahead:
+                b, job = started.popleft()
+                yield b, ScanResult(windows=self.windows(b, fused=job))
+        while started:
+            b, job = started.popleft()
+            yield b, ScanResult(windows=self.windows(b, fused=job))
