@@ -1,46 +1,64 @@
-"""Scan benchmark: end-to-end Mbp/s to bedGraph vs the pure convolution ceiling, and peak RSS.
+"""Scan benchmark: end-to-end Mbp/s vs the pure convolution ceilings, per-stage CPU, and peak RSS.
 
 Usage::
 
-    python benchmarks/scan_bench.py --mbp 20 --rss 20,100
+    python benchmarks/scan_bench.py --model models/ctcf_gm12878.h5 --mbp 100 --rss 300 --stages
+    python benchmarks/scan_bench.py --mbp 3088 --hg38 --methods fused --output bw --repeat 1
 
 Makes a synthetic genome (random ACGT with some N runs and soft-masked stretches, 60 bp lines,
-chromosomes of ``--chrom-mbp``) and a default-sized random model (64 filters x 19, RC sharing),
-then measures, in the same run on the same hardware:
+chromosomes of 25 Mbp, or ``--hg38``: hg38's 24 chromosome lengths scaled to ``--mbp``, 10 kb of N
+at each end) and takes ``--model`` (default: a random default-sized one, 64 filters x 19, RC
+sharing), then measures, in the same run on the same hardware:
 
-* ceiling -- convolution only (``strand_conv``: one-hot + ``conv1d`` with the 128-filter bank for
-  both strands) over pre-encoded codes, nothing else: the best rate over a sweep of layouts
-  (chunk length x rows per batch), before and after the scan; also the rate in the engine's own
-  layout. This is the ceiling the scan is judged against;
-* table ceiling -- the same over the same codes with the k-mer table convolution
-  (``method="table"``: :class:`motifscan.scan.kmer_conv.KmerTableConv`, the CPU default), in
-  the engine's layout:
-  what the scan's own convolution step costs, so the share of everything else is visible;
-* end to end -- ``motifscan scan MODEL genome.fa -o out.bedGraph --quiet`` in a fresh
-  subprocess (reading, encoding, the background reader, the pooling, the head, writing),
-  measured on the whole process wall time and on the scan's own timer (excluding start-up),
-  with the default (table) convolution and with ``--conv-method dense``, best of ``--repeat``
-  runs each (the median is reported too);
-* peak RSS -- ``ru_maxrss`` of that subprocess, for each size in ``--rss``.
+* conv1d ceiling -- convolution only (``strand_conv``: one-hot + ``conv1d`` with the bank for both
+  strands) over pre-encoded codes, nothing else: the best rate over a sweep of layouts (chunk
+  length x rows per batch), before and after the scans; also the rate in the engine's layout.
+  This is the ceiling the scan is judged against;
+* table ceiling -- the k-mer table convolution alone (activations, not pooled), in its layout;
+* fused ceiling -- :class:`motifscan.scan.fused.FusedWindowScan` alone (table sums, window and
+  strand maxima, N counts: everything of the CPU default but the head), in its layout;
+* end to end -- ``motifscan scan MODEL genome.fa -o out.bedGraph --quiet`` (``--output bw``: a
+  bigWig, the genome indexed first) in a fresh subprocess for each ``--conv-method`` of
+  ``--methods``, on the whole process wall time and on the scan's own timer (excluding start-up),
+  best of ``--repeat`` runs (the median too), with the process's CPU seconds;
+* ``--stages`` -- CPU milliseconds per Mbp of each stage of a fused scan, one at a time
+  (:func:`stage_costs`): on a busy machine the one figure that does not depend on the others;
+* peak RSS -- the subprocess's VmHWM, for each size in ``--rss``.
 
-The machine is shared: check ``uptime`` first and compare numbers from the same run only.
+The machine is shared: check ``uptime`` first and compare numbers from the same run only. torch's
+OpenMP threads (conv1d, table) spin while they wait for each other, so on a loaded machine their
+rates collapse (to a tenth below); the fused kernel's plain threads do not.
 
-Measured 2026-11-23 on the 2-core dev machine (torch 2.13 CPU, 2 threads, default 64 x 19
-filters, window 200, stride 50), ``python benchmarks/scan_bench.py --mbp 20 --rss 100``, two runs
-twenty minutes apart (this machine's speed drifts by +-30% from minute to minute):
+Measured 2026-11-30 on the 2-core dev machine (torch 2.13 CPU, 2 threads; ``models/ctcf_gm12878.h5``,
+32 filters x 19; window 200, stride 50). Ceilings in a quiet spell (load 1.7): conv1d best layout
+14.1-16.2 Mbp/s (8.3-8.8 on one thread), table 32-33 (21-22), fused 90-94 (58-65): the two vCPUs
+give 1.45x one. End to end on the hg38-sized genome (3088 Mbp, 61.7 M windows), ``fused``:
 
-=================================  ===========  ===========
-                                   run 1        run 2
-=================================  ===========  ===========
-conv1d ceiling (best layout)       6.86 Mbp/s   6.94 Mbp/s
-table-convolution ceiling          18.7         22.1
-end to end, table (best; median)   4.72         8.62; 6.53
-end to end, dense conv1d           2.75         3.40
-ratio end to end / conv1d ceiling  0.69         1.24 (median 0.94)
-peak RSS 20 / 100 Mbp              429 / 432 MB 425 / 441 MB
-=================================  ===========  ===========
+=====================================  ====================  ====================
+                                       to bigWig             to bedGraph
+=====================================  ====================  ====================
+whole process                          70.1 s (44 Mbp/s)     98.1 s (31 Mbp/s)
+scan timer                             65.7 s (47.0 Mbp/s)   93.4 s (33.1 Mbp/s)
+CPU seconds (user + sys)               97.7                  117.1
+peak RSS                               455 MB                440 MB
+=====================================  ====================  ====================
 
-(Run 1 was a single end-to-end run per method, before ``--repeat``.)
+(Load 2-3.4, most of it the scan's own threads. The previous commit, with a worker thread
+instead of kernels queued ahead on the pool, took 67.0 s and 87.2 s at load 1.8, and was 7-11%
+slower than the final code in paired 100 Mbp runs; under load 2.5-4 the bigWig run took 89.8 s.)
+Before the fused kernel, issue 13 measured 266-285 s to bigWig and 147 s to bedGraph. The whole
+process to bigWig is 2.9x the conv1d ceiling (44 / 15.1); 52 Mbp/s (hg38 in under 60 s) is not
+reached on this machine. Per-stage CPU (``--stages``, load 3, ms per Mbp): read + decode + pack
+4.2, fused kernel 16.2, bookkeeping + float64 head 2.2, bedGraph lines 13.5, bigWig entries 5.4
+(+ close 0.4): 28 ms per Mbp to bigWig, 57% of it the kernel; the two vCPUs give ~1.45 cores, so
+~50 Mbp/s bounds this pipeline here. What would close the gap: a faster kernel (hand-written
+AVX-512 C reaches 1.3x; 5-base table rows would sum 4 rows a position instead of 5 but change
+the float rounding, so the table method and the outputs would change with it), and a decoder
+that strips line breaks and encodes in one compiled pass (4.2 -> ~1.5 ms per Mbp).
+
+``--mbp 100 --rss 300 --repeat 2 --stages``, load 3.0-3.2 (scan timer): fused 22.9 Mbp/s (12.8
+whole process), table 1.0, dense 0.7 (their OpenMP threads under load); peak RSS of the fused scan
+428 MB at 100 Mbp and 429 MB at 300 Mbp (flat).
 """
 
 from __future__ import annotations
@@ -163,8 +181,9 @@ def conv_ceiling(chunk: int, window: int, rows: int, seconds: float = 6.0, metho
 
 
 def stage_costs(model_path: str, genome: str, workdir: str) -> dict:
-    """CPU milliseconds per Mbp of each stage of a fused window scan, run one after another on one
-    thread (thread CPU time: meaningful on a busy machine, where wall times are not).
+    """CPU milliseconds per Mbp of each stage of a fused window scan, run one after another, one
+    thread at a time (process CPU time: meaningful on a busy machine, where wall times are not;
+    the kernel runs on its pool's one thread while this one waits).
 
     Stages: reading + decoding + packing batches; the fused kernel; the rest of
     ``ModelScanner.windows`` (bookkeeping, float64 head); writing bedGraph; adding bigWig entries;
@@ -185,7 +204,7 @@ def stage_costs(model_path: str, genome: str, workdir: str) -> dict:
     sizes = {k: int(v) for k, v in sizes.items()}
     scanner = ModelScanner(load_model(model_path), window=200, stride=50, conv_method="fused")
     chunk, max_bases = scanner.batch_layout()
-    clock = time.thread_time
+    clock = time.process_time
     t = dict.fromkeys(["read_decode_pack", "fused_kernel", "bookkeeping_head", "bedgraph_write",
                        "bigwig_add", "bigwig_close"], 0.0)
     bases = 0
