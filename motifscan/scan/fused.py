@@ -23,11 +23,13 @@ inner loop with ``<16 x float>`` vectors held in registers, which LLVM lowers to
 has, and unrolls the sum over the table rows, whose count is a compile-time constant (one kernel
 per count, :func:`_kernel`): 55-67 Mbp/s per core, the whole kernel included.
 
-Rows of a batch are split over a thread pool (the kernel releases the GIL) rather than numba's
-``parallel=True``: its threading layer here is GNU OpenMP (or workqueue), a second OpenMP runtime
-beside torch's whose spinning idle threads compete with the reader thread on small machines, and
-which is neither fork-safe (Snakemake and multiprocessing fork) nor safe to call from two threads
-at once (workqueue); plain threads are all three.
+Rows of a batch are split over a thread pool (the kernel releases the GIL), and a scan queues
+each batch there ahead of time (:meth:`FusedWindowScan.start`), so the pool keeps working while
+the caller runs the head and writes. A pool rather than numba's ``parallel=True``: its threading
+layer here is GNU OpenMP (or workqueue), a second OpenMP runtime beside torch's whose spinning
+idle threads compete with the reader thread on small machines, and which is neither fork-safe
+(Snakemake and multiprocessing fork) nor safe to call from two threads at once (workqueue);
+plain threads are all three.
 
 Compilation: each kernel compiles once per machine (about 7 s) and is cached on disk
 (:func:`motifscan.scan.jit.njit`; loading it takes under a second).
