@@ -4,8 +4,9 @@
 * :mod:`.pvalues` -- FIMO's integer PSSMs and exact p-value tables;
 * :mod:`.compare` -- Tomtom-style comparison with a motif database;
 * :mod:`.logos` -- sequence logos;
-* :mod:`.extract`, :mod:`.influence`, :mod:`.export` -- a model's filters as motifs: activation
-  PWMs, filter influence, and the export that writes them.
+* :mod:`.extract`, :mod:`.influence`, :mod:`.groups`, :mod:`.export` -- a model's filters as
+  motifs: activation PWMs, class-balanced filter influence, groups of redundant filters, and the
+  export that writes them.
 
 Motif *files* (MEME, JASPAR, TRANSFAC, HOMER) are read and written by
 :mod:`motifscan.io.motif_formats`; their functions are also reachable from here:
@@ -16,6 +17,7 @@ Motif *files* (MEME, JASPAR, TRANSFAC, HOMER) are read and written by
 
 from __future__ import annotations
 
+from functools import lru_cache
 from importlib import import_module, resources
 from pathlib import Path
 
@@ -29,6 +31,7 @@ __all__ = [
     "write_motifs",
     "read_meme_background",
     "jaspar_path",
+    "jaspar_motifs",
     "JASPAR_FILE",
     "Match",
     "MotifDatabase",
@@ -71,3 +74,15 @@ def jaspar_path() -> Path:
     """
     ref = resources.files("motifscan") / "resources" / JASPAR_FILE
     return Path(str(ref))
+
+
+@lru_cache(maxsize=1)
+def jaspar_motifs() -> tuple[Motif, ...]:
+    """The bundled JASPAR 2024 CORE vertebrates motifs, parsed once per process.
+
+    Export reads them twice otherwise (the column null of its filter grouping and ``--db
+    jaspar``). A tuple, so the cached collection cannot be changed by a caller.
+    """
+    from ..io.motif_formats import read_motifs
+
+    return tuple(read_motifs(jaspar_path()))
