@@ -11,13 +11,14 @@ match is the expected factor, the first motif's best match and E-value, wall sec
 With --peaks FASTA it trains on those peaks instead (defaults, shuffled negatives) and exports them.
 
     python benchmarks/export_bench.py                                  # the 40,000-peak case
-    python benchmarks/export_bench.py --subset 3000                    # its first 3,000 peaks
+    python benchmarks/export_bench.py --subset 3000                    # same model, first 3,000 peaks
     python benchmarks/export_bench.py --peaks examples/ctcf/ctcf_gm12878_top500.fa --expect CTCF
-    python benchmarks/export_bench.py --baseline-src /path/to/old/checkout   # peer in the same run
+    python benchmarks/export_bench.py --baseline-src /path/to/old/checkout --variant=--no-merge
 
 ``--baseline-src`` runs the same export with another source tree first on PYTHONPATH (e.g. a
 ``git worktree`` of main), so old and new are timed on the same machine, in the same run.
-``--variant "--no-merge"`` adds runs with extra export options.
+``--variant=--no-merge`` (with ``=``: the value starts with a dash) adds a run with extra export
+options.
 """
 
 from __future__ import annotations
@@ -91,7 +92,7 @@ def main() -> None:
     ap.add_argument("--n-sites", type=int, default=40_000)
     ap.add_argument("--genome-length", type=int, default=200_000_000)
     ap.add_argument("--chroms", type=int, default=20)
-    ap.add_argument("--subset", type=int, default=None, help="Export (and train on) the first N peaks only.")
+    ap.add_argument("--subset", type=int, default=None, help="Export the first N peaks only (same model).")
     ap.add_argument("--peaks", type=Path, help="A FASTA of real peaks instead of the simulated case.")
     ap.add_argument("--expect", default="CTCF", help="Regex of the expected factor's JASPAR name.")
     ap.add_argument("--baseline-src", type=Path, help="Source tree of the peer export (PYTHONPATH).")
@@ -108,13 +109,16 @@ def main() -> None:
             print("simulate:", run(motifscan("simulate", "-o", str(genome), "--truth", str(truth),
                                              "--length", str(args.genome_length), "--chroms", str(args.chroms),
                                              "--n-sites", str(args.n_sites), "--seed", str(args.seed), "-q")))
-        n = args.subset or args.n_sites
-        peaks = wd / f"peaks{n}.bed"
+        peaks = wd / f"peaks{args.n_sites}.bed"
         if not peaks.exists():
-            make_peaks(truth, peaks, n, 200, args.seed)
-        data = ["--sequences", str(peaks), "--genome", str(genome)]
+            make_peaks(truth, peaks, args.n_sites, 200, args.seed)
+        exported = peaks
+        if args.subset:  # the same model, exporting the first N peaks only
+            exported = wd / f"peaks{args.n_sites}_first{args.subset}.bed"
+            exported.write_text("".join(peaks.read_text().splitlines(keepends=True)[: args.subset]))
+        data = ["--sequences", str(exported), "--genome", str(genome)]
         train_args = [str(peaks), "--genome", str(genome), "--negatives", "background"]
-        stem = f"sim{n}"
+        stem = f"sim{args.n_sites}"
     else:
         data = ["--sequences", str(args.peaks)]
         train_args = [str(args.peaks)]
@@ -133,10 +137,10 @@ def main() -> None:
         runs.append((f"this tree {v}", shlex.split(v), dict(os.environ, PYTHONPATH=str(REPO))))
     results = []
     for k, (name, extra, env) in enumerate(runs):
-        out = wd / f"{stem}.run{k}.meme"
+        out = wd / f"{stem}{f'_first{args.subset}' if args.subset else ''}.run{k}.meme"
         cmd = motifscan("export", str(model), *data, "-o", str(out), "--db", "jaspar", "--device", "cpu",
                         "--threads", str(args.threads), *extra)
-        cost = run(cmd, env=env, log=wd / f"{stem}.run{k}.log")
+        cost = run(cmd, env=env, log=out.with_suffix(".log"))
         res = {"run": name, **cost, **summarise(out.with_suffix(".tsv"), args.expect)}
         results.append(res)
         print(json.dumps(res))

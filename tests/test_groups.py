@@ -39,12 +39,14 @@ def test_pair_evalues_link_copies_shifts_and_reverse_complements(motifs):
     assert e.shape == (8, 8)
     np.testing.assert_array_equal(e, e.T)
     np.testing.assert_array_equal(np.diag(e), 0.0)
-    assert e[0, 2] < 1e-15  # a motif and its reverse complement: every column alike
+    assert e[0, 2] < 1e-12  # a motif and its reverse complement: every column alike
     assert e[:3, :3].max() < GROUP_EVALUE  # the three views of one motif
     assert e[:3, 3:].min() > 100 * GROUP_EVALUE  # nothing else comes near
-    # Tomtom's own null (the motifs' columns only) agrees on which pairs match
-    own = pair_evalues(motifs, background=[])
-    assert own[:3, :3].max() < GROUP_EVALUE < own[:3, 3:].min()
+    # with a real collection in the column null, the same pairs match
+    from motifscan.motifs import jaspar_path, read_motifs
+
+    wider = pair_evalues(motifs, background=read_motifs(jaspar_path())[:200])
+    assert wider[:3, :3].max() < GROUP_EVALUE < wider[:3, 3:].min()
 
 
 def test_pair_evalues_need_distinct_ids():

@@ -55,7 +55,8 @@ def export(model, output, sequences, genome, negatives, fmt, fraction, min_sites
     (above mean + FRACTION * (max - mean); Kelley et al. 2016). Filters whose motifs match one
     another (Tomtom E <= --group-evalue) form a group, written once as its best member's motif;
     a group's influence is the change in loss and predictions when all its filters' outputs are
-    replaced by their mean, both classes (sequences, negatives) weighed equally. The TSV beside
+    replaced by their mean, the sequences and their negatives weighed equally (so the measure
+    does not depend on how many sequences there are). The TSV beside
     the motif file lists per motif: filter, group members, sites, information content, influence
     and, with --db, the best database match.
 

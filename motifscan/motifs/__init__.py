@@ -17,7 +17,6 @@ Motif *files* (MEME, JASPAR, TRANSFAC, HOMER) are read and written by
 
 from __future__ import annotations
 
-from functools import lru_cache
 from importlib import import_module, resources
 from pathlib import Path
 
@@ -31,7 +30,6 @@ __all__ = [
     "write_motifs",
     "read_meme_background",
     "jaspar_path",
-    "jaspar_motifs",
     "JASPAR_FILE",
     "Match",
     "MotifDatabase",
@@ -74,15 +72,3 @@ def jaspar_path() -> Path:
     """
     ref = resources.files("motifscan") / "resources" / JASPAR_FILE
     return Path(str(ref))
-
-
-@lru_cache(maxsize=1)
-def jaspar_motifs() -> tuple[Motif, ...]:
-    """The bundled JASPAR 2024 CORE vertebrates motifs, parsed once per process.
-
-    Export reads them twice otherwise (the column null of its filter grouping and ``--db
-    jaspar``). A tuple, so the cached collection cannot be changed by a caller.
-    """
-    from ..io.motif_formats import read_motifs
-
-    return tuple(read_motifs(jaspar_path()))

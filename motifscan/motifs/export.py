@@ -187,11 +187,11 @@ def _resolve_db(db) -> list[Motif] | None:
     if db is None:
         return None
     if isinstance(db, (str, os.PathLike)):
-        from . import jaspar_motifs, jaspar_path
-
         path = Path(db)
-        if (not path.exists() and str(db).lower() == "jaspar") or (path.exists() and path.samefile(jaspar_path())):
-            return list(jaspar_motifs())  # parsed once, shared with the grouping's column null
+        if not path.exists() and str(db).lower() == "jaspar":
+            from . import jaspar_path
+
+            path = jaspar_path()
         if not path.exists():
             raise InputError("motif database not found", path=path,
                              hint="give a MEME/JASPAR/TRANSFAC/HOMER file, or 'jaspar' for the bundled JASPAR 2024")
