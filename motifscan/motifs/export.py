@@ -43,7 +43,7 @@ from ..data.datasets import SequenceSet, load_sequences, sequence_set
 from ..errors import InputError, UsageError
 from ..io.fasta import IndexedFasta
 from ..io.motif_formats import detect_format, read_motifs, write_motifs
-from ..model import MotifCNN, load_model
+from ..model import MotifCNN, file_sha256, load_model
 from .extract import activation_motifs, pooled_outputs, weight_motifs
 from .groups import GROUP_EVALUE, group_motifs
 from .influence import Influence, filter_influence
@@ -244,8 +244,6 @@ def resolve_negatives(negatives: str | os.PathLike | None, model: MotifCNN, *,
         entry = prov.get("inputs", {}).get("negatives", {})
         path = entry.get("path")
         if path and Path(path).is_file():
-            from ..train import file_sha256
-
             if entry.get("sha256") in (None, file_sha256(path)):
                 return path
         log.warning("the model was trained against the negatives in %s, which is %s: contrasting with "

@@ -29,6 +29,12 @@ def check(results: Path, exp: str, min_auroc: float, min_recall: float, expect: 
     scanned = (d / "scan").exists()
     if scanned:
         need += ["scan/track.bw", "scan/peaks.bed"]
+    if (d / "interpret").exists():
+        need += ["interpret/attributions.npz", "interpret/sequences.npz", "interpret/seqlets.bed",
+                 "interpret/logos/1.png", "interpret/logos/index.tsv"]
+    if (d / "variants").exists():
+        need += ["variants/effects.tsv", "variants/annotated.vcf.gz", "variants/annotated.vcf.gz.tbi",
+                 "variants/motif_breaks.tsv"]
     for rel in need:
         if not (d / rel).is_file() or (d / rel).stat().st_size == 0:
             bad.append(f"{d / rel}: missing or empty")
@@ -51,6 +57,14 @@ def check(results: Path, exp: str, min_auroc: float, min_recall: float, expect: 
         top = dict(zip(head, rows[1].split("\t")))
         if top.get("best_match_alt", "").upper() != expect.upper():
             bad.append(f"top motif's best match is {top.get('best_match_alt')}, expected {expect}")
+    if (d / "variants").exists():
+        import pysam
+
+        rows = [ln.split("\t") for ln in (d / "variants/effects.tsv").read_text().splitlines()[1:]]
+        with pysam.VariantFile(str(d / "variants/annotated.vcf.gz")) as vf:
+            n_vcf = sum(1 for r in vf if "MS_DELTA" in r.info)
+        if not rows or n_vcf != sum(1 for r in rows if r[9] != ""):
+            bad.append(f"variants: {len(rows)} effect rows, {n_vcf} annotated records with MS_DELTA")
     summary = json.loads((d / "evaluate/summary.json").read_text())
     scan = summary.get("scan", {})
     if scanned:

@@ -6,9 +6,11 @@
 
 Sections: headline numbers; held-out metrics (from the model file and `motifscan evaluate`) with
 ROC/PR curves; recovery of known (planted) sites by the genome-wide scan; the motifs, most
-influential first, with logos and their best database matches; run time of each stage
-(Snakemake benchmark files). Each motif stands for a group of filters whose motifs match one
-another (the export TSV's ``members``).
+influential first, with logos and their best database matches (each motif stands for a group of
+filters whose motifs match one another: the export TSV's ``members``); per-base contribution
+logos of the top held-out peaks and their seqlets (`motifscan attribute`, with --contrib/--seqlets);
+variant effects (`motifscan variants`, with --effects/--breaks); run time of each stage
+(Snakemake benchmark files).
 """
 
 from __future__ import annotations
@@ -28,6 +30,11 @@ from _common import one_line_errors  # noqa: E402
 
 MAX_MOTIFS = 12
 MATCHES_PER_MOTIF = 3
+# Logos are drawn at 150 dpi (motifscan.motifs.logos); shown at this fraction of their pixel size
+# (90 px per inch, about 200 px high) their axes and letters stay readable. Each gets that fixed
+# width, and the motif table scrolls sideways instead of squeezing them.
+LOGO_SCALE = 0.6
+LOGO_FALLBACK_PX = 400  # when the image's size cannot be read
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em auto;max-width:1100px;
@@ -40,7 +47,7 @@ h1{margin-bottom:.2em} h2{border-bottom:2px solid #ddd;padding-bottom:.2em;margi
 table{border-collapse:collapse;margin:.5em 0;font-size:.92em}
 th,td{border:1px solid #ddd;padding:.3em .6em;text-align:left;vertical-align:middle}
 th{background:#f0f0f0} td.n{text-align:right;font-variant-numeric:tabular-nums}
-img.logo{height:60px} .curves img{width:420px;margin-right:1em;border:1px solid #eee}
+.scroll{overflow-x:auto;max-width:100%} img.contrib{max-width:100%} .curves img{width:420px;margin-right:1em;border:1px solid #eee}
 code{background:#f4f4f4;padding:0 .25em;border-radius:3px}
 .small{font-size:.85em;color:#555}
 """
@@ -58,15 +65,29 @@ def fmt(x, digits: int = 3) -> str:
     return str(x)
 
 
-def img(path: Path, cls: str = "", alt: str = "") -> str:
+def png_width(data: bytes) -> int | None:
+    """Pixel width of a PNG (from its IHDR chunk), or None for anything else."""
+    if len(data) >= 24 and data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR":
+        return int.from_bytes(data[16:20], "big")
+    return None
+
+
+def img(path: Path, cls: str = "", alt: str = "", scale: float | None = None) -> str:
+    """The PNG inlined; with ``scale``, shown at a fixed width (its pixel width x ``scale``)."""
     if not path or not Path(path).exists():
         return '<span class="small">(missing)</span>'
-    data = base64.b64encode(Path(path).read_bytes()).decode()
-    return f'<img class="{cls}" alt="{esc(alt)}" src="data:image/png;base64,{data}">'
+    raw = Path(path).read_bytes()
+    style = ""
+    if scale is not None:
+        width = round((png_width(raw) or LOGO_FALLBACK_PX / scale) * scale)
+        style = f' style="width:{width}px;min-width:{width}px;height:auto"'
+    data = base64.b64encode(raw).decode()
+    return f'<img class="{cls}" alt="{esc(alt)}"{style} src="data:image/png;base64,{data}">'
 
 
-def table(head: list[str], rows: list[list], numeric: set[int] = frozenset()) -> str:
-    out = ["<table><tr>" + "".join(f"<th>{esc(h)}</th>" for h in head) + "</tr>"]
+def table(head: list[str] | None, rows: list[list], numeric: set[int] = frozenset()) -> str:
+    """An HTML table; ``head=None`` for a two-column key/value table without a header row."""
+    out = ["<table>" + ("<tr>" + "".join(f"<th>{esc(h)}</th>" for h in head) + "</tr>" if head else "")]
     for r in rows:
         cells = []
         for i, c in enumerate(r):
@@ -165,7 +186,7 @@ def build(args) -> str:
                      ["F1", fmt(scan["f1"])]]
             if "chance_recall" in scan:
                 rows.append(["recall expected by chance", f"{scan['chance_recall']:.1%}"])
-        parts.append(table(["", ""], rows))
+        parts.append(table(None, rows))
         if args.track:
             parts.append(f"<p class='small'>Track: <code>{esc(args.track)}</code></p>")
 
@@ -180,7 +201,7 @@ def build(args) -> str:
         mid = m["motif_id"]
         others = ", ".join(f"{x.get('Target_alt') or x.get('Target_ID')} ({x.get('Target_ID')}, "
                            f"E={x.get('E-value')})" for x in by_query.get(mid, [])[:MATCHES_PER_MOTIF])
-        rows.append([m["rank"], mid, (img(logos / f"{mid}.png" if logos else None, "logo", mid),),
+        rows.append([m["rank"], mid, (img(logos / f"{mid}.png" if logos else None, "logo", mid, LOGO_SCALE),),
                      (members_cell(m),), m["nsites"], m["width"], m["total_ic"], fmt(_num(m["influence_loss"])),
                      f"{m['best_match_alt']} ({m['best_match_id']})" if m["best_match_id"] != "NA" else "none",
                      fmt(_num(m["best_match_evalue"])), others or "none"])
@@ -190,9 +211,17 @@ def build(args) -> str:
                  "form one group, shown once as its best member's motif. Influence: increase of the "
                  "loss when the outputs of all the group's filters are replaced by their mean "
                  "(peaks and negatives weighed equally). Matches: JASPAR, Tomtom-style E-values.</p>")
-    parts.append(table(["rank", "motif", "logo", "filters", "sites", "width", "IC (bits)", "influence",
-                        "best match", "E-value", f"top {MATCHES_PER_MOTIF} matches (compare)"],
-                       rows, {0, 3, 4, 5, 6, 7}))
+    parts.append("<div class='scroll'>" + table(
+        ["rank", "motif", "logo", "filters", "sites", "width", "IC (bits)", "influence", "best match", "E-value",
+         f"top {MATCHES_PER_MOTIF} matches (compare)"], rows, {0, 3, 4, 5, 6, 7}) + "</div>")
+
+    # ---------------------------------------------------------------- contributions
+    if args.contrib:
+        parts.append(contributions_section(Path(args.contrib), args.seqlets))
+
+    # ---------------------------------------------------------------- variants
+    if args.effects:
+        parts.append(variants_section(args.effects, args.breaks))
 
     # ---------------------------------------------------------------- run times
     times, total = run_times(args.benchmarks)
@@ -202,7 +231,7 @@ def build(args) -> str:
                  "elapsed time is shorter); from Snakemake benchmark files.</p>")
 
     parts.append("<h2>Provenance</h2>")
-    parts.append(table(["", ""], [["command", (f"<code>{esc(prov.get('command', '?'))}</code>",)],
+    parts.append(table(None, [["command", (f"<code>{esc(prov.get('command', '?'))}</code>",)],
                                   ["motifscan", prov.get("motifscan_version", "?")],
                                   ["torch", prov.get("torch_version", "?")],
                                   ["model created", prov.get("created", "?")],
@@ -217,6 +246,71 @@ def members_cell(row: dict) -> str:
     if len(members) == 1:
         return "1"
     return f'{len(members)}<br><span class="small">{esc(", ".join(members))}</span>'
+
+
+def contributions_section(folder: Path, seqlets: str | None) -> str:
+    """Contribution logos of the top held-out peaks (contribution_logos.py) and seqlet counts."""
+    out = ["<h2>Per-base contributions (held-out peaks)</h2>",
+           "<p>Exact in-silico saturation mutagenesis (<code>motifscan attribute</code>): the height of "
+           "each letter is the change of the logit when that base is mutated, averaged over the "
+           "alternatives and centred (positive: the base supports binding). The highest-scoring held-out "
+           "peaks, around their strongest stretch:</p>"]
+    for row in read_tsv(folder / "index.tsv"):
+        out.append(f"<p class='small'>{esc(row['rank'])}. {esc(row['name'])} (score {esc(row['score'])}, "
+                   f"bases {esc(row['start'])}-{esc(row['end'])})</p>"
+                   + img(folder / f"{row['rank']}.png", "contrib", f"contributions of {row['name']}"))
+    if seqlets and Path(seqlets).exists():
+        names = [ln.split("\t")[3] for ln in Path(seqlets).read_text().splitlines() if ln.strip()]
+        counts = defaultdict(int)
+        for n in names:
+            counts[n] += 1
+        top = sorted(counts.items(), key=lambda kv: -kv[1])[:8]
+        out.append(f"<p>{len(names)} seqlets (high-contribution stretches); best database matches: "
+                   + (", ".join(f"{esc(n)} ({c})" for n, c in top) or "none") + "</p>")
+    return "\n".join(out)
+
+
+def _auroc(pos: list[float], neg: list[float]) -> float | None:
+    if not pos or not neg:
+        return None
+    wins = sum((p > n) + 0.5 * (p == n) for p in pos for n in neg)
+    return wins / (len(pos) * len(neg))
+
+
+def variants_section(effects: str, breaks: str | None) -> str:
+    """Model effects (largest first) and the motif database's created/broken sites."""
+    rows = [r for r in read_tsv(effects) if r.get("logit_delta") not in (None, "")]
+    out = ["<h2>Variant effects</h2>"]
+    checks = defaultdict(int)
+    for r in read_tsv(effects):
+        checks[r["ref_check"]] += 1
+    out.append(f"<p>{sum(checks.values())} alleles scored by <code>motifscan variants</code> (window centred on "
+               "each variant, reference vs alternative allele): "
+               + ", ".join(f"{esc(k)} {v}" for k, v in sorted(checks.items())) + ".</p>")
+    site = [abs(float(r["logit_delta"])) for r in rows if r["id"].startswith("site_")]
+    bg = [abs(float(r["logit_delta"])) for r in rows if r["id"].startswith("bg_")]
+    auc = _auroc(site, bg)
+    if auc is not None:
+        out.append(f"<p>Simulated SNVs: |logit change| inside planted sites (n={len(site)}) vs &ge; 100 bp away "
+                   f"(n={len(bg)}): AUROC {auc:.3f}; median {sorted(site)[len(site) // 2]:.3g} vs "
+                   f"{sorted(bg)[len(bg) // 2]:.3g}.</p>")
+    rows.sort(key=lambda r: -abs(float(r["logit_delta"])))
+    out.append(table(["variant", "ref", "alt", "ref score", "alt score", "delta", "logit delta", "top filter"],
+                     [[f"{r['chrom']}:{r['pos']} {r['id']}", r["ref"], r["alt"], r["ref_score"], r["alt_score"],
+                       r["delta"], r["logit_delta"], r["top_filter"]] for r in rows[:10]], {3, 4, 5, 6}))
+    if breaks and Path(breaks).exists():
+        b = [r for r in read_tsv(breaks) if r.get("motif_id")]
+        effect = defaultdict(int)
+        for r in b:
+            effect[r["effect"]] += 1
+        out.append(f"<p>Motif database: {len(b)} (allele, motif) pairs with p &le; threshold in either allele: "
+                   + ", ".join(f"{esc(k)} {v}" for k, v in sorted(effect.items())) + ".</p>")
+        b.sort(key=lambda r: min(float(r["ref_pvalue"]), float(r["alt_pvalue"])))
+        out.append(table(["variant", "motif", "site", "ref p", "alt p", "effect", "ref site", "alt site"],
+                         [[f"{r['chrom']}:{r['pos']} {r['ref']}>{r['alt']}", f"{r['motif_alt_id']} ({r['motif_id']})",
+                           f"{r['site_start']} {r['strand']}", r["ref_pvalue"], r["alt_pvalue"], r["effect"],
+                           r["matched_ref"], r["matched_alt"]] for r in b[:10]], {3, 4}))
+    return "\n".join(out)
 
 
 def _num(x):
@@ -238,6 +332,10 @@ def main() -> None:
     ap.add_argument("--logos", help="logo folder of motifscan export")
     ap.add_argument("--matches", help="matches.tsv of motifscan compare")
     ap.add_argument("--track", help="genome track (named in the report)")
+    ap.add_argument("--contrib", help="folder of contribution_logos.py (logos of top held-out peaks)")
+    ap.add_argument("--seqlets", help="seqlets BED of motifscan attribute")
+    ap.add_argument("--effects", help="effects TSV of motifscan variants (model)")
+    ap.add_argument("--breaks", help="TSV of motifscan variants with the motif database")
     ap.add_argument("--benchmarks", nargs="*", default=[], help="STAGE=benchmark.tsv ...")
     ap.add_argument("-o", "--output", required=True)
     args = ap.parse_args()
