@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from motifscan.motifs.groups import GROUP_EVALUE, group_motifs, pair_evalues
+from motifscan.motifs.groups import GROUP_EVALUE, GROUP_TRIM_IC, group_motifs, pair_evalues
 from motifscan.motifs.pwm import Motif
 
 from conftest import consensus_probs
@@ -13,10 +13,12 @@ from conftest import consensus_probs
 CORE = "GCCACTAGGTGG"
 
 
-def _padded(consensus: str, offset: int, width: int = 16, strength: float = 0.85) -> np.ndarray:
-    """``consensus`` at ``offset`` inside ``width`` columns of near-uniform flanks."""
-    rng = np.random.default_rng(offset)
-    probs = rng.dirichlet(np.full(4, 50.0), size=width)  # flanks close to uniform
+def _padded(consensus: str, offset: int, width: int = 16, strength: float = 0.85, flanks: float = 50.0,
+            seed: int | None = None) -> np.ndarray:
+    """``consensus`` at ``offset`` inside ``width`` columns of flanks drawn from Dirichlet(``flanks``)
+    (the larger, the closer to uniform)."""
+    rng = np.random.default_rng(offset if seed is None else seed)
+    probs = rng.dirichlet(np.full(4, flanks), size=width)
     probs[offset : offset + len(consensus)] = consensus_probs(consensus, strength)
     return probs
 
@@ -79,3 +81,21 @@ def test_groups_are_stars_not_chains():
     assert group_motifs(dummy, np.zeros(3), evalues=e) == [[0, 1], [2]]  # ties: lower index first
     with pytest.raises(ValueError, match="priority"):
         group_motifs(dummy, np.zeros(2), evalues=e)
+
+
+def test_flanks_are_trimmed_before_comparing():
+    """Two filters holding one core at different offsets of 19 columns, with weak random flanks
+    (as trained filters have): a Pearson correlation is blind to scale, so the flanks blur the
+    alignment; without them the two match clearly and are grouped."""
+    rng = np.random.default_rng(3)
+    motifs = [Motif("left", _padded(CORE, 0, width=19, flanks=10.0, seed=1)),
+              Motif("right", _padded(CORE, 7, width=19, flanks=10.0, seed=2))]
+    motifs += [Motif(f"other{i}", _padded("".join(rng.choice(list("ACGT"), 12)), 3, width=19, flanks=10.0,
+                                          seed=10 + i)) for i in range(6)]
+    whole = pair_evalues(motifs)
+    trimmed = pair_evalues(motifs, trim_ic=GROUP_TRIM_IC)
+    assert whole[0, 1] > GROUP_EVALUE > 10 * trimmed[0, 1]
+    assert trimmed[:2, 2:].min() > 100 * GROUP_EVALUE
+    groups = group_motifs(motifs, np.arange(8, 0, -1))
+    assert groups[0] == [0, 1] and len(groups) == 7
+    assert group_motifs(motifs, np.arange(8, 0, -1), trim_ic=None)[0] == [0]
