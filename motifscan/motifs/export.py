@@ -519,9 +519,11 @@ def _rank_from_sequences(model: MotifCNN, sequences, genome, negatives, labels, 
         priority = -_ranks(influence.order())[kept]  # each filter's own influence
         groups = group_motifs([act.motifs[f] for f in kept], priority, evalue=options.group_evalue)
         groups = [[kept[i] for i in g] for g in groups]
-    else:
+        by_group = filter_influence(model, pooled, labels, groups=groups, device=dev)
+    else:  # one filter per group: the per-filter influence is the groups' already
         groups = [[f] for f in kept]
-    by_group = filter_influence(model, pooled, labels, groups=groups, device=dev)
+        by_group = Influence(influence.loss[kept], influence.pred[kept], influence.base_loss, influence.knockout,
+                             [(f,) for f in kept])
     order = by_group.order()
     by_group = Influence(by_group.loss[order], by_group.pred[order], by_group.base_loss, by_group.knockout,
                          [by_group.groups[i] for i in order])
