@@ -20,6 +20,25 @@ def _chroms(value: str | None) -> list[str] | None:
     return None if value is None else [c.strip() for c in value.split(",") if c.strip()]
 
 
+def _tasks(positives, task_names, samplesheet, genome, negatives):
+    """The one-task path, or the task list of a multi-task model, from the command line."""
+    from ..data.tasks import task_specs
+    from ..io.samplesheet import read_samplesheet
+
+    if samplesheet:
+        if positives or task_names:
+            raise UsageError("give POSITIVES or --samplesheet, not both")
+        return read_samplesheet(samplesheet)
+    if not positives:
+        raise UsageError("no POSITIVES given", hint="give a peak file (FASTA or BED), several for a multi-task "
+                                                    "model, or --samplesheet TSV")
+    _check_inputs(*positives, genome, negatives)
+    if len(positives) == 1 and not task_names:
+        return positives[0]
+    names = [n.strip() for n in task_names.split(",")] if task_names else None
+    return task_specs(positives, names, negatives=negatives, genome=genome)
+
+
 def _check_inputs(*paths) -> None:
     for p in paths:
         if p is not None and p not in ("shuffle", "background") and not Path(p).exists():
@@ -27,10 +46,14 @@ def _check_inputs(*paths) -> None:
 
 
 @cli.command(context_settings={"show_default": True})
-@click.argument("positives", type=click.Path(dir_okay=False))
+@click.argument("positives", nargs=-1, type=click.Path(dir_okay=False))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Model file to write (.h5).")
+@click.option("--task-names", help="Several POSITIVES: comma-separated task names [default: the file stems].")
+@click.option("--samplesheet", type=click.Path(dir_okay=False),
+              help="Tasks from a TSV (columns name, peaks, and optionally negatives, genome) instead of POSITIVES.")
 @click.option("--genome", type=click.Path(dir_okay=False), help="Genome FASTA (plain or bgzip) for BED positives or background negatives.")
-@click.option("--negatives", default="shuffle", help="'shuffle' (dinucleotide), 'background' (GC-matched genome regions) or a FASTA/BED file.")
+@click.option("--negatives", help="'shuffle' (dinucleotide), 'background' (GC-matched genome regions) or a FASTA/BED file "
+              "[default: shuffle; background for BED tasks pooled on one genome].")
 @click.option("--neg-ratio", type=click.IntRange(min=1), default=1, help="Generated negatives per positive.")
 @click.option("--length", type=click.IntRange(min=1), default=200, help="Sequence length (BED windows centred on summit/midpoint; FASTA cropped or N-padded).")
 @click.option("--filters", "n_filters", type=click.IntRange(min=1), default=64, help="Number of shared filters.")
@@ -48,12 +71,16 @@ def _check_inputs(*paths) -> None:
 @click.option("--metrics", "metrics_path", type=click.Path(dir_okay=False), help="Also write the metrics as JSON.")
 @device_options
 @quiet_option
-def train(positives, output, genome, negatives, neg_ratio, length, n_filters, filter_width, no_rc, hidden,
-          dropout, epochs, patience, batch_size, lr, seed, valid_chroms, test_chroms, metrics_path, device,
-          threads, quiet):
+def train(positives, output, task_names, samplesheet, genome, negatives, neg_ratio, length, n_filters,
+          filter_width, no_rc, hidden, dropout, epochs, patience, batch_size, lr, seed, valid_chroms, test_chroms,
+          metrics_path, device, threads, quiet):
     """Train a shared-filter CNN on POSITIVES (FASTA, or BED/narrowPeak with --genome).
 
-    Writes one HDF5 model file with weights, config, metrics and provenance.
+    Several POSITIVES (or --samplesheet) train one multi-task model: one bank of filters, one
+    logit per task. FASTA peak sets each get their own negatives and their labels for the other
+    tasks are unknown (masked); BED/narrowPeak tasks on one genome are pooled into one set of
+    regions labelled by overlap (a summit inside the region), with GC-matched background
+    negatives. Writes one HDF5 model file with weights, config, metrics and provenance.
     """
     from ..evaluate import write_metrics
     from ..model import save_model
@@ -64,9 +91,9 @@ def train(positives, output, genome, negatives, neg_ratio, length, n_filters, fi
         check_output_path(metrics_path, option="--metrics")
         if Path(metrics_path).resolve() == Path(output).resolve():
             raise UsageError(f"--metrics {metrics_path} is also the model file -o", hint="give two different files")
-    _check_inputs(positives, genome, negatives)
+    tasks = _tasks(positives, task_names, samplesheet, genome, negatives)
     result = train_model(
-        positives, genome=genome, negatives=negatives, neg_ratio=neg_ratio, length=length,
+        tasks, genome=genome, negatives=negatives or "shuffle", neg_ratio=neg_ratio, length=length,
         n_filters=n_filters, filter_width=filter_width, rc_sharing=not no_rc, hidden=hidden, dropout=dropout,
         epochs=epochs, batch_size=batch_size, lr=lr, patience=patience, seed=seed,
         valid_chroms=_chroms(valid_chroms), test_chroms=_chroms(test_chroms), device=device, threads=threads,
@@ -83,6 +110,9 @@ def train(positives, output, genome, negatives, neg_ratio, length, n_filters, fi
         m["test"]["auroc"], m["test"]["auprc"], m["test"]["n"], m["valid"]["auroc"], m["best_epoch"],
         m["epochs_run"], m["train_seconds"], m["device"], output,
     )
+    for name, per in m["test"].get("tasks", {}).items():
+        log.info("  task %s: test AUROC %.4f, AUPRC %.4f (n=%d, %d positive)", name, per["auroc"], per["auprc"],
+                 per["n"], per["n_pos"])
 
 
 @cli.command(context_settings={"show_default": True})
