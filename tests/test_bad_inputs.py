@@ -157,6 +157,12 @@ def inputs(tmp_path_factory) -> Path:
     (d / "negative.jaspar").write_text(">MA0001.1 x\nA [ 1 2 ]\nC [ 1 -2 ]\nG [ 1 2 ]\nT [ 1 2 ]\n")
     (d / "rows.transfac").write_text("AC  M1\nID  m1\nP0  A C G T\n01  1 2 3\nXX\n//\n")
     (d / "rows.motif").write_text(">ACG\tm1\t3.0\n0.2 0.3 0.5\n")
+
+    # multi-task samplesheets and tasks
+    (d / "offend.bed").write_text("chr1\t10\t20\nchr2\t2990\t2999\n")  # no room for a window
+    (d / "sheet_nopeaks.tsv").write_text("name\tnegatives\nA\tshuffle\n")
+    (d / "sheet_missing.tsv").write_text("name\tpeaks\nA\tpeaks.fa\nB\tnot_there.fa\n")
+    (d / "sheet_dup.tsv").write_text("name\tpeaks\nA\tpeaks.fa\nA\tpeaks_crlf.fa\n")
     return d
 
 
@@ -292,6 +298,21 @@ CASES = [
     C("motif-malformed-row-transfac", "compare {i}/rows.transfac -o {o}/m.tsv", 1, "rows.transfac:line 4",
       "4 counts"),
     C("motif-malformed-row-homer", "compare {i}/rows.motif -o {o}/m.tsv", 1, "rows.motif:line 2", "expected 4"),
+    # --- multi-task training
+    C("duplicate-task-stems", "train {i}/peaks.fa {i}/peaks.fa -o {o}/m.h5", 2, "'peaks'", "given twice"),
+    C("duplicate-task-names", "train {i}/peaks.fa {i}/peaks_crlf.fa --task-names a,a -o {o}/m.h5", 2,
+      "'a'", "given twice"),
+    C("bed-task-without-genome", "train {i}/peaks.fa {i}/withchr.bed -o {o}/m.h5", 2, "withchr.bed", "needs a genome"),
+    C("task-without-positives", "train {i}/peaks.fa {i}/offend.bed --genome {i}/genome.fa -o {o}/m.h5", 1,
+      "offend.bed", "no interval"),
+    C("samplesheet-missing-column", "train --samplesheet {i}/sheet_nopeaks.tsv -o {o}/m.h5", 1,
+      "sheet_nopeaks.tsv:line 1", "'peaks' column"),
+    C("samplesheet-missing-file", "train --samplesheet {i}/sheet_missing.tsv -o {o}/m.h5", 1,
+      "sheet_missing.tsv:line 3", "not_there.fa", "not found"),
+    C("samplesheet-duplicate-task", "train --samplesheet {i}/sheet_dup.tsv -o {o}/m.h5", 1,
+      "sheet_dup.tsv:line 3", "named twice"),
+    C("samplesheet-and-positives", "train {i}/peaks.fa --samplesheet {i}/sheet_dup.tsv -o {o}/m.h5", 2,
+      "--samplesheet", "not both"),
     # --- outputs and paths
     C("output-dir-missing-scan", SCAN + " {i}/genome.fa -o {o}/nodir/t.bedGraph", 2, "nodir", "does not exist"),
     C("output-dir-missing-hits", SCAN + " {i}/genome.fa -o {o}/t.bedGraph --hits {o}/nodir/h.bed", 2,
