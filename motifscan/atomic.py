@@ -18,7 +18,7 @@ from typing import IO, Iterator
 
 from .errors import UsageError
 
-__all__ = ["atomic_path", "atomic_open", "check_output_path", "TMP_MARKER"]
+__all__ = ["atomic_path", "atomic_open", "check_output_path", "check_output_dir", "TMP_MARKER"]
 
 TMP_MARKER = ".tmp-"
 
@@ -43,6 +43,26 @@ def check_output_path(path: str | os.PathLike, *, option: str = "-o") -> Path:
         )
     if not os.access(parent, os.W_OK | os.X_OK):
         raise UsageError(f"output directory {parent} is not writable", path=p)
+    return p
+
+
+def check_output_dir(path: str | os.PathLike, *, option: str = "-o") -> Path:
+    """Check before any work that directory ``path`` can be written or created (with its parents).
+
+    Raises
+    ------
+    UsageError
+        ``path`` exists and is not a directory, or the closest existing ancestor is a file or
+        not writable.
+    """
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise UsageError(f"{option} {p} exists and is not a directory")
+    existing = p if p.is_dir() else next(a for a in p.absolute().parents if a.exists())
+    if not existing.is_dir():
+        raise UsageError(f"{option} {p}: {existing} is a file, not a directory", hint="give another folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UsageError(f"output directory {existing} is not writable", path=p)
     return p
 
 

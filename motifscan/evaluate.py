@@ -1,32 +1,101 @@
-"""Evaluate a model on any labelled set: metrics, ROC and precision-recall curves."""
+"""Evaluate a model on any labelled set: metrics, ROC and precision-recall curves.
+
+:func:`evaluate_model` scores the set; when a file it is given is byte for byte one of the files
+the model was trained on (same SHA-256 as in the model's provenance), the metrics say so
+(``evaluated_on_training_data``) and a warning points to the held-out metrics the model file
+keeps. :func:`write_evaluation` writes ``metrics.json``, ``roc.png`` and ``pr.png`` into a folder,
+all three or none.
+"""
 
 from __future__ import annotations
 
 import json
+import logging
 import os
-from dataclasses import dataclass
+import shutil
+import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .atomic import atomic_open, atomic_path, check_output_path
+from .atomic import TMP_MARKER, atomic_open, atomic_path, check_output_dir, check_output_path
 from .data.datasets import build_labelled_set, load_sequences
 from .device import resolve_device
 from .io.fasta import IndexedFasta
 from .metrics import pr_curve, roc_curve, summary
-from .model import MotifCNN
+from .model import MotifCNN, file_sha256
 
-__all__ = ["Evaluation", "evaluate_model", "plot_curves", "write_metrics"]
+__all__ = ["Evaluation", "evaluate_model", "training_overlap", "plot_curves", "write_metrics", "write_evaluation",
+           "check_evaluation_dir", "EVALUATION_FILES"]
+
+log = logging.getLogger("motifscan")
+
+#: The files :func:`write_evaluation` writes.
+EVALUATION_FILES = ("roc.png", "pr.png", "metrics.json")
+#: Training inputs an evaluated file is compared with (the genome is shared on purpose).
+_LABELLED_INPUTS = ("positives", "negatives")
 
 
 @dataclass
 class Evaluation:
-    """Labels, predicted probabilities and their summary metrics."""
+    """Labels, predicted probabilities and their summary metrics.
+
+    ``training_overlap`` maps each evaluated file that is one of the model's training inputs
+    (``positives``/``negatives``) to the training input it equals (see :func:`training_overlap`).
+    """
 
     labels: np.ndarray
     scores: np.ndarray
     metrics: dict[str, Any]
+    training_overlap: dict[str, str] = field(default_factory=dict)
+
+
+def training_overlap(
+    model: MotifCNN, positives: str | os.PathLike, negatives: str | os.PathLike | None = None
+) -> dict[str, str]:
+    """Which evaluated files are byte-identical to a file the model was trained on.
+
+    Compares the SHA-256 of ``positives`` (and of ``negatives`` when it is a file) with the
+    training positives and negatives recorded in ``model.provenance["inputs"]`` (the genome is
+    left out: evaluating on the training genome is expected). A file that merely shares some
+    sequences with the training set is not detected.
+
+    Returns
+    -------
+    dict
+        ``{evaluated role: training role}``, e.g. ``{"positives": "positives"}``; empty when
+        nothing matches or the model records no inputs.
+    """
+    recorded = (getattr(model, "provenance", None) or {}).get("inputs") or {}
+    trained = {}
+    for role in _LABELLED_INPUTS:
+        digest = (recorded.get(role) or {}).get("sha256")
+        if digest:
+            trained.setdefault(digest, role)
+    if not trained:
+        return {}
+    found = {}
+    for role, path in (("positives", positives), ("negatives", negatives)):
+        if path is None or os.fspath(path) in ("shuffle", "background") or not Path(path).is_file():
+            continue
+        match = trained.get(file_sha256(path))
+        if match is not None:
+            found[role] = match
+    return found
+
+
+def _warn_training_data(model: MotifCNN, overlap: dict[str, str], files: dict[str, Any]) -> None:
+    which = ", ".join(f"{files[role]} is its training {trained}" for role, trained in overlap.items())
+    test = (getattr(model, "metrics", None) or {}).get("test") or {}
+    if "auroc" in test and "auprc" in test:
+        honest = (f"the honest ones are the held-out test metrics in the model file: AUROC {test['auroc']:.4f}, "
+                  f"AUPRC {test['auprc']:.4f}" + (f" (n={test['n']})" if "n" in test else ""))
+    else:
+        honest = "the model file holds no held-out test metrics; evaluate on peaks the model never saw"
+    log.warning("evaluated on the model's training data (%s, same SHA-256): these metrics are optimistic; %s",
+                which, honest)
 
 
 def evaluate_model(
@@ -44,6 +113,11 @@ def evaluate_model(
 
     Sequences are cut or padded to the model's training length; negatives are generated as in
     training (``shuffle``, ``background``) or read from a file.
+
+    When ``positives`` or ``negatives`` is byte for byte a training input of the model
+    (:func:`training_overlap`), the metrics get ``evaluated_on_training_data: true``, the
+    roles that matched (``training_inputs_evaluated``) and the model file's held-out test
+    metrics (``model_test_metrics``), and one warning is logged.
     """
     fa = IndexedFasta(genome) if genome is not None else None
     length = model.config.seq_length
@@ -52,7 +126,17 @@ def evaluate_model(
     dev = resolve_device(device)
     scores = model.to(dev).predict_codes(data.codes, batch_size=batch_size)[:, 0]
     model.cpu()
-    return Evaluation(data.labels, scores, summary(data.labels, scores))
+    metrics = summary(data.labels, scores)
+    overlap = training_overlap(model, positives, negatives)
+    if overlap:
+        # added only then, so the metrics of an honest evaluation stay as they were
+        metrics["evaluated_on_training_data"] = True
+        metrics["training_inputs_evaluated"] = dict(overlap)
+        test = (model.metrics or {}).get("test")
+        if test:
+            metrics["model_test_metrics"] = dict(test)
+        _warn_training_data(model, overlap, {"positives": positives, "negatives": negatives})
+    return Evaluation(data.labels, scores, metrics, overlap)
 
 
 def write_metrics(metrics: dict[str, Any], path: str | os.PathLike) -> Path:
@@ -93,3 +177,57 @@ def plot_curves(labels: np.ndarray, scores: np.ndarray, out_dir: str | os.PathLi
         plt.close(fig)
         paths.append(target)
     return paths
+
+
+def check_evaluation_dir(out_dir: str | os.PathLike, *, option: str = "-o") -> Path:
+    """Check before any work that :func:`write_evaluation` can write into ``out_dir``.
+
+    The folder may be missing (it is created with its parents); the closest existing ancestor
+    must be a writable folder, and an existing folder must not hold folders named as the files.
+    """
+    out = check_output_dir(out_dir, option=option)
+    if out.is_dir():
+        for name in EVALUATION_FILES:
+            check_output_path(out / name, option=option)
+    return out
+
+
+def write_evaluation(
+    evaluation: Evaluation, out_dir: str | os.PathLike, *, title: str = ""
+) -> list[Path]:
+    """Write ``metrics.json``, ``roc.png`` and ``pr.png`` into ``out_dir``, all three or none.
+
+    ``out_dir`` and any missing parents are created (as ``mkdir -p``). The files are drawn in a
+    temporary folder beside ``out_dir`` and moved in at the end; a failure or interrupt removes
+    the temporary and every folder this call created, so nothing is left behind.
+
+    Returns
+    -------
+    list of Path
+        The three files, in ``out_dir``.
+    """
+    out = Path(out_dir)
+    made: list[Path] = []  # folders created here, outermost first
+    tmp: Path | None = None
+    names = EVALUATION_FILES
+    try:
+        for folder in [*reversed(out.absolute().parents), out.absolute()]:
+            if not folder.exists():
+                folder.mkdir()
+                made.append(folder)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}{TMP_MARKER}", dir=out.absolute().parent))
+        plot_curves(evaluation.labels, evaluation.scores, tmp, title=title)
+        write_metrics(evaluation.metrics, tmp / "metrics.json")
+        for name in names:
+            os.replace(tmp / name, out / name)
+    except BaseException:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+            tmp = None
+        if made:
+            shutil.rmtree(made[0], ignore_errors=True)  # made[0] holds every other folder made here
+        raise
+    finally:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return [out / name for name in names]

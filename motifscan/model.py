@@ -16,6 +16,7 @@ provenance, and a format version that :func:`load_model` checks. Nothing is ever
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from dataclasses import asdict, dataclass, field
@@ -31,7 +32,7 @@ from .atomic import atomic_path
 from .codes import ALPHABET, one_hot_torch
 from .errors import ModelFileError
 
-__all__ = ["ModelConfig", "MotifCNN", "save_model", "load_model", "FORMAT_NAME", "FORMAT_VERSION"]
+__all__ = ["ModelConfig", "MotifCNN", "save_model", "load_model", "file_sha256", "FORMAT_NAME", "FORMAT_VERSION"]
 
 FORMAT_NAME = "motifscan-model"
 FORMAT_VERSION = 1
@@ -160,6 +161,15 @@ def _json_default(obj):
     if isinstance(obj, Path):
         return str(obj)
     raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """SHA-256 of a file's bytes: how a model's provenance records its training inputs."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def save_model(model: MotifCNN, path: str | os.PathLike) -> Path:

@@ -16,7 +16,6 @@ CUDA, deterministic algorithms are switched on when a seed is given.
 from __future__ import annotations
 
 import copy
-import hashlib
 import logging
 import os
 import sys
@@ -36,7 +35,7 @@ from .device import resolve_device, set_threads
 from .errors import UsageError
 from .io.samplesheet import TaskSpec
 from .metrics import summary
-from .model import ModelConfig, MotifCNN
+from .model import ModelConfig, MotifCNN, file_sha256
 
 __all__ = ["fit", "train_model", "TrainResult", "seed_everything", "file_sha256", "task_metrics", "as_task_labels"]
 
@@ -61,15 +60,6 @@ def seed_everything(seed: int, device: torch.device | None = None) -> None:
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
         torch.use_deterministic_algorithms(True, warn_only=True)
         torch.backends.cudnn.benchmark = False
-
-
-def file_sha256(path: str | os.PathLike) -> str:
-    """SHA-256 of a file's bytes (for provenance)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 @torch.no_grad()

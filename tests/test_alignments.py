@@ -144,6 +144,57 @@ def test_tag_bam_writes_every_read_with_its_score(reads, tmp_path, secondary):
             assert read.get_tag("ms") == pytest.approx(scores[read.query_name], abs=1e-6)
 
 
+def _programs(path) -> list[dict]:
+    with pysam.AlignmentFile(str(path), "rb", check_sq=False) as bam:
+        return bam.header.to_dict().get("PG", [])
+
+
+def test_tag_bam_header_gets_a_program_line_chained_as_samtools_does(reads, tmp_path):
+    """--tag-bam adds one @PG (ID, PN, VN, CL), samtools-style: a unique ID when motifscan ran
+    before (motifscan, motifscan.1, ...) and PP naming the last program of the input's chain."""
+    from motifscan import __version__
+
+    first, second = tmp_path / "t1.bam", tmp_path / "t2.bam"
+    assert main(["scan", str(reads["model"]), str(reads["bam"]), "-o", str(tmp_path / "a.tsv"),
+                 "--tag-bam", str(first), "-q"]) == 0
+    (pg,) = _programs(first)
+    assert pg["ID"] == "motifscan" and pg["PN"] == "motifscan" and pg["VN"] == __version__ and "PP" not in pg
+    assert pg["CL"].startswith("motifscan scan ") and f"--tag-bam {first}" in pg["CL"]
+    assert main(["scan", str(reads["model"]), str(first), "-o", str(tmp_path / "b.tsv"),
+                 "--tag-bam", str(second), "-q"]) == 0
+    pgs = _programs(second)
+    assert [(p["ID"], p.get("PP")) for p in pgs] == [("motifscan", None), ("motifscan.1", "motifscan")]
+    assert f"--tag-bam {second}" in pgs[1]["CL"]
+
+    # an aligner's chain (bwa -> samtools): ours follows samtools
+    header = pysam.AlignmentHeader.from_dict({
+        "HD": {"VN": "1.6", "SO": "unsorted"}, "SQ": [{"SN": "chr1", "LN": REF_LEN}],
+        "PG": [{"ID": "bwa", "PN": "bwa", "VN": "0.7.17", "CL": "bwa mem ref.fa r.fq"},
+               {"ID": "samtools", "PN": "samtools", "PP": "bwa", "VN": "1.19", "CL": "samtools sort"}]})
+    chained = tmp_path / "chained.bam"
+    with pysam.AlignmentFile(str(chained), "wb", header=header) as out:
+        a = pysam.AlignedSegment(header)
+        a.query_name, a.flag, a.query_sequence = "r", 4, "ACGTACGTACGTACGTACGT"
+        out.write(a)
+    third = tmp_path / "t3.bam"
+    assert main(["scan", str(reads["model"]), str(chained), "-o", str(tmp_path / "c.tsv"),
+                 "--tag-bam", str(third), "-q"]) == 0
+    pgs = _programs(third)
+    assert [(p["ID"], p.get("PP")) for p in pgs] == [("bwa", None), ("samtools", "bwa"), ("motifscan", "samtools")]
+
+
+def test_program_line_follows_the_end_of_the_chain_not_the_last_line():
+    from motifscan.io.records import add_program_line
+
+    text = ("@HD\tVN:1.6\n@PG\tID:b\tPN:b\tPP:a\n@PG\tID:a\tPN:a\n"
+            "@PG\tID:motifscan\tPN:motifscan\tPP:b\n@PG\tID:motifscan.1\tPN:motifscan\tPP:motifscan\n")
+    out = add_program_line(text, command="motifscan scan m.h5\tx.bam", version="9.9")
+    assert out.startswith(text)
+    assert out[len(text):] == "@PG\tID:motifscan.2\tPN:motifscan\tPP:motifscan.1\tVN:9.9\tCL:motifscan scan m.h5 x.bam\n"
+    assert add_program_line("@HD\tVN:1.6\n@PG\tID:z\tPN:z\n@PG\tID:y\tPN:y\tPP:z\n").endswith(
+        "@PG\tID:motifscan\tPN:motifscan\tPP:y\tVN:" + __import__("motifscan").__version__ + "\n")
+
+
 def test_shards_of_reads_concatenate(reads, tmp_path):
     whole = tmp_path / "w.tsv"
     assert main(["scan", str(reads["model"]), str(reads["bam"]), "-o", str(whole), "-q"]) == 0

@@ -140,6 +140,23 @@ def test_write_matches(jaspar, db, tmp_path):
     assert best_matches(rows)["MA0139.2"].target_id == "MA0139.2"
 
 
+def test_cli_compare_logs_one_summary_not_a_line_per_motif(jaspar, tmp_path, capsys):
+    """66 query motifs used to print 66 stderr lines: now a start line and one summary; the
+    per-motif lines come with --debug."""
+    from motifscan.cli._base import main
+
+    query = write_motifs(jaspar[100:166], tmp_path / "q.meme")
+    dbfile = write_motifs(jaspar[:200], tmp_path / "db.meme")
+    out = tmp_path / "matches.tsv"
+    assert main(["compare", str(query), "--db", str(dbfile), "-o", str(out), "--top", "1"]) == 0
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) <= 2, lines
+    assert "of 66 motifs match with E <= 10" in lines[-1] and str(out) in lines[-1]
+    assert main(["--debug", "compare", str(query), "--db", str(dbfile), "-o", str(out), "--top", "1"]) == 0
+    lines = capsys.readouterr().err.splitlines()
+    assert sum(1 for ln in lines if ": best match " in ln or ": no match with " in ln) == 66
+
+
 def test_cli_compare(jaspar, tmp_path, capsys):
     from motifscan.cli._base import main
 
@@ -151,7 +168,7 @@ def test_cli_compare(jaspar, tmp_path, capsys):
         table = list(csv.DictReader(fh, delimiter="\t"))
     assert [r["Query_ID"] for r in table] == ["MA0139.2"] * 2 + ["MA0035.5"] * 2
     assert table[0]["Target_alt"] == "CTCF" and table[2]["Target_alt"] == "GATA1"
-    assert "best match MA0139.2 CTCF" in capsys.readouterr().err
+    assert "2 of 2 motifs match with E <= 10" in capsys.readouterr().err
     # explicit --db and an E-value threshold nothing passes
     dbfile = write_motifs(jaspar[:60], tmp_path / "small.meme")
     assert main(["compare", str(query), "--db", str(dbfile), "-o", str(out),

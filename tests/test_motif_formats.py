@@ -184,6 +184,30 @@ def test_biopython_reads_our_files(mixed, tmp_path):
             assert theirs[0]["AC"] == mixed[0].id
 
 
+def test_transfac_names_every_motif_for_biopython_and_round_trips(tmp_path):
+    """Every TRANSFAC record has AC (id), ID and NA (the name: alt, else the id), so Biopython
+    -- whose TRANSFAC parser fills no ``.name`` for any file -- gives each motif a name as
+    ``motif["NA"]``; our reader still gives back id and alt (none when there was none)."""
+    from Bio import motifs as bio_motifs
+
+    p = np.array([[0.7, 0.1, 0.1, 0.1], [0.1, 0.1, 0.1, 0.7], [0.25, 0.25, 0.25, 0.25]])
+    ours = [Motif("filter3", p, nsites=20), Motif("MA0139.2", p, nsites=10, alt="CTCF"),
+            Motif("m 2", p, nsites=5, alt="TF one")]
+    path = write_motifs(ours, tmp_path / "m.transfac")
+    with open(path) as fh:
+        theirs = list(bio_motifs.parse(fh, "transfac", strict=True))
+    assert [(t["AC"], t["ID"], t["NA"]) for t in theirs] == [
+        ("filter3", "filter3", "filter3"), ("MA0139.2", "CTCF", "CTCF"), ("m_2", "TF_one", "TF_one")]
+    for m, t in zip(ours, theirs):
+        np.testing.assert_allclose(np.array([t.counts[b] for b in "ACGT"]).T, m.counts, atol=1e-6)
+    back = read_motifs(path)
+    assert [(b.id, b.alt) for b in back] == [("filter3", ""), ("MA0139.2", "CTCF"), ("m_2", "TF_one")]
+    # a foreign file whose NA differs from its AC keeps NA as the alternate name
+    foreign = tmp_path / "f.transfac"
+    foreign.write_text("AC  M00001\nXX\nNA  MyoD\nXX\nP0  A C G T\n01  1 2 3 4\nXX\n//\n")
+    assert [(m.id, m.alt) for m in read_motifs(foreign)] == [("M00001", "MyoD")]
+
+
 def test_memelite_reads_our_meme_including_last(mixed, tmp_path):
     mio = pytest.importorskip("memelite.io")
     path = write_motifs(mixed, tmp_path / "m.meme")

@@ -221,3 +221,89 @@ def test_records_mode_over_regions(planted_genome, tmp_path):
         assert main(["scan", str(model), str(fa), "-o", str(o), "--regions", str(bed), "--shard", f"{i}/2", "-q"]) == 0
         parts += [ln.split("\t") for ln in o.read_text().splitlines()[1:]]
     assert parts == rows
+
+
+# ------------------------------------------------------------------ issue 11: what a new user hits
+def _one_error_line(err: str) -> str:
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("motifscan: error: ") and "Traceback" not in err, err
+    return lines[0]
+
+
+def test_records_mode_from_the_output_name_is_logged_and_long_records_warned(tmp_path, capsys):
+    """A .txt/.tsv output means records mode: the log names the mode and why; a genome whose
+    records are chromosome-sized (>= 1 Mbp) also gets one warning naming -o OUT.bw, before the
+    scan ends; short peak records do not, and an explicit --mode records silences it."""
+    rng = np.random.default_rng(5)
+    mpath = tmp_path / "m.h5"
+    save_model(random_model(n_filters=4, width=7, seq_length=50), mpath)
+    genome = write_fasta(tmp_path / "genome.fa", ["chr1", "chr2"], [random_dna(rng, 1_000_100), random_dna(rng, 5_000)])
+    peaks = write_fasta(tmp_path / "peaks.fa", [f"p{i}" for i in range(20)], [random_dna(rng, 200) for _ in range(20)])
+
+    assert main(["scan", str(mpath), str(genome), "-o", str(tmp_path / "out.txt")]) == 0
+    err = capsys.readouterr().err
+    mode_lines = [ln for ln in err.splitlines() if ln.startswith("motifscan: mode: ")]
+    assert len(mode_lines) == 1 and "records" in mode_lines[0] and ".txt output" in mode_lines[0]
+    assert "out.txt" in mode_lines[0]
+    warnings = [ln for ln in err.splitlines() if ln.startswith("motifscan: warning: ")]
+    assert len(warnings) == 1, err
+    assert "chr1" in warnings[0] and "ONE sequence" in warnings[0] and "-o OUT.bw" in warnings[0]
+    assert err.index(warnings[0]) < err.index("motifscan: scanned ")  # said while scanning
+    assert len((tmp_path / "out.txt").read_text().splitlines()) == 3  # the records output is kept
+
+    assert main(["scan", str(mpath), str(peaks), "-o", str(tmp_path / "peaks.tsv")]) == 0
+    err = capsys.readouterr().err
+    assert "motifscan: mode: records" in err and "warning" not in err
+
+    assert main(["scan", str(mpath), str(genome), "--mode", "records", "-o", str(tmp_path / "g.tsv")]) == 0
+    err = capsys.readouterr().err
+    assert "motifscan: mode: records (--mode)" in err and "warning" not in err
+
+    assert main(["scan", str(mpath), str(peaks), "-o", str(tmp_path / "p.bedGraph"), "--chunk-size", "500"]) == 0
+    assert "motifscan: mode: windows" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("first", ["genome.fa", "genome.fa.gz", "reads.bam"])
+def test_swapped_arguments_say_which_goes_first(planted_genome, tmp_path, capsys, first):
+    """INPUT given before the model: exit 2, one line saying the first argument is the model or
+    motif file and the second the input (not 'cannot tell the motif format from .gz')."""
+    d, fa, model, seqs = planted_genome
+    path = tmp_path / first
+    if first.endswith(".gz"):
+        path.write_bytes(gzip.compress(fa.read_bytes()))
+    elif first.endswith(".bam"):
+        import pysam
+
+        header = pysam.AlignmentHeader.from_dict({"HD": {"VN": "1.6"}, "SQ": [{"SN": "chr1", "LN": 100}]})
+        with pysam.AlignmentFile(str(path), "wb", header=header) as bam:
+            a = pysam.AlignedSegment(header)
+            a.query_name, a.flag, a.query_sequence = "r1", 4, "ACGT" * 10
+            bam.write(a)
+    else:
+        path.write_bytes(fa.read_bytes())
+    out = tmp_path / "x.bw"
+    assert main(["scan", str(path), str(model), "-o", str(out)]) == 2
+    line = _one_error_line(capsys.readouterr().err)
+    assert "first argument must be a model" in line and "the second the input" in line
+    assert "extension" not in line
+    assert not out.exists()
+
+
+def test_motif_scan_checks_the_output_format_before_reading_the_motifs(planted_genome, tmp_path, capsys):
+    """A model-only output (.bw) with a motif file fails at once, on the output, even when the
+    motif file itself is broken (so it cannot have been read): exit 2, nothing written."""
+    d, fa, model, seqs = planted_genome
+    broken = tmp_path / "broken.meme"
+    broken.write_text("MEME version 4\n\nALPHABET= ACGT\n\nMOTIF m1\nletter-probability matrix: w= 3\n0.5 0.5\n")
+    out = tmp_path / "hits.bw"
+    assert main(["scan", str(broken), str(fa), "-o", str(out)]) == 2
+    line = _one_error_line(capsys.readouterr().err)
+    assert "hits.bw" in line and "broken.meme" not in line
+    assert ".tsv" in line  # says which outputs a motif scan writes
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["broken.meme"]
+    # the library function checks first too
+    from motifscan.errors import UsageError
+    from motifscan.scan.run import scan_motifs
+
+    with pytest.raises(UsageError, match="hits.bw"):
+        scan_motifs(broken, fa, out)

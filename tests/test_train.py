@@ -135,3 +135,93 @@ def test_real_ctcf_peaks_are_learned(tmp_path):
     assert main(["train", str(CTCF_FASTA), "-o", str(model), "--epochs", "12", "--quiet"]) == 0
     m = load_model(model).metrics
     assert m["split"] == "chromosomes" and m["test"]["auroc"] > 0.95
+
+
+# ------------------------------------------------------------------ issue 11: evaluate
+@pytest.fixture
+def hand_model(tmp_path):
+    """A hand-set motif model whose file records ``peaks.fa`` as its training positives and
+    held-out test metrics, as ``motifscan train`` writes them; and two FASTA files."""
+    from test_scan_support import motif_model
+
+    from motifscan.model import save_model
+    from motifscan.train import file_sha256
+
+    pos, *_ = planted_set(n=80, length=100, seed=4)
+    other, *_ = planted_set(n=80, length=100, seed=5)
+    peaks = write_fasta(tmp_path / "peaks.fa", [f"p{i}" for i in range(len(pos))], [decode(c) for c in pos])
+    fresh = write_fasta(tmp_path / "fresh.fa", [f"q{i}" for i in range(len(other))], [decode(c) for c in other])
+    model = motif_model(seq_length=100)
+    model.metrics = {"test": {"auroc": 0.8123, "auprc": 0.7456, "n": 40, "n_pos": 20}}
+    model.provenance = {"inputs": {"positives": {"path": str(peaks), "sha256": file_sha256(peaks)}}}
+    path = tmp_path / "model.h5"
+    save_model(model, path)
+    return path, peaks, fresh
+
+
+def test_evaluate_on_training_data_warns_and_flags_the_metrics(hand_model, tmp_path, capsys):
+    model, peaks, fresh = hand_model
+    assert main(["evaluate", str(model), str(peaks), "-o", str(tmp_path / "ev")]) == 0
+    err = capsys.readouterr().err
+    warnings = [ln for ln in err.splitlines() if ln.startswith("motifscan: warning: ")]
+    assert len(warnings) == 1, err
+    assert "training" in warnings[0] and "peaks.fa" in warnings[0] and "held-out" in warnings[0]
+    assert "AUROC 0.8123" in warnings[0] and "AUPRC 0.7456" in warnings[0]
+    ev = json.loads((tmp_path / "ev" / "metrics.json").read_text())
+    assert ev["evaluated_on_training_data"] is True
+    assert ev["training_inputs_evaluated"] == {"positives": "positives"}
+    assert ev["model_test_metrics"]["auroc"] == 0.8123
+
+    # the same bytes under another name, and the training positives given as negatives
+    copy = tmp_path / "renamed.fa"
+    copy.write_bytes(peaks.read_bytes())
+    assert main(["evaluate", str(model), str(copy), "-o", str(tmp_path / "ev2"), "-q"]) == 0
+    assert capsys.readouterr().err.count("motifscan: warning: ") == 1
+    assert main(["evaluate", str(model), str(fresh), "--negatives", str(peaks), "-o", str(tmp_path / "ev3"), "-q"]) == 0
+    assert "training positives" in capsys.readouterr().err
+    assert json.loads((tmp_path / "ev3" / "metrics.json").read_text())["training_inputs_evaluated"] == {
+        "negatives": "positives"}
+
+    # held-out peaks: no warning, and the metrics are exactly the summary
+    assert main(["evaluate", str(model), str(fresh), "-o", str(tmp_path / "ev4")]) == 0
+    assert "warning" not in capsys.readouterr().err
+    ev = json.loads((tmp_path / "ev4" / "metrics.json").read_text())
+    assert "evaluated_on_training_data" not in ev and ev["auroc"] > 0.7
+
+
+def test_evaluate_model_reports_training_overlap(hand_model, caplog):
+    from motifscan.evaluate import evaluate_model
+
+    model_path, peaks, fresh = hand_model
+    model = load_model(model_path)
+    with caplog.at_level("WARNING", logger="motifscan"):
+        result = evaluate_model(model, peaks, device="cpu")
+    assert result.training_overlap == {"positives": "positives"}
+    assert result.metrics["evaluated_on_training_data"] is True
+    assert len(caplog.records) == 1 and "0.8123" in caplog.records[0].getMessage()
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="motifscan"):
+        result = evaluate_model(model, fresh, device="cpu")
+    assert result.training_overlap == {} and not caplog.records
+
+
+def test_evaluate_creates_missing_parent_folders_and_removes_them_on_failure(hand_model, tmp_path, capsys,
+                                                                              monkeypatch):
+    import motifscan.evaluate as evaluate
+
+    model, peaks, fresh = hand_model
+    out = tmp_path / "a" / "b" / "c"
+    assert main(["evaluate", str(model), str(fresh), "-o", str(out), "-q"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["metrics.json", "pr.png", "roc.png"]
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(evaluate, "plot_curves", interrupted)
+    assert main(["evaluate", str(model), str(fresh), "-o", str(tmp_path / "x" / "y" / "z"), "-q"]) == 130
+    assert not (tmp_path / "x").exists()
+    assert main(["evaluate", str(model), str(fresh), "-o", str(tmp_path / "a" / "new"), "-q"]) == 130
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == ["b"]
+    # a file where a folder should be: a usage error before any work
+    assert main(["evaluate", str(model), str(fresh), "-o", str(peaks / "ev"), "-q"]) == 2
+    assert "peaks.fa" in capsys.readouterr().err

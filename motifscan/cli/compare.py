@@ -67,11 +67,15 @@ def compare(query, db_path, output, query_format, db_format, evalue_threshold, t
                           evalue_threshold=evalue_threshold, top=top, distance=distance)
     write_matches(rows, output)
     best = best_matches(rows)
-    for q in queries:
+    for q in queries:  # one line per motif only with --debug; the summary below says the rest
         m = best.get(q.id)
         if m is None:
-            log.info("%s: no match with E <= %g", q.id, evalue_threshold)
+            log.debug("%s: no match with E <= %g", q.id, evalue_threshold)
         else:
-            log.info("%s: best match %s %s (E = %.3g)", q.id, m.target_id, m.target_alt,
-                     m.e_value)
-    log.info("wrote %d matches to %s", len(rows), output)
+            log.debug("%s: best match %s %s (E = %.3g)", q.id, m.target_id, m.target_alt, m.e_value)
+    top = min(best.values(), key=lambda m: m.e_value, default=None)
+    strongest = "" if top is None else (
+        f" (strongest: {top.query_id} ~ {' '.join(x for x in (top.target_id, top.target_alt) if x)}, "
+        f"E = {top.e_value:.3g})")
+    log.info("%d of %d motifs match with E <= %g%s; wrote %d matches to %s", len(best), len(queries),
+             evalue_threshold, strongest, len(rows), output)

@@ -8,6 +8,7 @@ defaults are the option defaults; :func:`motifscan.scan.run.scan_model` or
 from __future__ import annotations
 
 import logging
+import shlex
 from pathlib import Path
 
 import click
@@ -24,7 +25,7 @@ from ..scan.options import (
     WindowOptions,
     changed,
 )
-from ._base import cli, device_options, quiet_option
+from ._base import cli, device_options, invocation, quiet_option
 
 log = logging.getLogger("motifscan")
 
@@ -126,7 +127,8 @@ def scan(model, input_path, output, mode, fmt, peaks, window, stride, threshold,
     from ..scan.shard import parse_shard
 
     kind = _first_argument_kind(model, input_path)
-    out = OutputOptions(output, fmt=fmt, mode=mode, peaks=peaks, hits=hits, tag_bam=tag_bam)
+    out = OutputOptions(output, fmt=fmt, mode=mode, peaks=peaks, hits=hits, tag_bam=tag_bam,
+                        command=shlex.join(invocation))
     inputs = InputOptions(chroms=_chroms(chroms), regions=regions, shard=parse_shard(shard), skip_masked=skip_masked,
                           reference=reference, include_secondary=include_secondary)
     run = RunOptions(device=device, threads=threads, chunk_size=chunk_size, batch_size=batch_size,

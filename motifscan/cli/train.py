@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import shlex
-import shutil
-import tempfile
 from contextlib import nullcontext
 from pathlib import Path
 
 import click
 
-from ..atomic import TMP_MARKER, atomic_path, check_output_path
+from ..atomic import atomic_path, check_output_path
 from ..errors import UsageError
 from ._base import cli, device_options, invocation, log, quiet_option
 
@@ -118,7 +115,7 @@ def train(positives, output, task_names, samplesheet, genome, negatives, neg_rat
 @cli.command(context_settings={"show_default": True})
 @click.argument("model_path", metavar="MODEL", type=click.Path(dir_okay=False))
 @click.argument("positives", type=click.Path(dir_okay=False))
-@click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False), help="Directory for metrics.json, roc.png and pr.png (created if missing).")
+@click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False), help="Directory for metrics.json, roc.png and pr.png (created, with its parents, if missing).")
 @click.option("--genome", type=click.Path(dir_okay=False), help="Genome FASTA for BED input or background negatives.")
 @click.option("--negatives", default="shuffle", help="'shuffle', 'background' or a FASTA/BED file.")
 @click.option("--neg-ratio", type=click.IntRange(min=1), default=1)
@@ -126,36 +123,20 @@ def train(positives, output, task_names, samplesheet, genome, negatives, neg_rat
 @device_options
 @quiet_option
 def evaluate(model_path, positives, out_dir, genome, negatives, neg_ratio, seed, device, threads, quiet):
-    """Score a labelled set with MODEL: AUROC/AUPRC, ROC and precision-recall curves (PNG)."""
+    """Score a labelled set with MODEL: AUROC/AUPRC, ROC and precision-recall curves (PNG).
+
+    Evaluating on a file the model was trained on (same SHA-256 as recorded in the model) gives
+    optimistic metrics: a warning says so and names the model file's held-out test metrics.
+    """
     from ..device import set_threads
-    from ..evaluate import evaluate_model, plot_curves, write_metrics
+    from ..evaluate import check_evaluation_dir, evaluate_model, write_evaluation
     from ..model import load_model
 
-    out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"-o {out} exists and is not a directory")
-    if out.is_dir():
-        check_output_path(out / "metrics.json")
-    else:
-        check_output_path(out)  # its parent must exist
+    check_evaluation_dir(out_dir)
     _check_inputs(positives, genome, negatives)
     set_threads(threads)
     model = load_model(model_path)
     result = evaluate_model(model, positives, negatives=negatives, genome=genome, neg_ratio=neg_ratio, seed=seed, device=device)
-    # all three files appear together: drawn in a temporary folder beside, moved in at the end
-    made = not out.exists()
-    out.mkdir(exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}{TMP_MARKER}", dir=out.parent))
-    try:
-        plot_curves(result.labels, result.scores, tmp, title=Path(model_path).stem)
-        write_metrics(result.metrics, tmp / "metrics.json")
-        for name in ("roc.png", "pr.png", "metrics.json"):
-            os.replace(tmp / name, out / name)
-    except BaseException:
-        if made:
-            shutil.rmtree(out, ignore_errors=True)
-        raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    write_evaluation(result, out_dir, title=Path(model_path).stem)
     log.info("AUROC %.4f, AUPRC %.4f (n=%d, %d positive) -> %s", result.metrics["auroc"], result.metrics["auprc"],
-             result.metrics["n"], result.metrics["n_pos"], out)
+             result.metrics["n"], result.metrics["n_pos"], Path(out_dir))

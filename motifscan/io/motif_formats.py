@@ -446,6 +446,8 @@ def _read_transfac(path) -> list[Motif]:
             idf = fields.get("ID", "").split()
             mid = ac[0] if ac else (idf[0] if idf else f"motif{len(motifs) + 1}")
             alt = " ".join(idf) if ac and idf and idf[0] != mid else fields.get("NA", "")
+            if alt == mid and (not idf or idf[0] == mid):
+                alt = ""  # AC = ID = NA: our writer's motif with no alternate name
             url = fields.get("UR", "")
             motifs.append(_make_motif(path, start or p0_line,
                                       lambda: Motif.from_counts(mid, counts, alt=alt, url=url)))
@@ -634,12 +636,14 @@ def _jaspar_text(motifs: Sequence[Motif]) -> str:
 
 
 def _transfac_text(motifs: Sequence[Motif]) -> str:
+    # AC the id, ID and NA the alternate name (else the id again), so every motif has a name:
+    # Biopython's parser keeps them as motif["AC"], motif["ID"], motif["NA"] (its ``.name``
+    # stays empty for any TRANSFAC file); our reader takes an NA equal to AC and ID as no alt.
     out = []
     for m in motifs:
         mid = sanitise_id(m.id)
-        out += [f"AC  {mid}", "XX", f"ID  {sanitise_id(m.alt) if m.alt else mid}", "XX"]
-        if m.alt:
-            out += [f"NA  {sanitise_id(m.alt)}", "XX"]
+        name = sanitise_id(m.alt) if m.alt else mid
+        out += [f"AC  {mid}", "XX", f"ID  {name}", "XX", f"NA  {name}", "XX"]
         strings = _count_strings(m.counts, m.nsites)
         width = max(max(len(s) for s in strings.ravel()), 1)
         out.append("P0  " + "  ".join(b.rjust(width) for b in ALPHABET))
@@ -723,7 +727,10 @@ def write_motifs(
 
     Notes
     -----
-    Ids and alternate names are written with spaces and ``=`` replaced by ``_``. Probabilities
+    Ids and alternate names are written with spaces and ``=`` replaced by ``_``. TRANSFAC
+    records carry the id as ``AC`` and the alternate name (or the id) as ``ID`` and ``NA``;
+    Biopython (``Bio.motifs.parse(fh, "transfac")``) leaves ``.name`` empty for every TRANSFAC
+    file and gives them as ``motif["AC"]``, ``motif["ID"]``, ``motif["NA"]``. Probabilities
     are printed with 6 decimals; JASPAR and TRANSFAC get counts ``probs * nsites`` (integers
     when they all are integral, else 6 decimals). HOMER headers carry the threshold of
     :func:`homer_threshold`.

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Iterable
 
+from .._version import __version__
 from ..atomic import atomic_path
 from .writer import AtomicWriter, TextWriter
 
-__all__ = ["RecordsWriter", "TaggedBamWriter"]
+__all__ = ["RecordsWriter", "TaggedBamWriter", "add_program_line"]
 
 
 class RecordsWriter(TextWriter):
@@ -38,18 +40,53 @@ class RecordsWriter(TextWriter):
         self.fh.write("".join(out))
 
 
+def add_program_line(header_text: str, *, command: str | None = None, program: str = "motifscan",
+                     version: str = __version__) -> str:
+    """A SAM header text with one ``@PG`` line for ``program`` appended, as samtools adds its own.
+
+    ``ID`` is ``program``, or ``program.1``, ``program.2`` ... when the header already holds
+    that ID; ``PN`` the program, ``VN`` its version, ``CL`` the command line (tabs and newlines
+    made spaces; left out when ``None``); ``PP`` the ID of the last program of the input's
+    ``@PG`` chain (the one no other ``@PG`` names as its ``PP``; the last such line when the
+    header holds several chains), left out when the input has no ``@PG``.
+    """
+    ids, previous = [], set()
+    for line in header_text.splitlines():
+        if line.startswith("@PG\t"):
+            tags = dict(f.split(":", 1) for f in line.split("\t")[1:] if ":" in f)
+            if "ID" in tags:
+                ids.append(tags["ID"])
+            if "PP" in tags:
+                previous.add(tags["PP"])
+    pg_id, n = program, 0
+    while pg_id in ids:
+        n += 1
+        pg_id = f"{program}.{n}"
+    fields = [f"ID:{pg_id}", f"PN:{program}"]
+    ends = [i for i in ids if i not in previous]
+    if ids:
+        fields.append(f"PP:{(ends or ids)[-1]}")
+    fields.append(f"VN:{version}")
+    if command is not None:
+        fields.append("CL:" + re.sub(r"[\t\r\n]+", " ", command))
+    text = header_text if not header_text or header_text.endswith("\n") else header_text + "\n"
+    return text + "@PG\t" + "\t".join(fields) + "\n"
+
+
 class TaggedBamWriter(AtomicWriter):
     """The input reads written back as BAM, each scored read with its score in tag ``tag`` (float).
 
     Reads that could not be scored (no sequence, too short) are written unchanged, so the output
-    holds exactly the reads that were read.
+    holds exactly the reads that were read. The header is the input's plus one ``@PG`` line for
+    motifscan (:func:`add_program_line`; ``command`` is its ``CL``).
     """
 
-    def __init__(self, path, header, tag: str = "ms") -> None:
+    def __init__(self, path, header, tag: str = "ms", command: str | None = None) -> None:
         super().__init__()
         import pysam
 
         self.path = Path(path)
+        header = pysam.AlignmentHeader.from_text(add_program_line(str(header), command=command))
         tmp = self._stack.enter_context(atomic_path(self.path))
         self._bam = pysam.AlignmentFile(str(tmp), "wb", header=header)
         self._stack.callback(self._bam.close)

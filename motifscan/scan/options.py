@@ -138,6 +138,9 @@ class OutputOptions:
         Model scans: also write filter hits (BED6 + matched sequence) here.
     tag_bam
         Model scans of reads: also write the reads back as BAM, each with its score in tag ``ms``.
+    command
+        The command line, recorded where an output format keeps one (``CL`` of the ``@PG``
+        line of ``tag_bam``); ``None`` leaves it out.
     """
 
     output: PathLike
@@ -146,6 +149,7 @@ class OutputOptions:
     peaks: PathLike | None = None
     hits: PathLike | None = None
     tag_bam: PathLike | None = None
+    command: str | None = None
 
     def __post_init__(self) -> None:
         if self.mode is not None and self.mode not in SCAN_MODES:

@@ -48,7 +48,7 @@ log = logging.getLogger("motifscan")
 LOOKAHEAD_CHUNK = 1 << 17
 LOOKAHEAD_BATCH = 1 << 19
 #: A record this long scored as one record, with the mode chosen from the output name, is
-#: probably a chromosome that was meant to be scanned in windows: say so.
+#: probably a chromosome that was meant to be scanned in windows: say so as soon as it shows.
 LONG_RECORD = 1_000_000
 
 
@@ -69,7 +69,9 @@ def model_scan_mode(input_path: str | os.PathLike, out: OutputOptions) -> tuple[
     elif reads:
         mode, why = "records", "reads are scored one row each"
     elif fmt == "tsv":
-        mode, why = "records", f"a {os.path.splitext(os.fspath(out.output))[1] or 'TSV'} output holds one row per record"
+        ext = os.path.splitext(os.fspath(out.output))[1] or "TSV"
+        mode, why = "records", (f"a {ext} output holds one row per FASTA record; for a genome track or "
+                                "peaks name it .bw, .bedGraph or .bed")
     else:
         mode, why = "windows", f"a {fmt} output holds windows"
     if mode == "records" and fmt != "tsv":
@@ -162,9 +164,13 @@ def scan_model(
         else:
             main = stack.enter_context(RecordsWriter(out.output, model.config.tasks, scanner.names))
         hit_writer = stack.enter_context(HitsWriter(out.hits)) if out.hits else None
-        bam_writer = stack.enter_context(TaggedBamWriter(out.tag_bam, source.header)) if out.tag_bam else None
+        bam_writer = (stack.enter_context(TaggedBamWriter(out.tag_bam, source.header, command=out.command))
+                      if out.tag_bam else None)
         progress = stack.enter_context(Progress(source.total, not run.progress))
-        longest = ("", 0)
+        # records mode chosen from the output name, over whole FASTA records: warn (once, as soon
+        # as it shows) when a record is as long as a chromosome -- a genome scored as one row each
+        watch_long = (not in_windows and out.mode is None and inputs.regions is None
+                      and not is_alignment_file(input_path))
         for batch in iter_batches(source, overlap=overlap, chunk_size=run.chunk_size or default_chunk_size(dev),
                                   batch_size=run.batch_size, device=dev, align=grid,
                                   n_filters=model.config.n_filters * (2 if model.config.rc_sharing else 1)):
@@ -176,9 +182,9 @@ def scan_model(
                 main.write(result.records)
                 if bam_writer:
                     bam_writer.write(result.records)
-                for r in result.records:
-                    if r.length > longest[1]:
-                        longest = (r.name, r.length)
+                if watch_long and len(batch.ends) and int(batch.ends.max()) >= LONG_RECORD:
+                    watch_long = False
+                    _warn_long_record(batch.names[int(np.argmax(batch.ends))], fmt, out.output)
             if hit_writer:
                 hit_writer.write(result.hits)
             progress.update(batch.bases)
@@ -205,11 +211,15 @@ def scan_model(
     if hit_writer:
         stats["hits"] = hit_writer.count
     _log_stats(stats, out.output)
-    if not in_windows and out.mode is None and longest[1] >= LONG_RECORD and not is_alignment_file(input_path):
-        log.warning("each FASTA record was scored as ONE sequence (records mode, from the %s output); the "
-                    "longest, %s, is %s bp. For a genome track or peaks give -o OUT.bw, OUT.bedGraph or "
-                    "OUT.bed (or --mode windows)", fmt, longest[0], f"{longest[1]:,}")
     return stats
+
+
+def _warn_long_record(name: str, fmt: str, output) -> None:
+    ext = os.path.splitext(os.fspath(output))[1] or fmt
+    log.warning("records mode (from the %s output name) scores each FASTA record as ONE sequence, and "
+                "record %s is over %s bp: for a genome track or peaks give -o OUT.bw, OUT.bedGraph or "
+                "OUT.bed (or --mode windows); --mode records keeps one row per record without this "
+                "warning", ext, name, f"{LONG_RECORD:,}")
 
 
 def _log_stats(stats: dict, output) -> None:

@@ -27,6 +27,11 @@ from _common import one_line_errors  # noqa: E402
 
 MAX_MOTIFS = 12
 MATCHES_PER_MOTIF = 3
+# Logos are drawn at 150 dpi (motifscan.motifs.logos); shown at this fraction of their pixel size
+# (90 px per inch, about 200 px high) their axes and letters stay readable. Each gets that fixed
+# width, and the motif table scrolls sideways instead of squeezing them.
+LOGO_SCALE = 0.6
+LOGO_FALLBACK_PX = 400  # when the image's size cannot be read
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em auto;max-width:1100px;
@@ -39,7 +44,7 @@ h1{margin-bottom:.2em} h2{border-bottom:2px solid #ddd;padding-bottom:.2em;margi
 table{border-collapse:collapse;margin:.5em 0;font-size:.92em}
 th,td{border:1px solid #ddd;padding:.3em .6em;text-align:left;vertical-align:middle}
 th{background:#f0f0f0} td.n{text-align:right;font-variant-numeric:tabular-nums}
-img.logo{height:60px} .curves img{width:420px;margin-right:1em;border:1px solid #eee}
+.scroll{overflow-x:auto;max-width:100%} .curves img{width:420px;margin-right:1em;border:1px solid #eee}
 code{background:#f4f4f4;padding:0 .25em;border-radius:3px}
 .small{font-size:.85em;color:#555}
 """
@@ -57,15 +62,29 @@ def fmt(x, digits: int = 3) -> str:
     return str(x)
 
 
-def img(path: Path, cls: str = "", alt: str = "") -> str:
+def png_width(data: bytes) -> int | None:
+    """Pixel width of a PNG (from its IHDR chunk), or None for anything else."""
+    if len(data) >= 24 and data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR":
+        return int.from_bytes(data[16:20], "big")
+    return None
+
+
+def img(path: Path, cls: str = "", alt: str = "", scale: float | None = None) -> str:
+    """The PNG inlined; with ``scale``, shown at a fixed width (its pixel width x ``scale``)."""
     if not path or not Path(path).exists():
         return '<span class="small">(missing)</span>'
-    data = base64.b64encode(Path(path).read_bytes()).decode()
-    return f'<img class="{cls}" alt="{esc(alt)}" src="data:image/png;base64,{data}">'
+    raw = Path(path).read_bytes()
+    style = ""
+    if scale is not None:
+        width = round((png_width(raw) or LOGO_FALLBACK_PX / scale) * scale)
+        style = f' style="width:{width}px;min-width:{width}px;height:auto"'
+    data = base64.b64encode(raw).decode()
+    return f'<img class="{cls}" alt="{esc(alt)}"{style} src="data:image/png;base64,{data}">'
 
 
-def table(head: list[str], rows: list[list], numeric: set[int] = frozenset()) -> str:
-    out = ["<table><tr>" + "".join(f"<th>{esc(h)}</th>" for h in head) + "</tr>"]
+def table(head: list[str] | None, rows: list[list], numeric: set[int] = frozenset()) -> str:
+    """An HTML table; ``head=None`` for a two-column key/value table without a header row."""
+    out = ["<table>" + ("<tr>" + "".join(f"<th>{esc(h)}</th>" for h in head) + "</tr>" if head else "")]
     for r in rows:
         cells = []
         for i, c in enumerate(r):
@@ -164,7 +183,7 @@ def build(args) -> str:
                      ["F1", fmt(scan["f1"])]]
             if "chance_recall" in scan:
                 rows.append(["recall expected by chance", f"{scan['chance_recall']:.1%}"])
-        parts.append(table(["", ""], rows))
+        parts.append(table(None, rows))
         if args.track:
             parts.append(f"<p class='small'>Track: <code>{esc(args.track)}</code></p>")
 
@@ -179,16 +198,16 @@ def build(args) -> str:
         mid = m["motif_id"]
         others = ", ".join(f"{x.get('Target_alt') or x.get('Target_ID')} ({x.get('Target_ID')}, "
                            f"E={x.get('E-value')})" for x in by_query.get(mid, [])[:MATCHES_PER_MOTIF])
-        rows.append([m["rank"], mid, (img(logos / f"{mid}.png" if logos else None, "logo", mid),),
+        rows.append([m["rank"], mid, (img(logos / f"{mid}.png" if logos else None, "logo", mid, LOGO_SCALE),),
                      m["nsites"], m["width"], m["total_ic"], fmt(_num(m["influence_loss"])),
                      f"{m['best_match_alt']} ({m['best_match_id']})" if m["best_match_id"] != "NA" else "none",
                      fmt(_num(m["best_match_evalue"])), others or "none"])
     parts.append(f"<p>{len(motifs)} filters exported as motifs, most influential first "
                  f"(showing {min(len(motifs), MAX_MOTIFS)}). Influence: increase of the loss when the "
                  "filter's output is replaced by its mean. Matches: JASPAR, Tomtom-style E-values.</p>")
-    parts.append(table(["rank", "motif", "logo", "sites", "width", "IC (bits)", "influence",
-                        "best match", "E-value", f"top {MATCHES_PER_MOTIF} matches (compare)"],
-                       rows, {0, 3, 4, 5, 6}))
+    parts.append("<div class='scroll'>" + table(
+        ["rank", "motif", "logo", "sites", "width", "IC (bits)", "influence", "best match", "E-value",
+         f"top {MATCHES_PER_MOTIF} matches (compare)"], rows, {0, 3, 4, 5, 6}) + "</div>")
 
     # ---------------------------------------------------------------- run times
     times, total = run_times(args.benchmarks)
@@ -198,7 +217,7 @@ def build(args) -> str:
                  "elapsed time is shorter); from Snakemake benchmark files.</p>")
 
     parts.append("<h2>Provenance</h2>")
-    parts.append(table(["", ""], [["command", (f"<code>{esc(prov.get('command', '?'))}</code>",)],
+    parts.append(table(None, [["command", (f"<code>{esc(prov.get('command', '?'))}</code>",)],
                                   ["motifscan", prov.get("motifscan_version", "?")],
                                   ["torch", prov.get("torch_version", "?")],
                                   ["model created", prov.get("created", "?")],

@@ -1,0 +1,107 @@
+"""The workflow's HTML report (workflows/scripts/report.py), rendered from small fixture inputs."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+
+from motifscan.motifs import Motif
+from motifscan.motifs.logos import plot_logo
+
+ROOT = Path(__file__).resolve().parents[1]
+REPORT = ROOT / "workflows" / "scripts" / "report.py"
+
+
+class _Page(HTMLParser):
+    """Header rows (the text of each <th> of a row that has any) and <img> attributes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.header_rows: list[list[str]] = []
+        self.images: list[dict] = []
+        self._row: list[str] | None = None
+        self._th: list[str] | None = None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "tr":
+            self._row = []
+        elif tag == "th":
+            self._th = []
+        elif tag == "img":
+            self.images.append({k: v for k, v in a.items() if k != "src"})
+
+    def handle_endtag(self, tag):
+        if tag == "th" and self._th is not None and self._row is not None:
+            self._row.append("".join(self._th).strip())
+            self._th = None
+        elif tag == "tr" and self._row is not None:
+            if self._row:
+                self.header_rows.append(self._row)
+            self._row = None
+
+    def handle_data(self, data):
+        if self._th is not None:
+            self._th.append(data)
+
+
+def _inputs(d: Path) -> list[str]:
+    rng = np.random.default_rng(0)
+    logos = d / "logos"
+    logos.mkdir()
+    rows, matches = [], []
+    for i, width in enumerate((8, 19)):
+        mid = f"filter{i}"
+        plot_logo(Motif(mid, rng.dirichlet(np.full(4, 0.3), size=width)), logos / f"{mid}.png")
+        rows.append(f"{i + 1}\t{mid}\t100\t{width}\t9.5\t0.05\tMA0139.2\tCTCF\t1e-10")
+        matches.append(f"{mid}\tMA0139.2\tCTCF\t1e-10")
+    (d / "motifs.tsv").write_text("rank\tmotif_id\tnsites\twidth\ttotal_ic\tinfluence_loss\tbest_match_id\t"
+                                  "best_match_alt\tbest_match_evalue\n" + "\n".join(rows) + "\n")
+    (d / "matches.tsv").write_text("Query_ID\tTarget_ID\tTarget_alt\tE-value\n" + "\n".join(matches) + "\n")
+    part = {"n": 100, "n_pos": 50, "auroc": 0.95, "auprc": 0.94}
+    (d / "summary.json").write_text(json.dumps({
+        "heldout": {"train": part, "valid": part, "test": part, "valid_chroms": ["chr8"], "test_chroms": ["chr1"],
+                    "best_epoch": 3, "epochs_run": 5, "train_seconds": 1.0, "device": "cpu"},
+        "provenance": {"command": "motifscan train peaks.fa -o model.h5", "negatives": "shuffle",
+                       "motifscan_version": "0.1.0", "torch_version": "2", "created": "2026-01-01T00:00:00Z"},
+        "config": {"n_filters": 2, "filter_width": 19, "seq_length": 200},
+        "scan": {"n_peaks": 10, "peak_bp": 3000, "n_truth": 5, "truth": "truth.bed", "truth_found": 4,
+                 "recall": 0.8, "precision": 0.4, "f1": 0.53, "chance_recall": 0.05}}))
+    (d / "data.json").write_text(json.dumps({"n": 100, "path": "peaks.fa", "n_heldout": 20}))
+    (d / "metrics.json").write_text(json.dumps(part))
+    (d / "train.tsv").write_text("s\tcpu_time\tmax_rss\n1.5\t1.2\t300\n")
+    return ["--name", "demo", "--data", str(d / "data.json"), "--summary", str(d / "summary.json"),
+            "--metrics", str(d / "metrics.json"), "--table", str(d / "motifs.tsv"), "--logos", str(logos),
+            "--matches", str(d / "matches.tsv"), "--track", "track.bw", "--benchmarks", f"train={d / 'train.tsv'}"]
+
+
+def test_report_has_no_empty_header_rows_and_readable_logos(tmp_path):
+    out = tmp_path / "report.html"
+    res = subprocess.run([sys.executable, str(REPORT), *_inputs(tmp_path), "-o", str(out)],
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    text = out.read_text()
+    page = _Page()
+    page.feed(text)
+    assert page.header_rows, "the report has tables with header rows"
+    assert all(any(cell for cell in row) for row in page.header_rows), page.header_rows  # no empty grey row
+    assert "Genome-wide scan" in text and "recall expected by chance" in text and "Provenance" in text
+
+    logos = [im for im in page.images if "logo" in (im.get("class") or "").split()]
+    assert len(logos) == 2
+    widths = []
+    for im in logos:
+        style = dict(kv.split(":", 1) for kv in (im.get("style") or "").replace(" ", "").split(";") if kv)
+        assert style.get("width", "").endswith("px") and style.get("min-width") == style["width"], im
+        widths.append(int(style["width"][:-2]))
+    assert min(widths) >= 200  # readable, not squeezed to a thumbnail
+    assert widths[1] > widths[0]  # a wider motif keeps the same letter size: a wider image
+    # the motif table scrolls sideways instead of shrinking the logos
+    assert "<div class='scroll'><table><tr><th>rank</th><th>motif</th><th>logo</th>" in text
+    assert re.search(r"\.scroll\{[^}]*overflow-x:auto", text)
