@@ -34,10 +34,10 @@ from .data.tasks import build_task_set
 from .device import resolve_device, set_threads
 from .errors import UsageError
 from .io.samplesheet import TaskSpec
-from .metrics import summary
+from .metrics import as_task_labels, task_metrics
 from .model import ModelConfig, MotifCNN, file_sha256
 
-__all__ = ["fit", "train_model", "TrainResult", "seed_everything", "file_sha256", "task_metrics", "as_task_labels"]
+__all__ = ["fit", "train_model", "TrainResult", "seed_everything", "file_sha256"]
 
 log = logging.getLogger("motifscan")
 
@@ -71,36 +71,6 @@ def _predict_logits(model: MotifCNN, codes: np.ndarray, device: torch.device, ba
         x = one_hot_torch(torch.from_numpy(codes[i : i + batch_size]).to(device))
         out.append(model(x).float().cpu().numpy())
     return np.concatenate(out) if out else np.zeros((0, len(model.config.tasks)), np.float32)
-
-
-def as_task_labels(labels: np.ndarray, n_tasks: int) -> np.ndarray:
-    """Labels as ``(N, T)`` float32 (a one-task ``(N,)`` vector becomes one column)."""
-    y = np.asarray(labels, dtype=np.float32)
-    y = y.reshape(len(y), -1)
-    if y.shape[1] != n_tasks:
-        raise ValueError(f"labels have {y.shape[1]} column(s) for a model with {n_tasks} task(s)")
-    return y
-
-
-def task_metrics(labels: np.ndarray, scores: np.ndarray, tasks: Sequence[str]) -> dict[str, Any]:
-    """Metrics of one data part: ``summary`` per task over its known labels, and their mean.
-
-    With one task this is exactly :func:`motifscan.metrics.summary` (the metrics a one-task model
-    always had). With several: ``{"auroc", "auprc"}`` = the means over tasks (NaN-free tasks
-    only), ``n``/``n_pos`` the labelled entries, and ``"tasks": {name: summary}``.
-    """
-    y = as_task_labels(labels, len(tasks))
-    s = np.asarray(scores).reshape(len(y), -1)
-    if len(tasks) == 1:
-        return summary(y[:, 0], s[:, 0])
-    per = {}
-    for t, name in enumerate(tasks):
-        known = ~np.isnan(y[:, t])
-        per[name] = summary(y[known, t], s[known, t])
-    mean = {k: float(np.nanmean([per[n][k] for n in tasks])) if any(np.isfinite(per[n][k]) for n in tasks)
-            else float("nan") for k in ("auroc", "auprc")}
-    return {**mean, "n": int(sum(per[n]["n"] for n in tasks)), "n_pos": int(sum(per[n]["n_pos"] for n in tasks)),
-            "tasks": per}
 
 
 class _TaskLoss:

@@ -17,7 +17,8 @@ from motifscan.errors import InputError, UsageError
 from motifscan.io.samplesheet import TaskSpec, read_samplesheet
 from motifscan.metrics import auroc
 from motifscan.model import ModelConfig, MotifCNN, load_model
-from motifscan.train import _TaskLoss, fit, task_metrics
+from motifscan.metrics import task_metrics
+from motifscan.train import _TaskLoss, fit
 
 MOTIF_A = "GCCACTAGGTGG"
 MOTIF_B = "TGCTGACTCAGCA"  # MAF recognition element-like

@@ -114,16 +114,22 @@ def train(positives, output, task_names, samplesheet, genome, negatives, neg_rat
 
 @cli.command(context_settings={"show_default": True})
 @click.argument("model_path", metavar="MODEL", type=click.Path(dir_okay=False))
-@click.argument("positives", type=click.Path(dir_okay=False))
+@click.argument("positives", nargs=-1, type=click.Path(dir_okay=False))
 @click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False), help="Directory for metrics.json, roc.png and pr.png (created, with its parents, if missing).")
+@click.option("--task", help="Multi-task models: the task one POSITIVES file is for.")
+@click.option("--task-names", help="Several POSITIVES: the task of each, comma-separated [default: the file stems].")
+@click.option("--samplesheet", type=click.Path(dir_okay=False),
+              help="Tasks from a TSV (columns name, peaks, and optionally negatives, genome) instead of POSITIVES.")
 @click.option("--genome", type=click.Path(dir_okay=False), help="Genome FASTA for BED input or background negatives.")
-@click.option("--negatives", default="shuffle", help="'shuffle', 'background' or a FASTA/BED file.")
+@click.option("--negatives", help="'shuffle', 'background' or a FASTA/BED file [default: shuffle; background for "
+                                  "BED tasks pooled on one genome].")
 @click.option("--neg-ratio", type=click.IntRange(min=1), default=1)
 @click.option("--seed", type=int, default=0)
 @device_options
 @quiet_option
-def evaluate(model_path, positives, out_dir, genome, negatives, neg_ratio, seed, device, threads, quiet):
-    """Score a labelled set with MODEL: AUROC/AUPRC, ROC and precision-recall curves (PNG).
+def evaluate(model_path, positives, out_dir, task, task_names, samplesheet, genome, negatives, neg_ratio, seed,
+             device, threads, quiet):
+    """Score a labelled set with MODEL: AUROC/AUPRC, ROC and precision-recall curves (PNG), per task.
 
     Evaluating on a file the model was trained on (same SHA-256 as recorded in the model) gives
     optimistic metrics: a warning says so and names the model file's held-out test metrics.
@@ -133,10 +139,17 @@ def evaluate(model_path, positives, out_dir, genome, negatives, neg_ratio, seed,
     from ..model import load_model
 
     check_evaluation_dir(out_dir)
-    _check_inputs(positives, genome, negatives)
+    tasks = _tasks(positives, task_names, samplesheet, genome, negatives)
+    if task is not None and not isinstance(tasks, str):
+        raise UsageError("--task names the task of one POSITIVES file", hint="with several, use --task-names")
     set_threads(threads)
     model = load_model(model_path)
-    result = evaluate_model(model, positives, negatives=negatives, genome=genome, neg_ratio=neg_ratio, seed=seed, device=device)
+    result = evaluate_model(model, tasks, negatives=negatives or "shuffle", genome=genome, task=task,
+                            neg_ratio=neg_ratio, seed=seed, device=device)
     write_evaluation(result, out_dir, title=Path(model_path).stem)
-    log.info("AUROC %.4f, AUPRC %.4f (n=%d, %d positive) -> %s", result.metrics["auroc"], result.metrics["auprc"],
-             result.metrics["n"], result.metrics["n_pos"], Path(out_dir))
+    m = result.metrics
+    log.info("AUROC %.4f, AUPRC %.4f (n=%d, %d positive%s) -> %s", m["auroc"], m["auprc"], m["n"], m["n_pos"],
+             f"; task {m['task']}" if "task" in m else "", Path(out_dir))
+    for name, per in m.get("tasks", {}).items():
+        log.info("  task %s: AUROC %.4f, AUPRC %.4f (n=%d, %d positive)", name, per["auroc"], per["auprc"],
+                 per["n"], per["n_pos"])
