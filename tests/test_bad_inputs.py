@@ -302,7 +302,7 @@ CASES = [
     C("duplicate-task-stems", "train {i}/peaks.fa {i}/peaks.fa -o {o}/m.h5", 2, "'peaks'", "given twice"),
     C("duplicate-task-names", "train {i}/peaks.fa {i}/peaks_crlf.fa --task-names a,a -o {o}/m.h5", 2,
       "'a'", "given twice"),
-    C("bed-task-without-genome", "train {i}/peaks.fa {i}/withchr.bed -o {o}/m.h5", 2, "withchr.bed", "needs a genome"),
+    C("bed-task-without-genome", "train {i}/peaks.fa {i}/withchr.bed -o {o}/m.h5", 2, "withchr.bed", "needs --genome"),
     C("task-without-positives", "train {i}/peaks.fa {i}/offend.bed --genome {i}/genome.fa -o {o}/m.h5", 1,
       "offend.bed", "no interval"),
     C("samplesheet-missing-column", "train --samplesheet {i}/sheet_nopeaks.tsv -o {o}/m.h5", 1,

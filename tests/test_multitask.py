@@ -190,7 +190,7 @@ def test_task_errors(two_fastas, pooled_genome, tmp_path):
     with pytest.raises(UsageError, match="one name per peak file"):
         task_specs([two_fastas["a"], two_fastas["b"]], ["x"])
     _genome, a, _b = pooled_genome
-    with pytest.raises(UsageError, match="needs a genome"):
+    with pytest.raises(UsageError, match="needs --genome"):
         build_task_set(task_specs([two_fastas["a"], a], ["fa", "bed"]), length=100)
     empty = tmp_path / "far.bed"
     empty.write_text("chr1\t10\t20\n")  # too near the chromosome start for a 100-bp window

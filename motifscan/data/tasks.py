@@ -133,10 +133,6 @@ def build_task_set(
     if len(set(names)) != len(names):
         dup = sorted({n for n in names if names.count(n) > 1})[0]
         raise UsageError(f"task name {dup!r} is given twice", hint="give every task its own name")
-    for t in tasks:
-        if not is_fasta(t.peaks) and not t.genome:
-            raise UsageError(f"task {t.name}: {t.peaks} is not FASTA, so it is read as BED and needs a genome",
-                             hint="add --genome FASTA (or a genome column in the samplesheet)")
     if len(tasks) > 1 and _pooled(tasks):  # one task: exactly as one-task models always were
         return _pooled_set(tasks, length=length, neg_ratio=neg_ratio, seed=seed)
     return _per_task_set(tasks, length=length, neg_ratio=neg_ratio, seed=seed, min_length=min_length)
