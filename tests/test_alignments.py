@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
+import pysam
 import pytest
 
 from conftest import write_fasta
-from test_scan_support import random_dna, random_model
+from scan_helpers import random_dna, random_model
 
 from motifscan.cli._base import main
 from motifscan.model import save_model
-
-pysam = pytest.importorskip("pysam")
 
 REF_LEN = 2000
 

@@ -23,13 +23,12 @@ from pathlib import Path
 
 import h5py
 import numpy as np
+import pysam
 import pytest
 import torch
 
 from motifscan.cli._base import main
 from motifscan.model import FORMAT_VERSION, ModelConfig, MotifCNN, save_model
-
-pysam = pytest.importorskip("pysam")
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMS = {"chr1": 5000, "chr2": 3000}

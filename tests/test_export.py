@@ -374,7 +374,6 @@ def test_cli_errors(data, tmp_path, capsys):
 CTCF_FASTA = Path(__file__).resolve().parents[1] / "examples" / "ctcf" / "ctcf_gm12878_top500.fa"
 
 
-@pytest.mark.skipif(not CTCF_FASTA.exists(), reason="examples/ctcf not present")
 def test_real_ctcf_peaks_with_jaspar_ctcf_filter(tmp_path):
     """A filter set to JASPAR's CTCF log-odds, run over 500 real CTCF peaks: the W-mers it picks
     out give back a CTCF motif, which JASPAR 2024 matches as CTCF."""

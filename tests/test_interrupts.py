@@ -23,8 +23,6 @@ import torch
 
 from motifscan.model import ModelConfig, MotifCNN, save_model
 
-pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
-
 REPO = Path(__file__).resolve().parents[1]
 GENOME_MBP = 30
 STOP_WITHIN_S = 2.0  # from the signal to the work stopped, cleaned up and said so

@@ -165,7 +165,8 @@ def test_detect_format(tmp_path):
 
 # ------------------------------------------------------------------------------- other readers
 def test_biopython_reads_our_files(mixed, tmp_path):
-    motifs = pytest.importorskip("Bio.motifs")
+    from Bio import motifs
+
     for fmt, bio in (("meme", "minimal"), ("jaspar", "jaspar"), ("transfac", "transfac")):
         path = write_motifs(mixed, tmp_path / f"m{EXT[fmt]}")
         with open(path) as fh:
@@ -209,7 +210,8 @@ def test_transfac_names_every_motif_for_biopython_and_round_trips(tmp_path):
 
 
 def test_memelite_reads_our_meme_including_last(mixed, tmp_path):
-    mio = pytest.importorskip("memelite.io")
+    import memelite.io as mio
+
     path = write_motifs(mixed, tmp_path / "m.meme")
     theirs = mio.read_meme(str(path))
     assert len(theirs) == len(mixed)
@@ -219,8 +221,9 @@ def test_memelite_reads_our_meme_including_last(mixed, tmp_path):
 
 
 def test_meme_suite_reads_our_meme(mixed, tmp_path):
-    """The MEME suite's own C parser (through pymemesuite; bench extra) reads every motif."""
-    common = pytest.importorskip("pymemesuite.common")
+    """The MEME suite's own C parser (through pymemesuite) reads every motif."""
+    import pymemesuite.common as common
+
     path = write_motifs(mixed, tmp_path / "m.meme")
     with common.MotifFile(str(path), pseudocount=0.0) as mf:
         theirs = list(mf)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pyBigWig
 import pytest
 
 from motifscan.errors import UsageError
@@ -48,7 +49,6 @@ def test_peaks_merge_across_batches_and_stop_at_chromosomes(tmp_path):
 
 
 def test_bigwig_direct_and_via_bedgraph_agree(tmp_path):
-    pyBigWig = pytest.importorskip("pyBigWig")
     batches = [ws(["a", "b"], [0, 0, 1], [0, 10, 0], [0.1, 0.2, 0.3], {"a": 60}),
                ws(["b"], [0, 0], [10, 20], [0.4, 0.5], {"b": 45})]
     direct, late = tmp_path / "d.bw", tmp_path / "l.bw"

@@ -24,9 +24,6 @@ REPO = Path(__file__).resolve().parents[1]
 MODEL = REPO / "models" / "ctcf_gm12878.h5"
 PEAKS = REPO / "examples" / "ctcf" / "ctcf_gm12878_top500.fa"
 
-pytestmark = pytest.mark.skipif(not MODEL.exists(), reason="models/ctcf_gm12878.h5 not present")
-
-
 def _read_bed(path: Path):
     return [(f[0], int(f[1]), int(f[2])) for f in
             (ln.split("\t") for ln in path.read_text().splitlines() if ln)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -18,8 +19,6 @@ from motifscan.scan.motif_bank import MotifBank
 from motifscan.scan.motif_scan import scan_codes
 from motifscan.codes import decode, encode, reverse_complement
 from motifscan.scan.options import InputOptions, MotifOptions, RunOptions
-
-pd = pytest.importorskip("pandas")
 
 # JASPAR motifs of several widths: 8 (<10-mer index), 11, 12+ (10-mer index), 19 (CTCF)
 IDS = ["MA0139.2", "MA0106.3", "MA0148.5", "MA0102.5", "MA0035.5", "MA0147.4"]
@@ -298,8 +297,9 @@ def test_cli_motif_file(data, tmp_path, capsys):
 
 def test_agrees_with_fimo_pymemesuite(tmp_path, motifs):
     """Same hits as FIMO (MEME 5, through pymemesuite) with its background and pseudocount."""
-    common = pytest.importorskip("pymemesuite.common")
-    fimo_mod = pytest.importorskip("pymemesuite.fimo")
+    import pymemesuite.common as common
+    import pymemesuite.fimo as fimo_mod
+
     rng = np.random.default_rng(2)
     records, _ = genome(rng, motifs, lengths=(20_000, 8_000), n_sites=5)
     fasta = write_fasta(tmp_path / "g.fa", records)

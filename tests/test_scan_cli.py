@@ -7,10 +7,11 @@ import subprocess
 import sys
 
 import numpy as np
+import pyBigWig
 import pytest
 
 from conftest import write_fasta
-from test_scan_support import CONSENSUS, motif_model, random_dna, random_model
+from scan_helpers import CONSENSUS, motif_model, random_dna, random_model
 
 from motifscan.cli._base import main
 from motifscan.model import save_model
@@ -64,7 +65,6 @@ def test_planted_motif_found_at_right_coordinates(planted_genome, tmp_path):
 
 
 def test_bedgraph_and_bigwig_agree(planted_genome, tmp_path):
-    pyBigWig = pytest.importorskip("pyBigWig")
     d, fa, model, seqs = planted_genome
     bg, bw = tmp_path / "t.bedGraph", tmp_path / "t.bw"
     assert main(["scan", str(model), str(fa), "-o", str(bg), "--stride", str(STRIDE), "-q"]) == 0
@@ -89,7 +89,6 @@ def test_bedgraph_and_bigwig_agree(planted_genome, tmp_path):
 
 
 def test_bigwig_with_index_uses_sizes_up_front(planted_genome, tmp_path):
-    pyBigWig = pytest.importorskip("pyBigWig")
     d, fa, model, seqs = planted_genome
     bw = tmp_path / "chr2.bw"
     assert main(["scan", str(model), str(fa), "-o", str(bw), "--chrom", "chr2", "--stride", str(STRIDE), "-q"]) == 0

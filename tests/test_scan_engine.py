@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import write_fasta
-from test_scan_support import engine_windows, random_dna, random_model, reference_windows
+from scan_helpers import engine_windows, random_dna, random_model, reference_windows
 
 from motifscan.scan.batching import Piece, iter_batches
 from motifscan.scan.conv import strand_conv

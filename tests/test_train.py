@@ -142,7 +142,7 @@ def test_real_ctcf_peaks_are_learned(tmp_path):
 def hand_model(tmp_path):
     """A hand-set motif model whose file records ``peaks.fa`` as its training positives and
     held-out test metrics, as ``motifscan train`` writes them; and two FASTA files."""
-    from test_scan_support import motif_model
+    from scan_helpers import motif_model
 
     from motifscan.model import save_model
     from motifscan.train import file_sha256

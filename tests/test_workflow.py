@@ -9,22 +9,19 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-yaml = pytest.importorskip("yaml")  # PyYAML comes with snakemake (pip install -e .[workflow])
-
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = ROOT / "workflows" / "scripts"
-needs_snakemake = pytest.mark.skipif(shutil.which("snakemake") is None,
-                                     reason="snakemake not installed (pip install -e .[workflow])")
+BIN = Path(sys.executable).parent  # snakemake's jobs call `motifscan` from this environment
 
 
 def _load(path: Path):
@@ -46,12 +43,12 @@ check_jobs = _load(ROOT / "workflows" / "slurm" / "check_jobs.py")
 
 def snakemake(tmp_path, *args, timeout=120):
     """Run snakemake on the repository's Snakefile with tmp_path as working directory."""
-    cmd = ["snakemake", "-s", str(ROOT / "Snakefile"), "-d", str(tmp_path), *args]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "-d", str(tmp_path), *args]
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
 
 
 # ----------------------------------------------------------------------------- snakemake
-@needs_snakemake
 def test_lint_is_clean(tmp_path):
     res = snakemake(tmp_path, "--lint")
     assert res.returncode == 0, res.stderr
@@ -60,7 +57,6 @@ def test_lint_is_clean(tmp_path):
     assert "Congratulations" in out
 
 
-@needs_snakemake
 def test_dry_run_of_the_demo_has_every_stage(tmp_path):
     res = snakemake(tmp_path, "-n", "-p")
     assert res.returncode == 0, res.stderr
@@ -74,7 +70,6 @@ def test_dry_run_of_the_demo_has_every_stage(tmp_path):
     assert "--test-chroms chr1,chr3,chr6" in res.stdout
 
 
-@needs_snakemake
 def test_configfile_replaces_the_demo(tmp_path):
     peaks = ROOT / "examples" / "ctcf" / "ctcf_gm12878_top500.fa"
     genome, bed, truth = tmp_path / "g.fa", tmp_path / "p.bed", tmp_path / "t.bed"
@@ -99,7 +94,6 @@ def test_configfile_replaces_the_demo(tmp_path):
     assert f"--truth {truth}" in res.stdout  # recovery of the known sites is measured
 
 
-@needs_snakemake
 def test_config_schema_fills_defaults_and_rejects_unknown_keys():
     from snakemake.exceptions import WorkflowError
     from snakemake.utils import validate
@@ -233,7 +227,6 @@ def test_check_jobs_passes_slurm_runs_and_fails_local_jobs(tmp_path):
 @pytest.mark.slow
 @pytest.mark.skipif(os.environ.get("MOTIFSCAN_WORKFLOW_E2E") != "1",
                     reason="set MOTIFSCAN_WORKFLOW_E2E=1 (CI runs it in .ci/workflow.sh)")
-@needs_snakemake
 def test_end_to_end_test_config(tmp_path):
     res = snakemake(tmp_path, "-c2", "--configfile", str(ROOT / "workflows/config/test.yaml"),
                     timeout=900)

@@ -75,8 +75,15 @@ def strand_bank(
 
 
 def bank_conv(codes: torch.Tensor, bank: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
-    """One-hot ``codes`` ``(B, L)`` on their device and convolve with ``bank`` -> ``(B, F', P)``."""
-    return F.conv1d(one_hot_torch(codes, dtype=bank.dtype), bank, bias)
+    """One-hot ``codes`` ``(B, L)`` on their device and convolve with ``bank`` -> ``(B, F', P)``.
+
+    An fp32 bank is convolved in true fp32: cuDNN may otherwise use TF32 on Ampere and newer GPUs
+    (10-bit mantissas), and the scan promises fp32 scores equal to the CPU's to float rounding.
+    """
+    cudnn = torch.backends.cudnn
+    with cudnn.flags(enabled=cudnn.enabled, benchmark=cudnn.benchmark, deterministic=cudnn.deterministic,
+                     allow_tf32=bank.dtype != torch.float32):
+        return F.conv1d(one_hot_torch(codes, dtype=bank.dtype), bank, bias)
 
 
 def sliding_max(x: torch.Tensor, kernel: int, stride: int, other: torch.Tensor | None = None) -> torch.Tensor:

@@ -1,4 +1,5 @@
-"""Helpers for the scan tests (no tests here): tiny models with hand-set filters, brute-force references."""
+"""Helpers for the scan tests, imported by them (not collected: no tests here): tiny models with
+hand-set filters, brute-force references."""
 
 from __future__ import annotations
 
