@@ -1,4 +1,5 @@
-"""motifscan workflow: train -> export -> compare -> genome-wide scan -> evaluate -> report.
+"""motifscan workflow: train -> export -> compare -> genome-wide scan -> evaluate -> interpret
+(per-base attributions of the held-out peaks) -> variant effects (when a VCF is named) -> report.
 
 Run the bundled demo (CTCF peaks, a simulated genome with planted CTCF sites) on 2 cores:
 
@@ -36,6 +37,8 @@ include: "workflows/rules/compare.smk"
 include: "workflows/rules/scan.smk"
 include: "workflows/rules/gather.smk"
 include: "workflows/rules/evaluate.smk"
+include: "workflows/rules/interpret.smk"
+include: "workflows/rules/variants.smk"
 include: "workflows/rules/report.smk"
 
 

@@ -13,6 +13,8 @@ ROOT=$PWD
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/motifscan-ci-workflow.XXXXXX")
 TEST_CONFIG=$ROOT/workflows/config/test.yaml
 SM=(snakemake -s "$ROOT/Snakefile" --configfile "$TEST_CONFIG")
+# the scan options of workflows/config/test.yaml: the gathered scan must equal an unsharded one
+SCAN_ARGS="--stride 50 --threshold 0.5"
 t0=$(date +%s)
 say() { echo "ci/workflow: $*"; }
 
@@ -27,7 +29,8 @@ say "lint and dry run clean"
 t=$(date +%s)
 "${SM[@]}" -d "$WORK/local" --profile "$ROOT/workflows/profiles/local" > "$WORK/local.log" 2>&1 \
     || { tail -50 "$WORK/local.log"; say "FAIL: local workflow run"; exit 1; }
-python workflows/scripts/check_outputs.py "$WORK/local/results" --exp ctcf --expect-match CTCF
+python workflows/scripts/check_outputs.py "$WORK/local/results" --exp ctcf --expect-match CTCF \
+    --unsharded "$WORK/local/results/genomes/demo/genome.fa" --scan-args "$SCAN_ARGS"
 say "local run: $(( $(date +%s) - t )) s"
 
 # --- 3. SLURM ---------------------------------------------------------------------------------
@@ -59,7 +62,8 @@ timeout -k 20 900 "${SM[@]}" -d "$WORK/slurm" --profile "$ROOT/workflows/profile
 say "workflow through SLURM: $(( $(date +%s) - t )) s"
 python workflows/slurm/check_jobs.py --logs "$WORK/slurm/logs" --snakemake-log "$WORK/slurm.log" \
     --ctld-log "$CTLD_LOG"
-python workflows/scripts/check_outputs.py "$WORK/slurm/results" --exp ctcf --expect-match CTCF
+python workflows/scripts/check_outputs.py "$WORK/slurm/results" --exp ctcf --expect-match CTCF \
+    --unsharded "$WORK/slurm/results/genomes/demo/genome.fa" --scan-args "$SCAN_ARGS"
 # The check must catch jobs that ran outside SLURM: step 2's jobs did.
 if python workflows/slurm/check_jobs.py --logs "$WORK/local/logs" --snakemake-log "$WORK/local.log" \
     --ctld-log "$CTLD_LOG" 2> "$WORK/negative.log"; then

@@ -157,8 +157,23 @@ def inputs(tmp_path_factory) -> Path:
     (d / "rows.transfac").write_text("AC  M1\nID  m1\nP0  A C G T\n01  1 2 3\nXX\n//\n")
     (d / "rows.motif").write_text(">ACG\tm1\t3.0\n0.2 0.3 0.5\n")
 
+    # variant files
+    vhead = "##fileformat=VCFv4.2\n" + "".join(f"##contig=<ID={c},length={n}>\n" for c, n in CHROMS.items())
+    vhead += "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+    body = "".join(f"chr1\t{p}\tv{p}\t{genome['chr1'][p - 1]}\tA\t.\t.\t.\n" for p in range(200, 4000, 37))
+    (d / "good.vcf").write_text(vhead + body)
+    (d / "junk.vcf").write_text("this is not a VCF\nat all\n")
+    (d / "noheader.vcf").write_text(body)
+    (d / "badpos.vcf").write_text(vhead + body.split("\n", 3)[0] + "\nchr1\tabc\tx\tA\tC\t.\t.\t.\n")
+    (d / "cutline.vcf").write_text(vhead + "".join(body.splitlines(keepends=True)[:5]) + "chr1\t4000\tv\tA")
+    pysam.tabix_compress(str(d / "good.vcf"), str(d / "good.vcf.gz"), force=True)
+    whole = (d / "good.vcf.gz").read_bytes()
+    (d / "cut.vcf.gz").write_bytes(whole[: len(whole) // 2])
+    nochr = vhead.replace("ID=chr", "ID=") + body.replace("chr1\t", "1\t")
+    (d / "nochr.vcf").write_text(nochr)
+    (d / "headers_only.fa").write_text(">a\n>b\n")
+    (d / "offend.bed").write_text("chr1\t10\t20\nchr2\t2990\t3000\n")
     # multi-task samplesheets and tasks
-    (d / "offend.bed").write_text("chr1\t10\t20\nchr2\t2990\t2999\n")  # no room for a window
     (d / "sheet_nopeaks.tsv").write_text("name\tnegatives\nA\tshuffle\n")
     (d / "sheet_missing.tsv").write_text("name\tpeaks\nA\tpeaks.fa\nB\tnot_there.fa\n")
     (d / "sheet_dup.tsv").write_text("name\tpeaks\nA\tpeaks.fa\nA\tpeaks_crlf.fa\n")
@@ -184,6 +199,8 @@ def C(id, argv, code, *needles, subprocess=False, marks=(), stdin=None):
 
 
 SCAN = "scan {i}/model.h5"
+VAR = "variants {i}/model.h5"
+ATTR = "attribute {i}/model.h5"
 JASPAR = str(REPO / "motifscan" / "resources" / "JASPAR2024_CORE_vertebrates.meme")
 NOT_HDF5 = "not an HDF5 model"
 
@@ -331,6 +348,39 @@ CASES = [
     C("output-twice-train", "train {i}/peaks.fa -o {o}/m.h5 --metrics {o}/./m.h5", 2, "--metrics", "-o"),
     C("output-twice-scan", SCAN + " {i}/genome.fa -o {o}/t.bed --hits {o}/t.bed", 2, "--hits", "-o"),
     C("input-missing", SCAN + " {i}/nothere.fa -o {o}/t.bedGraph", 1, "nothere.fa", "not found"),
+    # --- variants
+    C("variants-not-vcf", VAR + " {i}/junk.vcf --genome {i}/genome.fa -o {o}/e.tsv", 1, "junk.vcf", "not a VCF"),
+    C("variants-vcf-without-header", VAR + " {i}/noheader.vcf --genome {i}/genome.fa -o {o}/e.tsv", 1,
+      "noheader.vcf:line 1", "no header"),
+    C("variants-truncated-vcf-gz", VAR + " {i}/cut.vcf.gz --genome {i}/genome.fa -o {o}/e.tsv", 1, "cut.vcf.gz",
+      "truncated"),
+    C("variants-truncated-record", VAR + " {i}/cutline.vcf --genome {i}/genome.fa -o {o}/e.tsv --vcf-out {o}/a.vcf.gz",
+      1, "cutline.vcf:record 6", "truncated"),
+    C("variants-malformed-record", VAR + " {i}/badpos.vcf --genome {i}/genome.fa -o {o}/e.tsv", 1,
+      "badpos.vcf:record 2"),
+    C("variants-malformed-record-motifs", f"variants {JASPAR} {{i}}/badpos.vcf --genome {{i}}/genome.fa -o {{o}}/b.tsv",
+      1, "badpos.vcf:record 2"),
+    C("variants-no-contig-matches", VAR + " {i}/nochr.vcf --genome {i}/genome.fa -o {o}/e.tsv", 1, "nochr.vcf",
+      "not in genome", "'chr' prefix"),
+    C("variants-arguments-swapped", "variants {i}/good.vcf {i}/model.h5 --genome {i}/genome.fa -o {o}/e.tsv", 2,
+      "good.vcf", "looks like the VCF"),
+    C("variants-vcf-missing", VAR + " {i}/nothere.vcf --genome {i}/genome.fa -o {o}/e.tsv", 1, "nothere.vcf",
+      "not found"),
+    C("variants-vcf-out-with-motifs", f"variants {JASPAR} {{i}}/good.vcf --genome {{i}}/genome.fa -o {{o}}/b.tsv"
+      " --vcf-out {o}/a.vcf", 2, "--vcf-out"),
+    C("variants-window-below-filter", VAR + " {i}/good.vcf --genome {i}/genome.fa -o {o}/e.tsv --window 5", 2,
+      "--window 5", "filter width"),
+    C("variants-output-dir-missing", VAR + " {i}/good.vcf --genome {i}/genome.fa -o {o}/nodir/e.tsv", 2, "nodir",
+      "does not exist"),
+    # --- attribute
+    C("attribute-empty-fasta", ATTR + " {i}/empty.fa -o {o}/a.npz", 1, "empty.fa", "empty"),
+    C("attribute-headers-only", ATTR + " {i}/headers_only.fa -o {o}/a.npz", 1, "headers_only.fa:record a",
+      "shorter than the filter width"),
+    C("attribute-no-window-fits", ATTR + " {i}/offend.bed --genome {i}/genome.fa -o {o}/a.npz --length 60", 1,
+      "offend.bed", "no interval fits"),
+    C("attribute-bed-without-genome", ATTR + " {i}/withchr.bed -o {o}/a.npz", 2, "withchr.bed", "--genome"),
+    C("attribute-unknown-task", ATTR + " {i}/peaks.fa -o {o}/a.npz --task nosuch", 2, "--task 'nosuch'"),
+    C("attribute-binary-input", ATTR + " {i}/binary.fa -o {o}/a.npz", 1, "binary.fa", "neither FASTA"),
 ]
 
 
@@ -362,7 +412,7 @@ def test_bad_input_fails_cleanly(case, inputs, tmp_path, capsys, restore_logger)
     out = tmp_path / "out"
     out.mkdir()
     argv = [a.format(i=inputs, o=out) for a in case.argv] + ["--quiet"]
-    if case.argv[0] in ("scan", "train", "evaluate", "export"):
+    if case.argv[0] in ("scan", "train", "evaluate", "export", "variants", "attribute"):
         argv += ["--device", "cpu"]
     before = set(os.listdir(inputs))
     code, err = _run(case, argv, capsys, inputs)

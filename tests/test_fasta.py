@@ -112,3 +112,33 @@ def test_stdin_streaming(fasta):
     )
     out = subprocess.run([sys.executable, "-c", code], stdin=open(fasta, "rb"), capture_output=True, text=True, check=True)
     assert int(out.stdout) == sum(map(len, SEQS.values()))
+
+
+def test_fasta_sizes_builds_the_index_where_it_can(tmp_path, fasta, bgzipped):
+    import pyfaidx
+
+    from motifscan.io.fasta import build_fai, fasta_sizes, read_fai
+
+    want = {k: len(v) for k, v in SEQS.items()}
+    assert read_fai(fasta) is None and fasta_sizes(fasta, build=False) is None
+    assert fasta_sizes(fasta) == want  # htslib built it
+    ours = (tmp_path / "g.fa.fai").read_text()
+    (tmp_path / "g.fa.fai").unlink()
+    pyfaidx.Faidx(str(fasta)).close()  # the oracle: pyfaidx's own index of the same file
+    assert (tmp_path / "g.fa.fai").read_text() == ours
+    assert fasta_sizes(bgzipped) == want and (tmp_path / "g.fa.gz.gzi").exists()
+    gz = write_fasta(tmp_path / "p.fa.gz", SEQS.keys(), SEQS.values(), compress=True)
+    assert fasta_sizes(gz) is None and fasta_sizes("-") is None
+    # what htslib only warns about is refused, and leaves no index behind, also when another
+    # reader turned htslib's messages off (motifscan.io.variants does)
+    dup = tmp_path / "dup.fa"
+    dup.write_text(">a\nACGT\n>b\nACGT\n>a\nAAAA\n")
+    quiet = pysam.set_verbosity(0)
+    try:
+        assert not build_fai(dup) and not (tmp_path / "dup.fa.fai").exists()
+        assert pysam.set_verbosity(0) == 0  # and put back as it was
+    finally:
+        pysam.set_verbosity(quiet)
+    uneven = tmp_path / "uneven.fa"
+    uneven.write_text(">a\nACGTACGT\nACG\nACGTACGT\n")
+    assert fasta_sizes(uneven) is None and not (tmp_path / "uneven.fa.fai").exists()

@@ -222,6 +222,42 @@ def test_records_mode_over_regions(planted_genome, tmp_path):
     assert parts == rows
 
 
+def test_bigwig_straight_or_spooled_is_the_same_file(planted_genome, tmp_path):
+    """A plain FASTA gets its .fai built and values go straight into the bigWig; standard input
+    and plain gzip cannot be indexed and are spooled as binary arrays: the same bytes either way."""
+    d, fa, model, seqs = planted_genome
+    plain = tmp_path / "g.fa"
+    plain.write_bytes(fa.read_bytes())
+    gz = tmp_path / "g.fa.gz"
+    gz.write_bytes(gzip.compress(fa.read_bytes()))
+    outs = {k: tmp_path / f"{k}.bw" for k in ("plain", "gz", "stdin")}
+    assert main(["scan", str(model), str(plain), "-o", str(outs["plain"]), "--stride", str(STRIDE), "-q"]) == 0
+    assert (tmp_path / "g.fa.fai").exists()
+    assert main(["scan", str(model), str(gz), "-o", str(outs["gz"]), "--stride", str(STRIDE), "-q"]) == 0
+    res = subprocess.run([sys.executable, "-m", "motifscan", "scan", str(model), "-", "-o", str(outs["stdin"]),
+                          "--stride", str(STRIDE), "-q"], input=fa.read_bytes(), capture_output=True)
+    assert res.returncode == 0, res.stderr
+    assert outs["plain"].read_bytes() == outs["gz"].read_bytes() == outs["stdin"].read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["g.fa", "g.fa.fai", "g.fa.gz", "gz.bw", "plain.bw",
+                                                          "stdin.bw"]
+
+
+def test_one_pass_writes_what_separate_scans_write(planted_genome, tmp_path):
+    """-o track.bw --peaks peaks.bed --hits hits.bed: one pass, each file byte for byte the output
+    of a scan that writes only it."""
+    d, fa, model, seqs = planted_genome
+    opts = ["--stride", str(STRIDE), "--threshold", "0.5", "-q"]
+    one = {"bw": tmp_path / "one.bw", "peaks": tmp_path / "one.bed", "hits": tmp_path / "one_hits.bed"}
+    assert main(["scan", str(model), str(fa), "-o", str(one["bw"]), "--peaks", str(one["peaks"]),
+                 "--hits", str(one["hits"]), *opts]) == 0
+    sep = {"bw": tmp_path / "sep.bw", "peaks": tmp_path / "sep.bed", "hits": tmp_path / "sep_hits.bed"}
+    assert main(["scan", str(model), str(fa), "-o", str(sep["bw"]), *opts]) == 0
+    assert main(["scan", str(model), str(fa), "-o", str(sep["peaks"]), "--hits", str(sep["hits"]), *opts]) == 0
+    for k in one:
+        assert one[k].read_bytes() == sep[k].read_bytes(), k
+    assert len(one["peaks"].read_text().splitlines()) == len(SITES)
+
+
 # ------------------------------------------------------------------ issue 11: what a new user hits
 def _one_error_line(err: str) -> str:
     lines = [ln for ln in err.splitlines() if ln.strip()]

@@ -36,7 +36,6 @@ def _load(path: Path):
 
 
 common = _load(SCRIPTS / "_common.py")
-gather = _load(SCRIPTS / "gather.py")
 summarise = _load(SCRIPTS / "summarise.py")
 check_jobs = _load(ROOT / "workflows" / "slurm" / "check_jobs.py")
 
@@ -66,6 +65,10 @@ def test_dry_run_of_the_demo_has_every_stage(tmp_path):
                  "evaluate", "summarise", "report"):
         assert stats[rule] == "1", rule
     assert stats["convert_motifs"] == "3"
+    # each shard is scanned once, for its track and its peaks together
+    scans = re.findall(r"motifscan scan .*--shard (\d)/4 .*", res.stdout)
+    assert sorted(scans) == ["1", "2", "3", "4"]
+    assert all(".bw --peaks " in ln for ln in re.findall(r"motifscan scan .*--shard .*", res.stdout))
     # paths reach shell commands quoted; the train job asks for the held-out chromosomes
     assert "--test-chroms chr1,chr3,chr6" in res.stdout
 
@@ -158,39 +161,6 @@ def test_recovery_counts(tmp_path):
     assert r["recall"] == pytest.approx(2 / 3) and r["precision"] == pytest.approx(2 / 3)
     assert r["peak_bp"] == 231
     assert 0 < r["chance_recall"] < 0.1
-
-
-def test_gather_streams_shards_into_a_bigwig_and_merges_peaks(tmp_path):
-    import pyBigWig
-
-    sizes = [("chr1", 1000), ("chr2", 500)]
-    (tmp_path / "sizes").write_text("".join(f"{c}\t{n}\n" for c, n in sizes))
-    (tmp_path / "1.bg").write_text("chr1\t0\t50\t0.1\nchr1\t50\t100\t0.9\n")
-    (tmp_path / "2.bg").write_text("chr1\t100\t150\t0.7\nchr2\t0\t50\t0.2\n")
-    n = gather.write_bigwig([str(tmp_path / "1.bg"), str(tmp_path / "2.bg")], sizes,
-                            str(tmp_path / "t.bw"))
-    assert n == 4
-    bw = pyBigWig.open(str(tmp_path / "t.bw"))
-    assert bw.chroms() == dict(sizes)
-    assert bw.intervals("chr1") == ((0, 50, pytest.approx(0.1)), (50, 100, pytest.approx(0.9)),
-                                    (100, 150, pytest.approx(0.7)))
-    bw.close()
-    # out of order (a shard given twice) is an error, and leaves no file
-    with pytest.raises(ValueError, match="not in genome order"):
-        gather.write_bigwig([str(tmp_path / "2.bg"), str(tmp_path / "1.bg")], sizes,
-                            str(tmp_path / "bad.bw"))
-    assert not (tmp_path / "bad.bw").exists()
-    # a peak cut at a shard boundary is joined; the best window's signal and summit are kept
-    (tmp_path / "1.bed").write_text("chr1\t10\t300\tx\t600\t.\t0.6\t-1\t-1\t100\n")
-    (tmp_path / "2.bed").write_text("chr1\t300\t400\tx\t900\t.\t0.9\t-1\t-1\t50\n"
-                                    "chr2\t5\t205\tx\t700\t.\t0.7\t-1\t-1\t100\n")
-    k = gather.merge_peaks([str(tmp_path / "1.bed"), str(tmp_path / "2.bed")], sizes,
-                           str(tmp_path / "peaks.bed"))
-    lines = [ln.split("\t") for ln in (tmp_path / "peaks.bed").read_text().splitlines()]
-    assert k == 2
-    assert lines[0][:3] == ["chr1", "10", "400"] and lines[0][4] == "900"
-    assert int(lines[0][1]) + int(lines[0][9]) == 350  # summit of the best window
-    assert lines[1][:3] == ["chr2", "5", "205"]
 
 
 def _job_logs(root: Path, ids):

@@ -7,7 +7,9 @@ Inputs
 Scan outputs
     :mod:`.outputs` (which format a path means), :mod:`.tracks` (bedGraph, bigWig), :mod:`.peaks`
     (narrowPeak-like peaks), :mod:`.hits` (filter hits), :mod:`.records` (records TSV, tagged
-    BAM), :mod:`.fimo` (FIMO-style motif hits with q-values); :mod:`.writer` is their base.
+    BAM), :mod:`.fimo` (FIMO-style motif hits with q-values); :mod:`.writer` is their base;
+    :mod:`.bigwig` writes (and reads back) bigWig files as values stream in; :mod:`.gather` joins
+    the tracks and peaks of a sharded scan.
 
 This package imports nothing above it but the ground floor (errors, atomic outputs, codes) and
 the :class:`~motifscan.motifs.pwm.Motif` value type.

@@ -8,7 +8,9 @@ and gets an error that shows the ``bgzip`` fix.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
+import logging
 import os
 import struct
 import sys
@@ -33,8 +35,12 @@ __all__ = [
     "IndexedFasta",
     "BGZIP_HINT",
     "read_fai",
+    "build_fai",
+    "fasta_sizes",
 ]
 
+
+log = logging.getLogger("motifscan")
 
 BLOCK_SIZE = 1 << 22
 _WHITESPACE = b" \t\r\n\x0b\x0c"
@@ -327,6 +333,10 @@ class IndexedFasta:
                 path=self.path,
                 hint=BGZIP_HINT,
             )
+        if read_fai(self.path) is None:
+            # htslib builds the index in C, many times faster than pyfaidx's line-by-line Python
+            # (which stays the fallback: it explains what is wrong with a file htslib rejects)
+            build_fai(self.path)
         try:
             self._fa = pyfaidx.Fasta(
                 str(self.path),
@@ -414,3 +424,75 @@ def read_fai(path: str | os.PathLike) -> dict[str, int] | None:
         return sizes or None
     except (OSError, ValueError):
         return None
+
+
+def build_fai(path: str | os.PathLike) -> bool:
+    """Build ``PATH.fai`` (and ``PATH.gzi`` for bgzip) with htslib (``samtools faidx``, in C).
+
+    One pass over the file at disk / decompression speed (see ``benchmarks/genome_bench.py``).
+    Returns False, leaving no index, when htslib cannot index it (plain gzip, uneven line
+    lengths, a read-only folder); callers then fall back (pyfaidx's messages, or no sizes).
+    """
+    import pysam
+
+    p = Path(path)
+    made = [Path(str(p) + ext) for ext in (".fai", ".gzi")]
+    before = {m: m.exists() for m in made}
+    # the duplicate warning needs htslib's warnings on (another reader may have turned them off)
+    verbosity = pysam.set_verbosity(3)
+    try:
+        with _stderr_captured() as warned:
+            pysam.faidx(str(p))
+        # htslib indexes the first of two records with one name and only warns: refuse it
+        if "uplicate" in warned[0]:
+            raise OSError(warned[0].strip())
+    except (pysam.SamtoolsError, OSError) as exc:
+        log.debug("htslib could not index %s: %s", p, exc)
+        for m in made:  # a half-written index of this call would be taken for a good one
+            if not before[m]:
+                m.unlink(missing_ok=True)
+        return False
+    finally:
+        pysam.set_verbosity(verbosity)
+    return read_fai(p) is not None
+
+
+@contextlib.contextmanager
+def _stderr_captured() -> Iterator[list[str]]:
+    """Capture what C code writes to file descriptor 2 (htslib's warnings) into ``[text]``."""
+    import tempfile
+
+    out = [""]
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as tmp:
+        os.dup2(tmp.fileno(), 2)
+        try:
+            yield out
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            tmp.seek(0)
+            out[0] = tmp.read().decode(errors="replace")
+
+
+def fasta_sizes(path: str | os.PathLike, *, build: bool = True) -> dict[str, int] | None:
+    """Record sizes of a FASTA from its ``.fai`` index, built when missing (plain or bgzip).
+
+    Returns ``None`` where no index can be had: standard input, plain gzip, a file htslib cannot
+    index, or ``build=False`` and no current index.
+    """
+    if os.fspath(path) == "-":
+        return None
+    sizes = read_fai(path)
+    if sizes is not None or not build:
+        return sizes
+    try:
+        if compression(path) == "gzip":
+            return None
+    except OSError:
+        return None
+    if not build_fai(path):
+        return None
+    log.info("indexed %s (%s.fai)", path, Path(path).name)
+    return read_fai(path)

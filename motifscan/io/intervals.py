@@ -112,9 +112,12 @@ def centre(interval: Interval, length: int, chrom_size: int) -> tuple[int, int] 
 
 
 def check_chromosomes(
-    intervals: Iterable[Interval], sizes: Mapping[str, int], path, genome_path
+    intervals: Iterable[Interval], sizes: Mapping[str, int], path, genome_path, what: str = "BED"
 ) -> None:
-    """Raise if any interval names a chromosome the genome lacks (suggesting the ``chr`` fix)."""
+    """Raise if any interval names a chromosome the genome lacks (suggesting the ``chr`` fix).
+
+    ``what`` names the kind of file in the fix (``BED``; ``VCF`` gets a bcftools command instead of sed).
+    """
     missing = sorted({iv.chrom for iv in intervals} - set(sizes))
     if not missing:
         return
@@ -122,10 +125,13 @@ def check_chromosomes(
     hint = "use the genome assembly the intervals were called on"
     with_chr = sum(("chr" + m) in sizes for m in missing)
     without_chr = sum(m[3:] in sizes for m in missing if m.startswith("chr"))
+    vcf = what == "VCF"
     if with_chr:
-        hint = "the genome names chromosomes with a 'chr' prefix: add it to the BED (sed 's/^/chr/')"
+        hint = ("the genome names chromosomes with a 'chr' prefix: add it to the "
+                + ("VCF (bcftools annotate --rename-chrs with lines like '1 chr1')" if vcf else f"{what} (sed 's/^/chr/')"))
     elif without_chr:
-        hint = "the genome names chromosomes without the 'chr' prefix: remove it from the BED (sed 's/^chr//')"
+        hint = ("the genome names chromosomes without the 'chr' prefix: remove it from the "
+                + ("VCF (bcftools annotate --rename-chrs with lines like 'chr1 1')" if vcf else f"{what} (sed 's/^chr//')"))
     raise InputError(
         f"{len(missing)} chromosome(s) not in genome {genome_path}: {shown}", path=path, hint=hint
     )

@@ -2,53 +2,174 @@
 
 Windows whose spans overlap or touch are merged into one interval; narrowPeak columns: chrom,
 start, end, name (``chrom:start-end``), score (``round(1000 * max)``, at most 1000), strand ``.``,
-signalValue (max probability), pValue ``-1``, qValue ``-1``, peak (summit offset from start: the
-centre of the best window, the first on ties).
+signalValue (max probability, ``%.6g``), pValue ``-1``, qValue ``-1``, peak (summit offset from
+start: the centre of the best window, the first on ties).
+
+One formatter (:func:`peak_line`) serves the streaming :class:`PeakWriter` and the gathering of
+shard peaks (:func:`merge_peak_files`), so gathered peaks equal the unsharded scan's byte for byte.
 """
 
 from __future__ import annotations
 
+import os
+from dataclasses import dataclass
+from typing import Callable, Iterator, Sequence
+
 import numpy as np
 
+from ..atomic import atomic_open
+from ..errors import InputError
 from .writer import TextWriter
 
-__all__ = ["PeakWriter"]
+__all__ = ["PeakWriter", "Peak", "peak_line", "read_peaks", "merge_peak_files"]
+
+
+@dataclass
+class Peak:
+    """A peak being built: ``[start, end)`` of ``chrom``, its best value and summit (absolute).
+
+    ``line`` is its text as read from a file (written back verbatim unless the peak is merged).
+    """
+
+    chrom: str
+    start: int
+    end: int
+    value: float
+    summit: int
+    line: str | None = None
+
+    def text(self) -> str:
+        return self.line if self.line is not None else peak_line(self.chrom, self.start, self.end, self.value,
+                                                                 self.summit)
+
+
+def peak_line(chrom: str, start: int, end: int, value: float, summit: int) -> str:
+    """One narrowPeak line (see the module docstring); ``value`` the best window's probability."""
+    return (f"{chrom}\t{start}\t{end}\t{chrom}:{start}-{end}\t{min(1000, round(1000 * value))}\t.\t"
+            f"{value:.6g}\t-1\t-1\t{summit - start}\n")
 
 
 class PeakWriter(TextWriter):
-    """Windows scoring ``>= threshold``, merged into narrowPeak-like intervals as they stream."""
+    """Windows scoring ``>= threshold``, merged into narrowPeak-like intervals as they stream.
 
-    def __init__(self, path, window: int, threshold: float) -> None:
+    ``column``: which score column (task) is thresholded.
+    """
+
+    def __init__(self, path, window: int, threshold: float, *, column: int = 0) -> None:
         super().__init__(path)
-        self.window, self.threshold = window, threshold
-        self._cur: list | None = None  # [chrom, start, end, best, summit]
+        self.window, self.threshold, self.column = window, threshold, column
+        self._cur: Peak | None = None
         self.count = 0
 
     def write(self, ws) -> None:
         if not len(ws):
             return
-        sel = np.flatnonzero(ws.score[:, 0] >= self.threshold)
+        score = ws.score[:, self.column]
+        sel = np.flatnonzero(score >= self.threshold)
         out = []
+        half = self.window // 2
         for k in sel.tolist():
-            chrom, q, v = ws.names[ws.row[k]], int(ws.start[k]), float(ws.score[k, 0])
+            chrom, q, v = ws.names[ws.row[k]], int(ws.start[k]), float(score[k])
             cur = self._cur
-            if cur is not None and cur[0] == chrom and q <= cur[2]:
-                cur[2] = max(cur[2], q + self.window)
-                if v > cur[3]:
-                    cur[3], cur[4] = v, q + self.window // 2
+            if cur is not None and cur.chrom == chrom and q <= cur.end:
+                cur.end = max(cur.end, q + self.window)
+                if v > cur.value:
+                    cur.value, cur.summit = v, q + half
             else:
                 if cur is not None:
-                    out.append(self._line(cur))
-                self._cur = [chrom, q, q + self.window, v, q + self.window // 2]
+                    out.append(cur.text())
+                    self.count += 1
+                self._cur = Peak(chrom, q, q + self.window, v, q + half)
         if out:
             self.fh.write("".join(out))
 
-    def _line(self, p) -> str:
-        self.count += 1
-        chrom, s, e, v, summit = p
-        return f"{chrom}\t{s}\t{e}\t{chrom}:{s}-{e}\t{min(1000, round(1000 * v))}\t.\t{v:.6g}\t-1\t-1\t{summit - s}\n"
-
     def finish(self) -> None:
         if self._cur is not None:
-            self.fh.write(self._line(self._cur))
+            self.fh.write(self._cur.text())
+            self.count += 1
             self._cur = None
+
+
+def read_peaks(path: str | os.PathLike) -> Iterator[Peak]:
+    """The peaks of a file written by :class:`PeakWriter` (blank, ``#``, track lines skipped)."""
+    with open(path) as fh:
+        for lineno, line in enumerate(fh, 1):
+            if not line.strip() or line.startswith(("#", "track", "browser")):
+                continue
+            f = line.rstrip("\n").split("\t")
+            try:
+                start, end = int(f[1]), int(f[2])
+                value = float(f[6])
+                summit = start + int(f[9])
+            except (IndexError, ValueError):
+                raise InputError("not a motifscan peak line (10 narrowPeak columns)", path=path,
+                                 where=f"line {lineno}") from None
+            yield Peak(f[0], start, end, value, summit, line if line.endswith("\n") else line + "\n")
+
+
+def merge_peak_files(
+    paths: Sequence[str | os.PathLike],
+    out: str | os.PathLike,
+    *,
+    order: Sequence[str] | None = None,
+    value_at: Callable[[int, str, int, int], float] | None = None,
+) -> int:
+    """Concatenate the peak files of shards ``1..N`` (in order), joining peaks cut at shard edges.
+
+    Peaks of one shard never touch (the scan merged them); a peak of shard ``k`` and the first
+    of shard ``k + 1`` that overlap or touch are one peak of the unsharded scan, cut by the shard
+    boundary. The joined peak spans both; its best window is the one with the larger value (the
+    first on ties), formatted by :func:`peak_line`. Every other line is copied verbatim, so the
+    result equals the unsharded scan's peaks byte for byte. Memory: one peak.
+
+    Parameters
+    ----------
+    paths
+        Shard peak files, in shard order.
+    out
+        The merged peak file (written atomically).
+    order
+        Chromosome order (the genome's); checked when given.
+    value_at
+        ``value_at(k, chrom, start, end)``: the exact (float32) best value of shard ``k``'s
+        (0-based) peak ``[start, end)``: the largest value of the shard's track there (any
+        other window there scores below the threshold, or it would be in the peak). Without it
+        the 6 digits of the text decide, which can pick the other window, or round the score
+        differently, when two windows agree to 6 digits.
+
+    Returns
+    -------
+    int
+        Number of peaks written.
+    """
+    rank = {c: i for i, c in enumerate(order)} if order is not None else None
+    n = 0
+    cur: Peak | None = None
+    cur_shard = -1  # the shard of the current peak's last part
+    last = (-1, -1)
+    with atomic_open(out, "w") as fh:
+        for k, path in enumerate(paths):
+            for p in read_peaks(path):
+                if rank is not None:
+                    if p.chrom not in rank:
+                        raise InputError(f"chromosome {p.chrom!r} is not in the genome", path=path)
+                    key = (rank[p.chrom], p.start)
+                    if key < last:
+                        raise InputError("peaks are not in genome order (shards must come in order 1..N)",
+                                         path=path, where=f"{p.chrom}:{p.start}")
+                    last = key
+                if cur is not None and cur.chrom == p.chrom and p.start <= cur.end and k != cur_shard:
+                    # a joined peak (line None) already holds its exact value
+                    a = value_at(cur_shard, cur.chrom, cur.start, cur.end) if value_at and cur.line else cur.value
+                    b = value_at(k, p.chrom, p.start, p.end) if value_at else p.value
+                    best = (b, p.summit) if b > a else (a, cur.summit)
+                    cur, cur_shard = Peak(cur.chrom, cur.start, max(cur.end, p.end), *best), k
+                    continue
+                if cur is not None:
+                    fh.write(cur.text())
+                    n += 1
+                cur, cur_shard = p, k
+        if cur is not None:
+            fh.write(cur.text())
+            n += 1
+    return n

@@ -3,8 +3,8 @@
 Track values: window ``[q, q + window)`` is drawn as its central ``stride`` bases,
 ``[q + (window - stride) // 2, ... + stride)``, so consecutive windows tile the genome without
 overlapping (bigWig needs that); with ``stride > window`` the whole window is drawn. Skipped
-windows (mostly N, too near a chromosome end) leave gaps. Values are the probability of the
-first task.
+windows (mostly N, too near a chromosome end) leave gaps. Values are the probability of one task
+(``column``, the first by default; a multi-task model gives one track per task).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import numpy as np
 
 from ..atomic import atomic_path
 from ..errors import UsageError
+from .bigwig import ZOOM_LEVELS, BigWigStream
 from .writer import AtomicWriter, TextWriter
 
 __all__ = ["window_bins", "BedGraphWriter", "BigWigWriter"]
@@ -45,82 +46,122 @@ def _lines(names: list[str], rows: np.ndarray, a: np.ndarray, b: np.ndarray, val
 
 
 class BedGraphWriter(TextWriter):
-    """Window scores as bedGraph (no header line, so shard outputs concatenate)."""
+    """Window scores as bedGraph (no header line, so shard outputs concatenate); ``column``: the task."""
 
-    def __init__(self, path, window: int, stride: int) -> None:
+    def __init__(self, path, window: int, stride: int, *, column: int = 0) -> None:
         super().__init__(path)
-        self.window, self.stride = window, stride
+        self.window, self.stride, self.column = window, stride, column
 
     def write(self, ws) -> None:
         if len(ws):
             a, b = window_bins(ws.start, self.window, self.stride)
-            self.fh.write(_lines(ws.names, ws.row, a, b, ws.score[:, 0]))
+            self.fh.write(_lines(ws.names, ws.row, a, b, ws.score[:, self.column]))
 
 
 class BigWigWriter(AtomicWriter):
-    """Window scores as bigWig (pyBigWig).
+    """Window scores as bigWig (:class:`~motifscan.io.bigwig.BigWigStream`), in flat memory.
 
     bigWig needs every chromosome size before the first value. With ``sizes`` (from the FASTA
-    index) values go straight in; without, they go to a temporary bedGraph beside the target and
-    are converted at the end from the sizes seen while scanning (memory stays bounded).
+    index) fixed-step runs go straight into the file as the scan produces them; without (standard
+    input, plain gzip, reads) they are spooled as **binary** arrays (float32 values and an int64
+    run table) to two temporary files beside the target, and written at the end from the sizes
+    seen while scanning.
+
+    Parameters
+    ----------
+    path
+        The ``.bw`` output.
+    window, stride
+        The scan's window and stride (see :func:`window_bins`).
+    sizes
+        Chromosome sizes in scan order, or ``None``.
+    column
+        Which score column (task) the track shows.
+    zoom_levels
+        bigWig zoom levels (see :data:`motifscan.io.bigwig.ZOOM_LEVELS`).
     """
 
-    def __init__(self, path, window: int, stride: int, sizes: dict[str, int] | None = None) -> None:
+    def __init__(self, path, window: int, stride: int, sizes: dict[str, int] | None = None, *, column: int = 0,
+                 zoom_levels: int = ZOOM_LEVELS) -> None:
         super().__init__()
-        import pyBigWig
-
-        self._pbw = pyBigWig
         self.path = Path(path)
-        self.window, self.stride = window, stride
+        self.window, self.stride, self.column = window, stride, column
+        self.zoom_levels = zoom_levels
         self._tmp = self._stack.enter_context(atomic_path(self.path))
-        self.sizes = dict(sizes) if sizes else None
         self._seen: dict[str, int] = {}
-        self._bg = None
-        if self.sizes:
-            self._bw = self._open(self.sizes)
+        self._bw: BigWigStream | None = None
+        self._spool = None
+        if sizes:
+            self._open(list(sizes.items()))
         else:
-            fd, name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".bedGraph", dir=self.path.parent)
-            os.close(fd)
-            self._bg_path = Path(name)
-            self._stack.callback(lambda: self._bg_path.unlink(missing_ok=True))
-            self._bg = open(self._bg_path, "w")
-            self._stack.callback(self._bg.close)
+            self._spool = _RunSpool(self.path, self._stack)
 
-    def _open(self, sizes: dict[str, int]):
-        bw = self._pbw.open(str(self._tmp), "w")
-        bw.addHeader(list(sizes.items()), maxZooms=10)
-        self._stack.callback(bw.close)
-        return bw
+    def _open(self, sizes: list[tuple[str, int]]) -> None:
+        fh = self._stack.enter_context(open(self._tmp, "w+b"))
+        self._bw = BigWigStream(fh, sizes, zoom_levels=self.zoom_levels)
+        self._stack.callback(self._bw.abort)
 
     def write(self, ws) -> None:
         self._seen.update(ws.finished)
         if not len(ws):
             return
         a, b = window_bins(ws.start, self.window, self.stride)
-        if self._bg is not None:
-            self._bg.write(_lines(ws.names, ws.row, a, b, ws.score[:, 0]))
-            return
-        vals = ws.score[:, 0].astype(np.float64)
-        # fixed-step runs (numpy values, no per-window Python objects): a run breaks at a new
-        # row (chromosome) or a gap (skipped windows)
-        cut = np.flatnonzero((np.diff(ws.row) != 0) | (np.diff(ws.start) != self.stride)) + 1
+        vals = ws.score[:, self.column]
         span = int(b[0] - a[0])
+        # fixed-step runs: a run breaks at a new row (chromosome) or a gap (skipped windows)
+        cut = np.flatnonzero((np.diff(ws.row) != 0) | (np.diff(ws.start) != self.stride)) + 1
         for lo, hi in zip(np.r_[0, cut].tolist(), np.r_[cut, len(ws.row)].tolist()):
-            self._bw.addEntries(ws.names[ws.row[lo]], int(a[lo]), values=vals[lo:hi], span=span, step=self.stride)
+            name = ws.names[ws.row[lo]]
+            if self._bw is not None:
+                self._bw.add(name, int(a[lo]), span, self.stride, vals[lo:hi])
+            else:
+                self._spool.add(name, int(a[lo]), span, vals[lo:hi])
 
     def finish(self) -> None:
-        if self._bg is None:
-            return
-        self._bg.close()
-        sizes = self._seen
-        if not sizes:
-            raise UsageError("no sequences were scanned, so there is nothing to write to a bigWig")
-        bw = self._open(sizes)
-        with open(self._bg_path) as fh:
-            while True:
-                lines = fh.readlines(1 << 22)
-                if not lines:
-                    break
-                f = [ln.rstrip("\n").split("\t") for ln in lines]
-                bw.addEntries([x[0] for x in f], [int(x[1]) for x in f], ends=[int(x[2]) for x in f],
-                              values=[float(x[3]) for x in f])
+        if self._spool is not None:
+            if not self._seen:
+                raise UsageError("no sequences were scanned, so there is nothing to write to a bigWig")
+            self._open(list(self._seen.items()))
+            for name, start, span, vals in self._spool.replay(self.stride):
+                self._bw.add(name, start, span, self.stride, vals)
+        self._bw.close()
+
+
+class _RunSpool:
+    """Fixed-step runs kept in two binary temporary files beside ``target`` until the sizes are known."""
+
+    CHUNK = 1 << 20  # values read back at a time
+
+    def __init__(self, target: Path, stack) -> None:
+        self.names: dict[str, int] = {}
+        self._files = []
+        for suffix in (".runs", ".values"):
+            fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix, dir=target.parent)
+            fh = os.fdopen(fd, "w+b")
+            stack.callback(lambda p=Path(name): p.unlink(missing_ok=True))
+            stack.callback(fh.close)
+            self._files.append(fh)
+        self.runs, self.values = self._files
+
+    def add(self, name: str, start: int, span: int, vals: np.ndarray) -> None:
+        idx = self.names.setdefault(name, len(self.names))
+        np.array([idx, start, span, len(vals)], dtype=np.int64).tofile(self.runs)
+        np.asarray(vals, dtype=np.float32).tofile(self.values)
+
+    def replay(self, step: int):
+        """Yield ``(name, start, span, values)`` in the order they were added (long runs in pieces)."""
+        names = list(self.names)
+        self.runs.flush()
+        self.values.flush()
+        self.runs.seek(0)
+        self.values.seek(0)
+        while True:
+            table = np.fromfile(self.runs, dtype=np.int64, count=4 * 4096).reshape(-1, 4)
+            if not len(table):
+                return
+            for idx, start, span, n in table.tolist():
+                done = 0
+                while done < n:
+                    k = min(self.CHUNK, n - done)
+                    yield names[idx], start + done * step, span, np.fromfile(self.values, dtype=np.float32, count=k)
+                    done += k

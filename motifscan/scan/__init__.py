@@ -9,7 +9,12 @@
 * :mod:`.model_scan` -- a model's window scores, record scores and filter hits per batch;
 * :mod:`.motif_bank`, :mod:`.motif_scan` -- a motif file as a bank of FIMO PSSMs, and its hits;
 * :mod:`.progress` -- the progress bar;
-* :mod:`.run` -- :func:`scan_model` and :func:`scan_motifs`, what ``motifscan scan`` runs.
+* :mod:`.run` -- :func:`scan_model` and :func:`scan_motifs`, what ``motifscan scan`` runs;
+* :mod:`.mutations` -- substitutions as local updates of cached activations (variants, ISM);
+* :mod:`.variants` -- :func:`~.variants.score_variants` and :func:`~.variants.motif_variants`,
+  what ``motifscan variants`` runs;
+* :mod:`.attribute` -- :func:`~.attribute.attribute` (exact ISM, gradient x input, seqlets),
+  what ``motifscan attribute`` runs.
 """
 
 from .options import InputOptions, MotifOptions, OutputOptions, RunOptions, WindowOptions

@@ -10,6 +10,9 @@
   filter-hit fraction).
 * :class:`MotifOptions` -- how a motif file is scored (FIMO's p-value threshold, background,
   pseudocount, PSSM range) and which search finds the windows.
+* :class:`VariantOptions` -- how ``motifscan variants`` scores alleles (window, whose REF to trust).
+* :class:`AttributionOptions` -- how ``motifscan attribute`` explains sequences (method, task,
+  centring, sequence length, seqlet calling).
 
 Each object checks its own values when made (a :class:`~motifscan.errors.UsageError` naming the
 option), so the layers below trust what they get. The CLI takes its defaults from these classes
@@ -28,6 +31,7 @@ from .shard import Shard
 
 __all__ = [
     "InputOptions", "RunOptions", "OutputOptions", "WindowOptions", "MotifOptions",
+    "VariantOptions", "AttributionOptions", "REF_FROM", "ATTRIBUTION_METHODS",
     "PRECISIONS", "CONV_METHODS", "MOTIF_METHODS", "BACKGROUNDS", "SCAN_MODES", "changed",
 ]
 
@@ -235,6 +239,79 @@ class MotifOptions:
             raise UsageError(f"--pssm-range {self.pssm_range} is too coarse", hint="use at least 10 (MEME uses 1000)")
         if self.method not in MOTIF_METHODS:
             raise UsageError(f"--motif-method {self.method!r}", hint="use auto, lookahead or dense")
+
+
+#: ``--ref-from``: whose REF allele the reference window holds.
+REF_FROM = ("genome", "vcf")
+#: ``motifscan attribute --method``.
+ATTRIBUTION_METHODS = ("ism", "grad")
+
+
+@dataclass(frozen=True)
+class VariantOptions:
+    """How ``motifscan variants`` scores alleles.
+
+    Attributes
+    ----------
+    window
+        Window length centred on the variant (``None``: the model's training length; unused
+        with motif files, which look at every site overlapping the variant).
+    ref_from
+        ``genome``: a REF that disagrees with the genome gets ``ref_check=mismatch`` and no
+        scores; ``vcf``: trust the VCF (the reference window holds its REF; still flagged).
+    """
+
+    window: int | None = None
+    ref_from: str = "genome"
+
+    def __post_init__(self) -> None:
+        if self.window is not None and self.window < 1:
+            raise UsageError(f"--window must be >= 1, got {self.window}")
+        if self.ref_from not in REF_FROM:
+            raise UsageError(f"--ref-from {self.ref_from!r}", hint="use genome or vcf")
+
+
+@dataclass(frozen=True)
+class AttributionOptions:
+    """How ``motifscan attribute`` explains sequences.
+
+    Attributes
+    ----------
+    method
+        ``ism`` (exact in-silico saturation mutagenesis) or ``grad`` (gradient x input).
+    task
+        Task name or 0-based index (``None``: the first task).
+    center
+        Subtract the per-position mean over the 4 bases (as tangermeme and TF-MoDISco use).
+    length
+        Sequence length (BED/narrowPeak windows centred on the summit; FASTA records
+        centre-cropped or padded with N); ``None``: the model's training length.
+    seqlet_quantile
+        Seqlets: a smoothed contribution must exceed this quantile of the same statistic on
+        dinucleotide-shuffled copies of the sequences.
+    seqlet_window
+        Seqlets: bases in the running mean of contributions.
+    seed
+        Seed of the shuffles behind the seqlet threshold.
+    """
+
+    method: str = "ism"
+    task: str | int | None = None
+    center: bool = False
+    length: int | None = None
+    seqlet_quantile: float = 0.99
+    seqlet_window: int = 5
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.method not in ATTRIBUTION_METHODS:
+            raise UsageError(f"--method {self.method!r}", hint="use ism or grad")
+        if self.length is not None and self.length < 1:
+            raise UsageError(f"--length must be >= 1, got {self.length}")
+        if not 0 < self.seqlet_quantile < 1:
+            raise UsageError(f"--seqlet-quantile must be in (0, 1), got {self.seqlet_quantile}")
+        if self.seqlet_window < 1:
+            raise UsageError(f"--seqlet-window must be >= 1, got {self.seqlet_window}")
 
 
 def changed(options: Any) -> dict[str, Any]:

@@ -147,7 +147,7 @@ def scan_model(
     overlap = (window if in_windows else model.config.filter_width) - 1
     grid = windows.stride if in_windows else 1
     source = open_source(input_path, inputs, overlap=overlap, grid=grid, records=not in_windows,
-                         keep_reads=out.tag_bam is not None)
+                         keep_reads=out.tag_bam is not None, sizes=in_windows and fmt == "bigwig")
     if inputs.shard is not None:
         log.info("shard %s: %s bases", inputs.shard, f"{source.total:,}" if source.total is not None else "?")
     with contextlib.ExitStack() as stack:

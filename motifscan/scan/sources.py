@@ -40,7 +40,7 @@ import numpy as np
 
 from ..codes import N_CODE, encode, reverse_complement, soft_mask
 from ..errors import InputError, UsageError
-from ..io.fasta import BGZIP_HINT, IndexedFasta, compression, iter_fasta_pieces, read_fai, stream_chunks
+from ..io.fasta import BGZIP_HINT, IndexedFasta, compression, fasta_sizes, iter_fasta_pieces, stream_chunks
 from ..io.intervals import Interval, check_chromosomes, merge_intervals, read_intervals
 from ..io.reads import AlignmentReader, is_alignment_file
 from .batching import Piece
@@ -98,9 +98,13 @@ class FastaSource:
         record.
     skip_masked
         Read soft-masked bases as N.
+    index
+        Streaming: build the ``.fai`` index when it is missing, so that ``sizes`` is known
+        before the scan (a bigWig output needs it); otherwise an existing index is only read.
     """
 
-    def __init__(self, path: str | os.PathLike, segments: list[Segment] | None = None, *, skip_masked: bool = False) -> None:
+    def __init__(self, path: str | os.PathLike, segments: list[Segment] | None = None, *, skip_masked: bool = False,
+                 index: bool = False) -> None:
         self.path = os.fspath(path)
         self.segments = segments
         self.skip_masked = skip_masked
@@ -113,7 +117,7 @@ class FastaSource:
             self.sizes = dict(self._index.sizes)
             self.total = sum(s.owned for s in segments)
         else:
-            self.sizes = None if self.path == "-" else read_fai(self.path)
+            self.sizes = fasta_sizes(self.path, build=index)
             self.total = sum(self.sizes.values()) if self.sizes else None
 
     def _codes(self, raw_codes: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
@@ -244,7 +248,7 @@ def region_segments(regions: list[tuple[str, int, int]], sizes: dict[str, int], 
 
 
 def open_source(path: str | os.PathLike, inputs: InputOptions, *, overlap: int, grid: int = 1,
-                records: bool = False, keep_reads: bool = False):
+                records: bool = False, keep_reads: bool = False, sizes: bool = False):
     """The source for ``path``: reads for BAM/CRAM/SAM, else FASTA (streamed or by segments).
 
     Parameters
@@ -261,6 +265,9 @@ def open_source(path: str | os.PathLike, inputs: InputOptions, *, overlap: int, 
         with ``regions`` each merged region is a record named ``chrom:start-end``.
     keep_reads
         Reads: carry each pysam read to the sinks (``--tag-bam``).
+    sizes
+        Know the chromosome sizes before the scan where the input allows (a streamed FASTA
+        gets its ``.fai`` built when missing): a bigWig is then written as it goes.
     """
     chroms, regions, shard = inputs.chroms, inputs.regions, inputs.shard
     if is_alignment_file(path):
@@ -275,7 +282,7 @@ def open_source(path: str | os.PathLike, inputs: InputOptions, *, overlap: int, 
     if records and shard is not None and not (chroms or regions):
         return _ShardedRecords(FastaSource(path, skip_masked=inputs.skip_masked), shard)
     if not (chroms or regions or shard):
-        return FastaSource(path, skip_masked=inputs.skip_masked)
+        return FastaSource(path, skip_masked=inputs.skip_masked, index=sizes)
     with open_index(os.fspath(path), "--chrom/--regions/--shard") as index:
         sizes = dict(index.sizes)
     if regions:

@@ -144,6 +144,30 @@ def shard_files(wc, suffix):
     return [f"{R}/{wc.exp}/scan/shards/{i}{suffix}" for i in range(1, n_shards(wc) + 1)]
 
 
+# ----------------------------------------------------------------------------- variants, interpret
+def interpreted(exp):
+    return exp_cfg(exp)["interpret"]["enabled"]
+
+
+def has_variants(exp):
+    return "variants" in exp_cfg(exp)
+
+
+def variants_cfg(wc):
+    return exp_cfg(wc)["variants"]
+
+
+def variants_vcf(wc):
+    """The experiment's VCF, or the SNVs drawn on its simulated genome."""
+    v = variants_cfg(wc)
+    if v.get("vcf"):
+        return inpath(v["vcf"])
+    g = v["genome"]
+    if g not in SIMULATED or not config["genomes"][g]["simulate"].get("snvs"):
+        raise ValueError(f"experiment {wc.exp}: variants needs a vcf, or a simulated genome with snvs > 0")
+    return f"{R}/genomes/{g}/snvs.vcf"
+
+
 # ----------------------------------------------------------------------------- targets
 def experiment_outputs(exp):
     out = [
@@ -157,6 +181,11 @@ def experiment_outputs(exp):
     ]
     if scanned(exp):
         out += [f"{R}/{exp}/scan/track.bw", f"{R}/{exp}/scan/peaks.bed"]
+    if interpreted(exp):
+        out += [f"{R}/{exp}/interpret/logos", f"{R}/{exp}/interpret/seqlets.bed"]
+    if has_variants(exp):
+        out += [f"{R}/{exp}/variants/effects.tsv", f"{R}/{exp}/variants/annotated.vcf.gz",
+                f"{R}/{exp}/variants/motif_breaks.tsv"]
     return out
 
 
@@ -177,6 +206,13 @@ def stage_benchmarks(wc):
             files["simulate"] = [f"{BENCH}/genomes/{g}/simulate.tsv"]
         files["scan"] = [f"{BENCH}/{exp}/scan_{i}.tsv" for i in range(1, n_shards(wc) + 1)]
         files["gather"] = [f"{BENCH}/{exp}/gather.tsv", f"{BENCH}/genomes/{g}/chrom_sizes.tsv"]
+    if interpreted(exp):
+        files["interpret"] = [f"{BENCH}/{exp}/interpret.tsv", f"{BENCH}/{exp}/contribution_logos.tsv"]
+    if has_variants(exp):
+        files["variants"] = [f"{BENCH}/{exp}/variants_model.tsv", f"{BENCH}/{exp}/variants_motifs.tsv"]
+        g = variants_cfg(wc)["genome"]
+        if not variants_cfg(wc).get("vcf"):
+            files["variants"].append(f"{BENCH}/genomes/{g}/simulate_snvs.tsv")
     return files
 
 
@@ -215,6 +251,12 @@ def report_inputs(wc):
     }
     if scanned(wc.exp):
         files["track"] = f"{R}/{wc.exp}/scan/track.bw"
+    if interpreted(wc.exp):
+        files["contrib"] = f"{R}/{wc.exp}/interpret/logos"
+        files["seqlets"] = f"{R}/{wc.exp}/interpret/seqlets.bed"
+    if has_variants(wc.exp):
+        files["effects"] = f"{R}/{wc.exp}/variants/effects.tsv"
+        files["breaks"] = f"{R}/{wc.exp}/variants/motif_breaks.tsv"
     return files
 
 

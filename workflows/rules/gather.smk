@@ -1,9 +1,10 @@
-# Gather: the shards' tracks into one bigWig, their peaks into one merged, sorted BED.
+# Gather: the shards' bigWigs into one bigWig, their peaks into one peak BED (peaks cut at shard
+# edges joined): byte for byte the outputs of the unsharded scan (motifscan.io.gather).
 
 
 rule gather:
     input:
-        tracks=lambda wc: shard_files(wc, ".bedgraph"),
+        tracks=lambda wc: shard_files(wc, ".bw"),
         peaks=lambda wc: shard_files(wc, ".peaks.bed"),
         sizes=lambda wc: f"{R}/genomes/{scan_genome(wc)}/chrom.sizes",
     output:
@@ -19,8 +20,9 @@ rule gather:
         f"{BENCH}/{{exp}}/gather.tsv"
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=15,
+        # measured at genome scale: workflows/profiles/slurm/config.yaml
+        mem_mb=1000,
+        runtime=30,
     shell:
         job_mark("gather") + "python {params.script:q} --sizes {input.sizes:q}"
         " --tracks {input.tracks:q} --peaks {input.peaks:q}"

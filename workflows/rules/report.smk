@@ -1,5 +1,6 @@
 # Report: one self-contained HTML page per experiment (metrics, curves, logos with their best
-# database matches, recovery of planted sites, run time of each stage).
+# database matches, recovery of planted sites, contribution logos of top held-out peaks,
+# variant effects, run time of each stage).
 
 
 rule report:
@@ -11,6 +12,8 @@ rule report:
         script=SCRIPTS / "report.py",
         bench=bench_args,
         track=lambda wc, input: f"--track {shlex.quote(input.track)}" if "track" in input.keys() else "",
+        more=lambda wc, input: shlex.join([f"--{k}={input[k]}" for k in ("contrib", "seqlets", "effects", "breaks")
+                                           if k in input.keys()]),
     conda:
         CONDA_ENV
     log:
@@ -23,4 +26,4 @@ rule report:
         job_mark("report") + "python {params.script:q} --name {wildcards.exp:q} --data {input.data:q}"
         " --summary {input.summary:q} --metrics {input.metrics:q} --roc {input.roc:q}"
         " --pr {input.pr:q} --table {input.table:q} --logos {input.logos:q}"
-        " --matches {input.matches:q} {params.track} --benchmarks {params.bench} -o {output:q} 2>> {log:q}"
+        " --matches {input.matches:q} {params.track} {params.more} --benchmarks {params.bench} -o {output:q} 2>> {log:q}"

@@ -1,9 +1,11 @@
 """Check the outputs of a finished workflow run (used by CI; handy after any run).
 
     python workflows/scripts/check_outputs.py results --exp ctcf [--min-auroc 0.9]
-        [--min-recall 0.5] [--expect-match CTCF]
+        [--min-recall 0.5] [--expect-match CTCF] [--unsharded GENOME.fa --scan-args "--stride 50 ..."]
 
-Exits 1 with one line per problem; prints the key numbers when all is well.
+With --unsharded GENOME (and --scan-args, the options of the run's scan), the gathered scan
+(results/EXP/scan/track.bw, peaks.bed) is compared with one unsharded `motifscan scan` of GENOME
+with those options: they must be equal byte for byte. Exits 1 with one line per problem; prints the key numbers when all is well.
 """
 
 from __future__ import annotations
@@ -14,7 +16,29 @@ import sys
 from pathlib import Path
 
 
-def check(results: Path, exp: str, min_auroc: float, min_recall: float, expect: str | None) -> list[str]:
+def unsharded_differences(results: Path, exp: str, genome: Path, scan_args: str) -> list[str]:
+    """Scan ``genome`` unsharded with the experiment's model and the shards' options, and compare
+    with the gathered track and peaks byte for byte."""
+    import shlex
+    import subprocess
+    import tempfile
+
+    bad = []
+    with tempfile.TemporaryDirectory() as tmp:
+        track, peaks = Path(tmp) / "track.bw", Path(tmp) / "peaks.bed"
+        cmd = [sys.executable, "-m", "motifscan", "scan", str(results / exp / "model.h5"), str(genome),
+               *shlex.split(scan_args), "--device", "cpu", "--quiet", "-o", str(track), "--peaks", str(peaks)]
+        res = subprocess.run(cmd, capture_output=True, text=True)
+        if res.returncode != 0:
+            return [f"unsharded scan failed: {res.stderr.strip()[-500:]}"]
+        for name, mine in (("track.bw", track), ("peaks.bed", peaks)):
+            if (results / exp / "scan" / name).read_bytes() != mine.read_bytes():
+                bad.append(f"scan/{name} differs from an unsharded scan with the same options ({scan_args})")
+    return bad
+
+
+def check(results: Path, exp: str, min_auroc: float, min_recall: float, expect: str | None,
+          unsharded: Path | None = None, scan_args: str = "") -> list[str]:
     import numpy as np
     import pyBigWig
 
@@ -29,6 +53,12 @@ def check(results: Path, exp: str, min_auroc: float, min_recall: float, expect: 
     scanned = (d / "scan").exists()
     if scanned:
         need += ["scan/track.bw", "scan/peaks.bed"]
+    if (d / "interpret").exists():
+        need += ["interpret/attributions.npz", "interpret/sequences.npz", "interpret/seqlets.bed",
+                 "interpret/logos/1.png", "interpret/logos/index.tsv"]
+    if (d / "variants").exists():
+        need += ["variants/effects.tsv", "variants/annotated.vcf.gz", "variants/annotated.vcf.gz.tbi",
+                 "variants/motif_breaks.tsv"]
     for rel in need:
         if not (d / rel).is_file() or (d / rel).stat().st_size == 0:
             bad.append(f"{d / rel}: missing or empty")
@@ -51,6 +81,14 @@ def check(results: Path, exp: str, min_auroc: float, min_recall: float, expect: 
         top = dict(zip(head, rows[1].split("\t")))
         if top.get("best_match_alt", "").upper() != expect.upper():
             bad.append(f"top motif's best match is {top.get('best_match_alt')}, expected {expect}")
+    if (d / "variants").exists():
+        import pysam
+
+        rows = [ln.split("\t") for ln in (d / "variants/effects.tsv").read_text().splitlines()[1:]]
+        with pysam.VariantFile(str(d / "variants/annotated.vcf.gz")) as vf:
+            n_vcf = sum(1 for r in vf if "MS_DELTA" in r.info)
+        if not rows or n_vcf != sum(1 for r in rows if r[9] != ""):
+            bad.append(f"variants: {len(rows)} effect rows, {n_vcf} annotated records with MS_DELTA")
     summary = json.loads((d / "evaluate/summary.json").read_text())
     scan = summary.get("scan", {})
     if scanned:
@@ -63,6 +101,8 @@ def check(results: Path, exp: str, min_auroc: float, min_recall: float, expect: 
             bad.append("track.bw has no intervals")
         if "recall" in scan and scan["recall"] < min_recall:
             bad.append(f"recall of known sites {scan['recall']:.2f} < {min_recall}")
+        if unsharded is not None:
+            bad += unsharded_differences(results, exp, unsharded, scan_args)
     html = (d / "report.html").read_text()
     for needle in ("held-out AUROC", "Run time per stage", "data:image/png;base64,", "Motifs"):
         if needle not in html:
@@ -72,7 +112,8 @@ def check(results: Path, exp: str, min_auroc: float, min_recall: float, expect: 
     if not bad:
         print(f"check_outputs: OK: {exp}: held-out AUROC {auroc:.3f}, {len(meme)} motifs"
               + (f", {scan.get('truth_found')}/{scan.get('n_truth')} known sites recovered, "
-                 f"precision {scan.get('precision', float('nan')):.2f}" if "recall" in scan else ""),
+                 f"precision {scan.get('precision', float('nan')):.2f}" if "recall" in scan else "")
+              + (", gathered scan == unsharded scan (byte for byte)" if scanned and unsharded is not None else ""),
               file=sys.stderr)
     return bad
 
@@ -84,8 +125,12 @@ def main() -> None:
     ap.add_argument("--min-auroc", type=float, default=0.9)
     ap.add_argument("--min-recall", type=float, default=0.5)
     ap.add_argument("--expect-match", help="TF name the top motif's best database match must have")
+    ap.add_argument("--unsharded", type=Path, metavar="GENOME",
+                    help="Scan GENOME unsharded and compare with the gathered scan (byte for byte)")
+    ap.add_argument("--scan-args", default="", help="The scan options of the run (e.g. '--stride 50 --threshold 0.5')")
     args = ap.parse_args()
-    bad = check(args.results, args.exp, args.min_auroc, args.min_recall, args.expect_match)
+    bad = check(args.results, args.exp, args.min_auroc, args.min_recall, args.expect_match, args.unsharded,
+                args.scan_args)
     for b in bad:
         print(f"check_outputs: FAIL: {b}", file=sys.stderr)
     sys.exit(1 if bad else 0)

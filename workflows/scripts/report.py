@@ -6,7 +6,9 @@
 
 Sections: headline numbers; held-out metrics (from the model file and `motifscan evaluate`) with
 ROC/PR curves; recovery of known (planted) sites by the genome-wide scan; the motifs, most
-influential first, with logos and their best database matches; run time of each stage
+influential first, with logos and their best database matches; per-base contribution logos of
+the top held-out peaks and their seqlets (`motifscan attribute`, with --contrib/--seqlets);
+variant effects (`motifscan variants`, with --effects/--breaks); run time of each stage
 (Snakemake benchmark files).
 """
 
@@ -44,7 +46,7 @@ h1{margin-bottom:.2em} h2{border-bottom:2px solid #ddd;padding-bottom:.2em;margi
 table{border-collapse:collapse;margin:.5em 0;font-size:.92em}
 th,td{border:1px solid #ddd;padding:.3em .6em;text-align:left;vertical-align:middle}
 th{background:#f0f0f0} td.n{text-align:right;font-variant-numeric:tabular-nums}
-.scroll{overflow-x:auto;max-width:100%} .curves img{width:420px;margin-right:1em;border:1px solid #eee}
+.scroll{overflow-x:auto;max-width:100%} img.contrib{max-width:100%} .curves img{width:420px;margin-right:1em;border:1px solid #eee}
 code{background:#f4f4f4;padding:0 .25em;border-radius:3px}
 .small{font-size:.85em;color:#555}
 """
@@ -209,6 +211,14 @@ def build(args) -> str:
         ["rank", "motif", "logo", "sites", "width", "IC (bits)", "influence", "best match", "E-value",
          f"top {MATCHES_PER_MOTIF} matches (compare)"], rows, {0, 3, 4, 5, 6}) + "</div>")
 
+    # ---------------------------------------------------------------- contributions
+    if args.contrib:
+        parts.append(contributions_section(Path(args.contrib), args.seqlets))
+
+    # ---------------------------------------------------------------- variants
+    if args.effects:
+        parts.append(variants_section(args.effects, args.breaks))
+
     # ---------------------------------------------------------------- run times
     times, total = run_times(args.benchmarks)
     parts.append("<h2>Run time per stage</h2>")
@@ -224,6 +234,71 @@ def build(args) -> str:
                                   ["report written", dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")]]))
     parts.append("</body></html>\n")
     return "\n".join(parts)
+
+
+def contributions_section(folder: Path, seqlets: str | None) -> str:
+    """Contribution logos of the top held-out peaks (contribution_logos.py) and seqlet counts."""
+    out = ["<h2>Per-base contributions (held-out peaks)</h2>",
+           "<p>Exact in-silico saturation mutagenesis (<code>motifscan attribute</code>): the height of "
+           "each letter is the change of the logit when that base is mutated, averaged over the "
+           "alternatives and centred (positive: the base supports binding). The highest-scoring held-out "
+           "peaks, around their strongest stretch:</p>"]
+    for row in read_tsv(folder / "index.tsv"):
+        out.append(f"<p class='small'>{esc(row['rank'])}. {esc(row['name'])} (score {esc(row['score'])}, "
+                   f"bases {esc(row['start'])}-{esc(row['end'])})</p>"
+                   + img(folder / f"{row['rank']}.png", "contrib", f"contributions of {row['name']}"))
+    if seqlets and Path(seqlets).exists():
+        names = [ln.split("\t")[3] for ln in Path(seqlets).read_text().splitlines() if ln.strip()]
+        counts = defaultdict(int)
+        for n in names:
+            counts[n] += 1
+        top = sorted(counts.items(), key=lambda kv: -kv[1])[:8]
+        out.append(f"<p>{len(names)} seqlets (high-contribution stretches); best database matches: "
+                   + (", ".join(f"{esc(n)} ({c})" for n, c in top) or "none") + "</p>")
+    return "\n".join(out)
+
+
+def _auroc(pos: list[float], neg: list[float]) -> float | None:
+    if not pos or not neg:
+        return None
+    wins = sum((p > n) + 0.5 * (p == n) for p in pos for n in neg)
+    return wins / (len(pos) * len(neg))
+
+
+def variants_section(effects: str, breaks: str | None) -> str:
+    """Model effects (largest first) and the motif database's created/broken sites."""
+    rows = [r for r in read_tsv(effects) if r.get("logit_delta") not in (None, "")]
+    out = ["<h2>Variant effects</h2>"]
+    checks = defaultdict(int)
+    for r in read_tsv(effects):
+        checks[r["ref_check"]] += 1
+    out.append(f"<p>{sum(checks.values())} alleles scored by <code>motifscan variants</code> (window centred on "
+               "each variant, reference vs alternative allele): "
+               + ", ".join(f"{esc(k)} {v}" for k, v in sorted(checks.items())) + ".</p>")
+    site = [abs(float(r["logit_delta"])) for r in rows if r["id"].startswith("site_")]
+    bg = [abs(float(r["logit_delta"])) for r in rows if r["id"].startswith("bg_")]
+    auc = _auroc(site, bg)
+    if auc is not None:
+        out.append(f"<p>Simulated SNVs: |logit change| inside planted sites (n={len(site)}) vs &ge; 100 bp away "
+                   f"(n={len(bg)}): AUROC {auc:.3f}; median {sorted(site)[len(site) // 2]:.3g} vs "
+                   f"{sorted(bg)[len(bg) // 2]:.3g}.</p>")
+    rows.sort(key=lambda r: -abs(float(r["logit_delta"])))
+    out.append(table(["variant", "ref", "alt", "ref score", "alt score", "delta", "logit delta", "top filter"],
+                     [[f"{r['chrom']}:{r['pos']} {r['id']}", r["ref"], r["alt"], r["ref_score"], r["alt_score"],
+                       r["delta"], r["logit_delta"], r["top_filter"]] for r in rows[:10]], {3, 4, 5, 6}))
+    if breaks and Path(breaks).exists():
+        b = [r for r in read_tsv(breaks) if r.get("motif_id")]
+        effect = defaultdict(int)
+        for r in b:
+            effect[r["effect"]] += 1
+        out.append(f"<p>Motif database: {len(b)} (allele, motif) pairs with p &le; threshold in either allele: "
+                   + ", ".join(f"{esc(k)} {v}" for k, v in sorted(effect.items())) + ".</p>")
+        b.sort(key=lambda r: min(float(r["ref_pvalue"]), float(r["alt_pvalue"])))
+        out.append(table(["variant", "motif", "site", "ref p", "alt p", "effect", "ref site", "alt site"],
+                         [[f"{r['chrom']}:{r['pos']} {r['ref']}>{r['alt']}", f"{r['motif_alt_id']} ({r['motif_id']})",
+                           f"{r['site_start']} {r['strand']}", r["ref_pvalue"], r["alt_pvalue"], r["effect"],
+                           r["matched_ref"], r["matched_alt"]] for r in b[:10]], {3, 4}))
+    return "\n".join(out)
 
 
 def _num(x):
@@ -245,6 +320,10 @@ def main() -> None:
     ap.add_argument("--logos", help="logo folder of motifscan export")
     ap.add_argument("--matches", help="matches.tsv of motifscan compare")
     ap.add_argument("--track", help="genome track (named in the report)")
+    ap.add_argument("--contrib", help="folder of contribution_logos.py (logos of top held-out peaks)")
+    ap.add_argument("--seqlets", help="seqlets BED of motifscan attribute")
+    ap.add_argument("--effects", help="effects TSV of motifscan variants (model)")
+    ap.add_argument("--breaks", help="TSV of motifscan variants with the motif database")
     ap.add_argument("--benchmarks", nargs="*", default=[], help="STAGE=benchmark.tsv ...")
     ap.add_argument("-o", "--output", required=True)
     args = ap.parse_args()

@@ -1,0 +1,353 @@
+"""VCF / BCF input (pysam ``VariantFile``, streamed) and the variant outputs.
+
+* :func:`iter_alleles` streams a VCF, VCF.gz or BCF record by record (no index needed) and yields
+  one :class:`Allele` per ALT, in input order; symbolic ALTs (``<DEL>``, ``*``, breakends, ``.``)
+  are counted, not yielded. Memory does not grow with the file.
+* :class:`EffectsWriter` -- the model-mode effects TSV; :class:`BreaksWriter` -- the motif-mode
+  TSV; :class:`AnnotatedVcfWriter` -- the input VCF with ``MS_*`` INFO fields, bgzipped and
+  tabix-indexed when its name ends in ``.gz``.
+
+Problems with the file (not VCF, no header, truncated, a record pysam cannot parse) are one
+:class:`~motifscan.errors.InputError` naming the file and the record.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+
+from ..atomic import atomic_path
+from ..errors import InputError
+from .fasta import open_binary
+from .writer import AtomicWriter, TextWriter
+
+__all__ = [
+    "Allele", "AlleleStats", "iter_alleles", "vcf_contigs", "EffectsWriter", "BreaksWriter",
+    "AnnotatedVcfWriter", "effect_columns", "BREAK_COLUMNS", "REF_CHECKS", "info_key",
+]
+
+#: Values of the ``ref_check`` column.
+REF_CHECKS = ("ok", "mismatch", "n_in_window", "contig_missing")
+_DNA = frozenset("ACGTNacgtn")
+_ACGT = frozenset("ACGTacgt")
+
+
+@dataclass(slots=True)
+class Allele:
+    """One ALT of one VCF record.
+
+    Attributes
+    ----------
+    serial
+        0-based number of the record in the file (rows of one record share it).
+    chrom, pos, id, ref, alt
+        As in the VCF (``pos`` 1-based); ``id`` is ``.`` when missing.
+    alt_index
+        0-based index of this ALT among the record's ALTs.
+    record
+        The pysam record (kept only when an annotated VCF is written).
+    """
+
+    serial: int
+    chrom: str
+    pos: int
+    id: str
+    ref: str
+    alt: str
+    alt_index: int
+    record: Any = None
+
+    @property
+    def is_substitution(self) -> bool:
+        """SNV or MNV: REF and ALT of the same length."""
+        return len(self.ref) == len(self.alt)
+
+
+@dataclass
+class AlleleStats:
+    """Counts of what the reader saw: records, ALTs yielded, symbolic ALTs skipped."""
+
+    records: int = 0
+    alleles: int = 0
+    symbolic: int = 0
+    no_alt: int = 0
+    kinds: dict[str, int] = field(default_factory=dict)
+
+
+def _describe_open_error(path: Path, exc: Exception) -> InputError:
+    """Why pysam could not open ``path``: missing, truncated, empty, VCF lines without a header, or not VCF."""
+    if isinstance(exc, FileNotFoundError) or not path.exists():
+        return InputError("VCF file not found", path=path)
+    truncated = InputError(f"truncated or corrupt ({exc})", path=path, hint="download or compress the file again")
+    if "truncated" in str(exc) or "EOF" in str(exc):
+        return truncated
+    try:
+        with open_binary(path) as fh:
+            head = fh.read(4096)
+    except (OSError, EOFError, InputError):
+        return truncated
+    if not head.strip():
+        return InputError("file is empty", path=path, hint="give a VCF, VCF.gz or BCF file")
+    first = head.lstrip().split(b"\n", 1)[0]
+    cols = first.split(b"\t")
+    if not head.startswith(b"#") and len(cols) >= 5 and cols[1].strip().isdigit():
+        return InputError("VCF has no header (no '##fileformat' or '#CHROM' line)", where="line 1", path=path,
+                          hint="add the header, e.g. with 'bcftools view' from a file that has one")
+    return InputError(f"not a VCF/BCF file ({exc})", path=path, hint="give a VCF, VCF.gz (bgzip) or BCF file")
+
+
+def open_vcf(path: str | os.PathLike):
+    """Open a VCF/BCF with pysam, quietly (htslib's own messages off); :class:`InputError` if it cannot."""
+    import pysam
+
+    pysam.set_verbosity(0)
+    p = Path(path)
+    if p.is_dir():
+        raise InputError("is a directory, not a VCF file", path=p)
+    try:
+        return pysam.VariantFile(str(p), "r")
+    except (OSError, ValueError) as exc:
+        raise _describe_open_error(p, exc) from None
+
+
+def vcf_contigs(path: str | os.PathLike) -> list[str]:
+    """Contigs declared in the VCF header (``##contig`` lines), in order."""
+    with open_vcf(path) as vf:
+        return list(vf.header.contigs)
+
+
+def iter_alleles(path: str | os.PathLike, *, keep_records: bool = False,
+                 stats: AlleleStats | None = None) -> Iterator[Allele]:
+    """Stream the ALTs of a VCF/VCF.gz/BCF in input order.
+
+    Parameters
+    ----------
+    path
+        The variant file (no index needed).
+    keep_records
+        Attach each pysam record to its alleles (for :class:`AnnotatedVcfWriter`). A record with
+        only symbolic ALTs is yielded once as an allele with ``alt == ""`` so it is written back.
+    stats
+        Filled in as the file is read.
+
+    Raises
+    ------
+    InputError
+        The file is missing, not VCF/BCF, has no header, is truncated, or holds a record that
+        cannot be parsed (the message names the record number and the last good position).
+    """
+    stats = stats if stats is not None else AlleleStats()
+    vf = open_vcf(path)
+    serial = 0
+    last = "the header"
+    try:
+        it = iter(vf)
+        while True:
+            try:
+                rec = next(it)
+            except StopIteration:
+                break
+            except (OSError, ValueError) as exc:
+                raise InputError(f"cannot read record {serial + 1} after {last}: {exc}", path=path,
+                                 where=f"record {serial + 1}",
+                                 hint="the file is truncated or malformed; check it with 'bcftools view'") from None
+            stats.records += 1
+            ref = rec.ref or ""
+            if not ref or not _DNA.issuperset(ref):
+                raise InputError(f"REF {ref!r} at {rec.chrom}:{rec.pos} is not a DNA sequence", path=path,
+                                 where=f"record {serial + 1}")
+            yielded = False
+            alts = rec.alts or ()
+            if not alts:
+                stats.no_alt += 1
+            for k, alt in enumerate(alts):
+                if not alt or not _ACGT.issuperset(alt):  # symbolic, breakend, '*', '.', or N: nothing to score
+                    stats.symbolic += 1
+                    continue
+                stats.alleles += 1
+                kind = "snv" if len(ref) == len(alt) == 1 else "mnv" if len(ref) == len(alt) else "indel"
+                stats.kinds[kind] = stats.kinds.get(kind, 0) + 1
+                yielded = True
+                yield Allele(serial, rec.chrom, int(rec.pos), rec.id or ".", ref.upper(), alt.upper(), k,
+                             rec if keep_records else None)
+            if keep_records and not yielded:
+                yield Allele(serial, rec.chrom, int(rec.pos), rec.id or ".", ref.upper(), "", -1, rec)
+            last = f"{rec.chrom}:{rec.pos}"
+            serial += 1
+    finally:
+        vf.close()
+
+
+# ---------------------------------------------------------------------------- writers
+def effect_columns(tasks: Sequence[str]) -> list[str]:
+    """Columns of the model-mode effects TSV for ``tasks``."""
+    per = ["ref_score", "alt_score", "delta", "logit_delta"]
+    scores = per if len(tasks) == 1 else [f"{c}_{t}" for t in tasks for c in per]
+    return ["chrom", "pos", "id", "ref", "alt", "ref_check", *scores, "top_filter", "filter_delta"]
+
+
+def _g(x: float) -> str:
+    return f"{x:.6g}"
+
+
+class EffectsWriter(TextWriter):
+    """Model-mode effects: one row per allele, in input order (see :func:`effect_columns`).
+
+    Rows without scores (``mismatch``, ``contig_missing``) leave the score columns empty.
+    """
+
+    def __init__(self, path, tasks: Sequence[str], filter_names: Sequence[str]) -> None:
+        super().__init__(path)
+        self.tasks = list(tasks)
+        self.filter_names = list(filter_names)
+        self.fh.write("\t".join(effect_columns(self.tasks)) + "\n")
+        self.count = 0
+
+    def write(self, alleles: Sequence[Allele], checks: Sequence[str], ref_p: np.ndarray, alt_p: np.ndarray,
+              ref_logit: np.ndarray, alt_logit: np.ndarray, top: np.ndarray, filter_delta: np.ndarray) -> None:
+        """One batch: ``ref_p`` etc. ``(n, T)`` (NaN rows: no scores), ``top`` ``(n,)`` (-1: none)."""
+        T = len(self.tasks)
+        n = len(alleles)
+        scored = ~np.isnan(ref_p[:, 0])
+        # the numbers of every scored row through one %-format of a repeated template
+        nums = np.stack([ref_p, alt_p, alt_p - ref_p, alt_logit - ref_logit], axis=2).reshape(n, 4 * T)
+        names = [self.filter_names[t] if t >= 0 else "." for t in top.tolist()]
+        template = "\t".join(["%.6g"] * (4 * T)) + "\t%s\t%.6g\n"
+        lines = []
+        for i, a in enumerate(alleles):
+            head = f"{a.chrom}\t{a.pos}\t{a.id}\t{a.ref}\t{a.alt}\t{checks[i]}\t"
+            if scored[i]:
+                lines.append(head + template % (*nums[i].tolist(), names[i], filter_delta[i]))
+            else:
+                lines.append(head + "\t" * (4 * T + 1) + "\n")
+        self.count += n
+        self.fh.write("".join(lines))
+
+
+#: Columns of the motif-mode TSV.
+BREAK_COLUMNS = ["chrom", "pos", "id", "ref", "alt", "ref_check", "motif_id", "motif_alt_id", "strand", "site_start",
+                 "ref_pvalue", "alt_pvalue", "ref_score", "alt_score", "effect", "matched_ref", "matched_alt"]
+
+
+class BreaksWriter(TextWriter):
+    """Motif-mode rows (:data:`BREAK_COLUMNS`), written as given (already in input order)."""
+
+    def __init__(self, path) -> None:
+        super().__init__(path)
+        self.fh.write("\t".join(BREAK_COLUMNS) + "\n")
+        self.count = 0
+
+    def write(self, rows: Sequence[Sequence[str]]) -> None:
+        self.fh.write("".join("\t".join(r) + "\n" for r in rows))
+        self.count += len(rows)
+
+
+def info_key(base: str, task: str | None) -> str:
+    """An INFO key (``MS_DELTA`` or ``MS_DELTA_<task>``), the task reduced to VCF's key characters."""
+    if task is None:
+        return base
+    return base + "_" + re.sub(r"[^0-9A-Za-z_.]", "_", task)
+
+
+class AnnotatedVcfWriter(AtomicWriter):
+    """The input VCF with per-ALT INFO fields ``MS_REF``, ``MS_ALT``, ``MS_DELTA`` (per task) and ``MS_CHECK``.
+
+    Fields are declared in the header (``Number=A``; ``.`` for symbolic ALTs and unscored
+    alleles). Each record is written as pysam formats it, with the fields appended to its INFO
+    column, so everything else (samples, FORMAT, undeclared contigs) is kept as it was. A name
+    ending in ``.gz`` is written bgzipped and indexed with tabix (``.tbi`` beside it, renamed
+    into place with the file); an unsorted VCF cannot be indexed, which is a warning.
+    """
+
+    def __init__(self, path, template_path, tasks: Sequence[str]) -> None:
+        super().__init__()
+        import pysam
+
+        self.path = Path(path)
+        self.tasks = list(tasks)
+        self.compressed = self.path.name.endswith(".gz")
+        vf = open_vcf(template_path)
+        lines = str(vf.header).rstrip("\n").split("\n")
+        vf.close()
+        per_task = [None] if len(self.tasks) == 1 else self.tasks
+        meta = []
+        self.keys: list[list[str]] = []  # per task: ref, alt, delta keys
+        for task in per_task:
+            name = self.tasks[0] if task is None else task
+            keys = [info_key(b, task) for b in ("MS_REF", "MS_ALT", "MS_DELTA")]
+            self.keys.append(keys)
+            meta += [f'##INFO=<ID={keys[0]},Number=A,Type=Float,Description="motifscan: probability of binding '
+                     f'({name}) of the window centred on the variant, reference allele">',
+                     f'##INFO=<ID={keys[1]},Number=A,Type=Float,Description="motifscan: probability of binding '
+                     f'({name}) of the window centred on the variant, alternative allele">',
+                     f'##INFO=<ID={keys[2]},Number=A,Type=Float,Description="motifscan: {keys[1]} - {keys[0]}">']
+        meta.append('##INFO=<ID=MS_CHECK,Number=A,Type=String,Description="motifscan: reference check '
+                    '(ok, mismatch, n_in_window, contig_missing)">')
+        taken = {ln.split("ID=", 1)[1].split(",", 1)[0] for ln in lines if ln.startswith("##INFO=<ID=")}
+        clash = sorted(taken & {k for ks in self.keys for k in ks} | (taken & {"MS_CHECK"}))
+        if clash:
+            raise InputError(f"the VCF already has INFO field(s) {', '.join(clash)}", path=template_path,
+                             hint="remove them first (bcftools annotate -x INFO/MS_REF,...)")
+        self.header = "\n".join(lines[:-1] + meta + lines[-1:]) + "\n"
+        self._tmp = self._stack.enter_context(atomic_path(self.path))
+        if self.compressed:
+            self._fh = pysam.BGZFile(str(self._tmp), "wb")
+        else:
+            self._fh = open(self._tmp, "wb")
+        self._closed = False
+        self._stack.callback(self._close)
+        self._fh.write(self.header.encode())
+        self.count = 0
+
+    def _close(self) -> None:
+        if not self._closed:
+            self._fh.close()
+            self._closed = True
+
+    def add(self, record, values: dict[int, tuple[str, np.ndarray | None]]) -> None:
+        """Write ``record`` with ``values[alt_index] = (ref_check, probs (2, T) or None)``."""
+        line = str(record).rstrip("\n")
+        n_alt = len(record.alts or ())
+        extra = []
+        if n_alt and values:
+            for t, keys in enumerate(self.keys):
+                cols: list[list[str]] = [["."] * n_alt for _ in range(3)]
+                for k, (_check, p) in values.items():
+                    if p is not None:
+                        cols[0][k], cols[1][k], cols[2][k] = _g(p[0, t]), _g(p[1, t]), _g(p[1, t] - p[0, t])
+                for key, col in zip(keys, cols):
+                    if any(v != "." for v in col):
+                        extra.append(f"{key}={','.join(col)}")
+            checks = ["."] * n_alt
+            for k, (check, _p) in values.items():
+                checks[k] = check
+            extra.append("MS_CHECK=" + ",".join(checks))
+        if extra:
+            f = line.split("\t")
+            f[7] = ";".join(extra) if f[7] == "." else f[7] + ";" + ";".join(extra)
+            line = "\t".join(f)
+        self._fh.write((line + "\n").encode())
+        self.count += 1
+
+    def finish(self) -> None:
+        import logging
+
+        import pysam
+
+        self._close()
+        if not self.compressed:
+            return
+        tbi = Path(str(self._tmp) + ".tbi")
+        self._stack.callback(lambda: tbi.unlink(missing_ok=True))
+        try:
+            pysam.tabix_index(str(self._tmp), preset="vcf", force=True, keep_original=True)
+        except (OSError, ValueError) as exc:
+            logging.getLogger("motifscan").warning(
+                "%s: not indexed (%s); sort it first (bcftools sort) to index it", self.path, exc)
+            return
+        os.replace(tbi, str(self.path) + ".tbi")

@@ -1,0 +1,634 @@
+"""Variant effects: what does each VCF allele do to binding, by a model or by a motif file.
+
+:func:`score_variants` (``motifscan variants MODEL VCF --genome FASTA -o effects.tsv``)
+    For every ALT: the model's probability for the window centred on the variant, with the
+    reference and with the alternative allele. SNVs and MNVs are local updates of cached
+    activations (:class:`~motifscan.scan.mutations.MutationScorer`): the activations of the
+    genome around a batch of variants are computed once per stretch (windows of nearby variants
+    share them), and each allele costs its ``W + k - 1`` touched outputs plus range-maximum
+    queries for the rest of its window; indels score the reference and alternative windows with
+    full forward passes.
+:func:`motif_variants` (``motifscan variants MOTIFS.meme VCF ...``)
+    For every ALT and motif, the best site overlapping the variant in the reference and in the
+    alternative sequence, with FIMO-exact p-values (:mod:`motifscan.motifs.pvalues`); rows where
+    either allele reaches ``--pvalue``.
+
+Both stream the VCF in batches (memory does not grow with the file) and write rows in input
+order. A REF that disagrees with the genome is a ``mismatch`` row without scores, unless
+``--ref-from vcf``; a contig the genome lacks is a ``contig_missing`` row, but when *no* contig
+matches it is one error with the fix (the ``chr`` prefix, usually).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Iterable, Iterator, Sequence
+
+import numpy as np
+import torch
+
+from ..atomic import check_output_path
+from ..codes import N_CODE, encode
+from ..device import resolve_device, set_threads
+from ..errors import InputError, UsageError
+from ..io.fasta import IndexedFasta
+from ..io.intervals import Interval, check_chromosomes
+from ..io.variants import (
+    Allele, AlleleStats, AnnotatedVcfWriter, BreaksWriter, EffectsWriter, iter_alleles, vcf_contigs,
+)
+from ..model import MotifCNN
+from .mutations import MutationScorer
+from .options import MotifOptions, RunOptions, VariantOptions
+
+__all__ = ["score_variants", "motif_variants", "VariantBatchResult", "DEFAULT_BATCH"]
+
+log = logging.getLogger("motifscan")
+
+#: Alleles per batch (bounds memory: a batch holds ``batch * (window - W + 1) * C`` activations).
+DEFAULT_BATCH = 1024
+#: Windows of consecutive variants closer than this share one stretch of activations.
+SPAN_GAP = 64
+#: Longest stretch of genome convolved at once.
+MAX_SPAN = 1 << 16
+
+
+def _fetch(fa: IndexedFasta, chrom: str, start: int, end: int) -> np.ndarray:
+    """Codes of ``chrom[start:end]``, N where the range runs off the contig."""
+    size = fa.sizes[chrom]
+    out = np.full(end - start, N_CODE, dtype=np.uint8)
+    a, b = max(start, 0), min(end, size)
+    if b > a:
+        out[a - start : b - start] = fa.fetch(chrom, a, b)
+    return out
+
+
+def _batches(alleles: Iterable[Allele], size: int) -> Iterator[list[Allele]]:
+    """Lists of about ``size`` alleles; the alleles of one record stay together."""
+    batch: list[Allele] = []
+    for a in alleles:
+        if len(batch) >= size and a.serial != batch[-1].serial:
+            yield batch
+            batch = []
+        batch.append(a)
+    if batch:
+        yield batch
+
+
+def _check_contigs(vcf, fa: IndexedFasta) -> None:
+    """One error with the fix when the VCF header's contigs and the genome's share no name."""
+    declared = vcf_contigs(vcf)
+    if declared and not any(c in fa.sizes for c in declared):
+        check_chromosomes([Interval(c, 0, 0) for c in declared], fa.sizes, vcf, fa.path, "VCF")
+
+
+def _ref_check(fa: IndexedFasta, a: Allele) -> tuple[str, np.ndarray | None]:
+    """``ok``/``mismatch``/``contig_missing`` of an allele's REF, and the genome's bases there."""
+    if a.chrom not in fa.sizes:
+        return "contig_missing", None
+    start = a.pos - 1
+    if start + len(a.ref) > fa.sizes[a.chrom]:
+        return "mismatch", None
+    genome = fa.fetch(a.chrom, start, start + len(a.ref))
+    ref = encode(a.ref)
+    ok = np.array_equal(genome, ref) and not (genome == N_CODE).any()
+    return ("ok" if ok else "mismatch"), genome
+
+
+@dataclass
+class VariantBatchResult:
+    """Scores of one batch, one row per allele (NaN rows: not scored)."""
+
+    checks: list[str]
+    ref_logit: np.ndarray   # (n, T) float64
+    alt_logit: np.ndarray   # (n, T)
+    top: np.ndarray         # (n,) filter with the largest pooled change (-1: none)
+    filter_delta: np.ndarray  # (n,)
+    stats: dict[str, int] = field(default_factory=dict)
+
+
+class _ModelVariantScorer:
+    """Model-mode scoring of batches of alleles against an indexed genome."""
+
+    def __init__(self, model: MotifCNN, fa: IndexedFasta, window: int, device: torch.device,
+                 conv_method: str, ref_from: str) -> None:
+        self.scorer = MutationScorer(model, device, conv_method)
+        self.fa = fa
+        self.window = window
+        self.ref_from = ref_from
+        self.T = len(model.config.tasks)
+        self.P = window - model.config.filter_width + 1
+
+    def _window_start(self, pos0: int, k: int) -> int:
+        """Start of the window centred on bases ``pos0 .. pos0 + k - 1``."""
+        return pos0 + (k - 1) // 2 - self.window // 2
+
+    def score(self, alleles: Sequence[Allele]) -> VariantBatchResult:
+        n = len(alleles)
+        T = self.T
+        checks = ["ok"] * n
+        ref_logit = np.full((n, T), np.nan)
+        alt_logit = np.full((n, T), np.nan)
+        top = np.full(n, -1, dtype=np.int64)
+        fdelta = np.zeros(n)
+        sizes = self.fa.sizes
+        subs, full = [], []
+        for i, a in enumerate(alleles):
+            if a.chrom not in sizes:
+                checks[i] = "contig_missing"
+            elif len(a.ref) == len(a.alt):
+                subs.append(i)
+            else:
+                full.append(i)
+        if subs:
+            full += self._fast(alleles, subs, checks, ref_logit, alt_logit, top, fdelta)
+        if full:
+            full.sort()
+            trusted = []
+            for i in full:
+                if checks[i] == "ok":  # indels: their REF is checked here
+                    checks[i], _ = _ref_check(self.fa, alleles[i])
+                if checks[i] == "ok" or (checks[i] == "mismatch" and self.ref_from == "vcf"):
+                    trusted.append(i)
+            if trusted:
+                self._full(alleles, trusted, checks, ref_logit, alt_logit, top, fdelta)
+        return VariantBatchResult(checks, ref_logit, alt_logit, top, fdelta)
+
+    def _finish(self, idx, ref_ch, alt_ch, ref_logit, alt_logit, top, fdelta) -> None:
+        s = self.scorer
+        ref_f, alt_f = s.combine(ref_ch), s.combine(alt_ch)
+        ref_logit[idx] = s.logits(ref_f).cpu().numpy()
+        alt_logit[idx] = s.logits(alt_f).cpu().numpy()
+        d = (alt_f - ref_f).cpu().numpy()
+        best = np.abs(d).argmax(axis=1)
+        val = d[np.arange(len(idx)), best]
+        top[idx] = np.where(val != 0, best, -1)
+        fdelta[idx] = val
+
+    def _fast(self, alleles, idx, checks, ref_logit, alt_logit, top, fdelta) -> list[int]:
+        """SNVs and MNVs: shared stretches of activations, local updates; returns the alleles for the full path.
+
+        REFs are checked against the stretches' bases (a mismatch is left unscored, or sent to the
+        full path with ``--ref-from vcf``).
+        """
+        L, P, W = self.window, self.P, self.scorer.width
+        k = np.fromiter((len(alleles[i].ref) for i in idx), dtype=np.int64, count=len(idx))
+        pos0 = np.fromiter((alleles[i].pos - 1 for i in idx), dtype=np.int64, count=len(idx))
+        starts = pos0 + (k - 1) // 2 - L // 2
+        chroms = [alleles[i].chrom for i in idx]
+        # stretches: consecutive windows on one contig, close together, share one convolution
+        span_chrom, span_a, span_b = [], [], []
+        which = np.zeros(len(idx), dtype=np.int64)
+        for j, (c, st) in enumerate(zip(chroms, starts.tolist())):
+            if span_chrom and span_chrom[-1] == c and span_a[-1] <= st <= span_b[-1] + SPAN_GAP \
+                    and st + L - span_a[-1] <= MAX_SPAN:
+                span_b[-1] = max(span_b[-1], st + L)
+            else:
+                span_chrom.append(c)
+                span_a.append(st)
+                span_b.append(st + L)
+            which[j] = len(span_a) - 1
+        pieces = [_fetch(self.fa, c, a, b) for c, a, b in zip(span_chrom, span_a, span_b)]
+        offsets = np.concatenate([[0], np.cumsum([len(p) for p in pieces])[:-1]]).astype(np.int64)
+        codes = np.concatenate(pieces)
+        woff = offsets[which] + starts - np.asarray(span_a, dtype=np.int64)[which]  # window start in codes
+        # REF check against the genome's bases, every allele length at once
+        kmax = int(k.max())
+        col = np.arange(kmax)[None, :]
+        at = np.minimum(woff[:, None] + (pos0 - starts)[:, None] + col, len(codes) - 1)
+        genome_ref = np.where(col < k[:, None], codes[at], N_CODE)
+        vcf_ref = _codes_of([alleles[i].ref for i in idx], kmax)
+        alt = _codes_of([alleles[i].alt for i in idx], kmax)
+        bad = ((genome_ref != vcf_ref) | ((genome_ref == N_CODE) & (col < k[:, None]))).any(axis=1)
+        to_full = []
+        for j in np.flatnonzero(bad):
+            checks[idx[j]] = "mismatch"
+            if self.ref_from == "vcf":
+                to_full.append(idx[j])
+        # windows holding N (or running off the contig)
+        nsum = np.concatenate([[0], np.cumsum(codes == N_CODE)])
+        has_n = nsum[woff + L] - nsum[woff] > 0
+        for j in np.flatnonzero(has_n & ~bad):
+            checks[idx[j]] = "n_in_window"
+        good = np.flatnonzero(~bad)
+        if not len(good):
+            return to_full
+        s = self.scorer
+        act = s.activations(torch.from_numpy(codes)[None])[0]  # (total - W + 1, C)
+        ref_ch = torch.empty((len(good), s.channels), device=act.device)
+        alt_ch = torch.empty_like(ref_ch)
+        for kk in np.unique(k[good]):  # MNVs of each length together
+            sel = good[k[good] == kk]
+            out = np.flatnonzero(k[good] == kk)
+            r, a = s.substitute_windows(act, torch.from_numpy(woff[sel]), P, torch.from_numpy((pos0 - starts)[sel]),
+                                        torch.from_numpy(vcf_ref[sel, :kk]), torch.from_numpy(alt[sel, :kk]))
+            tout = torch.from_numpy(out).to(act.device)
+            ref_ch[tout], alt_ch[tout] = r, a
+        self._finish(np.asarray(idx)[good], ref_ch, alt_ch, ref_logit, alt_logit, top, fdelta)
+        return to_full
+
+    def _allele_window(self, a: Allele, allele: str) -> np.ndarray:
+        """The window centred on ``allele`` put in place of REF at ``a.pos``."""
+        L = self.window
+        pos0 = a.pos - 1
+        seq = encode(allele)
+        left = L // 2 - (len(seq) - 1) // 2  # genome bases before the allele
+        if left < 0:
+            seq, left = seq[-left:], 0
+        parts = [_fetch(self.fa, a.chrom, pos0 - left, pos0), seq]
+        rest = L - left - len(seq)
+        if rest > 0:
+            end = pos0 + len(a.ref)
+            parts.append(_fetch(self.fa, a.chrom, end, end + rest))
+        return np.concatenate(parts)[:L]
+
+    def _full(self, alleles, idx, checks, ref_logit, alt_logit, top, fdelta) -> None:
+        """Indels (and REFs trusted from the VCF): both windows by full forward passes."""
+        ref_rows = np.stack([self._allele_window(alleles[i], alleles[i].ref) for i in idx])
+        alt_rows = np.stack([self._allele_window(alleles[i], alleles[i].alt) for i in idx])
+        for j, i in enumerate(idx):
+            if checks[i] == "ok" and (ref_rows[j] == N_CODE).any():
+                checks[i] = "n_in_window"
+        s = self.scorer
+        both = s.pool(s.activations(torch.from_numpy(np.concatenate([ref_rows, alt_rows]))))
+        n = len(idx)
+        self._finish(np.asarray(idx), both[:n], both[n:], ref_logit, alt_logit, top, fdelta)
+
+
+_CODE_LUT = np.full(256, N_CODE, dtype=np.uint8)
+for _i, _b in enumerate(b"ACGT"):
+    _CODE_LUT[_b] = _CODE_LUT[_b + 32] = _i
+
+
+def _codes_of(alleles: Sequence[str], width: int) -> np.ndarray:
+    """``(n, width)`` uint8 codes of DNA strings (already validated), right-padded with N."""
+    if width == 1:
+        return _CODE_LUT[np.frombuffer("".join(alleles).encode(), dtype=np.uint8)][:, None].copy()
+    out = np.full((len(alleles), width), N_CODE, dtype=np.uint8)
+    for j, a in enumerate(alleles):
+        out[j, : len(a)] = _CODE_LUT[np.frombuffer(a.encode(), dtype=np.uint8)]
+    return out
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def score_variants(
+    model: MotifCNN,
+    vcf: str | os.PathLike,
+    genome: str | os.PathLike | IndexedFasta,
+    output: str | os.PathLike,
+    *,
+    vcf_out: str | os.PathLike | None = None,
+    options: VariantOptions = VariantOptions(),
+    run: RunOptions = RunOptions(),
+) -> dict:
+    """Score every ALT of a VCF/BCF with a model; write the effects TSV (and an annotated VCF).
+
+    Parameters
+    ----------
+    model
+        The model.
+    vcf
+        VCF, VCF.gz or BCF (streamed; no index needed).
+    genome
+        Genome FASTA (plain or bgzip; indexed on first use) or an open :class:`IndexedFasta`.
+    output
+        Effects TSV: ``chrom pos id ref alt ref_check``, per task ``ref_score alt_score delta
+        logit_delta`` (suffixed ``_<task>`` with several tasks), ``top_filter filter_delta``
+        (see :func:`motifscan.io.variants.effect_columns`). One row per ALT, input order.
+    vcf_out
+        Also write the input VCF with ``MS_REF``/``MS_ALT``/``MS_DELTA``/``MS_CHECK`` INFO fields
+        (bgzipped and tabix-indexed when the name ends in ``.gz``).
+    options
+        Window and ``ref_from`` (:class:`~motifscan.scan.options.VariantOptions`).
+    run
+        Device, threads, alleles per batch (``batch_size``), convolution method.
+
+    Returns
+    -------
+    dict
+        Counts: ``records``, ``alleles``, ``symbolic`` (skipped), one per ``ref_check`` value,
+        ``seconds``, ``variants_per_s``.
+    """
+    outputs = [(output, "-o")] + ([(vcf_out, "--vcf-out")] if vcf_out else [])
+    for path, opt in outputs:
+        check_output_path(path, option=opt)
+    if vcf_out and os.path.realpath(os.fspath(vcf_out)) == os.path.realpath(os.fspath(output)):
+        raise UsageError("-o and --vcf-out must name different files")
+    set_threads(run.threads)
+    dev = resolve_device(run.device)
+    window = int(options.window or model.config.seq_length)
+    if window < model.config.filter_width:
+        raise UsageError(f"--window {window} is shorter than the filter width {model.config.filter_width}")
+    fa = genome if isinstance(genome, IndexedFasta) else IndexedFasta(genome)
+    _check_contigs(vcf, fa)
+    conv = run.conv_method if not (run.conv_method == "table" and dev.type != "cpu") else "dense"
+    scorer = _ModelVariantScorer(model.eval(), fa, window, dev, conv, options.ref_from)
+    stats = AlleleStats()
+    counts = {c: 0 for c in ("ok", "mismatch", "n_in_window", "contig_missing")}
+    t0 = time.perf_counter()
+    from .model_scan import filter_names
+
+    with contextlib.ExitStack() as stack:
+        writer = stack.enter_context(EffectsWriter(output, model.config.tasks, filter_names(model)))
+        annotated = stack.enter_context(AnnotatedVcfWriter(vcf_out, vcf, model.config.tasks)) if vcf_out else None
+        alleles = iter_alleles(vcf, keep_records=annotated is not None, stats=stats)
+        for batch in _batches(alleles, run.batch_size or DEFAULT_BATCH):
+            scored = [a for a in batch if a.alt]
+            if not scored:  # records with symbolic ALTs only: written back unchanged
+                for a in batch:
+                    annotated.add(a.record, {})
+                continue
+            res = scorer.score(scored)
+            for c in res.checks:
+                counts[c] += 1
+            ref_p, alt_p = _sigmoid(res.ref_logit), _sigmoid(res.alt_logit)
+            writer.write(scored, res.checks, ref_p, alt_p, res.ref_logit, res.alt_logit, res.top,
+                         res.filter_delta)
+            if annotated is not None:
+                _annotate(annotated, batch, scored, res.checks, ref_p, alt_p)
+        if stats.alleles and counts["contig_missing"] == stats.alleles:
+            seen = sorted({a for a in _missing_contigs(vcf, fa)})
+            check_chromosomes([Interval(c, 0, 0) for c in seen], fa.sizes, vcf, fa.path, "VCF")
+    seconds = time.perf_counter() - t0
+    out = {"records": stats.records, "alleles": stats.alleles, "symbolic": stats.symbolic, **counts,
+           "seconds": seconds, "variants_per_s": stats.alleles / max(seconds, 1e-9)}
+    _log_counts(out, output)
+    return out
+
+
+def _missing_contigs(vcf, fa: IndexedFasta) -> set[str]:
+    return {a.chrom for a in iter_alleles(vcf) if a.chrom not in fa.sizes}
+
+
+def _annotate(writer: AnnotatedVcfWriter, batch: Sequence[Allele], scored: Sequence[Allele],
+              checks: Sequence[str], ref_p: np.ndarray, alt_p: np.ndarray) -> None:
+    """Write each record of a batch once, with the values of its scored alleles."""
+    values: dict[int, dict[int, tuple]] = {}
+    for j, a in enumerate(scored):
+        p = None if np.isnan(ref_p[j, 0]) else np.stack([ref_p[j], alt_p[j]])
+        values.setdefault(a.serial, {})[a.alt_index] = (checks[j], p)
+    done = set()
+    for a in batch:
+        if a.serial not in done:
+            done.add(a.serial)
+            writer.add(a.record, values.get(a.serial, {}))
+
+
+def _log_counts(out: dict, output) -> None:
+    log.info("%s alleles of %s records in %.1f s (%.0f variants/s) -> %s", f"{out['alleles']:,}",
+             f"{out['records']:,}", out["seconds"], out.get("variants_per_s", 0), output)
+    if out.get("symbolic"):
+        log.info("%d symbolic ALTs (<DEL>, *, breakends, N) skipped", out["symbolic"])
+    for key, text in (("mismatch", "REF disagrees with the genome (ref_check=mismatch)"),
+                      ("contig_missing", "contig not in the genome (ref_check=contig_missing)"),
+                      ("n_in_window", "window holds N or runs off the contig (ref_check=n_in_window)")):
+        if out.get(key):
+            (log.info if key == "n_in_window" else log.warning)("%d alleles: %s", out[key], text)
+
+
+# ---------------------------------------------------------------------------- motif files
+_LETTERS = np.frombuffer(b"ACGTN", dtype=np.uint8)
+#: Candidate (allele, motif) pairs scored exactly at once (bounds the gather's memory).
+PAIR_BLOCK = 1 << 14
+
+
+class _MotifVariantScorer:
+    """Motif-mode scoring: lookahead (or dense) hits select (allele, motif) pairs; those are scored exactly."""
+
+    def __init__(self, bank, fa: IndexedFasta, device: torch.device, method: str, ref_from: str) -> None:
+        self.bank = bank
+        self.fa = fa
+        self.device = device
+        self.method = method
+        self.ref_from = ref_from
+        self.flank = bank.max_width - 1
+        # full p-value tables of every motif, flat (scores below the cutoff are reported too)
+        self._pv = np.concatenate([p.pv for p in bank.pssms])
+        self._pv_base = np.concatenate([[0], np.cumsum([len(p.pv) for p in bank.pssms])[:-1]]).astype(np.int64)
+        # per motif: its forward and reverse filters (unreachable motifs have none, and never hit)
+        n_motifs = len(bank.motifs)
+        self.motif_filters = np.full((n_motifs, 2), -1, dtype=np.int64)
+        for f, (m, s) in enumerate(zip(bank.filter_motif, bank.filter_strand)):
+            self.motif_filters[m, s] = f
+        self.mats = bank.filter_matrix.astype(np.int32)  # (n_filters, Wmax, 4)
+
+    def _segment(self, a: Allele, allele: str, ref_bases: str) -> np.ndarray:
+        """``flank`` genome bases, the allele, ``flank`` genome bases (N off the contig)."""
+        pos0 = a.pos - 1
+        end = pos0 + len(ref_bases)
+        return np.concatenate([_fetch(self.fa, a.chrom, pos0 - self.flank, pos0), encode(allele),
+                               _fetch(self.fa, a.chrom, end, end + self.flank)])
+
+    def _candidates(self, segs: list[np.ndarray], spans: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(segment, motif) pairs with a hit overlapping the segment's allele span."""
+        lens = np.array([len(s) for s in segs], dtype=np.int64)
+        offs = np.concatenate([[0], np.cumsum(lens + 1)[:-1]])
+        flat = np.full(int((lens + 1).sum()), N_CODE, dtype=np.uint8)
+        for s, o in zip(segs, offs):
+            flat[o : o + len(s)] = s
+        from .motif_scan import scan_codes
+
+        if self.method == "dense":
+            start, filt, _score, _ = scan_codes(self.bank, torch.from_numpy(flat).to(self.device), "dense")
+        else:
+            start, filt, _score, _ = scan_codes(self.bank, flat, "lookahead")
+        seg = np.searchsorted(offs, start, side="right") - 1
+        local = start - offs[seg]
+        width = self.bank.filter_width[filt]
+        over = (local < spans[seg, 1]) & (local + width > spans[seg, 0])
+        pairs = np.unique(np.stack([seg[over], self.bank.filter_motif[filt[over]]], 1), axis=0)
+        return pairs[:, 0], pairs[:, 1]
+
+    def _best(self, segs: list[np.ndarray], spans: np.ndarray, seg_idx: np.ndarray, motif: np.ndarray):
+        """Best window overlapping the allele span, per pair: (score, start, strand); score -1 if none."""
+        n = len(seg_idx)
+        score = np.full(n, -1, dtype=np.int64)
+        start = np.zeros(n, dtype=np.int64)
+        strand = np.zeros(n, dtype=np.int8)
+        Wmax = self.bank.max_width
+        maxlen = max(len(s) for s in segs)
+        padded = np.full((len(segs), maxlen + Wmax), N_CODE, dtype=np.uint8)
+        for i, s in enumerate(segs):
+            padded[i, : len(s)] = s
+        widths = self.bank.widths[motif]
+        for a in range(0, n, PAIR_BLOCK):
+            b = min(n, a + PAIR_BLOCK)
+            si, w = seg_idx[a:b], widths[a:b]
+            lo = spans[si, 0] - w + 1  # first window start overlapping the span
+            n_win = spans[si, 1] - spans[si, 0] + w - 1
+            O = int(n_win.max())
+            starts = lo[:, None] + np.arange(O)[None, :]  # (p, O)
+            ok = (np.arange(O)[None, :] < n_win[:, None]) & (starts >= 0)
+            cols = np.arange(Wmax)[None, None, :]
+            idx = np.clip(starts[..., None] + cols, 0, padded.shape[1] - 1)
+            codes = padded[si[:, None, None], idx]  # (p, O, Wmax)
+            inside = cols < w[:, None, None]
+            has_n = ((codes > 3) & inside).any(axis=2)
+            ok &= ~has_n & (starts + w[:, None] <= np.array([len(segs[i]) for i in si])[:, None])
+            c4 = np.minimum(codes, 3)
+            best_here = np.full(b - a, -1, dtype=np.int64)
+            for s in (0, 1):
+                f = self.motif_filters[motif[a:b], s]
+                vals = np.take_along_axis(self.mats[f][:, None, :, :], c4[..., None].astype(np.int64), axis=3)[..., 0]
+                tot = np.where(ok, vals.sum(axis=2), -1)  # zero-padded columns add nothing
+                arg = tot.argmax(axis=1)
+                top = tot[np.arange(b - a), arg]
+                better = top > best_here
+                best_here = np.where(better, top, best_here)
+                start[a:b] = np.where(better, starts[np.arange(b - a), arg], start[a:b])
+                strand[a:b] = np.where(better, s, strand[a:b])
+            score[a:b] = best_here
+        return score, start, strand
+
+    def _matched(self, seg: np.ndarray, start: int, width: int, strand: int) -> str:
+        codes = seg[start : start + width]
+        if strand:
+            codes = np.where(codes < 4, 3 - codes, codes)[::-1]
+        return _LETTERS[np.minimum(codes, 4)].tobytes().decode()
+
+    def rows(self, alleles: Sequence[Allele], pvalue: float, counts: dict) -> list[list[str]]:
+        """Output rows of a batch, in input order (motif file order within an allele)."""
+        bank = self.bank
+        checks, ref_segs, alt_segs, keep = [], [], [], []
+        for a in alleles:
+            check, genome = _ref_check(self.fa, a)
+            if check == "mismatch" and self.ref_from == "vcf" and genome is not None:
+                ref_bases = a.ref
+            elif check == "ok":
+                ref_bases = a.ref
+            else:
+                checks.append(check)
+                continue
+            rs, as_ = self._segment(a, ref_bases, ref_bases), self._segment(a, a.alt, ref_bases)
+            if check == "ok" and (rs == N_CODE).any():
+                check = "n_in_window"
+            checks.append(check)
+            keep.append(len(checks) - 1)
+            ref_segs.append(rs)
+            alt_segs.append(as_)
+        for c in checks:
+            counts[c] = counts.get(c, 0) + 1
+        found: dict[int, list[list[str]]] = {}
+        if keep:
+            segs = ref_segs + alt_segs
+            F = self.flank
+            spans = np.array([[F, F + len(alleles[i].ref)] for i in keep]
+                             + [[F, F + len(alleles[i].alt)] for i in keep], dtype=np.int64)
+            seg_idx, motif = self._candidates(segs, spans)
+            nk = len(keep)
+            pair_j = np.where(seg_idx >= nk, seg_idx - nk, seg_idx)
+            pairs = np.unique(np.stack([pair_j, motif], 1), axis=0) if len(pair_j) else np.zeros((0, 2), np.int64)
+            j, m = pairs[:, 0], pairs[:, 1]
+            rsc, rst, rstr = self._best(segs, spans, j, m)
+            asc, ast, astr = self._best(segs, spans, j + nk, m)
+            rp = np.where(rsc >= 0, self._pv[self._pv_base[m] + np.maximum(rsc, 0)], 1.0)
+            ap = np.where(asc >= 0, self._pv[self._pv_base[m] + np.maximum(asc, 0)], 1.0)
+            keep_row = (rp <= pvalue) | (ap <= pvalue)
+            rbits, abits = bank.raw_scores(m, np.maximum(rsc, 0)), bank.raw_scores(m, np.maximum(asc, 0))
+            for q in np.flatnonzero(keep_row):
+                jj, mm = int(j[q]), int(m[q])
+                i = keep[jj]
+                a = alleles[i]
+                w = int(bank.widths[mm])
+                r_ok, a_ok = rp[q] <= pvalue, ap[q] <= pvalue
+                if r_ok and a_ok:
+                    effect = "strengthened" if asc[q] > rsc[q] else "weakened" if asc[q] < rsc[q] else "unchanged"
+                else:
+                    effect = "broken" if r_ok else "created"
+                use_alt = ap[q] < rp[q]
+                st = int(ast[q] if use_alt else rst[q])
+                if use_alt and st >= F + len(a.alt):  # past the allele: back to reference coordinates
+                    st += len(a.ref) - len(a.alt)
+                site = a.pos - F + st  # 1-based: segment position 0 is genome position pos - F (1-based)
+                strand = int(astr[q] if use_alt else rstr[q])
+                mot = bank.motifs[mm]
+                found.setdefault(i, []).append([
+                    a.chrom, str(a.pos), a.id, a.ref, a.alt, checks[i], mot.id, mot.alt or "", "-" if strand else "+",
+                    str(site), f"{rp[q]:.3g}", f"{ap[q]:.3g}",
+                    f"{rbits[q]:g}" if rsc[q] >= 0 else "", f"{abits[q]:g}" if asc[q] >= 0 else "", effect,
+                    self._matched(segs[jj], int(rst[q]), w, int(rstr[q])) if rsc[q] >= 0 else ".",
+                    self._matched(segs[jj + nk], int(ast[q]), w, int(astr[q])) if asc[q] >= 0 else "."])
+        out: list[list[str]] = []
+        for i, a in enumerate(alleles):
+            if checks[i] in ("mismatch", "contig_missing") and not (checks[i] == "mismatch" and self.ref_from == "vcf"):
+                out.append([a.chrom, str(a.pos), a.id, a.ref, a.alt, checks[i]] + [""] * 11)
+            else:
+                out.extend(found.get(i, []))
+        return out
+
+
+def motif_variants(
+    motifs,
+    vcf: str | os.PathLike,
+    genome: str | os.PathLike | IndexedFasta,
+    output: str | os.PathLike,
+    *,
+    options: MotifOptions = MotifOptions(),
+    variant: VariantOptions = VariantOptions(),
+    run: RunOptions = RunOptions(),
+) -> dict:
+    """Which motif sites does each ALT create or break (motifbreakR's question, FIMO-exact p-values)?
+
+    For every ALT and motif: the best site (both strands) overlapping the variant in the
+    reference and in the alternative sequence, scored with FIMO's integer PSSM and exact p-value
+    (:class:`~motifscan.scan.motif_bank.MotifBank`); a row when either allele reaches
+    ``options.pvalue``. Candidate pairs come from the motif scan's lookahead index on CPU (the
+    dense convolution on a GPU) over both alleles' local sequences; each candidate is then
+    scored exactly, so the p-value of the other allele is reported even above the threshold.
+
+    Columns (:data:`motifscan.io.variants.BREAK_COLUMNS`): ``chrom pos id ref alt ref_check motif_id
+    motif_alt_id strand site_start ref_pvalue alt_pvalue ref_score alt_score effect matched_ref
+    matched_alt``. ``strand`` and ``site_start`` (1-based, reference coordinates) are those of
+    the allele with the smaller p-value (the reference on ties); ``matched_*`` is each allele's
+    best site read on its strand. ``effect``: ``created`` (only ALT reaches the threshold),
+    ``broken`` (only REF), ``strengthened``/``weakened`` (both; ALT scores higher/lower) or
+    ``unchanged`` (both, equal scores). Alleles without scores (``mismatch``,
+    ``contig_missing``) get one row with empty motif columns.
+
+    Returns
+    -------
+    dict
+        ``records``, ``alleles``, ``symbolic``, ``rows``, counts per ``ref_check``, ``seconds``,
+        ``variants_per_s``, ``motifs``.
+    """
+    from ..io.motif_formats import read_motifs
+    from .motif_bank import MotifBank
+    from .run import resolve_background
+
+    check_output_path(output)
+    set_threads(run.threads)
+    motif_list = read_motifs(motifs, options.motif_format) if isinstance(motifs, (str, os.PathLike)) else list(motifs)
+    if not motif_list:
+        raise InputError("no motifs", path=motifs if isinstance(motifs, (str, os.PathLike)) else None)
+    if str(options.background) == "input":
+        raise UsageError("--bg input is not defined for variants", hint="use motif-file, uniform or a background file")
+    dev = resolve_device(run.device)
+    fa = genome if isinstance(genome, IndexedFasta) else IndexedFasta(genome)
+    _check_contigs(vcf, fa)
+    bank = MotifBank(motif_list, background=resolve_background(options.background), pseudocount=options.pseudocount,
+                     pvalue=options.pvalue, range_=options.pssm_range)
+    method = options.method if options.method != "auto" else ("dense" if dev.type == "cuda" else "lookahead")
+    if method == "lookahead":
+        bank.lookahead_index()
+    scorer = _MotifVariantScorer(bank, fa, dev, method, variant.ref_from)
+    stats = AlleleStats()
+    counts: dict[str, int] = {c: 0 for c in ("ok", "mismatch", "n_in_window", "contig_missing")}
+    t0 = time.perf_counter()
+    with BreaksWriter(output) as writer:
+        for batch in _batches(iter_alleles(vcf, stats=stats), run.batch_size or 4 * DEFAULT_BATCH):
+            writer.write(scorer.rows(batch, options.pvalue, counts))
+        if stats.alleles and counts["contig_missing"] == stats.alleles:
+            check_chromosomes([Interval(c, 0, 0) for c in sorted(_missing_contigs(vcf, fa))], fa.sizes, vcf, fa.path,
+                              "VCF")
+        rows = writer.count
+    seconds = time.perf_counter() - t0
+    out = {"records": stats.records, "alleles": stats.alleles, "symbolic": stats.symbolic, "rows": rows, **counts,
+           "seconds": seconds, "variants_per_s": stats.alleles / max(seconds, 1e-9), "motifs": len(motif_list)}
+    _log_counts(out, output)
+    return out

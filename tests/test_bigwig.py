@@ -1,0 +1,162 @@
+"""The streaming bigWig writer against two independent readers: libBigWig (pyBigWig) and the UCSC
+kent library (pybbi): values, zoom summaries, chromosome and block trees of several levels."""
+
+from __future__ import annotations
+
+import bbi
+import numpy as np
+import pyBigWig
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from motifscan.io import bigwig
+from motifscan.io.bigwig import BigWigSections, BigWigStream
+
+
+def _runs(sizes, rng, span=50, step=50, gap_every=37):
+    """Fixed-step runs over each chromosome, with gaps (skipped windows)."""
+    out = []
+    for c, n in sizes:
+        q = np.arange(75, n - span + 1, step)
+        v = rng.random(len(q)).astype(np.float32)
+        keep = (np.arange(len(q)) % gap_every) != 5
+        cut = np.flatnonzero(np.diff(np.flatnonzero(keep)) != 1) + 1
+        idx = np.flatnonzero(keep)
+        for part in np.split(idx, cut):
+            if len(part):
+                out.append((c, int(q[part[0]]), v[part]))
+    return out
+
+
+def _write(path, sizes, runs, span=50, step=50, piece=333, zoom_levels=5):
+    with open(path, "w+b") as fh:
+        w = BigWigStream(fh, sizes, zoom_levels=zoom_levels)
+        for c, start, v in runs:
+            for a in range(0, len(v), piece):
+                w.add(c, start + a * step, span, step, v[a : a + piece])
+        w.close()
+    return path
+
+
+def _exact(runs, chrom, lo, hi, span=50, step=50):
+    """Brute force: (covered bases, sum, min, max) of the values inside [lo, hi)."""
+    cov = s = 0.0
+    mn, mx = np.inf, -np.inf
+    for c, start, v in runs:
+        if c != chrom:
+            continue
+        a = start + np.arange(len(v)) * step
+        ov = np.clip(np.minimum(a + span, hi) - np.maximum(a, lo), 0, None)
+        m = ov > 0
+        cov += ov.sum()
+        s += float((ov * v.astype(np.float64)).sum())
+        if m.any():
+            mn, mx = min(mn, float(v[m].min())), max(mx, float(v[m].max()))
+    return cov, s, mn, mx
+
+
+SIZES = [("chr1", 1_000_000), ("chr2", 300_000), ("chrM", 16_000)]
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory):
+    rng = np.random.default_rng(0)
+    runs = _runs(SIZES, rng)
+    path = _write(tmp_path_factory.mktemp("bw") / "t.bw", SIZES, runs)
+    return path, runs
+
+
+def test_values_read_back_by_libbigwig_and_ucsc(written):
+    path, runs = written
+    with pyBigWig.open(str(path)) as f:
+        assert f.chroms() == dict(SIZES)
+        for c, _n in SIZES:
+            want = [(s + i * 50, s + i * 50 + 50, float(x)) for cc, s, v in runs if cc == c for i, x in enumerate(v)]
+            assert f.intervals(c) == tuple(want)
+            got = list(bbi.fetch_intervals(str(path), c, 0, dict(SIZES)[c]))
+            assert [(a, b, v) for _c, a, b, v in got] == want
+        h = f.header()
+        assert h["nLevels"] == 5 and h["nBasesCovered"] == 50 * sum(len(v) for *_x, v in runs)
+
+
+@pytest.mark.parametrize("chrom,lo,hi,bins", [("chr1", 0, 1_000_000, 1), ("chr1", 0, 819_200, 4),
+                                              ("chr2", 0, 300_000, 1), ("chr1", 409_600, 614_400, 64)])
+def test_zoom_summaries_are_exact_on_their_bins(written, chrom, lo, hi, bins):
+    """Queries whose bins are unions of a zoom level's bins read that level: the summaries equal
+    brute force (float32 sums aside), in both readers."""
+    path, runs = written
+    edges = np.linspace(lo, hi, bins + 1).astype(int)
+    with pyBigWig.open(str(path)) as f:
+        for t in ("mean", "max", "min", "coverage"):
+            got = np.array(f.stats(chrom, lo, hi, type=t, nBins=bins), dtype=float)
+            ucsc = bbi.stackup(str(path), [chrom], [lo], [hi], bins=bins, summary="cov" if t == "coverage" else t)[0]
+            for k in range(bins):
+                cov, s, mn, mx = _exact(runs, chrom, edges[k], edges[k + 1])
+                want = {"mean": s / cov, "max": mx, "min": mn, "coverage": cov / (edges[k + 1] - edges[k])}[t]
+                assert got[k] == pytest.approx(want, rel=1e-5, abs=1e-6), (t, k)
+                assert ucsc[k] == pytest.approx(want, rel=1e-5, abs=1e-6), (t, k)
+
+
+def test_many_chromosomes_and_blocks_make_trees_of_several_levels(tmp_path, monkeypatch):
+    # > 256 chromosomes: a B+ tree of two levels; > 256 blocks of 64 values: an R-tree of two levels
+    monkeypatch.setattr(bigwig, "BLOCK_VALUES", 64)
+    monkeypatch.setattr(bigwig, "FLUSH_VALUES", 256)
+    sizes = [(f"scaffold_{i:04d}", 6_000 + 37 * i) for i in range(300)]
+    runs = _runs(sizes, np.random.default_rng(1), gap_every=1000)
+    path = _write(tmp_path / "many.bw", sizes, runs, zoom_levels=2)
+    assert len(BigWigSections(path).sizes) == 300
+    with pyBigWig.open(str(path)) as f:
+        assert f.chroms() == dict(sizes)
+        for c, n in sizes[::37]:
+            want = [float(x) for cc, _s, v in runs if cc == c for x in v]
+            assert [v for *_x, v in f.intervals(c)] == want
+            assert f.stats(c, 0, n, type="max")[0] == pytest.approx(max(want))
+    for c, n in sizes[::53]:
+        got = [v for *_x, v in bbi.fetch_intervals(str(path), c, 0, n)]
+        assert got == [float(x) for cc, _s, v in runs if cc == c for x in v]
+
+
+def test_no_values_is_still_a_bigwig(tmp_path):
+    with open(tmp_path / "e.bw", "w+b") as fh:
+        BigWigStream(fh, [("c", 1000)]).close()
+    with pyBigWig.open(str(tmp_path / "e.bw")) as f:
+        assert f.chroms() == {"c": 1000} and f.intervals("c") is None
+    assert list(BigWigSections(tmp_path / "e.bw").sections()) == []
+
+
+def test_span_shorter_than_step_and_errors(tmp_path):
+    with open(tmp_path / "g.bw", "w+b") as fh:
+        w = BigWigStream(fh, [("c", 10_000)], zoom_levels=3)
+        w.add("c", 0, 200, 300, np.array([0.5, 0.25, 1.0], np.float32))
+        with pytest.raises(ValueError, match="genome order"):
+            w.add("c", 100, 200, 300, np.array([0.1], np.float32))
+        with pytest.raises(ValueError, match="not in the bigWig"):
+            w.add("x", 0, 200, 300, np.array([0.1], np.float32))
+        with pytest.raises(ValueError, match="end"):
+            w.add("c", 9_900, 200, 300, np.array([0.1], np.float32))
+        w.close()
+    with pyBigWig.open(str(tmp_path / "g.bw")) as f:
+        assert f.intervals("c") == ((0, 200, 0.5), (300, 500, 0.25), (600, 800, 1.0))
+        assert f.stats("c", 0, 10_000, type="coverage")[0] == pytest.approx(0.06)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.integers(1, 3000), min_size=1, max_size=6), st.integers(0, 3))
+def test_the_bytes_do_not_depend_on_how_runs_are_split(tmp_path_factory, pieces, gaps):
+    """One run handed over in any pieces gives the same file (what makes gathered == unsharded)."""
+    rng = np.random.default_rng(len(pieces) + gaps)
+    n = sum(pieces)
+    v = rng.random(n).astype(np.float32)
+    d = tmp_path_factory.mktemp("split")
+    sizes = [("a", 75 + 50 * n + 1000), ("b", 5000)]
+    whole = _write(d / "whole.bw", sizes, [("a", 75, v), ("b", 0, v[:90])], piece=n)
+    with open(d / "parts.bw", "w+b") as fh:
+        w = BigWigStream(fh, sizes)
+        done = 0
+        for p in pieces:
+            w.add("a", 75 + 50 * done, 50, 50, v[done : done + p])
+            done += p
+        w.add("b", 0, 50, 50, v[:90])
+        w.close()
+    assert (d / "parts.bw").read_bytes() == whole.read_bytes()

@@ -1,0 +1,106 @@
+"""Substitutions as local updates of cached activations equal full forward passes (fast == naive)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from motifscan.codes import one_hot_torch
+from motifscan.model import ModelConfig, MotifCNN
+from motifscan.scan.mutations import MutationScorer, naive_ism
+
+
+def _model(width: int, rc: bool, hidden: int, tasks: int = 2, filters: int = 5, seed: int = 0) -> MotifCNN:
+    torch.manual_seed(seed)
+    m = MotifCNN(ModelConfig(n_filters=filters, filter_width=width, rc_sharing=rc, hidden=hidden,
+                             seq_length=max(width, 20), tasks=[f"t{i}" for i in range(tasks)])).eval()
+    with torch.no_grad():  # larger weights than the default init: activations cross zero and maxima move
+        m.conv.weight.mul_(3.0)
+    return m
+
+
+def _logits64(model: MotifCNN, codes: np.ndarray) -> np.ndarray:
+    net = model.double()
+    try:
+        with torch.no_grad():
+            return net(one_hot_torch(torch.from_numpy(codes), dtype=torch.float64)).numpy()
+    finally:
+        model.float()
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(width=st.integers(1, 9), extra=st.integers(0, 25), rc=st.booleans(), hidden=st.sampled_from([0, 4]),
+       method=st.sampled_from(["table", "dense"]), n_frac=st.sampled_from([0.0, 0.2]), seed=st.integers(0, 10**6))
+def test_fast_ism_equals_naive_ism(width, extra, rc, hidden, method, n_frac, seed):
+    """Every position (the edges included), N bases, RC sharing on/off, hidden layer on/off, two tasks."""
+    rng = np.random.default_rng(seed)
+    model = _model(width, rc, hidden, seed=seed % 1000)
+    L = width + extra
+    codes = rng.integers(0, 4, (2, L)).astype(np.uint8)
+    codes[rng.random((2, L)) < n_frac] = 4
+    res = MutationScorer(model, conv_method=method).ism(torch.from_numpy(codes))
+    want = naive_ism(model, codes)
+    np.testing.assert_allclose(res.delta.numpy(), want, atol=1e-5, rtol=0)
+    np.testing.assert_allclose(res.ref_logits.numpy(), _logits64(model, codes), atol=1e-5, rtol=0)
+    # exactly 0 at the reference base (none at N)
+    ref = res.delta.numpy()[np.arange(2)[:, None], np.arange(L)[None, :], np.minimum(codes, 3)]
+    assert (ref[codes < 4] == 0).all()
+
+
+@settings(max_examples=40, deadline=None)
+@given(width=st.integers(1, 9), extra=st.integers(0, 30), k=st.integers(1, 4), rc=st.booleans(),
+       hidden=st.sampled_from([0, 4]), seed=st.integers(0, 10**6))
+def test_block_substitution_equals_forward_pass(width, extra, k, rc, hidden, seed):
+    """A k-base substitution anywhere (edges included) pools like the mutated sequence's forward pass."""
+    rng = np.random.default_rng(seed)
+    model = _model(width, rc, hidden, seed=seed % 1000)
+    L = max(width, k) + extra
+    V = 6
+    codes = rng.integers(0, 5, (V, L)).astype(np.uint8)
+    pos = rng.integers(0, L - k + 1, V)
+    alt = rng.integers(0, 4, (V, k)).astype(np.uint8)
+    ref = np.stack([codes[v, p : p + k] for v, p in enumerate(pos)])
+    s = MutationScorer(model)
+    act = s.activations(torch.from_numpy(codes))
+    pooled = s.combine(s.substitute(act, torch.from_numpy(pos), torch.from_numpy(ref), torch.from_numpy(alt)))
+    mutated = codes.copy()
+    for v, p in enumerate(pos):
+        mutated[v, p : p + k] = alt[v]
+    np.testing.assert_allclose(s.logits(pooled).numpy(), _logits64(model, mutated), atol=1e-5, rtol=0)
+    # substituting the reference itself changes nothing, bit for bit
+    same = s.substitute(act, torch.from_numpy(pos), torch.from_numpy(ref), torch.from_numpy(np.minimum(ref, 3)))
+    keep = (ref < 4).all(axis=1)
+    assert torch.equal(s.combine(same)[torch.from_numpy(keep)], s.combine(s.pool(act))[torch.from_numpy(keep)])
+
+
+def test_activations_do_not_depend_on_the_chunk():
+    """An output position scores the same bits whatever stretch it was computed in (table method)."""
+    model = _model(7, True, 0)
+    rng = np.random.default_rng(1)
+    codes = rng.integers(0, 5, 300).astype(np.uint8)
+    s = MutationScorer(model)
+    whole = s.activations(torch.from_numpy(codes)[None])[0]
+    part = s.activations(torch.from_numpy(codes[100:200])[None])[0]
+    assert torch.equal(whole[100 : 100 + part.shape[0]], part)
+
+
+def test_ism_shorter_than_the_filter_is_refused():
+    with pytest.raises(ValueError, match="shorter than the filter width"):
+        MutationScorer(_model(9, True, 0)).ism(torch.zeros((1, 5), dtype=torch.uint8))
+
+
+def test_alternative_bases_must_be_acgt():
+    s = MutationScorer(_model(3, True, 0))
+    act = s.activations(torch.zeros((1, 10), dtype=torch.uint8))
+    with pytest.raises(ValueError, match="A, C, G or T"):
+        s.substitute(act, torch.tensor([2]), torch.zeros((1, 1), dtype=torch.uint8), torch.full((1, 1), 4, dtype=torch.uint8))
+
+
+def test_ism_on_device(device):
+    model = _model(5, True, 4)
+    codes = np.random.default_rng(2).integers(0, 4, (3, 40)).astype(np.uint8)
+    got = MutationScorer(model, device, "dense").ism(torch.from_numpy(codes)).delta.cpu().numpy()
+    np.testing.assert_allclose(got, naive_ism(model, codes), atol=1e-5, rtol=0)
