@@ -197,3 +197,66 @@ def test_task_errors(two_fastas, pooled_genome, tmp_path):
     with pytest.raises(InputError, match="no positive|no interval"):
         build_task_set([TaskSpec("a", str(two_fastas["a"])), TaskSpec("far", str(empty), genome=str(_genome))],
                        length=100)
+
+
+# ----------------------------------------------------------------------------- scanning
+def _task_model(model: MotifCNN, t: int) -> MotifCNN:
+    """The one-task model that is task ``t`` of ``model`` (same filters, head row ``t``)."""
+    c = model.config
+    one = MotifCNN(ModelConfig(n_filters=c.n_filters, filter_width=c.filter_width, seq_length=c.seq_length,
+                               tasks=[c.tasks[t]])).eval()
+    with torch.no_grad():
+        one.conv.weight.copy_(model.conv.weight)
+        one.conv.bias.copy_(model.conv.bias)
+        one.head[-1].weight.copy_(model.head[-1].weight[t : t + 1])
+        one.head[-1].bias.copy_(model.head[-1].bias[t : t + 1])
+    return one
+
+
+@pytest.fixture
+def three_task_model(tmp_path):
+    from motifscan.model import save_model
+
+    torch.manual_seed(4)
+    model = MotifCNN(ModelConfig(n_filters=6, filter_width=9, seq_length=60, tasks=["x", "y", "z"])).eval()
+    path = tmp_path / "three.h5"
+    save_model(model, path)
+    rng = np.random.default_rng(2)
+    genome = write_fasta(tmp_path / "g.fa", ["c1", "c2"], [decode(rng.integers(0, 4, 5000, dtype=np.uint8)),
+                                                         decode(rng.integers(0, 4, 3100, dtype=np.uint8))])
+    return model, path, genome
+
+
+def test_multi_task_scan_writes_one_track_per_task_equal_to_one_task_models(three_task_model, tmp_path):
+    from motifscan.model import save_model
+
+    model, path, genome = three_task_model
+    out = tmp_path / "out"
+    out.mkdir()
+    assert main(["scan", str(path), str(genome), "-o", str(out / "t.bedGraph"), "--peaks", str(out / "p.bed"),
+                 "--stride", "10", "--threshold", "0.3", "--quiet"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        [f"t.{t}.bedGraph" for t in "xyz"] + [f"p.{t}.bed" for t in "xyz"])
+    for k, t in enumerate("xyz"):
+        single = tmp_path / f"single_{t}.h5"
+        save_model(_task_model(model, k), single)
+        ref = tmp_path / f"ref_{t}"
+        ref.mkdir()
+        assert main(["scan", str(single), str(genome), "-o", str(ref / "t.bedGraph"), "--peaks", str(ref / "p.bed"),
+                     "--stride", "10", "--threshold", "0.3", "--quiet"]) == 0
+        assert (out / f"t.{t}.bedGraph").read_text() == (ref / "t.bedGraph").read_text()
+        assert (out / f"p.{t}.bed").read_text() == (ref / "p.bed").read_text()
+    # --task: one task, at the path given
+    one = tmp_path / "y.bedGraph"
+    assert main(["scan", str(path), str(genome), "-o", str(one), "--task", "y", "--stride", "10", "--quiet"]) == 0
+    assert one.read_text() == (out / "t.y.bedGraph").read_text()
+
+
+def test_multi_task_records_have_a_column_per_task_and_task_errors(three_task_model, tmp_path, capsys):
+    _model, path, genome = three_task_model
+    rec = tmp_path / "r.tsv"
+    assert main(["scan", str(path), str(genome), "-o", str(rec), "--quiet"]) == 0
+    assert rec.read_text().splitlines()[0].split("\t")[2:6] == ["score", "score_x", "score_y", "score_z"]
+    assert main(["scan", str(path), str(genome), "-o", str(tmp_path / "t.bw"), "--task", "w", "--quiet"]) == 2
+    assert "--task 'w' is not a task of the model" in capsys.readouterr().err
+    assert not list(tmp_path.glob("t*.bw"))
