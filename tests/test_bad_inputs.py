@@ -214,7 +214,7 @@ CASES = [
     C("binary-as-fasta-scan", SCAN + " {i}/binary.fa -o {o}/t.bedGraph", 1, "binary.fa:line 1", "not FASTA"),
     C("binary-as-fasta-train", "train {i}/binary.fa -o {o}/m.h5", 1, "binary.fa", "neither FASTA"),
     C("binary-as-fasta-export", "export {i}/model.h5 --sequences {i}/binary.fa -o {o}/m.meme", 1,
-      "binary.fa:line 1", "not FASTA"),
+      "binary.fa", "neither FASTA"),  # one sequence loader for train, evaluate and export
     # --- letters, names
     C("non-iupac-scan", SCAN + " {i}/letters.fa -o {o}/t.bedGraph", 1, "letters.fa:record s2", "'J'",
       "position 10"),

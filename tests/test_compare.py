@@ -33,6 +33,21 @@ def _by_id(motifs, mid):
     return next(m for m in motifs if m.id == mid)
 
 
+def test_background_joins_the_null_without_being_a_target(jaspar):
+    """``MotifDatabase(targets, background=more)``: the null is the columns of both, as in
+    ``MotifDatabase(targets + more)``, so the p-values are those; only targets are reported,
+    and E = p * number of targets."""
+    queries, targets, more = jaspar[:3], jaspar[3:23], jaspar[23:200]
+    whole = {(m.query_id, m.target_id): m for m in compare_motifs(queries, MotifDatabase(targets + more))}
+    rows = compare_motifs(queries, MotifDatabase(targets, background=more))
+    assert len(rows) == len(queries) * len(targets)
+    assert {m.target_id for m in rows} == {t.id for t in targets}
+    for m in rows:
+        ref = whole[m.query_id, m.target_id]
+        assert m.p_value == ref.p_value and m.offset == ref.offset and m.orientation == ref.orientation
+        assert m.e_value == pytest.approx(m.p_value * len(targets), rel=1e-12)
+
+
 def test_ctcf_finds_ctcf(jaspar, db):
     rows = compare_motifs(_by_id(jaspar, "MA0139.2"), db)
     top = rows[0]

@@ -11,7 +11,8 @@ import torch
 
 from motifscan.cli._base import main
 from motifscan.errors import InputError, UsageError
-from motifscan.motifs.export import TSV_COLUMNS, export_motifs, load_sequences, table_path
+from motifscan.data.datasets import load_sequences
+from motifscan.motifs.export import TSV_COLUMNS, ExportOptions, export_motifs, table_path
 from motifscan.model import MotifCNN, ModelConfig, save_model
 from motifscan.motifs.extract import activation_motifs, pooled_outputs, weight_motifs
 from motifscan.io.motif_formats import read_motifs
@@ -248,7 +249,7 @@ def test_explicit_format_overrides_extension(data, tmp_path):
 
 
 def test_trim_drops_flanks(data, tmp_path):
-    res = export_motifs(planted_model(), tmp_path / "m.meme", sequences=list(data), trim=True, device="cpu")
+    res = export_motifs(planted_model(), tmp_path / "m.meme", sequences=list(data), options=ExportOptions(trim=True), device="cpu")
     top = res.motifs[0]
     assert top.width < WIDTH and CONSENSUS in top.consensus
     assert res.rows[0]["width"] == top.width
@@ -272,19 +273,19 @@ def test_export_from_bed_and_genome(data, tmp_path):
     lines = [f"chrS\t{i * length + 50}\t{i * length + 70}\n" for i in range(len(data))]
     bed.write_text("chrS\t0\t10\n" + "".join(lines))  # the first window would start before 0
     model = planted_model()
-    seqs = load_sequences(bed, genome, length=length)
+    seqs = load_sequences(bed, genome=genome, length=length)
     assert len(seqs) == len(data)  # the interval at the chromosome start was skipped
-    np.testing.assert_array_equal(np.stack(seqs), data)
+    np.testing.assert_array_equal(seqs.codes, data)
     res = export_motifs(model, tmp_path / "m.meme", sequences=bed, genome=genome, device="cpu")
     assert res.filters[0] == 3
-    with pytest.raises(UsageError, match="no genome"):
+    with pytest.raises(UsageError, match="needs --genome"):
         load_sequences(bed)
 
 
 def test_no_filter_with_enough_sites_is_an_input_error(data, tmp_path):
     with pytest.raises(InputError, match="no filter"):
         export_motifs(planted_model(), tmp_path / "m.meme", sequences=list(data[:3]),
-                      min_sites=50, device="cpu")
+                      options=ExportOptions(min_sites=50), device="cpu")
     assert not (tmp_path / "m.meme").exists()
 
 
@@ -303,10 +304,138 @@ def test_db_best_match_is_the_planted_motif(data, tmp_path):
     decoys = [Motif(f"decoy{i}", rng.dirichlet(np.full(4, 0.5), size=12), alt=f"D{i}") for i in range(30)]
     db = decoys + [Motif("PLANTED", planted_probs(), alt="P1")]
     res = export_motifs(planted_model(), tmp_path / "m.meme", sequences=list(data), db=db,
-                        trim=True, device="cpu")
+                        options=ExportOptions(trim=True), device="cpu")
     top = res.rows[0]
     assert top["best_match_id"] == "PLANTED" and top["best_match_alt"] == "P1"
     assert top["best_match_evalue"] < 0.05
+
+
+# ---------------------------------------------------------------------------- groups, negatives, size
+def model_with_copies(copies=(0, 3, 5), offsets=(2, 0, 4), n_filters=8, length=60, seed=0) -> MotifCNN:
+    """Filters ``copies`` hold the planted PWM at different offsets (a model that learned it three
+    times, as trained models do); the other filters and head weights are small random."""
+    torch.manual_seed(seed)
+    model = MotifCNN(ModelConfig(n_filters=n_filters, filter_width=WIDTH, seq_length=length, dropout=0.0))
+    logodds = np.log2(planted_probs() / 0.25).T
+    with torch.no_grad():
+        model.conv.weight.mul_(0.3)
+        model.conv.bias.zero_()
+        head = model.head[-1]
+        head.weight.mul_(0.3)
+        for f, off in zip(copies, offsets):
+            model.conv.weight[f] = 0.0
+            model.conv.weight[f, :, off : off + logodds.shape[1]] = torch.tensor(logodds)
+            model.conv.bias[f] = -12.0
+            head.weight[0, f] = 0.4
+        head.bias.fill_(-1.5)
+    return model.eval()
+
+
+def peak_set(n, length=60, with_site=0.6, seed=0):
+    """``n`` peaks, of which a fraction ``with_site`` holds a planted site (both strands), the
+    rest weak positives without one, as in ChIP-seq."""
+    rng = np.random.default_rng(seed)
+    seqs = rng.integers(0, 4, (n, length)).astype(np.uint8)
+    k = int(n * with_site)
+    sites = (rng.random((k, len(CONSENSUS), 1)) > planted_probs().cumsum(1)[None]).sum(2).astype(np.uint8)
+    starts = rng.integers(0, length - len(CONSENSUS), k)
+    for i in range(k):  # test data construction, not a hot path
+        site = sites[i] if i % 2 else reverse_complement(sites[i])
+        seqs[i, starts[i] : starts[i] + len(CONSENSUS)] = site
+    return seqs
+
+
+def test_redundant_filters_are_one_group_and_no_merge_keeps_them_apart(tmp_path):
+    model = model_with_copies()
+    seqs = peak_set(600)
+    res = export_motifs(model, tmp_path / "m.meme", sequences=seqs, device="cpu")
+    top = res.rows[0]
+    assert sorted(res.groups[0]) == [0, 3, 5] and top["n_members"] == 3
+    assert top["members"].split(",") == [f"filter{f}" for f in res.groups[0]]
+    assert res.filters[0] == res.groups[0][0] and top["motif_id"] == f"filter{res.filters[0]}"
+    # the best member is the copy whose own knock-out costs most
+    assert res.filters[0] == max(res.groups[0], key=lambda f: res.influence.loss[f])
+    assert len(res.motifs) == len(res.groups) == 6  # 8 filters, 3 of them in one group
+    assert sorted(f for g in res.groups for f in g) == list(range(8))
+    # the group's influence is the three knocked out together: more than any copy alone
+    assert top["influence_loss"] > 2 * res.influence.loss[[0, 3, 5]].max()
+    assert [m.id for m in read_motifs(tmp_path / "m.meme")] == [r["motif_id"] for r in res.rows]
+    lines = (tmp_path / "m.tsv").read_text().splitlines()
+    assert tuple(lines[0].split("\t")) == TSV_COLUMNS and len(lines) == 7
+
+    apart = export_motifs(model, tmp_path / "f.meme", sequences=seqs, device="cpu",
+                          options=ExportOptions(merge=False))
+    assert len(apart.motifs) == 8 and all(r["n_members"] == 1 for r in apart.rows)
+    assert [r["members"] for r in apart.rows] == [r["motif_id"] for r in apart.rows]
+    # per filter, the order is each filter's own influence
+    np.testing.assert_array_equal(apart.filters, apart.influence.order())
+
+
+@pytest.mark.parametrize("n", [500, 5_000, 40_000])
+def test_planted_group_ranks_first_at_every_size(n, tmp_path):
+    """Issue 12: from about 8,000 peaks on, the filters that learned the motif ranked last (2,000
+    shuffled negatives against all the positives, knock-out to a mean over 95% positives). With
+    classes weighed equally and the copies grouped, the planted motif comes first at every size;
+    with the old export this model put the copies last at all three sizes (influence -0.04,
+    -0.16, -0.35)."""
+    seqs = peak_set(n, seed=n)
+    res = export_motifs(model_with_copies(), tmp_path / "m.meme", sequences=seqs, device="cpu")
+    assert sorted(res.groups[0]) == [0, 3, 5]
+    assert res.rows[0]["influence_loss"] > 0.05
+    assert res.rows[1]["influence_loss"] < 0.2 * res.rows[0]["influence_loss"]
+    assert res.negatives == "shuffle" and res.n_negatives == min(n, 2000)
+    assert similarity(res.motifs[0].probs, planted_probs()) > 0.9
+
+
+def test_negatives_follow_the_model_or_the_user(tmp_path, caplog):
+    model = model_with_copies()
+    seqs = peak_set(300)
+    genome = tmp_path / "genome.fa"
+    genome.write_text(">chrS\n" + decode(np.concatenate(list(seqs) + list(peak_set(300, seed=9)))) + "\n")
+    bed = tmp_path / "peaks.bed"
+    bed.write_text("".join(f"chrS\t{i * 60}\t{i * 60 + 60}\n" for i in range(len(seqs))))
+    fasta = write_fasta(tmp_path / "peaks.fa", seqs)
+    negs = write_fasta(tmp_path / "negs.fa", peak_set(150, with_site=0.0, seed=4))
+
+    model.provenance = {"negatives": "background"}
+    res = export_motifs(model, tmp_path / "a.meme", sequences=bed, genome=genome, device="cpu")
+    assert res.negatives == "background" and res.n_negatives == 300
+    with caplog.at_level(logging.WARNING, logger="motifscan"):
+        res = export_motifs(model, tmp_path / "b.meme", sequences=fasta, device="cpu")
+    assert res.negatives == "shuffle" and "background negatives" in caplog.text
+
+    model.provenance = {"negatives": "file", "inputs": {"negatives": {"path": str(negs)}}}
+    res = export_motifs(model, tmp_path / "c.meme", sequences=fasta, device="cpu")
+    assert res.negatives == str(negs) and res.n_negatives == 150
+    res = export_motifs(model, tmp_path / "d.meme", sequences=fasta, negatives="shuffle", device="cpu",
+                        options=ExportOptions(max_negatives=100))
+    assert res.negatives == "shuffle" and res.n_negatives == 100
+    assert sorted(res.groups[0]) == [0, 3, 5]
+    with pytest.raises(UsageError, match="background needs"):
+        export_motifs(model, tmp_path / "e.meme", sequences=fasta, negatives="background", device="cpu")
+    with pytest.raises(UsageError, match="neither"):
+        export_motifs(model, tmp_path / "e.meme", sequences=fasta, negatives="nope.fa", device="cpu")
+
+
+def test_sequences_are_read_by_content_with_or_without_genome(data, tmp_path, capsys):
+    """Issue 11, bug 1: ``export --sequences peaks.fa --genome g.fa`` read the FASTA as a BED (by
+    its name, whenever a genome was given) and failed on line 1; and a BED not named .bed was
+    read as FASTA. One loader (motifscan.data.datasets.load_sequences), by content, as train."""
+    model_path = save_model(planted_model(), tmp_path / "model.h5")
+    fasta = write_fasta(tmp_path / "peaks.fa", data)
+    length = data.shape[1]
+    genome = tmp_path / "genome.fa"
+    genome.write_text(">chrS\n" + decode(np.concatenate(list(data))) + "\n")
+    bed = tmp_path / "peaks.txt"  # a BED by content, whatever its name
+    bed.write_text("".join(f"chrS\t{i * length}\t{(i + 1) * length}\n" for i in range(len(data))))
+    plain = tmp_path / "plain.meme"
+    assert main(["export", str(model_path), "--sequences", str(fasta), "-o", str(plain), "--device", "cpu"]) == 0
+    for name, seqs in (("fa_genome", fasta), ("bed", bed)):
+        out = tmp_path / f"{name}.meme"
+        assert main(["export", str(model_path), "--sequences", str(seqs), "--genome", str(genome),
+                     "-o", str(out), "--device", "cpu"]) == 0, capsys.readouterr().err
+        assert out.read_text() == plain.read_text()  # the same sequences, the same motifs
+        assert out.with_suffix(".tsv").read_text() == plain.with_suffix(".tsv").read_text()
 
 
 # ---------------------------------------------------------------------------- trained model
@@ -384,8 +513,8 @@ def test_real_ctcf_peaks_with_jaspar_ctcf_filter(tmp_path):
     with torch.no_grad():
         model.conv.weight[0] = torch.tensor(ctcf.log_odds(0.1).T, dtype=torch.float32)
         model.conv.bias.zero_()
-    res = export_motifs(model, tmp_path / "m.meme", sequences=CTCF_FASTA, db="jaspar", trim=True,
-                        device="cpu")
+    res = export_motifs(model, tmp_path / "m.meme", sequences=CTCF_FASTA, db="jaspar",
+                        options=ExportOptions(trim=True), device="cpu")
     row = res.rows[0]
     assert row["nsites"] > 300  # most of the 500 peaks hold a strong CTCF site
     assert row["best_match_alt"] == "CTCF" and row["best_match_evalue"] < 1e-6

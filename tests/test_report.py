@@ -105,3 +105,22 @@ def test_report_has_no_empty_header_rows_and_readable_logos(tmp_path):
     # the motif table scrolls sideways instead of shrinking the logos
     assert "<div class='scroll'><table><tr><th>rank</th><th>motif</th><th>logo</th>" in text
     assert re.search(r"\.scroll\{[^}]*overflow-x:auto", text)
+
+
+def test_report_shows_each_group_of_filters_once_with_its_members(tmp_path):
+    """Export writes one motif per group of filters that learned the same motif; the report
+    says how many filters each motif stands for, and which."""
+    args = _inputs(tmp_path)
+    table = tmp_path / "motifs.tsv"
+    head, *rows = table.read_text().splitlines()
+    members = ["filter0,filter5,filter7", "filter1"]
+    table.write_text("\t".join([head, "n_members", "members"]) + "\n" + "".join(
+        f"{row}\t{len(m.split(','))}\t{m}\n" for row, m in zip(rows, members)))
+    out = tmp_path / "report.html"
+    res = subprocess.run([sys.executable, str(REPORT), *args, "-o", str(out)], capture_output=True, text=True,
+                         timeout=120)
+    assert res.returncode == 0, res.stderr
+    text = out.read_text()
+    assert "4 filters exported as 2 motifs" in text
+    assert "<th>logo</th><th>filters</th>" in text
+    assert '3<br><span class="small">filter0, filter5, filter7</span>' in text

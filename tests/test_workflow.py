@@ -86,6 +86,7 @@ def test_configfile_replaces_the_demo(tmp_path):
             "only": {"peaks": str(peaks)},
             "frombed": {"peaks": str(bed), "genome": str(genome), "negatives": "background",
                         "scan": {"genome": "mygenome", "shards": 2}},
+            "fastagenome": {"peaks": str(peaks), "genome": str(genome)},
         }}))
     res = snakemake(tmp_path, "-n", "-p", "--configfile", str(mine))
     assert res.returncode == 0, res.stderr
@@ -93,6 +94,12 @@ def test_configfile_replaces_the_demo(tmp_path):
     assert "results/only/scan" not in res.stdout  # no scan section: no genome-wide scan
     train = next(ln for ln in res.stdout.splitlines() if "motifscan train " + str(bed) in ln)
     assert f"--genome {genome}" in train and "--negatives background" in train
+    # export contrasts the peaks with the model's own negatives; a FASTA with a genome is read
+    # as a FASTA (export's --genome only serves background negatives then)
+    export = next(ln for ln in res.stdout.splitlines() if "motifscan export results/frombed/" in ln)
+    assert f"--sequences {bed} --genome {genome} --negatives background" in export
+    export = next(ln for ln in res.stdout.splitlines() if "motifscan export results/fastagenome/" in ln)
+    assert f"--sequences {peaks} --genome {genome} --negatives shuffle" in export
     assert res.stdout.count("--shard ") == 2 and "--shard 2/2" in res.stdout
     assert f"--truth {truth}" in res.stdout  # recovery of the known sites is measured
 

@@ -17,7 +17,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..codes import N_CODE
+from ..codes import N_CODE, encode
 from ..errors import InputError, UsageError
 from ..io.fasta import IndexedFasta, open_binary, read_fasta
 from ..io.intervals import (
@@ -35,6 +35,7 @@ __all__ = [
     "Split",
     "is_fasta",
     "load_sequences",
+    "sequence_set",
     "build_labelled_set",
     "split_dataset",
     "row_labels",
@@ -53,16 +54,34 @@ class SequenceSet:
     """Equal-length sequences: ``codes`` ``(N, L)`` uint8, their names and chromosomes.
 
     ``chroms[i]`` is ``None`` when sequence ``i`` has no known coordinates; ``intervals`` holds the
-    genomic windows when the sequences came from a BED file (else ``None``).
+    genomic windows when the sequences came from a BED file (else ``None``). ``records`` holds
+    each sequence as it was read, before cropping or padding to ``L`` (FASTA records at their
+    own length; for a BED, the windows themselves); ``None`` means the same as ``codes``.
     """
 
     names: list[str]
     codes: np.ndarray
     chroms: list[str | None]
     intervals: list[Interval] | None = None
+    records: list[np.ndarray] | None = None
 
     def __len__(self) -> int:
         return len(self.names)
+
+    def as_read(self) -> list[np.ndarray]:
+        """The sequences as read (any lengths): :attr:`records`, or the rows of :attr:`codes`."""
+        return list(self.codes) if self.records is None else self.records
+
+    def subset(self, idx: np.ndarray) -> "SequenceSet":
+        """The sequences at ``idx``, in that order."""
+        idx = np.asarray(idx, dtype=np.int64)
+        return SequenceSet(
+            [self.names[i] for i in idx],
+            self.codes[idx],
+            [self.chroms[i] for i in idx],
+            None if self.intervals is None else [self.intervals[i] for i in idx],
+            None if self.records is None else [self.records[i] for i in idx],
+        )
 
 
 @dataclass
@@ -157,10 +176,23 @@ def load_sequences(
         longer than ``length`` are centre-cropped, shorter ones centre-padded with N.
     min_length
         FASTA records shorter than this (usually the filter width) are an error.
+
+    Returns
+    -------
+    SequenceSet
+        ``codes`` ``(N, length)`` for training, scoring and influence; ``records`` keeps FASTA
+        records at their own length (for motif extraction, which uses every position).
+
+    Raises
+    ------
+    InputError
+        Unreadable, empty or malformed input; unknown chromosomes; no usable interval.
+    UsageError
+        BED input without ``genome``.
     """
     path = Path(path)
-    if is_fasta(path):
-        names, rows, chroms = [], [], []
+    if is_fasta(path):  # by content: a FASTA is a FASTA whatever its name, genome or not
+        names, rows, chroms, records = [], [], [], []
         for rec in read_fasta(path):
             if len(rec) < min_length:
                 raise InputError(
@@ -170,10 +202,13 @@ def load_sequences(
                     hint="remove short records or use a narrower --filter-width",
                 )
             names.append(rec.name)
+            records.append(rec.codes)
             rows.append(_fit_length(rec.codes, length))
             region = parse_region_name(rec.name)
             chroms.append(region[0] if region else None)
-        return SequenceSet(names, np.stack(rows), chroms)
+        if not names:
+            raise InputError("no FASTA records", path=path)
+        return SequenceSet(names, np.stack(rows), chroms, records=records)
     try:
         intervals = read_intervals(path)
     except InputError as exc:
@@ -199,6 +234,27 @@ def load_sequences(
     return SequenceSet(
         [iv.name for iv in kept], np.stack(rows), [iv.chrom for iv in kept], kept
     )
+
+
+def sequence_set(sequences: np.ndarray | Sequence, *, length: int) -> SequenceSet:
+    """In-memory sequences as a :class:`SequenceSet`, as :func:`load_sequences` makes from files.
+
+    Parameters
+    ----------
+    sequences
+        An ``(N, L)`` uint8 code array, or a list of code arrays or strings (any lengths).
+    length
+        Length of ``codes``: longer sequences are centre-cropped, shorter ones centre-padded with
+        N; ``records`` keeps them as given. Names are ``seq0, seq1, ...``; no coordinates.
+    """
+    if isinstance(sequences, np.ndarray) and sequences.ndim == 2:
+        records = list(np.asarray(sequences, dtype=np.uint8))
+    else:
+        records = [encode(s) if isinstance(s, (str, bytes)) else np.asarray(s, dtype=np.uint8) for s in sequences]
+    if not records:
+        raise InputError("no sequences given")
+    codes = np.stack([_fit_length(r, length) for r in records])
+    return SequenceSet([f"seq{i}" for i in range(len(records))], codes, [None] * len(records), records=records)
 
 
 def build_labelled_set(

@@ -114,13 +114,15 @@ def gc_matched_background(
     seed: int = 0,
     max_n_fraction: float = 0.05,
     candidates_per_sequence: int = 20,
+    avoid: Sequence[Interval] = (),
 ) -> tuple[list[Interval], np.ndarray]:
     """Random genomic regions that match the positives' GC content and avoid them.
 
     For each positive, ``ratio`` regions of the same length are taken from the *same chromosome*
     (so chromosome hold-out splits stay clean), chosen among random candidates by closest GC
-    content; candidates overlapping any positive or with more than ``max_n_fraction`` N are
-    rejected.
+    content; candidates overlapping any positive or any interval of ``avoid`` (e.g. the other
+    peaks, when negatives are drawn for a sample of them), or with more than ``max_n_fraction``
+    N, are rejected.
 
     Returns
     -------
@@ -133,9 +135,10 @@ def gc_matched_background(
     by_chrom: dict[str, list[int]] = {}
     for i, iv in enumerate(positives):
         by_chrom.setdefault(iv.chrom, []).append(i)
-    occupied: dict[str, np.ndarray] = {
-        c: np.array(sorted((positives[i].start, positives[i].end) for i in idx)) for c, idx in by_chrom.items()
-    }
+    spans: dict[str, list[tuple[int, int]]] = {}
+    for iv in list(positives) + list(avoid):
+        spans.setdefault(iv.chrom, []).append((iv.start, iv.end))
+    occupied: dict[str, np.ndarray] = {c: np.array(sorted(spans[c])) for c in by_chrom}
     chosen_iv: list[Interval | None] = [None] * (len(positives) * ratio)
     chosen_codes = np.full((len(positives) * ratio, length), N_CODE, dtype=np.uint8)
     for chrom, idx in by_chrom.items():

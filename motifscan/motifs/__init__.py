@@ -4,8 +4,9 @@
 * :mod:`.pvalues` -- FIMO's integer PSSMs and exact p-value tables;
 * :mod:`.compare` -- Tomtom-style comparison with a motif database;
 * :mod:`.logos` -- sequence logos;
-* :mod:`.extract`, :mod:`.influence`, :mod:`.export` -- a model's filters as motifs: activation
-  PWMs, filter influence, and the export that writes them.
+* :mod:`.extract`, :mod:`.influence`, :mod:`.groups`, :mod:`.export` -- a model's filters as
+  motifs: activation PWMs, class-balanced filter influence, groups of redundant filters, and the
+  export that writes them.
 
 Motif *files* (MEME, JASPAR, TRANSFAC, HOMER) are read and written by
 :mod:`motifscan.io.motif_formats`; their functions are also reachable from here:

@@ -105,24 +105,37 @@ class MotifDatabase:
     """Database motifs prepared for comparison (columns of both strands, grouped by width).
 
     Build once and pass to :func:`compare_motifs` to compare many query sets against it.
+
+    Parameters
+    ----------
+    motifs
+        The targets: every query is compared with each of them.
+    background
+        More motifs whose columns join the targets' in the column null (step 2 of the module
+        docstring) without being targets themselves. Tomtom's null is the database's own
+        columns; with few targets, or many alike (a model's filters, 21 of which learned CTCF),
+        that null is thin or skewed, and a real collection such as JASPAR as background gives
+        E-values that do not depend on how many targets there are or how alike they are.
+        E-values are ``p * len(motifs)``.
     """
 
-    def __init__(self, motifs: Sequence[Motif]):
+    def __init__(self, motifs: Sequence[Motif], *, background: Sequence[Motif] = ()):
         motifs = list(motifs)
         if not motifs:
             raise ValueError("the motif database is empty")
         self.motifs = motifs
-        widths = np.array([m.width for m in motifs])
-        self.widths = widths
-        fwd = np.concatenate([m.probs for m in motifs])
-        rev = np.concatenate([m.probs[::-1, ::-1] for m in motifs])
+        every = motifs + list(background)
+        widths = np.array([m.width for m in every])
+        self.widths = widths[: len(motifs)]
+        fwd = np.concatenate([m.probs for m in every])
+        rev = np.concatenate([m.probs[::-1, ::-1] for m in every])
         self.columns = np.concatenate([fwd, rev])  # (2 * total width, 4)
         self.unit_columns = _unit_centred(self.columns)
         self.sq_norms = (self.columns * self.columns).sum(axis=1)
         self.consensus = [m.consensus for m in motifs]
         starts = np.concatenate([[0], np.cumsum(widths)[:-1]])
         self.starts = {"+": starts, "-": starts + fwd.shape[0]}
-        self.by_width = {int(w): np.flatnonzero(widths == w) for w in np.unique(widths)}
+        self.by_width = {int(w): np.flatnonzero(self.widths == w) for w in np.unique(self.widths)}
 
     def __len__(self) -> int:
         return len(self.motifs)

@@ -2,13 +2,28 @@
 
 :func:`export_motifs` is what ``motifscan export`` runs:
 
-1. sequences (a FASTA, a BED + genome, or code arrays) -> filter activations -> one motif per
-   filter from the W-mers that activate it (:func:`motifscan.motifs.extract.activation_motifs`);
-   without sequences, the rougher weight-based conversion
+1. sequences (a FASTA, a BED + genome, or code arrays; read by the one loader,
+   :func:`motifscan.data.datasets.load_sequences`) -> filter activations -> one motif per filter
+   from the W-mers that activate it (:func:`motifscan.motifs.extract.activation_motifs`, over
+   the sequences as read); without sequences, the rougher weight-based conversion
    (:func:`motifscan.motifs.extract.weight_motifs`);
-2. influence of each filter (:func:`motifscan.motifs.influence.filter_influence`) from the same
-   pass; motifs are written most influential first;
-3. optional trimming of low-information flanks, database matching, logos.
+2. negatives for the influence: the ones the model was trained with when its provenance or the
+   user says what they were (dinucleotide shuffles, GC-matched genomic background, a file), at
+   most :attr:`ExportOptions.max_negatives` of them;
+3. class-balanced influence of each filter (:func:`motifscan.motifs.influence.filter_influence`)
+   over the model-length windows of the sequences and the negatives -- independent of how many
+   positives there are;
+4. redundant filters grouped (:func:`motifscan.motifs.groups.group_motifs`): each group is
+   written once, as its best member's motif, ranked by the influence of knocking the whole
+   group out; the TSV lists the members (``merge=False``: one motif per filter);
+5. optional trimming of low-information flanks, database matching, logos.
+
+Why the best member's PWM and not the members aligned and merged: the members of a group are
+filters that matched one another, but at different offsets and with different widths and flanks
+(a filter may hold the whole CTCF core, another its 3' half plus background); a merged matrix
+would blur the columns where they disagree and describe no filter of the model, while the best
+member's motif is what one real filter -- the one whose own knock-out costs most -- responds to,
+and scanning with it reproduces that filter.
 """
 
 from __future__ import annotations
@@ -18,29 +33,38 @@ import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import torch
 
 from ..atomic import atomic_open, atomic_path, check_output_path
-from ..codes import encode
+from ..data.datasets import SequenceSet, load_sequences, sequence_set
 from ..errors import InputError, UsageError
+from ..io.fasta import IndexedFasta
 from ..io.motif_formats import detect_format, read_motifs, write_motifs
-from ..model import MotifCNN, load_model
+from ..model import MotifCNN, file_sha256, load_model
 from .extract import activation_motifs, pooled_outputs, weight_motifs
+from .groups import GROUP_EVALUE, group_motifs
 from .influence import Influence, filter_influence
 from .pwm import Motif
 
-__all__ = ["ExportResult", "export_motifs", "load_sequences", "shuffled_negatives", "table_path", "TSV_COLUMNS", "MAX_SHUFFLED"]
+__all__ = [
+    "ExportOptions", "ExportResult", "export_motifs", "resolve_negatives", "table_path",
+    "TSV_COLUMNS", "MAX_NEGATIVES",
+]
 
 log = logging.getLogger("motifscan")
 
-#: Columns of the TSV written beside the motif file (``NA`` where a value does not apply).
+#: Columns of the TSV written beside the motif file (``NA`` where a value does not apply). One
+#: row per written motif: a group of filters (``members``, best member first; the motif is the
+#: first member's) or, with ``merge=False``, one filter.
 TSV_COLUMNS = (
     "rank",
     "filter",
     "motif_id",
+    "n_members",
+    "members",
     "method",
     "nsites",
     "width",
@@ -52,7 +76,57 @@ TSV_COLUMNS = (
     "best_match_evalue",
 )
 
-_BED_SUFFIXES = (".bed", ".narrowpeak", ".broadpeak", ".bed.gz", ".narrowpeak.gz", ".broadpeak.gz")
+#: Negatives for the influence are drawn for at most this many sequences (seeded sample). The
+#: influence weighs both classes equally, so more negatives only make it less noisy.
+MAX_NEGATIVES = 2000
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    """How filters become motifs and in which order (``motifscan export``'s knobs).
+
+    Attributes
+    ----------
+    fraction, min_sites
+        Activation threshold ``mean + fraction * (max - mean)`` and the minimum number of
+        sites; filters with fewer sites are left out with a warning.
+    trim, trim_ic
+        Drop flanking positions below ``trim_ic`` bits.
+    merge
+        Group filters whose motifs match one another and write each group once; ``False``: one
+        motif per filter, ranked by its own influence.
+    group_evalue
+        Two filters are grouped when their motifs match with at most this Tomtom E-value (see
+        :mod:`motifscan.motifs.groups`).
+    max_negatives
+        Negatives for the influence are made for a seeded sample of at most this many sequences.
+    batch_bases
+        Memory bound for activations (bases per batch).
+    seed
+        Seed of the negatives and of the sample they are drawn for.
+    """
+
+    fraction: float = 0.5
+    min_sites: int = 10
+    trim: bool = False
+    trim_ic: float = 0.5
+    merge: bool = True
+    group_evalue: float = GROUP_EVALUE
+    max_negatives: int = MAX_NEGATIVES
+    batch_bases: int = 1 << 17
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.fraction < 1.0:
+            raise UsageError(f"--fraction must be in [0, 1), got {self.fraction}")
+        if self.min_sites < 1:
+            raise UsageError(f"--min-sites must be at least 1, got {self.min_sites}")
+        if self.group_evalue < 0:
+            raise UsageError(f"--group-evalue must be >= 0, got {self.group_evalue}")
+        if self.max_negatives < 1:
+            raise UsageError(f"--max-negatives must be at least 1, got {self.max_negatives}")
+        if self.batch_bases < 1:
+            raise UsageError(f"batch_bases must be at least 1, got {self.batch_bases}")
 
 
 @dataclass
@@ -62,9 +136,11 @@ class ExportResult:
     Attributes
     ----------
     motifs
-        The written motifs, most influential first.
+        The written motifs, most influential first (one per group, or per filter).
     filters
-        The filter index of each written motif.
+        The filter of each written motif (its group's best member).
+    groups
+        The filters of each written motif's group, best member first (``[f]`` without merging).
     rows
         The TSV rows (dicts keyed by :data:`TSV_COLUMNS`), in the same order.
     method
@@ -72,7 +148,14 @@ class ExportResult:
     dropped
         Filters left out for having fewer than ``min_sites`` sites.
     influence
-        Per-filter influence (``None`` for the weight-based export, which has no data).
+        Per-filter influence, indexed by filter (``None`` for the weight-based export).
+    group_influence
+        Influence of knocking out each written motif's group, in the written order.
+    negatives
+        The negatives the influence used: ``"shuffle"``, ``"background"``, a file, ``"labels"``
+        (given with in-memory sequences) or ``None`` (weight-based export).
+    n_negatives
+        How many negatives.
     motifs_path, table_path
         The motif file and its TSV.
     logo_paths
@@ -81,10 +164,14 @@ class ExportResult:
 
     motifs: list[Motif]
     filters: list[int]
+    groups: list[list[int]]
     rows: list[dict[str, Any]]
     method: str
     dropped: list[int]
     influence: Influence | None
+    group_influence: Influence | None
+    negatives: str | None
+    n_negatives: int
     motifs_path: Path
     table_path: Path
     logo_paths: list[Path] = field(default_factory=list)
@@ -94,74 +181,6 @@ def table_path(output: str | os.PathLike) -> Path:
     """The TSV beside a motif file: the same path with its suffix replaced by ``.tsv``."""
     out = Path(output)
     return out.with_suffix(".tsv") if out.suffix.lower() != ".tsv" else out.with_suffix(".motifs.tsv")
-
-
-# ---------------------------------------------------------------------------- input
-def _is_bed(path: Path) -> bool:
-    name = path.name.lower()
-    return name.endswith(_BED_SUFFIXES)
-
-
-def load_sequences(
-    sequences: str | os.PathLike | np.ndarray | Sequence,
-    genome: str | os.PathLike | None = None,
-    *,
-    length: int = 200,
-) -> list[np.ndarray]:
-    """Sequences for export as uint8 code arrays.
-
-    Parameters
-    ----------
-    sequences
-        A FASTA path (records of any length); a BED/narrowPeak path together with ``genome``
-        (``length``-bp windows centred on the summit or midpoint, as training cuts them;
-        intervals too near a chromosome end are skipped with a warning); or in memory: an
-        ``(N, L)`` uint8 array, or a list of code arrays or strings.
-    genome
-        Indexed (plain or bgzip) genome FASTA for a BED.
-    length
-        Window length for a BED (the model's ``seq_length``).
-
-    Raises
-    ------
-    UsageError
-        A BED without ``genome``.
-    InputError
-        Unreadable input, unknown chromosomes, or no usable sequence.
-    """
-    if not isinstance(sequences, (str, os.PathLike)):
-        if isinstance(sequences, np.ndarray) and sequences.dtype == np.uint8 and sequences.ndim == 2:
-            return list(sequences)
-        return [encode(s) if isinstance(s, (str, bytes)) else np.asarray(s, dtype=np.uint8) for s in sequences]
-    path = Path(sequences)
-    if not path.exists():
-        raise InputError("sequence file not found", path=path)
-    if genome is None:
-        if _is_bed(path):
-            raise UsageError(
-                "--sequences is a BED file but no genome was given", path=path,
-                hint="add --genome GENOME.fa, or give a FASTA of the sequences",
-            )
-        from ..io.fasta import read_fasta
-
-        seqs = [rec.codes for rec in read_fasta(path)]
-        if not seqs:
-            raise InputError("no FASTA records", path=path)
-        return seqs
-    from ..io.fasta import IndexedFasta
-    from ..io.intervals import centre, check_chromosomes, read_intervals
-
-    intervals = read_intervals(path)
-    with IndexedFasta(genome) as fa:
-        check_chromosomes(intervals, fa.sizes, path, genome)
-        windows = [(iv.chrom, centre(iv, length, fa.sizes[iv.chrom])) for iv in intervals]
-        seqs = [fa.fetch(chrom, *span) for chrom, span in windows if span is not None]
-    skipped = len(intervals) - len(seqs)
-    if skipped:
-        log.warning("%d interval(s) too close to a chromosome end for a %d-bp window skipped", skipped, length)
-    if not seqs:
-        raise InputError(f"no interval leaves room for a {length}-bp window", path=path)
-    return seqs
 
 
 def _resolve_db(db) -> list[Motif] | None:
@@ -188,24 +207,72 @@ def _best_matches(queries: list[Motif], database: list[Motif]) -> dict[str, tupl
             for m in compare_motifs(queries, database, top=1)}
 
 
-#: At most this many sequences are shuffled into negatives for the influence (bounded cost).
-MAX_SHUFFLED = 2000
+# ---------------------------------------------------------------------------- negatives
+def resolve_negatives(negatives: str | os.PathLike | None, model: MotifCNN, *,
+                      genome: str | os.PathLike | None, intervals: bool) -> str:
+    """The negatives to contrast the sequences with: the user's, else the model's own.
+
+    Parameters
+    ----------
+    negatives
+        ``"shuffle"``, ``"background"``, a FASTA/BED file, or ``None``: what the model was
+        trained with, as its provenance records it (``train`` writes ``negatives``: shuffle,
+        background or file, with the file's path and SHA-256).
+    model
+        The model (its ``provenance``).
+    genome, intervals
+        Whether a genome and BED intervals are at hand (background negatives need both).
+
+    Returns
+    -------
+    str
+        ``"shuffle"``, ``"background"`` or a file path. Where the model's negatives cannot be
+        made again (background without BED + genome; a file that is gone or changed) it is
+        ``"shuffle"``, with a warning naming the option that would restore them.
+    """
+    if negatives is not None:
+        return os.fspath(negatives)
+    prov = getattr(model, "provenance", None) or {}
+    trained = prov.get("negatives")
+    if trained == "background":
+        if genome is not None and intervals:
+            return "background"
+        log.warning("the model was trained against GC-matched background negatives, but export has no "
+                    "BED --sequences with --genome to draw them from: contrasting with dinucleotide shuffles "
+                    "(give BED peaks and --genome, or --negatives FILE)")
+    elif trained == "file":
+        entry = prov.get("inputs", {}).get("negatives", {})
+        path = entry.get("path")
+        if path and Path(path).is_file():
+            if entry.get("sha256") in (None, file_sha256(path)):
+                return path
+        log.warning("the model was trained against the negatives in %s, which is %s: contrasting with "
+                    "dinucleotide shuffles (give --negatives FILE)", path or "a file",
+                    "not the same file any more" if path and Path(path).is_file() else "not here")
+    return "shuffle"
 
 
-def shuffled_negatives(seqs: Sequence[np.ndarray], length: int, *, seed: int = 0,
-                       max_n: int = MAX_SHUFFLED) -> list[np.ndarray]:
-    """Dinucleotide shuffles of up to ``max_n`` of ``seqs`` (seeded subset), each cut to its
-    central ``length`` bases first."""
-    from ..data.negatives import dinucleotide_shuffle
+def _negatives(pos: SequenceSet, mode: str, fa: IndexedFasta | None, *, min_length: int,
+               options: ExportOptions) -> np.ndarray:
+    """``(M, L)`` negative codes for the influence: ``mode`` made for (a sample of) ``pos``."""
+    from ..data.negatives import gc_matched_background, shuffle_all
 
-    rng = np.random.default_rng(seed)
-    pick = np.arange(len(seqs)) if len(seqs) <= max_n else np.sort(rng.choice(len(seqs), max_n, replace=False))
-    out = []
-    for i in pick:
-        s = seqs[i]
-        lo = max(0, (len(s) - length) // 2)
-        out.append(dinucleotide_shuffle(s[lo : lo + length], rng))
-    return out
+    rng = np.random.default_rng(options.seed)
+    limit = options.max_negatives
+    sample = pos if len(pos) <= limit else pos.subset(np.sort(rng.choice(len(pos), limit, replace=False)))
+    if mode == "shuffle":
+        return shuffle_all(sample.codes, 1, options.seed)
+    if mode == "background":
+        if fa is None or pos.intervals is None:
+            raise UsageError("--negatives background needs BED/narrowPeak --sequences and --genome")
+        # away from every peak, not only the sampled ones
+        return gc_matched_background(fa, sample.intervals, sample.codes, seed=options.seed, avoid=pos.intervals)[1]
+    if not Path(mode).exists():
+        raise UsageError(f"--negatives {mode!r} is neither 'shuffle', 'background' nor an existing file")
+    codes = load_sequences(mode, genome=fa, length=pos.codes.shape[1], min_length=min_length).codes
+    if len(codes) > limit:
+        codes = codes[np.sort(rng.choice(len(codes), limit, replace=False))]
+    return codes
 
 
 # ---------------------------------------------------------------------------- ordering without data
@@ -218,6 +285,13 @@ def _weight_proxy(model: MotifCNN) -> np.ndarray:
     return (top * sens).numpy()
 
 
+def _ranks(order: np.ndarray) -> np.ndarray:
+    """``rank[i]`` = position of ``i`` in ``order`` (0 = first)."""
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    return rank
+
+
 # ---------------------------------------------------------------------------- main entry
 def export_motifs(
     model: MotifCNN | str | os.PathLike,
@@ -225,18 +299,14 @@ def export_motifs(
     *,
     sequences=None,
     genome: str | os.PathLike | None = None,
+    negatives: str | os.PathLike | None = None,
     labels: np.ndarray | None = None,
     format: str | None = None,
-    fraction: float = 0.5,
-    min_sites: int = 10,
-    trim: bool = False,
-    trim_ic: float = 0.5,
     db=None,
     logos_dir: str | os.PathLike | None = None,
     svg: bool = False,
     device: str | torch.device | None = None,
-    batch_bases: int = 1 << 17,
-    seed: int = 0,
+    options: ExportOptions = ExportOptions(),
 ) -> ExportResult:
     """Write a model's filters as motifs, most influential first, with a TSV and logos.
 
@@ -248,22 +318,24 @@ def export_motifs(
         Motif file; its extension (``.meme``, ``.jaspar``, ``.transfac``, ``.motif``) picks the
         format unless ``format`` is given. The TSV goes beside it (:func:`table_path`).
     sequences, genome
-        Data for the activation-based conversion and influence: see :func:`load_sequences`.
+        The sequences (e.g. the training peaks): a FASTA (records of any length; ``genome`` is
+        then only used for background negatives), a BED/narrowPeak with ``genome``, or in
+        memory (an ``(N, L)`` uint8 array, or a list of code arrays or strings); read by
+        :func:`motifscan.data.datasets.load_sequences`. Motifs come from the sequences as read;
+        the influence from their model-length windows (centre-cropped or N-padded).
         ``None``: the weight-based conversion (rougher; motifs ordered by a weight proxy --
         largest possible pooled output times the head's weight norm -- and the influence
         columns are ``NA``).
+    negatives
+        What the sequences are contrasted with for the influence: ``"shuffle"`` (dinucleotide
+        shuffles), ``"background"`` (GC-matched genomic regions; BED sequences and ``genome``),
+        a FASTA/BED file, or ``None``: what the model was trained with (see
+        :func:`resolve_negatives`). Made for at most ``options.max_negatives`` sequences.
     labels
-        ``(N,)`` or ``(N, T)`` 0/1 labels of in-memory ``sequences`` for the influence loss.
-        ``None`` (the usual case, and the CLI's): the sequences are positives, contrasted with
-        dinucleotide shuffles of up to :data:`MAX_SHUFFLED` of them (cut to the model's length)
-        as negatives -- with positives alone, replacing a filter by its mean over the positives
-        barely changes anything for a filter that fires on all of them. Motifs come from the
-        given sequences only.
-    fraction, min_sites
-        Activation threshold ``mean + fraction * (max - mean)`` and the minimum number of
-        sites; filters with fewer sites are left out with a warning.
-    trim, trim_ic
-        Drop flanking positions below ``trim_ic`` bits.
+        ``(N,)`` or ``(N, T)`` 0/1 labels of in-memory ``sequences``: then the classes are
+        given and no negatives are added (``negatives`` must be ``None``).
+    format
+        Motif format, if not from the extension.
     db
         Motif database (a path, ``"jaspar"`` for the bundled JASPAR 2024 CORE vertebrates, or
         a list of motifs): adds each motif's best match (lowest E-value) to the TSV.
@@ -272,10 +344,8 @@ def export_motifs(
         missing; its parent must exist).
     device
         ``None``/``"auto"``, ``"cpu"``, ``"cuda"``...; a model passed in is moved back after.
-    batch_bases
-        Memory bound for activations (bases per batch).
-    seed
-        Seed of the shuffled negatives.
+    options
+        Thresholds, trimming, grouping, the negatives' number and seed: :class:`ExportOptions`.
 
     Returns
     -------
@@ -300,10 +370,12 @@ def export_motifs(
         if not logos_dir.exists() and not logos_dir.parent.is_dir():
             raise UsageError(f"the parent of --logos {logos_dir} does not exist",
                              hint=f"create it first (mkdir -p {logos_dir.parent})")
-    if not 0.0 <= fraction < 1.0:
-        raise UsageError(f"--fraction must be in [0, 1), got {fraction}")
-    if min_sites < 1:
-        raise UsageError(f"--min-sites must be at least 1, got {min_sites}")
+    if sequences is None and genome is not None:
+        raise UsageError("--genome needs --sequences (a BED or FASTA file)")
+    if sequences is None and negatives is not None:
+        raise UsageError("--negatives needs --sequences", hint="negatives are contrasted with sequences")
+    if labels is not None and negatives is not None:
+        raise UsageError("give labels or negatives, not both")
     database = _resolve_db(db)
 
     dev = resolve_device(device)
@@ -314,63 +386,39 @@ def export_motifs(
         model.to(dev)
     try:
         if sequences is not None:
-            seqs = load_sequences(sequences, genome, length=model.config.seq_length)
-            if labels is not None and len(np.asarray(labels)) != len(seqs):
-                raise UsageError(f"{len(np.asarray(labels))} labels for {len(seqs)} sequences")
-            log.info("export: %d filters, activations over %d sequences", model.config.n_filters, len(seqs))
-            try:
-                act = activation_motifs(model, seqs, fraction=fraction, min_sites=min_sites,
-                                        batch_bases=batch_bases, device=dev)
-            except ValueError as exc:
-                raise InputError(str(exc), path=sequences if isinstance(sequences, (str, os.PathLike)) else None) from None
-            pooled, labels = act.pooled, labels
-            if labels is None:
-                # Positives alone make the knock-out degenerate (a filter that fires on every
-                # positive barely moves from its mean), so contrast them with shuffles, as
-                # training does by default.
-                negatives = shuffled_negatives(seqs, model.config.seq_length, seed=seed)
-                neg_pooled = pooled_outputs(model, negatives, batch_bases=batch_bases, device=dev)
-                pooled = np.concatenate([pooled, neg_pooled])
-                labels = np.r_[np.ones(len(seqs)), np.zeros(len(negatives))]
-            influence = filter_influence(model, pooled, labels, device=dev)
-            per_filter, method, nsites = act.motifs, "activation", act.nsites
-            order = influence.order()
+            ranking = _rank_from_sequences(model, sequences, genome, negatives, labels, options, dev)
         else:
-            if genome is not None:
-                raise UsageError("--genome needs --sequences (a BED file)")
             log.info("export: no sequences given; weight-based motifs (rougher)")
-            per_filter, method, influence = weight_motifs(model), "weights", None
-            nsites = np.array([m.nsites for m in per_filter])
-            order = np.argsort(-_weight_proxy(model), kind="stable")
+            ranking = _rank_from_weights(model, options)
     finally:
         if home is not None:
             model.to(home)
+    per_filter, nsites, method = ranking.motifs, ranking.nsites, ranking.method
+    groups, group_inf = ranking.groups, ranking.group_influence
 
-    filters = [int(f) for f in order if per_filter[f] is not None]
+    filters = [g[0] for g in groups]
     dropped = [f for f in range(len(per_filter)) if per_filter[f] is None]
-    if not filters:
-        raise InputError(
-            f"no filter has {min_sites} or more sites above the activation threshold",
-            hint="give more sequences, or lower --min-sites / --fraction",
-        )
     motifs = [per_filter[f] for f in filters]
-    if trim:
-        motifs = [m.trim(trim_ic) for m in motifs]
+    if options.trim:
+        motifs = [m.trim(options.trim_ic) for m in motifs]
     best = _best_matches(motifs, database) if database is not None else {}
 
     rows = []
-    for rank, (f, m) in enumerate(zip(filters, motifs), start=1):
+    for rank, (members, m) in enumerate(zip(groups, motifs), start=1):
+        f = members[0]
         match = best.get(m.id)
         rows.append({
             "rank": rank,
             "filter": f,
             "motif_id": m.id,
+            "n_members": len(members),
+            "members": ",".join(per_filter[g].id for g in members),
             "method": method,
             "nsites": int(nsites[f]) if method == "activation" else "NA",
             "width": m.width,
             "total_ic": round(m.total_ic(), 4),
-            "influence_loss": float(influence.loss[f]) if influence is not None else "NA",
-            "influence_pred": float(influence.pred[f]) if influence is not None else "NA",
+            "influence_loss": float(group_inf.loss[rank - 1]) if group_inf is not None else "NA",
+            "influence_pred": float(group_inf.pred[rank - 1]) if group_inf is not None else "NA",
             "best_match_id": match[0] if match else "NA",
             "best_match_alt": (match[1] or "NA") if match else "NA",
             "best_match_evalue": match[2] if match else "NA",
@@ -392,9 +440,95 @@ def export_motifs(
         if made_logos_dir:
             shutil.rmtree(logos_dir, ignore_errors=True)
         raise
-    log.info("wrote %d motifs to %s (%s), table %s%s", len(motifs), output, fmt, tsv,
+    grouped = sum(len(g) for g in groups)
+    log.info("wrote %d motifs (%d filters%s) to %s (%s), table %s%s", len(motifs), grouped,
+             f" in {len(groups)} groups" if options.merge else "", output, fmt, tsv,
              f", logos in {logos_dir}" if logos_dir is not None else "")
-    return ExportResult(motifs, filters, rows, method, dropped, influence, output, tsv, logo_paths)
+    return ExportResult(motifs, filters, groups, rows, method, dropped, ranking.influence, group_inf,
+                        ranking.negatives, ranking.n_negatives, output, tsv, logo_paths)
+
+
+@dataclass
+class _Ranking:
+    """Filters -> motifs, and the groups to write in order (most influential first)."""
+
+    motifs: list[Motif | None]  # per filter
+    nsites: np.ndarray  # per filter
+    method: str
+    groups: list[list[int]]  # written order, best member first
+    influence: Influence | None = None  # per filter
+    group_influence: Influence | None = None  # per group, written order
+    negatives: str | None = None
+    n_negatives: int = 0
+
+
+def _rank_from_weights(model: MotifCNN, options: ExportOptions) -> _Ranking:
+    motifs = weight_motifs(model)
+    order = [int(f) for f in np.argsort(-_weight_proxy(model), kind="stable")]
+    if options.merge and len(order) > 1:
+        groups = group_motifs([motifs[f] for f in order], -np.arange(len(order)), evalue=options.group_evalue)
+        groups = [[order[i] for i in g] for g in groups]  # seeds come in proxy order
+    else:
+        groups = [[f] for f in order]
+    return _Ranking(motifs, np.array([m.nsites for m in motifs]), "weights", groups)
+
+
+def _rank_from_sequences(model: MotifCNN, sequences, genome, negatives, labels, options: ExportOptions,
+                         dev) -> _Ranking:
+    length = model.config.seq_length
+    fa = IndexedFasta(genome) if genome is not None else None
+    try:
+        if isinstance(sequences, (str, os.PathLike)):
+            pos = load_sequences(sequences, genome=fa, length=length)
+        else:
+            pos = sequence_set(sequences, length=length)
+        if labels is not None and len(np.asarray(labels)) != len(pos):
+            raise UsageError(f"{len(np.asarray(labels))} labels for {len(pos)} sequences")
+        log.info("export: %d filters, activations over %d sequences", model.config.n_filters, len(pos))
+        try:
+            act = activation_motifs(model, pos.as_read(), fraction=options.fraction, min_sites=options.min_sites,
+                                    batch_bases=options.batch_bases, device=dev)
+        except ValueError as exc:
+            raise InputError(str(exc), path=sequences if isinstance(sequences, (str, os.PathLike)) else None) from None
+        kept = [f for f, m in enumerate(act.motifs) if m is not None]
+        if not kept:
+            raise InputError(
+                f"no filter has {options.min_sites} or more sites above the activation threshold",
+                hint="give more sequences, or lower --min-sites / --fraction",
+            )
+        # the influence sees what the model saw in training: windows of its length
+        as_read = pos.records is None or all(len(r) == length for r in pos.records)
+        pooled = act.pooled if as_read else pooled_outputs(model, list(pos.codes), batch_bases=options.batch_bases,
+                                                           device=dev)
+        if labels is None:
+            mode = resolve_negatives(negatives, model, genome=genome, intervals=pos.intervals is not None)
+            neg = _negatives(pos, mode, fa, min_length=model.config.filter_width, options=options)
+            log.info("export: influence of %d sequences against %d negatives (%s), both classes weighed equally",
+                     len(pos), len(neg), mode)
+            neg_pooled = pooled_outputs(model, list(neg), batch_bases=options.batch_bases, device=dev)
+            pooled = np.concatenate([pooled, neg_pooled])
+            labels = np.r_[np.ones(len(pos)), np.zeros(len(neg))]
+            n_neg = len(neg)
+        else:
+            mode, n_neg = "labels", int((np.asarray(labels).reshape(len(pos), -1) < 0.5).any(axis=1).sum())
+    finally:
+        if fa is not None:
+            fa.close()
+    influence = filter_influence(model, pooled, labels, device=dev)
+    if options.merge and len(kept) > 1:
+        priority = -_ranks(influence.order())[kept]  # each filter's own influence
+        groups = group_motifs([act.motifs[f] for f in kept], priority, evalue=options.group_evalue)
+        groups = [[kept[i] for i in g] for g in groups]
+        by_group = filter_influence(model, pooled, labels, groups=groups, device=dev)
+    else:  # one filter per group: the per-filter influence is the groups' already
+        groups = [[f] for f in kept]
+        by_group = Influence(influence.loss[kept], influence.pred[kept], influence.base_loss, influence.knockout,
+                             [(f,) for f in kept])
+    order = by_group.order()
+    by_group = Influence(by_group.loss[order], by_group.pred[order], by_group.base_loss, by_group.knockout,
+                         [by_group.groups[i] for i in order])
+    return _Ranking(act.motifs, act.nsites, "activation", [groups[i] for i in order], influence, by_group,
+                    mode, n_neg)
 
 
 def _cell(value) -> str:

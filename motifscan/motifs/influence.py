@@ -1,51 +1,96 @@
-"""Filter influence (Basset's measure, Kelley et al. 2016).
+"""Filter influence (Basset's knock-out, Kelley et al. 2016), made independent of the class ratio.
 
-The influence of filter ``f`` is what the model loses when the filter stops carrying
-information: its pooled output is replaced, on every sequence, by its mean over the data set,
-and the rest of the network is run unchanged. Two numbers per filter:
+The influence of a filter -- or of a group of filters knocked out together -- is what the model
+loses when it stops carrying information: its pooled output is replaced, on every sequence, by
+one constant (the knock-out value), and the rest of the network runs unchanged. Two numbers:
 
-* ``loss``: change in mean binary cross-entropy against the labels (positive = the filter
-  helps; the most influential filters have the largest values);
-* ``pred``: mean squared change of the predicted probabilities (over sequences and tasks) --
-  how much the filter moves predictions, whichever way.
+* ``loss``: change in class-balanced binary cross-entropy against the labels (positive = the
+  filter helps; the most influential filters have the largest values);
+* ``pred``: class-balanced mean squared change of the predicted probabilities -- how much the
+  filter moves predictions, whichever way.
+
+**Class balance.** Basset averages over the data set as it comes and knocks a filter out to its
+mean over that set. Both depend on the class ratio: with 95% positives the knock-out value is
+the positives' mean, and raising the weak positives towards it lowers their loss (the loss is
+steep there) more than lowering the strong ones raises it, so a filter the model relies on gets a
+*negative* influence (issue 12). Here each class of each task weighs the same -- as in training,
+where ``pos_weight`` balances the classes (:func:`motifscan.train.fit`) -- and the knock-out value
+is the mean of the two class means, each class counted once. Replicating the positives 20 times
+changes neither. With classes of equal size this is exactly Basset's measure.
+
+Why the mean of both classes rather than the negatives' mean: it treats a filter that marks
+positives and one that marks negatives alike (each is moved half-way towards the other class),
+and it equals Basset's knock-out on balanced data, so the numbers keep their usual meaning.
 
 Only the dense head runs, on pooled outputs computed once (see
-:func:`motifscan.motifs.extract.activation_motifs`), and all filters are knocked out at once: a
-batch of sequences becomes an ``(F, B, F)`` stack with column ``f`` of slice ``f`` replaced.
+:func:`motifscan.motifs.extract.activation_motifs`), and all knock-outs run at once: a batch of
+sequences becomes a ``(G, B, F)`` stack in which slice ``g`` has the columns of group ``g``
+replaced.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Sequence
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-__all__ = ["Influence", "filter_influence"]
+__all__ = ["Influence", "filter_influence", "class_weights"]
 
 
 @dataclass
 class Influence:
-    """Per-filter influence.
+    """Influence per filter, or per group of filters knocked out together.
 
     Attributes
     ----------
     loss
-        ``(F,)`` change in mean BCE when the filter's pooled output is set to its mean.
+        ``(G,)`` change in class-balanced mean BCE when the group's pooled outputs are set to
+        their knock-out values.
     pred
-        ``(F,)`` mean squared change of predicted probabilities.
+        ``(G,)`` class-balanced mean squared change of the predicted probabilities.
     base_loss
-        Mean BCE of the intact model on the data.
+        Class-balanced mean BCE of the intact model on the data.
+    knockout
+        ``(F,)`` the knock-out value of every filter (mean of the class means).
+    groups
+        The filter indices of each entry (one filter each unless groups were given).
     """
 
     loss: np.ndarray
     pred: np.ndarray
     base_loss: float
+    knockout: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    groups: list[tuple[int, ...]] = field(default_factory=list)
 
     def order(self) -> np.ndarray:
-        """Filter indices, most influential first (by ``loss``, then ``pred``)."""
+        """Entry indices, most influential first (by ``loss``, then ``pred``)."""
         return np.lexsort((-self.pred, -self.loss))
+
+
+def class_weights(labels: np.ndarray) -> np.ndarray:
+    """Weights that give each class of each task the same total weight.
+
+    Parameters
+    ----------
+    labels
+        ``(N, T)`` 0/1 labels.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(N, T)`` float64: ``1 / (2 n_c)`` for a sequence of class ``c`` in a task with both
+        classes, ``1 / N`` in a task with one class only; every column sums to 1.
+    """
+    labels = np.asarray(labels) > 0.5
+    n_pos = labels.sum(axis=0)
+    n_neg = len(labels) - n_pos
+    both = (n_pos > 0) & (n_neg > 0)
+    w_pos = np.where(both, 0.5 / np.maximum(n_pos, 1), 1.0 / max(len(labels), 1))
+    w_neg = np.where(both, 0.5 / np.maximum(n_neg, 1), 1.0 / max(len(labels), 1))
+    return np.where(labels, w_pos[None, :], w_neg[None, :])
 
 
 @torch.no_grad()
@@ -54,10 +99,11 @@ def filter_influence(
     pooled: np.ndarray,
     labels: np.ndarray | None = None,
     *,
+    groups: Sequence[Sequence[int]] | None = None,
     max_elements: int = 1 << 22,
     device: torch.device | str | None = None,
 ) -> Influence:
-    """Influence of every filter from pooled outputs.
+    """Class-balanced influence of every filter, or of every group of filters, from pooled outputs.
 
     Parameters
     ----------
@@ -67,11 +113,15 @@ def filter_influence(
         ``(N, F)`` pooled filter outputs (max over positions and strands) per sequence.
     labels
         ``(N,)`` or ``(N, T)`` 0/1 labels; ``None`` means every sequence is a positive. With
-        positives only the measure is weak (a filter that fires on every positive hardly moves
+        one class only the measure is weak (a filter that fires on every positive hardly moves
         when set to its mean over them), so :func:`motifscan.motifs.export.export_motifs` adds
-        shuffled negatives.
+        negatives.
+    groups
+        Filter indices knocked out together, one entry per group (e.g. filters that learned
+        the same motif: knocking one of them out alone costs little while the others stand
+        in). ``None``: every filter alone, in filter order.
     max_elements
-        Memory bound for the ``(F, B, F)`` knock-out stack.
+        Memory bound for the ``(G, B, F)`` knock-out stack.
     device
         Where to compute; ``None`` = the model's device.
 
@@ -82,40 +132,51 @@ def filter_influence(
     device = torch.device(device) if device is not None else next(model.parameters()).device
     pooled_t = torch.as_tensor(np.asarray(pooled, dtype=np.float32), device=device)
     n, n_filters = pooled_t.shape
-    n_tasks = len(model.config.tasks)
-    if labels is None:
-        labels_t = torch.ones(n, n_tasks, device=device)
-    else:
-        labels_t = torch.as_tensor(np.asarray(labels, dtype=np.float32), device=device)
-        labels_t = labels_t.reshape(n, -1).expand(n, n_tasks)
     if n == 0:
         raise ValueError("influence needs at least one sequence")
-    mean = pooled_t.mean(0)
-    diag = torch.arange(n_filters, device=device)
-    batch = max(1, max_elements // (n_filters * n_filters))
+    n_tasks = len(model.config.tasks)
+    if labels is None:
+        labels_np = np.ones((n, n_tasks), dtype=np.float32)
+    else:
+        labels_np = np.array(np.broadcast_to(np.asarray(labels, dtype=np.float32).reshape(n, -1), (n, n_tasks)))
+    weights_np = class_weights(labels_np) / n_tasks  # sums to 1 over sequences and tasks
+    labels_t = torch.as_tensor(labels_np, device=device)
+    weights_t = torch.as_tensor(weights_np, dtype=torch.float64, device=device)
+    # knock-out value: the mean of the class means (per-sequence weight averaged over tasks)
+    knockout = (weights_t.sum(1)[:, None] * pooled_t.double()).sum(0).float()
+    if groups is None:
+        groups = [(f,) for f in range(n_filters)]
+    groups = [tuple(int(f) for f in g) for g in groups]
+    mask = torch.zeros(len(groups), n_filters, dtype=torch.bool, device=device)
+    for g, members in enumerate(groups):
+        if not members or min(members) < 0 or max(members) >= n_filters:
+            raise ValueError(f"group {g} {members} is empty or names a filter outside 0..{n_filters - 1}")
+        mask[g, list(members)] = True
+    batch = max(1, max_elements // max(1, len(groups) * n_filters))
     was_training = model.training
     model.eval()
     try:
-        base_sum = 0.0
-        loss_sum = torch.zeros(n_filters, dtype=torch.float64, device=device)
-        pred_sum = torch.zeros(n_filters, dtype=torch.float64, device=device)
+        base = torch.zeros((), dtype=torch.float64, device=device)
+        loss = torch.zeros(len(groups), dtype=torch.float64, device=device)
+        pred = torch.zeros(len(groups), dtype=torch.float64, device=device)
         for i in range(0, n, batch):
-            x, y = pooled_t[i : i + batch], labels_t[i : i + batch]
+            x, y, w = pooled_t[i : i + batch], labels_t[i : i + batch], weights_t[i : i + batch]
             logits = model.forward_pooled(x)  # (B, T)
-            base_sum += float(F.binary_cross_entropy_with_logits(logits, y, reduction="sum"))
-            knocked = x.unsqueeze(0).repeat(n_filters, 1, 1)  # (F, B, F)
-            knocked[diag, :, diag] = mean[:, None]
-            k_logits = model.forward_pooled(knocked.reshape(-1, n_filters)).reshape(n_filters, len(x), -1)
-            bce = F.binary_cross_entropy_with_logits(k_logits, y.expand_as(k_logits), reduction="none")
-            loss_sum += bce.sum(dim=(1, 2)).double()
+            bce = F.binary_cross_entropy_with_logits(logits, y, reduction="none")
+            base += (bce.double() * w).sum()
+            knocked = torch.where(mask[:, None, :], knockout[None, None, :], x[None])  # (G, B, F)
+            k_logits = model.forward_pooled(knocked.reshape(-1, n_filters)).reshape(len(groups), len(x), -1)
+            k_bce = F.binary_cross_entropy_with_logits(k_logits, y.expand_as(k_logits), reduction="none")
+            loss += (k_bce.double() * w).sum(dim=(1, 2))
             change = torch.sigmoid(k_logits) - torch.sigmoid(logits)[None]
-            pred_sum += change.square().sum(dim=(1, 2)).double()
+            pred += (change.double().square() * w).sum(dim=(1, 2))
     finally:
         model.train(was_training)
-    denom = n * n_tasks
-    base = base_sum / denom
+    base_loss = float(base)
     return Influence(
-        loss=(loss_sum / denom).cpu().numpy() - base,
-        pred=(pred_sum / denom).cpu().numpy(),
-        base_loss=base,
+        loss=loss.cpu().numpy() - base_loss,
+        pred=pred.cpu().numpy(),
+        base_loss=base_loss,
+        knockout=knockout.cpu().numpy(),
+        groups=groups,
     )

@@ -1,5 +1,7 @@
 # Export: the model's filters as motifs (MEME with a TSV of influence and best JASPAR match,
-# logos), then the same motifs in the other formats.
+# logos), then the same motifs in the other formats. Filters that learned the same motif are
+# written once per group (the TSV lists the members); the influence contrasts the peaks with the
+# negatives the model was trained with.
 
 
 rule export:
@@ -7,12 +9,15 @@ rule export:
         model=f"{R}/{{exp}}/model.h5",
         peaks=peaks,
         genome=train_genome,
+        negatives=negatives_input,
     output:
         meme=f"{R}/{{exp}}/motifs/motifs.meme",
         table=f"{R}/{{exp}}/motifs/motifs.tsv",
         logos=directory(f"{R}/{{exp}}/motifs/logos"),
     params:
         genome=lambda wc, input: shlex.join(["--genome", input.genome[0]]) if input.genome else "",
+        negatives=lambda wc, input: shlex.join(["--negatives", input.negatives[0] if input.negatives
+                                                else exp_cfg(wc)["negatives"]]),
         trim=lambda wc: "--trim" if exp_cfg(wc)["export"]["trim"] else "",
         extra=lambda wc: exp_cfg(wc)["export"]["extra"],
         db=motif_db(),
@@ -29,7 +34,7 @@ rule export:
         runtime=30,
     shell:
         job_mark("export") + "motifscan export {input.model:q} --sequences {input.peaks:q} {params.genome}"
-        " {params.trim} --db {params.db:q} --logos {output.logos:q} {params.extra}"
+        " {params.negatives} {params.trim} --db {params.db:q} --logos {output.logos:q} {params.extra}"
         " --device {params.device:q} --threads {threads} -o {output.meme:q} 2>> {log:q}"
 
 

@@ -6,8 +6,9 @@
 
 Sections: headline numbers; held-out metrics (from the model file and `motifscan evaluate`) with
 ROC/PR curves; recovery of known (planted) sites by the genome-wide scan; the motifs, most
-influential first, with logos and their best database matches; per-base contribution logos of
-the top held-out peaks and their seqlets (`motifscan attribute`, with --contrib/--seqlets);
+influential first, with logos and their best database matches (each motif stands for a group of
+filters whose motifs match one another: the export TSV's ``members``); per-base contribution
+logos of the top held-out peaks and their seqlets (`motifscan attribute`, with --contrib/--seqlets);
 variant effects (`motifscan variants`, with --effects/--breaks); run time of each stage
 (Snakemake benchmark files).
 """
@@ -201,15 +202,18 @@ def build(args) -> str:
         others = ", ".join(f"{x.get('Target_alt') or x.get('Target_ID')} ({x.get('Target_ID')}, "
                            f"E={x.get('E-value')})" for x in by_query.get(mid, [])[:MATCHES_PER_MOTIF])
         rows.append([m["rank"], mid, (img(logos / f"{mid}.png" if logos else None, "logo", mid, LOGO_SCALE),),
-                     m["nsites"], m["width"], m["total_ic"], fmt(_num(m["influence_loss"])),
+                     (members_cell(m),), m["nsites"], m["width"], m["total_ic"], fmt(_num(m["influence_loss"])),
                      f"{m['best_match_alt']} ({m['best_match_id']})" if m["best_match_id"] != "NA" else "none",
                      fmt(_num(m["best_match_evalue"])), others or "none"])
-    parts.append(f"<p>{len(motifs)} filters exported as motifs, most influential first "
-                 f"(showing {min(len(motifs), MAX_MOTIFS)}). Influence: increase of the loss when the "
-                 "filter's output is replaced by its mean. Matches: JASPAR, Tomtom-style E-values.</p>")
+    n_filters = sum(int(m.get("n_members") or 1) for m in motifs)
+    parts.append(f"<p>{n_filters} filters exported as {len(motifs)} motifs, most influential first "
+                 f"(showing {min(len(motifs), MAX_MOTIFS)}). Filters whose motifs match one another "
+                 "form one group, shown once as its best member's motif. Influence: increase of the "
+                 "loss when the outputs of all the group's filters are replaced by their mean "
+                 "(peaks and negatives weighed equally). Matches: JASPAR, Tomtom-style E-values.</p>")
     parts.append("<div class='scroll'>" + table(
-        ["rank", "motif", "logo", "sites", "width", "IC (bits)", "influence", "best match", "E-value",
-         f"top {MATCHES_PER_MOTIF} matches (compare)"], rows, {0, 3, 4, 5, 6}) + "</div>")
+        ["rank", "motif", "logo", "filters", "sites", "width", "IC (bits)", "influence", "best match", "E-value",
+         f"top {MATCHES_PER_MOTIF} matches (compare)"], rows, {0, 3, 4, 5, 6, 7}) + "</div>")
 
     # ---------------------------------------------------------------- contributions
     if args.contrib:
@@ -234,6 +238,14 @@ def build(args) -> str:
                                   ["report written", dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")]]))
     parts.append("</body></html>\n")
     return "\n".join(parts)
+
+
+def members_cell(row: dict) -> str:
+    """How many filters a motif stands for, and which (the export TSV's ``members``)."""
+    members = [x for x in (row.get("members") or row["motif_id"]).split(",") if x]
+    if len(members) == 1:
+        return "1"
+    return f'{len(members)}<br><span class="small">{esc(", ".join(members))}</span>'
 
 
 def contributions_section(folder: Path, seqlets: str | None) -> str:
