@@ -260,3 +260,56 @@ def test_multi_task_records_have_a_column_per_task_and_task_errors(three_task_mo
     assert main(["scan", str(path), str(genome), "-o", str(tmp_path / "t.bw"), "--task", "w", "--quiet"]) == 2
     assert "--task 'w' is not a task of the model" in capsys.readouterr().err
     assert not list(tmp_path.glob("t*.bw"))
+
+
+# ----------------------------------------------------------------------------- export
+def _two_motif_model() -> MotifCNN:
+    """Filter 0 = MOTIF_A (+1/-1 weights), filter 1 = MOTIF_B; task a's head reads filter 0, task b's filter 1."""
+    w = len(MOTIF_B)
+    model = MotifCNN(ModelConfig(n_filters=4, filter_width=w, seq_length=100, tasks=["a", "b"])).eval()
+    with torch.no_grad():
+        weight = torch.full((4, 4, w), -1.0)
+        for f, motif in ((0, MOTIF_A), (1, MOTIF_B)):  # right-aligned; columns left of a motif weigh 0
+            offset = w - len(motif)
+            if offset:
+                weight[f, :, :offset] = 0.0
+            for i, b in enumerate(motif):
+                weight[f, "ACGT".index(b), offset + i] = 1.0
+        gen = torch.Generator().manual_seed(1)
+        weight[2:] = torch.randn(2, 4, w, generator=gen) * 0.1
+        model.conv.weight.copy_(weight)
+        model.conv.bias.fill_(0.0)
+        model.conv.bias[0] = -len(MOTIF_A) + 4.0
+        model.conv.bias[1] = -len(MOTIF_B) + 4.0
+        lin = model.head[-1]
+        lin.weight.zero_()
+        lin.weight[0, 0] = 2.0
+        lin.weight[1, 1] = 2.0
+        lin.bias.fill_(-3.0)
+    return model
+
+
+def test_export_reports_influence_per_task_and_orders_by_task(two_fastas, tmp_path):
+    import csv
+
+    from motifscan.model import save_model
+
+    model = tmp_path / "ab.h5"
+    save_model(_two_motif_model(), model)
+    args = ["export", str(model), "--sequences", str(two_fastas["a"]), "--sequences", str(two_fastas["b"]),
+            "--min-sites", "5", "--no-merge", "--quiet"]
+    assert main([*args, "-o", str(tmp_path / "m.meme")]) == 0
+    rows = list(csv.DictReader(open(tmp_path / "m.tsv"), delimiter="\t"))
+    by_filter = {int(r["filter"]): r for r in rows}
+    assert {"influence_a", "influence_b"} <= set(rows[0])
+    # each task's head relies on its own filter, not the other task's
+    assert float(by_filter[0]["influence_a"]) > 0.05 and abs(float(by_filter[0]["influence_b"])) < 1e-3
+    assert float(by_filter[1]["influence_b"]) > 0.05 and abs(float(by_filter[1]["influence_a"])) < 1e-3
+    for task, first in (("a", 0), ("b", 1)):
+        assert main([*args, "--task", task, "-o", str(tmp_path / f"{task}.meme")]) == 0
+        ranked = list(csv.DictReader(open(tmp_path / f"{task}.tsv"), delimiter="\t"))
+        assert int(ranked[0]["filter"]) == first
+    # one file for a multi-task model needs --task
+    assert main(["export", str(model), "--sequences", str(two_fastas["a"]), "-o", str(tmp_path / "x.meme"),
+                 "--quiet"]) == 2
+    assert not (tmp_path / "x.meme").exists()

@@ -10,30 +10,11 @@ import click
 
 from ..atomic import atomic_path, check_output_path
 from ..errors import UsageError
-from ._base import cli, device_options, invocation, log, quiet_option
+from ._base import cli, device_options, invocation, log, quiet_option, task_inputs
 
 
 def _chroms(value: str | None) -> list[str] | None:
     return None if value is None else [c.strip() for c in value.split(",") if c.strip()]
-
-
-def _tasks(positives, task_names, samplesheet, genome, negatives):
-    """The one-task path, or the task list of a multi-task model, from the command line."""
-    from ..data.tasks import task_specs
-    from ..io.samplesheet import read_samplesheet
-
-    if samplesheet:
-        if positives or task_names:
-            raise UsageError("give POSITIVES or --samplesheet, not both")
-        return read_samplesheet(samplesheet)
-    if not positives:
-        raise UsageError("no POSITIVES given", hint="give a peak file (FASTA or BED), several for a multi-task "
-                                                    "model, or --samplesheet TSV")
-    _check_inputs(*positives, genome, negatives)
-    if len(positives) == 1 and not task_names:
-        return positives[0]
-    names = [n.strip() for n in task_names.split(",")] if task_names else None
-    return task_specs(positives, names, negatives=negatives, genome=genome)
 
 
 def _check_inputs(*paths) -> None:
@@ -88,7 +69,7 @@ def train(positives, output, task_names, samplesheet, genome, negatives, neg_rat
         check_output_path(metrics_path, option="--metrics")
         if Path(metrics_path).resolve() == Path(output).resolve():
             raise UsageError(f"--metrics {metrics_path} is also the model file -o", hint="give two different files")
-    tasks = _tasks(positives, task_names, samplesheet, genome, negatives)
+    tasks = task_inputs(positives, task_names, samplesheet, genome, negatives)
     result = train_model(
         tasks, genome=genome, negatives=negatives or "shuffle", neg_ratio=neg_ratio, length=length,
         n_filters=n_filters, filter_width=filter_width, rc_sharing=not no_rc, hidden=hidden, dropout=dropout,
@@ -139,7 +120,7 @@ def evaluate(model_path, positives, out_dir, task, task_names, samplesheet, geno
     from ..model import load_model
 
     check_evaluation_dir(out_dir)
-    tasks = _tasks(positives, task_names, samplesheet, genome, negatives)
+    tasks = task_inputs(positives, task_names, samplesheet, genome, negatives)
     if task is not None and not isinstance(tasks, str):
         raise UsageError("--task names the task of one POSITIVES file", hint="with several, use --task-names")
     set_threads(threads)
