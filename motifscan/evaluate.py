@@ -1,4 +1,8 @@
-"""Evaluate a model on any labelled set: metrics, ROC and precision-recall curves.
+"""Evaluate a model on any labelled set: metrics, ROC and precision-recall curves, per task.
+
+A multi-task model is evaluated on one peak file per task (or a samplesheet; labels built as in
+training, :mod:`motifscan.data.tasks`), or on one peak file for the task it names (``task``);
+the metrics then hold each task's and their mean, and each curve has one line per task.
 
 :func:`evaluate_model` scores the set; when a file it is given is byte for byte one of the files
 the model was trained on (same SHA-256 as in the model's provenance), the metrics say so
@@ -16,15 +20,16 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
 from .atomic import TMP_MARKER, atomic_open, atomic_path, check_output_dir, check_output_path
-from .data.datasets import build_labelled_set, load_sequences
+from .data.tasks import build_task_set
 from .device import resolve_device
-from .io.fasta import IndexedFasta
-from .metrics import pr_curve, roc_curve, summary
+from .errors import UsageError
+from .io.samplesheet import TaskSpec
+from .metrics import pr_curve, roc_curve, summary, task_metrics
 from .model import MotifCNN, file_sha256
 
 __all__ = ["Evaluation", "evaluate_model", "training_overlap", "plot_curves", "write_metrics", "write_evaluation",
@@ -50,6 +55,7 @@ class Evaluation:
     scores: np.ndarray
     metrics: dict[str, Any]
     training_overlap: dict[str, str] = field(default_factory=dict)
+    tasks: list[str] = field(default_factory=list)
 
 
 def training_overlap(
@@ -70,10 +76,10 @@ def training_overlap(
     """
     recorded = (getattr(model, "provenance", None) or {}).get("inputs") or {}
     trained = {}
-    for role in _LABELLED_INPUTS:
-        digest = (recorded.get(role) or {}).get("sha256")
-        if digest:
-            trained.setdefault(digest, role)
+    for key, entry in recorded.items():
+        # one-task models record "positives"; multi-task models "TASK.positives"
+        if key.rsplit(".", 1)[-1] in _LABELLED_INPUTS and (entry or {}).get("sha256"):
+            trained.setdefault(entry["sha256"], key)
     if not trained:
         return {}
     found = {}
@@ -100,34 +106,81 @@ def _warn_training_data(model: MotifCNN, overlap: dict[str, str], files: dict[st
 
 def evaluate_model(
     model: MotifCNN,
-    positives: str | os.PathLike,
+    positives: str | os.PathLike | Sequence[TaskSpec],
     *,
     negatives: str | os.PathLike = "shuffle",
     genome: str | os.PathLike | None = None,
+    task: str | None = None,
     neg_ratio: int = 1,
     seed: int = 0,
     device: str | None = "auto",
     batch_size: int = 256,
 ) -> Evaluation:
-    """Score positives and negatives with ``model`` and compute AUROC/AUPRC.
+    """Score positives and negatives with ``model`` and compute AUROC/AUPRC (per task).
 
     Sequences are cut or padded to the model's training length; negatives are generated as in
     training (``shuffle``, ``background``) or read from a file.
 
-    When ``positives`` or ``negatives`` is byte for byte a training input of the model
-    (:func:`training_overlap`), the metrics get ``evaluated_on_training_data: true``, the
-    roles that matched (``training_inputs_evaluated``) and the model file's held-out test
-    metrics (``model_test_metrics``), and one warning is logged.
+    Parameters
+    ----------
+    positives
+        A peak file (FASTA, or BED/narrowPeak with ``genome``): the positives of ``task`` (of the
+        only task of a one-task model); or, for a multi-task model, one
+        :class:`~motifscan.io.samplesheet.TaskSpec` per task to evaluate (names must be tasks of
+        the model; labels of the other tasks are unknown or built by overlap, as in training).
+    task
+        Which task a single peak file is for (needed when the model has several).
+
+    When a file is byte for byte a training input of the model (:func:`training_overlap`), the
+    metrics get ``evaluated_on_training_data: true``, the roles that matched
+    (``training_inputs_evaluated``) and the model file's held-out test metrics
+    (``model_test_metrics``), and one warning is logged.
+
+    Returns
+    -------
+    Evaluation
+        ``labels`` and ``scores`` are ``(N,)`` for one task, else ``(N, T)`` over the evaluated
+        tasks (NaN = unknown label); ``metrics`` as :func:`motifscan.train.task_metrics`.
     """
-    fa = IndexedFasta(genome) if genome is not None else None
+    tasks = list(model.config.tasks)
     length = model.config.seq_length
-    pos = load_sequences(positives, genome=fa, length=length, min_length=model.config.filter_width)
-    data = build_labelled_set(pos, negatives, genome=fa, neg_ratio=neg_ratio, seed=seed, min_length=model.config.filter_width)
+    if isinstance(positives, (str, os.PathLike)):
+        if task is None and len(tasks) > 1:
+            raise UsageError(f"the model has {len(tasks)} tasks ({', '.join(tasks)}): say which one these peaks "
+                             "are for", hint="add --task NAME, or give one peak file per task with --task-names")
+        name = task or tasks[0]
+        specs = [TaskSpec(name, os.fspath(positives), os.fspath(negatives),
+                          os.fspath(genome) if genome is not None else None)]
+        files = {"positives": positives, "negatives": negatives}
+    else:
+        specs = list(positives)
+        files = {}
+    unknown = [s.name for s in specs if s.name not in tasks]
+    if unknown:
+        raise UsageError(f"task {unknown[0]!r} is not a task of the model", hint=f"its tasks: {', '.join(tasks)}")
+    built = build_task_set(specs, length=length, neg_ratio=neg_ratio, seed=seed,
+                           min_length=model.config.filter_width)
+    cols = [tasks.index(s.name) for s in specs]
     dev = resolve_device(device)
-    scores = model.to(dev).predict_codes(data.codes, batch_size=batch_size)[:, 0]
+    scores = model.to(dev).predict_codes(built.data.codes, batch_size=batch_size)[:, cols]
     model.cpu()
-    metrics = summary(data.labels, scores)
-    overlap = training_overlap(model, positives, negatives)
+    labels = built.data.labels
+    if len(specs) == 1:
+        labels, scores = labels[:, 0], scores[:, 0]
+        metrics = summary(labels, scores)
+        if len(tasks) > 1:
+            metrics["task"] = specs[0].name
+    else:
+        metrics = task_metrics(labels, scores, [s.name for s in specs])
+        metrics["labels"] = built.mode
+    overlap = {}
+    if files:
+        overlap = training_overlap(model, files["positives"], files["negatives"])
+    else:
+        for s in specs:
+            found = training_overlap(model, s.peaks, s.negatives)
+            overlap.update({f"{s.name}.{role}": key for role, key in found.items()})
+            files.update({f"{s.name}.positives": s.peaks, f"{s.name}.negatives": s.negatives})
     if overlap:
         # added only then, so the metrics of an honest evaluation stay as they were
         metrics["evaluated_on_training_data"] = True
@@ -135,8 +188,8 @@ def evaluate_model(
         test = (model.metrics or {}).get("test")
         if test:
             metrics["model_test_metrics"] = dict(test)
-        _warn_training_data(model, overlap, {"positives": positives, "negatives": negatives})
-    return Evaluation(data.labels, scores, metrics, overlap)
+        _warn_training_data(model, overlap, files)
+    return Evaluation(labels, scores, metrics, overlap, [s.name for s in specs])
 
 
 def write_metrics(metrics: dict[str, Any], path: str | os.PathLike) -> Path:
@@ -147,28 +200,42 @@ def write_metrics(metrics: dict[str, Any], path: str | os.PathLike) -> Path:
     return Path(path)
 
 
-def plot_curves(labels: np.ndarray, scores: np.ndarray, out_dir: str | os.PathLike, *, title: str = "") -> list[Path]:
-    """Draw ``roc.png`` and ``pr.png`` into ``out_dir`` (atomically); returns their paths."""
+def plot_curves(labels: np.ndarray, scores: np.ndarray, out_dir: str | os.PathLike, *, title: str = "",
+                tasks: Sequence[str] | None = None) -> list[Path]:
+    """Draw ``roc.png`` and ``pr.png`` into ``out_dir`` (atomically); returns their paths.
+
+    ``labels``/``scores`` are ``(N,)``, or ``(N, T)`` with ``tasks`` naming the columns (one line
+    per task, over its known labels).
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     out_dir = Path(out_dir)
-    m = summary(labels, scores)
-    fpr, tpr, _ = roc_curve(labels, scores)
-    precision, recall, _ = pr_curve(labels, scores)
+    y = np.asarray(labels, dtype=np.float64).reshape(len(labels), -1)
+    s = np.asarray(scores, dtype=np.float64).reshape(len(scores), -1)
+    names = list(tasks) if tasks is not None and y.shape[1] > 1 else [None] * y.shape[1]
+    curves = []
+    for t, name in enumerate(names):
+        known = ~np.isnan(y[:, t])
+        yt, st = y[known, t], s[known, t]
+        m = summary(yt, st)
+        fpr, tpr, _ = roc_curve(yt, st)
+        precision, recall, _ = pr_curve(yt, st)
+        prefix = f"{name}: " if name else ""
+        curves.append(((fpr, tpr, f"{prefix}AUROC {m['auroc']:.3f}"), (recall, precision, f"{prefix}AUPRC {m['auprc']:.3f}")))
     paths = []
-    for name, x, y, xl, yl, label, diag in (
-        ("roc.png", fpr, tpr, "false positive rate", "true positive rate", f"AUROC {m['auroc']:.3f}", True),
-        ("pr.png", recall, precision, "recall", "precision", f"AUPRC {m['auprc']:.3f}", False),
-    ):
+    for k, (name, xl, yl, diag) in enumerate((("roc.png", "false positive rate", "true positive rate", True),
+                                              ("pr.png", "recall", "precision", False))):
         fig, ax = plt.subplots(figsize=(4, 4), dpi=120)
-        ax.plot(x, y, drawstyle="steps-post" if name == "pr.png" else "default", label=label)
+        for curve in curves:
+            x, yv, label = curve[k]
+            ax.plot(x, yv, drawstyle="steps-post" if name == "pr.png" else "default", label=label)
         if diag:
             ax.plot([0, 1], [0, 1], ls="--", c="grey", lw=0.8)
         ax.set(xlabel=xl, ylabel=yl, xlim=(0, 1), ylim=(0, 1.02), title=title or None)
-        ax.legend(loc="lower right" if diag else "lower left")
+        ax.legend(loc="lower right" if diag else "lower left", fontsize="small" if len(curves) > 1 else None)
         fig.tight_layout()
         target = out_dir / name
         check_output_path(target)
@@ -216,7 +283,7 @@ def write_evaluation(
                 folder.mkdir()
                 made.append(folder)
         tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}{TMP_MARKER}", dir=out.absolute().parent))
-        plot_curves(evaluation.labels, evaluation.scores, tmp, title=title)
+        plot_curves(evaluation.labels, evaluation.scores, tmp, title=title, tasks=evaluation.tasks or None)
         write_metrics(evaluation.metrics, tmp / "metrics.json")
         for name in names:
             os.replace(tmp / name, out / name)

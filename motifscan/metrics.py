@@ -6,9 +6,11 @@ choice for imbalanced ChIP-seq sets; AUROC is the Mann-Whitney statistic with ti
 
 from __future__ import annotations
 
+from typing import Any, Sequence
+
 import numpy as np
 
-__all__ = ["auroc", "auprc", "roc_curve", "pr_curve", "summary"]
+__all__ = ["auroc", "auprc", "roc_curve", "pr_curve", "summary", "task_metrics", "as_task_labels"]
 
 
 def _check(labels, scores) -> tuple[np.ndarray, np.ndarray]:
@@ -77,3 +79,33 @@ def summary(labels, scores) -> dict[str, float]:
     """``{"auroc", "auprc", "n", "n_pos"}`` for one labelled set."""
     y, s = _check(labels, scores)
     return {"auroc": auroc(y, s), "auprc": auprc(y, s), "n": int(len(y)), "n_pos": int((y == 1).sum())}
+
+
+def as_task_labels(labels: np.ndarray, n_tasks: int) -> np.ndarray:
+    """Labels as ``(N, T)`` float32 (a one-task ``(N,)`` vector becomes one column)."""
+    y = np.asarray(labels, dtype=np.float32)
+    y = y.reshape(len(y), -1)
+    if y.shape[1] != n_tasks:
+        raise ValueError(f"labels have {y.shape[1]} column(s) for a model with {n_tasks} task(s)")
+    return y
+
+
+def task_metrics(labels: np.ndarray, scores: np.ndarray, tasks: Sequence[str]) -> dict[str, Any]:
+    """Metrics of one data part: ``summary`` per task over its known labels, and their mean.
+
+    With one task this is exactly :func:`motifscan.metrics.summary` (the metrics a one-task model
+    always had). With several: ``{"auroc", "auprc"}`` = the means over tasks (NaN-free tasks
+    only), ``n``/``n_pos`` the labelled entries, and ``"tasks": {name: summary}``.
+    """
+    y = as_task_labels(labels, len(tasks))
+    s = np.asarray(scores).reshape(len(y), -1)
+    if len(tasks) == 1:
+        return summary(y[:, 0], s[:, 0])
+    per = {}
+    for t, name in enumerate(tasks):
+        known = ~np.isnan(y[:, t])
+        per[name] = summary(y[known, t], s[known, t])
+    mean = {k: float(np.nanmean([per[n][k] for n in tasks])) if any(np.isfinite(per[n][k]) for n in tasks)
+            else float("nan") for k in ("auroc", "auprc")}
+    return {**mean, "n": int(sum(per[n]["n"] for n in tasks)), "n_pos": int(sum(per[n]["n_pos"] for n in tasks)),
+            "tasks": per}

@@ -1,9 +1,13 @@
-"""Training: fit a :class:`~motifscan.model.MotifCNN` to bound vs. unbound sequences.
+"""Training: fit a :class:`~motifscan.model.MotifCNN` to bound vs. unbound sequences, one or many tasks.
 
-:func:`fit` is the loop (Adam, class-balanced binary cross-entropy on logits, early stopping on
-validation AUPRC with best-epoch restore); :func:`train_model` is the whole job the CLI runs:
-load positives, make or load negatives, split (chromosome hold-out where coordinates are known),
-fit, and score train/valid/test.
+:func:`fit` is the loop (Adam, binary cross-entropy on logits balanced per task, unknown labels
+masked out, early stopping on the mean validation AUPRC over tasks with best-epoch restore);
+:func:`train_model` is the whole job the CLI runs: load positives, make or load negatives (per
+task, see :mod:`motifscan.data.tasks`), split (chromosome hold-out where coordinates are known),
+fit, and score train/valid/test per task.
+
+A one-task model trains exactly as before multi-task models existed (same data, same loss, same
+weights for the same seed).
 
 Reproducibility: the same ``seed`` on the same CPU (and thread count) gives the same model; on
 CUDA, deterministic algorithms are switched on when a seed is given.
@@ -25,17 +29,12 @@ import torch
 
 from ._version import __version__
 from .codes import one_hot_torch
-from .data.datasets import (
-    LabelledSet,
-    Split,
-    build_labelled_set,
-    load_sequences,
-    split_dataset,
-)
+from .data.datasets import LabelledSet, Split, split_dataset
+from .data.tasks import build_task_set
 from .device import resolve_device, set_threads
 from .errors import UsageError
-from .io.fasta import IndexedFasta
-from .metrics import summary
+from .io.samplesheet import TaskSpec
+from .metrics import as_task_labels, task_metrics
 from .model import ModelConfig, MotifCNN, file_sha256
 
 __all__ = ["fit", "train_model", "TrainResult", "seed_everything", "file_sha256"]
@@ -65,12 +64,38 @@ def seed_everything(seed: int, device: torch.device | None = None) -> None:
 
 @torch.no_grad()
 def _predict_logits(model: MotifCNN, codes: np.ndarray, device: torch.device, batch_size: int = 512) -> np.ndarray:
+    """Logits ``(N, T)``."""
     model.eval()
     out = []
     for i in range(0, len(codes), batch_size):
         x = one_hot_torch(torch.from_numpy(codes[i : i + batch_size]).to(device))
         out.append(model(x).float().cpu().numpy())
-    return np.concatenate(out)[:, 0] if out else np.zeros(0, np.float32)
+    return np.concatenate(out) if out else np.zeros((0, len(model.config.tasks)), np.float32)
+
+
+class _TaskLoss:
+    """Binary cross-entropy on logits ``(B, T)``, each task's classes balanced, unknown labels masked.
+
+    ``pos_weight[t] = negatives / positives`` of task ``t`` (over its known labels). With every
+    label known this is ``BCEWithLogitsLoss(pos_weight)`` averaged over all entries -- for one
+    task, exactly the loss one-task models were always trained with; with unknown (NaN) labels
+    the masked entries give no gradient and the mean runs over the known ones.
+    """
+
+    def __init__(self, labels: np.ndarray, device: torch.device) -> None:
+        known = ~np.isnan(labels)
+        n_pos = np.where(known, labels == 1, False).sum(axis=0).astype(np.float64)
+        n_known = known.sum(axis=0).astype(np.float64)
+        self.pos_weight = torch.tensor((n_known - n_pos) / np.maximum(n_pos, 1.0), dtype=torch.float32, device=device)
+        self.dense = torch.nn.BCEWithLogitsLoss(pos_weight=self.pos_weight)
+
+    def __call__(self, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        known = ~torch.isnan(y)
+        if bool(known.all()):
+            return self.dense(logits, y)
+        el = torch.nn.functional.binary_cross_entropy_with_logits(
+            logits, torch.nan_to_num(y), pos_weight=self.pos_weight, reduction="none")
+        return (el * known).sum() / known.sum().clamp(min=1)
 
 
 def fit(
@@ -90,19 +115,21 @@ def fit(
     device: str | torch.device | None = None,
     progress: bool = True,
 ) -> list[dict[str, float]]:
-    """Train ``model`` in place and restore the epoch with the best validation AUPRC.
+    """Train ``model`` in place and restore the epoch with the best (mean) validation AUPRC.
 
     Parameters
     ----------
     model
-        The network (single task: labels are ``(N,)`` 0/1).
+        The network.
     train_codes, valid_codes
         ``uint8`` codes ``(N, L)``.
     train_labels, valid_labels
-        0/1 labels ``(N,)``.
+        0/1 labels ``(N,)`` for a one-task model, or ``(N, T)`` with NaN where a label is
+        unknown (masked out of the loss and the metrics).
     epochs, patience, min_epochs
         At most ``epochs`` passes; after ``min_epochs`` (small data sets learn slowly at first),
-        stop once ``patience`` epochs pass without a better validation AUPRC.
+        stop once ``patience`` epochs pass without a better validation AUPRC (the mean over
+        tasks).
     lr, weight_decay, batch_size
         Adam settings.
     seed
@@ -113,24 +140,27 @@ def fit(
     Returns
     -------
     list of dict
-        One entry per epoch: ``epoch, loss, valid_loss, valid_auroc, valid_auprc``.
+        One entry per epoch: ``epoch, loss, valid_loss, valid_auroc, valid_auprc`` (means over
+        tasks), and ``seconds``.
     """
     from tqdm import tqdm
 
     device = resolve_device(device) if not isinstance(device, torch.device) else device
     model.to(device)
-    y_train = np.asarray(train_labels, dtype=np.float32)
-    n_pos = float(y_train.sum())
-    pos_weight = torch.tensor([(len(y_train) - n_pos) / max(n_pos, 1.0)], device=device)
-    loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=pos_weight)
+    tasks = list(model.config.tasks)
+    y_train = as_task_labels(train_labels, len(tasks))
+    y_valid = as_task_labels(valid_labels, len(tasks))
+    loss_fn = _TaskLoss(y_train, device)
     optimiser = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
     rng = np.random.default_rng(seed)
     codes_t = torch.from_numpy(np.ascontiguousarray(train_codes))
     labels_t = torch.from_numpy(y_train)
+    valid_t = torch.from_numpy(y_valid).to(device)
     best_score, best_loss, best_state, best_epoch, waited = -np.inf, np.inf, None, 0, 0
     history: list[dict[str, float]] = []
     show = progress and sys.stderr.isatty() and log.isEnabledFor(logging.INFO)
     for epoch in range(1, epochs + 1):
+        started = time.perf_counter()
         model.train()
         order = torch.from_numpy(rng.permutation(len(codes_t)))
         total, seen = 0.0, 0
@@ -142,7 +172,7 @@ def fit(
             x = one_hot_torch(codes_t[idx].to(device, non_blocking=True))
             y = labels_t[idx].to(device)
             optimiser.zero_grad(set_to_none=True)
-            loss = loss_fn(model(x)[:, 0], y)
+            loss = loss_fn(model(x), y)
             loss.backward()
             optimiser.step()
             total += loss.item() * len(idx)
@@ -150,10 +180,11 @@ def fit(
             bar.set_postfix(loss=f"{total / seen:.4f}")
         bar.close()
         logits = _predict_logits(model, valid_codes, device)
-        v = summary(valid_labels, logits)
-        valid_loss = float(loss_fn(torch.from_numpy(logits).to(device), torch.from_numpy(np.asarray(valid_labels, np.float32)).to(device)))
+        v = task_metrics(y_valid, logits, tasks)
+        valid_loss = float(loss_fn(torch.from_numpy(logits).to(device), valid_t))
         history.append({"epoch": epoch, "loss": total / max(seen, 1), "valid_loss": valid_loss,
-                        "valid_auroc": v["auroc"], "valid_auprc": v["auprc"]})
+                        "valid_auroc": v["auroc"], "valid_auprc": v["auprc"],
+                        "seconds": round(time.perf_counter() - started, 3)})
         log.debug("epoch %d: loss %.4f, valid AUPRC %.4f", epoch, total / max(seen, 1), v["auprc"])
         if show:
             tqdm.write(f"epoch {epoch:3d}  loss {total / max(seen, 1):.4f}  valid AUROC {v['auroc']:.4f}  AUPRC {v['auprc']:.4f}", file=sys.stderr)
@@ -176,7 +207,7 @@ def fit(
 
 
 def train_model(
-    positives: str | os.PathLike,
+    positives: str | os.PathLike | Sequence[TaskSpec],
     *,
     genome: str | os.PathLike | None = None,
     negatives: str | os.PathLike = "shuffle",
@@ -205,12 +236,14 @@ def train_model(
     Parameters
     ----------
     positives
-        Bound sequences: FASTA, or BED/narrowPeak with ``genome``.
+        Bound sequences of a one-task model: FASTA, or BED/narrowPeak with ``genome``. Or, for a
+        multi-task model, a list of :class:`~motifscan.io.samplesheet.TaskSpec` (name, peaks,
+        negatives, genome per task; see :mod:`motifscan.data.tasks` for how labels are built).
     genome
-        Genome FASTA (plain or bgzip) for BED input and background negatives.
+        Genome FASTA (plain or bgzip) for BED input and background negatives (one task).
     negatives
         ``"shuffle"`` (dinucleotide shuffles of the positives), ``"background"`` (GC-matched
-        genomic regions; BED positives only) or a FASTA/BED file.
+        genomic regions; BED positives only) or a FASTA/BED file (one task).
     neg_ratio
         Negatives per positive (generated modes).
     length
@@ -230,7 +263,7 @@ def train_model(
     -------
     TrainResult
         The model (best epoch) with ``model.metrics`` filled: AUROC/AUPRC on train, valid and
-        test, best epoch, split method and sizes.
+        test (per task and their mean for several tasks), best epoch, split method and sizes.
     """
     if length < filter_width:  # checked before any data is read
         raise UsageError(
@@ -241,51 +274,93 @@ def train_model(
     set_threads(threads)
     dev = resolve_device(device)
     seed_everything(seed, dev)
-    fa = IndexedFasta(genome) if genome is not None else None
-    pos = load_sequences(positives, genome=fa, length=length, min_length=filter_width)
-    length = pos.codes.shape[1]
-    data = build_labelled_set(pos, negatives, genome=fa, neg_ratio=neg_ratio, seed=seed, min_length=filter_width)
+    single = isinstance(positives, (str, os.PathLike))
+    if single:
+        specs = [TaskSpec("bound", os.fspath(positives), os.fspath(negatives),
+                          os.fspath(genome) if genome is not None else None)]
+    else:
+        specs = list(positives)
+        if not specs:
+            raise UsageError("no tasks given")
+    built = build_task_set(specs, length=length, neg_ratio=neg_ratio, seed=seed, min_length=filter_width)
+    data = built.data
+    length = data.codes.shape[1]
     split = split_dataset(data, valid_chroms=valid_chroms, test_chroms=test_chroms, seed=seed)
+    known = ~np.isnan(data.labels)
     log.info(
-        "%d positives, %d negatives (%s); split by %s: train %d, valid %d, test %d",
-        int(data.labels.sum()), int((data.labels == 0).sum()), os.fspath(negatives), split.method,
-        len(split.train), len(split.valid), len(split.test),
+        "%d task(s) (%s labels), %d sequences: %d positive and %d negative labels; split by %s: train %d, "
+        "valid %d, test %d", len(specs), built.mode, len(data), int((data.labels == 1).sum()),
+        int(((data.labels == 0) & known).sum()), split.method, len(split.train), len(split.valid), len(split.test),
     )
     config = ModelConfig(
         n_filters=n_filters, filter_width=filter_width, rc_sharing=rc_sharing, hidden=hidden,
-        dropout=dropout, seq_length=length,
+        dropout=dropout, seq_length=length, tasks=["bound"] if single else [s.name for s in specs],
     )
     torch.manual_seed(seed)
     model = MotifCNN(config)
     tr, va, te = data.subset(split.train), data.subset(split.valid), data.subset(split.test)
+    for part, subset in (("validation", va), ("test", te)):
+        _check_held_out(subset.labels, config.tasks, part)
     history = fit(
         model, tr.codes, tr.labels, va.codes, va.labels, epochs=epochs, batch_size=batch_size, lr=lr,
         weight_decay=weight_decay, patience=patience, seed=seed, device=dev, progress=progress,
     )
     metrics: dict[str, Any] = {}
     for part, subset in (("train", tr), ("valid", va), ("test", te)):
-        metrics[part] = summary(subset.labels, _predict_logits(model, subset.codes, dev))
+        metrics[part] = task_metrics(subset.labels, _predict_logits(model, subset.codes, dev), config.tasks)
     metrics.update(
         best_epoch=model.metrics["best_epoch"], epochs_run=model.metrics["epochs_run"], split=split.method,
         valid_chroms=split.valid_chroms, test_chroms=split.test_chroms,
         train_seconds=round(time.perf_counter() - started, 2), device=str(dev),
     )
+    if not single:
+        metrics["labels"] = built.mode
+        metrics["epoch_seconds"] = round(float(np.mean([h["seconds"] for h in history])), 3)
     model.metrics = metrics
-    inputs = {"positives": os.fspath(positives)}
-    if genome is not None:
-        inputs["genome"] = os.fspath(genome)
-    if os.fspath(negatives) not in ("shuffle", "background"):
-        inputs["negatives"] = os.fspath(negatives)
     model.provenance = {
         "motifscan_version": __version__,
         "torch_version": torch.__version__,
         "command": command or "",
         "seed": seed,
-        "negatives": os.fspath(negatives) if os.fspath(negatives) in ("shuffle", "background") else "file",
+        "negatives": _negatives_mode(specs[0].negatives) if single else {s.name: _negatives_mode(s.negatives)
+                                                                         for s in specs},
         "neg_ratio": neg_ratio,
-        "inputs": {k: {"path": v, "sha256": file_sha256(v)} for k, v in inputs.items() if Path(v).is_file()},
+        "inputs": _input_files(specs, single),
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "training": {"epochs": epochs, "batch_size": batch_size, "lr": lr, "weight_decay": weight_decay, "patience": patience},
     }
+    if not single:
+        model.provenance["tasks"] = [{"name": s.name, "labels": built.mode} for s in specs]
     model.cpu()
     return TrainResult(model, metrics, history, split, data)
+
+
+def _negatives_mode(negatives: str | None) -> str:
+    return negatives if negatives in ("shuffle", "background") else ("shuffle" if negatives is None else "file")
+
+
+def _input_files(specs: Sequence[TaskSpec], single: bool) -> dict[str, dict[str, str]]:
+    """``{key: {path, sha256}}`` of every input file (keys ``positives``... for one task, else
+    ``TASK.positives``...)."""
+    out = {}
+    for s in specs:
+        prefix = "" if single else f"{s.name}."
+        files = {"positives": s.peaks}
+        if s.genome is not None:
+            files["genome"] = s.genome
+        if s.negatives not in (None, "shuffle", "background"):
+            files["negatives"] = s.negatives
+        for key, path in files.items():
+            if Path(path).is_file():
+                out[prefix + key] = {"path": path, "sha256": file_sha256(path)}
+    return out
+
+
+def _check_held_out(labels: np.ndarray, tasks: Sequence[str], part: str) -> None:
+    """Warn about a task that has no positive or no negative label in a held-out part."""
+    y = as_task_labels(labels, len(tasks))
+    for t, name in enumerate(tasks):
+        col = y[:, t][~np.isnan(y[:, t])]
+        if len(tasks) > 1 and (not (col == 1).any() or not (col == 0).any()):
+            log.warning("task %s has %s in the %s set: its metrics there are undefined", name,
+                        "no positive" if not (col == 1).any() else "no negative", part)

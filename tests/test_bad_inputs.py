@@ -173,6 +173,10 @@ def inputs(tmp_path_factory) -> Path:
     (d / "nochr.vcf").write_text(nochr)
     (d / "headers_only.fa").write_text(">a\n>b\n")
     (d / "offend.bed").write_text("chr1\t10\t20\nchr2\t2990\t3000\n")
+    # multi-task samplesheets and tasks
+    (d / "sheet_nopeaks.tsv").write_text("name\tnegatives\nA\tshuffle\n")
+    (d / "sheet_missing.tsv").write_text("name\tpeaks\nA\tpeaks.fa\nB\tnot_there.fa\n")
+    (d / "sheet_dup.tsv").write_text("name\tpeaks\nA\tpeaks.fa\nA\tpeaks_crlf.fa\n")
     return d
 
 
@@ -312,6 +316,21 @@ CASES = [
     C("motif-malformed-row-transfac", "compare {i}/rows.transfac -o {o}/m.tsv", 1, "rows.transfac:line 4",
       "4 counts"),
     C("motif-malformed-row-homer", "compare {i}/rows.motif -o {o}/m.tsv", 1, "rows.motif:line 2", "expected 4"),
+    # --- multi-task training
+    C("duplicate-task-stems", "train {i}/peaks.fa {i}/peaks.fa -o {o}/m.h5", 2, "'peaks'", "given twice"),
+    C("duplicate-task-names", "train {i}/peaks.fa {i}/peaks_crlf.fa --task-names a,a -o {o}/m.h5", 2,
+      "'a'", "given twice"),
+    C("bed-task-without-genome", "train {i}/peaks.fa {i}/withchr.bed -o {o}/m.h5", 2, "withchr.bed", "needs --genome"),
+    C("task-without-positives", "train {i}/peaks.fa {i}/offend.bed --genome {i}/genome.fa -o {o}/m.h5", 1,
+      "offend.bed", "no interval"),
+    C("samplesheet-missing-column", "train --samplesheet {i}/sheet_nopeaks.tsv -o {o}/m.h5", 1,
+      "sheet_nopeaks.tsv:line 1", "'peaks' column"),
+    C("samplesheet-missing-file", "train --samplesheet {i}/sheet_missing.tsv -o {o}/m.h5", 1,
+      "sheet_missing.tsv:line 3", "not_there.fa", "not found"),
+    C("samplesheet-duplicate-task", "train --samplesheet {i}/sheet_dup.tsv -o {o}/m.h5", 1,
+      "sheet_dup.tsv:line 3", "named twice"),
+    C("samplesheet-and-positives", "train {i}/peaks.fa --samplesheet {i}/sheet_dup.tsv -o {o}/m.h5", 2,
+      "--samplesheet", "not both"),
     # --- outputs and paths
     C("output-dir-missing-scan", SCAN + " {i}/genome.fa -o {o}/nodir/t.bedGraph", 2, "nodir", "does not exist"),
     C("output-dir-missing-hits", SCAN + " {i}/genome.fa -o {o}/t.bedGraph --hits {o}/nodir/h.bed", 2,

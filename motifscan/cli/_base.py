@@ -8,6 +8,7 @@ line, ``motifscan: error: ...``; a traceback only with ``--debug``.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 import signal
 import sys
 import traceback
@@ -16,7 +17,7 @@ from typing import Callable, Sequence
 import click
 
 from .._version import __version__
-from ..errors import MotifscanError
+from ..errors import MotifscanError, UsageError
 
 log = logging.getLogger("motifscan")
 
@@ -181,3 +182,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
     return code
+
+
+def task_inputs(positives, task_names, samplesheet, genome, negatives, *, what: str = "POSITIVES"):
+    """One peak file (a path), or the tasks of a multi-task model (TaskSpecs), from the command line.
+
+    Shared by train, evaluate and export: several peak files (names from ``--task-names`` or the
+    file stems) or ``--samplesheet``; ``what`` names the peak files' argument in messages.
+    """
+    from ..data.tasks import task_specs
+    from ..io.samplesheet import read_samplesheet
+
+    if samplesheet:
+        if positives or task_names:
+            raise UsageError(f"give {what} or --samplesheet, not both")
+        return read_samplesheet(samplesheet)
+    if not positives:
+        raise UsageError(f"no {what} given", hint="give a peak file (FASTA or BED), several for a multi-task "
+                                                  "model, or --samplesheet TSV")
+    for p in (*positives, genome, negatives):
+        if p is not None and p not in ("shuffle", "background") and not Path(p).exists():
+            raise UsageError(f"input file not found: {p}")
+    if len(positives) == 1 and not task_names:
+        return positives[0]
+    names = [n.strip() for n in task_names.split(",")] if task_names else None
+    return task_specs(positives, names, negatives=negatives, genome=genome)

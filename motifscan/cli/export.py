@@ -5,16 +5,23 @@ from __future__ import annotations
 import click
 
 from ..motifs.export import ExportOptions
-from ._base import cli, device_options, quiet_option
+from ._base import cli, device_options, quiet_option, task_inputs
 
 
 @cli.command("export")
 @click.argument("model", type=click.Path(dir_okay=False))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="Motif file (.meme, .jaspar, .transfac or .motif); a .tsv goes beside it.")
-@click.option("--sequences", type=click.Path(dir_okay=False),
+@click.option("--sequences", type=click.Path(dir_okay=False), multiple=True,
               help="FASTA of sequences (e.g. the training positives), or a BED/narrowPeak with --genome. "
-                   "Without it, motifs come from the weights (rougher).")
+                   "Without it, motifs come from the weights (rougher). Multi-task models: once per task "
+                   "(with --task-names), or once with --task.")
+@click.option("--task", help="Multi-task models: order the motifs by this task's influence (and, with one "
+                             "--sequences, the task whose peaks they are) [default: the mean over tasks].")
+@click.option("--task-names", help="Several --sequences: the task of each, comma-separated [default: the file stems].")
+@click.option("--samplesheet", type=click.Path(dir_okay=False),
+              help="Multi-task models: the tasks' peaks from a TSV (columns name, peaks, and optionally "
+                   "negatives, genome), as in train.")
 @click.option("--genome", type=click.Path(dir_okay=False),
               help="Genome FASTA for a --sequences BED (windows of the model's length) and for "
                    "background negatives.")
@@ -47,7 +54,7 @@ from ._base import cli, device_options, quiet_option
               help="Seed of the negatives.")
 @device_options
 @quiet_option
-def export(model, output, sequences, genome, negatives, fmt, fraction, min_sites, trim, no_merge,
+def export(model, output, sequences, task, task_names, samplesheet, genome, negatives, fmt, fraction, min_sites, trim, no_merge,
            group_evalue, max_negatives, db, logos_dir, svg, seed, device, threads, quiet):
     """Write MODEL's filters as motifs, most influential first.
 
@@ -60,6 +67,9 @@ def export(model, output, sequences, genome, negatives, fmt, fraction, min_sites
     the motif file lists per motif: filter, group members, sites, information content, influence
     and, with --db, the best database match.
 
+    A multi-task model's table has one influence column per task (which filters each task's
+    head relies on); --task orders the motifs by one task's influence.
+
     \b
     Example:
       motifscan export model.h5 --sequences peaks.fa -o motifs.meme --db jaspar --logos logos/
@@ -71,7 +81,11 @@ def export(model, output, sequences, genome, negatives, fmt, fraction, min_sites
     if svg and not logos_dir:
         raise UsageError("--svg needs --logos DIR")
     options = ExportOptions(fraction=fraction, min_sites=min_sites, trim=trim, merge=not no_merge,
-                            group_evalue=group_evalue, max_negatives=max_negatives, seed=seed)
+                            group_evalue=group_evalue, max_negatives=max_negatives, seed=seed, task=task)
+    if sequences or samplesheet or task_names:
+        sequences = task_inputs(sequences, task_names, samplesheet, genome, negatives, what="--sequences")
+    else:
+        sequences = None
     set_threads(threads)
     result = export_motifs(
         model, output, sequences=sequences, genome=genome, negatives=negatives, format=fmt, db=db,

@@ -75,6 +75,8 @@ def _first_argument_kind(model: str, input_path: str) -> str:
                    "log names the mode chosen].")
 @click.option("--format", "fmt", type=click.Choice(["bedgraph", "bigwig", "peaks", "tsv", "bed", "gff3"]),
               help="Output format, when the extension does not say.")
+@click.option("--task", help="Multi-task models: write only this task's track and peaks [default: one file per "
+                             "task, OUT.TASK.EXT].")
 @click.option("--peaks", type=click.Path(dir_okay=False),
               help="Models, windows mode: also write the peaks here (BED), from the same pass as the track.")
 @click.option("--window", type=click.IntRange(min=1), help="Window length [default: the model's training length].")
@@ -116,7 +118,7 @@ def _first_argument_kind(model: str, input_path: str) -> str:
                    "convolution on a GPU, lookahead index on CPU.")
 @device_options
 @quiet_option
-def scan(model, input_path, output, mode, fmt, peaks, window, stride, threshold, hits, hit_fraction, shard, chroms,
+def scan(model, input_path, output, mode, fmt, task, peaks, window, stride, threshold, hits, hit_fraction, shard, chroms,
          regions, skip_masked, reference, include_secondary, tag_bam, batch_size, chunk_size, precision,
          conv_method, pvalue, bg, motif_pseudo, pssm_range, motif_format, motif_method, device, threads, quiet):
     """Scan INPUT (FASTA, FASTA.gz, bgzip, '-', or BAM/CRAM/SAM) with MODEL.
@@ -129,7 +131,7 @@ def scan(model, input_path, output, mode, fmt, peaks, window, stride, threshold,
 
     kind = _first_argument_kind(model, input_path)
     out = OutputOptions(output, fmt=fmt, mode=mode, peaks=peaks, hits=hits, tag_bam=tag_bam,
-                        command=shlex.join(invocation))
+                        command=shlex.join(invocation), task=task)
     inputs = InputOptions(chroms=_chroms(chroms), regions=regions, shard=parse_shard(shard), skip_masked=skip_masked,
                           reference=reference, include_secondary=include_secondary)
     run = RunOptions(device=device, threads=threads, chunk_size=chunk_size, batch_size=batch_size,

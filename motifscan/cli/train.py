@@ -10,7 +10,7 @@ import click
 
 from ..atomic import atomic_path, check_output_path
 from ..errors import UsageError
-from ._base import cli, device_options, invocation, log, quiet_option
+from ._base import cli, device_options, invocation, log, quiet_option, task_inputs
 
 
 def _chroms(value: str | None) -> list[str] | None:
@@ -24,10 +24,14 @@ def _check_inputs(*paths) -> None:
 
 
 @cli.command(context_settings={"show_default": True})
-@click.argument("positives", type=click.Path(dir_okay=False))
+@click.argument("positives", nargs=-1, type=click.Path(dir_okay=False))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Model file to write (.h5).")
+@click.option("--task-names", help="Several POSITIVES: comma-separated task names [default: the file stems].")
+@click.option("--samplesheet", type=click.Path(dir_okay=False),
+              help="Tasks from a TSV (columns name, peaks, and optionally negatives, genome) instead of POSITIVES.")
 @click.option("--genome", type=click.Path(dir_okay=False), help="Genome FASTA (plain or bgzip) for BED positives or background negatives.")
-@click.option("--negatives", default="shuffle", help="'shuffle' (dinucleotide), 'background' (GC-matched genome regions) or a FASTA/BED file.")
+@click.option("--negatives", help="'shuffle' (dinucleotide), 'background' (GC-matched genome regions) or a FASTA/BED file "
+              "[default: shuffle; background for BED tasks pooled on one genome].")
 @click.option("--neg-ratio", type=click.IntRange(min=1), default=1, help="Generated negatives per positive.")
 @click.option("--length", type=click.IntRange(min=1), default=200, help="Sequence length (BED windows centred on summit/midpoint; FASTA cropped or N-padded).")
 @click.option("--filters", "n_filters", type=click.IntRange(min=1), default=64, help="Number of shared filters.")
@@ -45,12 +49,16 @@ def _check_inputs(*paths) -> None:
 @click.option("--metrics", "metrics_path", type=click.Path(dir_okay=False), help="Also write the metrics as JSON.")
 @device_options
 @quiet_option
-def train(positives, output, genome, negatives, neg_ratio, length, n_filters, filter_width, no_rc, hidden,
-          dropout, epochs, patience, batch_size, lr, seed, valid_chroms, test_chroms, metrics_path, device,
-          threads, quiet):
+def train(positives, output, task_names, samplesheet, genome, negatives, neg_ratio, length, n_filters,
+          filter_width, no_rc, hidden, dropout, epochs, patience, batch_size, lr, seed, valid_chroms, test_chroms,
+          metrics_path, device, threads, quiet):
     """Train a shared-filter CNN on POSITIVES (FASTA, or BED/narrowPeak with --genome).
 
-    Writes one HDF5 model file with weights, config, metrics and provenance.
+    Several POSITIVES (or --samplesheet) train one multi-task model: one bank of filters, one
+    logit per task. FASTA peak sets each get their own negatives and their labels for the other
+    tasks are unknown (masked); BED/narrowPeak tasks on one genome are pooled into one set of
+    regions labelled by overlap (a summit inside the region), with GC-matched background
+    negatives. Writes one HDF5 model file with weights, config, metrics and provenance.
     """
     from ..evaluate import write_metrics
     from ..model import save_model
@@ -61,9 +69,9 @@ def train(positives, output, genome, negatives, neg_ratio, length, n_filters, fi
         check_output_path(metrics_path, option="--metrics")
         if Path(metrics_path).resolve() == Path(output).resolve():
             raise UsageError(f"--metrics {metrics_path} is also the model file -o", hint="give two different files")
-    _check_inputs(positives, genome, negatives)
+    tasks = task_inputs(positives, task_names, samplesheet, genome, negatives)
     result = train_model(
-        positives, genome=genome, negatives=negatives, neg_ratio=neg_ratio, length=length,
+        tasks, genome=genome, negatives=negatives or "shuffle", neg_ratio=neg_ratio, length=length,
         n_filters=n_filters, filter_width=filter_width, rc_sharing=not no_rc, hidden=hidden, dropout=dropout,
         epochs=epochs, batch_size=batch_size, lr=lr, patience=patience, seed=seed,
         valid_chroms=_chroms(valid_chroms), test_chroms=_chroms(test_chroms), device=device, threads=threads,
@@ -80,20 +88,29 @@ def train(positives, output, genome, negatives, neg_ratio, length, n_filters, fi
         m["test"]["auroc"], m["test"]["auprc"], m["test"]["n"], m["valid"]["auroc"], m["best_epoch"],
         m["epochs_run"], m["train_seconds"], m["device"], output,
     )
+    for name, per in m["test"].get("tasks", {}).items():
+        log.info("  task %s: test AUROC %.4f, AUPRC %.4f (n=%d, %d positive)", name, per["auroc"], per["auprc"],
+                 per["n"], per["n_pos"])
 
 
 @cli.command(context_settings={"show_default": True})
 @click.argument("model_path", metavar="MODEL", type=click.Path(dir_okay=False))
-@click.argument("positives", type=click.Path(dir_okay=False))
+@click.argument("positives", nargs=-1, type=click.Path(dir_okay=False))
 @click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False), help="Directory for metrics.json, roc.png and pr.png (created, with its parents, if missing).")
+@click.option("--task", help="Multi-task models: the task one POSITIVES file is for.")
+@click.option("--task-names", help="Several POSITIVES: the task of each, comma-separated [default: the file stems].")
+@click.option("--samplesheet", type=click.Path(dir_okay=False),
+              help="Tasks from a TSV (columns name, peaks, and optionally negatives, genome) instead of POSITIVES.")
 @click.option("--genome", type=click.Path(dir_okay=False), help="Genome FASTA for BED input or background negatives.")
-@click.option("--negatives", default="shuffle", help="'shuffle', 'background' or a FASTA/BED file.")
+@click.option("--negatives", help="'shuffle', 'background' or a FASTA/BED file [default: shuffle; background for "
+                                  "BED tasks pooled on one genome].")
 @click.option("--neg-ratio", type=click.IntRange(min=1), default=1)
 @click.option("--seed", type=int, default=0)
 @device_options
 @quiet_option
-def evaluate(model_path, positives, out_dir, genome, negatives, neg_ratio, seed, device, threads, quiet):
-    """Score a labelled set with MODEL: AUROC/AUPRC, ROC and precision-recall curves (PNG).
+def evaluate(model_path, positives, out_dir, task, task_names, samplesheet, genome, negatives, neg_ratio, seed,
+             device, threads, quiet):
+    """Score a labelled set with MODEL: AUROC/AUPRC, ROC and precision-recall curves (PNG), per task.
 
     Evaluating on a file the model was trained on (same SHA-256 as recorded in the model) gives
     optimistic metrics: a warning says so and names the model file's held-out test metrics.
@@ -103,10 +120,17 @@ def evaluate(model_path, positives, out_dir, genome, negatives, neg_ratio, seed,
     from ..model import load_model
 
     check_evaluation_dir(out_dir)
-    _check_inputs(positives, genome, negatives)
+    tasks = task_inputs(positives, task_names, samplesheet, genome, negatives)
+    if task is not None and not isinstance(tasks, str):
+        raise UsageError("--task names the task of one POSITIVES file", hint="with several, use --task-names")
     set_threads(threads)
     model = load_model(model_path)
-    result = evaluate_model(model, positives, negatives=negatives, genome=genome, neg_ratio=neg_ratio, seed=seed, device=device)
+    result = evaluate_model(model, tasks, negatives=negatives or "shuffle", genome=genome, task=task,
+                            neg_ratio=neg_ratio, seed=seed, device=device)
     write_evaluation(result, out_dir, title=Path(model_path).stem)
-    log.info("AUROC %.4f, AUPRC %.4f (n=%d, %d positive) -> %s", result.metrics["auroc"], result.metrics["auprc"],
-             result.metrics["n"], result.metrics["n_pos"], Path(out_dir))
+    m = result.metrics
+    log.info("AUROC %.4f, AUPRC %.4f (n=%d, %d positive%s) -> %s", m["auroc"], m["auprc"], m["n"], m["n_pos"],
+             f"; task {m['task']}" if "task" in m else "", Path(out_dir))
+    for name, per in m.get("tasks", {}).items():
+        log.info("  task %s: AUROC %.4f, AUPRC %.4f (n=%d, %d positive)", name, per["auroc"], per["auprc"],
+                 per["n"], per["n_pos"])

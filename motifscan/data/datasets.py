@@ -38,6 +38,7 @@ __all__ = [
     "sequence_set",
     "build_labelled_set",
     "split_dataset",
+    "row_labels",
     "DEFAULT_VALID_CHROMS",
     "DEFAULT_TEST_CHROMS",
 ]
@@ -85,7 +86,8 @@ class SequenceSet:
 
 @dataclass
 class LabelledSet:
-    """Positives and negatives together: ``codes`` ``(N, L)``, ``labels`` ``(N,)`` float 0/1."""
+    """Positives and negatives together: ``codes`` ``(N, L)``, ``labels`` ``(N,)`` float 0/1 (one
+    task) or ``(N, T)`` with NaN where a task's label is unknown (:mod:`motifscan.data.tasks`)."""
 
     names: list[str]
     codes: np.ndarray
@@ -297,6 +299,15 @@ def build_labelled_set(
     return LabelledSet(list(positives.names) + list(neg_names), codes, labels, list(positives.chroms) + list(neg_chroms))
 
 
+def row_labels(labels: np.ndarray) -> np.ndarray:
+    """One 0/1 label per row: ``labels`` itself for one task, else 1 if the row is positive for any
+    task (unknown labels count as 0); splits stratify on it."""
+    labels = np.asarray(labels, dtype=np.float32)
+    if labels.ndim == 1:
+        return labels
+    return (np.nan_to_num(labels, nan=0.0).max(axis=1) > 0).astype(np.float32)
+
+
 def _stratified(labels: np.ndarray, fractions: tuple[float, float], seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     parts: list[list[np.ndarray]] = [[], [], []]
@@ -327,7 +338,7 @@ def split_dataset(
     warning, to seeded stratified fractions (``fractions`` = valid, test). Chromosomes the user
     names explicitly must exist in the data.
     """
-    labels = data.labels
+    labels = row_labels(data.labels)
     has_coords = all(c is not None for c in data.chroms)
     explicit = valid_chroms is not None or test_chroms is not None
     if has_coords:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..errors import UsageError
 
-__all__ = ["WINDOW_FORMATS", "HIT_FORMATS", "output_format", "hit_output_format"]
+__all__ = ["WINDOW_FORMATS", "HIT_FORMATS", "output_format", "hit_output_format", "task_path"]
 
 WINDOW_FORMATS = ("bedgraph", "bigwig", "peaks")
 _EXT = {
@@ -61,3 +61,18 @@ def hit_output_format(path: str | os.PathLike, fmt: str | None = None) -> str:
             hint="name the output .tsv (FIMO columns), .bed or .gff3",
         )
     return HIT_FORMATS[ext]
+
+
+def task_path(path: str | os.PathLike, task: str) -> Path:
+    """The file of one task of a multi-task output: ``track.bw`` -> ``track.TASK.bw``.
+
+    The task goes before the format's extension (and before ``.gz``), so the format stays
+    recognisable: ``peaks.narrowPeak`` -> ``peaks.TASK.narrowPeak``.
+    """
+    p = Path(path)
+    name = p.name
+    gz = ""
+    if name.lower().endswith(".gz"):
+        name, gz = name[:-3], name[-3:]
+    stem, ext = os.path.splitext(name)
+    return p.with_name(f"{stem}.{task}{ext}{gz}")

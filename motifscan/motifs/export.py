@@ -42,6 +42,7 @@ from ..atomic import atomic_open, atomic_path, check_output_path
 from ..data.datasets import SequenceSet, load_sequences, sequence_set
 from ..errors import InputError, UsageError
 from ..io.fasta import IndexedFasta
+from ..io.samplesheet import TaskSpec
 from ..io.motif_formats import detect_format, read_motifs, write_motifs
 from ..model import MotifCNN, file_sha256, load_model
 from .extract import activation_motifs, pooled_outputs, weight_motifs
@@ -104,6 +105,9 @@ class ExportOptions:
         Memory bound for activations (bases per batch).
     seed
         Seed of the negatives and of the sample they are drawn for.
+    task
+        Multi-task models: order the motifs by this task's influence (``None``: by the mean over
+        the tasks). With one sequence file it also says whose peaks they are.
     """
 
     fraction: float = 0.5
@@ -115,6 +119,7 @@ class ExportOptions:
     max_negatives: int = MAX_NEGATIVES
     batch_bases: int = 1 << 17
     seed: int = 0
+    task: str | None = None
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.fraction < 1.0:
@@ -209,7 +214,7 @@ def _best_matches(queries: list[Motif], database: list[Motif]) -> dict[str, tupl
 
 # ---------------------------------------------------------------------------- negatives
 def resolve_negatives(negatives: str | os.PathLike | None, model: MotifCNN, *,
-                      genome: str | os.PathLike | None, intervals: bool) -> str:
+                      genome: str | os.PathLike | None, intervals: bool, task: str | None = None) -> str:
     """The negatives to contrast the sequences with: the user's, else the model's own.
 
     Parameters
@@ -222,6 +227,8 @@ def resolve_negatives(negatives: str | os.PathLike | None, model: MotifCNN, *,
         The model (its ``provenance``).
     genome, intervals
         Whether a genome and BED intervals are at hand (background negatives need both).
+    task
+        Multi-task models: whose negatives (each task records its own).
 
     Returns
     -------
@@ -234,6 +241,8 @@ def resolve_negatives(negatives: str | os.PathLike | None, model: MotifCNN, *,
         return os.fspath(negatives)
     prov = getattr(model, "provenance", None) or {}
     trained = prov.get("negatives")
+    if isinstance(trained, dict):  # a multi-task model: {task: mode}
+        trained = trained.get(task)
     if trained == "background":
         if genome is not None and intervals:
             return "background"
@@ -241,7 +250,7 @@ def resolve_negatives(negatives: str | os.PathLike | None, model: MotifCNN, *,
                     "BED --sequences with --genome to draw them from: contrasting with dinucleotide shuffles "
                     "(give BED peaks and --genome, or --negatives FILE)")
     elif trained == "file":
-        entry = prov.get("inputs", {}).get("negatives", {})
+        entry = prov.get("inputs", {}).get("negatives" if task is None else f"{task}.negatives", {})
         path = entry.get("path")
         if path and Path(path).is_file():
             if entry.get("sha256") in (None, file_sha256(path)):
@@ -322,7 +331,10 @@ def export_motifs(
         then only used for background negatives), a BED/narrowPeak with ``genome``, or in
         memory (an ``(N, L)`` uint8 array, or a list of code arrays or strings); read by
         :func:`motifscan.data.datasets.load_sequences`. Motifs come from the sequences as read;
-        the influence from their model-length windows (centre-cropped or N-padded).
+        the influence from their model-length windows (centre-cropped or N-padded). For a
+        multi-task model: one :class:`~motifscan.io.samplesheet.TaskSpec` per task (its peaks,
+        negatives and genome; each task's sequences are positives for it and unknown for the
+        others, as in training), or one file with ``options.task`` naming its task.
         ``None``: the weight-based conversion (rougher; motifs ordered by a weight proxy --
         largest possible pooled output times the head's weight norm -- and the influence
         columns are ``NA``).
@@ -393,6 +405,7 @@ def export_motifs(
     finally:
         if home is not None:
             model.to(home)
+    model_tasks = list(model.config.tasks)
     per_filter, nsites, method = ranking.motifs, ranking.nsites, ranking.method
     groups, group_inf = ranking.groups, ranking.group_influence
 
@@ -419,6 +432,7 @@ def export_motifs(
             "total_ic": round(m.total_ic(), 4),
             "influence_loss": float(group_inf.loss[rank - 1]) if group_inf is not None else "NA",
             "influence_pred": float(group_inf.pred[rank - 1]) if group_inf is not None else "NA",
+            **_task_cells(model_tasks, group_inf, rank - 1),
             "best_match_id": match[0] if match else "NA",
             "best_match_alt": (match[1] or "NA") if match else "NA",
             "best_match_evalue": match[2] if match else "NA",
@@ -430,7 +444,7 @@ def export_motifs(
         # the motif file and its table appear together, and only once the logos are drawn too
         with atomic_path(output) as motif_tmp, atomic_path(tsv) as tsv_tmp:
             write_motifs(motifs, motif_tmp, fmt)
-            _write_table(rows, tsv_tmp)
+            _write_table(rows, tsv_tmp, task_columns(model_tasks))
             if logos_dir is not None:
                 from .logos import plot_logos
 
@@ -473,20 +487,56 @@ def _rank_from_weights(model: MotifCNN, options: ExportOptions) -> _Ranking:
     return _Ranking(motifs, np.array([m.nsites for m in motifs]), "weights", groups)
 
 
+def _task_parts(model: MotifCNN, sequences, genome, negatives, options: ExportOptions) -> list[tuple]:
+    """``(sequences or path, genome, negatives, task column or None)`` per labelled part.
+
+    One part for a one-task model (``None``: its only task); for a multi-task model one part per
+    :class:`~motifscan.io.samplesheet.TaskSpec`, or the one file of ``options.task``.
+    """
+    tasks = list(model.config.tasks)
+    if options.task is not None and options.task not in tasks:
+        raise UsageError(f"--task {options.task!r} is not a task of the model", hint=f"its tasks: {', '.join(tasks)}")
+    if isinstance(sequences, (list, tuple)) and sequences and all(isinstance(s, TaskSpec) for s in sequences):
+        unknown = [s.name for s in sequences if s.name not in tasks]
+        if unknown:
+            raise UsageError(f"task {unknown[0]!r} is not a task of the model", hint=f"its tasks: {', '.join(tasks)}")
+        return [(s.peaks, s.genome or genome, s.negatives if s.negatives is not None else negatives,
+                 tasks.index(s.name)) for s in sequences]
+    if len(tasks) > 1:
+        if options.task is None:
+            raise UsageError(f"the model has {len(tasks)} tasks ({', '.join(tasks)}): say whose peaks --sequences are",
+                             hint="add --task NAME, or give one file per task (--sequences A --sequences B "
+                                  "--task-names a,b, or --samplesheet)")
+        return [(sequences, genome, negatives, tasks.index(options.task))]
+    return [(sequences, genome, negatives, None)]
+
+
 def _rank_from_sequences(model: MotifCNN, sequences, genome, negatives, labels, options: ExportOptions,
                          dev) -> _Ranking:
     length = model.config.seq_length
-    fa = IndexedFasta(genome) if genome is not None else None
-    try:
-        if isinstance(sequences, (str, os.PathLike)):
-            pos = load_sequences(sequences, genome=fa, length=length)
-        else:
-            pos = sequence_set(sequences, length=length)
-        if labels is not None and len(np.asarray(labels)) != len(pos):
-            raise UsageError(f"{len(np.asarray(labels))} labels for {len(pos)} sequences")
-        log.info("export: %d filters, activations over %d sequences", model.config.n_filters, len(pos))
+    tasks = list(model.config.tasks)
+    parts = _task_parts(model, sequences, genome, negatives, options)
+    if labels is not None and len(parts) > 1:
+        raise UsageError("give labels or tasks' peak files, not both")
+    loaded = []
+    for seqs, fa_path, _neg, _col in parts:
+        fa = IndexedFasta(fa_path) if fa_path is not None else None
         try:
-            act = activation_motifs(model, pos.as_read(), fraction=options.fraction, min_sites=options.min_sites,
+            pos = (load_sequences(seqs, genome=fa, length=length) if isinstance(seqs, (str, os.PathLike))
+                   else sequence_set(seqs, length=length))
+        except BaseException:
+            if fa is not None:
+                fa.close()
+            raise
+        loaded.append((pos, fa))
+    try:
+        n_pos = sum(len(pos) for pos, _fa in loaded)
+        if labels is not None and len(np.asarray(labels)) != n_pos:
+            raise UsageError(f"{len(np.asarray(labels))} labels for {n_pos} sequences")
+        log.info("export: %d filters, activations over %d sequences", model.config.n_filters, n_pos)
+        as_read = [r for pos, _fa in loaded for r in pos.as_read()]
+        try:
+            act = activation_motifs(model, as_read, fraction=options.fraction, min_sites=options.min_sites,
                                     batch_bases=options.batch_bases, device=dev)
         except ValueError as exc:
             raise InputError(str(exc), path=sequences if isinstance(sequences, (str, os.PathLike)) else None) from None
@@ -496,39 +546,55 @@ def _rank_from_sequences(model: MotifCNN, sequences, genome, negatives, labels, 
                 f"no filter has {options.min_sites} or more sites above the activation threshold",
                 hint="give more sequences, or lower --min-sites / --fraction",
             )
-        # the influence sees what the model saw in training: windows of its length
-        as_read = pos.records is None or all(len(r) == length for r in pos.records)
-        pooled = act.pooled if as_read else pooled_outputs(model, list(pos.codes), batch_bases=options.batch_bases,
-                                                           device=dev)
-        if labels is None:
-            mode = resolve_negatives(negatives, model, genome=genome, intervals=pos.intervals is not None)
+        pooled_parts, label_parts, modes, n_neg, offset = [], [], [], 0, 0
+        for (pos, fa), (seqs, fa_path, neg_mode, col) in zip(loaded, parts):
+            # the influence sees what the model saw in training: windows of its length
+            whole = pos.records is None or all(len(r) == length for r in pos.records)
+            pooled = (act.pooled[offset : offset + len(pos)] if whole
+                      else pooled_outputs(model, list(pos.codes), batch_bases=options.batch_bases, device=dev))
+            offset += len(pos)
+            if labels is not None:
+                pooled_parts.append(pooled)
+                modes.append("labels")
+                n_neg += int((np.asarray(labels).reshape(len(pos), -1) < 0.5).any(axis=1).sum())
+                continue
+            task = tasks[col] if col is not None and len(tasks) > 1 else None
+            mode = resolve_negatives(neg_mode, model, genome=fa_path, intervals=pos.intervals is not None, task=task)
             neg = _negatives(pos, mode, fa, min_length=model.config.filter_width, options=options)
-            log.info("export: influence of %d sequences against %d negatives (%s), both classes weighed equally",
-                     len(pos), len(neg), mode)
+            log.info("export: influence of %d sequences%s against %d negatives (%s), both classes weighed equally",
+                     len(pos), f" of task {task}" if task else "", len(neg), mode)
             neg_pooled = pooled_outputs(model, list(neg), batch_bases=options.batch_bases, device=dev)
-            pooled = np.concatenate([pooled, neg_pooled])
-            labels = np.r_[np.ones(len(pos)), np.zeros(len(neg))]
-            n_neg = len(neg)
-        else:
-            mode, n_neg = "labels", int((np.asarray(labels).reshape(len(pos), -1) < 0.5).any(axis=1).sum())
+            pooled_parts += [pooled, neg_pooled]
+            y = np.r_[np.ones(len(pos)), np.zeros(len(neg))]
+            if col is None:
+                label_parts.append(y)
+            else:  # the other tasks' labels are unknown for this part
+                block = np.full((len(y), len(tasks)), np.nan)
+                block[:, col] = y
+                label_parts.append(block)
+            modes.append(mode)
+            n_neg += len(neg)
     finally:
-        if fa is not None:
-            fa.close()
+        for _pos, fa in loaded:
+            if fa is not None:
+                fa.close()
+    pooled = np.concatenate(pooled_parts)
+    if labels is None:
+        labels = np.concatenate(label_parts)
+    mode = modes[0] if len(set(modes)) == 1 else ",".join(modes)
+    order_task = tasks.index(options.task) if options.task is not None and len(tasks) > 1 else None
     influence = filter_influence(model, pooled, labels, device=dev)
     if options.merge and len(kept) > 1:
-        priority = -_ranks(influence.order())[kept]  # each filter's own influence
+        priority = -_ranks(influence.order(order_task))[kept]  # each filter's own influence
         groups = group_motifs([act.motifs[f] for f in kept], priority, evalue=options.group_evalue)
         groups = [[kept[i] for i in g] for g in groups]
         by_group = filter_influence(model, pooled, labels, groups=groups, device=dev)
     else:  # one filter per group: the per-filter influence is the groups' already
         groups = [[f] for f in kept]
-        by_group = Influence(influence.loss[kept], influence.pred[kept], influence.base_loss, influence.knockout,
-                             [(f,) for f in kept])
-    order = by_group.order()
-    by_group = Influence(by_group.loss[order], by_group.pred[order], by_group.base_loss, by_group.knockout,
-                         [by_group.groups[i] for i in order])
-    return _Ranking(act.motifs, act.nsites, "activation", [groups[i] for i in order], influence, by_group,
-                    mode, n_neg)
+        by_group = influence.take(kept)
+    order = by_group.order(order_task)
+    return _Ranking(act.motifs, act.nsites, "activation", [groups[i] for i in order], influence,
+                    by_group.take(order), mode, n_neg)
 
 
 def _cell(value) -> str:
@@ -537,8 +603,23 @@ def _cell(value) -> str:
     return str(value)
 
 
-def _write_table(rows: list[dict[str, Any]], path: Path) -> None:
+def task_columns(tasks: list[str]) -> list[str]:
+    """The per-task influence columns of a multi-task model's table (none for one task)."""
+    return [f"influence_{t}" for t in tasks] if len(tasks) > 1 else []
+
+
+def _task_cells(tasks: list[str], influence: Influence | None, index: int) -> dict[str, Any]:
+    if len(tasks) < 2:
+        return {}
+    if influence is None or influence.task_loss is None:
+        return {c: "NA" for c in task_columns(tasks)}
+    return {c: ("NA" if np.isnan(v) else float(v)) for c, v in zip(task_columns(tasks), influence.task_loss[index])}
+
+
+def _write_table(rows: list[dict[str, Any]], path: Path, extra: list[str] = ()) -> None:
+    columns = list(TSV_COLUMNS[: TSV_COLUMNS.index("influence_pred") + 1]) + list(extra) + \
+        list(TSV_COLUMNS[TSV_COLUMNS.index("influence_pred") + 1:])
     with atomic_open(path, "w") as fh:
-        fh.write("\t".join(TSV_COLUMNS) + "\n")
+        fh.write("\t".join(columns) + "\n")
         for row in rows:
-            fh.write("\t".join(_cell(row[c]) for c in TSV_COLUMNS) + "\n")
+            fh.write("\t".join(_cell(row[c]) for c in columns) + "\n")

@@ -57,6 +57,9 @@ class Influence:
         ``(F,)`` the knock-out value of every filter (mean of the class means).
     groups
         The filter indices of each entry (one filter each unless groups were given).
+    task_loss, task_pred
+        ``(G, T)``: the same per task (over the task's known labels, its classes balanced);
+        ``loss`` and ``pred`` are their means over the tasks that have labels.
     """
 
     loss: np.ndarray
@@ -64,10 +67,22 @@ class Influence:
     base_loss: float
     knockout: np.ndarray = field(default_factory=lambda: np.zeros(0))
     groups: list[tuple[int, ...]] = field(default_factory=list)
+    task_loss: np.ndarray | None = None
+    task_pred: np.ndarray | None = None
 
-    def order(self) -> np.ndarray:
-        """Entry indices, most influential first (by ``loss``, then ``pred``)."""
-        return np.lexsort((-self.pred, -self.loss))
+    def order(self, task: int | None = None) -> np.ndarray:
+        """Entry indices, most influential first (by ``loss``, then ``pred``), overall or for one task."""
+        if task is None or self.task_loss is None:
+            return np.lexsort((-self.pred, -self.loss))
+        return np.lexsort((-self.task_pred[:, task], -self.task_loss[:, task]))
+
+    def take(self, index: Sequence[int]) -> "Influence":
+        """The entries ``index`` (in that order)."""
+        index = list(index)
+        return Influence(self.loss[index], self.pred[index], self.base_loss, self.knockout,
+                         [self.groups[i] for i in index] if self.groups else [],
+                         None if self.task_loss is None else self.task_loss[index],
+                         None if self.task_pred is None else self.task_pred[index])
 
 
 def class_weights(labels: np.ndarray) -> np.ndarray:
@@ -76,21 +91,26 @@ def class_weights(labels: np.ndarray) -> np.ndarray:
     Parameters
     ----------
     labels
-        ``(N, T)`` 0/1 labels.
+        ``(N, T)`` 0/1 labels; NaN marks a label that is unknown (a multi-task sequence from
+        another task's experiment): it weighs nothing.
 
     Returns
     -------
     numpy.ndarray
         ``(N, T)`` float64: ``1 / (2 n_c)`` for a sequence of class ``c`` in a task with both
-        classes, ``1 / N`` in a task with one class only; every column sums to 1.
+        classes, ``1 / n`` (``n`` known labels) in a task with one class only, 0 where the label
+        is unknown; every column with a known label sums to 1.
     """
-    labels = np.asarray(labels) > 0.5
-    n_pos = labels.sum(axis=0)
-    n_neg = len(labels) - n_pos
+    labels = np.asarray(labels, dtype=np.float64)
+    known = ~np.isnan(labels)
+    positive = known & (np.nan_to_num(labels) > 0.5)
+    n_known = known.sum(axis=0)
+    n_pos = positive.sum(axis=0)
+    n_neg = n_known - n_pos
     both = (n_pos > 0) & (n_neg > 0)
-    w_pos = np.where(both, 0.5 / np.maximum(n_pos, 1), 1.0 / max(len(labels), 1))
-    w_neg = np.where(both, 0.5 / np.maximum(n_neg, 1), 1.0 / max(len(labels), 1))
-    return np.where(labels, w_pos[None, :], w_neg[None, :])
+    w_pos = np.where(both, 0.5 / np.maximum(n_pos, 1), 1.0 / np.maximum(n_known, 1))
+    w_neg = np.where(both, 0.5 / np.maximum(n_neg, 1), 1.0 / np.maximum(n_known, 1))
+    return np.where(known, np.where(positive, w_pos[None, :], w_neg[None, :]), 0.0)
 
 
 @torch.no_grad()
@@ -112,7 +132,8 @@ def filter_influence(
     pooled
         ``(N, F)`` pooled filter outputs (max over positions and strands) per sequence.
     labels
-        ``(N,)`` or ``(N, T)`` 0/1 labels; ``None`` means every sequence is a positive. With
+        ``(N,)`` or ``(N, T)`` 0/1 labels, NaN where unknown (those entries weigh nothing);
+        ``None`` means every sequence is a positive. With
         one class only the measure is weak (a filter that fires on every positive hardly moves
         when set to its mean over them), so :func:`motifscan.motifs.export.export_motifs` adds
         negatives.
@@ -139,10 +160,14 @@ def filter_influence(
         labels_np = np.ones((n, n_tasks), dtype=np.float32)
     else:
         labels_np = np.array(np.broadcast_to(np.asarray(labels, dtype=np.float32).reshape(n, -1), (n, n_tasks)))
-    weights_np = class_weights(labels_np) / n_tasks  # sums to 1 over sequences and tasks
-    labels_t = torch.as_tensor(labels_np, device=device)
-    weights_t = torch.as_tensor(weights_np, dtype=torch.float64, device=device)
-    # knock-out value: the mean of the class means (per-sequence weight averaged over tasks)
+    weights_np = class_weights(labels_np)  # per task: each class of each task weighs the same
+    labelled = weights_np.sum(axis=0) > 0  # tasks with any known label
+    if not labelled.any():
+        raise ValueError("influence needs at least one known label")
+    labels_t = torch.as_tensor(np.nan_to_num(labels_np), device=device)
+    task_w = torch.as_tensor(weights_np, dtype=torch.float64, device=device)  # each task's column sums to 1
+    weights_t = task_w / int(labelled.sum())  # all tasks together sum to 1
+    # knock-out value: the mean of the class means (per-sequence weight summed over tasks)
     knockout = (weights_t.sum(1)[:, None] * pooled_t.double()).sum(0).float()
     if groups is None:
         groups = [(f,) for f in range(n_filters)]
@@ -156,27 +181,31 @@ def filter_influence(
     was_training = model.training
     model.eval()
     try:
-        base = torch.zeros((), dtype=torch.float64, device=device)
-        loss = torch.zeros(len(groups), dtype=torch.float64, device=device)
-        pred = torch.zeros(len(groups), dtype=torch.float64, device=device)
+        base = torch.zeros(n_tasks, dtype=torch.float64, device=device)
+        loss = torch.zeros(len(groups), n_tasks, dtype=torch.float64, device=device)
+        pred = torch.zeros(len(groups), n_tasks, dtype=torch.float64, device=device)
         for i in range(0, n, batch):
-            x, y, w = pooled_t[i : i + batch], labels_t[i : i + batch], weights_t[i : i + batch]
+            x, y, w = pooled_t[i : i + batch], labels_t[i : i + batch], task_w[i : i + batch]
             logits = model.forward_pooled(x)  # (B, T)
             bce = F.binary_cross_entropy_with_logits(logits, y, reduction="none")
-            base += (bce.double() * w).sum()
+            base += (bce.double() * w).sum(0)
             knocked = torch.where(mask[:, None, :], knockout[None, None, :], x[None])  # (G, B, F)
             k_logits = model.forward_pooled(knocked.reshape(-1, n_filters)).reshape(len(groups), len(x), -1)
             k_bce = F.binary_cross_entropy_with_logits(k_logits, y.expand_as(k_logits), reduction="none")
-            loss += (k_bce.double() * w).sum(dim=(1, 2))
+            loss += (k_bce.double() * w).sum(dim=1)
             change = torch.sigmoid(k_logits) - torch.sigmoid(logits)[None]
-            pred += (change.double().square() * w).sum(dim=(1, 2))
+            pred += (change.double().square() * w).sum(dim=1)
     finally:
         model.train(was_training)
-    base_loss = float(base)
+    task_loss = (loss - base[None, :]).cpu().numpy()
+    task_pred = pred.cpu().numpy()
+    use = np.flatnonzero(labelled)
     return Influence(
-        loss=loss.cpu().numpy() - base_loss,
-        pred=pred.cpu().numpy(),
-        base_loss=base_loss,
+        loss=task_loss[:, use].mean(axis=1),
+        pred=task_pred[:, use].mean(axis=1),
+        base_loss=float(base.cpu().numpy()[use].mean()),
         knockout=knockout.cpu().numpy(),
         groups=groups,
+        task_loss=np.where(labelled[None, :], task_loss, np.nan),
+        task_pred=np.where(labelled[None, :], task_pred, np.nan),
     )

@@ -148,6 +148,10 @@ class OutputOptions:
     command
         The command line, recorded where an output format keeps one (``CL`` of the ``@PG``
         line of ``tag_bam``); ``None`` leaves it out.
+    task
+        Multi-task models, windows mode: write only this task's track and peaks (at the paths
+        given). ``None``: every task, each to its own file ``OUT.TASK.EXT``
+        (:func:`motifscan.io.outputs.task_path`); a one-task model writes to the paths given.
     """
 
     output: PathLike
@@ -157,6 +161,7 @@ class OutputOptions:
     hits: PathLike | None = None
     tag_bam: PathLike | None = None
     command: str | None = None
+    task: str | None = None
 
     def __post_init__(self) -> None:
         if self.mode is not None and self.mode not in SCAN_MODES:

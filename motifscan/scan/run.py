@@ -25,7 +25,7 @@ from ..errors import InputError, UsageError
 from ..io.fimo import HitSink
 from ..io.hits import HitsWriter
 from ..io.motif_formats import read_meme_background, read_motifs
-from ..io.outputs import hit_output_format, output_format
+from ..io.outputs import hit_output_format, output_format, task_path
 from ..io.peaks import PeakWriter
 from ..io.reads import is_alignment_file
 from ..io.records import RecordsWriter, TaggedBamWriter
@@ -94,6 +94,28 @@ def model_scan_mode(input_path: str | os.PathLike, out: OutputOptions) -> tuple[
     return mode, fmt, why
 
 
+def task_columns(tasks: Sequence[str], out: OutputOptions, mode: str) -> list[tuple[int, str | None]]:
+    """``(column, task suffix)`` of every track (and peak file) a windows scan writes.
+
+    A one-task model, or ``--task NAME``, writes one file at the path given (suffix ``None``);
+    a multi-task model writes one per task, at :func:`~motifscan.io.outputs.task_path`.
+    """
+    if out.task is not None:
+        if out.task not in tasks:
+            raise UsageError(f"--task {out.task!r} is not a task of the model", hint=f"its tasks: {', '.join(tasks)}")
+        if mode != "windows":
+            raise UsageError("--task picks the track and peaks of one task; records have a column per task",
+                             hint="leave --task out in records mode")
+        return [(list(tasks).index(out.task), None)]
+    if len(tasks) == 1 or mode != "windows":
+        return [(0, None)]
+    return [(k, t) for k, t in enumerate(tasks)]
+
+
+def _task_file(path, suffix: str | None):
+    return path if suffix is None else task_path(path, suffix)
+
+
 def scan_model(
     model: MotifCNN,
     input_path: str | os.PathLike,
@@ -141,6 +163,14 @@ def scan_model(
     window = int(windows.window or model.config.seq_length)
     if window < model.config.filter_width:
         raise UsageError(f"--window {window} is shorter than the filter width {model.config.filter_width}")
+    columns = task_columns(model.config.tasks, out, mode)
+    if len(columns) > 1:
+        for path, opt in ((out.output, "-o"), (out.peaks, "--peaks")):
+            if path is not None:
+                for _column, suffix in columns:
+                    check_output_path(task_path(path, suffix), option=opt)
+        log.info("%d tasks: one track%s per task, %s", len(columns), " and peak file" if out.peaks else "",
+                 ", ".join(str(task_path(out.output, s)) for _c, s in columns[:3]) + (" ..." if len(columns) > 3 else ""))
     log.info("mode: %s (%s) -> %s", mode, why, out.output)
     scanner = ModelScanner(model, window=window, stride=windows.stride, device=dev, precision=run.precision,
                            hit_fraction=windows.hit_fraction if out.hits else None, conv_method=run.conv_method)
@@ -153,15 +183,21 @@ def scan_model(
         log.info("shard %s: %s bases", inputs.shard, f"{source.total:,}" if source.total is not None else "?")
     with contextlib.ExitStack() as stack:
         if in_windows:
-            if fmt == "bedgraph":
-                main = BedGraphWriter(out.output, window, windows.stride)
-            elif fmt == "bigwig":
-                main = BigWigWriter(out.output, window, windows.stride, source.sizes)
-            else:
-                main = PeakWriter(out.output, window, windows.threshold)
-            window_writers = [stack.enter_context(main)]
-            if out.peaks is not None:
-                window_writers.append(stack.enter_context(PeakWriter(out.peaks, window, windows.threshold)))
+            window_writers, peak_writers = [], []
+            for column, suffix in columns:
+                target = _task_file(out.output, suffix)
+                if fmt == "bedgraph":
+                    writer = BedGraphWriter(target, window, windows.stride, column=column)
+                elif fmt == "bigwig":
+                    writer = BigWigWriter(target, window, windows.stride, source.sizes, column=column)
+                else:
+                    writer = PeakWriter(target, window, windows.threshold, column=column)
+                    peak_writers.append(writer)
+                window_writers.append(stack.enter_context(writer))
+                if out.peaks is not None:
+                    peaks = PeakWriter(_task_file(out.peaks, suffix), window, windows.threshold, column=column)
+                    window_writers.append(stack.enter_context(peaks))
+                    peak_writers.append(peaks)
         else:
             main = stack.enter_context(RecordsWriter(out.output, model.config.tasks, scanner.names))
         hit_writer = stack.enter_context(HitsWriter(out.hits)) if out.hits else None
@@ -204,10 +240,8 @@ def scan_model(
     stats["seconds"] = seconds
     if in_windows:
         stats.pop("too_short", None)
-        if isinstance(main, PeakWriter):
-            stats["peaks"] = main.count
-        elif out.peaks is not None:
-            stats["peaks"] = window_writers[-1].count
+        if peak_writers:
+            stats["peaks"] = sum(w.count for w in peak_writers)
     else:
         stats.pop("windows", None)
         stats.pop("skipped_n", None)
