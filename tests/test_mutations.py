@@ -76,6 +76,33 @@ def test_block_substitution_equals_forward_pass(width, extra, k, rc, hidden, see
     assert torch.equal(s.combine(same)[torch.from_numpy(keep)], s.combine(s.pool(act))[torch.from_numpy(keep)])
 
 
+@settings(max_examples=40, deadline=None)
+@given(width=st.integers(1, 9), extra=st.integers(0, 30), k=st.integers(1, 4), rc=st.booleans(),
+       seed=st.integers(0, 10**6))
+def test_compiled_substitution_equals_torch_bit_for_bit(width, extra, k, rc, seed):
+    """The CPU's compiled pass and torch's ops (the GPU path) give the same bits, for overlapping
+    windows of one stretch, blocks at the windows' edges, N in the reference."""
+    rng = np.random.default_rng(seed)
+    model = _model(width, rc, 0, seed=seed % 1000)
+    L = max(width, k) + extra
+    P = L - width + 1
+    stretch = rng.integers(0, 5, 3 * L).astype(np.uint8)
+    V = 12
+    starts = np.sort(rng.integers(0, 2 * L + 1, V))
+    pos = rng.integers(0, L - k + 1, V)
+    alt = rng.integers(0, 4, (V, k)).astype(np.uint8)
+    ref = np.stack([stretch[s + p : s + p + k] for s, p in zip(starts, pos)])
+    s = MutationScorer(model)
+    act = s.activations(torch.from_numpy(stretch)[None])[0]
+    args = (act, torch.from_numpy(starts), P, torch.from_numpy(pos), torch.from_numpy(ref), torch.from_numpy(alt))
+    assert s._kernel
+    fast = s.substitute_windows(*args)
+    s._kernel = False
+    slow = s.substitute_windows(*args)
+    for a, b in zip(fast, slow):
+        assert torch.equal(a, b)
+
+
 def test_activations_do_not_depend_on_the_chunk():
     """An output position scores the same bits whatever stretch it was computed in (table method)."""
     model = _model(7, True, 0)

@@ -43,6 +43,7 @@ import torch
 
 from ..model import MotifCNN
 from .conv import bank_conv, strand_bank
+from .jit import njit
 from .kmer_conv import KmerTableConv
 from .options import CONV_METHODS, CPU_CONV_METHODS
 
@@ -119,6 +120,9 @@ class MutationScorer:
         self._diff_flat = self.diff.reshape(-1)
         # (r * 4 + b, W, C) with the columns reversed: row m of it is what output pos + m - (W - 1) gains
         self._diff_rows_flipped = self.diff.flip(2).reshape(20, W, C).contiguous()
+        # the compiled CPU pass of substitute_windows (torch's ops stay the reference, and the GPU path)
+        self._kernel = self.device.type == "cpu"
+        self._diff_rows_flipped_np = self._diff_rows_flipped.cpu().numpy()
         # MPS has no float64: the (small) head runs on the CPU there
         self._head_device = torch.device("cpu") if self.device.type == "mps" else self.device
         self._head = copy.deepcopy(model.head).to(self._head_device).double().eval()
@@ -206,6 +210,8 @@ class MutationScorer:
         ref_l, alt_l = ref.to(dev).long().clamp(max=4), alt.to(dev).long()
         if (alt_l > 3).any():
             raise ValueError("alternative bases must be A, C, G or T")
+        if dev.type == "cpu" and act.dtype == torch.float32 and self._kernel:
+            return self._substitute_kernel(act, starts, P, pos, ref_l, alt_l)
         span = W + k - 1
         p = pos[:, None] - (W - 1) + torch.arange(span, device=dev)[None, :]  # touched rows, window coordinates
         inside = (p >= 0) & (p < P)
@@ -229,6 +235,17 @@ class MutationScorer:
             touched[:, m : m + W] += self._diff_rows_flipped.index_select(0, ref_l[:, m] * 4 + alt_l[:, m])
         local = touched.amax(dim=1)
         return ref_max, torch.maximum(local, outside)
+
+    def _substitute_kernel(self, act, starts, P, pos, ref_l, alt_l) -> tuple[torch.Tensor, torch.Tensor]:
+        """:meth:`substitute_windows` on the CPU in one compiled pass (same sums, same order: same bits)."""
+        V, C = len(starts), act.shape[1]
+        ref_out = np.empty((V, C), dtype=np.float32)
+        alt_out = np.empty((V, C), dtype=np.float32)
+        if V:
+            _substitute_jit(np.ascontiguousarray(act.numpy()), starts.numpy(), pos.numpy(),
+                            np.ascontiguousarray((ref_l * 4 + alt_l).numpy()), self._diff_rows_flipped_np,
+                            P, self.n_filters if self.rc else C, ref_out, alt_out)
+        return torch.from_numpy(ref_out), torch.from_numpy(alt_out)
 
     # -- every substitution at every base ----------------------------------------------------
     @torch.no_grad()
@@ -284,6 +301,76 @@ class MutationScorer:
         is_ref = torch.nn.functional.one_hot(ref, 5)[..., :4].bool()  # (N, L, 4); N rows: none
         delta[is_ref] = 0.0
         return ISMResult(ref_logits, delta)
+
+
+def _substitute(act, starts, pos, sub, diff, P, F, ref_out, alt_out):
+    """Compiled :meth:`MutationScorer.substitute_windows` for float32 activations ``act`` ``(T, C)``.
+
+    ``sub[v, m] = ref * 4 + alt`` of base ``m`` of window ``v``'s block; ``diff`` ``(20, W, C)`` is
+    ``_diff_rows_flipped``; ``F`` the channels whose max over both strands is pooled (``C // 2``
+    with RC sharing, else ``C``). Window ``v`` has rows ``starts[v] .. starts[v] + P - 1``, its
+    block starts at base ``pos[v]``. The untouched rows are scanned directly, branch-free so the
+    channel loops vectorise (a window is a few hundred rows, in cache): cheaper than the sparse
+    table's full passes over the stretch. Each updated output is ``act + d_0 + d_1 + ...`` in
+    float32, in the order of the torch version, so both give the same bits; maxima are exact in
+    any order.
+    """
+    V = starts.shape[0]
+    C = act.shape[1]
+    k = sub.shape[1]
+    W = diff.shape[1]
+    other = F if F != C else 0  # the other strand's channel (itself without RC sharing)
+    neg = np.float32(-np.inf)
+    outside = np.empty(F, dtype=np.float32)
+    whole = np.empty(F, dtype=np.float32)
+    local = np.empty(C, dtype=np.float32)
+    row = np.empty(C, dtype=np.float32)
+    for v in range(V):
+        s = starts[v]
+        q = pos[v]
+        outside[:] = neg
+        lo, hi = s + min(q + k, P), s + P  # rows q + k .. P - 1 (and 0 .. q - W below)
+        for r in range(s, s + min(max(q - W + 1, 0), P)):
+            for c in range(F):
+                x, y = act[r, c], act[r, c + other]
+                x = x if x > y else y
+                o = outside[c]
+                outside[c] = x if x > o else o
+        for r in range(lo, hi):
+            for c in range(F):
+                x, y = act[r, c], act[r, c + other]
+                x = x if x > y else y
+                o = outside[c]
+                outside[c] = x if x > o else o
+        whole[:] = outside
+        local[:] = neg
+        for j in range(W + k - 1):  # touched rows p = q - (W - 1) + j inside the window
+            p = q - (W - 1) + j
+            if p < 0 or p >= P:
+                continue
+            r = s + p
+            for c in range(F):
+                x, y = act[r, c], act[r, c + other]
+                x = x if x > y else y
+                o = whole[c]
+                whole[c] = x if x > o else o
+            for c in range(C):
+                row[c] = act[r, c]
+            for m in range(k):
+                if m <= j < m + W:
+                    d = sub[v, m]
+                    for c in range(C):
+                        row[c] += diff[d, j - m, c]
+            for c in range(C):
+                x, o = row[c], local[c]
+                local[c] = x if x > o else o
+        for c in range(C):
+            o, x = outside[c % F], local[c]
+            ref_out[v, c] = whole[c % F]
+            alt_out[v, c] = x if x > o else o
+
+
+_substitute_jit = njit(_substitute)
 
 
 class RangeMax:
