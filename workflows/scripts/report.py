@@ -172,7 +172,7 @@ def build(args) -> str:
                   card(fmt(scan["precision"]), "precision of called peaks")]
     for t, rec in (scan or {}).get("tasks", {}).items():
         if "recall" in rec:
-            cards.append(card(f"{rec['truth_found']}/{rec['n_truth']}", f"known sites recovered by {t}'s peaks"))
+            cards.append(card(f"{rec['truth_found']}/{rec['n_truth']}", f"known sites recovered by the {t} peaks"))
     top = next((m for m in motifs if m.get("best_match_id") not in (None, "", "NA")), None)
     if top:
         cards.append(card(f"{top['best_match_alt']} ({top['best_match_id']})",
