@@ -1,46 +1,64 @@
-"""Scan benchmark: end-to-end Mbp/s to bedGraph vs the pure convolution ceiling, and peak RSS.
+"""Scan benchmark: end-to-end Mbp/s vs the pure convolution ceilings, per-stage CPU, and peak RSS.
 
 Usage::
 
-    python benchmarks/scan_bench.py --mbp 20 --rss 20,100
+    python benchmarks/scan_bench.py --model models/ctcf_gm12878.h5 --mbp 100 --rss 300 --stages
+    python benchmarks/scan_bench.py --mbp 3088 --hg38 --methods fused --output bw --repeat 1
 
 Makes a synthetic genome (random ACGT with some N runs and soft-masked stretches, 60 bp lines,
-chromosomes of ``--chrom-mbp``) and a default-sized random model (64 filters x 19, RC sharing),
-then measures, in the same run on the same hardware:
+chromosomes of 25 Mbp, or ``--hg38``: hg38's 24 chromosome lengths scaled to ``--mbp``, 10 kb of N
+at each end) and takes ``--model`` (default: a random default-sized one, 64 filters x 19, RC
+sharing), then measures, in the same run on the same hardware:
 
-* ceiling -- convolution only (``strand_conv``: one-hot + ``conv1d`` with the 128-filter bank for
-  both strands) over pre-encoded codes, nothing else: the best rate over a sweep of layouts
-  (chunk length x rows per batch), before and after the scan; also the rate in the engine's own
-  layout. This is the ceiling the scan is judged against;
-* table ceiling -- the same over the same codes with the k-mer table convolution
-  (``method="table"``: :class:`motifscan.scan.kmer_conv.KmerTableConv`, the CPU default), in
-  the engine's layout:
-  what the scan's own convolution step costs, so the share of everything else is visible;
-* end to end -- ``motifscan scan MODEL genome.fa -o out.bedGraph --quiet`` in a fresh
-  subprocess (reading, encoding, the background reader, the pooling, the head, writing),
-  measured on the whole process wall time and on the scan's own timer (excluding start-up),
-  with the default (table) convolution and with ``--conv-method dense``, best of ``--repeat``
-  runs each (the median is reported too);
-* peak RSS -- ``ru_maxrss`` of that subprocess, for each size in ``--rss``.
+* conv1d ceiling -- convolution only (``strand_conv``: one-hot + ``conv1d`` with the bank for both
+  strands) over pre-encoded codes, nothing else: the best rate over a sweep of layouts (chunk
+  length x rows per batch), before and after the scans; also the rate in the engine's layout.
+  This is the ceiling the scan is judged against;
+* table ceiling -- the k-mer table convolution alone (activations, not pooled), in its layout;
+* fused ceiling -- :class:`motifscan.scan.fused.FusedWindowScan` alone (table sums, window and
+  strand maxima, N counts: everything of the CPU default but the head), in its layout;
+* end to end -- ``motifscan scan MODEL genome.fa -o out.bedGraph --quiet`` (``--output bw``: a
+  bigWig, the genome indexed first) in a fresh subprocess for each ``--conv-method`` of
+  ``--methods``, on the whole process wall time and on the scan's own timer (excluding start-up),
+  best of ``--repeat`` runs (the median too), with the process's CPU seconds;
+* ``--stages`` -- CPU milliseconds per Mbp of each stage of a fused scan, one at a time
+  (:func:`stage_costs`): on a busy machine the one figure that does not depend on the others;
+* peak RSS -- the subprocess's VmHWM, for each size in ``--rss``.
 
-The machine is shared: check ``uptime`` first and compare numbers from the same run only.
+The machine is shared: check ``uptime`` first and compare numbers from the same run only. torch's
+OpenMP threads (conv1d, table) spin while they wait for each other, so on a loaded machine their
+rates collapse (to a tenth below); the fused kernel's plain threads do not.
 
-Measured 2026-11-23 on the 2-core dev machine (torch 2.13 CPU, 2 threads, default 64 x 19
-filters, window 200, stride 50), ``python benchmarks/scan_bench.py --mbp 20 --rss 100``, two runs
-twenty minutes apart (this machine's speed drifts by +-30% from minute to minute):
+Measured 2026-11-30 on the 2-core dev machine (torch 2.13 CPU, 2 threads; ``models/ctcf_gm12878.h5``,
+32 filters x 19; window 200, stride 50). Ceilings in a quiet spell (load 1.7): conv1d best layout
+14.1-16.2 Mbp/s (8.3-8.8 on one thread), table 32-33 (21-22), fused 90-94 (58-65): the two vCPUs
+give 1.45x one. End to end on the hg38-sized genome (3088 Mbp, 61.7 M windows), ``fused``:
 
-=================================  ===========  ===========
-                                   run 1        run 2
-=================================  ===========  ===========
-conv1d ceiling (best layout)       6.86 Mbp/s   6.94 Mbp/s
-table-convolution ceiling          18.7         22.1
-end to end, table (best; median)   4.72         8.62; 6.53
-end to end, dense conv1d           2.75         3.40
-ratio end to end / conv1d ceiling  0.69         1.24 (median 0.94)
-peak RSS 20 / 100 Mbp              429 / 432 MB 425 / 441 MB
-=================================  ===========  ===========
+=====================================  ====================  ====================
+                                       to bigWig             to bedGraph
+=====================================  ====================  ====================
+whole process                          70.1 s (44 Mbp/s)     98.1 s (31 Mbp/s)
+scan timer                             65.7 s (47.0 Mbp/s)   93.4 s (33.1 Mbp/s)
+CPU seconds (user + sys)               97.7                  117.1
+peak RSS                               455 MB                440 MB
+=====================================  ====================  ====================
 
-(Run 1 was a single end-to-end run per method, before ``--repeat``.)
+(Load 2-3.4, most of it the scan's own threads. The previous commit, with a worker thread
+instead of kernels queued ahead on the pool, took 67.0 s and 87.2 s at load 1.8, and was 7-11%
+slower than the final code in paired 100 Mbp runs; under load 2.5-4 the bigWig run took 89.8 s.)
+Before the fused kernel, issue 13 measured 266-285 s to bigWig and 147 s to bedGraph. The whole
+process to bigWig is 2.9x the conv1d ceiling (44 / 15.1); 52 Mbp/s (hg38 in under 60 s) is not
+reached on this machine. Per-stage CPU (``--stages``, load 3, ms per Mbp): read + decode + pack
+4.2, fused kernel 16.2, bookkeeping + float64 head 2.2, bedGraph lines 13.5, bigWig entries 5.4
+(+ close 0.4): 28 ms per Mbp to bigWig, 57% of it the kernel; the two vCPUs give ~1.45 cores, so
+~50 Mbp/s bounds this pipeline here. What would close the gap: a faster kernel (hand-written
+AVX-512 C reaches 1.3x; 5-base table rows would sum 4 rows a position instead of 5 but change
+the float rounding, so the table method and the outputs would change with it), and a decoder
+that strips line breaks and encodes in one compiled pass (4.2 -> ~1.5 ms per Mbp).
+
+``--mbp 100 --rss 300 --repeat 2 --stages``, load 3.0-3.2 (scan timer): fused 22.9 Mbp/s (12.8
+whole process), table 1.0, dense 0.7 (their OpenMP threads under load); peak RSS of the fused scan
+428 MB at 100 Mbp and 429 MB at 300 Mbp (flat).
 """
 
 from __future__ import annotations
@@ -63,21 +81,40 @@ from motifscan.cli._base import main
 t = time.perf_counter()
 code = main(sys.argv[1:])
 wall = time.perf_counter() - t
-print(json.dumps({"code": code, "scan_wall": wall,
-                  "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+ru = resource.getrusage(resource.RUSAGE_SELF)
+# peak RSS of this process alone: VmHWM (ru_maxrss keeps the parent's peak across fork + exec)
+hwm = [int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:")]
+print(json.dumps({"code": code, "scan_wall": wall, "cpu_s": ru.ru_utime + ru.ru_stime,
+                  "maxrss_mb": (hwm[0] if hwm else ru.ru_maxrss) / 1024}))
 """
 
 
-def write_genome(path: Path, mbp: float, chrom_mbp: float = 25.0, seed: int = 0) -> int:
-    """Write a random genome FASTA of about ``mbp`` megabases; returns the number of bases."""
+# GRCh38 primary chromosome lengths (chr1..chr22, chrX, chrY; UCSC hg38.chrom.sizes), 3.09 Gbp
+HG38 = [248956422, 242193529, 198295559, 190214555, 181538259, 170805979, 159345973, 145138636, 138394717,
+        133797422, 135086622, 133275309, 114364328, 107043718, 101991189, 90338345, 83257441, 80373285,
+        58617616, 64444167, 46709983, 50818468, 156040895, 57227415]
+HG38_NAMES = [f"chr{i}" for i in range(1, 23)] + ["chrX", "chrY"]
+
+
+def write_genome(path: Path, mbp: float, chrom_mbp: float = 25.0, seed: int = 0, hg38: bool = False) -> int:
+    """Write a random genome FASTA of about ``mbp`` megabases; returns the number of bases.
+
+    ``hg38``: hg38's 24 chromosomes with their lengths scaled to ``mbp`` (3088 for full size),
+    10 kb of N at each end (as telomere gaps); else chromosomes of ``chrom_mbp``.
+    """
     rng = np.random.default_rng(seed)
     lut = np.frombuffer(b"ACGTacgtN", dtype=np.uint8)
     total = int(mbp * 1e6)
-    n_chrom = max(1, int(np.ceil(total / (chrom_mbp * 1e6))))
-    sizes = [total // n_chrom + (1 if i < total % n_chrom else 0) for i in range(n_chrom)]
+    if hg38:
+        scale = total / sum(HG38)
+        names, sizes = HG38_NAMES, [max(30_000, round(n * scale)) for n in HG38]
+    else:
+        n_chrom = max(1, int(np.ceil(total / (chrom_mbp * 1e6))))
+        sizes = [total // n_chrom + (1 if i < total % n_chrom else 0) for i in range(n_chrom)]
+        names = [f"chr{i + 1}" for i in range(n_chrom)]
     with open(path, "wb") as fh:
         for i, n in enumerate(sizes):
-            fh.write(f">chr{i + 1}\n".encode())
+            fh.write(f">{names[i]}\n".encode())
             done = 0
             while done < n:  # 6 Mb blocks (multiple of 60) keep memory small
                 m = min(6_000_000, n - done)
@@ -86,6 +123,10 @@ def write_genome(path: Path, mbp: float, chrom_mbp: float = 25.0, seed: int = 0)
                 if rng.random() < 0.5:
                     s = int(rng.integers(0, max(1, m - 5000)))
                     codes[s : s + 5000] = 8  # an N run
+                if hg38 and done == 0:
+                    codes[:10_000] = 8
+                if hg38 and done + m == n:
+                    codes[-10_000:] = 8
                 seq = lut[codes]
                 pad = (-m) % 60
                 lines = np.concatenate([seq, np.full(pad, ord("A"), np.uint8)]).reshape(-1, 60)
@@ -94,17 +135,21 @@ def write_genome(path: Path, mbp: float, chrom_mbp: float = 25.0, seed: int = 0)
                     block = np.concatenate([block[: -(pad + 1)], [ord("\n")]]).astype(np.uint8)
                 fh.write(block.tobytes())
                 done += m
-    return total
+    return sum(sizes)
 
 
-def conv_ceiling(chunk: int, window: int, rows: int, seconds: float = 6.0, method: str = "dense") -> float:
+def conv_ceiling(chunk: int, window: int, rows: int, seconds: float = 6.0, method: str = "dense",
+                 model_path: str | None = None) -> float:
     """Mbp/s of the convolution alone, both strands, on pre-encoded rows (engine layout).
 
-    ``method``: ``dense`` (``strand_conv``: one-hot + ``conv1d``) or ``table``
-    (:class:`~motifscan.scan.kmer_conv.KmerTableConv`, the CPU scan's own convolution).
+    ``method``: ``dense`` (``strand_conv``: one-hot + ``conv1d``), ``table``
+    (:class:`~motifscan.scan.kmer_conv.KmerTableConv`, activations only, not pooled) or
+    ``fused`` (:class:`~motifscan.scan.fused.FusedWindowScan`: the table sums, window and strand
+    maxima and N counts, i.e. everything of the fused scan but the head; stride 50). The model:
+    ``model_path``, else the default-sized random one.
     """
     from motifscan.device import tune_cpu_allocator
-    from motifscan.model import MotifCNN
+    from motifscan.model import MotifCNN, load_model
     from motifscan.scan.batching import round_up
     from motifscan.scan.conv import strand_bank, strand_conv
     from motifscan.scan.kmer_conv import KmerTableConv
@@ -112,9 +157,16 @@ def conv_ceiling(chunk: int, window: int, rows: int, seconds: float = 6.0, metho
     tune_cpu_allocator()  # as the engine does: the ceiling must not be slowed by page faults
 
     torch.manual_seed(0)
-    model = MotifCNN().eval()
+    model = load_model(model_path) if model_path else MotifCNN().eval()
     w, b = model.conv.weight.detach(), model.conv.bias.detach()
-    conv = KmerTableConv(*strand_bank(w, b, "cpu")) if method == "table" else (lambda x: strand_conv(x, w, b))
+    if method == "dense":
+        conv = lambda x: strand_conv(x, w, b)  # noqa: E731
+    else:
+        conv = KmerTableConv(*strand_bank(w, b, "cpu"))
+        if method == "fused":
+            from motifscan.scan.fused import FusedWindowScan
+
+            conv = FusedWindowScan(conv, w.shape[0], True, window, 50)
     width = round_up(chunk + window - 1, 64)
     rng = np.random.default_rng(1)
     batches = [torch.from_numpy(rng.integers(0, 4, (rows, width), dtype=np.uint8)) for _ in range(4)]
@@ -126,6 +178,64 @@ def conv_ceiling(chunk: int, window: int, rows: int, seconds: float = 6.0, metho
                 conv(x)
                 done += rows * chunk
         return done / (time.perf_counter() - t0) / 1e6
+
+
+def stage_costs(model_path: str, genome: str, workdir: str) -> dict:
+    """CPU milliseconds per Mbp of each stage of a fused window scan, run one after another, one
+    thread at a time (process CPU time: meaningful on a busy machine, where wall times are not;
+    the kernel runs on its pool's one thread while this one waits).
+
+    Stages: reading + decoding + packing batches; the fused kernel; the rest of
+    ``ModelScanner.windows`` (bookkeeping, float64 head); writing bedGraph; adding bigWig entries;
+    closing the bigWig (its zoom levels). Run in a child process (one torch thread).
+    """
+    import pysam
+    import torch
+
+    from motifscan.io.tracks import BedGraphWriter, BigWigWriter
+    from motifscan.model import load_model
+    from motifscan.scan.batching import iter_batches
+    from motifscan.scan.model_scan import ModelScanner
+    from motifscan.scan.sources import FastaSource
+
+    torch.set_num_threads(1)
+    pysam.faidx(genome)
+    sizes = dict(line.split("\t")[:2] for line in open(genome + ".fai"))
+    sizes = {k: int(v) for k, v in sizes.items()}
+    scanner = ModelScanner(load_model(model_path), window=200, stride=50, conv_method="fused")
+    chunk, max_bases = scanner.batch_layout()
+    clock = time.process_time
+    t = dict.fromkeys(["read_decode_pack", "fused_kernel", "bookkeeping_head", "bedgraph_write",
+                       "bigwig_add", "bigwig_close"], 0.0)
+    bases = 0
+    batches = iter_batches(FastaSource(genome), overlap=199, chunk_size=chunk, max_bases=max_bases, align=50,
+                           threaded=False)
+    bw = BigWigWriter(Path(workdir) / "stages.bw", 200, 50, sizes)
+    with BedGraphWriter(Path(workdir) / "stages.bedGraph", 200, 50) as bg, bw:
+        while True:
+            a = clock()
+            batch = next(batches, None)
+            t["read_decode_pack"] += clock() - a
+            if batch is None:
+                break
+            a = clock()
+            scanner._fused(batch.host_codes, threads=1)
+            t["fused_kernel"] += clock() - a
+            a = clock()
+            ws = scanner.windows(batch)  # the kernel again, then the rest
+            t["bookkeeping_head"] += clock() - a
+            a = clock()
+            bg.write(ws)
+            t["bedgraph_write"] += clock() - a
+            a = clock()
+            bw.write(ws)
+            t["bigwig_add"] += clock() - a
+            bases += batch.bases
+        a = clock()
+    t["bigwig_close"] = clock() - a
+    t["bookkeeping_head"] -= t["fused_kernel"]
+    Path(genome + ".fai").unlink()
+    return {k: round(1e3 * v / (bases / 1e6), 2) for k, v in t.items()}
 
 
 def run_scan(model: Path, genome: Path, out: Path, extra: list[str]) -> dict:
@@ -140,7 +250,7 @@ def run_scan(model: Path, genome: Path, out: Path, extra: list[str]) -> dict:
     return info
 
 
-def best_ceiling(window: int, seconds: float = 0.6) -> tuple[float, dict]:
+def best_ceiling(window: int, seconds: float = 0.6, model_path: str | None = None) -> tuple[float, dict]:
     """The fastest convolution-only rate over a sweep of layouts (chunk x rows), and that layout.
 
     This is the honest ceiling: the best the hardware does on this filter bank, whatever the
@@ -151,7 +261,7 @@ def best_ceiling(window: int, seconds: float = 0.6) -> tuple[float, dict]:
         for rows in (1, 2, 4, 8):
             if chunk * rows > 140_000:
                 continue
-            rate = conv_ceiling(chunk, window, rows, seconds=seconds)
+            rate = conv_ceiling(chunk, window, rows, seconds=seconds, model_path=model_path)
             if rate > best:
                 best, layout = rate, {"chunk": chunk, "rows": rows}
     return best, layout
@@ -160,11 +270,18 @@ def best_ceiling(window: int, seconds: float = 0.6) -> tuple[float, dict]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--mbp", type=float, default=20, help="Genome size for the speed run.")
+    ap.add_argument("--hg38", action="store_true", help="hg38's 24 chromosome lengths, scaled to --mbp (3088: full).")
+    ap.add_argument("--model", help="Model file (default: a random default-sized one, 64 x 19 filters).")
     ap.add_argument("--rss", default="", help="Comma-separated genome sizes (Mbp) for peak RSS, e.g. 20,100.")
+    ap.add_argument("--methods", default="fused,table,dense",
+                    help="--conv-method values to run end to end (the first is the headline).")
     ap.add_argument("--chunk-size", type=int, default=None, help="Passed to the scan (default: the engine's).")
     ap.add_argument("--batch-size", type=int, default=None)
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--repeat", type=int, default=3, help="End-to-end runs per method (best is reported).")
+    ap.add_argument("--output", default="bedGraph", help="Track format of the end-to-end runs: bedGraph or bw.")
+    ap.add_argument("--stages", action="store_true",
+                    help="Also measure each stage's CPU ms per Mbp on one thread (see stage_costs).")
     ap.add_argument("--dir", help="Work directory (default: a temporary one).")
     ap.add_argument("--json", help="Also write the results as JSON here.")
     args = ap.parse_args()
@@ -173,17 +290,29 @@ def main() -> None:
 
     from motifscan.model import MotifCNN, save_model
     from motifscan.scan.batching import CPU_BATCH_BASES, CPU_CHUNK, round_up
+    from motifscan.scan.model_scan import FUSED_BATCH_BASES, FUSED_CHUNK
 
     work = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="scan_bench_"))
     work.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(0)
-    model_path = work / "model.h5"
-    save_model(MotifCNN().eval(), model_path)
+    if args.model:
+        model_path = Path(args.model).resolve()
+    else:
+        model_path = work / "model.h5"
+        save_model(MotifCNN().eval(), model_path)
+    mp = str(model_path)
     window = 200
     stride = 50
-    chunk = round_up(args.chunk_size or CPU_CHUNK, stride)  # as iter_batches rounds it
-    width = round_up(chunk + window - 1, 64)
-    rows = args.batch_size or max(1, max(CPU_BATCH_BASES, width) // width)  # iter_batches' default on CPU
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+
+    def layout(method: str) -> tuple[int, int]:
+        """(chunk, rows) the scan uses for ``method`` (as iter_batches rounds and packs them)."""
+        fused = method == "fused"
+        chunk = round_up(args.chunk_size or (FUSED_CHUNK if fused else CPU_CHUNK), stride)
+        width = round_up(chunk + window - 1, 64)
+        rows = args.batch_size or max(1, max(FUSED_BATCH_BASES if fused else CPU_BATCH_BASES, width) // width)
+        return chunk, rows
+
     extra = []
     if args.chunk_size:
         extra += ["--chunk-size", str(args.chunk_size)]
@@ -193,48 +322,76 @@ def main() -> None:
         extra += ["--threads", str(args.threads)]
 
     results: dict = {"load_before": os.getloadavg()[0], "torch_threads": torch.get_num_threads(),
-                     "chunk": chunk, "rows": rows}
+                     "model": args.model or "random 64 x 19",
+                     "layouts": {m: dict(zip(("chunk", "rows"), layout(m))) for m in methods}}
     genome = work / f"genome_{args.mbp:g}.fa"
-    bases = write_genome(genome, args.mbp)
-    ceiling, layout = best_ceiling(window)
-    # best of --repeat runs each (the ceilings are best-of too); the median is reported beside it
-    runs = [run_scan(model_path, genome, work / "out.bedGraph", extra) for _ in range(args.repeat)]
-    dense_runs = [run_scan(model_path, genome, work / "out.bedGraph", extra + ["--conv-method", "dense"])
-                  for _ in range(args.repeat)]
-    e2e = min(runs, key=lambda r: r["scan_wall"])
-    e2e_dense = min(dense_runs, key=lambda r: r["scan_wall"])
-    ceiling_after, layout_after = best_ceiling(window)
+    t = time.perf_counter()
+    bases = write_genome(genome, args.mbp, hg38=args.hg38)
+    if args.output == "bw":  # sizes up front: the bigWig writer adds entries as they come
+        import pysam
+
+        pysam.faidx(str(genome))
+    results["genome"] = {"bases": bases, "hg38_lengths": args.hg38, "write_s": round(time.perf_counter() - t, 1)}
+    ceiling, layout_before = best_ceiling(window, model_path=mp)
+    out = work / f"out.{args.output}"
+    e2e: dict = {}
+    for method in methods:
+        # best of --repeat runs (the ceilings are best-of too); the median is reported beside it
+        runs = [run_scan(model_path, genome, out, extra + ["--conv-method", method]) for _ in range(args.repeat)]
+        best = min(runs, key=lambda r: r["scan_wall"])
+        e2e[method] = {
+            "mbps_process": round(bases / best["process_wall"] / 1e6, 3),
+            "mbps_scan": round(bases / best["scan_wall"] / 1e6, 3),
+            "mbps_scan_median": round(bases / float(np.median([r["scan_wall"] for r in runs])) / 1e6, 3),
+            "process_s": round(best["process_wall"], 2),
+            "cpu_s": round(best["cpu_s"], 2),
+            "mbp_per_cpu_s": round(bases / best["cpu_s"] / 1e6, 3),
+            "maxrss_mb": round(best["maxrss_mb"], 1),
+        }
+    if args.stages:
+        code = ("import json, sys; sys.path.insert(0, sys.argv[1]); from scan_bench import stage_costs; "
+                "print(json.dumps(stage_costs(*sys.argv[2:])))")
+        res = subprocess.run([sys.executable, "-c", code, str(Path(__file__).parent), str(model_path), str(genome),
+                              str(work)], capture_output=True, text=True, check=True)
+        stages = json.loads(res.stdout.strip().splitlines()[-1])
+        stages["total_bigwig"] = round(sum(v for k, v in stages.items() if k != "bedgraph_write"), 2)
+        stages["total_bedgraph"] = round(sum(v for k, v in stages.items()
+                                             if not k.startswith("bigwig") and k != "total_bigwig"), 2)
+        results["stage_cpu_ms_per_mbp"] = stages
+    ceiling_after, layout_after = best_ceiling(window, model_path=mp)
     ceil = (ceiling + ceiling_after) / 2
-    table = conv_ceiling(chunk, window, rows, seconds=2.0, method="table")
-    scan_rate = bases / e2e["scan_wall"] / 1e6
-    results.update(
-        mbp=args.mbp,
-        ceiling_mbps=round(ceil, 3),
-        ceiling_before_after=[round(ceiling, 3), round(ceiling_after, 3)],
-        ceiling_layouts=[layout, layout_after],
-        ceiling_engine_layout_mbps=round(conv_ceiling(chunk, window, rows, seconds=2.0), 3),
-        table_ceiling_mbps=round(table, 3),
-        e2e_mbps_process=round(bases / e2e["process_wall"] / 1e6, 3),
-        e2e_mbps_scan=round(scan_rate, 3),
-        e2e_mbps_scan_median=round(bases / float(np.median([r["scan_wall"] for r in runs])) / 1e6, 3),
-        e2e_dense_mbps_scan=round(bases / e2e_dense["scan_wall"] / 1e6, 3),
-        ratio_process=round(bases / e2e["process_wall"] / 1e6 / ceil, 3),
-        ratio_scan=round(scan_rate / ceil, 3),
-        ratio_scan_dense=round(bases / e2e_dense["scan_wall"] / 1e6 / ceil, 3),
-        ratio_scan_vs_table_ceiling=round(scan_rate / table, 3),
-        maxrss_mb={f"{args.mbp:g}": round(e2e["maxrss_mb"], 1)},
-    )
-    genome.unlink()
-    for size in [float(s) for s in args.rss.split(",") if s.strip()]:
-        if size == args.mbp:
+    ceilings = {"conv1d_best_layout": round(ceil, 3), "conv1d_before_after": [round(ceiling, 3), round(ceiling_after, 3)],
+                "conv1d_layouts": [layout_before, layout_after],
+                "conv1d_engine_layout": round(conv_ceiling(layout("dense")[0], window, layout("dense")[1],
+                                                           seconds=2.0, model_path=mp), 3)}
+    for method in ("table", "fused"):
+        chunk, rows = layout(method)
+        ceilings[method] = round(conv_ceiling(chunk, window, rows, seconds=2.0, method=method, model_path=mp), 3)
+    for method, r in e2e.items():
+        r["ratio_process_to_conv1d_ceiling"] = round(r["mbps_process"] / ceil, 3)
+        r["ratio_scan_to_conv1d_ceiling"] = round(r["mbps_scan"] / ceil, 3)
+        if method in ceilings:
+            r[f"ratio_scan_to_{method}_ceiling"] = round(r["mbps_scan"] / ceilings[method], 3)
+    results.update(mbp=round(bases / 1e6, 1), output=args.output, ceilings_mbps=ceilings, end_to_end=e2e)
+    for path in (genome, Path(str(genome) + ".fai")):
+        path.unlink(missing_ok=True)
+    headline = methods[0]
+    rss = {f"{bases / 1e6:.0f}": e2e[headline]["maxrss_mb"]}
+    for size in [float(x) for x in args.rss.split(",") if x.strip()]:
+        if abs(size - bases / 1e6) < 0.5:
             continue
         g = work / f"genome_{size:g}.fa"
-        write_genome(g, size)
-        info = run_scan(model_path, g, work / "out.bedGraph", extra)
-        results["maxrss_mb"][f"{size:g}"] = round(info["maxrss_mb"], 1)
-        results.setdefault("e2e_mbps_scan_by_size", {})[f"{size:g}"] = round(size / info["scan_wall"], 3)
-        g.unlink()
-    rss = results["maxrss_mb"]
+        n = write_genome(g, size, hg38=args.hg38)
+        if args.output == "bw":
+            import pysam
+
+            pysam.faidx(str(g))
+        info = run_scan(model_path, g, out, extra + ["--conv-method", headline])
+        rss[f"{n / 1e6:.0f}"] = round(info["maxrss_mb"], 1)
+        results.setdefault("mbps_scan_by_size", {})[f"{n / 1e6:.0f}"] = round(n / info["scan_wall"] / 1e6, 3)
+        for path in (g, Path(str(g) + ".fai")):
+            path.unlink(missing_ok=True)
+    results["maxrss_mb_" + headline] = rss
     if len(rss) > 1:
         keys = sorted(rss, key=float)
         results["rss_ratio"] = round(rss[keys[-1]] / rss[keys[0]], 3)

@@ -44,6 +44,7 @@ for _base in "UNRYSWKMBDHV":
     _LUT[ord(_base)] = _LUT[ord(_base.lower())] = N_CODE
 _LUT[ord("U")] = _LUT[ord("u")] = 3
 _LUT.setflags(write=False)
+_LUT_BYTES = _LUT.tobytes()
 
 _COMPLEMENT = np.array([3, 2, 1, 0, N_CODE], dtype=np.uint8)
 _DECODE = np.frombuffer(b"ACGTN", dtype=np.uint8)
@@ -89,11 +90,21 @@ def encode(seq: str | bytes | bytearray | np.ndarray, *, offset: int = 0) -> np.
     InputError
         A byte is not an IUPAC nucleotide; the message gives the letter and its 1-based position.
     """
-    raw = _as_bytes_array(seq)
-    codes = _LUT[raw]
-    bad = np.flatnonzero(codes == INVALID)
-    if bad.size:
-        i = int(bad[0])
+    if isinstance(seq, str):
+        seq = seq.encode("ascii", errors="replace")
+    if isinstance(seq, (bytes, bytearray, memoryview)):
+        # bytes.translate is a C loop several times faster than a numpy table lookup; a bytearray
+        # gives a writable result (as the lookup does)
+        out = bytearray(seq).translate(_LUT_BYTES)
+        i = out.find(INVALID)
+        codes = np.frombuffer(out, dtype=np.uint8)
+        raw = np.frombuffer(seq, dtype=np.uint8)
+    else:
+        raw = _as_bytes_array(seq)
+        codes = _LUT[raw]
+        bad = np.flatnonzero(codes == INVALID)
+        i = int(bad[0]) if bad.size else -1
+    if i >= 0:
         letter = bytes([raw[i]])
         shown = letter.decode("ascii") if 32 < raw[i] < 127 else f"byte 0x{raw[i]:02x}"
         raise InputError(

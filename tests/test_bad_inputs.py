@@ -268,6 +268,8 @@ CASES = [
       "--window 8", "filter width"),
     C("table-conv-needs-fp32", SCAN + " {i}/genome.fa --conv-method table --precision bf16 -o {o}/t.bedGraph", 2,
       "--conv-method table", "fp32"),
+    C("fused-conv-needs-fp32", SCAN + " {i}/genome.fa --conv-method fused --precision fp16 -o {o}/t.bedGraph", 2,
+      "--conv-method fused", "fp32"),
     C("pssm-range-too-coarse", f"scan {JASPAR} {{i}}/genome.fa --pssm-range 5 -o {{o}}/h.tsv", 2,
       "--pssm-range", "5"),
     # --- reads

@@ -82,3 +82,27 @@ def test_torch_one_hot_matches_numpy():
 
 def test_decode_round_trip():
     assert decode(encode("ACGTNacgtR")) == "ACGTNACGTN"
+
+
+@given(st.binary(max_size=200) | dna.map(str.encode))
+@settings(max_examples=300)
+def test_every_input_type_encodes_alike(raw):
+    """bytes, bytearray and str (bytes.translate) and uint8 arrays (a numpy lookup) give the same
+    writable codes, or the same error at the same position."""
+    arr = np.frombuffer(raw, dtype=np.uint8)
+    inputs = [raw, bytearray(raw), arr]
+    if raw.isascii():
+        inputs.append(raw.decode("ascii"))
+    results = []
+    for x in inputs:
+        try:
+            codes = encode(x, offset=7)
+            assert codes.dtype == np.uint8 and codes.flags.writeable and len(codes) == len(raw)
+            results.append(codes.tolist())
+        except InputError as exc:
+            results.append(str(exc))
+    assert all(r == results[0] for r in results)
+    bad = first_invalid(raw)
+    assert isinstance(results[0], str) == (bad is not None)
+    if bad is not None:
+        assert f"position {7 + bad + 1}" in results[0]

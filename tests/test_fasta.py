@@ -114,6 +114,30 @@ def test_stdin_streaming(fasta):
     assert int(out.stdout) == sum(map(len, SEQS.values()))
 
 
+@given(block=st.integers(1, 40), width=st.integers(1, 9), crlf=st.booleans())
+@settings(max_examples=60, deadline=None)
+def test_records_split_anywhere_by_the_read_blocks(tmp_path_factory, block, width, crlf):
+    """A header (or a '>' after a line break) may fall at any offset of a read block."""
+    from unittest import mock
+
+    import motifscan.io.fasta as fasta_mod
+
+    path = write_fasta(tmp_path_factory.mktemp("b") / "g.fa", SEQS.keys(), SEQS.values(), width=width,
+                       newline="\r\n" if crlf else "\n")
+    with mock.patch.object(fasta_mod, "BLOCK_SIZE", block):
+        recs = list(read_fasta(path))
+    assert [r.name for r in recs] == list(SEQS)
+    assert [decode(r.codes) for r in recs] == [s.upper() for s in SEQS.values()]
+
+
+def test_a_gt_inside_a_line_is_a_bad_base_not_a_header(tmp_path):
+    path = tmp_path / "g.fa"
+    path.write_bytes(b">a\nACGT>CC\nGG\n>b\nTT\n")
+    with pytest.raises(InputError) as err:
+        list(read_fasta(path))
+    assert "record a" in str(err.value) and "position 5" in str(err.value) and "'>'" in str(err.value)
+
+
 def test_fasta_sizes_builds_the_index_where_it_can(tmp_path, fasta, bgzipped):
     import pyfaidx
 

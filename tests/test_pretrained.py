@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from motifscan.cli._base import main
 from motifscan.data.datasets import load_sequences

@@ -41,7 +41,7 @@ def genome(tmp_path_factory):
     return path, {r.name: r.codes for r in read_fasta(path)}
 
 
-@pytest.mark.parametrize("conv_method", ["table", "dense"])
+@pytest.mark.parametrize("conv_method", ["fused", "table", "dense"])
 def test_windows_equal_model_scores(model, genome, conv_method):
     path, records = genome
     ref = reference_windows(model, records, WINDOW, STRIDE)
@@ -53,7 +53,7 @@ def test_windows_equal_model_scores(model, genome, conv_method):
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(chunk=st.integers(1, 700), batch=st.one_of(st.none(), st.integers(1, 5)),
-       conv_method=st.sampled_from(["table", "dense"]))
+       conv_method=st.sampled_from(["fused", "table", "dense"]))
 def test_chunk_and_batch_size_do_not_change_results(model, genome, chunk, batch, conv_method):
     path, records = genome
     ref = reference_windows(model, records, WINDOW, STRIDE)
@@ -65,15 +65,17 @@ def test_chunk_and_batch_size_do_not_change_results(model, genome, chunk, batch,
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(chunk=st.integers(1, 700), batch=st.one_of(st.none(), st.integers(1, 5)))
-def test_chunking_gives_bit_identical_scores(model, genome, chunk, batch):
-    """Not merely close: with the table convolution (the CPU default) and the float64 head, each
-    window is computed the same way whatever chunk or batch holds it. (conv1d is not: oneDNN picks
-    its algorithm by shape, so the dense method is only equal to rounding.)"""
+@given(chunk=st.integers(1, 700), batch=st.one_of(st.none(), st.integers(1, 5)),
+       conv_method=st.sampled_from(["fused", "table"]))
+def test_chunking_gives_bit_identical_scores(model, genome, chunk, batch, conv_method):
+    """Not merely close: with the table convolution (fused, the CPU default, or pooled in torch)
+    and the float64 head, each window is computed the same way whatever chunk or batch holds it,
+    and by either method. (conv1d is not: oneDNN picks its algorithm by shape, so the dense
+    method is only equal to rounding.)"""
     path, _ = genome
     ref = engine_windows(model, FastaSource(path), WINDOW, STRIDE, chunk_size=1000, conv_method="table")
     got = engine_windows(model, FastaSource(path), WINDOW, STRIDE, chunk_size=chunk, batch_size=batch,
-                         conv_method="table")
+                         conv_method=conv_method)
     assert got[0] == ref[0]
     np.testing.assert_array_equal(got[1], ref[1])
     np.testing.assert_array_equal(got[2], ref[2])
@@ -225,7 +227,7 @@ def test_long_reads_are_chunked_like_chromosomes():
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(chunk=st.integers(1, 500), batch=st.one_of(st.none(), st.integers(1, 4)),
-       conv_method=st.sampled_from(["table", "dense"]))
+       conv_method=st.sampled_from(["fused", "table", "dense"]))
 def test_record_scores_do_not_depend_on_chunks(model, genome, chunk, batch, conv_method):
     """Score, best position, strand and top filter of each record equal a float64 reference,
     whether the record is whole in one row or merged from many pieces."""
@@ -290,7 +292,7 @@ def test_sliding_max_equals_max_pool(kernel, stride, length, seed):
     assert torch.equal(sliding_max(xc, kernel, stride, yc), pool(torch.maximum(x, y), kernel, stride))
 
 
-@pytest.mark.parametrize("conv_method", ["table", "dense"])
+@pytest.mark.parametrize("conv_method", ["fused", "table", "dense"])
 @pytest.mark.parametrize("chunk,batch", [(37, 2), (1000, None)])
 def test_filter_hits_equal_brute_force(model, genome, conv_method, chunk, batch):
     """Every (record, position, filter, strand) whose activation reaches the filter's threshold,

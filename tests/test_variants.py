@@ -15,7 +15,7 @@ from motifscan.cli._base import main
 from motifscan.codes import encode, one_hot_torch
 from motifscan.errors import InputError
 from motifscan.io.variants import effect_columns
-from motifscan.model import ModelConfig, MotifCNN, load_model, save_model
+from motifscan.model import ModelConfig, MotifCNN, load_model
 from motifscan.scan.mutations import MutationScorer
 from motifscan.scan.options import MotifOptions, RunOptions, VariantOptions
 from motifscan.scan.variants import motif_variants, score_variants
@@ -257,7 +257,6 @@ def test_motif_mode_matches_a_brute_force(genome, tmp_path):
             best = {}
             for allele in ("ref", "alt"):
                 seq = s1[pos - 1 - (w - 1) : pos - 1] + (ref if allele == "ref" else alt) + s1[pos - 1 + len(ref) : pos - 1 + len(ref) + w - 1]
-                n = len(ref if allele == "ref" else alt)
                 p = bank.pssms[mi]
                 scores = [p.score_codes(encode(seq)), p.reverse_complement().score_codes(encode(seq))]
                 # windows overlapping the allele: starts 0 .. n + w - 2 (all of them here)

@@ -42,7 +42,8 @@ from ._base import cli, device_options, quiet_option
               help="Seqlets: bases in the running mean of contributions.")
 @click.option("--seed", type=int, default=AttributionOptions.seed, help="Seed of the shuffles behind the seqlet threshold.")
 @click.option("--conv-method", type=click.Choice(CONV_METHODS), default=RunOptions.conv_method,
-              help="ISM convolution: 'table' (k-mer table, CPU) or 'dense' (conv1d); auto: table on CPU.")
+              help="ISM convolution: 'table' (k-mer table, CPU; 'fused' is the same here) or 'dense' (conv1d); "
+                   "auto: table on CPU.")
 @click.option("--batch-size", type=click.IntRange(min=1), help="Sequences per batch [default: from the sequence length].")
 @device_options
 @quiet_option

@@ -98,8 +98,9 @@ def _first_argument_kind(model: str, input_path: str) -> str:
 @click.option("--precision", type=click.Choice(PRECISIONS), default=RunOptions.precision,
               help="Convolution precision (bf16/fp16 for GPUs).")
 @click.option("--conv-method", type=click.Choice(CONV_METHODS), default=RunOptions.conv_method,
-              help="Models: 'table' sums precomputed k-mer rows (CPU, fp32; several times faster), "
-                   "'dense' is conv1d; auto: table on CPU in fp32, else dense.")
+              help="Models: 'fused' sums precomputed k-mer rows and pools them in one pass (CPU, fp32; "
+                   "the fastest), 'table' sums them and pools in torch (same windows, bit for bit), "
+                   "'dense' is conv1d; auto: fused on CPU in fp32, else dense.")
 @click.option("--pvalue", type=click.FloatRange(min=0, max=1, min_open=True), default=MotifOptions.pvalue,
               help="Motif files: report windows with p-value <= this (FIMO --thresh).")
 @click.option("--bg", default=MotifOptions.background,

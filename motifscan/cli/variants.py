@@ -74,7 +74,7 @@ def _model_or_motifs(model: str, vcf: str) -> str:
               help="Motif files: how candidate sites are found (same rows either way): dense "
                    "convolution on a GPU, lookahead index on CPU.")
 @click.option("--conv-method", type=click.Choice(CONV_METHODS), default=RunOptions.conv_method,
-              help="Models: 'table' (k-mer table, CPU) or 'dense' (conv1d); auto: table on CPU.")
+              help="Models: 'table' (k-mer table, CPU; 'fused' is the same here) or 'dense' (conv1d); auto: table on CPU.")
 @click.option("--batch-size", type=click.IntRange(min=1), help="Alleles per batch [default: 1024; motif files 4096].")
 @device_options
 @quiet_option

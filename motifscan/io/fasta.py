@@ -165,8 +165,12 @@ def iter_fasta_pieces(path: str | os.PathLike) -> Iterator[tuple[str, str, bytes
                     start = nl + 1
                     at_line_start = True
                     continue
-                j = data.find(b"\n>", start)
-                end = n if j == -1 else j + 1
+                # the next header: a '>' after a newline ('>' alone is a fast memchr search,
+                # and one inside a line is a bad base that encode() reports)
+                j = data.find(b">", start)
+                while j != -1 and (j == 0 or data[j - 1] != 0x0A):
+                    j = data.find(b">", j + 1)
+                end = n if j == -1 else j
                 segment = data[start:end]
                 piece = segment.translate(None, _WHITESPACE)
                 if piece:

@@ -127,8 +127,12 @@ def _pack(pieces: list[Piece], align: int, width_multiple: int, pin: bool, min_w
     begins = np.array([p.start for p in pieces], dtype=np.int64)
     ends = np.array([p.end for p in pieces], dtype=np.int64)
     width = max(min_width, round_up(int((ends - starts).max()), width_multiple))
-    host = torch.full((len(pieces), width), N_CODE, dtype=torch.uint8, pin_memory=pin)
-    arr = host.numpy()
+    if pin:
+        host = torch.full((len(pieces), width), N_CODE, dtype=torch.uint8, pin_memory=True)
+        arr = host.numpy()
+    else:  # numpy's fill starts no OpenMP region (torch's does, on this background thread)
+        arr = np.full((len(pieces), width), N_CODE, dtype=np.uint8)
+        host = torch.from_numpy(arr)
     for i, p in enumerate(pieces):
         o = p.start - starts[i]
         arr[i, o : o + len(p.codes)] = p.codes

@@ -18,6 +18,7 @@ is in, so results do not depend on chunking; they differ from ``conv1d`` only by
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -61,19 +62,20 @@ class KmerTableConv:
         self.channels = C
         self.k = k = int(k or choose_k(W, C))
         self.groups = G = -(-W // k)
-        # columns past W (the last group's tail) and the N row weigh nothing
-        padded = torch.zeros(C, 5, G * k, dtype=torch.float64)
-        padded[:, :4, :W] = bank.double()
-        kmers = torch.arange(5**k)
+        # columns past W (the last group's tail) and the N row weigh nothing; built in numpy (a
+        # few small float64 sums, which torch would run as OpenMP regions: a second on a busy machine)
+        padded = np.zeros((C, 5, G * k), dtype=np.float64)
+        padded[:, :4, :W] = bank.double().numpy()
+        kmers = np.arange(5**k)
         digits = [(kmers // 5 ** (k - 1 - i)) % 5 for i in range(k)]  # most significant first
-        table = torch.zeros(G, 5**k, C, dtype=torch.float64)
+        table = np.zeros((G, 5**k, C), dtype=np.float64)
         for j in range(G):
             for i in range(k):
                 table[j] += padded[:, digits[i], j * k + i].T
         if bias is not None:
-            table[0] += bias.detach().to(device="cpu", dtype=torch.float64)
+            table[0] += bias.detach().to(device="cpu", dtype=torch.float64).numpy()
         # summed in float64 so each row is the correctly rounded sum of its k weights
-        self.table = table.reshape(G * 5**k, C).to(torch.float32).contiguous()
+        self.table = torch.from_numpy(table.reshape(G * 5**k, C).astype(np.float32))
         self.offsets = (torch.arange(G, dtype=torch.int32) * 5**k).contiguous()
 
     def kmer_index(self, codes: torch.Tensor) -> torch.Tensor:

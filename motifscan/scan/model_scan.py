@@ -6,8 +6,9 @@ Windows
     ``max_pool1d(kernel=window - W + 1, stride)``; ReLU (monotone, so it commutes with max) and
     the dense head follow. A window ``[q, q + window)`` thus scores exactly what
     ``model.predict_codes`` gives its sequence (to float rounding). On CPU the convolution is a
-    k-mer table lookup (:mod:`.kmer_conv`) and the head runs in float64, so a window's score is
-    the same to the bit whatever chunk or batch holds it.
+    k-mer table lookup (:mod:`.kmer_conv`), fused with both maxima into one pass that never
+    writes the activations out (:mod:`.fused`), and the head runs in float64, so a window's score
+    is the same to the bit whatever chunk or batch holds it (and whether fused or not).
 
     * Windows start at ``0, stride, 2*stride, ...`` of each chromosome, whatever the chunking.
     * A window must fit wholly in its chromosome (or ``--regions`` interval); a sequence shorter
@@ -31,10 +32,11 @@ Hits
 
 from __future__ import annotations
 
-import copy
 import logging
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterable, Iterator
 
 import numpy as np
 import torch
@@ -44,9 +46,12 @@ from ..codes import N_CODE, decode, reverse_complement
 from ..model import MotifCNN
 from .batching import Batch
 from .conv import DTYPES, bank_conv, sliding_max, strand_bank
+from .head import Head
 from .kmer_conv import KmerTableConv
+from .options import CONV_METHODS, CPU_CONV_METHODS
 
-__all__ = ["ModelScanner", "ScanResult", "WindowScores", "RecordScore", "Hit", "MAX_N_FRACTION", "filter_names"]
+__all__ = ["ModelScanner", "ScanResult", "WindowScores", "RecordScore", "Hit", "MAX_N_FRACTION", "filter_names",
+           "window_n_counts"]
 
 log = logging.getLogger("motifscan")
 
@@ -138,6 +143,10 @@ class _FinishedRecord:
 
 
 HIT_BLOCK = 64
+#: Batch layout of fused window scans (see :meth:`ModelScanner.batch_layout`): 64 kb chunks carry
+#: 0.3% overlap (8 kb ones 2.4%), 1 Mbp batches hold 16 rows to share among threads.
+FUSED_CHUNK = 1 << 16
+FUSED_BATCH_BASES = 1 << 20
 
 
 def _threshold_positions(x: torch.Tensor, thr: torch.Tensor, block: int) -> tuple[torch.Tensor, ...]:
@@ -171,6 +180,24 @@ def _threshold_positions(x: torch.Tensor, thr: torch.Tensor, block: int) -> tupl
     return rows[k], pos[k, j], c
 
 
+def window_n_counts(codes: np.ndarray | torch.Tensor, starts: np.ndarray, window: int) -> np.ndarray:
+    """N bases (code 4 exactly; the batch padding is N too) in each window ``[s, s + window)`` of
+    every row of ``codes`` ``(B, L)``, as int32 ``(B, len(starts))``.
+
+    From a cumulative sum on the device the codes are on (a GPU batch holds up to tens of Mbp per
+    row set: its host would spend seconds a genome on the sum), in numpy on the CPU.
+    """
+    B, L = codes.shape
+    if isinstance(codes, np.ndarray):
+        cs = np.zeros((B, L + 1), dtype=np.int32)
+        np.cumsum(codes == N_CODE, axis=1, out=cs[:, 1:])
+        return cs[:, starts + window] - cs[:, starts]
+    cs = torch.zeros((B, L + 1), dtype=torch.int32, device=codes.device)
+    torch.cumsum(codes == N_CODE, dim=1, dtype=torch.int32, out=cs[:, 1:])
+    idx = torch.from_numpy(np.asarray(starts, dtype=np.int64)).to(codes.device)
+    return (cs[:, idx + window] - cs[:, idx]).cpu().numpy()
+
+
 def filter_names(model: MotifCNN) -> list[str]:
     """Names of the filters in hit files and TSVs: ``filter0 .. filter{F-1}`` (as ``motifscan export``)."""
     return [f"filter{i}" for i in range(model.config.n_filters)]
@@ -193,8 +220,11 @@ class ModelScanner:
         Report filter hits at >= this fraction of each filter's maximum activation; ``None``
         for no hits.
     conv_method
-        ``table`` (k-mer table lookup, :class:`~motifscan.scan.kmer_conv.KmerTableConv`; CPU and
-        fp32 only), ``dense`` (``conv1d``) or ``auto``: the table on CPU in fp32, else dense.
+        ``fused`` (window scans: the k-mer table, the strand max and the window max in one pass,
+        :class:`~motifscan.scan.fused.FusedWindowScan`; records and hits use the table), ``table``
+        (k-mer table lookup, :class:`~motifscan.scan.kmer_conv.KmerTableConv`, then the pooling
+        in torch), both CPU and fp32 only; ``dense`` (``conv1d``); or ``auto``: fused on CPU in
+        fp32, else dense. ``fused`` and ``table`` give bit-identical windows.
     """
 
     def __init__(
@@ -224,21 +254,25 @@ class ModelScanner:
         self.bias = model.conv.bias.detach()
         self._bank, self._bank_bias = strand_bank(self.weight, self.bias, self.device, self.dtype, self.rc)
         table_ok = self.device.type == "cpu" and self.dtype == torch.float32
-        if conv_method not in ("auto", "table", "dense"):
-            raise ValueError(f"conv_method must be auto, table or dense, not {conv_method!r}")
-        if conv_method == "table" and not table_ok:
-            raise ValueError("the table convolution runs on CPU in fp32 only; use dense")
-        self.conv_method = "table" if conv_method == "table" or (conv_method == "auto" and table_ok) else "dense"
-        self._table = KmerTableConv(self._bank, self._bank_bias) if self.conv_method == "table" else None
+        if conv_method not in CONV_METHODS:
+            raise ValueError(f"conv_method must be one of {', '.join(CONV_METHODS)}, not {conv_method!r}")
+        if conv_method in CPU_CONV_METHODS and not table_ok:
+            raise ValueError(f"the {conv_method} convolution runs on CPU in fp32 only; use dense")
+        if conv_method == "auto":
+            conv_method = "fused" if table_ok else "dense"
+        self.conv_method = conv_method
+        self._table = KmerTableConv(self._bank, self._bank_bias) if conv_method in CPU_CONV_METHODS else None
+        self._fused = None
+        if conv_method == "fused":
+            from .fused import FusedWindowScan  # numba: imported (and compiled) only when used
+
+            self._fused = FusedWindowScan(self._table, self.weight.shape[0], self.rc, self.window, self.stride)
         self.names = filter_names(model)
         self.stats: dict[str, int] = {"too_short": 0, "windows": 0, "skipped_n": 0}
         self._pending: dict[int, _PartialRecord] = {}
-        # The head runs in float64 and is rounded to float32 once: a float32 GEMM's rounding
-        # depends on how many windows share the call, float64's almost never shows after the
-        # rounding, so a window scores the same bits whatever chunk and batch it falls in.
-        # (MPS has no float64: there the small head runs on the CPU)
-        self._head_device = torch.device("cpu") if self.device.type == "mps" else self.device
-        self._head64 = copy.deepcopy(model.head).to(self._head_device).double().eval()
+        # float64, rounded to float32 once: a window scores the same bits whatever chunk and batch
+        # it falls in (see motifscan.scan.head)
+        self._head = Head(model.head, self.device)
         # the filter contributing most to task 0 is well defined for a linear head only
         linear = [m for m in model.head if isinstance(m, nn.Linear)]
         self._head_w = linear[0].weight[0].detach().float().cpu().numpy() if len(linear) == 1 else None
@@ -250,6 +284,17 @@ class ModelScanner:
             self.hit_threshold[best <= 0] = float("inf")
             # per channel of the convolution: forward filters, then their reverse complements
             self._hit_thr = torch.cat([self.hit_threshold] * (2 if self.rc else 1)).to(self.dtype)
+
+    def batch_layout(self, *, records: bool = False, hits: bool = False) -> tuple[int | None, int | None]:
+        """``(chunk_size, max_bases)`` this scanner is fastest with, ``None`` for the engine's default.
+
+        The fused window scan keeps no activations, so large batches (which amortise the
+        per-batch Python work) cost no cache: at least 1 Mbp, and two rows per thread; records
+        and filter hits use the table's activations, which want the engine's cache-sized batches.
+        """
+        if self._fused is None or records or hits:
+            return None, None
+        return FUSED_CHUNK, max(FUSED_BATCH_BASES, (2 * torch.get_num_threads() + 1) * FUSED_CHUNK)
 
     # -- convolution -------------------------------------------------------------------------
     def _conv(self, batch: Batch) -> torch.Tensor:
@@ -270,35 +315,45 @@ class ModelScanner:
 
     # -- windows -----------------------------------------------------------------------------
     @torch.no_grad()
-    def windows(self, batch: Batch, conv=None) -> WindowScores:
-        """Score every window owned by the batch (rows must start on the stride grid)."""
-        conv = self._conv(batch) if conv is None else conv
+    def windows(self, batch: Batch, conv=None, fused=None) -> WindowScores:
+        """Score every window owned by the batch (rows must start on the stride grid).
+
+        ``conv`` (:meth:`_conv`'s activations) is pooled when given; without it the fused method
+        pools straight from the codes (or finishes ``fused``, the batch's started
+        :class:`~motifscan.scan.fused.FusedJob`), the others convolve first.
+        """
         L = batch.codes.shape[1]
         finished = {n: int(length) for n, length, last in zip(batch.names, batch.lengths, batch.last)
                     if last and length is not None}
         if L < self.window:
             return WindowScores(batch.names, np.zeros(0, np.int64), np.zeros(0, np.int64),
                                 np.zeros((0, len(self.model.config.tasks)), np.float32), finished)
-        kernel = self.window - self.width + 1
-        if conv.stride(1) == 1:
-            # channels-last (table method): pool both strands' rows at once, combine the small result
-            fwd, rev = self._split(sliding_max(conv, kernel, self.stride))
-            pooled = fwd if rev is None else torch.maximum(fwd, rev)  # (B, F, Q)
+        n_count = None
+        if conv is None and self._fused is not None:
+            pooled_np, n_count = self._fused.finish(fused) if fused is not None else self._fused(batch.host_codes)
+            pooled = torch.from_numpy(pooled_np)  # (B, Q, F)
         else:
-            # strand max first (halves what the pooling reads), then the block-wise window max
-            fwd, rev = self._split(conv)
-            pooled = sliding_max(fwd, kernel, self.stride, rev)  # (B, F, Q)
-        B, Fn, Q = pooled.shape
+            conv = self._conv(batch) if conv is None else conv
+            kernel = self.window - self.width + 1
+            if conv.stride(1) == 1:
+                # channels-last (table method): pool both strands' rows at once, combine the small result
+                fwd, rev = self._split(sliding_max(conv, kernel, self.stride))
+                pooled = fwd if rev is None else torch.maximum(fwd, rev)  # (B, F, Q)
+            else:
+                # strand max first (halves what the pooling reads), then the block-wise window max
+                fwd, rev = self._split(conv)
+                pooled = sliding_max(fwd, kernel, self.stride, rev)  # (B, F, Q)
+            pooled = pooled.transpose(1, 2)  # (B, Q, F)
+        B, Q, Fn = pooled.shape
         # which windows to keep: small (B, Q) bookkeeping on the host, so the device runs only
         # a handful of large ops per batch (each op has a fixed cost that small ops would pay)
         offs = np.arange(Q, dtype=np.int64) * self.stride
         starts = batch.starts[:, None] + offs[None, :]
         fits = ((starts >= batch.begins[:, None]) & (starts + self.window <= batch.ends[:, None])
                 & (starts < batch.own_ends[:, None]))
-        # N count of every window from a cumulative sum over the host codes (padding is N too)
-        cs = np.zeros((B, L + 1), dtype=np.int32)
-        np.cumsum(batch.host_codes == N_CODE, axis=1, out=cs[:, 1:])
-        n_count = cs[:, offs + self.window] - cs[:, offs]
+        if n_count is None:
+            n_count = window_n_counts(batch.codes if batch.codes.device.type != "cpu" else batch.host_codes,
+                                      offs, self.window)
         keep = fits & (n_count * 2 <= self.window)  # > 50% N: skipped
         self.stats["skipped_n"] += int((fits & ~keep).sum())
         rows, cols = np.nonzero(keep)
@@ -306,19 +361,8 @@ class ModelScanner:
         if not len(rows):
             return WindowScores(batch.names, rows, starts[rows, cols],
                                 np.zeros((0, len(self.model.config.tasks)), np.float32), finished)
-        if keep.all():
-            vec = pooled.transpose(1, 2).reshape(B * Q, Fn)
-        else:
-            idx = torch.from_numpy(rows * Q + cols).to(pooled.device)
-            vec = pooled.transpose(1, 2).reshape(B * Q, Fn).index_select(0, idx)
-        probs = self._probabilities(torch.relu(vec))
-        return WindowScores(batch.names, rows, starts[rows, cols], probs.cpu().numpy().astype(np.float32), finished)
-
-    @torch.no_grad()
-    def _probabilities(self, pooled: torch.Tensor) -> torch.Tensor:
-        """float32 probabilities ``(n, T)`` from ReLU-ed pooled filter vectors ``(n, F)``."""
-        probs = torch.sigmoid(self._head64(pooled.to(self._head_device).double())).float()
-        return probs.to(pooled.device)
+        probs = self._head(pooled.reshape(B * Q, Fn), None if keep.all() else rows * Q + cols)
+        return WindowScores(batch.names, rows, starts[rows, cols], probs, finished)
 
     # -- records -----------------------------------------------------------------------------
     @torch.no_grad()
@@ -395,7 +439,7 @@ class ModelScanner:
         probs = None
         if ok:
             pooled = np.maximum(np.stack([d.pooled for d in ok]), 0)
-            probs = self._probabilities(torch.from_numpy(pooled).to(self.device)).cpu().numpy()
+            probs = self._head(pooled)
         j = 0
         for d in done:
             if d.length < self.width:
@@ -438,8 +482,8 @@ class ModelScanner:
         return out
 
     def process(self, batch: Batch, *, windows: bool, records: bool, hits: bool) -> ScanResult:
-        """One convolution, every requested result."""
-        conv = self._conv(batch)
+        """One convolution, every requested result (windows alone, fused, need no activations)."""
+        conv = self._conv(batch) if (records or hits or self._fused is None) else None
         out = ScanResult()
         if windows:
             out.windows = self.windows(batch, conv)
@@ -448,3 +492,44 @@ class ModelScanner:
         if records:  # last, so it may mask the positions no row owns in place
             out.records = self.records(batch, conv, inplace=True)
         return out
+
+    def process_all(self, batches: Iterable[Batch], *, windows: bool, records: bool,
+                    hits: bool) -> Iterator[tuple[Batch, ScanResult]]:
+        """:meth:`process` every batch, in order, one batch ahead of the caller.
+
+        While the caller writes one batch's results, the next batch is scored on a worker thread
+        (the fused kernel, the head and torch release the GIL), so writing overlaps with
+        computing. One batch is scored at a time, so results and record state stay in order.
+        Fused window scans instead queue each batch's kernel two batches ahead on the kernel's
+        thread pool and finish batches (head, bookkeeping) in the caller's thread.
+        """
+        if windows and not (records or hits) and self._fused is not None:
+            yield from self._fused_windows(batches)
+            return
+        with ThreadPoolExecutor(1, thread_name_prefix="motifscan-score") as pool:
+            ahead: tuple[Batch, Future] | None = None
+            try:
+                for batch in batches:
+                    job = pool.submit(self.process, batch, windows=windows, records=records, hits=hits)
+                    if ahead is not None:
+                        yield ahead[0], ahead[1].result()
+                    ahead = (batch, job)
+                if ahead is not None:
+                    yield ahead[0], ahead[1].result()
+            finally:
+                if ahead is not None:
+                    ahead[1].cancel()
+
+    def _fused_windows(self, batches: Iterable[Batch], ahead: int = 2) -> Iterator[tuple[Batch, ScanResult]]:
+        """Windows of fused batches: each batch's kernel is queued on the thread pool ``ahead``
+        batches before it is finished here (head, bookkeeping) and written by the caller, so the
+        pool never waits for this thread."""
+        started: deque = deque()
+        for batch in batches:
+            started.append((batch, self._fused.start(batch.host_codes)))
+            if len(started) > ahead:
+                b, job = started.popleft()
+                yield b, ScanResult(windows=self.windows(b, fused=job))
+        while started:
+            b, job = started.popleft()
+            yield b, ScanResult(windows=self.windows(b, fused=job))

@@ -44,10 +44,10 @@ import torch
 from ..model import MotifCNN
 from .conv import bank_conv, strand_bank
 from .kmer_conv import KmerTableConv
+from .options import CONV_METHODS, CPU_CONV_METHODS
 
 __all__ = ["MutationScorer", "ISMResult", "CONV_METHODS"]
 
-CONV_METHODS = ("auto", "table", "dense")
 #: Candidate substitutions updated output by output at once in :meth:`MutationScorer.ism`.
 ISM_BLOCK = 1 << 16
 
@@ -79,8 +79,9 @@ class MutationScorer:
     device
         Where activations are computed.
     conv_method
-        ``table`` (k-mer table lookup, CPU only), ``dense`` (``conv1d``), or ``auto``: the table
-        on CPU, dense elsewhere. Dense convolutions run with TF32 off, so GPU results match the
+        ``table`` (k-mer table lookup, CPU only; ``fused``, the window scans' fused table pass,
+        is the same here: substitutions need the activations), ``dense`` (``conv1d``), or
+        ``auto``: the table on CPU, dense elsewhere. Dense convolutions run with TF32 off, so GPU results match the
         CPU's to float32 rounding.
 
     Attributes
@@ -103,7 +104,7 @@ class MutationScorer:
         weight, bias = model.conv.weight.detach().cpu(), model.conv.bias.detach().cpu()
         bank, bank_bias = strand_bank(weight, bias, "cpu", torch.float32, self.rc)
         self.channels = C = bank.shape[0]
-        use_table = conv_method == "table" or (conv_method == "auto" and self.device.type == "cpu")
+        use_table = conv_method in CPU_CONV_METHODS or (conv_method == "auto" and self.device.type == "cpu")
         if use_table and self.device.type != "cpu":
             raise ValueError("the table convolution runs on CPU only; use conv_method='dense'")
         self._table = KmerTableConv(bank, bank_bias) if use_table else None

@@ -32,12 +32,15 @@ from .shard import Shard
 __all__ = [
     "InputOptions", "RunOptions", "OutputOptions", "WindowOptions", "MotifOptions",
     "VariantOptions", "AttributionOptions", "REF_FROM", "ATTRIBUTION_METHODS",
-    "PRECISIONS", "CONV_METHODS", "MOTIF_METHODS", "BACKGROUNDS", "SCAN_MODES", "changed",
+    "PRECISIONS", "CONV_METHODS", "CPU_CONV_METHODS", "MOTIF_METHODS", "BACKGROUNDS", "SCAN_MODES", "changed",
 ]
 
 PRECISIONS = ("fp32", "bf16", "fp16")
-#: Model-scan convolution: ``table`` (k-mer table lookup, CPU fp32), ``dense`` (conv1d), ``auto``.
-CONV_METHODS = ("auto", "table", "dense")
+#: Model-scan convolution: ``fused`` (k-mer table lookup fused with the window and strand maxima),
+#: ``table`` (the table lookup, pooled in torch), both CPU fp32; ``dense`` (conv1d); ``auto``.
+CONV_METHODS = ("auto", "fused", "table", "dense")
+#: The convolution methods that run on the CPU in float32 only.
+CPU_CONV_METHODS = ("fused", "table")
 #: Motif-file search: ``lookahead`` (CPU index), ``dense`` (one convolution), ``auto``.
 MOTIF_METHODS = ("auto", "lookahead", "dense")
 #: ``--bg`` keywords (anything else is a MEME background file).
@@ -114,7 +117,7 @@ class RunOptions:
         if self.precision not in PRECISIONS:
             raise UsageError(f"--precision {self.precision!r}", hint="use fp32, bf16 or fp16")
         if self.conv_method not in CONV_METHODS:
-            raise UsageError(f"--conv-method {self.conv_method!r}", hint="use auto, table or dense")
+            raise UsageError(f"--conv-method {self.conv_method!r}", hint="use " + ", ".join(CONV_METHODS))
         for name in ("chunk_size", "batch_size"):
             value = getattr(self, name)
             if value is not None and value < 1:

@@ -36,7 +36,7 @@ from .batching import default_chunk_size, iter_batches
 from .model_scan import ModelScanner
 from .motif_bank import MotifBank
 from .motif_scan import scan_batch
-from .options import InputOptions, MotifOptions, OutputOptions, RunOptions, WindowOptions
+from .options import CPU_CONV_METHODS, InputOptions, MotifOptions, OutputOptions, RunOptions, WindowOptions
 from .progress import Progress
 from .sources import open_source
 
@@ -155,8 +155,9 @@ def scan_model(
     mode, fmt, why = model_scan_mode(input_path, out)
     set_threads(run.threads)
     dev = resolve_device(run.device)
-    if run.conv_method == "table" and (dev.type != "cpu" or run.precision != "fp32"):
-        raise UsageError("--conv-method table runs on CPU in fp32 only", hint="use --conv-method dense or auto")
+    if run.conv_method in CPU_CONV_METHODS and (dev.type != "cpu" or run.precision != "fp32"):
+        raise UsageError(f"--conv-method {run.conv_method} runs on CPU in fp32 only",
+                         hint="use --conv-method dense or auto")
     if run.precision != "fp32" and dev.type == "cpu":
         log.warning("--precision %s on CPU is much slower than fp32 here; fp32 is the CPU default", run.precision)
     window = int(windows.window or model.config.seq_length)
@@ -207,10 +208,13 @@ def scan_model(
         # as it shows) when a record is as long as a chromosome -- a genome scored as one row each
         watch_long = (not in_windows and out.mode is None and inputs.regions is None
                       and not is_alignment_file(input_path))
-        for batch in iter_batches(source, overlap=overlap, chunk_size=run.chunk_size or default_chunk_size(dev),
-                                  batch_size=run.batch_size, device=dev, align=grid,
-                                  n_filters=model.config.n_filters * (2 if model.config.rc_sharing else 1)):
-            result = scanner.process(batch, windows=in_windows, records=not in_windows, hits=hit_writer is not None)
+        chunk, max_bases = scanner.batch_layout(records=not in_windows, hits=hit_writer is not None)
+        batches = iter_batches(source, overlap=overlap, chunk_size=run.chunk_size or chunk or default_chunk_size(dev),
+                               batch_size=run.batch_size, device=dev, align=grid, max_bases=max_bases,
+                               n_filters=model.config.n_filters * (2 if model.config.rc_sharing else 1))
+        # the next batch is scored while this one is written
+        for batch, result in scanner.process_all(batches, windows=in_windows, records=not in_windows,
+                                                 hits=hit_writer is not None):
             if in_windows:
                 for writer in window_writers:
                     writer.write(result.windows)

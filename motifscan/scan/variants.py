@@ -174,7 +174,7 @@ class _ModelVariantScorer:
         REFs are checked against the stretches' bases (a mismatch is left unscored, or sent to the
         full path with ``--ref-from vcf``).
         """
-        L, P, W = self.window, self.P, self.scorer.width
+        L, P = self.window, self.P
         k = np.fromiter((len(alleles[i].ref) for i in idx), dtype=np.int64, count=len(idx))
         pos0 = np.fromiter((alleles[i].pos - 1 for i in idx), dtype=np.int64, count=len(idx))
         starts = pos0 + (k - 1) // 2 - L // 2
