@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # CI for the Snakemake workflow (called by .ci/run, inside its virtual environment):
 #   1. snakemake --lint and a dry run of the demo config;
-#   2. the demo workflow end to end with the test config (local profile), outputs checked;
+#   2. the demo workflow end to end with the test config (local profile), outputs checked (the
+#      one-task experiment ctcf and the two-task ctcf_mafk, per-task outputs included);
 #   3. the SLURM test: Debian's slurm + munge, a one-node cluster on localhost, the same workflow
 #      through the slurm profile, and a check that every job ran as a SLURM job (FAIL otherwise;
 #      the check is also run on step 2's local logs and must fail there). Daemons are stopped by
@@ -15,6 +16,8 @@ TEST_CONFIG=$ROOT/workflows/config/test.yaml
 SM=(snakemake -s "$ROOT/Snakefile" --configfile "$TEST_CONFIG")
 # the scan options of workflows/config/test.yaml: the gathered scan must equal an unsharded one
 SCAN_ARGS="--stride 50 --threshold 0.5"
+# the two-task experiment ctcf_mafk: each task's top motif (by its own influence) is its factor's
+MT_MATCH=(--expect-match ctcf=CTCF --expect-match 'mafk=MAF.*|NFE2.*')
 t0=$(date +%s)
 say() { echo "ci/workflow: $*"; }
 
@@ -30,6 +33,8 @@ t=$(date +%s)
 "${SM[@]}" -d "$WORK/local" --profile "$ROOT/workflows/profiles/local" > "$WORK/local.log" 2>&1 \
     || { tail -50 "$WORK/local.log"; say "FAIL: local workflow run"; exit 1; }
 python workflows/scripts/check_outputs.py "$WORK/local/results" --exp ctcf --expect-match CTCF \
+    --unsharded "$WORK/local/results/genomes/demo/genome.fa" --scan-args "$SCAN_ARGS"
+python workflows/scripts/check_outputs.py "$WORK/local/results" --exp ctcf_mafk "${MT_MATCH[@]}" \
     --unsharded "$WORK/local/results/genomes/demo/genome.fa" --scan-args "$SCAN_ARGS"
 say "local run: $(( $(date +%s) - t )) s"
 
@@ -63,6 +68,8 @@ say "workflow through SLURM: $(( $(date +%s) - t )) s"
 python workflows/slurm/check_jobs.py --logs "$WORK/slurm/logs" --snakemake-log "$WORK/slurm.log" \
     --ctld-log "$CTLD_LOG"
 python workflows/scripts/check_outputs.py "$WORK/slurm/results" --exp ctcf --expect-match CTCF \
+    --unsharded "$WORK/slurm/results/genomes/demo/genome.fa" --scan-args "$SCAN_ARGS"
+python workflows/scripts/check_outputs.py "$WORK/slurm/results" --exp ctcf_mafk "${MT_MATCH[@]}" \
     --unsharded "$WORK/slurm/results/genomes/demo/genome.fa" --scan-args "$SCAN_ARGS"
 # The check must catch jobs that ran outside SLURM: step 2's jobs did.
 if python workflows/slurm/check_jobs.py --logs "$WORK/local/logs" --snakemake-log "$WORK/local.log" \

@@ -124,3 +124,108 @@ def test_report_shows_each_group_of_filters_once_with_its_members(tmp_path):
     assert "4 filters exported as 2 motifs" in text
     assert "<th>logo</th><th>filters</th>" in text
     assert '3<br><span class="small">filter0, filter5, filter7</span>' in text
+
+
+# ----------------------------------------------------------------------------- multi-task models
+def _report_module():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("report", REPORT)
+    mod = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(REPORT.parent))
+    try:
+        spec.loader.exec_module(mod)
+    finally:
+        sys.path.remove(str(REPORT.parent))
+    return mod
+
+
+def test_sharing_is_relative_to_each_tasks_largest_influence():
+    report = _report_module()
+    rows = [{"influence_a": "1.0", "influence_b": "0.01"},   # a only
+            {"influence_a": "0.5", "influence_b": "0.6"},    # both
+            {"influence_a": "0.1", "influence_b": "0.3"},    # b: 0.3 >= 0.25 * 0.6; a: 0.1 < 0.25 * 1.0
+            {"influence_a": "NA", "influence_b": "-0.2"},    # unknown and negative influence: none
+            {"influence_a": "0.2", "influence_b": "0.1"}]    # below both thresholds
+    assert report.sharing(rows, ["a", "b"], fraction=0.25) == [["a"], ["a", "b"], ["b"], [], []]
+    # the threshold is inclusive and scales with the fraction
+    assert report.sharing(rows, ["a", "b"], fraction=0.5)[1] == ["a", "b"]
+    assert report.sharing(rows, ["a", "b"], fraction=0.9) == [["a"], ["b"], [], [], []]
+    # a task no motif helps has no motif that matters to it
+    assert report.sharing([{"influence_a": "0", "influence_b": "1"}], ["a", "b"]) == [["b"]]
+
+
+def _multitask_inputs(d: Path) -> list[str]:
+    """The one-task fixture turned into a two-task model's (tasks ctcf and maf)."""
+    args = _inputs(d)
+    rows = [  # motif, members, influence (mean, ctcf, maf), best match
+        ("filter0", "filter0,filter3", 0.30, 0.55, 0.02, "MA0139.2", "CTCF"),
+        ("filter1", "filter1", 0.20, 0.01, 0.40, "MA0496.4", "MAFK"),
+        ("filter2", "filter2,filter4,filter5", 0.15, 0.20, 0.12, "MA0101.1", "REL"),
+        ("filter6", "filter6", 0.01, 0.02, 0.005, "NA", "NA")]
+    logos = d / "logos"
+    for mid, *_ in rows[1:]:
+        if not (logos / f"{mid}.png").exists():
+            (logos / f"{mid}.png").write_bytes((logos / "filter0.png").read_bytes())
+    (d / "motifs.tsv").write_text(
+        "rank\tmotif_id\tn_members\tmembers\tnsites\twidth\ttotal_ic\tinfluence_loss\tinfluence_ctcf\t"
+        "influence_maf\tbest_match_id\tbest_match_alt\tbest_match_evalue\n" + "".join(
+            f"{i + 1}\t{m}\t{len(mem.split(','))}\t{mem}\t100\t12\t9.5\t{inf}\t{c}\t{f}\t{bid}\t{alt}\t1e-5\n"
+            for i, (m, mem, inf, c, f, bid, alt) in enumerate(rows)))
+    summary = json.loads((d / "summary.json").read_text())
+    per = {"ctcf": {"n": 60, "n_pos": 30, "auroc": 0.97, "auprc": 0.96},
+           "maf": {"n": 40, "n_pos": 20, "auroc": 0.91, "auprc": 0.89}}
+    for part in ("train", "valid", "test"):
+        summary["heldout"][part] = {"n": 100, "n_pos": 50, "auroc": 0.94, "auprc": 0.925, "tasks": per}
+    summary["config"]["tasks"] = ["ctcf", "maf"]
+    summary["provenance"]["negatives"] = {"ctcf": "shuffle", "maf": "shuffle"}
+    rec = summary.pop("scan")
+    summary["scan"] = {"tasks": {"ctcf": rec, "maf": {**rec, "truth_found": 1, "recall": 0.2}}}
+    (d / "summary.json").write_text(json.dumps(summary))
+    (d / "metrics.json").write_text(json.dumps({"n": 100, "n_pos": 50, "auroc": 0.93, "auprc": 0.92, "tasks": {
+        "ctcf": {**per["ctcf"], "auroc": 0.96}, "maf": {**per["maf"], "auroc": 0.90}}}))
+    (d / "data.json").write_text(json.dumps({"n": 1000, "n_heldout": 200, "tasks": {
+        "ctcf": {"n": 500, "path": "ctcf.fa"}, "maf": {"n": 500, "path": "maf.fa"}}}))
+    i = args.index("--track")
+    args[i + 1: i + 2] = ["track.ctcf.bw", "track.maf.bw"]
+    return args
+
+
+def test_multi_task_report_has_per_task_metrics_motifs_and_shared_filters(tmp_path):
+    out = tmp_path / "report.html"
+    res = subprocess.run([sys.executable, str(REPORT), *_multitask_inputs(tmp_path), "-o", str(out)],
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    text = out.read_text()
+    page = _Page()
+    page.feed(text)
+    assert all(any(cell for cell in row) for row in page.header_rows)
+    assert "1000 peaks of 2 tasks" in text and "mean of 2 tasks" in text
+    # metrics per task and their mean (held-out test and evaluate)
+    assert ["task", "test positives", "test AUROC", "test AUPRC", "evaluate positives", "evaluate AUROC",
+            "evaluate AUPRC"] in page.header_rows
+    assert re.search(r"<td>ctcf</td><td class=\"n\">30</td><td class=\"n\">0.970</td><td class=\"n\">0.960</td>"
+                     r"<td class=\"n\">30</td><td class=\"n\">0.960</td>", text)
+    assert re.search(r"<b>mean</b></td><td class=\"n\"></td><td class=\"n\">0.940</td>", text)
+    # recovery per task, and both tracks named
+    assert "known sites recovered by the maf peaks" in text and "track.maf.bw" in text
+    # each task's top motif is the one its own influence column ranks first
+    ctcf = text[text.index("<h3>ctcf</h3>"):text.index("<h3>maf</h3>")]
+    maf = text[text.index("<h3>maf</h3>"):text.index("Shared and private filters")]
+    assert ctcf.index("CTCF (MA0139.2)") < ctcf.index("REL (MA0101.1)") < ctcf.index("MAFK (MA0496.4)")
+    assert maf.index("MAFK (MA0496.4)") < maf.index("REL (MA0101.1)") < maf.index("CTCF (MA0139.2)")
+    # shared: REL (0.20 >= 0.25 * 0.55 and 0.12 >= 0.25 * 0.40); private: CTCF, MAFK; filter6: neither
+    shared = text[text.index("Shared and private filters"):text.index("Run time per stage")]
+    assert "1 motif(s) (3 filters) shared; 1 (2 filters) private to ctcf; 1 (1 filters) private to maf" in shared
+    assert "shared (ctcf, maf)" in shared and "private to ctcf" in shared and "filter6" not in shared
+    assert "at least 25% of the largest influence" in shared
+
+
+def test_one_task_report_has_no_task_sections(tmp_path):
+    out = tmp_path / "report.html"
+    res = subprocess.run([sys.executable, str(REPORT), *_inputs(tmp_path), "-o", str(out)],
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    text = out.read_text()
+    for needle in ("Per task", "Top motifs per task", "Shared and private", "mean of"):
+        assert needle not in text

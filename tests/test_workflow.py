@@ -104,6 +104,70 @@ def test_configfile_replaces_the_demo(tmp_path):
     assert f"--truth {truth}" in res.stdout  # recovery of the known sites is measured
 
 
+def _multitask_config(tmp_path, experiments):
+    genome = tmp_path / "g.fa"
+    genome.write_text(">chr1\n" + "ACGT" * 50 + "\n")
+    cfg = tmp_path / "mt.yaml"
+    cfg.write_text(yaml.safe_dump({"genomes": {"g": {"fasta": str(genome)}}, "experiments": experiments}))
+    return cfg
+
+
+def test_dry_run_of_a_multi_task_experiment_schedules_per_task_outputs(tmp_path):
+    ctcf = ROOT / "examples" / "ctcf" / "ctcf_gm12878_top500.fa"
+    mafk = ROOT / "examples" / "mafk" / "mafk_first500.fa"
+    sheet = tmp_path / "sheet" / "tasks.tsv"
+    sheet.parent.mkdir()
+    (sheet.parent / "c.fa").write_text(ctcf.read_text())
+    sheet.write_text(f"name\tpeaks\tnegatives\nc\tc.fa\tshuffle\nm\t{mafk}\t\n")
+    cfg = _multitask_config(tmp_path, {
+        "mt": {"peaks": {"ctcf": str(ctcf), "mafk": str(mafk)}, "scan": {"genome": "g", "shards": 2}},
+        "sheet": {"samplesheet": str(sheet)},
+        "one": {"peaks": str(ctcf), "scan": {"genome": "g", "shards": 2}},
+    })
+    res = snakemake(tmp_path, "-n", "-p", "--configfile", str(cfg))
+    assert res.returncode == 0, res.stderr
+    out = res.stdout
+    stats = dict(re.findall(r"^(\w+)\s+(\d+)$", out, re.M))
+    # one model per experiment; each multi-task shard is scanned once, for every task
+    assert stats["train"] == "3" and stats["scan_shard_tasks"] == "2" and stats["scan_shard"] == "2"
+    assert stats["gather_task"] == "2" and stats["gather"] == "1"
+    assert stats["prepare_tasks"] == "2" and stats["prepare_peaks"] == "1"
+    assert stats["interpret"] == "1"  # multi-task experiments skip the attributions (for now)
+    train = next(ln for ln in out.splitlines() if "motifscan train" in ln and "results/mt/" in ln)
+    assert f"motifscan train {ctcf} {mafk} --task-names ctcf,mafk --negatives shuffle" in train
+    train = next(ln for ln in out.splitlines() if "motifscan train" in ln and "results/sheet/" in ln)
+    assert re.search(rf"motifscan train --samplesheet {re.escape(str(sheet))} +--length", train)
+    export = next(ln for ln in out.splitlines() if "motifscan export results/mt/" in ln)
+    assert f"--sequences {ctcf} --sequences {mafk} --task-names ctcf,mafk" in export
+    assert "--samplesheet " + str(sheet) in next(ln for ln in out.splitlines() if "motifscan export results/sheet/" in ln)
+    assert "motifscan evaluate results/mt/model.h5 --samplesheet results/mt/prepare/heldout/samplesheet.tsv" in out
+    for task in ("ctcf", "mafk"):  # the CLI's naming: track.TASK.bw, peaks.TASK.bed
+        assert (f"--tracks results/mt/scan/shards/1/track.{task}.bw results/mt/scan/shards/2/track.{task}.bw"
+                in out)
+        assert f"--out-track results/mt/scan/track.{task}.bw --out-peaks results/mt/scan/peaks.{task}.bed" in out
+    assert "--peaks results/mt/scan/peaks.ctcf.bed results/mt/scan/peaks.mafk.bed" in out  # summarise
+    assert "--tasks ctcf,mafk" in out
+    # the one-task experiment keeps its file names
+    assert "--out-track results/one/scan/track.bw --out-peaks results/one/scan/peaks.bed" in out
+    assert "results/one/prepare/heldout.peaks" in out
+
+
+@pytest.mark.parametrize("sheet, match", [
+    ("name\tpeaks\na\tp.fa\na\tp.fa\n", "named twice"),
+    ("name\tpeaks\na.b\tp.fa\nc\tp.fa\n", "not usable in file names"),
+    ("name\tpeaks\na\tp.fa\n", "two or more tasks"),
+    ("name\tpeaks\na\tmissing.fa\nb\tp.fa\n", "missing.fa not found"),
+])
+def test_bad_samplesheets_stop_the_dag(tmp_path, sheet, match):
+    (tmp_path / "p.fa").write_text(">chr1:0-4\nACGT\n")
+    (tmp_path / "tasks.tsv").write_text(sheet)
+    cfg = _multitask_config(tmp_path, {"x": {"samplesheet": str(tmp_path / "tasks.tsv")}})
+    res = snakemake(tmp_path, "-n", "--configfile", str(cfg))
+    assert res.returncode != 0
+    out = res.stdout + res.stderr
+    assert "experiment x" in out and match in out, out[-2000:]
+
+
 def test_config_schema_fills_defaults_and_rejects_unknown_keys():
     from snakemake.exceptions import WorkflowError
     from snakemake.utils import validate
@@ -122,6 +186,28 @@ def test_config_schema_fills_defaults_and_rejects_unknown_keys():
         validate({"experiments": {"bad name": {"peaks": "p.fa"}}}, schema)
 
 
+def test_config_schema_multi_task_experiments():
+    from snakemake.exceptions import WorkflowError
+    from snakemake.utils import validate
+
+    schema = str(ROOT / "workflows/schemas/config.schema.yaml")
+    cfg = {"experiments": {"m": {"peaks": {"a": "a.fa", "b-2": "b.bed"}, "genome": "g.fa"},
+                           "s": {"samplesheet": "tasks.tsv"}}}
+    validate(cfg, schema)
+    assert cfg["experiments"]["m"]["negatives"] == "shuffle"  # defaults as for one task
+    assert cfg["experiments"]["s"]["train"]["filters"] == 64
+    for bad in ({"peaks": {"a.b": "a.fa", "c": "c.fa"}},     # a task name unusable in file names
+                {"peaks": {"a b": "a.fa", "c": "c.fa"}},
+                {"peaks": {"a": "a.fa"}},                     # one task: give `peaks: FILE`
+                {"peaks": {}},                                # empty
+                {"peaks": {"a": "", "b": "b.fa"}},            # an empty path
+                {"peaks": ""},
+                {"peaks": {"a": "a.fa", "b": "b.fa"}, "samplesheet": "t.tsv"},  # both
+                {"train": {"epochs": 2}}):                    # neither
+        with pytest.raises(WorkflowError):
+            validate({"experiments": {"x": bad}}, schema)
+
+
 def test_profiles():
     slurm = yaml.safe_load((ROOT / "workflows/profiles/slurm/config.yaml").read_text())
     assert slurm["executor"] == "slurm"
@@ -131,11 +217,16 @@ def test_profiles():
     assert slurm["set-resources"]["scan_shard"]["gres"] == "gpu:1"
     local = yaml.safe_load((ROOT / "workflows/profiles/local/config.yaml").read_text())
     assert local["cores"] == 2
-    rules = "".join(p.read_text() for p in (ROOT / "workflows/rules").glob("*.smk"))
+    assert slurm["set-resources"]["scan_shard_tasks"]["gres"] == "gpu:1"  # multi-task shards
+    text = "".join(p.read_text() for p in (ROOT / "workflows/rules").glob("*.smk"))
+    # `use rule X as Y with:` blocks inherit X's directives (and override some)
+    derived = re.findall(r"^use rule (\w+) as (\w+) with:", text, re.M)
+    rules = re.sub(r"^use rule .*?(?=^\S|\Z)", "", text, flags=re.M | re.S)
     n_rules = len(re.findall(r"^rule \w+:", rules, re.M))
     for key in ("threads:", "mem_mb=", "runtime=", "\n    log:", "job_mark(\""):
         assert rules.count(key) == n_rules, key
     assert rules.count("gpus=1") == 2  # train and scan_shard
+    assert ("scan_shard", "scan_shard_tasks") in derived and ("gather", "gather_task") in derived
 
 
 # ----------------------------------------------------------------------------- scripts

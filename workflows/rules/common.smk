@@ -1,7 +1,11 @@
 # Shared settings and helpers of the motifscan workflow: paths, config lookups, job marker.
 
+import functools
+import re
 import shlex
 from pathlib import Path
+
+import yaml
 
 R = config["results"]
 LOGS = config["logs"]
@@ -13,11 +17,15 @@ GENOMES = sorted(config["genomes"])
 SIMULATED = [g for g in GENOMES if "simulate" in config["genomes"][g]]
 MOTIF_FORMATS = {"jaspar": "jaspar", "transfac": "transfac", "homer": "motif"}
 
+# Names used in file names (experiments, tasks): the schema's pattern, defined there once.
+NAME_PATTERN = yaml.safe_load((REPO / "workflows/schemas/config.schema.yaml").read_text())["$defs"]["name"]["pattern"]
+
 wildcard_constraints:
     exp="|".join(EXPS) or "(?!)",
     genome="|".join(GENOMES) or "(?!)",
     shard=r"\d+",
     fmt="|".join(MOTIF_FORMATS.values()),
+    task=NAME_PATTERN.strip("^$"),
 
 
 # Software of every rule for --sdm conda (without it, the motifscan on PATH is used).
@@ -46,35 +54,134 @@ def exp_cfg(wc_or_name):
     return config["experiments"][name]
 
 
+# ----------------------------------------------------------------------------- tasks
+# A one-task experiment names one peak file (`peaks: FILE`); a multi-task one several
+# (`peaks: {task: FILE}`) or a samplesheet. Task names are known here, when the DAG is built.
+def _exp_name(wc_or_name):
+    return getattr(wc_or_name, "exp", wc_or_name)
+
+
+@functools.cache
+def task_specs(exp):
+    """The tasks of a multi-task experiment (motifscan TaskSpecs, in config/sheet order); () for one task."""
+    from motifscan.errors import MotifscanError
+    from motifscan.io.samplesheet import TaskSpec, read_samplesheet
+
+    e = exp_cfg(exp)
+    if "samplesheet" in e:
+        if e.get("genome"):
+            raise ValueError(f"experiment {exp}: give genomes in the samplesheet's genome column, not `genome:`")
+        try:
+            specs = tuple(read_samplesheet(inpath(e["samplesheet"])))
+        except MotifscanError as exc:
+            raise ValueError(f"experiment {exp}: {exc}") from None
+    elif isinstance(e["peaks"], dict):
+        neg = e["negatives"]
+        specs = tuple(TaskSpec(name, inpath(p), neg if neg in ("shuffle", "background") else inpath(neg),
+                               inpath(e["genome"]) if e.get("genome") else None)
+                      for name, p in e["peaks"].items())
+    else:
+        return ()
+    bad = [t.name for t in specs if not re.fullmatch(NAME_PATTERN, t.name)]
+    if bad or len(specs) < 2:
+        raise ValueError(f"experiment {exp}: " + (f"task name {bad[0]!r} is not usable in file names (letters, "
+                         "digits, _ and - only)" if bad else "a multi-task experiment needs two or more tasks "
+                         "(for one, give `peaks: FILE`)"))
+    return specs
+
+
+def tasks(wc_or_name):
+    """Task names of a multi-task experiment; [] for a one-task experiment."""
+    return [t.name for t in task_specs(_exp_name(wc_or_name))]
+
+
+SINGLE = [e for e in EXPS if not tasks(e)]
+MULTI = [e for e in EXPS if tasks(e)]
+# rules that only one kind of experiment uses are constrained to it
+SINGLE_EXP = "|".join(SINGLE) or "(?!)"
+MULTI_EXP = "|".join(MULTI) or "(?!)"
+
+
+def task_files(exp, what):
+    """Distinct peaks/negatives/genome files of a multi-task experiment's tasks (rule inputs)."""
+    files = [getattr(t, what) for t in task_specs(exp)]
+    return list(dict.fromkeys(f for f in files if f and f not in ("shuffle", "background")))
+
+
+def task_args(wc):
+    """The positives of train: the peak file; several with --task-names; or --samplesheet."""
+    e = exp_cfg(wc)
+    if "samplesheet" in e:
+        return shlex.join(["--samplesheet", inpath(e["samplesheet"])])
+    if tasks(wc):
+        return shlex.join([*(t.peaks for t in task_specs(wc.exp)), "--task-names", ",".join(tasks(wc))])
+    return shlex.quote(peaks(wc))
+
+
 def peaks(wc):
-    return inpath(exp_cfg(wc)["peaks"])
+    """The experiment's peak file(s) (with a samplesheet: the sheet and every file it names)."""
+    e = exp_cfg(wc)
+    if not tasks(wc):
+        return inpath(e["peaks"])
+    sheet = [inpath(e["samplesheet"])] if "samplesheet" in e else []
+    return sheet + task_files(wc.exp, "peaks")
+
+
+def prepared(wc):
+    """The checked peaks' summary (prepare_peaks; prepare_tasks for a multi-task experiment)."""
+    return f"{R}/{wc.exp}/prepare/{'tasks' if tasks(wc) else 'peaks'}.json"
 
 
 def heldout(wc):
-    """The peaks on the test chromosomes, written by prepare_peaks."""
-    return f"{R}/{wc.exp}/prepare/heldout.peaks"
+    """The peaks on the test chromosomes: a file (prepare_peaks), or for a multi-task experiment
+    a folder with one file per task and a samplesheet of them (prepare_tasks)."""
+    return f"{R}/{wc.exp}/prepare/heldout" + ("" if tasks(wc) else ".peaks")
 
 
 def train_genome(wc):
-    """The genome the peaks refer to: an input only when the experiment names one."""
+    """The genome the peaks refer to: an input only when the experiment (or a task) names one."""
+    if tasks(wc):
+        return task_files(wc.exp, "genome")
     g = exp_cfg(wc).get("genome")
     return [inpath(g)] if g else []
 
 
 def negatives_input(wc):
+    if tasks(wc):
+        return task_files(wc.exp, "negatives")
     neg = exp_cfg(wc)["negatives"]
     return [] if neg in ("shuffle", "background") else [inpath(neg)]
 
 
 def data_args(wc):
-    """--genome/--negatives options shared by train and evaluate."""
+    """--genome/--negatives options shared by train and evaluate (a samplesheet names its own)."""
     e = exp_cfg(wc)
     args = []
+    if "samplesheet" in e:
+        return ""
     if e.get("genome"):
         args += ["--genome", inpath(e["genome"])]
     neg = e["negatives"]
     args += ["--negatives", neg if neg in ("shuffle", "background") else inpath(neg)]
     return shlex.join(args)
+
+
+def evaluate_args(wc, input):
+    """The held-out peaks and their data options (a multi-task experiment: prepare_tasks' samplesheet)."""
+    if tasks(wc):
+        return shlex.join(["--samplesheet", f"{input.heldout}/samplesheet.tsv"])
+    return f"{shlex.quote(input.heldout)} {data_args(wc)}"
+
+
+def export_sequences(wc):
+    """export's --sequences: the peaks; per task with --task-names; or --samplesheet."""
+    e = exp_cfg(wc)
+    if "samplesheet" in e:
+        return shlex.join(["--samplesheet", inpath(e["samplesheet"])])
+    if tasks(wc):
+        seqs = [a for t in task_specs(wc.exp) for a in ("--sequences", t.peaks)]
+        return shlex.join([*seqs, "--task-names", ",".join(tasks(wc))])
+    return shlex.join(["--sequences", peaks(wc)])
 
 
 def train_args(wc):
@@ -141,15 +248,30 @@ def scan_args(wc):
 
 
 def shard_files(wc, suffix):
+    """The shards' outputs; a multi-task experiment's shards are folders (one file per task inside)."""
     return [f"{R}/{wc.exp}/scan/shards/{i}{suffix}" for i in range(1, n_shards(wc) + 1)]
+
+
+def task_suffix(exp):
+    """"" for a one-task experiment, else one ".TASK" per task: the CLI's file naming
+    (motifscan.io.outputs.task_path: track.bw -> track.TASK.bw)."""
+    return [f".{t}" for t in tasks(exp)] or [""]
+
+
+def scan_outputs(exp):
+    return [f"{R}/{exp}/scan/{kind}{t}.{ext}" for t in task_suffix(exp) for kind, ext in (("track", "bw"), ("peaks", "bed"))]
 
 
 # ----------------------------------------------------------------------------- variants, interpret
 def interpreted(exp):
-    return exp_cfg(exp)["interpret"]["enabled"]
+    """Per-base attributions: one-task experiments (multi-task ones skip the stage, for now)."""
+    return exp_cfg(exp)["interpret"]["enabled"] and not tasks(exp)
 
 
 def has_variants(exp):
+    if "variants" in exp_cfg(exp) and tasks(exp):
+        raise ValueError(f"experiment {exp}: the variants stage is for one-task experiments (for now); "
+                         "remove `variants:` or run `motifscan variants` on the model")
     return "variants" in exp_cfg(exp)
 
 
@@ -170,6 +292,7 @@ def variants_vcf(wc):
 
 # ----------------------------------------------------------------------------- targets
 def experiment_outputs(exp):
+    has_variants(exp)  # says now when a multi-task experiment asks for variants
     out = [
         f"{R}/{exp}/model.h5",
         f"{R}/{exp}/motifs/motifs.meme",
@@ -180,7 +303,7 @@ def experiment_outputs(exp):
         f"{R}/{exp}/report.html",
     ]
     if scanned(exp):
-        out += [f"{R}/{exp}/scan/track.bw", f"{R}/{exp}/scan/peaks.bed"]
+        out += scan_outputs(exp)
     if interpreted(exp):
         out += [f"{R}/{exp}/interpret/logos", f"{R}/{exp}/interpret/seqlets.bed"]
     if has_variants(exp):
@@ -205,7 +328,8 @@ def stage_benchmarks(wc):
         if g in SIMULATED:
             files["simulate"] = [f"{BENCH}/genomes/{g}/simulate.tsv"]
         files["scan"] = [f"{BENCH}/{exp}/scan_{i}.tsv" for i in range(1, n_shards(wc) + 1)]
-        files["gather"] = [f"{BENCH}/{exp}/gather.tsv", f"{BENCH}/genomes/{g}/chrom_sizes.tsv"]
+        files["gather"] = [f"{BENCH}/{exp}/gather_{t}.tsv" for t in tasks(exp)] or [f"{BENCH}/{exp}/gather.tsv"]
+        files["gather"].append(f"{BENCH}/genomes/{g}/chrom_sizes.tsv")
     if interpreted(exp):
         files["interpret"] = [f"{BENCH}/{exp}/interpret.tsv", f"{BENCH}/{exp}/contribution_logos.tsv"]
     if has_variants(exp):
@@ -229,7 +353,7 @@ def simulate_args(wc):
 def summary_inputs(wc):
     files = {"model": f"{R}/{wc.exp}/model.h5", "metrics": f"{R}/{wc.exp}/evaluate/metrics.json"}
     if scanned(wc.exp):
-        files["called"] = f"{R}/{wc.exp}/scan/peaks.bed"
+        files["called"] = [f"{R}/{wc.exp}/scan/peaks{t}.bed" for t in task_suffix(wc.exp)]
         files["sizes"] = f"{R}/genomes/{scan_genome(wc)}/chrom.sizes"
         truth = genome_truth(scan_genome(wc))
         if truth:
@@ -239,7 +363,7 @@ def summary_inputs(wc):
 
 def report_inputs(wc):
     files = {
-        "data": f"{R}/{wc.exp}/prepare/peaks.json",
+        "data": prepared(wc),
         "summary": f"{R}/{wc.exp}/evaluate/summary.json",
         "metrics": f"{R}/{wc.exp}/evaluate/metrics.json",
         "roc": f"{R}/{wc.exp}/evaluate/roc.png",
@@ -250,7 +374,7 @@ def report_inputs(wc):
         "benchmarks": [f for fs in stage_benchmarks(wc).values() for f in fs],
     }
     if scanned(wc.exp):
-        files["track"] = f"{R}/{wc.exp}/scan/track.bw"
+        files["track"] = [f"{R}/{wc.exp}/scan/track{t}.bw" for t in task_suffix(wc.exp)]
     if interpreted(wc.exp):
         files["contrib"] = f"{R}/{wc.exp}/interpret/logos"
         files["seqlets"] = f"{R}/{wc.exp}/interpret/seqlets.bed"

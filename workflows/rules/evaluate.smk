@@ -1,5 +1,6 @@
-# Evaluate: metrics and curves on the held-out peaks (motifscan evaluate), then one summary with the model
-# file's held-out metrics and, when the scanned genome has a truth BED, the recovery of its sites.
+# Evaluate: metrics and curves on the held-out peaks (motifscan evaluate; per task and their mean for a
+# multi-task model), then one summary with the model file's held-out metrics and, when the scanned
+# genome has a truth BED, the recovery of its sites (by each task's peaks).
 
 
 rule evaluate:
@@ -13,7 +14,7 @@ rule evaluate:
         roc=f"{R}/{{exp}}/evaluate/roc.png",
         pr=f"{R}/{{exp}}/evaluate/pr.png",
     params:
-        data=data_args,
+        data=evaluate_args,
         outdir=lambda wc, output: str(Path(output.metrics).parent),
         device=config["device"],
     conda:
@@ -27,7 +28,7 @@ rule evaluate:
         mem_mb=2000,
         runtime=30,
     shell:
-        job_mark("evaluate") + "motifscan evaluate {input.model:q} {input.heldout:q} {params.data}"
+        job_mark("evaluate") + "motifscan evaluate {input.model:q} {params.data}"
         " --device {params.device:q} --threads {threads} -o {params.outdir:q} 2>> {log:q}"
 
 
@@ -39,7 +40,8 @@ rule summarise:
     params:
         script=SCRIPTS / "summarise.py",
         scan=lambda wc, input: (
-            shlex.join(["--peaks", input.called, "--sizes", input.sizes]
+            shlex.join(["--peaks", *input.called, "--sizes", input.sizes]
+                       + (["--tasks", ",".join(tasks(wc))] if tasks(wc) else [])
                        + (["--truth", input.truth] if "truth" in input.keys() else []))
             if "called" in input.keys() else ""
         ),

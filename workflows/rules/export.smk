@@ -1,7 +1,7 @@
 # Export: the model's filters as motifs (MEME with a TSV of influence and best JASPAR match,
 # logos), then the same motifs in the other formats. Filters that learned the same motif are
 # written once per group (the TSV lists the members); the influence contrasts the peaks with the
-# negatives the model was trained with.
+# negatives the model was trained with. A multi-task model's table has one influence column per task.
 
 
 rule export:
@@ -15,9 +15,12 @@ rule export:
         table=f"{R}/{{exp}}/motifs/motifs.tsv",
         logos=directory(f"{R}/{{exp}}/motifs/logos"),
     params:
-        genome=lambda wc, input: shlex.join(["--genome", input.genome[0]]) if input.genome else "",
-        negatives=lambda wc, input: shlex.join(["--negatives", input.negatives[0] if input.negatives
-                                                else exp_cfg(wc)["negatives"]]),
+        sequences=export_sequences,
+        # a samplesheet names each task's genome and negatives
+        genome=lambda wc, input: shlex.join(["--genome", input.genome[0]])
+        if input.genome and "samplesheet" not in exp_cfg(wc) else "",
+        negatives=lambda wc, input: "" if "samplesheet" in exp_cfg(wc) else shlex.join(
+            ["--negatives", input.negatives[0] if input.negatives else exp_cfg(wc)["negatives"]]),
         trim=lambda wc: "--trim" if exp_cfg(wc)["export"]["trim"] else "",
         extra=lambda wc: exp_cfg(wc)["export"]["extra"],
         db=motif_db(),
@@ -33,7 +36,7 @@ rule export:
         mem_mb=2000,
         runtime=30,
     shell:
-        job_mark("export") + "motifscan export {input.model:q} --sequences {input.peaks:q} {params.genome}"
+        job_mark("export") + "motifscan export {input.model:q} {params.sequences} {params.genome}"
         " {params.negatives} {params.trim} --db {params.db:q} --logos {output.logos:q} {params.extra}"
         " --device {params.device:q} --threads {threads} -o {output.meme:q} 2>> {log:q}"
 

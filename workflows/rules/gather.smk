@@ -1,5 +1,6 @@
 # Gather: the shards' bigWigs into one bigWig, their peaks into one peak BED (peaks cut at shard
-# edges joined): byte for byte the outputs of the unsharded scan (motifscan.io.gather).
+# edges joined): byte for byte the outputs of the unsharded scan (motifscan.io.gather). A
+# multi-task experiment gathers each task's files of the shard folders (track.TASK.bw, peaks.TASK.bed).
 
 
 rule gather:
@@ -12,12 +13,16 @@ rule gather:
         peaks=f"{R}/{{exp}}/scan/peaks.bed",
     params:
         script=SCRIPTS / "gather.py",
+        tracks=lambda wc, input: input.tracks,
+        peaks=lambda wc, input: input.peaks,
     conda:
         CONDA_ENV
     log:
         f"{LOGS}/{{exp}}/gather.log",
     benchmark:
         f"{BENCH}/{{exp}}/gather.tsv"
+    wildcard_constraints:
+        exp=SINGLE_EXP,
     threads: 1
     resources:
         # measured at genome scale: workflows/profiles/slurm/config.yaml
@@ -25,5 +30,24 @@ rule gather:
         runtime=30,
     shell:
         job_mark("gather") + "python {params.script:q} --sizes {input.sizes:q}"
-        " --tracks {input.tracks:q} --peaks {input.peaks:q}"
+        " --tracks {params.tracks:q} --peaks {params.peaks:q}"
         " --out-track {output.track:q} --out-peaks {output.peaks:q} 2>> {log:q}"
+
+
+use rule gather as gather_task with:
+    input:
+        shards=lambda wc: shard_files(wc, ""),
+        sizes=lambda wc: f"{R}/genomes/{scan_genome(wc)}/chrom.sizes",
+    output:
+        track=f"{R}/{{exp}}/scan/track.{{task}}.bw",
+        peaks=f"{R}/{{exp}}/scan/peaks.{{task}}.bed",
+    params:
+        script=SCRIPTS / "gather.py",
+        tracks=lambda wc, input: [f"{d}/track.{wc.task}.bw" for d in input.shards],
+        peaks=lambda wc, input: [f"{d}/peaks.{wc.task}.bed" for d in input.shards],
+    log:
+        f"{LOGS}/{{exp}}/gather_{{task}}.log",
+    benchmark:
+        f"{BENCH}/{{exp}}/gather_{{task}}.tsv"
+    wildcard_constraints:
+        exp=MULTI_EXP,

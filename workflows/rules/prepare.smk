@@ -1,4 +1,5 @@
-# Prepare: check the peaks and summarise them; make the simulated genomes; chromosome sizes.
+# Prepare: check the peaks and summarise them (each task's, for a multi-task experiment); make the
+# simulated genomes; chromosome sizes.
 
 
 rule prepare_peaks:
@@ -19,12 +20,46 @@ rule prepare_peaks:
         f"{LOGS}/{{exp}}/prepare.log",
     benchmark:
         f"{BENCH}/{{exp}}/prepare.tsv"
+    wildcard_constraints:
+        exp=SINGLE_EXP,
     threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
     shell:
         job_mark("prepare_peaks") + "python {params.script:q} {input.peaks:q} {params.genome}"
+        " --test-chroms {params.test:q} --heldout {output.heldout:q} -o {output.summary:q}"
+        " 2>> {log:q}"
+
+
+# A multi-task experiment: every task's peaks in one job; the held-out peaks go to a folder with
+# a samplesheet of them (each task's negatives and genome) for evaluate.
+rule prepare_tasks:
+    input:
+        peaks=peaks,
+        genome=train_genome,
+    output:
+        summary=f"{R}/{{exp}}/prepare/tasks.json",
+        heldout=directory(f"{R}/{{exp}}/prepare/heldout"),
+    params:
+        script=SCRIPTS / "prepare_peaks.py",
+        tasks=task_args,
+        data=data_args,
+        test=lambda wc: ",".join(exp_cfg(wc)["train"]["test_chroms"]),
+    conda:
+        CONDA_ENV
+    log:
+        f"{LOGS}/{{exp}}/prepare.log",
+    benchmark:
+        f"{BENCH}/{{exp}}/prepare.tsv"
+    wildcard_constraints:
+        exp=MULTI_EXP,
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    shell:
+        job_mark("prepare_tasks") + "python {params.script:q} {params.tasks} {params.data}"
         " --test-chroms {params.test:q} --heldout {output.heldout:q} -o {output.summary:q}"
         " 2>> {log:q}"
 

@@ -1,6 +1,7 @@
 # Report: one self-contained HTML page per experiment (metrics, curves, logos with their best
 # database matches, recovery of planted sites, contribution logos of top held-out peaks,
-# variant effects, run time of each stage).
+# variant effects, run time of each stage; for a multi-task model, metrics, recovery and top
+# motifs per task and the filters the tasks share).
 
 
 rule report:
@@ -11,7 +12,7 @@ rule report:
     params:
         script=SCRIPTS / "report.py",
         bench=bench_args,
-        track=lambda wc, input: f"--track {shlex.quote(input.track)}" if "track" in input.keys() else "",
+        track=lambda wc, input: shlex.join(["--track", *input.track]) if "track" in input.keys() else "",
         more=lambda wc, input: shlex.join([f"--{k}={input[k]}" for k in ("contrib", "seqlets", "effects", "breaks")
                                            if k in input.keys()]),
     conda:

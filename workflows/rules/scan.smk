@@ -1,6 +1,8 @@
 # Scan: the genome-wide scan, scattered into shards (motifscan scan --shard I/N), each shard a
 # separate job (a separate SLURM job, GPU if requested, on a cluster). Each shard is scanned once:
-# the pass writes its bigWig track and its peaks together (-o I.bw --peaks I.peaks.bed).
+# the pass writes its bigWig track and its peaks together (-o I.bw --peaks I.peaks.bed). A
+# multi-task model's shard is a folder I/ with every task's track and peaks from the same pass
+# (track.TASK.bw, peaks.TASK.bed: the CLI's naming).
 
 
 rule scan_shard:
@@ -16,12 +18,17 @@ rule scan_shard:
         shard=lambda wc: f"{wc.shard}/{n_shards(wc)}",
         args=scan_args,
         device=config["device"],
+        folder=lambda wc, output: str(Path(output.track).parent),
+        track=lambda wc, output: output.track,
+        peaks=lambda wc, output: output.peaks,
     conda:
         CONDA_ENV
     log:
         f"{LOGS}/{{exp}}/scan_{{shard}}.log",
     benchmark:
         f"{BENCH}/{{exp}}/scan_{{shard}}.tsv"
+    wildcard_constraints:
+        exp=SINGLE_EXP,
     threads: 1
     resources:
         # measured at genome scale: workflows/profiles/slurm/config.yaml
@@ -29,6 +36,20 @@ rule scan_shard:
         runtime=60,
         gpus=1,
     shell:
-        job_mark("scan_shard") + "motifscan scan {input.model:q} {input.genome:q} --shard {params.shard}"
-        " {params.args} --device {params.device:q} --threads {threads} --quiet"
-        " -o {output.track:q} --peaks {output.peaks:q} 2>> {log:q}"
+        job_mark("scan_shard") + "mkdir -p {params.folder:q} && motifscan scan {input.model:q} {input.genome:q}"
+        " --shard {params.shard} {params.args} --device {params.device:q} --threads {threads} --quiet"
+        " -o {params.track:q} --peaks {params.peaks:q} 2>> {log:q}"
+
+
+use rule scan_shard as scan_shard_tasks with:
+    output:
+        folder=directory(f"{R}/{{exp}}/scan/shards/{{shard}}"),
+    params:
+        shard=lambda wc: f"{wc.shard}/{n_shards(wc)}",
+        args=scan_args,
+        device=config["device"],
+        folder=lambda wc, output: output.folder,
+        track=lambda wc, output: f"{output.folder}/track.bw",
+        peaks=lambda wc, output: f"{output.folder}/peaks.bed",
+    wildcard_constraints:
+        exp=MULTI_EXP,

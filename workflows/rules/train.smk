@@ -1,4 +1,5 @@
-# Train: one shared-filter CNN per experiment; held-out metrics are stored in the model file.
+# Train: one shared-filter CNN per experiment (multi-task: one logit per task, the tasks' peak
+# files with --task-names, or the samplesheet); held-out metrics are stored in the model file.
 
 
 rule train:
@@ -6,11 +7,12 @@ rule train:
         peaks=peaks,
         genome=train_genome,
         negatives=negatives_input,
-        checked=f"{R}/{{exp}}/prepare/peaks.json",  # train only on checked peaks
+        checked=prepared,  # train only on checked peaks
     output:
         model=f"{R}/{{exp}}/model.h5",
         metrics=f"{R}/{{exp}}/train_metrics.json",
     params:
+        tasks=task_args,
         data=data_args,
         train=train_args,
         device=config["device"],
@@ -26,6 +28,6 @@ rule train:
         runtime=120,
         gpus=1,
     shell:
-        job_mark("train") + "motifscan train {input.peaks:q} {params.data} {params.train}"
+        job_mark("train") + "motifscan train {params.tasks} {params.data} {params.train}"
         " --device {params.device:q} --threads {threads} --metrics {output.metrics:q}"
         " -o {output.model:q} 2>> {log:q}"

@@ -2,23 +2,32 @@
 
     python workflows/scripts/check_outputs.py results --exp ctcf [--min-auroc 0.9]
         [--min-recall 0.5] [--expect-match CTCF] [--unsharded GENOME.fa --scan-args "--stride 50 ..."]
+    python workflows/scripts/check_outputs.py results --exp ctcf_mafk --expect-match ctcf=CTCF \
+        --expect-match 'mafk=MAF.*|NFE2.*' [--unsharded ...]
 
 With --unsharded GENOME (and --scan-args, the options of the run's scan), the gathered scan
 (results/EXP/scan/track.bw, peaks.bed) is compared with one unsharded `motifscan scan` of GENOME
 with those options: they must be equal byte for byte. Exits 1 with one line per problem; prints the key numbers when all is well.
+
+A multi-task experiment (the model has several tasks) is checked per task: every task has its
+track and peaks (scan/track.TASK.bw, peaks.TASK.bed, each equal to the unsharded scan's), its
+held-out and `motifscan evaluate` metrics, its influence column in motifs.tsv and its sections in
+the report; --expect-match TASK=TF (repeatable) names the best match of that task's top motif.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 
 
-def unsharded_differences(results: Path, exp: str, genome: Path, scan_args: str) -> list[str]:
+def unsharded_differences(results: Path, exp: str, genome: Path, scan_args: str,
+                          tasks: list[str] = ()) -> list[str]:
     """Scan ``genome`` unsharded with the experiment's model and the shards' options, and compare
-    with the gathered track and peaks byte for byte."""
+    with the gathered track and peaks byte for byte (each task's, for a multi-task model)."""
     import shlex
     import subprocess
     import tempfile
@@ -31,13 +40,14 @@ def unsharded_differences(results: Path, exp: str, genome: Path, scan_args: str)
         res = subprocess.run(cmd, capture_output=True, text=True)
         if res.returncode != 0:
             return [f"unsharded scan failed: {res.stderr.strip()[-500:]}"]
-        for name, mine in (("track.bw", track), ("peaks.bed", peaks)):
-            if (results / exp / "scan" / name).read_bytes() != mine.read_bytes():
-                bad.append(f"scan/{name} differs from an unsharded scan with the same options ({scan_args})")
+        for suffix in [f".{t}" for t in tasks] or [""]:
+            for name, mine in ((f"track{suffix}.bw", f"track{suffix}.bw"), (f"peaks{suffix}.bed", f"peaks{suffix}.bed")):
+                if (results / exp / "scan" / name).read_bytes() != (Path(tmp) / mine).read_bytes():
+                    bad.append(f"scan/{name} differs from an unsharded scan with the same options ({scan_args})")
     return bad
 
 
-def check(results: Path, exp: str, min_auroc: float, min_recall: float, expect: str | None,
+def check(results: Path, exp: str, min_auroc: float, min_recall: float, expect: list[str] | str | None,
           unsharded: Path | None = None, scan_args: str = "") -> list[str]:
     import numpy as np
     import pyBigWig
@@ -51,8 +61,13 @@ def check(results: Path, exp: str, min_auroc: float, min_recall: float, expect: 
             "motifs/motifs.motif", "motifs/motifs.tsv", "motifs/matches.tsv", "evaluate/metrics.json",
             "evaluate/roc.png", "evaluate/pr.png", "evaluate/summary.json", "report.html"]
     scanned = (d / "scan").exists()
+    tasks: list[str] = []
+    if (d / "model.h5").is_file():
+        tasks = list(load_model(d / "model.h5", device="cpu").config.tasks or [])
+        tasks = tasks if len(tasks) > 1 else []
     if scanned:
-        need += ["scan/track.bw", "scan/peaks.bed"]
+        need += [f"scan/{kind}{s}.{ext}" for s in [f".{t}" for t in tasks] or [""]
+                 for kind, ext in (("track", "bw"), ("peaks", "bed"))]
     if (d / "interpret").exists():
         need += ["interpret/attributions.npz", "interpret/sequences.npz", "interpret/seqlets.bed",
                  "interpret/logos/1.png", "interpret/logos/index.tsv"]
@@ -75,12 +90,26 @@ def check(results: Path, exp: str, min_auroc: float, min_recall: float, expect: 
         if len(other) != len(meme) or not all(
                 np.allclose(a.probs, b.probs, atol=2e-3) for a, b in zip(meme, other)):
             bad.append(f"motifs.{ext} does not hold the same {len(meme)} matrices as motifs.meme")
-    if expect:
-        rows = (d / "motifs/motifs.tsv").read_text().splitlines()
-        head = rows[0].split("\t")
-        top = dict(zip(head, rows[1].split("\t")))
-        if top.get("best_match_alt", "").upper() != expect.upper():
-            bad.append(f"top motif's best match is {top.get('best_match_alt')}, expected {expect}")
+    rows = (d / "motifs/motifs.tsv").read_text().splitlines()
+    table = [dict(zip(rows[0].split("\t"), r.split("\t"))) for r in rows[1:]]
+    for want in ([expect] if isinstance(expect, str) else expect or []):
+        task, _, tf = want.rpartition("=")
+        col = f"influence_{task}" if task else "influence_loss"
+        if task and task not in tasks:
+            bad.append(f"--expect-match {want}: the model has no task {task} (tasks: {', '.join(tasks) or 'one'})")
+            continue
+        top = max(table, key=lambda r: float(r[col]) if r[col] not in ("", "NA") else float("-inf")) if task else table[0]
+        if not re.fullmatch(tf, top.get("best_match_alt", ""), re.IGNORECASE):
+            bad.append(f"top motif{' of ' + task if task else ''}'s best match is {top.get('best_match_alt')}, "
+                       f"expected {tf}")
+    for t in tasks:
+        if f"influence_{t}" not in rows[0].split("\t"):
+            bad.append(f"motifs.tsv has no influence_{t} column")
+        for part, m in (("held-out test", model.metrics.get("test", {})),
+                        ("evaluate", json.loads((d / "evaluate/metrics.json").read_text()))):
+            per = m.get("tasks", {}).get(t)
+            if per is None or not per.get("auroc", 0) >= min_auroc:
+                bad.append(f"{part} metrics of task {t}: {per and per.get('auroc')} (AUROC >= {min_auroc} expected)")
     if (d / "variants").exists():
         import pysam
 
@@ -92,25 +121,33 @@ def check(results: Path, exp: str, min_auroc: float, min_recall: float, expect: 
     summary = json.loads((d / "evaluate/summary.json").read_text())
     scan = summary.get("scan", {})
     if scanned:
-        bw = pyBigWig.open(str(d / "scan/track.bw"))
-        try:
-            n = sum(len(bw.intervals(c) or []) for c in bw.chroms())
-        finally:
-            bw.close()
-        if n == 0:
-            bad.append("track.bw has no intervals")
+        for s in [f".{t}" for t in tasks] or [""]:
+            bw = pyBigWig.open(str(d / f"scan/track{s}.bw"))
+            try:
+                n = sum(len(bw.intervals(c) or []) for c in bw.chroms())
+            finally:
+                bw.close()
+            if n == 0:
+                bad.append(f"track{s}.bw has no intervals")
         if "recall" in scan and scan["recall"] < min_recall:
             bad.append(f"recall of known sites {scan['recall']:.2f} < {min_recall}")
+        if tasks and set(scan.get("tasks", {})) != set(tasks):
+            bad.append(f"summary.json's scan has tasks {sorted(scan.get('tasks', {}))}, expected {tasks}")
         if unsharded is not None:
-            bad += unsharded_differences(results, exp, unsharded, scan_args)
+            bad += unsharded_differences(results, exp, unsharded, scan_args, tasks)
     html = (d / "report.html").read_text()
-    for needle in ("held-out AUROC", "Run time per stage", "data:image/png;base64,", "Motifs"):
+    needles = ["held-out AUROC", "Run time per stage", "data:image/png;base64,", "Motifs"]
+    if tasks:
+        needles += ["<h3>Per task</h3>", "Top motifs per task", "Shared and private filters",
+                    *(f"<h3>{t}</h3>" for t in tasks)]
+    for needle in needles:
         if needle not in html:
             bad.append(f"report.html lacks {needle!r}")
     if "(missing)" in html:
         bad.append("report.html has a missing image")
     if not bad:
-        print(f"check_outputs: OK: {exp}: held-out AUROC {auroc:.3f}, {len(meme)} motifs"
+        print(f"check_outputs: OK: {exp}: held-out AUROC {auroc:.3f}"
+              + (f" (tasks {', '.join(tasks)}: per-task outputs present)" if tasks else "") + f", {len(meme)} motifs"
               + (f", {scan.get('truth_found')}/{scan.get('n_truth')} known sites recovered, "
                  f"precision {scan.get('precision', float('nan')):.2f}" if "recall" in scan else "")
               + (", gathered scan == unsharded scan (byte for byte)" if scanned and unsharded is not None else ""),
@@ -124,7 +161,9 @@ def main() -> None:
     ap.add_argument("--exp", required=True)
     ap.add_argument("--min-auroc", type=float, default=0.9)
     ap.add_argument("--min-recall", type=float, default=0.5)
-    ap.add_argument("--expect-match", help="TF name the top motif's best database match must have")
+    ap.add_argument("--expect-match", action="append",
+                    help="TF name (a regular expression, case-insensitive) the top motif's best database match "
+                         "must have; TASK=TF: the top motif by that task's influence (multi-task models; repeatable)")
     ap.add_argument("--unsharded", type=Path, metavar="GENOME",
                     help="Scan GENOME unsharded and compare with the gathered scan (byte for byte)")
     ap.add_argument("--scan-args", default="", help="The scan options of the run (e.g. '--stride 50 --threshold 0.5')")

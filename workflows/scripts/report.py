@@ -11,6 +11,10 @@ filters whose motifs match one another: the export TSV's ``members``); per-base 
 logos of the top held-out peaks and their seqlets (`motifscan attribute`, with --contrib/--seqlets);
 variant effects (`motifscan variants`, with --effects/--breaks); run time of each stage
 (Snakemake benchmark files).
+
+A multi-task model (several tasks in the model's config) also gets: held-out metrics per task and
+their mean, recovery of known sites by each task's peaks, each task's top motifs (by the export
+TSV's ``influence_<task>`` columns) and which motifs the tasks share (see :func:`sharing`).
 """
 
 from __future__ import annotations
@@ -30,6 +34,10 @@ from _common import one_line_errors  # noqa: E402
 
 MAX_MOTIFS = 12
 MATCHES_PER_MOTIF = 3
+TOP_PER_TASK = 5
+# A motif matters to a task when its influence on that task is at least this fraction of the
+# largest influence of any motif on that task; shared when it matters to two tasks or more.
+SHARED_FRACTION = 0.25
 # Logos are drawn at 150 dpi (motifscan.motifs.logos); shown at this fraction of their pixel size
 # (90 px per inch, about 200 px high) their axes and letters stay readable. Each gets that fixed
 # width, and the motif table scrolls sideways instead of squeezing them.
@@ -140,19 +148,31 @@ def build(args) -> str:
     motifs = read_tsv(args.table)
     matches = read_tsv(args.matches)
     test = held.get("test", {})
+    tasks = [str(t) for t in cfg.get("tasks") or []]
+    tasks = tasks if len(tasks) > 1 else []  # a one-task model's report is as it always was
+    if tasks:
+        source = "; ".join(f"{esc(t)}: {esc(d.get('n'))} from <code>{esc(d.get('path'))}</code>"
+                           for t, d in data.get("tasks", {}).items())
+        source = f"{esc(data.get('n'))} peaks of {len(tasks)} tasks ({source})"
+    else:
+        source = f"{esc(data.get('n'))} peaks from <code>{esc(data.get('path'))}</code>"
 
     parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
              f"<title>motifscan report: {esc(args.name)}</title><style>{CSS}</style></head><body>",
              f"<h1>motifscan report: {esc(args.name)}</h1>",
-             f"<p class='sub'>{esc(data.get('n'))} peaks from <code>{esc(data.get('path'))}</code>; "
+             f"<p class='sub'>{source}; "
              f"model {esc(cfg.get('n_filters'))} filters x {esc(cfg.get('filter_width'))} bp, "
              f"{esc(cfg.get('seq_length'))} bp inputs</p>"]
 
-    cards = [card(fmt(test.get("auroc")), "held-out AUROC (test chromosomes)"),
-             card(fmt(test.get("auprc")), "held-out AUPRC")]
+    mean = f", mean of {len(tasks)} tasks" if tasks else ""
+    cards = [card(fmt(test.get("auroc")), f"held-out AUROC (test chromosomes{mean})"),
+             card(fmt(test.get("auprc")), f"held-out AUPRC{f' (mean of {len(tasks)} tasks)' if tasks else ''}")]
     if scan and "recall" in scan:
         cards += [card(f"{scan['truth_found']}/{scan['n_truth']}", "known sites recovered"),
                   card(fmt(scan["precision"]), "precision of called peaks")]
+    for t, rec in (scan or {}).get("tasks", {}).items():
+        if "recall" in rec:
+            cards.append(card(f"{rec['truth_found']}/{rec['n_truth']}", f"known sites recovered by the {t} peaks"))
     top = next((m for m in motifs if m.get("best_match_id") not in (None, "", "NA")), None)
     if top:
         cards.append(card(f"{top['best_match_alt']} ({top['best_match_id']})",
@@ -163,7 +183,7 @@ def build(args) -> str:
     parts.append("<h2>Held-out performance</h2>")
     parts.append(f"<p>Split by chromosome: validation {esc(', '.join(held.get('valid_chroms', [])))}; "
                  f"test {esc(', '.join(held.get('test_chroms', [])))} (never seen in training). "
-                 f"Negatives: {esc(prov.get('negatives', '?'))}. Best epoch {esc(held.get('best_epoch'))} "
+                 f"Negatives: {esc(negatives(prov.get('negatives', '?')))}. Best epoch {esc(held.get('best_epoch'))} "
                  f"of {esc(held.get('epochs_run'))}; {esc(held.get('train_seconds'))} s on "
                  f"{esc(held.get('device'))}.</p>")
     rows = [[part, held[part].get("n"), held[part].get("n_pos"), fmt(held[part].get("auroc")),
@@ -171,12 +191,16 @@ def build(args) -> str:
     rows.append([("<i>evaluate: test-chromosome peaks vs their shuffles</i>",), evaluate.get("n"),
                  evaluate.get("n_pos"), fmt(evaluate.get("auroc")), fmt(evaluate.get("auprc"))])
     parts.append(table(["set", "sequences", "positives", "AUROC", "AUPRC"], rows, {1, 2, 3, 4}))
+    if tasks:
+        parts.append(task_metrics_section(held, evaluate, tasks))
     parts.append("<div class='curves'>" + img(args.roc, alt="ROC curve") + img(args.pr, alt="PR curve")
                  + "</div><p class='small'>Curves: <code>motifscan evaluate</code> on the "
                  f"{esc(data.get('n_heldout'))} test-chromosome peaks.</p>")
 
     # ---------------------------------------------------------------- genome scan
-    if scan:
+    if scan and "tasks" in scan:
+        parts.append(task_scan_section(scan["tasks"], args.track))
+    elif scan:
         parts.append("<h2>Genome-wide scan</h2>")
         rows = [["called peaks", scan["n_peaks"]], ["bases in peaks", scan["peak_bp"]]]
         if "recall" in scan:
@@ -188,7 +212,7 @@ def build(args) -> str:
                 rows.append(["recall expected by chance", f"{scan['chance_recall']:.1%}"])
         parts.append(table(None, rows))
         if args.track:
-            parts.append(f"<p class='small'>Track: <code>{esc(args.track)}</code></p>")
+            parts.append(f"<p class='small'>Track: <code>{esc(args.track[0])}</code></p>")
 
     # ---------------------------------------------------------------- motifs
     parts.append("<h2>Motifs</h2>")
@@ -201,19 +225,23 @@ def build(args) -> str:
         mid = m["motif_id"]
         others = ", ".join(f"{x.get('Target_alt') or x.get('Target_ID')} ({x.get('Target_ID')}, "
                            f"E={x.get('E-value')})" for x in by_query.get(mid, [])[:MATCHES_PER_MOTIF])
-        rows.append([m["rank"], mid, (img(logos / f"{mid}.png" if logos else None, "logo", mid, LOGO_SCALE),),
-                     (members_cell(m),), m["nsites"], m["width"], m["total_ic"], fmt(_num(m["influence_loss"])),
-                     f"{m['best_match_alt']} ({m['best_match_id']})" if m["best_match_id"] != "NA" else "none",
+        rows.append([m["rank"], mid, (logo_cell(m, logos),), (members_cell(m),), m["nsites"], m["width"],
+                     m["total_ic"], fmt(_num(m["influence_loss"])), best_match(m),
                      fmt(_num(m["best_match_evalue"])), others or "none"])
     n_filters = sum(int(m.get("n_members") or 1) for m in motifs)
     parts.append(f"<p>{n_filters} filters exported as {len(motifs)} motifs, most influential first "
                  f"(showing {min(len(motifs), MAX_MOTIFS)}). Filters whose motifs match one another "
                  "form one group, shown once as its best member's motif. Influence: increase of the "
                  "loss when the outputs of all the group's filters are replaced by their mean "
-                 "(peaks and negatives weighed equally). Matches: JASPAR, Tomtom-style E-values.</p>")
+                 "(peaks and negatives weighed equally)"
+                 + (f"; for a multi-task model the mean over its {len(tasks)} tasks (per task below)" if tasks else "")
+                 + ". Matches: JASPAR, Tomtom-style E-values.</p>")
     parts.append("<div class='scroll'>" + table(
         ["rank", "motif", "logo", "filters", "sites", "width", "IC (bits)", "influence", "best match", "E-value",
          f"top {MATCHES_PER_MOTIF} matches (compare)"], rows, {0, 3, 4, 5, 6, 7}) + "</div>")
+    if tasks:
+        parts.append(task_motifs_section(motifs, tasks, logos))
+        parts.append(shared_section(motifs, tasks))
 
     # ---------------------------------------------------------------- contributions
     if args.contrib:
@@ -238,6 +266,123 @@ def build(args) -> str:
                                   ["report written", dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")]]))
     parts.append("</body></html>\n")
     return "\n".join(parts)
+
+
+def negatives(value) -> str:
+    """The model's negatives: one mode, or one per task (a multi-task model's provenance)."""
+    return "; ".join(f"{t}: {v}" for t, v in value.items()) if isinstance(value, dict) else str(value)
+
+
+def logo_cell(row: dict, logos: Path | None) -> str:
+    mid = row["motif_id"]
+    return img(logos / f"{mid}.png" if logos else None, "logo", mid, LOGO_SCALE)
+
+
+def best_match(row: dict) -> str:
+    return f"{row['best_match_alt']} ({row['best_match_id']})" if row["best_match_id"] != "NA" else "none"
+
+
+# ----------------------------------------------------------------------------- multi-task models
+def task_metrics_section(held: dict, evaluate: dict, tasks: list[str]) -> str:
+    """AUROC/AUPRC per task: the model file's held-out test set and `motifscan evaluate`, and the mean."""
+    test, ev = held.get("test", {}).get("tasks", {}), evaluate.get("tasks", {})
+    rows = []
+    for t in tasks:
+        a, b = test.get(t, {}), ev.get(t, {})
+        rows.append([t, a.get("n_pos"), fmt(a.get("auroc")), fmt(a.get("auprc")), b.get("n_pos"),
+                     fmt(b.get("auroc")), fmt(b.get("auprc"))])
+    rows.append([("<b>mean</b>",), "", fmt(held.get("test", {}).get("auroc")), fmt(held.get("test", {}).get("auprc")),
+                 "", fmt(evaluate.get("auroc")), fmt(evaluate.get("auprc"))])
+    return ("<h3>Per task</h3><p>Each task's positives against its own negatives (labels of the other "
+            "tasks' sequences are unknown and left out, unless the tasks' regions were pooled).</p>"
+            + table(["task", "test positives", "test AUROC", "test AUPRC", "evaluate positives", "evaluate AUROC",
+                     "evaluate AUPRC"], rows, {1, 2, 3, 4, 5, 6}))
+
+
+def task_scan_section(per_task: dict, tracks: list[str] | None) -> str:
+    """One row per task: its called peaks and, with a truth BED, their recovery of the known sites."""
+    rows = []
+    for t, s in per_task.items():
+        row = [t, s["n_peaks"], s["peak_bp"]]
+        if "recall" in s:
+            row += [f"{s['truth_found']}/{s['n_truth']} = {s['recall']:.1%}", f"{s['precision']:.1%}", fmt(s["f1"]),
+                    f"{s['chance_recall']:.1%}" if "chance_recall" in s else "NA"]
+        rows.append(row)
+    head = ["task", "called peaks", "bases in peaks"]
+    truth = next((s["truth"] for s in per_task.values() if "truth" in s), None)
+    if truth:
+        head += ["known sites recovered", "precision", "F1", "recall by chance"]
+    out = ["<h2>Genome-wide scan</h2>", "<p>One pass of the genome gives every task's track and peaks"
+           + (f"; known sites: {esc(Path(truth).name)} (the same sites for every task: a task whose factor "
+              "did not make them should recover few)" if truth else "") + ".</p>",
+           table(head, rows, set(range(1, len(head))))]
+    if tracks:
+        out.append("<p class='small'>Tracks: " + ", ".join(f"<code>{esc(t)}</code>" for t in tracks) + "</p>")
+    return "\n".join(out)
+
+
+def task_influence(motifs: list[dict], tasks: list[str]) -> dict[str, list[float]]:
+    """Each task's influence column (``influence_<task>`` of the export TSV; NA reads as 0)."""
+    out = {}
+    for t in tasks:
+        values = [_num(m.get(f"influence_{t}")) for m in motifs]
+        out[t] = [v if isinstance(v, float) and v == v else 0.0 for v in values]
+    return out
+
+
+def sharing(motifs: list[dict], tasks: list[str], fraction: float = SHARED_FRACTION) -> list[list[str]]:
+    """For each motif, the tasks it matters to.
+
+    A motif matters to task ``t`` when its influence on ``t`` is positive and at least ``fraction``
+    times the largest influence of any motif on ``t``: a scale per task, as tasks' losses differ.
+    A motif that matters to two tasks or more is *shared*; to one, *private* to it.
+    """
+    infl = task_influence(motifs, tasks)
+    top = {t: max(v, default=0.0) for t, v in infl.items()}
+    return [[t for t in tasks if top[t] > 0 and infl[t][i] > 0 and infl[t][i] >= fraction * top[t]]
+            for i in range(len(motifs))]
+
+
+def task_motifs_section(motifs: list[dict], tasks: list[str], logos: Path | None) -> str:
+    """Each task's most influential motifs (by its own influence column)."""
+    infl = task_influence(motifs, tasks)
+    out = ["<h2>Top motifs per task</h2>",
+           f"<p>The {TOP_PER_TASK} motifs each task's output relies on most (influence on that task alone: "
+           "the increase of its loss when the motif's filters are knocked out).</p>"]
+    for t in tasks:
+        order = sorted(range(len(motifs)), key=lambda i: -infl[t][i])[:TOP_PER_TASK]
+        rows = [[k + 1, motifs[i]["motif_id"], (logo_cell(motifs[i], logos),), (members_cell(motifs[i]),),
+                 fmt(infl[t][i]), best_match(motifs[i]), fmt(_num(motifs[i]["best_match_evalue"]))]
+                for k, i in enumerate(order)]
+        out.append(f"<h3>{esc(t)}</h3><div class='scroll'>"
+                   + table(["rank", "motif", "logo", "filters", f"influence on {t}", "best match", "E-value"],
+                           rows, {0, 3, 4}) + "</div>")
+    return "\n".join(out)
+
+
+def shared_section(motifs: list[dict], tasks: list[str]) -> str:
+    """Which motifs (groups of filters) the tasks share and which are private to one task."""
+    infl = task_influence(motifs, tasks)
+    used = sharing(motifs, tasks)
+    rows, counts = [], {"shared": 0, **{t: 0 for t in tasks}}
+    n_filters = {"shared": 0, **{t: 0 for t in tasks}}
+    for i, (m, ts) in enumerate(zip(motifs, used)):
+        if not ts:
+            continue
+        kind = "shared" if len(ts) > 1 else ts[0]
+        counts[kind] += 1
+        n_filters[kind] += int(m.get("n_members") or 1)
+        cells = [(f"<b>{fmt(infl[t][i])}</b>",) if t in ts else fmt(infl[t][i]) for t in tasks]
+        rows.append([m["motif_id"], (members_cell(m),), best_match(m), *cells,
+                     f"shared ({', '.join(ts)})" if len(ts) > 1 else f"private to {ts[0]}"])
+    rule = (f"A motif matters to a task when its influence on that task is at least {SHARED_FRACTION:.0%} of the "
+            "largest influence of any motif on that task (bold); it is <b>shared</b> when it matters to two "
+            "tasks or more, else <b>private</b> to its task. Motifs that matter to no task are left out.")
+    summary = (f"{counts['shared']} motif(s) ({n_filters['shared']} filters) shared; "
+               + "; ".join(f"{counts[t]} ({n_filters[t]} filters) private to {esc(t)}" for t in tasks) + ".")
+    return ("<h2>Shared and private filters</h2>" + f"<p>{summary}</p><p class='small'>{rule}</p>"
+            + "<div class='scroll'>" + table(["motif", "filters", "best match", *[f"influence on {t}" for t in tasks],
+                                              "tasks"], rows, set(range(3, 3 + len(tasks)))) + "</div>")
 
 
 def members_cell(row: dict) -> str:
@@ -331,7 +476,7 @@ def main() -> None:
     ap.add_argument("--table", help="motifs.tsv of motifscan export")
     ap.add_argument("--logos", help="logo folder of motifscan export")
     ap.add_argument("--matches", help="matches.tsv of motifscan compare")
-    ap.add_argument("--track", help="genome track (named in the report)")
+    ap.add_argument("--track", nargs="+", help="genome track(s) (named in the report; one per task)")
     ap.add_argument("--contrib", help="folder of contribution_logos.py (logos of top held-out peaks)")
     ap.add_argument("--seqlets", help="seqlets BED of motifscan attribute")
     ap.add_argument("--effects", help="effects TSV of motifscan variants (model)")

@@ -3,10 +3,14 @@ metrics, and (with --truth) how well the called peaks recover known sites.
 
     python summarise.py MODEL.h5 --metrics evaluate/metrics.json \
         [--peaks peaks.bed [--truth truth.bed]] -o summary.json
+    python summarise.py MODEL.h5 --metrics evaluate/metrics.json \
+        [--peaks peaks.a.bed peaks.b.bed --tasks a,b [--truth truth.bed]] -o summary.json
 
 Recovery: recall = fraction of truth sites overlapped (>= 1 bp) by a called peak; precision =
 fraction of called peaks that overlap a truth site; chance_recall (with --sizes) = the recall a
 random placement of the sites would get, about (peak bp + peaks x (site width - 1)) / genome bp.
+A multi-task model's peaks (one file per task, --tasks naming them) are measured task by task:
+``scan`` is then ``{"tasks": {task: recovery}}``.
 """
 
 from __future__ import annotations
@@ -51,7 +55,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("model")
     ap.add_argument("--metrics", required=True, help="metrics.json of motifscan evaluate")
-    ap.add_argument("--peaks", help="called peaks (BED) of the genome-wide scan")
+    ap.add_argument("--peaks", nargs="+", help="called peaks (BED) of the genome-wide scan (one per task)")
+    ap.add_argument("--tasks", help="several --peaks: their tasks, comma-separated")
     ap.add_argument("--truth", help="BED of known sites in the scanned genome")
     ap.add_argument("--sizes", help="chrom.sizes of the scanned genome (for chance levels)")
     ap.add_argument("-o", "--output", required=True)
@@ -73,7 +78,14 @@ def main() -> None:
             genome_bp = None
             if args.sizes:
                 genome_bp = sum(int(ln.split("\t")[1]) for ln in Path(args.sizes).read_text().splitlines() if ln)
-            summary["scan"] = recovery(args.peaks, args.truth, genome_bp)
+            names = args.tasks.split(",") if args.tasks else []
+            if len(names) != (len(args.peaks) if len(args.peaks) > 1 else 0):
+                raise ValueError(f"{len(args.peaks)} --peaks files for {len(names)} --tasks names")
+            if names:
+                summary["scan"] = {"tasks": {t: recovery(p, args.truth, genome_bp)
+                                             for t, p in zip(names, args.peaks)}}
+            else:
+                summary["scan"] = recovery(args.peaks[0], args.truth, genome_bp)
         with atomic_open(args.output, "w") as fh:
             json.dump(summary, fh, indent=2, default=str)
         scan = summary.get("scan", {})
