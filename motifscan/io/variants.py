@@ -35,6 +35,9 @@ __all__ = [
 REF_CHECKS = ("ok", "mismatch", "n_in_window", "contig_missing")
 _DNA = frozenset("ACGTNacgtn")
 _ACGT = frozenset("ACGTacgt")
+# the one-base alleles, checked by one set lookup (most records are SNVs)
+_DNA_1 = frozenset(_DNA)
+_ACGT_1 = frozenset(_ACGT)
 
 
 @dataclass(slots=True)
@@ -144,7 +147,8 @@ def iter_alleles(path: str | os.PathLike, *, keep_records: bool = False,
     stats = stats if stats is not None else AlleleStats()
     vf = open_vcf(path)
     serial = 0
-    last = "the header"
+    last = None
+    kinds = [0, 0, 0]  # snv, mnv, indel: counted in a list, copied into stats as the reader goes
     try:
         it = iter(vf)
         while True:
@@ -153,34 +157,38 @@ def iter_alleles(path: str | os.PathLike, *, keep_records: bool = False,
             except StopIteration:
                 break
             except (OSError, ValueError) as exc:
-                raise InputError(f"cannot read record {serial + 1} after {last}: {exc}", path=path,
+                after = "the header" if last is None else f"{last.chrom}:{last.pos}"
+                raise InputError(f"cannot read record {serial + 1} after {after}: {exc}", path=path,
                                  where=f"record {serial + 1}",
                                  hint="the file is truncated or malformed; check it with 'bcftools view'") from None
             stats.records += 1
             ref = rec.ref or ""
-            if not ref or not _DNA.issuperset(ref):
+            if ref not in _DNA_1 and (not ref or not _DNA.issuperset(ref)):
                 raise InputError(f"REF {ref!r} at {rec.chrom}:{rec.pos} is not a DNA sequence", path=path,
                                  where=f"record {serial + 1}")
             yielded = False
             alts = rec.alts or ()
             if not alts:
                 stats.no_alt += 1
+            chrom, pos, rid, REF = rec.chrom, rec.pos, rec.id or ".", ref.upper()
             for k, alt in enumerate(alts):
-                if not alt or not _ACGT.issuperset(alt):  # symbolic, breakend, '*', '.', or N: nothing to score
+                # symbolic, breakend, '*', '.', or N: nothing to score
+                if alt not in _ACGT_1 and (not alt or not _ACGT.issuperset(alt)):
                     stats.symbolic += 1
                     continue
                 stats.alleles += 1
-                kind = "snv" if len(ref) == len(alt) == 1 else "mnv" if len(ref) == len(alt) else "indel"
-                stats.kinds[kind] = stats.kinds.get(kind, 0) + 1
+                kinds[0 if len(ref) == len(alt) == 1 else 1 if len(ref) == len(alt) else 2] += 1
                 yielded = True
-                yield Allele(serial, rec.chrom, int(rec.pos), rec.id or ".", ref.upper(), alt.upper(), k,
-                             rec if keep_records else None)
+                yield Allele(serial, chrom, pos, rid, REF, alt.upper(), k, rec if keep_records else None)
             if keep_records and not yielded:
                 yield Allele(serial, rec.chrom, int(rec.pos), rec.id or ".", ref.upper(), "", -1, rec)
-            last = f"{rec.chrom}:{rec.pos}"
+            last = rec  # named in the error of a record that cannot be read
             serial += 1
     finally:
         vf.close()
+        for name, n in zip(("snv", "mnv", "indel"), kinds):
+            if n:
+                stats.kinds[name] = stats.kinds.get(name, 0) + n
 
 
 # ---------------------------------------------------------------------------- writers
@@ -217,14 +225,16 @@ class EffectsWriter(TextWriter):
         # the numbers of every scored row through one %-format of a repeated template
         nums = np.stack([ref_p, alt_p, alt_p - ref_p, alt_logit - ref_logit], axis=2).reshape(n, 4 * T)
         names = [self.filter_names[t] if t >= 0 else "." for t in top.tolist()]
-        template = "\t".join(["%.6g"] * (4 * T)) + "\t%s\t%.6g\n"
+        # one %-format per row (the allele's fields, then its numbers)
+        template = "%s\t%d\t%s\t%s\t%s\t%s\t" + "\t".join(["%.6g"] * (4 * T)) + "\t%s\t%.6g\n"
+        blank = "%s\t%d\t%s\t%s\t%s\t%s\t" + "\t" * (4 * T + 1) + "\n"
         lines = []
-        for i, a in enumerate(alleles):
-            head = f"{a.chrom}\t{a.pos}\t{a.id}\t{a.ref}\t{a.alt}\t{checks[i]}\t"
-            if scored[i]:
-                lines.append(head + template % (*nums[i].tolist(), names[i], filter_delta[i]))
+        for a, check, ok, row, name, fd in zip(alleles, checks, scored.tolist(), nums.tolist(), names,
+                                                filter_delta.tolist()):
+            if ok:
+                lines.append(template % (a.chrom, a.pos, a.id, a.ref, a.alt, check, *row, name, fd))
             else:
-                lines.append(head + "\t" * (4 * T + 1) + "\n")
+                lines.append(blank % (a.chrom, a.pos, a.id, a.ref, a.alt, check))
         self.count += n
         self.fh.write("".join(lines))
 

@@ -51,6 +51,8 @@ __all__ = ["MutationScorer", "ISMResult", "CONV_METHODS"]
 
 #: Candidate substitutions updated output by output at once in :meth:`MutationScorer.ism`.
 ISM_BLOCK = 1 << 16
+#: Rows per block of the compiled substitution's range maxima (:func:`_substitute`).
+RANGE_BLOCK = 16
 
 
 @dataclass
@@ -309,9 +311,10 @@ def _substitute(act, starts, pos, sub, diff, P, F, ref_out, alt_out):
     ``sub[v, m] = ref * 4 + alt`` of base ``m`` of window ``v``'s block; ``diff`` ``(20, W, C)`` is
     ``_diff_rows_flipped``; ``F`` the channels whose max over both strands is pooled (``C // 2``
     with RC sharing, else ``C``). Window ``v`` has rows ``starts[v] .. starts[v] + P - 1``, its
-    block starts at base ``pos[v]``. The untouched rows are scanned directly, branch-free so the
-    channel loops vectorise (a window is a few hundred rows, in cache): cheaper than the sparse
-    table's full passes over the stretch. Each updated output is ``act + d_0 + d_1 + ...`` in
+    block starts at base ``pos[v]``. The untouched rows' two-strand maxima come from maxima of
+    aligned blocks of :data:`RANGE_BLOCK` rows (one pass over the stretch) and the rows at the
+    ranges' ends, branch-free so the channel loops vectorise: cheaper than the sparse table's
+    full passes over the stretch. Each updated output is ``act + d_0 + d_1 + ...`` in
     float32, in the order of the torch version, so both give the same bits; maxima are exact in
     any order.
     """
@@ -325,23 +328,39 @@ def _substitute(act, starts, pos, sub, diff, P, F, ref_out, alt_out):
     whole = np.empty(F, dtype=np.float32)
     local = np.empty(C, dtype=np.float32)
     row = np.empty(C, dtype=np.float32)
+    B = RANGE_BLOCK
+    T = act.shape[0]
+    blocks = np.full((T // B, F), neg, dtype=np.float32)  # two-strand maxima of rows b B .. b B + B - 1
+    for r in range(T // B * B):
+        b = r // B
+        for c in range(F):
+            x, y = act[r, c], act[r, c + other]
+            x = x if x > y else y
+            o = blocks[b, c]
+            blocks[b, c] = x if x > o else o
     for v in range(V):
         s = starts[v]
         q = pos[v]
         outside[:] = neg
-        lo, hi = s + min(q + k, P), s + P  # rows q + k .. P - 1 (and 0 .. q - W below)
-        for r in range(s, s + min(max(q - W + 1, 0), P)):
-            for c in range(F):
-                x, y = act[r, c], act[r, c + other]
-                x = x if x > y else y
-                o = outside[c]
-                outside[c] = x if x > o else o
-        for r in range(lo, hi):
-            for c in range(F):
-                x, y = act[r, c], act[r, c + other]
-                x = x if x > y else y
-                o = outside[c]
-                outside[c] = x if x > o else o
+        # rows 0 .. q - W and q + k .. P - 1 of the window
+        for lo, hi in ((s, s + min(max(q - W + 1, 0), P)), (s + min(q + k, P), s + P)):
+            b0, b1 = -(-lo // B), hi // B  # whole blocks inside [lo, hi)
+            if b0 >= b1:
+                b0 = b1 = hi
+                edges = ((lo, hi), (hi, hi))
+            else:
+                edges = ((lo, b0 * B), (b1 * B, hi))
+            for b in range(b0, b1):
+                for c in range(F):
+                    x, o = blocks[b, c], outside[c]
+                    outside[c] = x if x > o else o
+            for a, e in edges:
+                for r in range(a, e):
+                    for c in range(F):
+                        x, y = act[r, c], act[r, c + other]
+                        x = x if x > y else y
+                        o = outside[c]
+                        outside[c] = x if x > o else o
         whole[:] = outside
         local[:] = neg
         for j in range(W + k - 1):  # touched rows p = q - (W - 1) + j inside the window

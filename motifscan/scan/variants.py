@@ -25,6 +25,7 @@ import contextlib
 import logging
 import os
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator, Sequence
 
@@ -41,6 +42,7 @@ from ..io.variants import (
     Allele, AlleleStats, AnnotatedVcfWriter, BreaksWriter, EffectsWriter, iter_alleles, vcf_contigs,
 )
 from ..model import MotifCNN
+from .jit import njit
 from .mutations import MutationScorer
 from .options import MotifOptions, RunOptions, VariantOptions
 
@@ -178,20 +180,13 @@ class _ModelVariantScorer:
         k = np.fromiter((len(alleles[i].ref) for i in idx), dtype=np.int64, count=len(idx))
         pos0 = np.fromiter((alleles[i].pos - 1 for i in idx), dtype=np.int64, count=len(idx))
         starts = pos0 + (k - 1) // 2 - L // 2
-        chroms = [alleles[i].chrom for i in idx]
-        # stretches: consecutive windows on one contig, close together, share one convolution
-        span_chrom, span_a, span_b = [], [], []
-        which = np.zeros(len(idx), dtype=np.int64)
-        for j, (c, st) in enumerate(zip(chroms, starts.tolist())):
-            if span_chrom and span_chrom[-1] == c and span_a[-1] <= st <= span_b[-1] + SPAN_GAP \
-                    and st + L - span_a[-1] <= MAX_SPAN:
-                span_b[-1] = max(span_b[-1], st + L)
-            else:
-                span_chrom.append(c)
-                span_a.append(st)
-                span_b.append(st + L)
-            which[j] = len(span_a) - 1
-        pieces = [_fetch(self.fa, c, a, b) for c, a, b in zip(span_chrom, span_a, span_b)]
+        names: dict[str, int] = {}
+        chrom_id = np.fromiter((names.setdefault(alleles[i].chrom, len(names)) for i in idx), dtype=np.int64,
+                               count=len(idx))
+        which, span_a, span_b = _stretches_jit(chrom_id, starts, L, SPAN_GAP, MAX_SPAN)
+        by_id = list(names)
+        span_chrom = [by_id[c] for c in chrom_id[_span_first(which)]]
+        pieces = [_fetch(self.fa, c, a, b) for c, a, b in zip(span_chrom, span_a.tolist(), span_b.tolist())]
         offsets = np.concatenate([[0], np.cumsum([len(p) for p in pieces])[:-1]]).astype(np.int64)
         codes = np.concatenate(pieces)
         woff = offsets[which] + starts - np.asarray(span_a, dtype=np.int64)[which]  # window start in codes
@@ -256,6 +251,39 @@ class _ModelVariantScorer:
         both = s.pool(s.activations(torch.from_numpy(np.concatenate([ref_rows, alt_rows]))))
         n = len(idx)
         self._finish(np.asarray(idx), both[:n], both[n:], ref_logit, alt_logit, top, fdelta)
+
+
+def _stretches(chrom_id, starts, L, gap, max_span):
+    """Stretches of genome shared by consecutive windows: each window's stretch, and their ranges.
+
+    A window joins the current stretch when it is on the same contig, starts inside it or at most
+    ``gap`` bases after its end, and the stretch stays within ``max_span`` bases; otherwise it
+    opens a new one. Returns ``which`` ``(n,)``, ``span_a``, ``span_b`` (stretch starts and ends).
+    """
+    n = starts.shape[0]
+    which = np.empty(n, dtype=np.int64)
+    span_a = np.empty(n, dtype=np.int64)
+    span_b = np.empty(n, dtype=np.int64)
+    m = -1
+    for j in range(n):
+        st = starts[j]
+        if m >= 0 and chrom_id[j] == chrom_id[j - 1] and span_a[m] <= st <= span_b[m] + gap \
+                and st + L - span_a[m] <= max_span:
+            span_b[m] = max(span_b[m], st + L)
+        else:
+            m += 1
+            span_a[m] = st
+            span_b[m] = st + L
+        which[j] = m
+    return which, span_a[: m + 1].copy(), span_b[: m + 1].copy()
+
+
+_stretches_jit = njit(_stretches)
+
+
+def _span_first(which: np.ndarray) -> np.ndarray:
+    """Index of the first window of each stretch (``which`` is non-decreasing from 0)."""
+    return np.flatnonzero(np.diff(which, prepend=-1))
 
 
 _CODE_LUT = np.full(256, N_CODE, dtype=np.uint8)
@@ -345,8 +373,8 @@ def score_variants(
                     annotated.add(a.record, {})
                 continue
             res = scorer.score(scored)
-            for c in res.checks:
-                counts[c] += 1
+            for c, n in Counter(res.checks).items():
+                counts[c] += n
             ref_p, alt_p = _sigmoid(res.ref_logit), _sigmoid(res.alt_logit)
             writer.write(scored, res.checks, ref_p, alt_p, res.ref_logit, res.alt_logit, res.top,
                          res.filter_delta)
