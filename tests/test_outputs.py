@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pyBigWig
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from motifscan.errors import UsageError
 from motifscan.io.tracks import BedGraphWriter, BigWigWriter, window_bins
@@ -46,6 +48,52 @@ def test_peaks_merge_across_batches_and_stop_at_chromosomes(tmp_path):
     assert [(r[0], int(r[1]), int(r[2])) for r in rows] == [("c1", 0, 300), ("c1", 400, 500), ("c2", 0, 100)]
     assert float(rows[0][6]) == pytest.approx(0.9) and int(rows[0][9]) == 100  # summit: centre of window 50
     assert int(rows[0][4]) == 900 and rows[0][3] == "c1:0-300"
+
+
+def _naive_peaks(windows, window: int, threshold: float) -> list[tuple]:
+    """Window by window: merge those >= threshold that overlap or touch (best value, first on ties)."""
+    peaks, cur = [], None
+    for chrom, q, v in windows:
+        if v < threshold:
+            continue
+        if cur is not None and cur[0] == chrom and q <= cur[2]:
+            cur[2] = max(cur[2], q + window)
+            if v > cur[3]:
+                cur[3], cur[4] = v, q + window // 2
+        else:
+            if cur is not None:
+                peaks.append(tuple(cur))
+            cur = [chrom, q, q + window, v, q + window // 2]
+    return peaks + ([tuple(cur)] if cur is not None else [])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data(), n=st.integers(1, 120), stride=st.sampled_from([10, 50, 100, 150]),
+       levels=st.integers(2, 6))
+def test_peaks_equal_a_window_by_window_merge_for_any_batching(tmp_path, data, n, stride, levels):
+    """Peaks of the vectorised writer equal the window-by-window merge, however windows are batched
+    (ties of the best value included: scores on a coarse grid)."""
+    window = 100
+    chroms = data.draw(st.lists(st.sampled_from(["c1", "c2", "c3"]), min_size=n, max_size=n))
+    chroms.sort()
+    scores = data.draw(st.lists(st.integers(0, levels), min_size=n, max_size=n))
+    gaps = data.draw(st.lists(st.sampled_from([1, 1, 1, 2, 3]), min_size=n, max_size=n))
+    windows, pos = [], {}
+    for c, v, g in zip(chroms, scores, gaps):
+        pos[c] = pos.get(c, -stride) + g * stride
+        windows.append((c, pos[c], np.float32(v / levels)))
+    cuts = sorted(data.draw(st.sets(st.integers(1, n - 1), max_size=6)) if n > 1 else [])
+    out = tmp_path / f"p{n}_{stride}_{levels}.bed"
+    with PeakWriter(out, window=window, threshold=0.5) as w:
+        for a, b in zip([0, *cuts], [*cuts, n]):
+            part = windows[a:b]
+            names = sorted({c for c, _q, _v in part})
+            w.write(ws(names, [names.index(c) for c, _q, _v in part], [q for _c, q, _v in part],
+                       [v for _c, _q, v in part]))
+    got = [ln.split("\t") for ln in out.read_text().splitlines()]
+    want = _naive_peaks(windows, window, 0.5)
+    assert [(r[0], int(r[1]), int(r[2]), float(r[6]), int(r[1]) + int(r[9])) for r in got] == \
+        [(c, a, b, float(f"{float(v):.6g}"), sm) for c, a, b, v, sm in want]
 
 
 def test_bigwig_direct_and_via_bedgraph_agree(tmp_path):

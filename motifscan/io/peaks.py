@@ -66,20 +66,39 @@ class PeakWriter(TextWriter):
             return
         score = ws.score[:, self.column]
         sel = np.flatnonzero(score >= self.threshold)
-        out = []
+        if not len(sel):
+            return
+        # runs of windows that overlap or touch (windows stream in order), found at once: a run
+        # breaks where the contig changes or a window starts after the previous one's end
+        ids: dict[str, int] = {}
+        row_chrom = np.array([ids.setdefault(n, len(ids)) for n in ws.names], dtype=np.int64)
+        chrom = row_chrom[ws.row[sel]]
+        q = ws.start[sel].astype(np.int64)
+        v = score[sel]
+        brk = np.ones(len(sel), dtype=bool)
+        brk[1:] = (chrom[1:] != chrom[:-1]) | (q[1:] > q[:-1] + self.window)
+        first = np.flatnonzero(brk)
+        last = np.append(first[1:], len(sel)) - 1
+        best = np.maximum.reduceat(v, first)
+        # the first window of a run with the run's best value
+        at = np.flatnonzero(v == np.repeat(best, np.diff(np.append(first, len(sel)))))
+        run = np.cumsum(brk) - 1
+        summit_k = at[np.unique(run[at], return_index=True)[1]]
+        names = [ws.names[r] for r in ws.row[sel[first]].tolist()]
         half = self.window // 2
-        for k in sel.tolist():
-            chrom, q, v = ws.names[ws.row[k]], int(ws.start[k]), float(score[k])
+        out = []
+        for name, a, e, val, sk in zip(names, q[first].tolist(), (q[last] + self.window).tolist(), best.tolist(),
+                                        q[summit_k].tolist()):
             cur = self._cur
-            if cur is not None and cur.chrom == chrom and q <= cur.end:
-                cur.end = max(cur.end, q + self.window)
-                if v > cur.value:
-                    cur.value, cur.summit = v, q + half
+            if cur is not None and cur.chrom == name and a <= cur.end:
+                cur.end = max(cur.end, e)
+                if val > cur.value:
+                    cur.value, cur.summit = val, sk + half
             else:
                 if cur is not None:
                     out.append(cur.text())
                     self.count += 1
-                self._cur = Peak(chrom, q, q + self.window, v, q + half)
+                self._cur = Peak(name, a, e, val, sk + half)
         if out:
             self.fh.write("".join(out))
 
