@@ -24,19 +24,27 @@ from .jit import njit
 __all__ = ["Head"]
 
 
-def _linear_sigmoid(pooled, rows, weight, bias, out):
-    """``out[i] = sigmoid(relu(pooled[rows[i]]) @ weight.T + bias)`` in float64, rounded to float32."""
-    T, F = weight.shape
+def _linear_sigmoid(pooled, rows, weight_t, bias, out):
+    """``out[i] = sigmoid(relu(pooled[rows[i]]) @ weight_t + bias)`` in float64, rounded to float32.
+
+    ``weight_t`` is the head's weight transposed, ``(F, T)``: the loop over tasks is innermost,
+    so the tasks' sums run side by side in vector lanes while each is still summed over the
+    filters in one fixed order (0, 1, ..., F - 1; filters at or below 0 add nothing), whatever
+    the batch: the same bits for a window in any chunk.
+    """
+    F, T = weight_t.shape
+    z = np.empty(T, dtype=np.float64)
     for i in range(rows.shape[0]):
         x = pooled[rows[i]]
+        z[:] = 0.0
+        for f in range(F):
+            v = x[f]
+            if v > 0:
+                v64 = np.float64(v)
+                for t in range(T):
+                    z[t] += v64 * weight_t[f, t]
         for t in range(T):
-            z = 0.0
-            for f in range(F):
-                v = x[f]
-                if v > 0:
-                    z += np.float64(v) * weight[t, f]
-            z += bias[t]
-            out[i, t] = 1.0 / (1.0 + math.exp(-z))
+            out[i, t] = 1.0 / (1.0 + math.exp(-(z[t] + bias[t])))
 
 
 _linear_sigmoid_jit = njit(_linear_sigmoid)
@@ -60,6 +68,7 @@ class Head:
                       and all(isinstance(m, (nn.Linear, nn.Dropout)) for m in mods))
         if self.numba:
             self.weight = linear[0].weight.detach().cpu().double().numpy().copy()
+            self.weight_t = np.ascontiguousarray(self.weight.T)
             b = linear[0].bias
             self.bias = (b.detach().cpu().double().numpy().copy() if b is not None
                          else np.zeros(self.weight.shape[0]))
@@ -78,7 +87,7 @@ class Head:
             idx = np.arange(len(x), dtype=np.int64) if rows is None else np.ascontiguousarray(rows, dtype=np.int64)
             out = np.empty((len(idx), self.weight.shape[0]), np.float64)
             if len(idx):
-                _linear_sigmoid_jit(x, idx, self.weight, self.bias, out)
+                _linear_sigmoid_jit(x, idx, self.weight_t, self.bias, out)
             return out.astype(np.float32)
         x = torch.as_tensor(pooled)
         if rows is not None:

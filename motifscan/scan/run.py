@@ -15,6 +15,7 @@ import contextlib
 import logging
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Sequence
 
 import numpy as np
@@ -50,6 +51,8 @@ LOOKAHEAD_BATCH = 1 << 19
 #: A record this long scored as one record, with the mode chosen from the output name, is
 #: probably a chromosome that was meant to be scanned in windows: say so as soon as it shows.
 LONG_RECORD = 1_000_000
+#: Threads writing the tracks of a multi-output windows scan.
+WRITE_THREADS = 4
 
 
 def _as_output(output: str | os.PathLike | OutputOptions) -> OutputOptions:
@@ -204,6 +207,11 @@ def scan_model(
         bam_writer = (stack.enter_context(TaggedBamWriter(out.tag_bam, source.header, command=out.command))
                       if out.tag_bam else None)
         progress = stack.enter_context(Progress(source.total, not run.progress))
+        # several tracks (one per task): written side by side, as their compression (zlib) and
+        # binning (numpy) run without the GIL; peaks (light, pure Python) in this thread meanwhile
+        track_writers = [w for w in window_writers if not isinstance(w, PeakWriter)] if in_windows else []
+        write_pool = (stack.enter_context(ThreadPoolExecutor(min(len(track_writers), WRITE_THREADS)))
+                      if len(track_writers) > 1 else None)
         # records mode chosen from the output name, over whole FASTA records: warn (once, as soon
         # as it shows) when a record is as long as a chromosome -- a genome scored as one row each
         watch_long = (not in_windows and out.mode is None and inputs.regions is None
@@ -216,8 +224,15 @@ def scan_model(
         for batch, result in scanner.process_all(batches, windows=in_windows, records=not in_windows,
                                                  hits=hit_writer is not None):
             if in_windows:
-                for writer in window_writers:
-                    writer.write(result.windows)
+                if write_pool is None:
+                    for writer in window_writers:
+                        writer.write(result.windows)
+                else:  # one call per writer per batch, all done before the next batch: same files
+                    pending = [write_pool.submit(w.write, result.windows) for w in track_writers]
+                    for writer in peak_writers:
+                        writer.write(result.windows)
+                    for job in pending:
+                        job.result()
             else:
                 main.write(result.records)
                 if bam_writer:
