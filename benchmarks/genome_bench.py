@@ -46,9 +46,28 @@ workflow, 20 Mbp genome, 8 shards, ``--cores 2``       667 s; each shard scanned
 =====================================================  =========================================
 
 Commands: ``--mbp 20 --rss-mbp 60 --workflow 8``; ``--no-scans --mbp 3100 --writer-mbp
-300,3100 --zooms 0,1,5,10 --libbigwig 10 --gather 8``. The whole-genome scans (``--mbp 3100``
-without ``--no-scans``) could not be run on the shared machine (the 300 Mbp bigWig scan alone
-took 40 minutes there).
+300,3100 --zooms 0,1,5,10 --libbigwig 10 --gather 8``.
+
+The whole genome, with the fused CPU kernel (``--conv-method fused``, the default), measured
+2026-11-30 in a quiet spell (load 1.2 before, 2.2-2.5 after: the scans' own threads), one run of
+``--mbp 3100 --rss-mbp 300 --workflow 8``:
+
+=====================================================  =========================================
+``.fai`` (htslib), 3.1 Gbp                             12.2 s
+scan to bigWig, whole process                          57.7 s (53.7 Mbp/s; scan timer 57.7 Mbp/s),
+                                                       95.4 s CPU, 432 MB peak RSS, 313 MB file
+scan to bedGraph                                       82.3 s, 123.7 s CPU, 419 MB, 2.0 GB file
+bigWig / bedGraph                                      0.70 (CPU 0.77)
+scan to peaks / bigWig + peaks in one pass             42.2 s / 53.4 s
+peak RSS at 300 Mbp: bigWig / bedGraph                 426 / 421 MB (flat up to 3.1 Gbp)
+conv1d ceiling, best layout, same run                  8.5 Mbp/s (scan 6.8x that)
+workflow, 8 shards, ``--cores 2``                      368 s wall; each shard scanned once, 69-77 s
+                                                       and 586-621 MB per shard job; gather 22.1 s,
+                                                       524 MB; train 9.5 s, export 22.4 s
+=====================================================  =========================================
+
+(An earlier run at load 3-5, while other jobs ran: bigWig 131 s, bedGraph 119 s, but 92.6
+against 123.6 CPU seconds: on a loaded machine compare CPU seconds.)
 """
 
 from __future__ import annotations
