@@ -19,6 +19,22 @@ Scanning
     same genome (T times the T = 1 run). Reported: seconds, Mbp/s and the ratio to T = 1.
 
 Compare numbers from the same run only (this machine's speed drifts); ``uptime`` is printed.
+
+Measured 2026-11-30, 2-core machine, load 0.8-1.3, ``--tasks 1,4,16 --mbp 50`` (defaults
+otherwise), ratios to T = 1 in the same run:
+
+=========================================  ======  ======  ======
+                                           T = 1   T = 4   T = 16
+=========================================  ======  ======  ======
+training, seconds per epoch (16,000 seqs)  3.78    3.83    4.07    (1.07x at T = 16)
+scan to peaks, whole process               4.88 s  4.96 s  5.72 s  (1.17x)
+scan to one bigWig per task                5.24 s  6.02 s  8.68 s  (1.66x; 16 separate models: 16x)
+=========================================  ======  ======  ======
+
+The convolution pass is shared, so the scan itself (peaks: small outputs) costs about one scan.
+Each bigWig is its own file: its zlib compression (level 1) and zoom levels cost about 0.23 s per
+track per 50 Mbp, written by a small thread pool; level 0 would save ~20% of the T = 16 time
+for files ~40% larger. (Earlier runs, load 1.4-2.4: peaks 1.10-1.42x, bigWig 1.52-1.86x.)
 """
 
 from __future__ import annotations
