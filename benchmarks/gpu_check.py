@@ -19,7 +19,12 @@ What it does, on ``--device`` (``cuda`` by default; ``cpu`` with ``--dry-run``):
 * ``motif_scan`` -- ``scan_motifs`` with all 879 JASPAR 2024 motifs over the first 100 Mbp (FIMO
   TSV, p <= 1e-4; the dense convolution on CUDA): Mbp/s and hits;
 * ``motif_agreement`` -- the same motifs on a small slice, the device's dense search against the
-  CPU lookahead search: the hits must be identical, byte for byte.
+  CPU lookahead search: the hits must be identical, byte for byte;
+* ``process_to_bigwig`` -- ``motifscan scan MODEL genome.fa -o out.bw --device cuda`` as a user
+  runs it (fresh process, .fai first): seconds, and hg38 at that rate (issue 13: < 20 s);
+* ``variants`` -- ``score_variants`` of 200,000 SNVs on the device against the CPU (logit deltas
+  to 1e-4) and ``motif_variants`` of 20,000 with the JASPAR motifs (rows identical), variants/s;
+* ``ism`` -- exact ISM of 512 random 1 kb sequences on the device against the CPU (to 1e-4).
 
 It prints ONE markdown table (also written to ``--out``) and exits 1 when a row fails. A check
 that crashes gives a failing row with the error, and the others still run.
@@ -364,6 +369,106 @@ def check_motif_agreement(ctx: Context) -> list[Row]:
                 f"{n:,} hits; " + ("identical" if ref == got else f"{differ:,} rows differ"), ref == got and n > 0)]
 
 
+HG38_MBP = 3099  # issue 13's target: hg38 to bigWig in under 20 s on one H100/H200
+
+
+def check_process_to_bigwig(ctx: Context) -> list[Row]:
+    """``motifscan scan`` as a user runs it (a fresh process, the .fai built first) to bigWig."""
+    g = ctx.genome()
+    out = ctx.workdir / "process.bw"
+    total = sum(g.sizes.values())
+    cmd = [sys.executable, "-m", "motifscan", "scan", str(MODEL), str(g.path), "-o", str(out),
+           "--device", ctx.device, "--quiet"]
+    say(f"motifscan scan (whole process) of {mbp(total)} on {ctx.device} ...")
+    t = time.perf_counter()
+    res = subprocess.run(cmd, capture_output=True, text=True)
+    wall = time.perf_counter() - t
+    if res.returncode != 0:
+        return [Row("process -> bigWig", " ".join(cmd[3:]), mbp(total), res.stderr.strip()[-300:], False)]
+    rate = total / 1e6 / wall
+    return [Row("process -> bigWig", f"`motifscan scan MODEL genome.fa -o out.bw --device {ctx.device}`", mbp(total),
+                f"**{wall:.1f} s** whole process ({rate:.1f} Mbp/s); hg38 ({HG38_MBP:,} Mbp) at this rate: "
+                f"{HG38_MBP / rate:.0f} s (target < 20 s)", _bigwig_chroms(out) == g.sizes)]
+
+
+def _snv_vcf(ctx: Context, n: int, name: str) -> Path:
+    """``n`` random SNVs (sorted) on the genome's first chromosome, REF from the genome."""
+    from motifscan.io.fasta import IndexedFasta
+
+    g = ctx.genome()
+    chrom, size = next(iter(g.sizes.items()))
+    fa = IndexedFasta(g.path)
+    rng = np.random.default_rng(0)
+    seq = fa.fetch(chrom, 0, size)
+    pos = np.sort(rng.choice(np.flatnonzero(seq < 4), min(n, int((seq < 4).sum())), replace=False))
+    alt = (seq[pos] + rng.integers(1, 4, len(pos))) % 4
+    path = ctx.workdir / f"{name}.vcf"
+    with open(path, "w") as fh:
+        fh.write("##fileformat=VCFv4.2\n" + f"##contig=<ID={chrom},length={size}>\n"
+                 + "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n")
+        fh.write("".join(f"{chrom}\t{p + 1}\t.\t{'ACGT'[r]}\t{'ACGT'[a]}\t.\t.\t.\n"
+                         for p, r, a in zip(pos.tolist(), seq[pos].tolist(), alt.tolist())))
+    return path
+
+
+def check_variants(ctx: Context) -> list[Row]:
+    """Variant effects on the device against the CPU: model deltas to 1e-4, motif rows identical."""
+    from motifscan.scan.options import RunOptions
+    from motifscan.scan.variants import motif_variants, score_variants
+
+    n, n_motif = (200_000, 20_000) if not ctx.dry_run else (500, 200)
+    vcf = _snv_vcf(ctx, n, "snvs")
+    g = ctx.genome()
+    model = _model()
+    say(f"variants: {n:,} SNVs, model and {len(_motifs(ctx.sizes.n_motifs))} motifs, {ctx.device} vs cpu ...")
+    rows, out, seconds = [], {}, {}
+    for tag, device in (("cpu", "cpu"), ("device", ctx.device)):
+        out[tag] = ctx.workdir / f"effects_{tag}.tsv"
+        t = time.perf_counter()
+        score_variants(model, vcf, g.path, out[tag], run=RunOptions(device=device, progress=False))
+        seconds[tag] = time.perf_counter() - t
+
+    def deltas(path: Path) -> np.ndarray:
+        return np.loadtxt(path, skiprows=1, usecols=9, dtype=np.float64, ndmin=1)  # logit_delta
+
+    diff = float(np.abs(deltas(out["cpu"]) - deltas(out["device"])).max())
+    rows.append(Row("variants, model", f"{ctx.device} vs cpu (fp32), logit deltas", f"{n:,} SNVs",
+                    f"{n / seconds['device']:,.0f} variants/s on {ctx.device} ({n / seconds['cpu']:,.0f}/s cpu); "
+                    f"largest logit delta difference {diff:.2g}", diff <= 1e-4))
+    motifs = _motifs(ctx.sizes.n_motifs)
+    vcf, n = _snv_vcf(ctx, n_motif, "snvs_motif"), n_motif  # the CPU side does ~1,700 variants/s
+    for tag, device in (("cpu", "cpu"), ("device", ctx.device)):
+        out[tag] = ctx.workdir / f"breaks_{tag}.tsv"
+        t = time.perf_counter()
+        motif_variants(motifs, vcf, g.path, out[tag], run=RunOptions(device=device, progress=False))
+        seconds[tag] = time.perf_counter() - t
+    same = out["cpu"].read_bytes() == out["device"].read_bytes()
+    n_rows = len(out["cpu"].read_text().splitlines()) - 1
+    rows.append(Row("variants, motifs", f"{len(motifs)} motifs, {ctx.device} vs cpu", f"{n:,} SNVs",
+                    f"{n / seconds['device']:,.0f} variants/s on {ctx.device} ({n / seconds['cpu']:,.0f}/s cpu); "
+                    f"{n_rows:,} rows, " + ("identical" if same else "DIFFER"), same))
+    return rows
+
+
+def check_ism(ctx: Context) -> list[Row]:
+    """Exact ISM of 1 kb sequences on the device against the CPU."""
+    from motifscan.scan.attribute import attribute_codes
+
+    n = 512 if not ctx.dry_run else 4
+    codes = np.random.default_rng(1).integers(0, 4, (n, 1000)).astype(np.uint8)
+    model = _model()
+    say(f"ISM of {n} x 1 kb on {ctx.device} vs cpu ...")
+    got, seconds = {}, {}
+    for tag, device in (("cpu", "cpu"), ("device", ctx.device)):
+        t = time.perf_counter()
+        got[tag] = attribute_codes(model, codes, method="ism", device=device)
+        seconds[tag] = time.perf_counter() - t
+    diff = float(np.abs(got["cpu"] - got["device"]).max())
+    return [Row("ISM", f"{ctx.device} vs cpu, exact in-silico mutagenesis", f"{n} x 1 kb",
+                f"{seconds['device'] / n * 1e3:.2f} ms per sequence on {ctx.device} "
+                f"({seconds['cpu'] / n * 1e3:.1f} ms cpu); largest difference {diff:.2g}", diff <= 1e-4)]
+
+
 CHECKS: list[Callable[[Context], list[Row]]] = [
     check_environment,
     check_cuda_tests,
@@ -371,6 +476,9 @@ CHECKS: list[Callable[[Context], list[Row]]] = [
     check_precision_agreement,
     check_motif_scan,
     check_motif_agreement,
+    check_process_to_bigwig,
+    check_variants,
+    check_ism,
 ]
 
 

@@ -15,7 +15,8 @@ from motifscan.io.fasta import IndexedFasta, read_fasta
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "benchmarks" / "gpu_check.py"
 ROWS = ["environment", "CUDA tests", "synthetic genome", "model scan -> bigWig", "agreement fp32",
-        "agreement bf16", "agreement fp16", "motif-file scan -> FIMO TSV", "motif agreement", "total"]
+        "agreement bf16", "agreement fp16", "motif-file scan -> FIMO TSV", "motif agreement", "process -> bigWig",
+        "variants, model", "variants, motifs", "ISM", "total"]
 
 
 def _module():
@@ -46,6 +47,9 @@ def test_dry_run_table(tmp_path):
     assert "skipped" in rows["CUDA tests"][2]
     assert "Mbp/s" in rows["model scan -> bigWig"][2] and rows["model scan -> bigWig"][1] == "2 Mbp"
     assert "identical" in rows["motif agreement"][2]
+    assert "identical" in rows["variants, motifs"][2] and "hg38" in rows["process -> bigWig"][2]
+    assert float(rows["variants, model"][2].rsplit(" ", 1)[1]) <= 1e-4
+    assert float(rows["ISM"][2].rsplit(" ", 1)[1]) <= 1e-4
     diff = float(rows["agreement fp32"][2].split("max abs diff ")[1].split()[0])
     assert diff <= 1e-4
 
