@@ -35,9 +35,6 @@ __all__ = [
 REF_CHECKS = ("ok", "mismatch", "n_in_window", "contig_missing")
 _DNA = frozenset("ACGTNacgtn")
 _ACGT = frozenset("ACGTacgt")
-# the one-base alleles, checked by one set lookup (most records are SNVs)
-_DNA_1 = frozenset(_DNA)
-_ACGT_1 = frozenset(_ACGT)
 
 
 @dataclass(slots=True)
@@ -163,7 +160,7 @@ def iter_alleles(path: str | os.PathLike, *, keep_records: bool = False,
                                  hint="the file is truncated or malformed; check it with 'bcftools view'") from None
             stats.records += 1
             ref = rec.ref or ""
-            if ref not in _DNA_1 and (not ref or not _DNA.issuperset(ref)):
+            if ref not in _DNA and (not ref or not _DNA.issuperset(ref)):  # one lookup for a one-base REF
                 raise InputError(f"REF {ref!r} at {rec.chrom}:{rec.pos} is not a DNA sequence", path=path,
                                  where=f"record {serial + 1}")
             yielded = False
@@ -173,7 +170,7 @@ def iter_alleles(path: str | os.PathLike, *, keep_records: bool = False,
             chrom, pos, rid, REF = rec.chrom, rec.pos, rec.id or ".", ref.upper()
             for k, alt in enumerate(alts):
                 # symbolic, breakend, '*', '.', or N: nothing to score
-                if alt not in _ACGT_1 and (not alt or not _ACGT.issuperset(alt)):
+                if alt not in _ACGT and (not alt or not _ACGT.issuperset(alt)):
                     stats.symbolic += 1
                     continue
                 stats.alleles += 1
@@ -181,7 +178,7 @@ def iter_alleles(path: str | os.PathLike, *, keep_records: bool = False,
                 yielded = True
                 yield Allele(serial, chrom, pos, rid, REF, alt.upper(), k, rec if keep_records else None)
             if keep_records and not yielded:
-                yield Allele(serial, rec.chrom, int(rec.pos), rec.id or ".", ref.upper(), "", -1, rec)
+                yield Allele(serial, chrom, pos, rid, REF, "", -1, rec)
             last = rec  # named in the error of a record that cannot be read
             serial += 1
     finally:

@@ -183,9 +183,9 @@ class _ModelVariantScorer:
         names: dict[str, int] = {}
         chrom_id = np.fromiter((names.setdefault(alleles[i].chrom, len(names)) for i in idx), dtype=np.int64,
                                count=len(idx))
-        which, span_a, span_b = _stretches_jit(chrom_id, starts, L, SPAN_GAP, MAX_SPAN)
+        which, span_a, span_b, first = _stretches_jit(chrom_id, starts, L, SPAN_GAP, MAX_SPAN)
         by_id = list(names)
-        span_chrom = [by_id[c] for c in chrom_id[_span_first(which)]]
+        span_chrom = [by_id[c] for c in chrom_id[first]]
         pieces = [_fetch(self.fa, c, a, b) for c, a, b in zip(span_chrom, span_a.tolist(), span_b.tolist())]
         offsets = np.concatenate([[0], np.cumsum([len(p) for p in pieces])[:-1]]).astype(np.int64)
         codes = np.concatenate(pieces)
@@ -258,12 +258,14 @@ def _stretches(chrom_id, starts, L, gap, max_span):
 
     A window joins the current stretch when it is on the same contig, starts inside it or at most
     ``gap`` bases after its end, and the stretch stays within ``max_span`` bases; otherwise it
-    opens a new one. Returns ``which`` ``(n,)``, ``span_a``, ``span_b`` (stretch starts and ends).
+    opens a new one. Returns ``which`` ``(n,)``, ``span_a``, ``span_b`` (stretch starts and ends)
+    and ``first`` (each stretch's first window).
     """
     n = starts.shape[0]
     which = np.empty(n, dtype=np.int64)
     span_a = np.empty(n, dtype=np.int64)
     span_b = np.empty(n, dtype=np.int64)
+    first = np.empty(n, dtype=np.int64)
     m = -1
     for j in range(n):
         st = starts[j]
@@ -274,16 +276,12 @@ def _stretches(chrom_id, starts, L, gap, max_span):
             m += 1
             span_a[m] = st
             span_b[m] = st + L
+            first[m] = j
         which[j] = m
-    return which, span_a[: m + 1].copy(), span_b[: m + 1].copy()
+    return which, span_a[: m + 1].copy(), span_b[: m + 1].copy(), first[: m + 1].copy()
 
 
 _stretches_jit = njit(_stretches)
-
-
-def _span_first(which: np.ndarray) -> np.ndarray:
-    """Index of the first window of each stretch (``which`` is non-decreasing from 0)."""
-    return np.flatnonzero(np.diff(which, prepend=-1))
 
 
 _CODE_LUT = np.full(256, N_CODE, dtype=np.uint8)
