@@ -13,6 +13,7 @@ import numpy as np
 
 from motifscan.motifs import Motif
 from motifscan.motifs.logos import plot_logo
+from script_helpers import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
 REPORT = ROOT / "workflows" / "scripts" / "report.py"
@@ -81,12 +82,17 @@ def _inputs(d: Path) -> list[str]:
             "--matches", str(d / "matches.tsv"), "--track", "track.bw", "--benchmarks", f"train={d / 'train.tsv'}"]
 
 
-def test_report_has_no_empty_header_rows_and_readable_logos(tmp_path):
+def _render(tmp_path, args: list[str]) -> str:
+    """Run report.py with ``args``; the HTML it wrote."""
     out = tmp_path / "report.html"
-    res = subprocess.run([sys.executable, str(REPORT), *_inputs(tmp_path), "-o", str(out)],
-                         capture_output=True, text=True, timeout=120)
+    res = subprocess.run([sys.executable, str(REPORT), *args, "-o", str(out)], capture_output=True, text=True,
+                         timeout=120)
     assert res.returncode == 0, res.stderr
-    text = out.read_text()
+    return out.read_text()
+
+
+def test_report_has_no_empty_header_rows_and_readable_logos(tmp_path):
+    text = _render(tmp_path, _inputs(tmp_path))
     page = _Page()
     page.feed(text)
     assert page.header_rows, "the report has tables with header rows"
@@ -116,32 +122,15 @@ def test_report_shows_each_group_of_filters_once_with_its_members(tmp_path):
     members = ["filter0,filter5,filter7", "filter1"]
     table.write_text("\t".join([head, "n_members", "members"]) + "\n" + "".join(
         f"{row}\t{len(m.split(','))}\t{m}\n" for row, m in zip(rows, members)))
-    out = tmp_path / "report.html"
-    res = subprocess.run([sys.executable, str(REPORT), *args, "-o", str(out)], capture_output=True, text=True,
-                         timeout=120)
-    assert res.returncode == 0, res.stderr
-    text = out.read_text()
+    text = _render(tmp_path, args)
     assert "4 filters exported as 2 motifs" in text
     assert "<th>logo</th><th>filters</th>" in text
     assert '3<br><span class="small">filter0, filter5, filter7</span>' in text
 
 
 # ----------------------------------------------------------------------------- multi-task models
-def _report_module():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("report", REPORT)
-    mod = importlib.util.module_from_spec(spec)
-    sys.path.insert(0, str(REPORT.parent))
-    try:
-        spec.loader.exec_module(mod)
-    finally:
-        sys.path.remove(str(REPORT.parent))
-    return mod
-
-
 def test_sharing_is_relative_to_each_tasks_largest_influence():
-    report = _report_module()
+    report = load_script(REPORT)
     rows = [{"influence_a": "1.0", "influence_b": "0.01"},   # a only
             {"influence_a": "0.5", "influence_b": "0.6"},    # both
             {"influence_a": "0.1", "influence_b": "0.3"},    # b: 0.3 >= 0.25 * 0.6; a: 0.1 < 0.25 * 1.0
@@ -192,11 +181,7 @@ def _multitask_inputs(d: Path) -> list[str]:
 
 
 def test_multi_task_report_has_per_task_metrics_motifs_and_shared_filters(tmp_path):
-    out = tmp_path / "report.html"
-    res = subprocess.run([sys.executable, str(REPORT), *_multitask_inputs(tmp_path), "-o", str(out)],
-                         capture_output=True, text=True, timeout=120)
-    assert res.returncode == 0, res.stderr
-    text = out.read_text()
+    text = _render(tmp_path, _multitask_inputs(tmp_path))
     page = _Page()
     page.feed(text)
     assert all(any(cell for cell in row) for row in page.header_rows)
@@ -222,10 +207,6 @@ def test_multi_task_report_has_per_task_metrics_motifs_and_shared_filters(tmp_pa
 
 
 def test_one_task_report_has_no_task_sections(tmp_path):
-    out = tmp_path / "report.html"
-    res = subprocess.run([sys.executable, str(REPORT), *_inputs(tmp_path), "-o", str(out)],
-                         capture_output=True, text=True, timeout=120)
-    assert res.returncode == 0, res.stderr
-    text = out.read_text()
+    text = _render(tmp_path, _inputs(tmp_path))
     for needle in ("Per task", "Top motifs per task", "Shared and private", "mean of"):
         assert needle not in text

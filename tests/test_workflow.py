@@ -6,7 +6,6 @@ The end-to-end run of the test config takes 1.5-5 minutes, so it runs in CI's de
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import subprocess
@@ -18,26 +17,16 @@ import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from script_helpers import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = ROOT / "workflows" / "scripts"
 BIN = Path(sys.executable).parent  # snakemake's jobs call `motifscan` from this environment
 
 
-def _load(path: Path):
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    mod = importlib.util.module_from_spec(spec)
-    sys.path.insert(0, str(path.parent))
-    try:
-        spec.loader.exec_module(mod)
-    finally:
-        sys.path.remove(str(path.parent))
-    return mod
-
-
-common = _load(SCRIPTS / "_common.py")
-summarise = _load(SCRIPTS / "summarise.py")
-check_jobs = _load(ROOT / "workflows" / "slurm" / "check_jobs.py")
+common = load_script(SCRIPTS / "_common.py")
+summarise = load_script(SCRIPTS / "summarise.py")
+check_jobs = load_script(ROOT / "workflows" / "slurm" / "check_jobs.py")
 
 
 def snakemake(tmp_path, *args, timeout=120):
