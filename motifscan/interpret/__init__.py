@@ -1,0 +1,1 @@
+"""Jobs that explain a model or a motif set (variant effects, attribution, enrichment, calibration)."""

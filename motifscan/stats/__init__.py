@@ -1,0 +1,6 @@
+"""Statistics: p-values against nulls, tail fits, multiple testing, enrichment tests.
+
+Pure maths on arrays: no I/O, no model. Every function says which null and which test it uses.
+
+* :mod:`.multitest` -- Benjamini-Hochberg q-values (plain and in log space).
+"""
