@@ -53,9 +53,10 @@ import torch
 
 from ..atomic import check_output_path
 from ..codes import N_CODE, one_hot, one_hot_torch
-from ..device import resolve_device, set_threads
+from ..device import set_threads
 from ..errors import InputError, UsageError
 from ..model import MotifCNN
+from ..kernels.methods import resolve_compute
 from ..kernels.mutations import MutationScorer
 from ..scan.options import AttributionOptions, RunOptions
 
@@ -254,7 +255,6 @@ def attribute(
     if motifs is not None and not os.path.exists(motifs):
         raise UsageError(f"--motifs {motifs}: file not found")
     set_threads(run.threads)
-    dev = resolve_device(run.device)
     task = resolve_task(model, options.task)
     length = int(options.length or model.config.seq_length)
     W = model.config.filter_width
@@ -266,10 +266,12 @@ def attribute(
         raise InputError("no sequences to attribute", path=input_path)
     if bigwig is not None and data.intervals is None:
         raise UsageError("--bigwig needs BED/narrowPeak input with --genome (FASTA records have no coordinates)")
+    compute = resolve_compute(run.device, "substitutions", method=run.conv_method, precision=run.precision)
+    dev = compute.device
     t0 = time.perf_counter()
-    model = model.eval()
+    model = model.to(dev).eval()
     values = attribute_codes(model, data.codes, method=options.method, task=task, center=options.center,
-                             device=dev, batch_size=run.batch_size, conv_method=run.conv_method)
+                             device=dev, batch_size=run.batch_size, conv_method=compute.method)
     contrib = contributions(values, data.codes) if (bigwig or seqlets) else None
     found, threshold = [], float("nan")
     rows = []
@@ -278,7 +280,7 @@ def attribute(
 
         shuffled = shuffle_all(data.codes, 1, options.seed)
         null = contributions(attribute_codes(model, shuffled, method=options.method, task=task, device=dev,
-                                             batch_size=run.batch_size, conv_method=run.conv_method), shuffled)
+                                             batch_size=run.batch_size, conv_method=compute.method), shuffled)
         found, threshold = call_seqlets(contrib, null, quantile=options.seqlet_quantile, window=options.seqlet_window)
         names = _name_seqlets(found, data.codes, motifs)
         for s, (name, strand) in zip(found, names):

@@ -42,6 +42,7 @@ from ..atomic import atomic_open, atomic_path, check_output_path
 from ..data.datasets import SequenceSet, load_sequences, sequence_set
 from ..errors import InputError, UsageError
 from ..io.fasta import IndexedFasta
+from ..kernels.methods import resolve_compute
 from ..io.samplesheet import TaskSpec
 from ..io.motif_formats import detect_format, read_motifs, write_motifs
 from ..model import MotifCNN, file_sha256, load_model
@@ -370,8 +371,6 @@ def export_motifs(
     InputError
         Unreadable model, sequences or database; no filter with enough sites.
     """
-    from ..device import resolve_device
-
     fmt = detect_format(output, format)
     output = check_output_path(output)
     tsv = check_output_path(table_path(output))
@@ -390,7 +389,7 @@ def export_motifs(
         raise UsageError("give labels or negatives, not both")
     database = _resolve_db(db)
 
-    dev = resolve_device(device)
+    dev = resolve_compute(device, "export").device
     if isinstance(model, (str, os.PathLike)):
         model, home = load_model(model, device=dev), None
     else:
