@@ -11,16 +11,11 @@ import click
 from ..atomic import atomic_path, check_output_path
 from ..errors import UsageError
 from ._base import cli, device_options, invocation, log, quiet_option, task_inputs
+from ._inputs import model_first
 
 
 def _chroms(value: str | None) -> list[str] | None:
     return None if value is None else [c.strip() for c in value.split(",") if c.strip()]
-
-
-def _check_inputs(*paths) -> None:
-    for p in paths:
-        if p is not None and p not in ("shuffle", "background") and not Path(p).exists():
-            raise UsageError(f"input file not found: {p}")
 
 
 @cli.command(context_settings={"show_default": True})
@@ -119,6 +114,7 @@ def evaluate(model_path, positives, out_dir, task, task_names, samplesheet, geno
     from ..evaluate import check_evaluation_dir, evaluate_model, write_evaluation
     from ..model import load_model
 
+    model_first(model_path, positives, command="evaluate", usage="MODEL POSITIVES... -o DIR", what="peak file")
     check_evaluation_dir(out_dir)
     tasks = task_inputs(positives, task_names, samplesheet, genome, negatives)
     if task is not None and not isinstance(tasks, str):

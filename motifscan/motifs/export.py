@@ -192,11 +192,9 @@ def _resolve_db(db) -> list[Motif] | None:
     if db is None:
         return None
     if isinstance(db, (str, os.PathLike)):
-        path = Path(db)
-        if not path.exists() and str(db).lower() == "jaspar":
-            from . import jaspar_path
+        from . import motif_file
 
-            path = jaspar_path()
+        path = motif_file(db)
         if not path.exists():
             raise InputError("motif database not found", path=path,
                              hint="give a MEME/JASPAR/TRANSFAC/HOMER file, or 'jaspar' for the bundled JASPAR 2024")

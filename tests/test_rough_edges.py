@@ -1,0 +1,128 @@
+"""The rough edges a new user hit (issue 21, part 3): each one as it was met, run through the CLI."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import write_fasta
+
+from motifscan.cli._base import main
+from motifscan.model import ModelConfig, MotifCNN, save_model
+
+REPO = Path(__file__).resolve().parents[1]
+JASPAR = REPO / "motifscan" / "resources" / "JASPAR2024_CORE_vertebrates.meme"
+
+
+def _one_error_line(err: str) -> str:
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert len(lines) == 1, err
+    assert lines[0].startswith("motifscan: error: ")
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    """A tiny model, a genome, peaks and a VCF."""
+    d = tmp_path_factory.mktemp("edges")
+    rng = np.random.default_rng(3)
+    genome = "".join(rng.choice(list("ACGT"), 3000))
+    write_fasta(d / "genome.fa", ["chr1"], [genome])
+    write_fasta(d / "peaks.fa", [f"p{i}" for i in range(4)],
+                ["".join(rng.choice(list("ACGT"), 40)) for _ in range(4)])
+    torch.manual_seed(0)
+    save_model(MotifCNN(ModelConfig(n_filters=4, filter_width=8, seq_length=40)).eval(), d / "model.h5")
+    (d / "calls.vcf").write_text("##fileformat=VCFv4.2\n##contig=<ID=chr1,length=3000>\n"
+                                 "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+                                 f"chr1\t1500\trs1\t{genome[1499]}\t{'A' if genome[1499] != 'A' else 'C'}\t.\t.\t.\n")
+    (d / "notes.txt").write_text("a note, not motifs\n")
+    return d
+
+
+# ---------------------------------------------------------------- 1: the `jaspar` keyword
+def test_readme_names_no_motif_file_that_is_missing():
+    """The README's commands name the bundled collection by keyword, not by a path that does not exist."""
+    readme = (REPO / "README.md").read_text()
+    for path in re.findall(r"[\w.-]+/[\w./-]+\.meme\b", readme):
+        assert (REPO / path).exists(), path
+
+
+def test_jaspar_keyword_is_the_bundled_file_for_scan_and_variants(files):
+    from motifscan.cli._inputs import SEQUENCE_ENDINGS, VCF_ENDINGS, model_or_motifs
+
+    kind, path = model_or_motifs("jaspar", str(files / "genome.fa"), command="scan", usage="", what="input",
+                                 endings=SEQUENCE_ENDINGS)
+    assert kind == "motifs" and Path(path) == JASPAR
+    kind, path = model_or_motifs("JASPAR", str(files / "calls.vcf"), command="variants", usage="", what="VCF",
+                                 endings=VCF_ENDINGS)
+    assert kind == "motifs" and Path(path) == JASPAR
+
+
+def test_scan_jaspar(files, tmp_path):
+    out = tmp_path / "hits.tsv"
+    assert main(["scan", "jaspar", str(files / "genome.fa"), "-o", str(out), "--pvalue", "1e-5", "-q"]) == 0
+    assert out.read_text().startswith("motif_id\tmotif_alt_id")
+
+
+def test_variants_jaspar(files, tmp_path):
+    out = tmp_path / "breaks.tsv"
+    assert main(["variants", "jaspar", str(files / "calls.vcf"), "--genome", str(files / "genome.fa"),
+                 "-o", str(out), "-q"]) == 0
+    assert out.exists()
+
+
+def test_simulate_jaspar_plants_ctcf(tmp_path):
+    fa, bed = tmp_path / "g.fa", tmp_path / "t.bed"
+    assert main(["simulate", "-o", str(fa), "--truth", str(bed), "--length", "5000", "--n-sites", "3",
+                 "--motifs", "jaspar", "-q"]) == 0
+    assert {ln.split("\t")[3] for ln in bed.read_text().splitlines()} == {"MA0139.2"}
+
+
+def test_attribute_motifs_jaspar(files, tmp_path):
+    out = tmp_path / "a.npz"
+    assert main(["attribute", str(files / "model.h5"), str(files / "peaks.fa"), "-o", str(out),
+                 "--seqlets", str(tmp_path / "s.bed"), "--motifs", "jaspar", "--device", "cpu", "-q"]) == 0
+    assert out.exists()
+
+
+# ---------------------------------------------------------------- 2 and 4: the first argument
+@pytest.mark.parametrize("output", ["x.tsv", "x.bw"])
+def test_scan_of_a_text_file_says_it_is_not_a_model_or_motif_file(files, tmp_path, capsys, output):
+    """Not 'give --format' (the output's format) and not a complaint about the output name first."""
+    assert main(["scan", str(files / "notes.txt"), str(files / "genome.fa"), "-o", str(tmp_path / output)]) == 2
+    line = _one_error_line(capsys.readouterr().err)
+    assert "notes.txt" in line and "not a model" in line and "--motif-format" in line
+    assert output not in line and "--format" not in line.replace("--motif-format", "")
+
+
+def test_motif_format_makes_any_name_a_motif_file(files, tmp_path):
+    notes = tmp_path / "ctcf.txt"
+    notes.write_bytes(JASPAR.read_bytes())
+    assert main(["scan", str(notes), str(files / "genome.fa"), "-o", str(tmp_path / "h.tsv"),
+                 "--motif-format", "meme", "--pvalue", "1e-6", "-q"]) == 0
+
+
+@pytest.mark.parametrize("argv, swap", [
+    ("evaluate {d}/peaks.fa {d}/model.h5 -o {t}/ev", "evaluate {d}/model.h5 {d}/peaks.fa"),
+    ("attribute {d}/peaks.fa {d}/model.h5 -o {t}/a.npz", "attribute {d}/model.h5 {d}/peaks.fa"),
+    ("scan {d}/genome.fa {d}/model.h5 -o {t}/x.bw", "scan {d}/model.h5 {d}/genome.fa"),
+    ("variants {d}/calls.vcf {d}/model.h5 --genome {d}/genome.fa -o {t}/e.tsv",
+     "variants {d}/model.h5 {d}/calls.vcf"),
+])
+def test_swapped_arguments_suggest_the_swap(files, tmp_path, capsys, argv, swap):
+    assert main(argv.format(d=files, t=tmp_path).split()) == 2
+    line = _one_error_line(capsys.readouterr().err)
+    assert "first argument must be a model" in line and f"did you mean: motifscan {swap.format(d=files)}" in line
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("second", ["genome.fa", "peaks.fa"])
+def test_two_inputs_do_not_suggest_swapping_them(files, tmp_path, capsys, second):
+    """`scan genome.fa genome.fa` once suggested the very same command."""
+    assert main(["scan", str(files / "genome.fa"), str(files / second), "-o", str(tmp_path / "x.bw")]) == 2
+    line = _one_error_line(capsys.readouterr().err)
+    assert "genome.fa is the input" in line and "did you mean" not in line
