@@ -126,3 +126,32 @@ def test_two_inputs_do_not_suggest_swapping_them(files, tmp_path, capsys, second
     assert main(["scan", str(files / "genome.fa"), str(files / second), "-o", str(tmp_path / "x.bw")]) == 2
     line = _one_error_line(capsys.readouterr().err)
     assert "genome.fa is the input" in line and "did you mean" not in line
+
+
+# ---------------------------------------------------------------- 3: JASPAR's raw .pfm
+def test_jaspar_raw_pfm_is_read_and_named_by_its_file(files, tmp_path):
+    from motifscan.io.motif_formats import read_motifs, write_motifs
+
+    ctcf = next(m for m in read_motifs(JASPAR) if m.id == "MA0139.2")
+    counts = np.round(ctcf.probs * 100).astype(int)
+    pfm = tmp_path / "MA0139.2.pfm"  # as JASPAR serves it: 4 rows A, C, G, T, no header
+    pfm.write_text("\n".join(" ".join(f"{c:4d}" for c in counts[:, j]) for j in range(4)) + "\n")
+    (m,) = read_motifs(pfm)
+    assert m.id == "MA0139.2" and m.width == ctcf.width
+    np.testing.assert_allclose(m.probs, counts / counts.sum(axis=1, keepdims=True))
+    # written back (with its '>ID' line) and read again: the same matrix
+    back = read_motifs(write_motifs([m], tmp_path / "again.pfm"))
+    assert back[0].id == m.id
+    np.testing.assert_allclose(back[0].probs, m.probs, atol=1e-6)
+    # and the CLI takes it as a motif file
+    assert main(["scan", str(pfm), str(files / "genome.fa"), "-o", str(tmp_path / "h.tsv"), "-q"]) == 0
+
+
+def test_raw_pfm_rows_must_be_four(tmp_path):
+    from motifscan.errors import InputError
+    from motifscan.io.motif_formats import read_motifs
+
+    pfm = tmp_path / "five.pfm"
+    pfm.write_text("1 2\n3 4\n5 6\n7 8\n9 10\n")
+    with pytest.raises(InputError, match="five.pfm.*line 5"):
+        read_motifs(pfm)
