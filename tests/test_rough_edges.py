@@ -155,3 +155,20 @@ def test_raw_pfm_rows_must_be_four(tmp_path):
     pfm.write_text("1 2\n3 4\n5 6\n7 8\n9 10\n")
     with pytest.raises(InputError, match="five.pfm.*line 5"):
         read_motifs(pfm)
+
+
+# ---------------------------------------------------------------- 13: counts in messages
+def test_plural():
+    from motifscan.text import plural
+
+    assert [plural(n, "allele") for n in (0, 1, 2)] == ["0 alleles", "1 allele", "2 alleles"]
+    assert plural(1, "match", "matches") == "1 match" and plural(3, "match", "matches") == "3 matches"
+    assert plural(1024, "read", commas=True) == "1,024 reads"
+
+
+def test_one_thread_and_one_allele_are_singular(files, tmp_path, capsys):
+    assert main(["variants", "jaspar", str(files / "calls.vcf"), "--genome", str(files / "genome.fa"),
+                 "-o", str(tmp_path / "b.tsv"), "--threads", "1", "--device", "auto"]) == 0
+    err = capsys.readouterr().err
+    assert "(1 thread;" in err and "1 allele of 1 record" in err
+    assert not re.search(r"\b1 (threads|alleles|records)\b", err)

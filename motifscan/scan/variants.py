@@ -42,6 +42,7 @@ from ..io.variants import (
     Allele, AlleleStats, AnnotatedVcfWriter, BreaksWriter, EffectsWriter, iter_alleles, vcf_contigs,
 )
 from ..model import MotifCNN
+from ..text import plural
 from .jit import njit
 from .mutations import MutationScorer
 from .options import MotifOptions, RunOptions, VariantOptions
@@ -407,15 +408,15 @@ def _annotate(writer: AnnotatedVcfWriter, batch: Sequence[Allele], scored: Seque
 
 
 def _log_counts(out: dict, output) -> None:
-    log.info("%s alleles of %s records in %.1f s (%.0f variants/s) -> %s", f"{out['alleles']:,}",
-             f"{out['records']:,}", out["seconds"], out.get("variants_per_s", 0), output)
+    log.info("%s of %s in %.1f s (%.0f variants/s) -> %s", plural(out["alleles"], "allele", commas=True),
+             plural(out["records"], "record", commas=True), out["seconds"], out.get("variants_per_s", 0), output)
     if out.get("symbolic"):
-        log.info("%d symbolic ALTs (<DEL>, *, breakends, N) skipped", out["symbolic"])
+        log.info("%s (<DEL>, *, breakends, N) skipped", plural(out["symbolic"], "symbolic ALT"))
     for key, text in (("mismatch", "REF disagrees with the genome (ref_check=mismatch)"),
                       ("contig_missing", "contig not in the genome (ref_check=contig_missing)"),
                       ("n_in_window", "window holds N or runs off the contig (ref_check=n_in_window)")):
         if out.get(key):
-            (log.info if key == "n_in_window" else log.warning)("%d alleles: %s", out[key], text)
+            (log.info if key == "n_in_window" else log.warning)("%s: %s", plural(out[key], "allele"), text)
 
 
 # ---------------------------------------------------------------------------- motif files
