@@ -25,7 +25,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .atomic import TMP_MARKER, atomic_open, atomic_path, check_output_dir, check_output_path
-from .data.tasks import build_task_set
+from .data.tasks import build_task_set, task_index
 from .device import resolve_device
 from .errors import UsageError
 from .io.samplesheet import TaskSpec
@@ -148,7 +148,7 @@ def evaluate_model(
         if task is None and len(tasks) > 1:
             raise UsageError(f"the model has {len(tasks)} tasks ({', '.join(tasks)}): say which one these peaks "
                              "are for", hint="add --task NAME, or give one peak file per task with --task-names")
-        name = task or tasks[0]
+        name = tasks[0] if task is None else tasks[task_index(tasks, task)]
         specs = [TaskSpec(name, os.fspath(positives), os.fspath(negatives),
                           os.fspath(genome) if genome is not None else None)]
         files = {"positives": positives, "negatives": negatives}

@@ -172,3 +172,48 @@ def test_one_thread_and_one_allele_are_singular(files, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "(1 thread;" in err and "1 allele of 1 record" in err
     assert not re.search(r"\b1 (threads|alleles|records)\b", err)
+
+
+# ---------------------------------------------------------------- one --task resolver
+def test_task_index_by_name_or_index():
+    from motifscan.data.tasks import task_index
+    from motifscan.errors import UsageError
+
+    tasks = ["ctcf", "1", "maf"]
+    assert task_index(tasks, "maf") == 2 and task_index(tasks, 2) == 2 and task_index(tasks, "0") == 0
+    assert task_index(tasks, "1") == 1  # the task named "1" (also its index here)
+    with pytest.raises(UsageError, match="--task 'nosuch' is not a task"):
+        task_index(tasks, "nosuch")
+    with pytest.raises(UsageError, match="--task 3: the model has 3 tasks"):
+        task_index(tasks, "3")
+
+
+@pytest.fixture(scope="module")
+def two_task_model(tmp_path_factory):
+    path = tmp_path_factory.mktemp("two") / "two.h5"
+    torch.manual_seed(1)
+    save_model(MotifCNN(ModelConfig(n_filters=4, filter_width=8, seq_length=40, tasks=["ctcf", "maf"])).eval(), path)
+    return path
+
+
+@pytest.mark.parametrize("command, output", [
+    ("scan {m} {d}/genome.fa -o {o}", "t.bedGraph"),
+    ("attribute {m} {d}/peaks.fa -o {o}", "a.npz"),
+    ("evaluate {m} {d}/peaks.fa -o {o}", "ev"),
+    ("export {m} -o {o}", "m.meme"),
+])
+def test_task_by_name_or_index_is_the_same_in_every_command(files, two_task_model, tmp_path, command, output):
+    outs = []
+    for task in ("maf", "1"):
+        out = tmp_path / task / output
+        out.parent.mkdir()
+        argv = command.format(m=two_task_model, d=files, o=out).split() + ["--task", task, "-q"]
+        assert main(argv + ["--device", "cpu"]) == 0
+        outs.append(out)
+    a, b = outs
+    if a.is_dir():
+        a, b = a / "metrics.json", b / "metrics.json"
+    if a.suffix == ".npz":
+        assert all(np.array_equal(x, y) for x, y in zip(np.load(a).values(), np.load(b).values()))
+    elif a.exists() or b.exists():
+        assert a.read_bytes() == b.read_bytes()

@@ -45,7 +45,7 @@ def _chroms(values: tuple[str, ...]) -> tuple[str, ...] | None:
                    "log names the mode chosen].")
 @click.option("--format", "fmt", type=click.Choice(["bedgraph", "bigwig", "peaks", "tsv", "bed", "gff3"]),
               help="Output format, when the extension does not say.")
-@click.option("--task", help="Multi-task models: write only this task's track and peaks [default: one file per "
+@click.option("--task", help="Multi-task models: write only this task's (name or 0-based index) track and peaks [default: one file per "
                              "task, OUT.TASK.EXT].")
 @click.option("--peaks", type=click.Path(dir_okay=False),
               help="Models, windows mode: also write the peaks here (BED), from the same pass as the track.")

@@ -92,7 +92,7 @@ def train(positives, output, task_names, samplesheet, genome, negatives, neg_rat
 @click.argument("model_path", metavar="MODEL", type=click.Path(dir_okay=False))
 @click.argument("positives", nargs=-1, type=click.Path(dir_okay=False))
 @click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False), help="Directory for metrics.json, roc.png and pr.png (created, with its parents, if missing).")
-@click.option("--task", help="Multi-task models: the task one POSITIVES file is for.")
+@click.option("--task", help="Multi-task models: the task (name or 0-based index) one POSITIVES file is for.")
 @click.option("--task-names", help="Several POSITIVES: the task of each, comma-separated [default: the file stems].")
 @click.option("--samplesheet", type=click.Path(dir_okay=False),
               help="Tasks from a TSV (columns name, peaks, and optionally negatives, genome) instead of POSITIVES.")

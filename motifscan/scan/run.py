@@ -21,6 +21,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..atomic import check_output_path
+from ..data.tasks import task_index
 from ..device import resolve_device, set_threads
 from ..errors import InputError, UsageError
 from ..io.fimo import HitSink
@@ -105,12 +106,11 @@ def task_columns(tasks: Sequence[str], out: OutputOptions, mode: str) -> list[tu
     a multi-task model writes one per task, at :func:`~motifscan.io.outputs.task_path`.
     """
     if out.task is not None:
-        if out.task not in tasks:
-            raise UsageError(f"--task {out.task!r} is not a task of the model", hint=f"its tasks: {', '.join(tasks)}")
+        column = task_index(tasks, out.task)
         if mode != "windows":
             raise UsageError("--task picks the track and peaks of one task; records have a column per task",
                              hint="leave --task out in records mode")
-        return [(list(tasks).index(out.task), None)]
+        return [(column, None)]
     if len(tasks) == 1 or mode != "windows":
         return [(0, None)]
     return [(k, t) for k, t in enumerate(tasks)]
