@@ -217,3 +217,61 @@ def test_task_by_name_or_index_is_the_same_in_every_command(files, two_task_mode
         assert all(np.array_equal(x, y) for x, y in zip(np.load(a).values(), np.load(b).values()))
     elif a.exists() or b.exists():
         assert a.read_bytes() == b.read_bytes()
+
+
+# ---------------------------------------------------------------- TrainOptions: defaults once
+def test_workflow_schema_train_defaults_are_train_options():
+    import yaml
+
+    from motifscan.data.datasets import DEFAULT_TEST_CHROMS, DEFAULT_VALID_CHROMS
+    from motifscan.train import TrainOptions
+
+    schema = yaml.safe_load((REPO / "workflows" / "schemas" / "config.schema.yaml").read_text())
+    train = schema["properties"]["experiments"]["additionalProperties"]["properties"]["train"]["properties"]
+    field = {"filters": "n_filters", "rc": "rc_sharing"}
+    held_out = {"valid_chroms": list(DEFAULT_VALID_CHROMS), "test_chroms": list(DEFAULT_TEST_CHROMS)}
+    checked = set()
+    for key, spec in train.items():
+        if key == "extra":
+            continue
+        assert "default" in spec, key
+        want = held_out[key] if key in held_out else getattr(TrainOptions, field.get(key, key))
+        assert spec["default"] == want, key
+        checked.add(key)
+    assert checked >= {"length", "filters", "filter_width", "epochs", "neg_ratio", "rc", "seed"}
+
+
+def test_cli_train_defaults_are_train_options():
+    from motifscan.cli import cli
+    from motifscan.train import TrainOptions
+
+    params = {p.name: p for p in cli.commands["train"].params}
+    for name in ("neg_ratio", "length", "n_filters", "filter_width", "hidden", "dropout", "epochs", "patience",
+                 "batch_size", "lr", "seed"):
+        assert params[name].default == getattr(TrainOptions, name), name
+
+
+# ---------------------------------------------------------------- 7: training progress off a terminal
+def test_fit_logs_one_line_per_epoch_off_a_terminal(planted, caplog):
+    import logging
+
+    from motifscan.train import fit
+
+    pos, neg = planted[0], planted[1]
+    order = np.random.default_rng(0).permutation(2 * len(pos))
+    codes = np.concatenate([pos, neg])[order]
+    labels = np.concatenate([np.ones(len(pos)), np.zeros(len(neg))]).astype(np.float32)[order]
+    torch.manual_seed(0)
+    model = MotifCNN(ModelConfig(n_filters=4, filter_width=8, seq_length=codes.shape[1]))
+    with caplog.at_level(logging.INFO, logger="motifscan"):
+        history = fit(model, codes[:200], labels[:200], codes[200:], labels[200:], epochs=3, min_epochs=3,
+                      device="cpu", progress=True)
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("epoch ")]
+    assert len(lines) == len(history) == 3
+    assert all(re.fullmatch(r"epoch \d of at most 3: loss [\d.]+, valid AUROC [\d.]+, AUPRC [\d.]+ \([\d.]+ s\)", ln)
+               for ln in lines)
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="motifscan"):
+        fit(model, codes[:200], labels[:200], codes[200:], labels[200:], epochs=2, min_epochs=2, device="cpu",
+            progress=False)  # --quiet
+    assert not [r for r in caplog.records if r.getMessage().startswith("epoch ")]
