@@ -200,6 +200,22 @@ def write_metrics(metrics: dict[str, Any], path: str | os.PathLike) -> Path:
     return Path(path)
 
 
+def _short_name(path: str | os.PathLike) -> str:
+    """A file as a plot names it: its folder and name (``ctcf/model.h5``), the name alone at the top."""
+    p = Path(path)
+    return p.name if p.parent.name in ("", ".") else f"{p.parent.name}/{p.name}"
+
+
+def evaluation_title(model_path: str | os.PathLike, data: str | os.PathLike | Sequence[TaskSpec]) -> str:
+    """The title of the ROC and PR plots: the model and the data it was scored on.
+
+    ``data`` is a peak file, or the tasks of a multi-task evaluation (named by their files).
+    """
+    files = [data] if isinstance(data, (str, os.PathLike)) else [s.peaks for s in data]
+    shown = ", ".join(_short_name(f) for f in files[:3]) + (f" +{len(files) - 3}" if len(files) > 3 else "")
+    return f"{_short_name(model_path)} on {shown}"
+
+
 def plot_curves(labels: np.ndarray, scores: np.ndarray, out_dir: str | os.PathLike, *, title: str = "",
                 tasks: Sequence[str] | None = None) -> list[Path]:
     """Draw ``roc.png`` and ``pr.png`` into ``out_dir`` (atomically); returns their paths.
@@ -234,7 +250,9 @@ def plot_curves(labels: np.ndarray, scores: np.ndarray, out_dir: str | os.PathLi
             ax.plot(x, yv, drawstyle="steps-post" if name == "pr.png" else "default", label=label)
         if diag:
             ax.plot([0, 1], [0, 1], ls="--", c="grey", lw=0.8)
-        ax.set(xlabel=xl, ylabel=yl, xlim=(0, 1), ylim=(0, 1.02), title=title or None)
+        ax.set(xlabel=xl, ylabel=yl, xlim=(0, 1), ylim=(0, 1.02))
+        if title:
+            ax.set_title(title, fontsize="small", wrap=True)
         ax.legend(loc="lower right" if diag else "lower left", fontsize="small" if len(curves) > 1 else None)
         fig.tight_layout()
         target = out_dir / name

@@ -275,3 +275,21 @@ def test_fit_logs_one_line_per_epoch_off_a_terminal(planted, caplog):
         fit(model, codes[:200], labels[:200], codes[200:], labels[200:], epochs=2, min_epochs=2, device="cpu",
             progress=False)  # --quiet
     assert not [r for r in caplog.records if r.getMessage().startswith("epoch ")]
+
+
+# ---------------------------------------------------------------- 15: plot titles
+def test_roc_and_pr_plots_name_the_model_and_the_data(files, tmp_path, monkeypatch):
+    from motifscan import evaluate
+
+    titles = []
+    real = evaluate.plot_curves
+
+    def spy(*args, **kw):
+        titles.append(kw["title"])
+        return real(*args, **kw)
+
+    monkeypatch.setattr(evaluate, "plot_curves", spy)
+    assert main(["evaluate", str(files / "model.h5"), str(files / "peaks.fa"), "-o", str(tmp_path / "ev"),
+                 "--device", "cpu", "-q"]) == 0
+    assert titles == [f"{files.name}/model.h5 on {files.name}/peaks.fa"]
+    assert evaluate.evaluation_title("model.h5", "peaks.fa") == "model.h5 on peaks.fa"

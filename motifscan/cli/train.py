@@ -117,7 +117,7 @@ def evaluate(model_path, positives, out_dir, task, task_names, samplesheet, geno
     optimistic metrics: a warning says so and names the model file's held-out test metrics.
     """
     from ..device import set_threads
-    from ..evaluate import check_evaluation_dir, evaluate_model, write_evaluation
+    from ..evaluate import check_evaluation_dir, evaluate_model, evaluation_title, write_evaluation
     from ..model import load_model
 
     model_first(model_path, positives, command="evaluate", usage="MODEL POSITIVES... -o DIR", what="peak file")
@@ -129,7 +129,7 @@ def evaluate(model_path, positives, out_dir, task, task_names, samplesheet, geno
     model = load_model(model_path)
     result = evaluate_model(model, tasks, negatives=negatives or "shuffle", genome=genome, task=task,
                             neg_ratio=neg_ratio, seed=seed, device=device)
-    write_evaluation(result, out_dir, title=Path(model_path).stem)
+    write_evaluation(result, out_dir, title=evaluation_title(model_path, tasks))
     m = result.metrics
     log.info("AUROC %.4f, AUPRC %.4f (n=%d, %d positive%s) -> %s", m["auroc"], m["auprc"], m["n"], m["n_pos"],
              f"; task {m['task']}" if "task" in m else "", Path(out_dir))
