@@ -293,3 +293,36 @@ def test_roc_and_pr_plots_name_the_model_and_the_data(files, tmp_path, monkeypat
                  "--device", "cpu", "-q"]) == 0
     assert titles == [f"{files.name}/model.h5 on {files.name}/peaks.fa"]
     assert evaluate.evaluation_title("model.h5", "peaks.fa") == "model.h5 on peaks.fa"
+
+
+# ---------------------------------------------------------------- 9: gather from the command line
+def test_gather_command_joins_shards_into_the_unsharded_outputs(tmp_path, capsys):
+    from scan_helpers import random_dna, random_model
+
+    rng = np.random.default_rng(5)
+    fa = write_fasta(tmp_path / "g.fa", ["chr1", "chr2"], [random_dna(rng, 9000), random_dna(rng, 4000)])
+    model = tmp_path / "m.h5"
+    save_model(random_model(n_filters=6, width=7, seq_length=60, seed=3), model)
+
+    def scan(out, peaks, *extra):
+        assert main(["scan", str(model), str(fa), "-o", str(out), "--peaks", str(peaks), "--stride", "10",
+                     "--threshold", "0.5", "-q", *extra]) == 0
+
+    scan(tmp_path / "whole.bw", tmp_path / "whole.bed")
+    for i in (1, 2, 3):
+        scan(tmp_path / f"{i}.bw", tmp_path / f"{i}.bed", "--shard", f"{i}/3", "--chunk-size", "1500")
+    assert main(["gather", *(str(tmp_path / f"{i}.bw") for i in (1, 2, 3)), "-o", str(tmp_path / "g.bw"),
+                 *(a for i in (1, 2, 3) for a in ("--shard-peaks", str(tmp_path / f"{i}.bed"))),
+                 "--peaks", str(tmp_path / "g.bed")]) == 0
+    assert "from 3 shards" in capsys.readouterr().err
+    assert (tmp_path / "g.bw").read_bytes() == (tmp_path / "whole.bw").read_bytes()
+    assert (tmp_path / "g.bed").read_text() == (tmp_path / "whole.bed").read_text()
+    assert main(["gather", str(tmp_path / "1.bw"), str(tmp_path / "2.bw"), str(tmp_path / "3.bw"),
+                 "-o", str(tmp_path / "t.bw")]) == 0
+    assert (tmp_path / "t.bw").read_bytes() == (tmp_path / "whole.bw").read_bytes()
+    assert main(["gather", str(tmp_path / "1.bw"), "-o", str(tmp_path / "x.bw"), "--peaks", "p.bed"]) == 2
+
+
+def test_scan_help_says_to_gather_shards(capsys):
+    assert main(["scan", "--help"]) == 0
+    assert "motifscan gather" in " ".join(capsys.readouterr().out.split())

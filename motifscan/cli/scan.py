@@ -56,7 +56,8 @@ def _chroms(values: tuple[str, ...]) -> tuple[str, ...] | None:
 @click.option("--hits", type=click.Path(dir_okay=False), help="Also write filter hits as BED6 + matched sequence.")
 @click.option("--hit-fraction", type=click.FloatRange(0, 1, min_open=True), default=WindowOptions.hit_fraction,
               help="A filter hit needs this fraction of the filter's maximum possible activation.")
-@click.option("--shard", help="Scan part I of N (I/N, 1-based); shard outputs concatenate to the full output.")
+@click.option("--shard", help="Scan part I of N (I/N, 1-based). Text outputs (bedGraph, TSV, hits) concatenate in "
+                             "shard order; join bigWigs and peaks with 'motifscan gather'.")
 @click.option("--chrom", "chroms", multiple=True, help="Only these chromosomes (comma-separated or repeated; indexed FASTA).")
 @click.option("--regions", type=click.Path(dir_okay=False), help="Only these BED regions (indexed FASTA); windows lie wholly inside them.")
 @click.option("--skip-masked", is_flag=True, help="Read soft-masked (lower-case) bases as N.")
