@@ -326,3 +326,21 @@ def test_gather_command_joins_shards_into_the_unsharded_outputs(tmp_path, capsys
 def test_scan_help_says_to_gather_shards(capsys):
     assert main(["scan", "--help"]) == 0
     assert "motifscan gather" in " ".join(capsys.readouterr().out.split())
+
+
+# ---------------------------------------------------------------- 12: provenance of the annotated VCF
+@pytest.mark.parametrize("name", ["a.vcf", "a.vcf.gz"])
+def test_annotated_vcf_records_version_and_command(files, tmp_path, name):
+    import pysam
+
+    from motifscan import __version__
+
+    out = tmp_path / name
+    argv = ["variants", str(files / "model.h5"), str(files / "calls.vcf"), "--genome", str(files / "genome.fa"),
+            "-o", str(tmp_path / "e.tsv"), "--vcf-out", str(out), "--device", "cpu", "-q"]
+    assert main(argv) == 0
+    with pysam.VariantFile(str(out)) as vf:
+        meta = {r.key: r.value for r in vf.header.records if r.type == "GENERIC"}
+        assert len(list(vf)) == 1
+    assert meta["motifscanVersion"] == __version__
+    assert meta["motifscanCommand"] == "motifscan " + " ".join(argv)

@@ -8,12 +8,13 @@ files) ``MotifOptions``; :func:`motifscan.interpret.variants.score_variants` or
 from __future__ import annotations
 
 import logging
+import shlex
 
 import click
 
 from ..errors import UsageError
 from ..scan.options import CONV_METHODS, MOTIF_METHODS, REF_FROM, MotifOptions, RunOptions, VariantOptions, changed
-from ._base import cli, device_options, quiet_option
+from ._base import cli, device_options, invocation, quiet_option
 from ._inputs import VCF_ENDINGS, model_or_motifs
 
 log = logging.getLogger("motifscan")
@@ -94,5 +95,5 @@ def variants(model, vcf, genome, output, vcf_out, window, ref_from, pvalue, bg, 
     for name in changed(motifs):
         log.warning("--%s applies to motif files and is ignored for models", name.replace("_", "-"))
     net = load_model(model, device=resolve_device(device))
-    score_variants(net, vcf, genome, output, vcf_out=vcf_out, options=opts, run=run)
+    score_variants(net, vcf, genome, output, vcf_out=vcf_out, options=opts, run=run, command=shlex.join(invocation))
     return 0

@@ -313,6 +313,7 @@ def score_variants(
     vcf_out: str | os.PathLike | None = None,
     options: VariantOptions = VariantOptions(),
     run: RunOptions = RunOptions(),
+    command: str | None = None,
 ) -> dict:
     """Score every ALT of a VCF/BCF with a model; write the effects TSV (and an annotated VCF).
 
@@ -335,6 +336,8 @@ def score_variants(
         Window and ``ref_from`` (:class:`~motifscan.scan.options.VariantOptions`).
     run
         Device, threads, alleles per batch (``batch_size``), convolution method.
+    command
+        The command line, recorded in the annotated VCF's header (``##motifscanCommand``).
 
     Returns
     -------
@@ -362,7 +365,7 @@ def score_variants(
 
     with contextlib.ExitStack() as stack:
         writer = stack.enter_context(EffectsWriter(output, model.config.tasks, model.filter_names()))
-        annotated = stack.enter_context(AnnotatedVcfWriter(vcf_out, vcf, model.config.tasks)) if vcf_out else None
+        annotated = stack.enter_context(AnnotatedVcfWriter(vcf_out, vcf, model.config.tasks, command)) if vcf_out else None
         alleles = iter_alleles(vcf, keep_records=annotated is not None, stats=stats)
         for batch in _batches(alleles, run.batch_size or DEFAULT_BATCH):
             scored = [a for a in batch if a.alt]
