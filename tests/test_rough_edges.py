@@ -344,3 +344,30 @@ def test_annotated_vcf_records_version_and_command(files, tmp_path, name):
         assert len(list(vf)) == 1
     assert meta["motifscanVersion"] == __version__
     assert meta["motifscanCommand"] == "motifscan " + " ".join(argv)
+
+
+# ---------------------------------------------------------------- 5: tagged BAM from unaligned reads
+def test_tagged_bam_of_unaligned_reads_opens_in_htslib(files, tmp_path):
+    """A uBAM (no @SQ lines) written back with scores: a header htslib accepts, every read tagged."""
+    import pysam
+
+    rng = np.random.default_rng(9)
+    ubam = tmp_path / "reads.unaligned.bam"
+    header = pysam.AlignmentHeader.from_dict({"HD": {"VN": "1.6", "SO": "unsorted"}, "RG": [{"ID": "run1", "SM": "s"}]})
+    with pysam.AlignmentFile(str(ubam), "wb", header=header) as out:
+        for i in range(5):
+            read = pysam.AlignedSegment(header)
+            read.query_name, read.flag = f"r{i}", 4
+            read.query_sequence = "".join(rng.choice(list("ACGT"), 60))
+            read.query_qualities = pysam.qualitystring_to_array("I" * 60)
+            read.set_tag("RG", "run1")
+            out.write(read)
+    tagged = tmp_path / "tagged.bam"
+    assert main(["scan", str(files / "model.h5"), str(ubam), "-o", str(tmp_path / "r.tsv"), "--tag-bam", str(tagged),
+                 "--device", "cpu", "-q"]) == 0
+    with pysam.AlignmentFile(str(tagged), "rb", check_sq=False) as bam:
+        reads = list(bam.fetch(until_eof=True))
+        assert [r.query_name for r in reads] == [f"r{i}" for i in range(5)]
+        assert all(r.has_tag("ms") and r.get_tag("RG") == "run1" for r in reads)
+        assert bam.header.to_dict()["PG"][-1]["PN"] == "motifscan"
+    pysam.view("-H", str(tagged))  # samtools' own reader: raises on a header it refuses
