@@ -371,3 +371,24 @@ def test_tagged_bam_of_unaligned_reads_opens_in_htslib(files, tmp_path):
         assert all(r.has_tag("ms") and r.get_tag("RG") == "run1" for r in reads)
         assert bam.header.to_dict()["PG"][-1]["PN"] == "motifscan"
     pysam.view("-H", str(tagged))  # samtools' own reader: raises on a header it refuses
+
+
+# ---------------------------------------------------------------- 10: --regions keeps the BED's names
+def test_regions_keep_their_names_and_the_merge_is_logged(files, tmp_path, capsys):
+    peaks = tmp_path / "r.narrowPeak"
+    peaks.write_text("chr1\t100\t300\tpeakA\t0\t.\t5\t-1\t-1\t100\n"
+                     "chr1\t250\t500\tpeakB\t0\t.\t5\t-1\t-1\t100\n"
+                     "chr1\t1000\t1200\tpeakC\t0\t.\t5\t-1\t-1\t100\n")
+    out = tmp_path / "r.tsv"
+    assert main(["scan", str(files / "model.h5"), str(files / "genome.fa"), "--regions", str(peaks), "-o", str(out),
+                 "--device", "cpu"]) == 0
+    assert "2 overlapping intervals merged into 1 region" in capsys.readouterr().err
+    rows = [ln.split("\t") for ln in out.read_text().splitlines()[1:]]
+    assert [(r[0], r[1]) for r in rows] == [("peakA+peakB", "400"), ("peakC", "200")]
+    # a BED without names: rows named by their coordinates, as before; no merge, no merge line
+    bed = tmp_path / "r.bed"
+    bed.write_text("chr1\t100\t300\nchr1\t1000\t1200\n")
+    assert main(["scan", str(files / "model.h5"), str(files / "genome.fa"), "--regions", str(bed), "-o", str(out),
+                 "--device", "cpu"]) == 0
+    assert "merged" not in capsys.readouterr().err
+    assert [ln.split("\t")[0] for ln in out.read_text().splitlines()[1:]] == ["chr1:100-300", "chr1:1000-1200"]
