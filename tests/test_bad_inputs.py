@@ -30,6 +30,8 @@ import torch
 from motifscan.cli._base import main
 from motifscan.model import FORMAT_VERSION, ModelConfig, MotifCNN, save_model
 
+from memory_helpers import cli_peak_mb, load_peak_mb, needs_proc
+
 REPO = Path(__file__).resolve().parents[1]
 CHROMS = {"chr1": 5000, "chr2": 3000}
 MEME_HEAD = ("MEME version 4\n\nALPHABET= ACGT\n\nstrands: + -\n\n"
@@ -137,11 +139,20 @@ def inputs(tmp_path_factory) -> Path:
         h5.attrs["format_version"] = FORMAT_VERSION + 1
     with h5py.File(d / "foreign.h5", "w") as h5:
         h5["x"] = np.arange(3)
-    for name, change in (("huge.h5", {"n_filters": 10**9}), ("misfit.h5", {"n_filters": 5})):
+    for name, change in (("huge.h5", {"n_filters": 10**9}), ("misfit.h5", {"n_filters": 5}),
+                         ("longseq.h5", {"seq_length": 10**9}), ("manyfilters.h5", {"n_filters": 1_700_000}),
+                         ("widefilter.h5", {"filter_width": 100_000}), ("twintasks.h5", {"tasks": ["same", "same"]}),
+                         ("slashtask.h5", {"tasks": ["a/b"]}), ("wideparams.h5", {"n_filters": 16000, "hidden": 16000})):
         shutil.copy(d / "model.h5", d / name)
         with h5py.File(d / name, "a") as h5:
             cfg = json.loads(h5.attrs["config"])
             h5.attrs["config"] = json.dumps({**cfg, **change})
+    for name, value in (("nan.h5", np.nan), ("inf.h5", np.inf)):
+        shutil.copy(d / "model.h5", d / name)
+        with h5py.File(d / name, "a") as h5:
+            weight = h5["weights/conv.weight"][()]
+            weight[1, 2, 3] = value
+            h5["weights/conv.weight"][...] = weight
     (d / "pickle.h5").write_bytes(pickle.dumps(_Payload(str(d / "PWNED"))))
     torch.save({"weights": _Payload(str(d / "PWNED"))}, d / "checkpoint.h5")
 
@@ -291,7 +302,23 @@ CASES = [
     C("model-future-version", "scan {i}/future.h5 {i}/genome.fa -o {o}/t.bedGraph", 1, "future.h5",
       f"unknown model format version {FORMAT_VERSION + 1}"),
     C("model-foreign-hdf5", "export {i}/foreign.h5 -o {o}/m.meme", 1, "foreign.h5", "not a motifscan model"),
-    C("model-config-too-large", "scan {i}/huge.h5 {i}/genome.fa -o {o}/t.bedGraph", 1, "huge.h5", "parameters"),
+    C("model-config-too-large", "scan {i}/huge.h5 {i}/genome.fa -o {o}/t.bedGraph", 1, "huge.h5", "n_filters",
+      "out of range"),
+    C("model-config-too-many-parameters", "scan {i}/wideparams.h5 {i}/genome.fa -o {o}/t.bedGraph", 1,
+      "wideparams.h5", "parameters"),
+    C("model-seq-length-too-large", "scan {i}/longseq.h5 {i}/genome.fa -o {o}/t.bedGraph", 1, "longseq.h5",
+      "seq_length = 1000000000", "out of range"),
+    C("model-too-many-filters", "export {i}/manyfilters.h5 -o {o}/m.meme", 1, "manyfilters.h5", "n_filters"),
+    C("model-filter-too-wide", "evaluate {i}/widefilter.h5 {i}/peaks.fa -o {o}/ev", 1, "widefilter.h5",
+      "filter_width"),
+    C("model-nan-weights-scan", "scan {i}/nan.h5 {i}/genome.fa -o {o}/t.bedGraph", 1, "nan.h5",
+      "weights/conv.weight", "non-finite"),
+    C("model-inf-weights-evaluate", "evaluate {i}/inf.h5 {i}/peaks.fa -o {o}/ev", 1, "inf.h5",
+      "weights/conv.weight", "non-finite"),
+    C("model-task-names-repeat", "scan {i}/twintasks.h5 {i}/genome.fa -o {o}/t.bedGraph", 1, "twintasks.h5",
+      "'same'", "twice"),
+    C("model-task-name-with-slash", "scan {i}/slashtask.h5 {i}/genome.fa -o {o}/t.bedGraph", 1, "slashtask.h5",
+      "'a/b'", "path separator"),
     C("model-weights-misfit", "export {i}/misfit.h5 -o {o}/m.meme", 1, "misfit.h5", "do not fit", "conv.bias: (4,) in the file, (5,) expected"),
     C("model-pickle-evaluate", "evaluate {i}/pickle.h5 {i}/peaks.fa -o {o}/ev", 1, "pickle.h5", NOT_HDF5,
       subprocess=True),
@@ -568,3 +595,30 @@ def test_stale_fasta_index_is_rebuilt(inputs, tmp_path, restore_logger):
     shutil.copy(genome, fresh / "g.fa")
     assert got == _scan(inputs / "model.h5", fresh / "g.fa", tmp_path / "want.bedGraph", "--chrom", "chr2,chr3")
     assert "chr3\t" in got
+
+
+# ---------------------------------------------------------------- memory bounded by the input
+
+@needs_proc
+def test_unused_huge_attribute_is_not_read(inputs, tmp_path):
+    """A model file carrying a 200 MB attribute nobody uses loads in the memory of a plain model."""
+    padded = tmp_path / "padded.h5"
+    shutil.copy(inputs / "model.h5", padded)
+    with h5py.File(padded, "a") as h5:
+        h5.attrs.create("junk", np.zeros(200 << 20, np.uint8))
+    plain, big = load_peak_mb(inputs / "model.h5"), load_peak_mb(padded)
+    assert big < plain + 50, (plain, big)  # reading the attribute would add 200 MB
+
+
+@pytest.mark.parametrize("tasks", [["same", "same"], ["a/b"], [""], [".."], ["a\\b"], ["tab\there"], ["nl\n"]])
+def test_unusable_task_names_are_not_written(tasks, tmp_path):
+    from motifscan.errors import ModelFileError
+    from motifscan.model import check_task_names
+
+    with pytest.raises(ValueError):
+        check_task_names(tasks)
+    model = MotifCNN(ModelConfig(n_filters=2, filter_width=4, seq_length=20, tasks=tasks))
+    with pytest.raises(ModelFileError, match="cannot write the model"):
+        save_model(model, tmp_path / "m.h5")
+    assert os.listdir(tmp_path) == []
+    check_task_names(["bound", "CTCF rep1", "H3K27ac.v2"])  # the rule is about files, not style
