@@ -187,6 +187,7 @@ def inputs(tmp_path_factory) -> Path:
     # multi-task samplesheets and tasks
     (d / "sheet_nopeaks.tsv").write_text("name\tnegatives\nA\tshuffle\n")
     (d / "sheet_missing.tsv").write_text("name\tpeaks\nA\tpeaks.fa\nB\tnot_there.fa\n")
+    (d / "sheet_twopeaks.tsv").write_text("name\tpeaks\tgenome\tpeaks\nA\tpeaks.fa\tNA\tpeaks_crlf.fa\n")
     (d / "sheet_dup.tsv").write_text("name\tpeaks\nA\tpeaks.fa\nA\tpeaks_crlf.fa\n")
     return d
 
@@ -354,6 +355,8 @@ CASES = [
       "sheet_nopeaks.tsv:line 1", "'peaks' column"),
     C("samplesheet-missing-file", "train --samplesheet {i}/sheet_missing.tsv -o {o}/m.h5", 1,
       "sheet_missing.tsv:line 3", "not_there.fa", "not found"),
+    C("samplesheet-duplicate-column", "train --samplesheet {i}/sheet_twopeaks.tsv -o {o}/m.h5", 1,
+      "sheet_twopeaks.tsv:line 1", "two 'peaks' columns"),
     C("samplesheet-duplicate-task", "train --samplesheet {i}/sheet_dup.tsv -o {o}/m.h5", 1,
       "sheet_dup.tsv:line 3", "named twice"),
     C("samplesheet-and-positives", "train {i}/peaks.fa --samplesheet {i}/sheet_dup.tsv -o {o}/m.h5", 2,
@@ -622,3 +625,111 @@ def test_unusable_task_names_are_not_written(tasks, tmp_path):
         save_model(model, tmp_path / "m.h5")
     assert os.listdir(tmp_path) == []
     check_task_names(["bound", "CTCF rep1", "H3K27ac.v2"])  # the rule is about files, not style
+
+
+def _replace_keeping_old_date(genome: Path, data: bytes) -> None:
+    """Overwrite ``genome`` with ``data`` dated an hour before its index (as ``wget`` keeps dates)."""
+    fai = Path(str(genome) + ".fai")
+    genome.write_bytes(data)
+    old = fai.stat().st_mtime - 3600
+    os.utime(genome, (old, old))
+
+
+@pytest.mark.parametrize("kind", ["plain", "bgzip"])
+@pytest.mark.parametrize("change", ["lengths", "line-width", "same-size"])
+def test_older_dated_genome_with_newer_index_is_reindexed(kind, change, inputs, tmp_path, caplog, restore_logger):
+    """A genome replaced by an older-dated file: its (newer) index is checked against it, not trusted."""
+    rng = np.random.default_rng(11)
+    first = {"chr1": _dna(rng, 1500), "chr2": _dna(rng, 900)}
+    second = {"lengths": {"chr1": _dna(rng, 2500), "chr2": _dna(rng, 1700), "chr3": _dna(rng, 1200)},
+              "line-width": first, "same-size": {"chr2": _dna(rng, 900), "chr1": _dna(rng, 1500)}}[change]
+    width = 70 if change == "line-width" else 60
+    folder = tmp_path / "g"
+    folder.mkdir()
+    genome = folder / ("g.fa" if kind == "plain" else "g.fa.gz")
+
+    def write(records, w=60):
+        data = _fasta(records, width=w)
+        if kind == "plain":
+            return data
+        plain = tmp_path / "plain.fa"
+        plain.write_bytes(data)
+        pysam.tabix_compress(str(plain), str(tmp_path / "z.gz"), force=True)
+        return (tmp_path / "z.gz").read_bytes()
+
+    genome.write_bytes(write(first))
+    _scan(inputs / "model.h5", genome, tmp_path / "first.bedGraph", "--chrom", "chr2")  # builds the index
+    _replace_keeping_old_date(genome, write(second, width))
+    chroms = ",".join(sorted(second))
+    got = _scan(inputs / "model.h5", genome, tmp_path / "second.bedGraph", "--chrom", chroms)
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    shutil.copy(genome, fresh / genome.name)
+    assert got == _scan(inputs / "model.h5", fresh / genome.name, tmp_path / "want.bedGraph", "--chrom", chroms)
+
+
+def test_stale_index_in_a_read_only_folder_is_not_used(inputs, tmp_path, monkeypatch, caplog, restore_logger):
+    """A stale index that cannot be rewritten: a private index for this run, said in a logged line."""
+    import motifscan.io.fasta as fasta
+
+    rng = np.random.default_rng(12)
+    genome = tmp_path / "g.fa"
+    genome.write_bytes(_fasta({"chr1": _dna(rng, 1500), "chr2": _dna(rng, 900)}))
+    pysam.faidx(str(genome))
+    _replace_keeping_old_date(genome, _fasta({"chr1": _dna(rng, 700), "chr2": _dna(rng, 1300)}))
+    stale = Path(str(genome) + ".fai").read_bytes()
+    monkeypatch.setattr(fasta, "build_fai", lambda path: False)  # as in a read-only folder
+    with caplog.at_level(logging.WARNING, logger="motifscan"):
+        with fasta.IndexedFasta(genome) as fa:
+            assert fa.sizes == {"chr1": 700, "chr2": 1300}
+            assert fa.fetch_raw("chr2", 0, 1300) == _fasta_records(genome)["chr2"]
+    assert "does not match" in caplog.text and "temporary folder" in caplog.text
+    assert Path(str(genome) + ".fai").read_bytes() == stale  # left as it was, never trusted
+
+
+def _fasta_records(path: Path) -> dict[str, str]:
+    out, name = {}, None
+    for line in path.read_text().splitlines():
+        if line.startswith(">"):
+            name = line[1:].split()[0]
+            out[name] = ""
+        else:
+            out[name] += line.strip()
+    return out
+
+
+def test_fai_check_accepts_good_indexes(inputs, tmp_path):
+    """The check passes every index htslib builds: LF and CRLF, a last line without newline, bgzip."""
+    from motifscan.io.fasta import read_fai
+
+    for name in ("genome.fa", "genome_crlf.fa", "genome.bgz.fa.gz"):
+        shutil.copy(inputs / name, tmp_path / name)
+        pysam.faidx(str(tmp_path / name))
+        assert read_fai(tmp_path / name) == CHROMS, name
+    (tmp_path / "nonl.fa").write_bytes(b">a desc\nACGTACGT\nACG\n>b\nACGTA")
+    pysam.faidx(str(tmp_path / "nonl.fa"))
+    assert read_fai(tmp_path / "nonl.fa") == {"a": 11, "b": 5}
+
+
+def test_bom_fasta_streams_like_without(inputs, tmp_path, restore_logger):
+    """A UTF-8 byte-order mark before the first '>' is accepted when streaming; indexed access says why not."""
+    bom = tmp_path / "bom.fa"
+    bom.write_bytes(b"\xef\xbb\xbf" + (inputs / "genome.fa").read_bytes())
+    want = _scan(inputs / "model.h5", inputs / "genome.fa", tmp_path / "want.bedGraph")
+    assert _scan(inputs / "model.h5", bom, tmp_path / "bom.bedGraph") == want
+    from motifscan.errors import InputError
+    from motifscan.io.fasta import IndexedFasta
+
+    with pytest.raises(InputError, match="byte-order mark"):
+        IndexedFasta(bom)
+
+
+def test_bom_samplesheet_reads_like_without(inputs, tmp_path):
+    from motifscan.io.samplesheet import read_samplesheet
+
+    text = f"name\tpeaks\nA\t{inputs / 'peaks.fa'}\nB\t{inputs / 'peaks_crlf.fa'}\n"
+    (tmp_path / "plain.tsv").write_text(text)
+    (tmp_path / "bom.tsv").write_bytes(b"\xef\xbb\xbf" + text.encode())
+    want = read_samplesheet(tmp_path / "plain.tsv")
+    assert [t.name for t in want] == ["A", "B"]
+    assert read_samplesheet(tmp_path / "bom.tsv") == want
