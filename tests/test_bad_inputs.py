@@ -180,6 +180,16 @@ def inputs(tmp_path_factory) -> Path:
     pysam.tabix_compress(str(d / "good.vcf"), str(d / "good.vcf.gz"), force=True)
     whole = (d / "good.vcf.gz").read_bytes()
     (d / "cut.vcf.gz").write_bytes(whole[: len(whole) // 2])
+    (d / "plain.vcf.gz").write_bytes(gzip.compress((d / "good.vcf").read_bytes()))
+    with pysam.VariantFile(str(d / "good.vcf")) as vf, pysam.VariantFile(str(d / "good.bcf"), "wb",
+                                                                         header=vf.header) as bcf:
+        for rec in vf:
+            bcf.write(rec)
+    flipped = bytearray((d / "good.bcf").read_bytes())
+    flipped[300:340] = bytes(b ^ 0xFF for b in flipped[300:340])
+    (d / "flipped.bcf").write_bytes(bytes(flipped))
+    first = body.split("\n", 1)[0] + "\n"
+    (d / "pos0.vcf").write_text(vhead + first + "chr1\t0\tz\tA\tC\t.\t.\t.\n")
     nochr = vhead.replace("ID=chr", "ID=") + body.replace("chr1\t", "1\t")
     (d / "nochr.vcf").write_text(nochr)
     (d / "headers_only.fa").write_text(">a\n>b\n")
@@ -388,6 +398,15 @@ CASES = [
       "truncated"),
     C("variants-truncated-record", VAR + " {i}/cutline.vcf --genome {i}/genome.fa -o {o}/e.tsv --vcf-out {o}/a.vcf.gz",
       1, "cutline.vcf:record 6", "truncated"),
+    C("variants-plain-gzip", VAR + " {i}/plain.vcf.gz --genome {i}/genome.fa -o {o}/e.tsv", 1, "plain.vcf.gz",
+      "plain gzip", "bgzip", "tabix"),
+    C("variants-plain-gzip-motifs", f"variants {JASPAR} {{i}}/plain.vcf.gz --genome {{i}}/genome.fa -o {{o}}/b.tsv",
+      1, "plain.vcf.gz", "bgzip"),
+    C("variants-corrupt-bcf", VAR + " {i}/flipped.bcf --genome {i}/genome.fa -o {o}/e.tsv", 1, "flipped.bcf",
+      "cannot read record"),
+    C("variants-pos-zero", VAR + " {i}/pos0.vcf --genome {i}/genome.fa -o {o}/e.tsv", 1, "pos0.vcf:record 2", "POS 0"),
+    C("variants-pos-zero-motifs", f"variants {JASPAR} {{i}}/pos0.vcf --genome {{i}}/genome.fa -o {{o}}/b.tsv", 1,
+      "pos0.vcf:record 2", "POS 0"),
     C("variants-malformed-record", VAR + " {i}/badpos.vcf --genome {i}/genome.fa -o {o}/e.tsv", 1,
       "badpos.vcf:record 2"),
     C("variants-malformed-record-motifs", f"variants {JASPAR} {{i}}/badpos.vcf --genome {{i}}/genome.fa -o {{o}}/b.tsv",
