@@ -105,6 +105,8 @@ def inputs(tmp_path_factory) -> Path:
         _fasta({"chr1": genome["chr1"][2000:4000]})
     (d / "dup.fa").write_bytes(dup)
     (d / "dup_idx.fa").write_bytes(dup)
+    (d / "one.fa").write_bytes(_fasta({"s0": _dna(rng, 60)}))
+    (d / "few.fa").write_bytes(_fasta({f"s{i}": _dna(rng, 60) for i in range(5)}))
     (d / "short.fa").write_bytes(b">s1\nACGTAC\n>s2\nACGTACGTA\n")
     plain = _fasta(genome)
     (d / "cut.fa.gz").write_bytes(gzip.compress(plain)[:1500])
@@ -284,6 +286,8 @@ CASES = [
       "short.fa:record s1", "shorter than the filter width"),
     C("shorter-than-filter-export", "export {i}/model.h5 --sequences {i}/short.fa -o {o}/m.meme", 1,
       "short.fa", "filter"),
+    C("train-too-few-sequences", "train {i}/few.fa -o {o}/m.h5", 1, "few.fa", "too few", "at least 6 positive"),
+    C("train-one-sequence", "train {i}/one.fa -o {o}/m.h5", 1, "one.fa", "too few"),
     C("length-below-filter-width", "train {i}/peaks.fa -o {o}/m.h5 --length 10 --filter-width 12", 2,
       "--length 10", "--filter-width 12"),
     C("window-below-filter-width", SCAN + " {i}/genome.fa --window 8 -o {o}/t.bedGraph", 2,
