@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from motifscan.cli._base import main
+from motifscan.errors import InputError
 from motifscan.interpret.calibrate import (
     CalibrateOptions,
     calibrate,
@@ -190,3 +191,34 @@ def test_calibrate_command_writes_null_and_plot(world, tmp_path):
                  "--chrom", "chr2"]) == 0
     lines = (tmp_path / "p.bed").read_text().splitlines()
     assert lines and all(ln.split("\t")[7] != "-1" and ln.split("\t")[8] != "-1" for ln in lines)
+
+
+@pytest.mark.parametrize("mode", ["fdr", "threshold"])
+def test_sharded_qvalues_gather_to_the_unsharded_peaks(world, tmp_path, mode):
+    from motifscan.io.gather import gather
+    from motifscan.io.peaks import sidecar_path
+    from motifscan.scan.significance import gather_significant_peaks, has_sidecars
+
+    d, _genome, _model, _calib = world
+    genome = tmp_path / "sites.fa"
+    simulate_genome(genome, tmp_path / "truth.bed", length=600_000, n_chroms=3, motif=_ctcf(), n_sites=80, seed=4,
+                    isochores=ISOCHORES, isochore_length=100_000)
+    opts = ["--fdr", "0.2"] if mode == "fdr" else ["--threshold", "0.6"]
+    base = ["scan", str(MODEL), str(genome), "--null", str(d / "null.h5"), "-q", *opts]
+    assert main(base + ["-o", str(tmp_path / "whole.bw"), "--peaks", str(tmp_path / "whole.bed")]) == 0
+    tracks, peaks = [], []
+    for i in range(1, 4):
+        tracks.append(tmp_path / f"{i}.bw")
+        peaks.append(tmp_path / f"{i}.bed")
+        assert main(base + ["-o", str(tracks[-1]), "--peaks", str(peaks[-1]), "--shard", f"{i}/3",
+                            "--chunk-size", "3000"]) == 0
+        assert sidecar_path(peaks[-1]).exists()
+    assert has_sidecars(peaks) and not sidecar_path(tmp_path / "whole.bed").exists()
+    gather(tracks, peaks, tmp_path / "g.bw", tmp_path / "g.bed", merge_peaks=gather_significant_peaks)
+    whole = (tmp_path / "whole.bed").read_text()
+    assert whole.count("\n") >= 5
+    assert (tmp_path / "g.bed").read_text() == whole
+    assert (tmp_path / "g.bw").read_bytes() == (tmp_path / "whole.bw").read_bytes()
+    sidecar_path(peaks[1]).unlink()
+    with pytest.raises(InputError, match="no peak p-values but others have"):
+        has_sidecars(peaks)

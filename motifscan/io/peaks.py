@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
 import numpy as np
@@ -27,7 +28,8 @@ from ..errors import InputError
 from .writer import TextWriter
 
 __all__ = ["PeakWriter", "SignificantPeakWriter", "PeakCandidates", "Peak", "peak_line", "significant_peak_lines",
-           "select_peaks", "write_significant_peaks", "read_peaks", "merge_peak_files"]
+           "select_peaks", "write_significant_peaks", "sidecar_path", "write_sidecar", "read_sidecar", "PeakSidecar",
+           "read_peaks", "merge_peak_files"]
 
 LN10 = float(np.log(10))
 
@@ -211,6 +213,9 @@ class SignificantPeakWriter(TextWriter):
         Peaks of windows with probability ``>= threshold`` (``fdr`` None) ...
     fdr
         ... or of windows with ``q <= fdr``.
+    sidecar_counts
+        A shard: also write :func:`sidecar_path` with the candidates and these p-value counts
+        (``f() -> (N_BINS,)`` at the end), which gather needs (:func:`write_sidecar`).
 
     After :meth:`finish`, :attr:`candidates` holds the candidate windows (a shard hands them to
     gather, which needs every shard's counts before it can choose).
@@ -218,8 +223,9 @@ class SignificantPeakWriter(TextWriter):
 
     def __init__(self, path, window: int, *, column: int = 0, candidate: Callable[[np.ndarray], np.ndarray],
                  peak_log_q: Callable[[PeakCandidates], np.ndarray], threshold: float = 0.5,
-                 fdr: float | None = None) -> None:
+                 fdr: float | None = None, sidecar_counts: Callable[[], np.ndarray] | None = None) -> None:
         super().__init__(path)
+        self.sidecar_counts = sidecar_counts
         self.window, self.column = window, column
         self.candidate, self.peak_log_q = candidate, peak_log_q
         self.threshold, self.fdr = threshold, fdr
@@ -249,6 +255,57 @@ class SignificantPeakWriter(TextWriter):
         self.candidates = c
         self.count = write_significant_peaks(self.fh, c, self.peak_log_q, self.window, threshold=self.threshold,
                                              fdr=self.fdr)
+        if self.sidecar_counts is not None:
+            write_sidecar(sidecar_path(self.path),
+                          PeakSidecar(c, self.sidecar_counts(), self.window, self.threshold, self.fdr))
+
+
+def sidecar_path(peaks_path: str | os.PathLike) -> Path:
+    """Where a shard keeps what gather needs for q-values: ``PEAKS.pvalues.npz`` beside its peaks."""
+    return Path(os.fspath(peaks_path) + ".pvalues.npz")
+
+
+@dataclass
+class PeakSidecar:
+    """A shard's peak candidates, its p-value counts ``(N_BINS,)`` and the peak options."""
+
+    candidates: PeakCandidates
+    counts: np.ndarray
+    window: int
+    threshold: float
+    fdr: float | None
+
+
+SIDECAR_FORMAT = "motifscan-peak-pvalues-1"
+
+
+def write_sidecar(path: str | os.PathLike, side: PeakSidecar) -> None:
+    """Write ``side`` as NPZ (no pickles), atomically."""
+    c = side.candidates
+    with atomic_open(path, "wb") as fh:
+        np.savez(fh, format=np.array(SIDECAR_FORMAT), names=np.array(c.names, dtype=str), chrom=c.chrom,
+                 start=c.start, score=c.score, log_p=c.log_p, counts=np.asarray(side.counts, dtype=np.int64),
+                 window=np.int64(side.window), threshold=np.float64(side.threshold),
+                 fdr=np.float64(np.nan if side.fdr is None else side.fdr))
+
+
+def read_sidecar(path: str | os.PathLike) -> PeakSidecar:
+    """Read a sidecar written by :func:`write_sidecar` (one clear line if it is not one)."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            if str(z["format"]) != SIDECAR_FORMAT:
+                raise InputError("not a motifscan peak p-value file", path=path)
+            c = PeakCandidates([str(x) for x in z["names"]], z["chrom"].astype(np.int64), z["start"].astype(np.int64),
+                               z["score"].astype(np.float32), z["log_p"].astype(np.float64))
+            fdr = float(z["fdr"])
+            return PeakSidecar(c, z["counts"].astype(np.int64), int(z["window"]), float(z["threshold"]),
+                               None if np.isnan(fdr) else fdr)
+    except FileNotFoundError:
+        raise InputError("shard peak p-values not found (scan the shard with --null or --fdr)", path=path) from None
+    except (KeyError, ValueError, OSError) as exc:
+        if isinstance(exc, InputError):
+            raise
+        raise InputError(f"not a motifscan peak p-value file ({exc})", path=path) from None
 
 
 def read_peaks(path: str | os.PathLike) -> Iterator[Peak]:

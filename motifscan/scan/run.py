@@ -205,11 +205,12 @@ def scan_model(
                 elif fmt == "bigwig":
                     writer = BigWigWriter(target, window, windows.stride, source.sizes, column=column)
                 else:
-                    writer = _peak_writer(target, window, windows, column, significance)
+                    writer = _peak_writer(target, window, windows, column, significance, inputs.shard is not None)
                     peak_writers.append(writer)
                 window_writers.append(stack.enter_context(writer))
                 if out.peaks is not None:
-                    peaks = _peak_writer(_task_file(out.peaks, suffix), window, windows, column, significance)
+                    peaks = _peak_writer(_task_file(out.peaks, suffix), window, windows, column, significance,
+                                         inputs.shard is not None)
                     window_writers.append(stack.enter_context(peaks))
                     peak_writers.append(peaks)
         else:
@@ -306,12 +307,15 @@ def _significance(null: WindowNull | None, windows: WindowOptions, mode: str, mo
     return WindowSignificance(null, window)
 
 
-def _peak_writer(path, window: int, windows: WindowOptions, column: int, significance: WindowSignificance | None):
+def _peak_writer(path, window: int, windows: WindowOptions, column: int, significance: WindowSignificance | None,
+                 shard: bool):
     if significance is None:
         return PeakWriter(path, window, windows.threshold, column=column)
+    # a shard's q-values need every shard's counts: it hands its counts and candidates to gather
+    counts = (lambda: significance.counts.counts[column]) if shard else None
     return SignificantPeakWriter(path, window, column=column, candidate=significance.candidate(windows.fdr),
                                  peak_log_q=significance.peak_log_q(column, windows.fdr),
-                                 threshold=windows.threshold, fdr=windows.fdr)
+                                 threshold=windows.threshold, fdr=windows.fdr, sidecar_counts=counts)
 
 
 def _warn_long_record(name: str, fmt: str, output) -> None:

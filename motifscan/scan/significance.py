@@ -4,21 +4,26 @@
 the stratum of the :class:`~motifscan.stats.null.WindowNull`), counts every window's p-value on
 the fixed grid of :class:`~motifscan.stats.null.PValueCounts` (the Benjamini-Hochberg family is
 every window scanned), and, once the scan is done, turns p-values into q-values. A shard hands
-its counts to gather (:mod:`motifscan.scan.gather_null`), whose sum is the whole scan's.
+its counts and candidate windows to gather (:func:`gather_significant_peaks`): their sums are the
+whole scan's, so gathered peaks, q-values included, equal the unsharded scan's byte for byte.
 """
 
 from __future__ import annotations
 
 import math
+import os
+from typing import Sequence
 
 import numpy as np
 
-from ..io.peaks import PeakCandidates
+from ..atomic import atomic_open
+from ..errors import InputError
+from ..io.peaks import PeakCandidates, read_sidecar, sidecar_path, write_significant_peaks
 from ..stats.null import PValueCounts, WindowNull, candidate_bin, peak_log_q_table, window_gc
 from .batching import Batch
 from .model_scan import WindowScores
 
-__all__ = ["WindowSignificance", "mlog10", "peak_log_q"]
+__all__ = ["WindowSignificance", "mlog10", "peak_log_q", "gather_significant_peaks", "has_sidecars"]
 
 
 def mlog10(log_p: np.ndarray) -> np.ndarray:
@@ -66,3 +71,34 @@ def peak_log_q(window_counts: np.ndarray, window: int, fdr: float | None):
         bins = PValueCounts.bins(c.log_p)
         return peak_log_q_table(window_counts, bins, c.chrom, c.start, window, first)[bins]
     return f
+
+
+def has_sidecars(peaks: Sequence[str | os.PathLike]) -> bool:
+    """Whether shard peak files carry p-values for gather (all do, or none: else one clear line)."""
+    there = [sidecar_path(p).exists() for p in peaks]
+    if any(there) and not all(there):
+        missing = peaks[there.index(False)]
+        raise InputError("this shard has no peak p-values but others have (shards of one scan?)", path=missing,
+                         hint="scan every shard with the same --null/--fdr")
+    return bool(there) and all(there)
+
+
+def gather_significant_peaks(peaks: Sequence[str | os.PathLike], out: str | os.PathLike) -> int:
+    """Peaks of shards ``1..N`` (scanned with a null) from their sidecars, as the unsharded scan writes them.
+
+    The p-value counts of the shards add up to the whole scan's and their candidate windows,
+    in shard order, are the whole scan's: the same peaks, p- and q-values, byte for byte.
+    Returns the number of peaks.
+    """
+    sides = [read_sidecar(sidecar_path(p)) for p in peaks]
+    first = sides[0]
+    for p, s in zip(peaks, sides):
+        if (s.window, s.threshold, s.fdr, s.counts.shape) != (first.window, first.threshold, first.fdr,
+                                                              first.counts.shape):
+            raise InputError("its window, threshold or FDR differs from the first shard's (shards of one scan?)",
+                             path=sidecar_path(p))
+    counts = np.sum([s.counts for s in sides], axis=0)
+    c = PeakCandidates.concat([s.candidates for s in sides])
+    with atomic_open(out, "w") as fh:
+        return write_significant_peaks(fh, c, peak_log_q(counts, first.window, first.fdr), first.window,
+                                       threshold=first.threshold, fdr=first.fdr)
