@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from typing import Sequence
 
+import numba
 import numpy as np
 
 from ..codes import N_CODE
@@ -20,7 +21,7 @@ from ..errors import InputError
 from ..io.fasta import IndexedFasta
 from ..io.intervals import Interval
 
-__all__ = ["dinucleotide_shuffle", "shuffle_all", "gc_content", "gc_matched_background"]
+__all__ = ["dinucleotide_shuffle", "shuffle_rows", "shuffle_all", "gc_content", "gc_matched_background"]
 
 log = logging.getLogger("motifscan")
 
@@ -85,6 +86,98 @@ def dinucleotide_shuffle(codes: np.ndarray, rng: np.random.Generator) -> np.ndar
         pos[cur] += 1
         out[i] = nxt
         cur = int(nxt)
+    return out
+
+
+def _shuffle_rows(codes, out, seed):
+    """:func:`dinucleotide_shuffle` of each row of ``codes`` into ``out``, compiled (numba's own
+    generator, seeded once): the same walk, letters 0-4, Wilson's arborescence, then the walk."""
+    np.random.seed(seed)
+    n_rows, n = codes.shape
+    K = 5
+    targets = np.empty((K, n), dtype=np.uint8)
+    count = np.empty(K, dtype=np.int64)
+    last_edge = np.empty(K, dtype=np.int64)
+    in_tree = np.empty(K, dtype=np.bool_)
+    pos = np.empty(K, dtype=np.int64)
+    for r in range(n_rows):
+        row = codes[r]
+        if n < 3:
+            out[r] = row
+            continue
+        count[:] = 0
+        for i in range(n - 1):
+            u = row[i]
+            targets[u, count[u]] = row[i + 1]
+            count[u] += 1
+        root = row[n - 1]
+        in_tree[:] = False
+        in_tree[root] = True
+        last_edge[:] = -1
+        for start in range(K):
+            if count[start] == 0:
+                continue
+            u = start
+            while not in_tree[u]:
+                last_edge[u] = np.random.randint(0, count[u])
+                u = targets[u, last_edge[u]]
+            u = start
+            while not in_tree[u]:
+                in_tree[u] = True
+                u = targets[u, last_edge[u]]
+        for u in range(K):
+            c = count[u]
+            if c == 0:
+                continue
+            free = c
+            if u != root:  # the arborescence's edge goes last, the others are permuted
+                j = last_edge[u]
+                tmp = targets[u, j]
+                targets[u, j] = targets[u, c - 1]
+                targets[u, c - 1] = tmp
+                free = c - 1
+            for i in range(free - 1, 0, -1):  # Fisher-Yates
+                j = np.random.randint(0, i + 1)
+                tmp = targets[u, i]
+                targets[u, i] = targets[u, j]
+                targets[u, j] = tmp
+        pos[:] = 0
+        cur = row[0]
+        out[r, 0] = cur
+        for i in range(1, n):
+            nxt = targets[cur, pos[cur]]
+            pos[cur] += 1
+            out[r, i] = nxt
+            cur = nxt
+
+
+try:  # the compiled shuffle cached on disk when a cache folder is writable (as motifscan.kernels.jit)
+    _shuffle_rows_jit = numba.njit(nogil=True, cache=True)(_shuffle_rows)
+except RuntimeError:
+    _shuffle_rows_jit = numba.njit(nogil=True)(_shuffle_rows)
+
+
+def shuffle_rows(codes: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Dinucleotide shuffles of every row of ``codes`` ``(N, L)`` at once (compiled).
+
+    The same shuffle as :func:`dinucleotide_shuffle` (every dinucleotide count, ``N`` included,
+    and the first and last letters kept; a uniform draw among the sequences that keep them), for
+    the hundreds of thousands of windows of a null (:mod:`motifscan.interpret.calibrate`): about
+    a microsecond per 200 bp row instead of a Python loop per base. Draws from numba's generator,
+    seeded from ``rng``: reproducible, but not the same draws as :func:`dinucleotide_shuffle`.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``uint8`` ``(N, L)``.
+    """
+    codes = np.ascontiguousarray(codes, dtype=np.uint8)
+    if codes.ndim != 2:
+        raise ValueError(f"codes must be (N, L), got shape {codes.shape}")
+    if codes.size and int(codes.max()) > N_CODE:
+        raise ValueError("codes must be 0-4")
+    out = np.empty_like(codes)
+    _shuffle_rows_jit(codes, out, int(rng.integers(0, 2**32 - 1)))
     return out
 
 
