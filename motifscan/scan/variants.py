@@ -42,9 +42,11 @@ from ..io.variants import (
     Allele, AlleleStats, AnnotatedVcfWriter, BreaksWriter, EffectsWriter, iter_alleles, vcf_contigs,
 )
 from ..model import MotifCNN
+from ..stats.multitest import bh_log_qvalues
 from .jit import njit
 from .mutations import MutationScorer
 from .options import MotifOptions, RunOptions, VariantOptions
+from .variant_null import NullSNVs, VariantNull, build_variant_null
 
 __all__ = ["score_variants", "motif_variants", "VariantBatchResult", "DEFAULT_BATCH"]
 
@@ -52,6 +54,8 @@ log = logging.getLogger("motifscan")
 
 #: Alleles per batch (bounds memory: a batch holds ``batch * (window - W + 1) * C`` activations).
 DEFAULT_BATCH = 1024
+#: Random SNVs of the null scored per call of the scorer.
+NULL_BATCH = 1024
 #: Windows of consecutive variants closer than this share one stretch of activations.
 SPAN_GAP = 64
 #: Longest stretch of genome convolved at once.
@@ -109,6 +113,7 @@ class VariantBatchResult:
     alt_logit: np.ndarray   # (n, T)
     top: np.ndarray         # (n,) filter with the largest pooled change (-1: none)
     filter_delta: np.ndarray  # (n,)
+    gc: np.ndarray          # (n,) GC fraction of the window's non-N bases (NaN: not scored)
     stats: dict[str, int] = field(default_factory=dict)
 
 
@@ -136,6 +141,7 @@ class _ModelVariantScorer:
         alt_logit = np.full((n, T), np.nan)
         top = np.full(n, -1, dtype=np.int64)
         fdelta = np.zeros(n)
+        gc = np.full(n, np.nan)
         sizes = self.fa.sizes
         subs, full = [], []
         for i, a in enumerate(alleles):
@@ -146,7 +152,7 @@ class _ModelVariantScorer:
             else:
                 full.append(i)
         if subs:
-            full += self._fast(alleles, subs, checks, ref_logit, alt_logit, top, fdelta)
+            full += self._fast(alleles, subs, checks, ref_logit, alt_logit, top, fdelta, gc)
         if full:
             full.sort()
             trusted = []
@@ -156,8 +162,28 @@ class _ModelVariantScorer:
                 if checks[i] == "ok" or (checks[i] == "mismatch" and self.ref_from == "vcf"):
                     trusted.append(i)
             if trusted:
-                self._full(alleles, trusted, checks, ref_logit, alt_logit, top, fdelta)
-        return VariantBatchResult(checks, ref_logit, alt_logit, top, fdelta)
+                self._full(alleles, trusted, checks, ref_logit, alt_logit, top, fdelta, gc)
+        return VariantBatchResult(checks, ref_logit, alt_logit, top, fdelta, gc)
+
+    def score_null(self, snvs: NullSNVs) -> tuple[np.ndarray, np.ndarray]:
+        """Logit changes ``(n, T)`` and window GC ``(n,)`` (NaN: REF not A/C/G/T) of random SNVs.
+
+        The same stretches and local updates as the file's SNVs (:meth:`_substitutions`), in
+        batches of :data:`NULL_BATCH`.
+        """
+        n = len(snvs.pos0)
+        delta = np.full((n, self.T), np.nan)
+        gc = np.full(n, np.nan)
+        ones = np.ones(n, dtype=np.int64)
+        s = self.scorer
+        for a in range(0, n, NULL_BATCH):
+            b = min(a + NULL_BATCH, n)
+            sub = self._substitutions(snvs.contigs, snvs.contig[a:b], snvs.pos0[a:b], ones[a:b],
+                                      snvs.ref[a:b, None], snvs.alt[a:b, None])
+            rows = a + sub.good
+            delta[rows] = (s.logits(s.combine(sub.alt_ch)) - s.logits(s.combine(sub.ref_ch))).cpu().numpy()
+            gc[rows] = sub.gc
+        return delta, gc
 
     def _finish(self, idx, ref_ch, alt_ch, ref_logit, alt_logit, top, fdelta) -> None:
         s = self.scorer
@@ -170,48 +196,63 @@ class _ModelVariantScorer:
         top[idx] = np.where(val != 0, best, -1)
         fdelta[idx] = val
 
-    def _fast(self, alleles, idx, checks, ref_logit, alt_logit, top, fdelta) -> list[int]:
+    def _fast(self, alleles, idx, checks, ref_logit, alt_logit, top, fdelta, gc) -> list[int]:
         """SNVs and MNVs: shared stretches of activations, local updates; returns the alleles for the full path.
 
         REFs are checked against the stretches' bases (a mismatch is left unscored, or sent to the
         full path with ``--ref-from vcf``).
         """
-        L, P = self.window, self.P
         k = np.fromiter((len(alleles[i].ref) for i in idx), dtype=np.int64, count=len(idx))
         pos0 = np.fromiter((alleles[i].pos - 1 for i in idx), dtype=np.int64, count=len(idx))
-        starts = pos0 + (k - 1) // 2 - L // 2
         names: dict[str, int] = {}
         chrom_id = np.fromiter((names.setdefault(alleles[i].chrom, len(names)) for i in idx), dtype=np.int64,
                                count=len(idx))
+        kmax = int(k.max())
+        sub = self._substitutions(list(names), chrom_id, pos0, k, _codes_of([alleles[i].ref for i in idx], kmax),
+                                  _codes_of([alleles[i].alt for i in idx], kmax))
+        to_full = []
+        for j in np.flatnonzero(sub.bad):
+            checks[idx[j]] = "mismatch"
+            if self.ref_from == "vcf":
+                to_full.append(idx[j])
+        for j in np.flatnonzero(sub.has_n & ~sub.bad):
+            checks[idx[j]] = "n_in_window"
+        if len(sub.good):
+            rows = np.asarray(idx)[sub.good]
+            gc[rows] = sub.gc
+            self._finish(rows, sub.ref_ch, sub.alt_ch, ref_logit, alt_logit, top, fdelta)
+        return to_full
+
+    def _substitutions(self, contigs: list[str], chrom_id: np.ndarray, pos0: np.ndarray, k: np.ndarray,
+                       ref: np.ndarray, alt: np.ndarray) -> "_Substituted":
+        """The fast path on arrays: stretches of activations shared by nearby windows, local updates.
+
+        ``chrom_id`` ``(n,)`` indexes ``contigs``; ``pos0`` ``(n,)`` 0-based first base; ``k``
+        ``(n,)`` bases replaced; ``ref``, ``alt`` ``(n, max k)`` codes (N-padded). Rows must be
+        sorted by contig and position for stretches to be shared (any order gives the same values).
+        """
+        L, P = self.window, self.P
+        starts = pos0 + (k - 1) // 2 - L // 2
         which, span_a, span_b, first = _stretches_jit(chrom_id, starts, L, SPAN_GAP, MAX_SPAN)
-        by_id = list(names)
-        span_chrom = [by_id[c] for c in chrom_id[first]]
+        span_chrom = [contigs[c] for c in chrom_id[first].tolist()]
         pieces = [_fetch(self.fa, c, a, b) for c, a, b in zip(span_chrom, span_a.tolist(), span_b.tolist())]
         offsets = np.concatenate([[0], np.cumsum([len(p) for p in pieces])[:-1]]).astype(np.int64)
         codes = np.concatenate(pieces)
         woff = offsets[which] + starts - np.asarray(span_a, dtype=np.int64)[which]  # window start in codes
         # REF check against the genome's bases, every allele length at once
-        kmax = int(k.max())
+        kmax = ref.shape[1]
         col = np.arange(kmax)[None, :]
         at = np.minimum(woff[:, None] + (pos0 - starts)[:, None] + col, len(codes) - 1)
         genome_ref = np.where(col < k[:, None], codes[at], N_CODE)
-        vcf_ref = _codes_of([alleles[i].ref for i in idx], kmax)
-        alt = _codes_of([alleles[i].alt for i in idx], kmax)
-        bad = ((genome_ref != vcf_ref) | ((genome_ref == N_CODE) & (col < k[:, None]))).any(axis=1)
-        to_full = []
-        for j in np.flatnonzero(bad):
-            checks[idx[j]] = "mismatch"
-            if self.ref_from == "vcf":
-                to_full.append(idx[j])
-        # windows holding N (or running off the contig)
-        nsum = np.concatenate([[0], np.cumsum(codes == N_CODE)])
-        has_n = nsum[woff + L] - nsum[woff] > 0
-        for j in np.flatnonzero(has_n & ~bad):
-            checks[idx[j]] = "n_in_window"
+        bad = ((genome_ref != ref) | ((genome_ref == N_CODE) & (col < k[:, None]))).any(axis=1)
+        # windows holding N (or running off the contig), and their GC, from one running count
+        n_acgt, n_gc = _window_counts(codes, woff, L)
+        has_n = n_acgt < L
         good = np.flatnonzero(~bad)
-        if not len(good):
-            return to_full
         s = self.scorer
+        if not len(good):
+            empty = torch.empty((0, s.channels))
+            return _Substituted(bad, has_n, good, np.empty(0), empty, empty)
         act = s.activations(torch.from_numpy(codes)[None])[0]  # (total - W + 1, C)
         ref_ch = torch.empty((len(good), s.channels), device=act.device)
         alt_ch = torch.empty_like(ref_ch)
@@ -219,11 +260,11 @@ class _ModelVariantScorer:
             sel = good[k[good] == kk]
             out = np.flatnonzero(k[good] == kk)
             r, a = s.substitute_windows(act, torch.from_numpy(woff[sel]), P, torch.from_numpy((pos0 - starts)[sel]),
-                                        torch.from_numpy(vcf_ref[sel, :kk]), torch.from_numpy(alt[sel, :kk]))
+                                        torch.from_numpy(ref[sel, :kk]), torch.from_numpy(alt[sel, :kk]))
             tout = torch.from_numpy(out).to(act.device)
             ref_ch[tout], alt_ch[tout] = r, a
-        self._finish(np.asarray(idx)[good], ref_ch, alt_ch, ref_logit, alt_logit, top, fdelta)
-        return to_full
+        gc = np.where(n_acgt[good] > 0, n_gc[good] / np.maximum(n_acgt[good], 1), 0.5)
+        return _Substituted(bad, has_n, good, gc, ref_ch, alt_ch)
 
     def _allele_window(self, a: Allele, allele: str) -> np.ndarray:
         """The window centred on ``allele`` put in place of REF at ``a.pos``."""
@@ -240,17 +281,44 @@ class _ModelVariantScorer:
             parts.append(_fetch(self.fa, a.chrom, end, end + rest))
         return np.concatenate(parts)[:L]
 
-    def _full(self, alleles, idx, checks, ref_logit, alt_logit, top, fdelta) -> None:
+    def _full(self, alleles, idx, checks, ref_logit, alt_logit, top, fdelta, gc) -> None:
         """Indels (and REFs trusted from the VCF): both windows by full forward passes."""
         ref_rows = np.stack([self._allele_window(alleles[i], alleles[i].ref) for i in idx])
         alt_rows = np.stack([self._allele_window(alleles[i], alleles[i].alt) for i in idx])
         for j, i in enumerate(idx):
             if checks[i] == "ok" and (ref_rows[j] == N_CODE).any():
                 checks[i] = "n_in_window"
+        n_acgt, n_gc = _window_counts(ref_rows.reshape(-1), np.arange(len(idx)) * self.window, self.window)
+        gc[idx] = np.where(n_acgt > 0, n_gc / np.maximum(n_acgt, 1), 0.5)
         s = self.scorer
         both = s.pool(s.activations(torch.from_numpy(np.concatenate([ref_rows, alt_rows]))))
         n = len(idx)
         self._finish(np.asarray(idx), both[:n], both[n:], ref_logit, alt_logit, top, fdelta)
+
+
+@dataclass
+class _Substituted:
+    """What :meth:`_ModelVariantScorer._substitutions` gives back (rows ``good`` are scored)."""
+
+    bad: np.ndarray      # (n,) bool: REF disagrees with the genome (or holds N)
+    has_n: np.ndarray    # (n,) bool: the window holds N or runs off its contig
+    good: np.ndarray     # (m,) rows scored
+    gc: np.ndarray       # (m,) GC fraction of the window's non-N bases (0.5 when all N)
+    ref_ch: torch.Tensor  # (m, C) per-channel maxima, reference
+    alt_ch: torch.Tensor  # (m, C) per-channel maxima, substituted
+
+
+#: Per code: 1 per A/C/G/T in the low 32 bits, 1 per C/G in the high ones (one running sum counts both).
+_COUNT_LUT = np.array([1, 1 + (1 << 32), 1 + (1 << 32), 1, 0, 0, 0, 0], dtype=np.int64)
+
+
+def _window_counts(codes: np.ndarray, woff: np.ndarray, L: int) -> tuple[np.ndarray, np.ndarray]:
+    """A/C/G/T bases and C/G bases ``(n,)`` each of windows ``codes[woff : woff + L]``."""
+    run = np.empty(len(codes) + 1, dtype=np.int64)
+    run[0] = 0
+    np.cumsum(_COUNT_LUT[np.minimum(codes, N_CODE)], out=run[1:])
+    d = run[woff + L] - run[woff]
+    return d & 0xFFFFFFFF, d >> 32
 
 
 def _stretches(chrom_id, starts, L, gap, max_span):
@@ -326,12 +394,14 @@ def score_variants(
     output
         Effects TSV: ``chrom pos id ref alt ref_check``, per task ``ref_score alt_score delta
         logit_delta`` (suffixed ``_<task>`` with several tasks), ``top_filter filter_delta``
-        (see :func:`motifscan.io.variants.effect_columns`). One row per ALT, input order.
+        (see :func:`motifscan.io.variants.effect_columns`), then ``pvalue qvalue`` (per task
+        ``pvalue_<task> qvalue_<task>``) unless ``options.null_variants`` is 0. One row per ALT,
+        input order.
     vcf_out
-        Also write the input VCF with ``MS_REF``/``MS_ALT``/``MS_DELTA``/``MS_CHECK`` INFO fields
-        (bgzipped and tabix-indexed when the name ends in ``.gz``).
+        Also write the input VCF with ``MS_REF``/``MS_ALT``/``MS_DELTA``/``MS_CHECK`` INFO fields,
+        and ``MS_P``/``MS_Q`` with p-values (bgzipped and tabix-indexed when the name ends in ``.gz``).
     options
-        Window and ``ref_from`` (:class:`~motifscan.scan.options.VariantOptions`).
+        Window, ``ref_from``, size and seed of the null (:class:`~motifscan.scan.options.VariantOptions`).
     run
         Device, threads, alleles per batch (``batch_size``), convolution method.
 
@@ -339,7 +409,19 @@ def score_variants(
     -------
     dict
         Counts: ``records``, ``alleles``, ``symbolic`` (skipped), one per ``ref_check`` value,
-        ``seconds``, ``variants_per_s``.
+        ``seconds``, ``variants_per_s``; with p-values ``null_variants`` and ``tested`` (SNVs
+        with a p-value: the q-values' family).
+
+    Notes
+    -----
+    p-values (:mod:`motifscan.scan.variant_null`): each scored SNV's ``logit_delta`` is tested,
+    two-sided, against the logit changes of ``options.null_variants`` random SNVs of the same
+    genome in its stratum (window GC bin x REF base, or base pair for RC-shared models), scored
+    by the same local updates; empirical p-values with a generalized Pareto tail below their
+    resolution. q-values: Benjamini-Hochberg per task over the file's SNVs with a p-value. MNVs
+    and indels get neither (a null of SNVs says nothing about them). The q-values need every
+    p-value, so rows are staged in a temporary file beside the output and 8 bytes per allele and
+    task are held in memory.
     """
     outputs = [(output, "-o")] + ([(vcf_out, "--vcf-out")] if vcf_out else [])
     for path, opt in outputs:
@@ -358,11 +440,15 @@ def score_variants(
     stats = AlleleStats()
     counts = {c: 0 for c in ("ok", "mismatch", "n_in_window", "contig_missing")}
     t0 = time.perf_counter()
+    null = _null(scorer, fa, options, model.config.rc_sharing)
     from .model_scan import filter_names
 
+    tasks = model.config.tasks
+    pvalues = null is not None
+    log_p: list[np.ndarray] = []
     with contextlib.ExitStack() as stack:
-        writer = stack.enter_context(EffectsWriter(output, model.config.tasks, filter_names(model)))
-        annotated = stack.enter_context(AnnotatedVcfWriter(vcf_out, vcf, model.config.tasks)) if vcf_out else None
+        writer = stack.enter_context(EffectsWriter(output, tasks, filter_names(model), pvalues=pvalues))
+        annotated = stack.enter_context(AnnotatedVcfWriter(vcf_out, vcf, tasks, pvalues=pvalues)) if vcf_out else None
         alleles = iter_alleles(vcf, keep_records=annotated is not None, stats=stats)
         for batch in _batches(alleles, run.batch_size or DEFAULT_BATCH):
             scored = [a for a in batch if a.alt]
@@ -374,18 +460,78 @@ def score_variants(
             for c, n in Counter(res.checks).items():
                 counts[c] += n
             ref_p, alt_p = _sigmoid(res.ref_logit), _sigmoid(res.alt_logit)
+            first_row = writer.count
             writer.write(scored, res.checks, ref_p, alt_p, res.ref_logit, res.alt_logit, res.top,
                          res.filter_delta)
+            if pvalues:
+                log_p.append(_snv_log_pvalues(null, scored, res))
             if annotated is not None:
-                _annotate(annotated, batch, scored, res.checks, ref_p, alt_p)
+                _annotate(annotated, batch, scored, res.checks, ref_p, alt_p, first_row if pvalues else None)
         if stats.alleles and counts["contig_missing"] == stats.alleles:
             seen = sorted({a for a in _missing_contigs(vcf, fa)})
             check_chromosomes([Interval(c, 0, 0) for c in seen], fa.sizes, vcf, fa.path, "VCF")
+        if pvalues:
+            lp = np.concatenate(log_p) if log_p else np.empty((0, len(tasks)))
+            lq = _bh_per_task(lp)
+            writer.significance(lp, lq)
+            if annotated is not None:
+                annotated.significance(lp, lq, *_descriptions(null, tasks, lp, model.config.rc_sharing))
     seconds = time.perf_counter() - t0
     out = {"records": stats.records, "alleles": stats.alleles, "symbolic": stats.symbolic, **counts,
            "seconds": seconds, "variants_per_s": stats.alleles / max(seconds, 1e-9)}
+    if pvalues:
+        out["null_variants"] = null.n
+        out["tested"] = int((~np.isnan(lp[:, 0])).sum()) if len(lp) else 0
     _log_counts(out, output)
     return out
+
+
+def _null(scorer: "_ModelVariantScorer", fa: IndexedFasta, options: VariantOptions, rc: bool) -> VariantNull | None:
+    """The null of SNV effects (``None`` with ``null_variants=0``), logged with its size and time."""
+    if not options.null_variants:
+        return None
+    t = time.perf_counter()
+    try:
+        null = build_variant_null(fa, scorer.score_null, n=options.null_variants, seed=options.seed, strand_pairs=rc)
+    except ValueError as exc:
+        raise InputError(f"cannot build the null of variant effects: {exc}", path=fa.path) from None
+    log.info("p-values: null of %s random SNVs (seed %d, %d GC strata x REF %s) in %.1f s", f"{null.n:,}",
+             options.seed, len(null.gc_edges) + 1, "base pair" if rc else "base", time.perf_counter() - t)
+    return null
+
+
+def _snv_log_pvalues(null: VariantNull, scored: Sequence[Allele], res: VariantBatchResult) -> np.ndarray:
+    """Natural log p-values ``(n, T)`` of a batch: SNVs with scores; NaN for the other alleles."""
+    n = len(scored)
+    out = np.full((n, res.ref_logit.shape[1]), np.nan)
+    snv = np.fromiter((len(a.ref) == 1 and len(a.alt) == 1 for a in scored), dtype=bool, count=n)
+    snv &= ~np.isnan(res.ref_logit[:, 0])
+    j = np.flatnonzero(snv)
+    if len(j):
+        ref = _codes_of([scored[i].ref for i in j.tolist()], 1)[:, 0]
+        out[j] = null.log_pvalues(res.alt_logit[j] - res.ref_logit[j], res.gc[j], ref)
+    return out
+
+
+def _bh_per_task(log_p: np.ndarray) -> np.ndarray:
+    """Benjamini-Hochberg log q-values ``(n, T)`` per task over the rows with a p-value (NaN elsewhere)."""
+    out = np.full(log_p.shape, np.nan)
+    for t in range(log_p.shape[1]):
+        m = ~np.isnan(log_p[:, t])
+        out[m, t] = bh_log_qvalues(log_p[m, t])
+    return out
+
+
+def _descriptions(null: VariantNull, tasks: Sequence[str], log_p: np.ndarray, rc: bool) -> tuple[list[str], list[str]]:
+    """What ``MS_P`` and ``MS_Q`` mean, per task (the annotated VCF's header)."""
+    tested = int((~np.isnan(log_p[:, 0])).sum()) if len(log_p) else 0
+    ref = "REF base pair (A/T or C/G)" if rc else "REF base"
+    p = [f"two-sided p-value of the SNV's logit change ({t}) against {null.n} random SNVs of the same genome "
+         f"(seed {null.seed}) with the same {ref} and window GC stratum ({len(null.gc_edges) + 1} bins); "
+         f"empirical with a generalized Pareto tail; SNVs only" for t in tasks]
+    q = [f"Benjamini-Hochberg q-value of MS_P ({t}) over the {tested} SNVs of this file with a p-value"
+         for t in tasks]
+    return p, q
 
 
 def _missing_contigs(vcf, fa: IndexedFasta) -> set[str]:
@@ -393,12 +539,13 @@ def _missing_contigs(vcf, fa: IndexedFasta) -> set[str]:
 
 
 def _annotate(writer: AnnotatedVcfWriter, batch: Sequence[Allele], scored: Sequence[Allele],
-              checks: Sequence[str], ref_p: np.ndarray, alt_p: np.ndarray) -> None:
-    """Write each record of a batch once, with the values of its scored alleles."""
+              checks: Sequence[str], ref_p: np.ndarray, alt_p: np.ndarray, first_row: int | None) -> None:
+    """Write each record of a batch once, with the values of its scored alleles (rows from ``first_row``)."""
     values: dict[int, dict[int, tuple]] = {}
     for j, a in enumerate(scored):
         p = None if np.isnan(ref_p[j, 0]) else np.stack([ref_p[j], alt_p[j]])
-        values.setdefault(a.serial, {})[a.alt_index] = (checks[j], p)
+        values.setdefault(a.serial, {})[a.alt_index] = (checks[j], p) if first_row is None else \
+            (checks[j], p, first_row + j)
     done = set()
     for a in batch:
         if a.serial not in done:
