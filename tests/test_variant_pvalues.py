@@ -18,8 +18,8 @@ from motifscan.io.variants import effect_columns, p_texts
 from motifscan.metrics import auroc
 from motifscan.model import ModelConfig, MotifCNN, load_model
 from motifscan.scan.options import RunOptions, VariantOptions
-from motifscan.scan.variant_null import VariantNull, sample_null_snvs
-from motifscan.scan.variants import _ModelVariantScorer, score_variants
+from motifscan.interpret.variant_null import VariantNull, sample_null_snvs
+from motifscan.interpret.variants import _ModelVariantScorer, score_variants
 from motifscan.stats.multitest import bh_qvalues
 
 from conftest import write_fasta

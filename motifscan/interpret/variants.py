@@ -3,7 +3,7 @@
 :func:`score_variants` (``motifscan variants MODEL VCF --genome FASTA -o effects.tsv``)
     For every ALT: the model's probability for the window centred on the variant, with the
     reference and with the alternative allele. SNVs and MNVs are local updates of cached
-    activations (:class:`~motifscan.scan.mutations.MutationScorer`): the activations of the
+    activations (:class:`~motifscan.kernels.mutations.MutationScorer`): the activations of the
     genome around a batch of variants are computed once per stretch (windows of nearby variants
     share them), and each allele costs its ``W + k - 1`` touched outputs plus range-maximum
     queries for the rest of its window; indels score the reference and alternative windows with
@@ -42,10 +42,10 @@ from ..io.variants import (
     Allele, AlleleStats, AnnotatedVcfWriter, BreaksWriter, EffectsWriter, iter_alleles, vcf_contigs,
 )
 from ..model import MotifCNN
+from ..kernels.jit import njit
+from ..kernels.mutations import MutationScorer
+from ..scan.options import MotifOptions, RunOptions, VariantOptions
 from ..stats.multitest import bh_log_qvalues
-from .jit import njit
-from .mutations import MutationScorer
-from .options import MotifOptions, RunOptions, VariantOptions
 from .variant_null import NullSNVs, VariantNull, build_variant_null
 
 __all__ = ["score_variants", "motif_variants", "VariantBatchResult", "DEFAULT_BATCH"]
@@ -414,7 +414,7 @@ def score_variants(
 
     Notes
     -----
-    p-values (:mod:`motifscan.scan.variant_null`): each scored SNV's ``logit_delta`` is tested,
+    p-values (:mod:`motifscan.interpret.variant_null`): each scored SNV's ``logit_delta`` is tested,
     two-sided, against the logit changes of ``options.null_variants`` random SNVs of the same
     genome in its stratum (window GC bin x REF base, or base pair for RC-shared models), scored
     by the same local updates; empirical p-values with a generalized Pareto tail below their
@@ -441,13 +441,12 @@ def score_variants(
     counts = {c: 0 for c in ("ok", "mismatch", "n_in_window", "contig_missing")}
     t0 = time.perf_counter()
     null = _null(scorer, fa, options, model.config.rc_sharing)
-    from .model_scan import filter_names
 
     tasks = model.config.tasks
     pvalues = null is not None
     log_p: list[np.ndarray] = []
     with contextlib.ExitStack() as stack:
-        writer = stack.enter_context(EffectsWriter(output, tasks, filter_names(model), pvalues=pvalues))
+        writer = stack.enter_context(EffectsWriter(output, tasks, model.filter_names(), pvalues=pvalues))
         annotated = stack.enter_context(AnnotatedVcfWriter(vcf_out, vcf, tasks, pvalues=pvalues)) if vcf_out else None
         alleles = iter_alleles(vcf, keep_records=annotated is not None, stats=stats)
         for batch in _batches(alleles, run.batch_size or DEFAULT_BATCH):
@@ -605,7 +604,7 @@ class _MotifVariantScorer:
         flat = np.full(int((lens + 1).sum()), N_CODE, dtype=np.uint8)
         for s, o in zip(segs, offs):
             flat[o : o + len(s)] = s
-        from .motif_scan import scan_codes
+        from ..scan.motif_scan import scan_codes
 
         if self.method == "dense":
             start, filt, _score, _ = scan_codes(self.bank, torch.from_numpy(flat).to(self.device), "dense")
@@ -771,8 +770,7 @@ def motif_variants(
         ``variants_per_s``, ``motifs``.
     """
     from ..io.motif_formats import read_motifs
-    from .motif_bank import MotifBank
-    from .run import resolve_background
+    from ..scan.motif_bank import MotifBank, resolve_background
 
     check_output_path(output)
     set_threads(run.threads)
