@@ -356,3 +356,30 @@ def test_device_paths_agree(genome, tmp_path, device):
                        options=MotifOptions(pvalue=1e-3, method=method),
                        run=RunOptions(device="cpu" if method == "lookahead" else str(device)))
     assert (tmp_path / "lookahead.tsv").read_text() == (tmp_path / "dense.tsv").read_text()
+
+
+def test_batches_keep_records_whole():
+    """The batcher (islice in C) gives the batches of the plain rule: ``size`` alleles, then the
+    rest of the last record's."""
+    import random
+
+    from motifscan.interpret.variants import _batches
+    from motifscan.io.variants import Allele
+
+    def plain(alleles, size):
+        batch = []
+        for a in alleles:
+            if len(batch) >= size and a.serial != batch[-1].serial:
+                yield batch
+                batch = []
+            batch.append(a)
+        if batch:
+            yield batch
+
+    rng = random.Random(0)
+    for _ in range(300):
+        alleles = [Allele(s, "c", 1, ".", "A", "C", k) for s in range(rng.randint(0, 40))
+                   for k in range(rng.randint(1, 4))]
+        size = rng.randint(1, 7)
+        got = [[(a.serial, a.alt_index) for a in b] for b in _batches(alleles, size)]
+        assert got == [[(a.serial, a.alt_index) for a in b] for b in plain(alleles, size)]

@@ -2,8 +2,13 @@
 
 ``motifscan variants MODEL VCF`` tests each SNV's ``logit_delta`` (logit of the ALT window minus
 logit of the REF window) against the deltas of random SNVs of the same genome: positions drawn
-uniformly over its non-N bases (with a seed), the ALT uniformly among the three other bases, the
-window centred as for the file's variants and scored by the same local updates. Deltas depend
+uniformly over its non-N bases (with a seed), the window centred as for the file's variants and
+scored by the same local updates. Each drawn position gives three null SNVs, one per other base:
+the ALT of a null SNV is then uniform among the three by construction (no sampling noise in it),
+and the three share the position's window, so the null costs a third of the windows. Their
+deltas are correlated (a position inside a site changes binding whichever base replaces it), so
+the null is worth somewhat fewer than ``n`` independent SNVs in its tails; the default size
+allows for that. Deltas depend
 on the base changed and on the sequence around it, so the null is kept apart per stratum:
 
 * **window GC**: :data:`GC_STRATA` bins of the window's GC fraction (of its non-N bases), with
@@ -63,11 +68,12 @@ class NullSNVs:
 
 
 def sample_null_snvs(fa: IndexedFasta, n: int, seed: int) -> NullSNVs:
-    """``n`` SNVs drawn uniformly over the non-N bases of ``fa``, the ALT uniform among the other three.
+    """``n`` SNVs at positions drawn uniformly over the non-N bases of ``fa``, three per position.
 
-    Positions are drawn uniformly over the whole genome and those on N (or another IUPAC code)
-    are drawn again, so the same ``seed`` gives the same SNVs. Raises ``ValueError`` when the
-    genome holds no A, C, G or T.
+    ``ceil(n / 3)`` positions are drawn uniformly over the whole genome (those on N or another
+    IUPAC code drawn again, so the same ``seed`` gives the same SNVs), each with its three
+    other bases as ALTs (the last position's are cut to make ``n``). Raises ``ValueError`` when
+    the genome holds no A, C, G or T.
     """
     names = list(fa.sizes)
     bounds = np.cumsum([0, *(fa.sizes[c] for c in names)]).astype(np.int64)
@@ -75,22 +81,23 @@ def sample_null_snvs(fa: IndexedFasta, n: int, seed: int) -> NullSNVs:
     rng = np.random.default_rng(seed)
     flat_kept: list[np.ndarray] = []
     ref_kept: list[np.ndarray] = []
+    n_pos = -(-n // 3)
     have, tries = 0, 0
-    while have < n:
+    while have < n_pos:
         tries += 1
         if tries > 64:
             raise ValueError(f"{fa.path}: too few A, C, G or T bases to draw {n} random SNVs from")
-        flat = rng.integers(0, total, size=int((n - have) * 1.1) + 64)
+        flat = rng.integers(0, total, size=int((n_pos - have) * 1.1) + 64)
         ref = _bases_at(fa, names, bounds, flat)
         ok = ref < 4
-        flat_kept.append(flat[ok][: n - have])
-        ref_kept.append(ref[ok][: n - have])
+        flat_kept.append(flat[ok][: n_pos - have])
+        ref_kept.append(ref[ok][: n_pos - have])
         have += len(flat_kept[-1])
     flat = np.concatenate(flat_kept)
     ref = np.concatenate(ref_kept)
-    alt = ((ref + rng.integers(1, 4, size=n)) % 4).astype(np.uint8)
     order = np.argsort(flat, kind="stable")
-    flat, ref, alt = flat[order], ref[order], alt[order]
+    flat, ref = np.repeat(flat[order], 3)[:n], np.repeat(ref[order], 3)[:n]
+    alt = ((ref + np.tile(np.arange(1, 4, dtype=np.uint8), n_pos)[:n]) % 4).astype(np.uint8)
     contig = np.searchsorted(bounds, flat, side="right") - 1
     return NullSNVs(names, contig.astype(np.int64), flat - bounds[contig], ref, alt)
 

@@ -27,6 +27,7 @@ import os
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Iterable, Iterator, Sequence
 
 import numpy as np
@@ -60,6 +61,10 @@ NULL_BATCH = 1024
 SPAN_GAP = 64
 #: Longest stretch of genome convolved at once.
 MAX_SPAN = 1 << 16
+#: Stretches closer than this are read from the genome at once (then convolved apart) ...
+FETCH_GAP = 1 << 12
+#: ... up to this many bases per read.
+MAX_READ = 1 << 20
 
 
 def _fetch(fa: IndexedFasta, chrom: str, start: int, end: int) -> np.ndarray:
@@ -72,15 +77,42 @@ def _fetch(fa: IndexedFasta, chrom: str, start: int, end: int) -> np.ndarray:
     return out
 
 
+def _fetch_many(fa: IndexedFasta, chroms: Sequence[str], starts: np.ndarray, ends: np.ndarray) -> list[np.ndarray]:
+    """``_fetch`` of each range; consecutive ranges of a contig that start in order and less than
+    :data:`FETCH_GAP` apart are read at once (a read costs far more than the bases between them)."""
+    out: list[np.ndarray] = []
+    a_list, b_list = starts.tolist(), ends.tolist()
+    n = len(a_list)
+    i = 0
+    while i < n:
+        j, hi = i + 1, b_list[i]
+        while (j < n and chroms[j] == chroms[i] and a_list[i] <= a_list[j] <= hi + FETCH_GAP
+               and b_list[j] - a_list[i] <= MAX_READ):
+            hi = max(hi, b_list[j])
+            j += 1
+        lo = a_list[i]
+        block = _fetch(fa, chroms[i], lo, hi)
+        out.extend(block[a - lo : b - lo] for a, b in zip(a_list[i:j], b_list[i:j]))
+        i = j
+    return out
+
+
 def _batches(alleles: Iterable[Allele], size: int) -> Iterator[list[Allele]]:
     """Lists of about ``size`` alleles; the alleles of one record stay together."""
-    batch: list[Allele] = []
-    for a in alleles:
-        if len(batch) >= size and a.serial != batch[-1].serial:
-            yield batch
-            batch = []
-        batch.append(a)
-    if batch:
+    it = iter(alleles)
+    carry: list[Allele] = []
+    while True:
+        batch = carry + list(islice(it, size - len(carry)))  # taken in C, not allele by allele
+        if not batch:
+            return
+        carry = []
+        if len(batch) >= size:  # the rest of the last record's alleles join it
+            last = batch[-1].serial
+            for a in it:
+                if a.serial != last:
+                    carry = [a]
+                    break
+                batch.append(a)
         yield batch
 
 
@@ -114,6 +146,7 @@ class VariantBatchResult:
     top: np.ndarray         # (n,) filter with the largest pooled change (-1: none)
     filter_delta: np.ndarray  # (n,)
     gc: np.ndarray          # (n,) GC fraction of the window's non-N bases (NaN: not scored)
+    snv_ref: np.ndarray     # (n,) uint8 REF base of each scored SNV (N_CODE: not a scored SNV)
     stats: dict[str, int] = field(default_factory=dict)
 
 
@@ -142,6 +175,7 @@ class _ModelVariantScorer:
         top = np.full(n, -1, dtype=np.int64)
         fdelta = np.zeros(n)
         gc = np.full(n, np.nan)
+        snv_ref = np.full(n, N_CODE, dtype=np.uint8)
         sizes = self.fa.sizes
         subs, full = [], []
         for i, a in enumerate(alleles):
@@ -152,7 +186,7 @@ class _ModelVariantScorer:
             else:
                 full.append(i)
         if subs:
-            full += self._fast(alleles, subs, checks, ref_logit, alt_logit, top, fdelta, gc)
+            full += self._fast(alleles, subs, checks, ref_logit, alt_logit, top, fdelta, gc, snv_ref)
         if full:
             full.sort()
             trusted = []
@@ -163,7 +197,10 @@ class _ModelVariantScorer:
                     trusted.append(i)
             if trusted:
                 self._full(alleles, trusted, checks, ref_logit, alt_logit, top, fdelta, gc)
-        return VariantBatchResult(checks, ref_logit, alt_logit, top, fdelta, gc)
+                for i in trusted:  # SNVs whose REF is taken from the VCF
+                    if len(alleles[i].ref) == 1 and len(alleles[i].alt) == 1:
+                        snv_ref[i] = _CODE_LUT[ord(alleles[i].ref)]
+        return VariantBatchResult(checks, ref_logit, alt_logit, top, fdelta, gc, snv_ref)
 
     def score_null(self, snvs: NullSNVs) -> tuple[np.ndarray, np.ndarray]:
         """Logit changes ``(n, T)`` and window GC ``(n,)`` (NaN: REF not A/C/G/T) of random SNVs.
@@ -196,20 +233,23 @@ class _ModelVariantScorer:
         top[idx] = np.where(val != 0, best, -1)
         fdelta[idx] = val
 
-    def _fast(self, alleles, idx, checks, ref_logit, alt_logit, top, fdelta, gc) -> list[int]:
+    def _fast(self, alleles, idx, checks, ref_logit, alt_logit, top, fdelta, gc, snv_ref) -> list[int]:
         """SNVs and MNVs: shared stretches of activations, local updates; returns the alleles for the full path.
 
         REFs are checked against the stretches' bases (a mismatch is left unscored, or sent to the
         full path with ``--ref-from vcf``).
         """
-        k = np.fromiter((len(alleles[i].ref) for i in idx), dtype=np.int64, count=len(idx))
-        pos0 = np.fromiter((alleles[i].pos - 1 for i in idx), dtype=np.int64, count=len(idx))
-        names: dict[str, int] = {}
-        chrom_id = np.fromiter((names.setdefault(alleles[i].chrom, len(names)) for i in idx), dtype=np.int64,
-                               count=len(idx))
+        n = len(idx)
+        sel = alleles if n == len(alleles) else [alleles[i] for i in idx]  # idx is sorted
+        refs = [a.ref for a in sel]
+        k = np.fromiter(map(len, refs), dtype=np.int64, count=n)
+        pos0 = np.array([a.pos for a in sel], dtype=np.int64) - 1
+        chroms = [a.chrom for a in sel]
+        names = {c: j for j, c in enumerate(dict.fromkeys(chroms))}
+        chrom_id = np.fromiter(map(names.__getitem__, chroms), dtype=np.int64, count=n)
         kmax = int(k.max())
-        sub = self._substitutions(list(names), chrom_id, pos0, k, _codes_of([alleles[i].ref for i in idx], kmax),
-                                  _codes_of([alleles[i].alt for i in idx], kmax))
+        ref = _codes_of(refs, kmax)
+        sub = self._substitutions(list(names), chrom_id, pos0, k, ref, _codes_of([a.alt for a in sel], kmax))
         to_full = []
         for j in np.flatnonzero(sub.bad):
             checks[idx[j]] = "mismatch"
@@ -220,6 +260,8 @@ class _ModelVariantScorer:
         if len(sub.good):
             rows = np.asarray(idx)[sub.good]
             gc[rows] = sub.gc
+            one = k[sub.good] == 1
+            snv_ref[rows[one]] = ref[sub.good[one], 0]
             self._finish(rows, sub.ref_ch, sub.alt_ch, ref_logit, alt_logit, top, fdelta)
         return to_full
 
@@ -234,8 +276,7 @@ class _ModelVariantScorer:
         L, P = self.window, self.P
         starts = pos0 + (k - 1) // 2 - L // 2
         which, span_a, span_b, first = _stretches_jit(chrom_id, starts, L, SPAN_GAP, MAX_SPAN)
-        span_chrom = [contigs[c] for c in chrom_id[first].tolist()]
-        pieces = [_fetch(self.fa, c, a, b) for c, a, b in zip(span_chrom, span_a.tolist(), span_b.tolist())]
+        pieces = _fetch_many(self.fa, [contigs[c] for c in chrom_id[first].tolist()], span_a, span_b)
         offsets = np.concatenate([[0], np.cumsum([len(p) for p in pieces])[:-1]]).astype(np.int64)
         codes = np.concatenate(pieces)
         woff = offsets[which] + starts - np.asarray(span_a, dtype=np.int64)[which]  # window start in codes
@@ -444,7 +485,7 @@ def score_variants(
 
     tasks = model.config.tasks
     pvalues = null is not None
-    log_p: list[np.ndarray] = []
+    tested = _Tested()
     with contextlib.ExitStack() as stack:
         writer = stack.enter_context(EffectsWriter(output, tasks, model.filter_names(), pvalues=pvalues))
         annotated = stack.enter_context(AnnotatedVcfWriter(vcf_out, vcf, tasks, pvalues=pvalues)) if vcf_out else None
@@ -463,14 +504,14 @@ def score_variants(
             writer.write(scored, res.checks, ref_p, alt_p, res.ref_logit, res.alt_logit, res.top,
                          res.filter_delta)
             if pvalues:
-                log_p.append(_snv_log_pvalues(null, scored, res))
+                tested.add(first_row, res)
             if annotated is not None:
                 _annotate(annotated, batch, scored, res.checks, ref_p, alt_p, first_row if pvalues else None)
         if stats.alleles and counts["contig_missing"] == stats.alleles:
             seen = sorted({a for a in _missing_contigs(vcf, fa)})
             check_chromosomes([Interval(c, 0, 0) for c in seen], fa.sizes, vcf, fa.path, "VCF")
         if pvalues:
-            lp = np.concatenate(log_p) if log_p else np.empty((0, len(tasks)))
+            lp = tested.log_pvalues(null, writer.count, len(tasks))
             lq = _bh_per_task(lp)
             writer.significance(lp, lq)
             if annotated is not None:
@@ -499,17 +540,29 @@ def _null(scorer: "_ModelVariantScorer", fa: IndexedFasta, options: VariantOptio
     return null
 
 
-def _snv_log_pvalues(null: VariantNull, scored: Sequence[Allele], res: VariantBatchResult) -> np.ndarray:
-    """Natural log p-values ``(n, T)`` of a batch: SNVs with scores; NaN for the other alleles."""
-    n = len(scored)
-    out = np.full((n, res.ref_logit.shape[1]), np.nan)
-    snv = np.fromiter((len(a.ref) == 1 and len(a.alt) == 1 for a in scored), dtype=bool, count=n)
-    snv &= ~np.isnan(res.ref_logit[:, 0])
-    j = np.flatnonzero(snv)
-    if len(j):
-        ref = _codes_of([scored[i].ref for i in j.tolist()], 1)[:, 0]
-        out[j] = null.log_pvalues(res.alt_logit[j] - res.ref_logit[j], res.gc[j], ref)
-    return out
+@dataclass
+class _Tested:
+    """What the p-values need of every scored SNV of the file, gathered batch by batch."""
+
+    rows: list[np.ndarray] = field(default_factory=list)   # row of each SNV in the output
+    delta: list[np.ndarray] = field(default_factory=list)  # (m, T) logit changes
+    gc: list[np.ndarray] = field(default_factory=list)
+    ref: list[np.ndarray] = field(default_factory=list)
+
+    def add(self, first_row: int, res: VariantBatchResult) -> None:
+        j = np.flatnonzero(res.snv_ref < N_CODE)
+        self.rows.append(first_row + j)
+        self.delta.append(res.alt_logit[j] - res.ref_logit[j])
+        self.gc.append(res.gc[j])
+        self.ref.append(res.snv_ref[j])
+
+    def log_pvalues(self, null: VariantNull, n_rows: int, T: int) -> np.ndarray:
+        """Natural log p-values ``(n_rows, T)``: the SNVs' in their rows, NaN in the others."""
+        out = np.full((n_rows, T), np.nan)
+        if self.rows:
+            rows = np.concatenate(self.rows)
+            out[rows] = null.log_pvalues(np.concatenate(self.delta), np.concatenate(self.gc), np.concatenate(self.ref))
+        return out
 
 
 def _bh_per_task(log_p: np.ndarray) -> np.ndarray:

@@ -250,6 +250,7 @@ class EffectsWriter(TextWriter):
         super().__init__(path)
         self.tasks = list(tasks)
         self.filter_names = list(filter_names)
+        self._names = np.array([*self.filter_names, "."], dtype=object)  # top = -1: "."
         self.pvalues = pvalues
         self.fh.write("\t".join(effect_columns(self.tasks, pvalues)) + "\n")
         self._out = self._stack.enter_context(_staging(self.path, "w+")) if pvalues else self.fh
@@ -268,16 +269,22 @@ class EffectsWriter(TextWriter):
         if self._sig is None:
             raise RuntimeError("EffectsWriter(pvalues=True) finished without significance()")
         log_p, log_q = self._sig
-        cols = [p_texts(x[:, t]) for t in range(len(self.tasks)) for x in (log_p, log_q)]
-        tails = ["\t" + "\t".join(v) + "\n" for v in zip(*cols)] if len(cols) > 2 else \
-            ["\t%s\t%s\n" % pq for pq in zip(*cols)]
+        # per row: p and q of each task, as %.3g of the float (NaN -> ""); the few p-values below
+        # about 1e-304 are written from their logarithms (p_texts)
+        both = np.stack([log_p, log_q], axis=2).reshape(len(log_p), -1)
+        template = "\t%.3g" * both.shape[1] + "\n"
+        tiny = np.flatnonzero((both < _LOG_TINY).any(axis=1))
         self._out.seek(0)
         done = 0
         while True:
             lines = self._out.readlines(1 << 22)
             if not lines:
                 break
-            self.fh.write("".join([ln[:-1] + t for ln, t in zip(lines, tails[done : done + len(lines)])]))
+            part = both[done : done + len(lines)]
+            tails = ((template * len(lines)) % tuple(np.exp(part).ravel().tolist())).replace("nan", "").split("\n")
+            for i in tiny[(tiny >= done) & (tiny < done + len(lines))].tolist():
+                tails[i - done] = "".join("\t" + t for t in p_texts(both[i]))
+            self.fh.write("\n".join([ln[:-1] + t for ln, t in zip(lines, tails)]) + "\n")
             done += len(lines)
 
     def write(self, alleles: Sequence[Allele], checks: Sequence[str], ref_p: np.ndarray, alt_p: np.ndarray,
@@ -285,22 +292,30 @@ class EffectsWriter(TextWriter):
         """One batch: ``ref_p`` etc. ``(n, T)`` (NaN rows: no scores), ``top`` ``(n,)`` (-1: none)."""
         T = len(self.tasks)
         n = len(alleles)
+        if not n:
+            return
         scored = ~np.isnan(ref_p[:, 0])
-        # the numbers of every scored row through one %-format of a repeated template
-        nums = np.stack([ref_p, alt_p, alt_p - ref_p, alt_logit - ref_logit], axis=2).reshape(n, 4 * T)
-        names = [self.filter_names[t] if t >= 0 else "." for t in top.tolist()]
-        # one %-format per row (the allele's fields, then its numbers)
+        # a table of every field (numbers as Python floats), then one %-format of the whole batch:
+        # the per-row work is one template pick; an unscored row's template takes "" for its numbers
+        table = np.empty((n, 8 + 4 * T), dtype=object)
+        table[:, 0] = [a.chrom for a in alleles]
+        table[:, 1] = [a.pos for a in alleles]
+        table[:, 2] = [a.id for a in alleles]
+        table[:, 3] = [a.ref for a in alleles]
+        table[:, 4] = [a.alt for a in alleles]
+        table[:, 5] = checks
+        table[:, 6 : 6 + 4 * T] = np.stack([ref_p, alt_p, alt_p - ref_p, alt_logit - ref_logit], axis=2).reshape(n, 4 * T)
+        table[:, 6 + 4 * T] = self._names[top]
+        table[:, 7 + 4 * T] = filter_delta
         template = "%s\t%d\t%s\t%s\t%s\t%s\t" + "\t".join(["%.6g"] * (4 * T)) + "\t%s\t%.6g\n"
-        blank = "%s\t%d\t%s\t%s\t%s\t%s\t" + "\t" * (4 * T + 1) + "\n"
-        lines = []
-        for a, check, ok, row, name, fd in zip(alleles, checks, scored.tolist(), nums.tolist(), names,
-                                                filter_delta.tolist()):
-            if ok:
-                lines.append(template % (a.chrom, a.pos, a.id, a.ref, a.alt, check, *row, name, fd))
-            else:
-                lines.append(blank % (a.chrom, a.pos, a.id, a.ref, a.alt, check))
+        if scored.all():
+            text = template * n
+        else:
+            blank = "%s\t%d\t%s\t%s\t%s\t%s" + "\t%s" * (4 * T + 2) + "\n"
+            table[~scored, 6:] = ""
+            text = "".join([template if ok else blank for ok in scored.tolist()])
         self.count += n
-        self._out.write("".join(lines))
+        self._out.write(text % tuple(table.ravel().tolist()))
 
 
 #: Columns of the motif-mode TSV.
