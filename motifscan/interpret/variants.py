@@ -47,6 +47,7 @@ from ..kernels.jit import njit
 from ..kernels.mutations import MutationScorer
 from ..scan.options import MotifOptions, RunOptions, VariantOptions
 from ..stats.multitest import bh_log_qvalues
+from ..text import plural
 from .variant_null import NullSNVs, VariantNull, build_variant_null
 
 __all__ = ["score_variants", "motif_variants", "VariantBatchResult", "DEFAULT_BATCH"]
@@ -421,6 +422,7 @@ def score_variants(
     vcf_out: str | os.PathLike | None = None,
     options: VariantOptions = VariantOptions(),
     run: RunOptions = RunOptions(),
+    command: str | None = None,
 ) -> dict:
     """Score every ALT of a VCF/BCF with a model; write the effects TSV (and an annotated VCF).
 
@@ -445,6 +447,8 @@ def score_variants(
         Window, ``ref_from``, size and seed of the null (:class:`~motifscan.scan.options.VariantOptions`).
     run
         Device, threads, alleles per batch (``batch_size``), convolution method.
+    command
+        The command line, recorded in the annotated VCF's header (``##motifscanCommand``).
 
     Returns
     -------
@@ -488,7 +492,8 @@ def score_variants(
     tested = _Tested()
     with contextlib.ExitStack() as stack:
         writer = stack.enter_context(EffectsWriter(output, tasks, model.filter_names(), pvalues=pvalues))
-        annotated = stack.enter_context(AnnotatedVcfWriter(vcf_out, vcf, tasks, pvalues=pvalues)) if vcf_out else None
+        annotated = stack.enter_context(AnnotatedVcfWriter(vcf_out, vcf, tasks, command, pvalues=pvalues)) \
+            if vcf_out else None
         alleles = iter_alleles(vcf, keep_records=annotated is not None, stats=stats)
         for batch in _batches(alleles, run.batch_size or DEFAULT_BATCH):
             scored = [a for a in batch if a.alt]
@@ -606,15 +611,15 @@ def _annotate(writer: AnnotatedVcfWriter, batch: Sequence[Allele], scored: Seque
 
 
 def _log_counts(out: dict, output) -> None:
-    log.info("%s alleles of %s records in %.1f s (%.0f variants/s) -> %s", f"{out['alleles']:,}",
-             f"{out['records']:,}", out["seconds"], out.get("variants_per_s", 0), output)
+    log.info("%s of %s in %.1f s (%.0f variants/s) -> %s", plural(out["alleles"], "allele", commas=True),
+             plural(out["records"], "record", commas=True), out["seconds"], out.get("variants_per_s", 0), output)
     if out.get("symbolic"):
-        log.info("%d symbolic ALTs (<DEL>, *, breakends, N) skipped", out["symbolic"])
+        log.info("%s (<DEL>, *, breakends, N) skipped", plural(out["symbolic"], "symbolic ALT"))
     for key, text in (("mismatch", "REF disagrees with the genome (ref_check=mismatch)"),
                       ("contig_missing", "contig not in the genome (ref_check=contig_missing)"),
                       ("n_in_window", "window holds N or runs off the contig (ref_check=n_in_window)")):
         if out.get(key):
-            (log.info if key == "n_in_window" else log.warning)("%d alleles: %s", out[key], text)
+            (log.info if key == "n_in_window" else log.warning)("%s: %s", plural(out[key], "allele"), text)
 
 
 # ---------------------------------------------------------------------------- motif files
