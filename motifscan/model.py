@@ -97,6 +97,10 @@ class MotifCNN(nn.Module):
         self.metrics: dict[str, Any] = {}
         self.provenance: dict[str, Any] = {}
 
+    def filter_names(self) -> list[str]:
+        """Names of the filters in hit files, TSVs and exported motifs: ``filter0 .. filter{F-1}``."""
+        return [f"filter{i}" for i in range(self.config.n_filters)]
+
     # -- building blocks shared by training, scanning and export ------------------------------
     def strand_activations(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Filter activations (after ReLU) on each strand.

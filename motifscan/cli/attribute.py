@@ -1,7 +1,7 @@
 """``motifscan attribute``: per-base attributions (exact ISM or gradient x input) of sequences.
 
 The options become :class:`~motifscan.scan.options.AttributionOptions` and ``RunOptions``;
-:func:`motifscan.scan.attribute.attribute` does the work.
+:func:`motifscan.interpret.attribute.attribute` does the work.
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ def attribute(model, input_path, output, genome, length, method, task, center, o
           -o attr.npz --onehot-out seqs.npz --center --bigwig contrib.bw --seqlets seqlets.bed --motifs JASPAR.meme
       modisco motifs -s seqs.npz -a attr.npz -n 2000 -w 400 -o modisco.h5
     """
-    from ..scan.attribute import attribute as run_attribute
+    from ..interpret.attribute import attribute as run_attribute
     from ..device import resolve_device
     from ..model import load_model
 

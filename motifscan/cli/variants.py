@@ -1,8 +1,8 @@
 """``motifscan variants``: what each VCF allele does to binding, by a model or a motif file.
 
 The options become :class:`~motifscan.scan.options.VariantOptions`, ``RunOptions`` and (motif
-files) ``MotifOptions``; :func:`motifscan.scan.variants.score_variants` or
-:func:`motifscan.scan.variants.motif_variants` does the work.
+files) ``MotifOptions``; :func:`motifscan.interpret.variants.score_variants` or
+:func:`motifscan.interpret.variants.motif_variants` does the work.
 """
 
 from __future__ import annotations
@@ -103,7 +103,7 @@ def variants(model, vcf, genome, output, vcf_out, window, ref_from, pvalue, bg, 
     motifs = MotifOptions(pvalue=pvalue, background=bg, pseudocount=motif_pseudo, pssm_range=pssm_range,
                           motif_format=motif_format, method=motif_method)
     if kind == "motifs":
-        from ..scan.variants import motif_variants
+        from ..interpret.variants import motif_variants
 
         if vcf_out:
             raise UsageError("--vcf-out is for models; a motif file writes its rows to -o")
@@ -113,7 +113,7 @@ def variants(model, vcf, genome, output, vcf_out, window, ref_from, pvalue, bg, 
         return 0
     from ..device import resolve_device
     from ..model import load_model
-    from ..scan.variants import score_variants
+    from ..interpret.variants import score_variants
 
     for name in changed(motifs):
         log.warning("--%s applies to motif files and is ignored for models", name.replace("_", "-"))

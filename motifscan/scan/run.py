@@ -25,7 +25,7 @@ from ..device import resolve_device, set_threads
 from ..errors import InputError, UsageError
 from ..io.fimo import HitSink
 from ..io.hits import HitsWriter
-from ..io.motif_formats import read_meme_background, read_motifs
+from ..io.motif_formats import read_motifs
 from ..io.outputs import hit_output_format, output_format, task_path
 from ..io.peaks import PeakWriter
 from ..io.reads import is_alignment_file
@@ -35,13 +35,14 @@ from ..model import MotifCNN
 from ..motifs.pwm import Motif
 from .batching import default_chunk_size, iter_batches
 from .model_scan import ModelScanner
-from .motif_bank import MotifBank
+from .motif_bank import MotifBank, resolve_background
 from .motif_scan import scan_batch
-from .options import CPU_CONV_METHODS, InputOptions, MotifOptions, OutputOptions, RunOptions, WindowOptions
+from ..kernels.methods import CPU_CONV_METHODS
+from .options import InputOptions, MotifOptions, OutputOptions, RunOptions, WindowOptions
 from .progress import Progress
 from .sources import open_source
 
-__all__ = ["scan_model", "scan_motifs", "resolve_background", "input_composition", "model_scan_mode"]
+__all__ = ["scan_model", "scan_motifs", "model_scan_mode"]
 
 log = logging.getLogger("motifscan")
 
@@ -291,41 +292,6 @@ def _log_stats(stats: dict, output) -> None:
 
 
 # ---------------------------------------------------------------------------- motif files
-def input_composition(source) -> np.ndarray:
-    """A/C/G/T frequencies of everything a source yields (one extra pass; N ignored)."""
-    counts = np.zeros(5, dtype=np.int64)
-    for piece in source.pieces(1 << 22, 0):
-        own = piece.codes[: max(0, piece.own_end - piece.start)]
-        counts += np.bincount(np.minimum(own, 4), minlength=5)[:5]
-    if counts[:4].sum() == 0:
-        raise InputError("no A/C/G/T bases in the input, so --bg input has nothing to count",
-                         path=getattr(source, "path", None))
-    return counts[:4] / counts[:4].sum()
-
-
-def resolve_background(bg: str | os.PathLike | np.ndarray | None, source=None) -> np.ndarray | None:
-    """``--bg``: ``None``/``motif-file`` (each motif's own), ``uniform``, ``input``, a file or an array.
-
-    Returns ``None`` for the motif file's background, else a ``(4,)`` array.
-    """
-    if isinstance(bg, np.ndarray):
-        return bg
-    if bg is None or str(bg) == "motif-file":
-        return None
-    if str(bg) == "uniform":
-        return np.full(4, 0.25)
-    if str(bg) == "input":
-        if source is None:
-            raise UsageError("--bg input needs the input sequences")
-        if getattr(source, "path", None) == "-":
-            raise UsageError("--bg input reads the input twice, so it cannot come from standard input",
-                             hint="give a file, or --bg uniform / a background file")
-        return input_composition(source)
-    if not os.path.exists(bg):
-        raise UsageError(f"--bg {bg}: no such file", hint="use motif-file, uniform, input or a MEME background file")
-    return read_meme_background(bg)
-
-
 #: Model-scan outputs a motif scan cannot write.
 _MODEL_ONLY_OUTPUTS = {"mode": "--mode", "peaks": "--peaks", "hits": "--hits", "tag_bam": "--tag-bam"}
 

@@ -3,7 +3,7 @@
 :func:`score_variants` (``motifscan variants MODEL VCF --genome FASTA -o effects.tsv``)
     For every ALT: the model's probability for the window centred on the variant, with the
     reference and with the alternative allele. SNVs and MNVs are local updates of cached
-    activations (:class:`~motifscan.scan.mutations.MutationScorer`): the activations of the
+    activations (:class:`~motifscan.kernels.mutations.MutationScorer`): the activations of the
     genome around a batch of variants are computed once per stretch (windows of nearby variants
     share them), and each allele costs its ``W + k - 1`` touched outputs plus range-maximum
     queries for the rest of its window; indels score the reference and alternative windows with
@@ -42,9 +42,9 @@ from ..io.variants import (
     Allele, AlleleStats, AnnotatedVcfWriter, BreaksWriter, EffectsWriter, iter_alleles, vcf_contigs,
 )
 from ..model import MotifCNN
-from .jit import njit
-from .mutations import MutationScorer
-from .options import MotifOptions, RunOptions, VariantOptions
+from ..kernels.jit import njit
+from ..kernels.mutations import MutationScorer
+from ..scan.options import MotifOptions, RunOptions, VariantOptions
 
 __all__ = ["score_variants", "motif_variants", "VariantBatchResult", "DEFAULT_BATCH"]
 
@@ -358,10 +358,9 @@ def score_variants(
     stats = AlleleStats()
     counts = {c: 0 for c in ("ok", "mismatch", "n_in_window", "contig_missing")}
     t0 = time.perf_counter()
-    from .model_scan import filter_names
 
     with contextlib.ExitStack() as stack:
-        writer = stack.enter_context(EffectsWriter(output, model.config.tasks, filter_names(model)))
+        writer = stack.enter_context(EffectsWriter(output, model.config.tasks, model.filter_names()))
         annotated = stack.enter_context(AnnotatedVcfWriter(vcf_out, vcf, model.config.tasks)) if vcf_out else None
         alleles = iter_alleles(vcf, keep_records=annotated is not None, stats=stats)
         for batch in _batches(alleles, run.batch_size or DEFAULT_BATCH):
@@ -458,7 +457,7 @@ class _MotifVariantScorer:
         flat = np.full(int((lens + 1).sum()), N_CODE, dtype=np.uint8)
         for s, o in zip(segs, offs):
             flat[o : o + len(s)] = s
-        from .motif_scan import scan_codes
+        from ..scan.motif_scan import scan_codes
 
         if self.method == "dense":
             start, filt, _score, _ = scan_codes(self.bank, torch.from_numpy(flat).to(self.device), "dense")
@@ -624,8 +623,7 @@ def motif_variants(
         ``variants_per_s``, ``motifs``.
     """
     from ..io.motif_formats import read_motifs
-    from .motif_bank import MotifBank
-    from .run import resolve_background
+    from ..scan.motif_bank import MotifBank, resolve_background
 
     check_output_path(output)
     set_threads(run.threads)

@@ -12,9 +12,9 @@ value after the substitution is therefore
 and only the head has to run again. :class:`MutationScorer` holds the pieces:
 
 * :meth:`~MutationScorer.activations` -- pre-ReLU outputs ``(N, P, C)`` (channels last) of the
-  strand bank ``[W, flip(W)]`` (:func:`~motifscan.scan.conv.strand_bank`), so reverse-strand
+  strand bank ``[W, flip(W)]`` (:func:`~motifscan.kernels.conv.strand_bank`), so reverse-strand
   channels are ordinary filters on forward coordinates and the update rule is the same for both;
-  the k-mer table (:class:`~motifscan.scan.kmer_conv.KmerTableConv`) on CPU, ``conv1d`` elsewhere.
+  the k-mer table (:class:`~motifscan.kernels.kmer_conv.KmerTableConv`) on CPU, ``conv1d`` elsewhere.
   Outputs do not depend on which chunk or window a position was computed in.
 * :meth:`~MutationScorer.substitute` -- pooled channels after replacing ``k`` consecutive bases
   of each row (a variant's SNV or MNV): cost ``O((W + k) C)`` per row on top of the cached
@@ -45,7 +45,7 @@ from ..model import MotifCNN
 from .conv import bank_conv, strand_bank
 from .jit import njit
 from .kmer_conv import KmerTableConv
-from .options import CONV_METHODS, CPU_CONV_METHODS
+from .methods import CONV_METHODS, CPU_CONV_METHODS
 
 __all__ = ["MutationScorer", "ISMResult", "CONV_METHODS"]
 

@@ -11,7 +11,7 @@ the layout TF-MoDISco reads):
 ``ism`` (default)
     Exact in-silico saturation mutagenesis: ``value[b, i] = logit(sequence with b at i) -
     logit(sequence)`` for the chosen task; 0 at the reference base. Computed by local updates of
-    cached activations (:meth:`motifscan.scan.mutations.MutationScorer.ism`), equal to ``3 L``
+    cached activations (:meth:`motifscan.kernels.mutations.MutationScorer.ism`), equal to ``3 L``
     forward passes per sequence to float rounding.
 ``grad``
     Gradient x input: ``value[b, i] = d logit / d x[b, i]``, the contribution base ``b`` would
@@ -56,8 +56,8 @@ from ..codes import N_CODE, one_hot, one_hot_torch
 from ..device import resolve_device, set_threads
 from ..errors import InputError, UsageError
 from ..model import MotifCNN
-from .mutations import MutationScorer
-from .options import AttributionOptions, RunOptions
+from ..kernels.mutations import MutationScorer
+from ..scan.options import AttributionOptions, RunOptions
 
 __all__ = ["attribute", "attribute_codes", "contributions", "call_seqlets", "resolve_task", "Seqlet"]
 
