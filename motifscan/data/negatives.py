@@ -99,6 +99,7 @@ def shuffle_all(codes: np.ndarray, ratio: int, seed: int) -> np.ndarray:
 
 
 def _njit(fn):
+    # kernels.jit.njit's rule; data sits under kernels, so it cannot import it
     # numba refuses cache=True where no cache folder is writable: compile in memory there
     try:
         return numba.njit(nogil=True, cache=True)(fn)

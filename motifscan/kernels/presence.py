@@ -11,27 +11,16 @@ scan" (tested), so the counts are FIMO-exact.
 
 from __future__ import annotations
 
-import logging
 from concurrent.futures import ThreadPoolExecutor
 from typing import Sequence
 
-import numba
 import numpy as np
+
+from .jit import njit
 
 __all__ = ["motif_presence", "pack_sequences"]
 
-log = logging.getLogger("motifscan")
-
-
-def _njit(fn):
-    # numba refuses cache=True where no cache folder is writable: compile in memory there
-    try:
-        return numba.njit(nogil=True, cache=True)(fn)
-    except RuntimeError:
-        return numba.njit(nogil=True)(fn)
-
-
-@_njit
+@njit
 def _group_presence(x, dist, id4, seq_start, seq_end, lo, hi, k, counts, indptr, shift, entries,
                     prefix, use_prefix, tables, nbmax, n_blocks, width, block_order, need,
                     filter_motif, present):  # pragma: no cover - compiled
