@@ -7,6 +7,7 @@ import logging
 import torch
 
 from .errors import UsageError
+from .text import plural
 
 __all__ = ["probe_device", "resolve_device", "set_threads", "tune_cpu_allocator"]
 
@@ -33,7 +34,7 @@ def probe_device(spec: str | torch.device | None = "auto") -> tuple[torch.device
             return dev, f"cuda ({torch.cuda.get_device_name(dev)})"
         if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
             return torch.device("mps"), "mps"
-        return torch.device("cpu"), f"cpu ({torch.get_num_threads()} threads; no GPU found)"
+        return torch.device("cpu"), f"cpu ({plural(torch.get_num_threads(), 'thread')}; no GPU found)"
     try:
         dev = torch.device(spec)
     except RuntimeError:
@@ -42,7 +43,7 @@ def probe_device(spec: str | torch.device | None = "auto") -> tuple[torch.device
         if not torch.cuda.is_available():
             raise UsageError("--device cuda asked for, but no CUDA GPU is available", hint="use --device auto or cpu")
         if dev.index is not None and dev.index >= torch.cuda.device_count():
-            raise UsageError(f"--device {spec}: only {torch.cuda.device_count()} CUDA device(s)")
+            raise UsageError(f"--device {spec}: only {plural(torch.cuda.device_count(), 'CUDA device')}")
     elif dev.type == "mps":
         if not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
             raise UsageError("--device mps asked for, but MPS is not available", hint="use --device auto or cpu")

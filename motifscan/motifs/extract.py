@@ -31,6 +31,7 @@ import numpy as np
 import torch
 
 from ..codes import N_CODE, one_hot_torch
+from ..text import plural
 from .pwm import Motif
 
 __all__ = [
@@ -162,7 +163,7 @@ def _check(model, sequences) -> list[np.ndarray]:
     width = model.bank().width
     short = sum(len(s) < width for s in seqs)
     if short:
-        log.warning("%d sequence(s) shorter than the filter width (%d) skipped", short, width)
+        log.warning("%s shorter than the filter width (%d) skipped", plural(short, "sequence"), width)
     if short == len(seqs):
         raise ValueError(f"no sequence is at least as long as the filters ({width} bp)")
     return seqs
@@ -281,8 +282,8 @@ def activation_motifs(
         shown = ", ".join(f"{id_prefix}{f} ({nsites[f]})" for f in dropped[:10])
         more = f" and {len(dropped) - 10} more" if len(dropped) > 10 else ""
         log.warning(
-            "%d filter(s) with fewer than %d sites left out: %s%s",
-            len(dropped), min_sites, shown, more,
+            "%s with fewer than %d sites left out: %s%s",
+            plural(len(dropped), "filter"), min_sites, shown, more,
         )
     return ActivationMotifs(
         motifs=motifs,
