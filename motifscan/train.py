@@ -323,7 +323,8 @@ def train_model(
     built = build_task_set(specs, length=o.length, neg_ratio=o.neg_ratio, seed=seed, min_length=o.filter_width)
     data = built.data
     length = data.codes.shape[1]
-    split = split_dataset(data, valid_chroms=o.valid_chroms, test_chroms=o.test_chroms, seed=seed)
+    split = split_dataset(data, valid_chroms=o.valid_chroms, test_chroms=o.test_chroms, seed=seed,
+                          tasks=None if single else [s.name for s in specs])
     known = ~np.isnan(data.labels)
     log.info(
         "%s (%s labels), %d sequences: %d positive and %d negative labels; split by %s: train %d, "
