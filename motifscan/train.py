@@ -32,7 +32,7 @@ from .codes import one_hot_torch
 from .data.datasets import LabelledSet, Split, split_dataset
 from .data.tasks import build_task_set
 from .device import resolve_device, set_threads
-from .errors import UsageError
+from .errors import InputError, UsageError
 from .text import plural
 from .io.samplesheet import TaskSpec
 from .metrics import as_task_labels, task_metrics
@@ -325,6 +325,7 @@ def train_model(
     length = data.codes.shape[1]
     split = split_dataset(data, valid_chroms=o.valid_chroms, test_chroms=o.test_chroms, seed=seed,
                           tasks=None if single else [s.name for s in specs])
+    _check_split_sizes(split, data, specs[0].peaks if single else None)
     known = ~np.isnan(data.labels)
     log.info(
         "%s (%s labels), %d sequences: %d positive and %d negative labels; split by %s: train %d, "
@@ -395,6 +396,23 @@ def _input_files(specs: Sequence[TaskSpec], single: bool) -> dict[str, dict[str,
             if Path(path).is_file():
                 out[prefix + key] = {"path": path, "sha256": file_sha256(path)}
     return out
+
+
+#: Fewest sequences of each label that give every part of the default stratified split one
+#: (10% validation, 20% test, rounded): 6 of each, so about 10 positives with their negatives.
+MIN_PER_LABEL = 6
+
+
+def _check_split_sizes(split: Split, data: LabelledSet, path: str | None) -> None:
+    """One clear line when a part of the split is empty: too few sequences to train and evaluate."""
+    for name, part in (("training", split.train), ("validation", split.valid), ("test", split.test)):
+        if len(part) == 0:
+            raise InputError(
+                f"{len(data)} sequence(s) (positives and negatives) are too few to train: the {name} set is empty",
+                path=path,
+                hint=f"give at least {MIN_PER_LABEL} positive and {MIN_PER_LABEL} negative sequences, so that the "
+                     "validation (10%) and test (20%) sets get one of each (10 or more positives to learn anything)",
+            )
 
 
 def _check_held_out(labels: np.ndarray, tasks: Sequence[str], part: str) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Sequence
@@ -24,7 +25,7 @@ import numpy as np
 from .._version import __version__
 from ..atomic import atomic_path
 from ..errors import InputError
-from .fasta import open_binary
+from .fasta import compression, open_binary
 from .writer import AtomicWriter, TextWriter
 
 __all__ = [
@@ -111,6 +112,14 @@ def open_vcf(path: str | os.PathLike):
     if p.is_dir():
         raise InputError("is a directory, not a VCF file", path=p)
     try:
+        plain_gzip = p.exists() and compression(p) == "gzip"
+    except OSError:
+        plain_gzip = False
+    if plain_gzip:
+        raise InputError("compressed with plain gzip; a VCF.gz must be compressed with bgzip", path=p,
+                         hint="recompress it with bgzip (zcat FILE.vcf.gz | bgzip -c > NEW.vcf.gz; "
+                              "tabix -p vcf NEW.vcf.gz to index it)")
+    try:
         return pysam.VariantFile(str(p), "r")
     except (OSError, ValueError) as exc:
         raise _describe_open_error(p, exc) from None
@@ -160,6 +169,10 @@ def iter_alleles(path: str | os.PathLike, *, keep_records: bool = False,
                                  where=f"record {serial + 1}",
                                  hint="the file is truncated or malformed; check it with 'bcftools view'") from None
             stats.records += 1
+            if rec.pos < 1:  # POS 0 (a telomere in the VCF spec) has no base to score or check
+                raise InputError(f"POS {rec.pos} at {rec.chrom} is before the first base (VCF positions start at 1)",
+                                 path=path, where=f"record {serial + 1}",
+                                 hint="remove the record (bcftools view -e 'POS<1')")
             ref = rec.ref or ""
             if ref not in _DNA and (not ref or not _DNA.issuperset(ref)):  # one lookup for a one-base REF
                 raise InputError(f"REF {ref!r} at {rec.chrom}:{rec.pos} is not a DNA sequence", path=path,
@@ -183,7 +196,14 @@ def iter_alleles(path: str | os.PathLike, *, keep_records: bool = False,
             last = rec  # named in the error of a record that cannot be read
             serial += 1
     finally:
-        vf.close()
+        failing = sys.exc_info()[1] is not None
+        try:
+            vf.close()
+        except OSError as exc:
+            # htslib's close of a damaged BCF fails too; the read error (already raised) is the one to show
+            if not failing:
+                raise InputError(f"cannot read the file to its end ({exc})", path=path,
+                                 hint="the file is truncated or malformed; check it with 'bcftools view'") from None
         for name, n in zip(("snv", "mnv", "indel"), kinds):
             if n:
                 stats.kinds[name] = stats.kinds.get(name, 0) + n

@@ -286,10 +286,10 @@ def _negatives(pos: SequenceSet, mode: str, fa: IndexedFasta | None, *, min_leng
 # ---------------------------------------------------------------------------- ordering without data
 def _weight_proxy(model: MotifCNN) -> np.ndarray:
     """Influence proxy without data: largest possible pooled output x head sensitivity."""
-    w = model.conv.weight.detach().double().cpu()
-    top = torch.relu(w.amax(dim=1).sum(dim=1) + model.conv.bias.detach().double().cpu())
-    first = next(m for m in model.head if isinstance(m, torch.nn.Linear))
-    sens = first.weight.detach().double().cpu().norm(dim=0)
+    bank = model.bank()
+    w = bank.weight.double().cpu()
+    top = torch.relu(w.amax(dim=1).sum(dim=1) + bank.bias.double().cpu())
+    sens = model.head_params().linears[0].weight.detach().double().cpu().norm(dim=0)
     return (top * sens).numpy()
 
 
