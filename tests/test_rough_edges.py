@@ -422,3 +422,16 @@ def test_a_task_on_a_small_genome_falls_back_to_a_stratified_split(caplog):
     labels[n_big:, 1] = np.nan
     labels[:n_big, 1] = labels[:n_big, 0]
     assert split_dataset(data, tasks=["big", "small"]).method == "chromosomes"
+
+
+# ---------------------------------------------------------------- 6: attribute's stages timed apart
+def test_attribute_times_each_stage(files, tmp_path, capsys):
+    assert main(["attribute", str(files / "model.h5"), str(files / "peaks.fa"), "-o", str(tmp_path / "a.npz"),
+                 "--seqlets", str(tmp_path / "s.bed"), "--motifs", "jaspar", "--seqlet-quantile", "0.5",
+                 "--device", "cpu"]) == 0
+    err = capsys.readouterr().err
+    ism = re.search(r"ism attributions of 4 sequences x 40 bp \(task bound\) in ([\d.]+) s", err)
+    seq = re.search(r"(\d+) seqlets? \(running mean .*\) in ([\d.]+) s, named in ([\d.]+) s -> ", err)
+    assert ism and seq, err
+    n = int(seq.group(1))
+    assert n > 0 and f"naming {n} seqlet" in err and "among 879 motifs" in err
