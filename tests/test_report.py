@@ -235,3 +235,21 @@ def test_motif_table_names_matches_sizes_logos_and_ranks_low_information_last(tm
     widths = [int(re.search(r"width:(\d+)px", im["style"]).group(1)) for im in page.images]
     assert widths == [18 * 19 + 60, 18 * 12 + 60, 18 * 8 + 60]  # rows filter1 (19 wide), filter2, filter0
 
+
+def test_report_shows_the_null_and_the_peaks_at_the_fdr(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(3, 3))
+    ax.plot([0, 1], [0, 1])
+    fig.savefig(tmp_path / "null.png")
+    plt.close(fig)
+    text = _render(tmp_path, _inputs(tmp_path) + ["--null-plot", str(tmp_path / "null.png"), "--fdr", "0.05"])
+    assert "<h2>Significance</h2>" in text
+    assert "Peaks at a false-discovery rate of 0.05: <b>10</b>" in text
+    assert "data:image/png;base64," in text.split("<h2>Significance</h2>")[1].split("<h2>")[0]
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    assert "<h2>Significance</h2>" not in _render(plain, _inputs(plain))  # peaks by threshold: no null
