@@ -435,3 +435,11 @@ def test_attribute_times_each_stage(files, tmp_path, capsys):
     assert ism and seq, err
     n = int(seq.group(1))
     assert n > 0 and f"naming {n} seqlet" in err and "among 879 motifs" in err
+
+
+@pytest.mark.slow
+def test_enrich_motifs_jaspar_is_the_default_collection(files, tmp_path):
+    a, b = tmp_path / "a.tsv", tmp_path / "b.tsv"
+    assert main(["enrich", str(files / "peaks.fa"), "-o", str(a), "-q"]) == 0
+    assert main(["enrich", str(files / "peaks.fa"), "-o", str(b), "--motifs", "jaspar", "-q"]) == 0
+    assert a.read_bytes() == b.read_bytes()
