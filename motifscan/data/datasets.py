@@ -433,7 +433,8 @@ def split_dataset(
             missing = [c for c in vset + tset if c not in present]
             if missing:
                 raise UsageError(
-                    f"held-out chromosome(s) not in the data: {', '.join(missing)}",
+                    f"held-out {'chromosome' if len(missing) == 1 else 'chromosomes'} not in the data: "
+                    f"{', '.join(missing)}",
                     hint=f"the data has {', '.join(sorted(present)[:8])}{' ...' if len(present) > 8 else ''}",
                 )
         chroms = np.array(data.chroms, dtype=object)
