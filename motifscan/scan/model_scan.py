@@ -27,7 +27,7 @@ Records
 Hits
     Positions where a filter's activation reaches ``hit_fraction`` of the largest activation the
     filter can produce, on either strand, as BED6 (+ the matched sequence read 5'->3' on the hit's
-    strand). Each start position is reported once (chunk ownership, see :mod:`.engine`).
+    strand). Each start position is reported once (chunk ownership, see :mod:`.sources`).
 """
 
 from __future__ import annotations
