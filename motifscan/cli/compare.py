@@ -47,12 +47,13 @@ def compare(query, db_path, output, query_format, db_format, evalue_threshold, t
     Example:
       motifscan compare motifs.meme -o matches.tsv --top 5
     """
-    from ..atomic import check_output_path
+    from ..atomic import check_distinct, check_output_path
     from ..io.motif_formats import read_motifs
     from ..motifs import jaspar_path
     from ..motifs.compare import best_matches, compare_motifs, write_matches
 
     check_output_path(output)
+    check_distinct([("QUERY", query), ("--db", db_path)], [("-o", output)])
     queries = read_motifs(query, query_format)
     if db_path is None or (db_path.lower() == "jaspar" and not Path(db_path).exists()):
         db_file = jaspar_path()

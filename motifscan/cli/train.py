@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from ..atomic import atomic_path, check_output_path
+from ..atomic import atomic_path, check_distinct, check_output_path, named_inputs
 from ..errors import UsageError
 from ._base import cli, device_options, invocation, log, quiet_option, task_inputs
 
@@ -67,9 +67,11 @@ def train(positives, output, task_names, samplesheet, genome, negatives, neg_rat
     check_output_path(output)
     if metrics_path:
         check_output_path(metrics_path, option="--metrics")
-        if Path(metrics_path).resolve() == Path(output).resolve():
-            raise UsageError(f"--metrics {metrics_path} is also the model file -o", hint="give two different files")
     tasks = task_inputs(positives, task_names, samplesheet, genome, negatives)
+    check_distinct([*named_inputs("POSITIVES", list(positives)), ("--samplesheet", samplesheet),
+                    *named_inputs("--samplesheet", tasks if isinstance(tasks, list) else None),
+                    ("--genome", genome), ("--negatives", negatives)],
+                   [("-o", output), ("--metrics", metrics_path)])
     result = train_model(
         tasks, genome=genome, negatives=negatives or "shuffle", neg_ratio=neg_ratio, length=length,
         n_filters=n_filters, filter_width=filter_width, rc_sharing=not no_rc, hidden=hidden, dropout=dropout,
@@ -116,11 +118,15 @@ def evaluate(model_path, positives, out_dir, task, task_names, samplesheet, geno
     optimistic metrics: a warning says so and names the model file's held-out test metrics.
     """
     from ..device import set_threads
-    from ..evaluate import check_evaluation_dir, evaluate_model, write_evaluation
+    from ..evaluate import EVALUATION_FILES, check_evaluation_dir, evaluate_model, write_evaluation
     from ..model import load_model
 
     check_evaluation_dir(out_dir)
     tasks = task_inputs(positives, task_names, samplesheet, genome, negatives)
+    check_distinct([("MODEL", model_path), *named_inputs("POSITIVES", list(positives)), ("--samplesheet", samplesheet),
+                    *named_inputs("--samplesheet", tasks if isinstance(tasks, list) else None),
+                    ("--genome", genome), ("--negatives", negatives)],
+                   [("-o", Path(out_dir) / name) for name in EVALUATION_FILES])
     if task is not None and not isinstance(tasks, str):
         raise UsageError("--task names the task of one POSITIVES file", hint="with several, use --task-names")
     set_threads(threads)

@@ -14,6 +14,7 @@ import logging
 import os
 import struct
 import sys
+import tempfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -337,13 +338,16 @@ class IndexedFasta:
                 path=self.path,
                 hint=BGZIP_HINT,
             )
+        self._private: tempfile.TemporaryDirectory | None = None
+        indexed = self.path
         if read_fai(self.path) is None:
             # htslib builds the index in C, many times faster than pyfaidx's line-by-line Python
             # (which stays the fallback: it explains what is wrong with a file htslib rejects)
-            build_fai(self.path)
+            if not build_fai(self.path) and not os.access(self.path.absolute().parent, os.W_OK):
+                indexed = self._index_privately()
         try:
             self._fa = pyfaidx.Fasta(
-                str(self.path),
+                str(indexed),
                 sequence_always_upper=False,
                 as_raw=True,
                 rebuild=True,  # an index older than its FASTA is stale: rebuild it, never trust it
@@ -371,6 +375,15 @@ class IndexedFasta:
                 hint="check the file is FASTA with consistent line lengths, and its folder is writable for the index",
             ) from None
         self.sizes: dict[str, int] = {k: len(v) for k, v in self._fa.records.items()}
+
+    def _index_privately(self) -> Path:
+        """Index a link to the FASTA in a temporary folder of this run (the genome's folder is read-only)."""
+        self._private = tempfile.TemporaryDirectory(prefix="motifscan-index-")
+        link = Path(self._private.name) / self.path.name
+        link.symlink_to(self.path.absolute())
+        build_fai(link)
+        log.info("%s: its folder is read-only, so its index is kept in a temporary folder for this run", self.path)
+        return link
 
     def __contains__(self, chrom: str) -> bool:
         return chrom in self.sizes
@@ -404,6 +417,9 @@ class IndexedFasta:
 
     def close(self) -> None:
         self._fa.close()
+        if self._private is not None:
+            self._private.cleanup()
+            self._private = None
 
     def __enter__(self) -> "IndexedFasta":
         return self
@@ -454,7 +470,8 @@ def build_fai(path: str | os.PathLike) -> bool:
         log.debug("htslib could not index %s: %s", p, exc)
         for m in made:  # a half-written index of this call would be taken for a good one
             if not before[m]:
-                m.unlink(missing_ok=True)
+                with contextlib.suppress(OSError):  # a read-only folder: there is nothing to remove
+                    m.unlink(missing_ok=True)
         return False
     finally:
         pysam.set_verbosity(verbosity)
@@ -464,7 +481,6 @@ def build_fai(path: str | os.PathLike) -> bool:
 @contextlib.contextmanager
 def _stderr_captured() -> Iterator[list[str]]:
     """Capture what C code writes to file descriptor 2 (htslib's warnings) into ``[text]``."""
-    import tempfile
 
     out = [""]
     sys.stderr.flush()
