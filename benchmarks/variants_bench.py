@@ -6,14 +6,14 @@ A synthetic genome (``motifscan simulate``, planted CTCF sites) and random SNVs 
 per 30 bp: the density of a whole-genome call set) are written to a temporary folder. Then, with
 the pretrained CTCF model on the CPU:
 
-* ``motifscan``: :func:`motifscan.scan.variants.score_variants` on all SNVs, end to end (VCF parsing,
+* ``motifscan``: :func:`motifscan.interpret.variants.score_variants` on all SNVs, end to end (VCF parsing,
   genome reads, TSV writing included);
 * ``naive``: the ref and alt windows of the first ``--naive`` SNVs scored by full forward passes
   (Selene's and kipoi-veff's way; windows built from the indexed genome, batches of 1024, float32
   -- only window building and the model are timed), and the deltas compared with motifscan's;
 * ``tangermeme``: ``tangermeme.variant_effect.substitution_effect`` on the same windows (the
   ``bench`` extra), deltas compared too;
-* ``motif file``: :func:`motifscan.scan.variants.motif_variants` with all 879 JASPAR 2024 motifs on
+* ``motif file``: :func:`motifscan.interpret.variants.motif_variants` with all 879 JASPAR 2024 motifs on
   all SNVs (the lookahead index on CPU);
 * memory: peak RSS of ``motifscan variants`` in a fresh process for 10k and all SNVs (and 1M
   with ``--million``): flat means streaming works.
@@ -150,7 +150,7 @@ def main() -> None:
     from motifscan.model import load_model
     from motifscan.motifs import jaspar_path
     from motifscan.scan.options import RunOptions
-    from motifscan.scan.variants import motif_variants, score_variants
+    from motifscan.interpret.variants import motif_variants, score_variants
 
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs; torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads")

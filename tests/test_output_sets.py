@@ -161,9 +161,9 @@ def test_gather_refuses_an_output_that_is_a_shard(inputs, tmp_path):
         assert main(["scan", str(inputs / "model.h5"), str(inputs / "g.fa"), "-o", str(tracks[-1]), "--peaks",
                      str(peaks[-1]), "--shard", f"{i}/2", "--threshold", "0.5", "-q"]) == 0
     before = tracks[1].read_bytes()
-    with pytest.raises(UsageError, match=r"--out-track .*2\.bw is the same file as the input --tracks"):
+    with pytest.raises(UsageError, match=r"gathered track .*2\.bw is the same file as the input shard track"):
         gather(tracks, peaks, tracks[1], tmp_path / "all.bed")
-    with pytest.raises(UsageError, match="--out-peaks .* is the same file as the input --peaks"):
+    with pytest.raises(UsageError, match="gathered peaks .* is the same file as the input shard peaks"):
         gather(tracks, peaks, tmp_path / "all.bw", peaks[0])
     assert tracks[1].read_bytes() == before and not (tmp_path / "all.bw").exists()
 

@@ -16,9 +16,9 @@ from motifscan.codes import encode, one_hot_torch
 from motifscan.errors import InputError
 from motifscan.io.variants import effect_columns
 from motifscan.model import ModelConfig, MotifCNN, load_model
-from motifscan.scan.mutations import MutationScorer
+from motifscan.kernels.mutations import MutationScorer
 from motifscan.scan.options import MotifOptions, RunOptions, VariantOptions
-from motifscan.scan.variants import motif_variants, score_variants
+from motifscan.interpret.variants import motif_variants, score_variants
 
 from conftest import write_fasta
 

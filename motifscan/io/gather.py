@@ -42,8 +42,8 @@ def _sections(path: PathLike) -> BigWigSections:
 
 def _check_files(tracks: Sequence[PathLike], peaks: Sequence[PathLike], outputs: Sequence[tuple[str, PathLike]]
                  ) -> None:
-    check_distinct([*(("--tracks", t) for t in tracks), *(("--tracks' manifest", manifest_path(t)) for t in tracks),
-                    *(("--peaks", p) for p in peaks)], outputs)
+    check_distinct([*(("shard track", t) for t in tracks), *(("shard manifest", manifest_path(t)) for t in tracks),
+                    *(("shard peaks", p) for p in peaks)], outputs)
 
 
 def gather_tracks(tracks: Sequence[PathLike], out: PathLike, *, zoom_levels: int = ZOOM_LEVELS,
@@ -72,7 +72,7 @@ def gather_tracks(tracks: Sequence[PathLike], out: PathLike, *, zoom_levels: int
     """
     if not tracks:
         raise InputError("no shard tracks to gather")
-    _check_files(tracks, [], [("--out-track", out)])
+    _check_files(tracks, [], [("gathered track", out)])
     readers = _readers(tracks, sizes)
     check_shard_set(tracks, [read_manifest(t) for t in tracks])
     return _join_tracks(tracks, readers, out, zoom_levels)
@@ -120,7 +120,7 @@ def gather(tracks: Sequence[PathLike], peaks: Sequence[PathLike], out_track: Pat
         raise InputError(f"{len(tracks)} shard tracks but {len(peaks)} shard peak files")
     if not tracks:
         raise InputError("no shard tracks to gather")
-    _check_files(tracks, peaks, [("--out-track", out_track), ("--out-peaks", out_peaks)])
+    _check_files(tracks, peaks, [("gathered track", out_track), ("gathered peaks", out_peaks)])
     readers = _readers(tracks, sizes)
     check_shard_set(tracks, [read_manifest(t) for t in tracks], peaks)
     import pyBigWig

@@ -27,6 +27,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from ..errors import UsageError
+from ..kernels.methods import CONV_METHODS, CPU_CONV_METHODS, MOTIF_METHODS, PRECISIONS
 from .shard import Shard
 
 __all__ = [
@@ -35,14 +36,6 @@ __all__ = [
     "PRECISIONS", "CONV_METHODS", "CPU_CONV_METHODS", "MOTIF_METHODS", "BACKGROUNDS", "SCAN_MODES", "changed",
 ]
 
-PRECISIONS = ("fp32", "bf16", "fp16")
-#: Model-scan convolution: ``fused`` (k-mer table lookup fused with the window and strand maxima),
-#: ``table`` (the table lookup, pooled in torch), both CPU fp32; ``dense`` (conv1d); ``auto``.
-CONV_METHODS = ("auto", "fused", "table", "dense")
-#: The convolution methods that run on the CPU in float32 only.
-CPU_CONV_METHODS = ("fused", "table")
-#: Motif-file search: ``lookahead`` (CPU index), ``dense`` (one convolution), ``auto``.
-MOTIF_METHODS = ("auto", "lookahead", "dense")
 #: ``--bg`` keywords (anything else is a MEME background file).
 BACKGROUNDS = ("motif-file", "uniform", "input")
 SCAN_MODES = ("windows", "records")

@@ -24,28 +24,31 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..atomic import check_distinct, check_output_path, current_output_set, writes_outputs
+from ..data.tasks import task_index
 from ..device import resolve_device, set_threads
 from ..errors import InputError, UsageError
 from ..io.fimo import HitSink
 from ..io.hits import HitsWriter
 from ..io.manifest import ShardManifest, file_entry, manifest_path, write_manifest
-from ..io.motif_formats import read_meme_background, read_motifs
+from ..io.motif_formats import read_motifs
 from ..io.outputs import hit_output_format, output_format, task_path
 from ..io.peaks import PeakWriter
 from ..io.reads import is_alignment_file
 from ..io.records import RecordsWriter, TaggedBamWriter
 from ..io.tracks import BedGraphWriter, BigWigWriter
 from ..model import MotifCNN
+from ..text import plural
 from ..motifs.pwm import Motif
 from .batching import default_chunk_size, iter_batches
 from .model_scan import ModelScanner
-from .motif_bank import MotifBank
+from .motif_bank import MotifBank, resolve_background
 from .motif_scan import scan_batch
-from .options import CPU_CONV_METHODS, InputOptions, MotifOptions, OutputOptions, RunOptions, WindowOptions
+from ..kernels.methods import CPU_CONV_METHODS
+from .options import InputOptions, MotifOptions, OutputOptions, RunOptions, WindowOptions
 from .progress import Progress
 from .sources import open_source
 
-__all__ = ["scan_model", "scan_motifs", "resolve_background", "input_composition", "model_scan_mode"]
+__all__ = ["scan_model", "scan_motifs", "model_scan_mode"]
 
 log = logging.getLogger("motifscan")
 
@@ -108,12 +111,11 @@ def task_columns(tasks: Sequence[str], out: OutputOptions, mode: str) -> list[tu
     a multi-task model writes one per task, at :func:`~motifscan.io.outputs.task_path`.
     """
     if out.task is not None:
-        if out.task not in tasks:
-            raise UsageError(f"--task {out.task!r} is not a task of the model", hint=f"its tasks: {', '.join(tasks)}")
+        column = task_index(tasks, out.task)
         if mode != "windows":
             raise UsageError("--task picks the track and peaks of one task; records have a column per task",
                              hint="leave --task out in records mode")
-        return [(list(tasks).index(out.task), None)]
+        return [(column, None)]
     if len(tasks) == 1 or mode != "windows":
         return [(0, None)]
     return [(k, t) for k, t in enumerate(tasks)]
@@ -347,54 +349,21 @@ def _warn_long_record(name: str, fmt: str, output) -> None:
 def _log_stats(stats: dict, output) -> None:
     mbps = stats["bases"] / max(stats["seconds"] or 1e-9, 1e-9) / 1e6
     parts = [f"{stats['bases']:,} bases in {stats['seconds']:.1f} s ({mbps:.2f} Mbp/s)"]
-    for key, label in (("windows", "windows"), ("peaks", "peaks"), ("records", "records"), ("hits", "hits")):
+    for key, noun in (("windows", "window"), ("peaks", "peak"), ("records", "record"), ("hits", "hit")):
         if key in stats:
-            parts.append(f"{stats[key]:,} {label}")
+            parts.append(plural(stats[key], noun, commas=True))
     log.info("scanned %s -> %s", ", ".join(parts), output)
     if stats.get("skipped_n"):
-        log.info("%d windows skipped: more than half N", stats["skipped_n"])
+        log.info("%s skipped: more than half N", plural(stats["skipped_n"], "window"))
     if stats.get("too_short"):
-        log.warning("%d records shorter than the filter width were not scored", stats["too_short"])
+        log.warning("%s shorter than the filter width %s not scored", plural(stats["too_short"], "record"),
+                    "was" if stats["too_short"] == 1 else "were")
     if stats.get("no_sequence"):
-        log.warning("%d reads without a stored sequence were skipped", stats["no_sequence"])
+        log.warning("%s without a stored sequence %s skipped", plural(stats["no_sequence"], "read"),
+                    "was" if stats["no_sequence"] == 1 else "were")
 
 
 # ---------------------------------------------------------------------------- motif files
-def input_composition(source) -> np.ndarray:
-    """A/C/G/T frequencies of everything a source yields (one extra pass; N ignored)."""
-    counts = np.zeros(5, dtype=np.int64)
-    for piece in source.pieces(1 << 22, 0):
-        own = piece.codes[: max(0, piece.own_end - piece.start)]
-        counts += np.bincount(np.minimum(own, 4), minlength=5)[:5]
-    if counts[:4].sum() == 0:
-        raise InputError("no A/C/G/T bases in the input, so --bg input has nothing to count",
-                         path=getattr(source, "path", None))
-    return counts[:4] / counts[:4].sum()
-
-
-def resolve_background(bg: str | os.PathLike | np.ndarray | None, source=None) -> np.ndarray | None:
-    """``--bg``: ``None``/``motif-file`` (each motif's own), ``uniform``, ``input``, a file or an array.
-
-    Returns ``None`` for the motif file's background, else a ``(4,)`` array.
-    """
-    if isinstance(bg, np.ndarray):
-        return bg
-    if bg is None or str(bg) == "motif-file":
-        return None
-    if str(bg) == "uniform":
-        return np.full(4, 0.25)
-    if str(bg) == "input":
-        if source is None:
-            raise UsageError("--bg input needs the input sequences")
-        if getattr(source, "path", None) == "-":
-            raise UsageError("--bg input reads the input twice, so it cannot come from standard input",
-                             hint="give a file, or --bg uniform / a background file")
-        return input_composition(source)
-    if not os.path.exists(bg):
-        raise UsageError(f"--bg {bg}: no such file", hint="use motif-file, uniform, input or a MEME background file")
-    return read_meme_background(bg)
-
-
 #: Model-scan outputs a motif scan cannot write.
 _MODEL_ONLY_OUTPUTS = {"mode": "--mode", "peaks": "--peaks", "hits": "--hits", "tag_bam": "--tag-bam"}
 
@@ -462,8 +431,8 @@ def scan_motifs(
                      range_=options.pssm_range)
     if len(bank.unreachable):
         ids = [motif_list[i].id for i in bank.unreachable]
-        log.warning("%d motif(s) cannot reach p <= %g in any window and report nothing: %s%s",
-                    len(ids), options.pvalue, ", ".join(ids[:5]), " ..." if len(ids) > 5 else "")
+        log.warning("%s cannot reach p <= %g in any window and report nothing: %s%s",
+                    plural(len(ids), "motif"), options.pvalue, ", ".join(ids[:5]), " ..." if len(ids) > 5 else "")
         for line in bank.describe_unreachable():
             log.debug(line)
     lookahead = options.method == "lookahead" or (options.method == "auto" and dev.type != "cuda")

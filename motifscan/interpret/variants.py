@@ -3,7 +3,7 @@
 :func:`score_variants` (``motifscan variants MODEL VCF --genome FASTA -o effects.tsv``)
     For every ALT: the model's probability for the window centred on the variant, with the
     reference and with the alternative allele. SNVs and MNVs are local updates of cached
-    activations (:class:`~motifscan.scan.mutations.MutationScorer`): the activations of the
+    activations (:class:`~motifscan.kernels.mutations.MutationScorer`): the activations of the
     genome around a batch of variants are computed once per stretch (windows of nearby variants
     share them), and each allele costs its ``W + k - 1`` touched outputs plus range-maximum
     queries for the rest of its window; indels score the reference and alternative windows with
@@ -42,9 +42,10 @@ from ..io.variants import (
     Allele, AlleleStats, AnnotatedVcfWriter, BreaksWriter, EffectsWriter, iter_alleles, vcf_contigs,
 )
 from ..model import MotifCNN
-from .jit import njit
-from .mutations import MutationScorer
-from .options import MotifOptions, RunOptions, VariantOptions
+from ..kernels.jit import njit
+from ..kernels.mutations import MutationScorer
+from ..scan.options import MotifOptions, RunOptions, VariantOptions
+from ..text import plural
 
 __all__ = ["score_variants", "motif_variants", "VariantBatchResult", "DEFAULT_BATCH"]
 
@@ -313,6 +314,7 @@ def score_variants(
     vcf_out: str | os.PathLike | None = None,
     options: VariantOptions = VariantOptions(),
     run: RunOptions = RunOptions(),
+    command: str | None = None,
 ) -> dict:
     """Score every ALT of a VCF/BCF with a model; write the effects TSV (and an annotated VCF).
 
@@ -335,6 +337,8 @@ def score_variants(
         Window and ``ref_from`` (:class:`~motifscan.scan.options.VariantOptions`).
     run
         Device, threads, alleles per batch (``batch_size``), convolution method.
+    command
+        The command line, recorded in the annotated VCF's header (``##motifscanCommand``).
 
     Returns
     -------
@@ -359,11 +363,10 @@ def score_variants(
     stats = AlleleStats()
     counts = {c: 0 for c in ("ok", "mismatch", "n_in_window", "contig_missing")}
     t0 = time.perf_counter()
-    from .model_scan import filter_names
 
     with contextlib.ExitStack() as stack:
-        writer = stack.enter_context(EffectsWriter(output, model.config.tasks, filter_names(model)))
-        annotated = stack.enter_context(AnnotatedVcfWriter(vcf_out, vcf, model.config.tasks)) if vcf_out else None
+        writer = stack.enter_context(EffectsWriter(output, model.config.tasks, model.filter_names()))
+        annotated = stack.enter_context(AnnotatedVcfWriter(vcf_out, vcf, model.config.tasks, command)) if vcf_out else None
         alleles = iter_alleles(vcf, keep_records=annotated is not None, stats=stats)
         for batch in _batches(alleles, run.batch_size or DEFAULT_BATCH):
             scored = [a for a in batch if a.alt]
@@ -414,15 +417,15 @@ def _annotate(writer: AnnotatedVcfWriter, batch: Sequence[Allele], scored: Seque
 
 
 def _log_counts(out: dict, output) -> None:
-    log.info("%s alleles of %s records in %.1f s (%.0f variants/s) -> %s", f"{out['alleles']:,}",
-             f"{out['records']:,}", out["seconds"], out.get("variants_per_s", 0), output)
+    log.info("%s of %s in %.1f s (%.0f variants/s) -> %s", plural(out["alleles"], "allele", commas=True),
+             plural(out["records"], "record", commas=True), out["seconds"], out.get("variants_per_s", 0), output)
     if out.get("symbolic"):
-        log.info("%d symbolic ALTs (<DEL>, *, breakends, N) skipped", out["symbolic"])
+        log.info("%s (<DEL>, *, breakends, N) skipped", plural(out["symbolic"], "symbolic ALT"))
     for key, text in (("mismatch", "REF disagrees with the genome (ref_check=mismatch)"),
                       ("contig_missing", "contig not in the genome (ref_check=contig_missing)"),
                       ("n_in_window", "window holds N or runs off the contig (ref_check=n_in_window)")):
         if out.get(key):
-            (log.info if key == "n_in_window" else log.warning)("%d alleles: %s", out[key], text)
+            (log.info if key == "n_in_window" else log.warning)("%s: %s", plural(out[key], "allele"), text)
 
 
 # ---------------------------------------------------------------------------- motif files
@@ -465,7 +468,7 @@ class _MotifVariantScorer:
         flat = np.full(int((lens + 1).sum()), N_CODE, dtype=np.uint8)
         for s, o in zip(segs, offs):
             flat[o : o + len(s)] = s
-        from .motif_scan import scan_codes
+        from ..scan.motif_scan import scan_codes
 
         if self.method == "dense":
             start, filt, _score, _ = scan_codes(self.bank, torch.from_numpy(flat).to(self.device), "dense")
@@ -632,8 +635,7 @@ def motif_variants(
         ``variants_per_s``, ``motifs``.
     """
     from ..io.motif_formats import read_motifs
-    from .motif_bank import MotifBank
-    from .run import resolve_background
+    from ..scan.motif_bank import MotifBank, resolve_background
 
     check_output_path(output)
     check_distinct(_variant_inputs(motifs if isinstance(motifs, (str, os.PathLike)) else None, vcf, genome),
