@@ -568,7 +568,9 @@ def test_disk_full_is_one_line_and_leaves_nothing(tmp_path, capsys, monkeypatch,
                  "--length", "20000", "--n-sites", "5", "--quiet"])
     err = capsys.readouterr().err
     assert code == 1 and "Traceback" not in err
-    assert err.strip().splitlines() == [f"motifscan: error: {tmp_path / 't.bed'}: {os.strerror(errno.ENOSPC)}"]
+    assert err.strip().splitlines() == [f"motifscan: error: {tmp_path / 't.bed'}: cannot write it: the disk is full "
+                                        f"(no space left on the device holding {tmp_path}); free some space there, "
+                                        "or write the output elsewhere"]
     assert os.listdir(tmp_path) == []
 
 

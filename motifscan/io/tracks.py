@@ -9,13 +9,11 @@ windows (mostly N, too near a chromosome end) leave gaps. Values are the probabi
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from ..atomic import atomic_path
+from ..atomic import temporary_file
 from ..errors import UsageError
 from .bigwig import ZOOM_LEVELS, BigWigStream
 from .writer import AtomicWriter, TextWriter
@@ -87,7 +85,7 @@ class BigWigWriter(AtomicWriter):
         self.path = Path(path)
         self.window, self.stride, self.column = window, stride, column
         self.zoom_levels = zoom_levels
-        self._tmp = self._stack.enter_context(atomic_path(self.path))
+        self._tmp = self._stack.enter_context(self.outputs.path(self.path))
         self._seen: dict[str, int] = {}
         self._bw: BigWigStream | None = None
         self._spool = None
@@ -128,7 +126,11 @@ class BigWigWriter(AtomicWriter):
 
 
 class _RunSpool:
-    """Fixed-step runs kept in two binary temporary files beside ``target`` until the sizes are known."""
+    """Fixed-step runs kept in two binary temporary files beside ``target`` until the sizes are known.
+
+    The files are marked temporaries of ``target`` (``.STEM.tmp-PID-HOST-X.bw.runs``/``.values``):
+    removed when the writer closes, and by the next run writing ``target`` if this one is killed.
+    """
 
     CHUNK = 1 << 20  # values read back at a time
 
@@ -136,9 +138,9 @@ class _RunSpool:
         self.names: dict[str, int] = {}
         self._files = []
         for suffix in (".runs", ".values"):
-            fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix, dir=target.parent)
-            fh = os.fdopen(fd, "w+b")
-            stack.callback(lambda p=Path(name): p.unlink(missing_ok=True))
+            name = temporary_file(target, suffix)
+            stack.callback(lambda p=name: p.unlink(missing_ok=True))
+            fh = open(name, "w+b")
             stack.callback(fh.close)
             self._files.append(fh)
         self.runs, self.values = self._files
