@@ -41,7 +41,7 @@ import numpy as np
 from ..codes import N_CODE, encode, reverse_complement, soft_mask
 from ..errors import InputError, UsageError
 from ..io.fasta import BGZIP_HINT, IndexedFasta, compression, fasta_sizes, iter_fasta_pieces, stream_chunks
-from ..io.intervals import Interval, check_chromosomes, merge_intervals, read_intervals
+from ..io.intervals import Interval, check_chromosomes, check_within, merge_intervals, read_intervals
 from ..io.reads import AlignmentReader, is_alignment_file
 from .batching import Piece
 from .options import InputOptions
@@ -289,6 +289,7 @@ def open_source(path: str | os.PathLike, inputs: InputOptions, *, overlap: int, 
         ivs = read_intervals(regions)
         if chroms:
             ivs = [iv for iv in ivs if iv.chrom in set(chroms)]
+        check_within(ivs, sizes, regions, os.fspath(path))
         segments = region_segments([(iv.chrom, iv.start, iv.end) for iv in ivs], sizes, regions, os.fspath(path))
     else:
         segments = whole_segments(sizes, list(chroms) if chroms else None, path)
