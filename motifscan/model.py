@@ -33,7 +33,8 @@ from .atomic import atomic_path
 from .codes import ALPHABET, one_hot_torch
 from .errors import ModelFileError
 
-__all__ = ["ModelConfig", "MotifCNN", "save_model", "load_model", "file_sha256", "check_task_names", "FORMAT_NAME", "FORMAT_VERSION"]
+__all__ = ["ModelConfig", "MotifCNN", "FilterBank", "HeadParams", "save_model", "load_model", "file_sha256",
+           "check_task_names", "FORMAT_NAME", "FORMAT_VERSION"]
 
 FORMAT_NAME = "motifscan-model"
 FORMAT_VERSION = 1
@@ -77,6 +78,56 @@ class ModelConfig:
             raise ValueError("a model needs at least one task")
 
 
+@dataclass(frozen=True)
+class FilterBank:
+    """The model's filter bank, as every fast path (scans, variants, ISM, export) reads it.
+
+    Attributes
+    ----------
+    weight
+        ``(F, 4, W)`` float32, detached (on the model's device); channel order ``A, C, G, T``.
+    bias
+        ``(F,)`` float32, detached.
+    width, n_filters
+        ``W`` and ``F``.
+    rc_sharing
+        Strand pairing: the reverse strand runs through the same weights (the reverse complement
+        of filter ``f`` is ``flip(weight[f])``) and each filter's output is the max over strands.
+    """
+
+    weight: torch.Tensor
+    bias: torch.Tensor
+    width: int
+    n_filters: int
+    rc_sharing: bool
+
+
+@dataclass(frozen=True)
+class HeadParams:
+    """The model's head over the pooled filters: ``(B, F)`` after ReLU -> logits ``(B, T)``.
+
+    Attributes
+    ----------
+    module
+        The head itself (dropout, an optional hidden ``Linear -> ReLU -> Dropout``, then one
+        ``Linear``); callers copy it before changing its device or dtype.
+    linears
+        Its ``Linear`` layers in order: one for a linear head, two with a hidden layer.
+    """
+
+    module: nn.Sequential
+    linears: tuple[nn.Linear, ...]
+
+    @property
+    def is_linear(self) -> bool:
+        """True when the logits are one affine map of the pooled filters (no hidden layer)."""
+        return len(self.linears) == 1
+
+
+# the methods that define what a fast path computes: a subclass that overrides one is another model
+_FORWARD_PATH = ("strand_activations", "pool", "forward_pooled", "forward")
+
+
 class MotifCNN(nn.Module):
     """Shared-filter 1D CNN over one-hot DNA (channel order ``A, C, G, T``).
 
@@ -97,6 +148,59 @@ class MotifCNN(nn.Module):
         self.head = nn.Sequential(*layers)
         self.metrics: dict[str, Any] = {}
         self.provenance: dict[str, Any] = {}
+
+    # -- the one door to the model's parts, for every fast path -------------------------------
+    def bank(self) -> FilterBank:
+        """The filter bank (weights, bias, width, strand pairing), checked to be what the fast paths compute.
+
+        Raises
+        ------
+        ModelFileError
+            The model is not the architecture the fast paths reproduce: a convolution with
+            stride, padding, dilation, groups or no bias, another layer in its place, or a
+            subclass with its own forward path.
+        """
+        self._check_forward_path()
+        conv, c = self.conv, self.config
+        if type(conv) is not nn.Conv1d:
+            self._refuse(f"its filter bank is a {type(conv).__name__}, not a Conv1d")
+        plain = (conv.in_channels == 4 and conv.out_channels == c.n_filters
+                 and tuple(conv.kernel_size) == (c.filter_width,) and tuple(conv.stride) == (1,)
+                 and conv.padding in ((0,), "valid") and tuple(conv.dilation) == (1,) and conv.groups == 1
+                 and conv.bias is not None and conv.padding_mode == "zeros")
+        if not plain:
+            self._refuse(f"its convolution is {conv!r}, not Conv1d(4, {c.n_filters}, {c.filter_width}) with a bias")
+        return FilterBank(conv.weight.detach(), conv.bias.detach(), c.filter_width, c.n_filters, c.rc_sharing)
+
+    def head_params(self) -> HeadParams:
+        """The head over the pooled filters, checked to be dropout, an optional hidden layer and one ``Linear``.
+
+        Raises
+        ------
+        ModelFileError
+            The head has other layers (or another order) than the fast paths reproduce.
+        """
+        self._check_forward_path()
+        c, head = self.config, self.head
+        kinds = [type(m) for m in head] if type(head) is nn.Sequential else [type(head)]
+        expected = [nn.Dropout] + ([nn.Linear, nn.ReLU, nn.Dropout] if c.hidden else []) + [nn.Linear]
+        if kinds != expected:
+            self._refuse("its head is " + " -> ".join(k.__name__ for k in kinds) + ", not "
+                         + " -> ".join(k.__name__ for k in expected))
+        linears = tuple(m for m in head if isinstance(m, nn.Linear))
+        if linears[0].in_features != c.n_filters or linears[-1].out_features != len(c.tasks):
+            self._refuse(f"its head maps {linears[0].in_features} inputs to {linears[-1].out_features} logits, "
+                         f"not {c.n_filters} filters to {len(c.tasks)} tasks")
+        return HeadParams(head, linears)
+
+    def _check_forward_path(self) -> None:
+        changed = [name for name in _FORWARD_PATH if getattr(type(self), name) is not getattr(MotifCNN, name)]
+        if changed:
+            self._refuse(f"{type(self).__name__} has its own {', '.join(changed)}")
+
+    def _refuse(self, why: str) -> None:
+        raise ModelFileError(f"model architecture not supported by motifscan's scans: {why}",
+                             hint="give a model written by 'motifscan train'")
 
     def filter_names(self) -> list[str]:
         """Names of the filters in hit files, TSVs and exported motifs: ``filter0 .. filter{F-1}``."""

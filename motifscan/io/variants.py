@@ -22,6 +22,7 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
+from .._version import __version__
 from ..atomic import atomic_path
 from ..errors import InputError
 from .fasta import compression, open_binary
@@ -288,10 +289,12 @@ class AnnotatedVcfWriter(AtomicWriter):
     alleles). Each record is written as pysam formats it, with the fields appended to its INFO
     column, so everything else (samples, FORMAT, undeclared contigs) is kept as it was. A name
     ending in ``.gz`` is written bgzipped and indexed with tabix (``.tbi`` beside it, renamed
-    into place with the file); an unsorted VCF cannot be indexed, which is a warning.
+    into place with the file); an unsorted VCF cannot be indexed, which is a warning. The header
+    records its provenance as bcftools does: ``##motifscanVersion`` and, when ``command`` is
+    given, ``##motifscanCommand``.
     """
 
-    def __init__(self, path, template_path, tasks: Sequence[str]) -> None:
+    def __init__(self, path, template_path, tasks: Sequence[str], command: str | None = None) -> None:
         super().__init__()
         import pysam
 
@@ -315,6 +318,9 @@ class AnnotatedVcfWriter(AtomicWriter):
                      f'##INFO=<ID={keys[2]},Number=A,Type=Float,Description="motifscan: {keys[1]} - {keys[0]}">']
         meta.append('##INFO=<ID=MS_CHECK,Number=A,Type=String,Description="motifscan: reference check '
                     '(ok, mismatch, n_in_window, contig_missing)">')
+        meta.append(f"##motifscanVersion={__version__}")
+        if command:
+            meta.append("##motifscanCommand=" + " ".join(command.split()))  # one header line
         taken = {ln.split("ID=", 1)[1].split(",", 1)[0] for ln in lines if ln.startswith("##INFO=<ID=")}
         clash = sorted(taken & {k for ks in self.keys for k in ks} | (taken & {"MS_CHECK"}))
         if clash:
