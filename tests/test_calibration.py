@@ -214,7 +214,11 @@ def test_sharded_qvalues_gather_to_the_unsharded_peaks(world, tmp_path, mode):
                             "--chunk-size", "3000"]) == 0
         assert sidecar_path(peaks[-1]).exists()
     assert has_sidecars(peaks) and not sidecar_path(tmp_path / "whole.bed").exists()
-    gather(tracks, peaks, tmp_path / "g.bw", tmp_path / "g.bed", merge_peaks=gather_significant_peaks)
+    if mode == "fdr":  # the command line, which finds the shards' p-values by itself
+        assert main(["gather", *map(str, tracks), "-o", str(tmp_path / "g.bw"), "--peaks", str(tmp_path / "g.bed"),
+                     *(x for p in peaks for x in ("--shard-peaks", str(p))), "-q"]) == 0
+    else:
+        gather(tracks, peaks, tmp_path / "g.bw", tmp_path / "g.bed", merge_peaks=gather_significant_peaks)
     whole = (tmp_path / "whole.bed").read_text()
     assert whole.count("\n") >= 5
     assert (tmp_path / "g.bed").read_text() == whole

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from ..errors import InputError, ModelFileError, UsageError
+from ..errors import InputError, UsageError
 from ..scan.options import (
     CONV_METHODS,
     MOTIF_METHODS,
@@ -27,12 +27,9 @@ from ..scan.options import (
     changed,
 )
 from ._base import cli, device_options, invocation, quiet_option
+from ._inputs import SEQUENCE_ENDINGS, model_or_motifs
 
 log = logging.getLogger("motifscan")
-
-# endings of the files that go second (the input): named first, the arguments were swapped
-_INPUT_ENDINGS = (".fa", ".fasta", ".fna", ".fas", ".fa.gz", ".fasta.gz", ".fna.gz", ".fa.bgz", ".bam", ".cram", ".sam")
-_MOTIF_ENDINGS = (".meme", ".txt", ".jaspar", ".transfac", ".dat", ".motif", ".motifs", ".pfm", ".homer")
 
 
 def _chroms(values: tuple[str, ...]) -> tuple[str, ...] | None:
@@ -44,30 +41,6 @@ def check_genome_input(path: str) -> None:
     """The genome named on the command line exists (checked before a model is read)."""
     if not Path(path).exists():
         raise InputError("genome file not found", path=path)
-
-
-def _first_argument_kind(model: str, input_path: str) -> str:
-    """``model`` or ``motifs``: what the first argument is, with a clear error when it is neither."""
-    import h5py
-
-    if not Path(model).exists():
-        raise InputError("model or motif file not found", path=model)
-    if input_path != "-" and not Path(input_path).exists():
-        raise InputError("input file not found", path=input_path)
-    if h5py.is_hdf5(model):
-        return "model"
-    lower = model.lower()
-    if lower.endswith(_INPUT_ENDINGS) or (input_path != "-" and h5py.is_hdf5(input_path)):
-        raise UsageError(
-            f"the first argument must be a model (.h5) or a motif file, and the second the input; "
-            f"{model} looks like the input",
-            hint=f"motifscan scan MODEL_OR_MOTIFS INPUT -o OUT (did you mean: motifscan scan {input_path} {model} ...?)")
-    if lower.endswith((".h5", ".hdf5", ".hdf")):
-        # every non-HDF5 file would be read as motifs: a model name means a broken model
-        raise ModelFileError("not an HDF5 model file (corrupt, truncated or another format)", path=model,
-                             hint="give a model written by 'motifscan train', or a motif file "
-                                  "(.meme, .jaspar, .transfac, .motif)")
-    return "motifs"
 
 
 @cli.command(context_settings={"show_default": True})
@@ -82,7 +55,7 @@ def _first_argument_kind(model: str, input_path: str) -> str:
                    "log names the mode chosen].")
 @click.option("--format", "fmt", type=click.Choice(["bedgraph", "bigwig", "peaks", "tsv", "bed", "gff3"]),
               help="Output format, when the extension does not say.")
-@click.option("--task", help="Multi-task models: write only this task's track and peaks [default: one file per "
+@click.option("--task", help="Multi-task models: write only this task's (name or 0-based index) track and peaks [default: one file per "
                              "task, OUT.TASK.EXT].")
 @click.option("--peaks", type=click.Path(dir_okay=False),
               help="Models, windows mode: also write the peaks here (BED), from the same pass as the track.")
@@ -101,7 +74,8 @@ def _first_argument_kind(model: str, input_path: str) -> str:
 @click.option("--hits", type=click.Path(dir_okay=False), help="Also write filter hits as BED6 + matched sequence.")
 @click.option("--hit-fraction", type=click.FloatRange(0, 1, min_open=True), default=WindowOptions.hit_fraction,
               help="A filter hit needs this fraction of the filter's maximum possible activation.")
-@click.option("--shard", help="Scan part I of N (I/N, 1-based); shard outputs concatenate to the full output.")
+@click.option("--shard", help="Scan part I of N (I/N, 1-based). Text outputs (bedGraph, TSV, hits) concatenate in "
+                             "shard order; join bigWigs and peaks with 'motifscan gather'.")
 @click.option("--chrom", "chroms", multiple=True, help="Only these chromosomes (comma-separated or repeated; indexed FASTA).")
 @click.option("--regions", type=click.Path(dir_okay=False), help="Only these BED regions (indexed FASTA); windows lie wholly inside them.")
 @click.option("--skip-masked", is_flag=True, help="Read soft-masked (lower-case) bases as N.")
@@ -151,7 +125,8 @@ def scan(model, input_path, output, mode, fmt, task, peaks, window, stride, thre
         source = click.get_current_context().get_parameter_source("threshold")
         if source is not None and source.name != "DEFAULT":
             raise UsageError("--fdr and --threshold both choose the peaks", hint="give one of them")
-    kind = _first_argument_kind(model, input_path)
+    kind, model = model_or_motifs(model, input_path, command="scan", usage="MODEL_OR_MOTIFS INPUT -o OUT",
+                                  what="input", endings=SEQUENCE_ENDINGS, motif_format=motif_format)
     out = OutputOptions(output, fmt=fmt, mode=mode, peaks=peaks, hits=hits, tag_bam=tag_bam,
                         command=shlex.join(invocation), task=task)
     inputs = InputOptions(chroms=_chroms(chroms), regions=regions, shard=parse_shard(shard), skip_masked=skip_masked,

@@ -8,40 +8,16 @@ files) ``MotifOptions``; :func:`motifscan.interpret.variants.score_variants` or
 from __future__ import annotations
 
 import logging
+import shlex
 
 import click
 
 from ..errors import UsageError
 from ..scan.options import CONV_METHODS, MOTIF_METHODS, REF_FROM, MotifOptions, RunOptions, VariantOptions, changed
-from ._base import cli, device_options, quiet_option
+from ._base import cli, device_options, invocation, quiet_option
+from ._inputs import VCF_ENDINGS, model_or_motifs
 
 log = logging.getLogger("motifscan")
-
-
-_VCF_ENDINGS = (".vcf", ".vcf.gz", ".vcf.bgz", ".bcf")
-
-
-def _model_or_motifs(model: str, vcf: str) -> str:
-    """``model`` or ``motifs``: what the first argument is (a swapped command line is a usage error)."""
-    from pathlib import Path
-
-    import h5py
-
-    from ..errors import InputError, ModelFileError
-
-    if not Path(model).exists():
-        raise InputError("model or motif file not found", path=model)
-    if not Path(vcf).exists():
-        raise InputError("VCF file not found", path=vcf)
-    if h5py.is_hdf5(model):
-        return "model"
-    if model.lower().endswith(_VCF_ENDINGS):
-        raise UsageError(f"the first argument must be a model (.h5) or a motif file, and the second the VCF; "
-                         f"{model} looks like the VCF", hint=f"motifscan variants {vcf} {model} --genome ... -o ...")
-    if model.lower().endswith((".h5", ".hdf5", ".hdf")):
-        raise ModelFileError("not an HDF5 model file (corrupt, truncated or another format)", path=model,
-                             hint="give a model written by 'motifscan train', or a motif file")
-    return "motifs"
 
 
 @cli.command(context_settings={"show_default": True})
@@ -96,7 +72,8 @@ def variants(model, vcf, genome, output, vcf_out, window, ref_from, pvalue, bg, 
       motifscan variants model.h5 calls.vcf.gz --genome hg38.fa -o effects.tsv --vcf-out annotated.vcf.gz
       motifscan variants JASPAR.meme calls.vcf.gz --genome hg38.fa -o breaks.tsv --pvalue 1e-4
     """
-    kind = _model_or_motifs(model, vcf)
+    kind, model = model_or_motifs(model, vcf, command="variants", usage="MODEL_OR_MOTIFS VCF --genome FASTA -o OUT",
+                                  what="VCF", endings=VCF_ENDINGS, motif_format=motif_format)
     opts = VariantOptions(window=window, ref_from=ref_from)
     run = RunOptions(device=device, threads=threads, batch_size=batch_size, conv_method=conv_method,
                      progress=not quiet)
@@ -118,5 +95,5 @@ def variants(model, vcf, genome, output, vcf_out, window, ref_from, pvalue, bg, 
     for name in changed(motifs):
         log.warning("--%s applies to motif files and is ignored for models", name.replace("_", "-"))
     net = load_model(model, device=resolve_device(device))
-    score_variants(net, vcf, genome, output, vcf_out=vcf_out, options=opts, run=run)
+    score_variants(net, vcf, genome, output, vcf_out=vcf_out, options=opts, run=run, command=shlex.join(invocation))
     return 0

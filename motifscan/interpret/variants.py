@@ -45,6 +45,7 @@ from ..model import MotifCNN
 from ..kernels.jit import njit
 from ..kernels.mutations import MutationScorer
 from ..scan.options import MotifOptions, RunOptions, VariantOptions
+from ..text import plural
 
 __all__ = ["score_variants", "motif_variants", "VariantBatchResult", "DEFAULT_BATCH"]
 
@@ -312,6 +313,7 @@ def score_variants(
     vcf_out: str | os.PathLike | None = None,
     options: VariantOptions = VariantOptions(),
     run: RunOptions = RunOptions(),
+    command: str | None = None,
 ) -> dict:
     """Score every ALT of a VCF/BCF with a model; write the effects TSV (and an annotated VCF).
 
@@ -334,6 +336,8 @@ def score_variants(
         Window and ``ref_from`` (:class:`~motifscan.scan.options.VariantOptions`).
     run
         Device, threads, alleles per batch (``batch_size``), convolution method.
+    command
+        The command line, recorded in the annotated VCF's header (``##motifscanCommand``).
 
     Returns
     -------
@@ -361,7 +365,7 @@ def score_variants(
 
     with contextlib.ExitStack() as stack:
         writer = stack.enter_context(EffectsWriter(output, model.config.tasks, model.filter_names()))
-        annotated = stack.enter_context(AnnotatedVcfWriter(vcf_out, vcf, model.config.tasks)) if vcf_out else None
+        annotated = stack.enter_context(AnnotatedVcfWriter(vcf_out, vcf, model.config.tasks, command)) if vcf_out else None
         alleles = iter_alleles(vcf, keep_records=annotated is not None, stats=stats)
         for batch in _batches(alleles, run.batch_size or DEFAULT_BATCH):
             scored = [a for a in batch if a.alt]
@@ -406,15 +410,15 @@ def _annotate(writer: AnnotatedVcfWriter, batch: Sequence[Allele], scored: Seque
 
 
 def _log_counts(out: dict, output) -> None:
-    log.info("%s alleles of %s records in %.1f s (%.0f variants/s) -> %s", f"{out['alleles']:,}",
-             f"{out['records']:,}", out["seconds"], out.get("variants_per_s", 0), output)
+    log.info("%s of %s in %.1f s (%.0f variants/s) -> %s", plural(out["alleles"], "allele", commas=True),
+             plural(out["records"], "record", commas=True), out["seconds"], out.get("variants_per_s", 0), output)
     if out.get("symbolic"):
-        log.info("%d symbolic ALTs (<DEL>, *, breakends, N) skipped", out["symbolic"])
+        log.info("%s (<DEL>, *, breakends, N) skipped", plural(out["symbolic"], "symbolic ALT"))
     for key, text in (("mismatch", "REF disagrees with the genome (ref_check=mismatch)"),
                       ("contig_missing", "contig not in the genome (ref_check=contig_missing)"),
                       ("n_in_window", "window holds N or runs off the contig (ref_check=n_in_window)")):
         if out.get(key):
-            (log.info if key == "n_in_window" else log.warning)("%d alleles: %s", out[key], text)
+            (log.info if key == "n_in_window" else log.warning)("%s: %s", plural(out[key], "allele"), text)
 
 
 # ---------------------------------------------------------------------------- motif files

@@ -15,15 +15,17 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 import numpy as np
 
+from .._version import __version__
 from ..atomic import atomic_path
 from ..errors import InputError
-from .fasta import open_binary
+from .fasta import compression, open_binary
 from .writer import AtomicWriter, TextWriter
 
 __all__ = [
@@ -110,6 +112,14 @@ def open_vcf(path: str | os.PathLike):
     if p.is_dir():
         raise InputError("is a directory, not a VCF file", path=p)
     try:
+        plain_gzip = p.exists() and compression(p) == "gzip"
+    except OSError:
+        plain_gzip = False
+    if plain_gzip:
+        raise InputError("compressed with plain gzip; a VCF.gz must be compressed with bgzip", path=p,
+                         hint="recompress it with bgzip (zcat FILE.vcf.gz | bgzip -c > NEW.vcf.gz; "
+                              "tabix -p vcf NEW.vcf.gz to index it)")
+    try:
         return pysam.VariantFile(str(p), "r")
     except (OSError, ValueError) as exc:
         raise _describe_open_error(p, exc) from None
@@ -159,6 +169,10 @@ def iter_alleles(path: str | os.PathLike, *, keep_records: bool = False,
                                  where=f"record {serial + 1}",
                                  hint="the file is truncated or malformed; check it with 'bcftools view'") from None
             stats.records += 1
+            if rec.pos < 1:  # POS 0 (a telomere in the VCF spec) has no base to score or check
+                raise InputError(f"POS {rec.pos} at {rec.chrom} is before the first base (VCF positions start at 1)",
+                                 path=path, where=f"record {serial + 1}",
+                                 hint="remove the record (bcftools view -e 'POS<1')")
             ref = rec.ref or ""
             if ref not in _DNA and (not ref or not _DNA.issuperset(ref)):  # one lookup for a one-base REF
                 raise InputError(f"REF {ref!r} at {rec.chrom}:{rec.pos} is not a DNA sequence", path=path,
@@ -182,7 +196,14 @@ def iter_alleles(path: str | os.PathLike, *, keep_records: bool = False,
             last = rec  # named in the error of a record that cannot be read
             serial += 1
     finally:
-        vf.close()
+        failing = sys.exc_info()[1] is not None
+        try:
+            vf.close()
+        except OSError as exc:
+            # htslib's close of a damaged BCF fails too; the read error (already raised) is the one to show
+            if not failing:
+                raise InputError(f"cannot read the file to its end ({exc})", path=path,
+                                 hint="the file is truncated or malformed; check it with 'bcftools view'") from None
         for name, n in zip(("snv", "mnv", "indel"), kinds):
             if n:
                 stats.kinds[name] = stats.kinds.get(name, 0) + n
@@ -268,10 +289,12 @@ class AnnotatedVcfWriter(AtomicWriter):
     alleles). Each record is written as pysam formats it, with the fields appended to its INFO
     column, so everything else (samples, FORMAT, undeclared contigs) is kept as it was. A name
     ending in ``.gz`` is written bgzipped and indexed with tabix (``.tbi`` beside it, renamed
-    into place with the file); an unsorted VCF cannot be indexed, which is a warning.
+    into place with the file); an unsorted VCF cannot be indexed, which is a warning. The header
+    records its provenance as bcftools does: ``##motifscanVersion`` and, when ``command`` is
+    given, ``##motifscanCommand``.
     """
 
-    def __init__(self, path, template_path, tasks: Sequence[str]) -> None:
+    def __init__(self, path, template_path, tasks: Sequence[str], command: str | None = None) -> None:
         super().__init__()
         import pysam
 
@@ -295,6 +318,9 @@ class AnnotatedVcfWriter(AtomicWriter):
                      f'##INFO=<ID={keys[2]},Number=A,Type=Float,Description="motifscan: {keys[1]} - {keys[0]}">']
         meta.append('##INFO=<ID=MS_CHECK,Number=A,Type=String,Description="motifscan: reference check '
                     '(ok, mismatch, n_in_window, contig_missing)">')
+        meta.append(f"##motifscanVersion={__version__}")
+        if command:
+            meta.append("##motifscanCommand=" + " ".join(command.split()))  # one header line
         taken = {ln.split("ID=", 1)[1].split(",", 1)[0] for ln in lines if ln.startswith("##INFO=<ID=")}
         clash = sorted(taken & {k for ks in self.keys for k in ks} | (taken & {"MS_CHECK"}))
         if clash:

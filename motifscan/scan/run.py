@@ -22,6 +22,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..atomic import check_output_path
+from ..data.tasks import task_index
 from ..device import resolve_device, set_threads
 from ..errors import InputError, UsageError
 from ..io.fimo import HitSink
@@ -33,8 +34,9 @@ from ..io.reads import is_alignment_file
 from ..io.records import RecordsWriter, TaggedBamWriter
 from ..io.tracks import BedGraphWriter, BigWigWriter
 from ..model import MotifCNN
-from ..stats.null import WindowNull
 from ..motifs.pwm import Motif
+from ..stats.null import WindowNull
+from ..text import plural
 from .batching import default_chunk_size, iter_batches
 from .model_scan import ModelScanner
 from .motif_bank import MotifBank, resolve_background
@@ -108,12 +110,11 @@ def task_columns(tasks: Sequence[str], out: OutputOptions, mode: str) -> list[tu
     a multi-task model writes one per task, at :func:`~motifscan.io.outputs.task_path`.
     """
     if out.task is not None:
-        if out.task not in tasks:
-            raise UsageError(f"--task {out.task!r} is not a task of the model", hint=f"its tasks: {', '.join(tasks)}")
+        column = task_index(tasks, out.task)
         if mode != "windows":
             raise UsageError("--task picks the track and peaks of one task; records have a column per task",
                              hint="leave --task out in records mode")
-        return [(list(tasks).index(out.task), None)]
+        return [(column, None)]
     if len(tasks) == 1 or mode != "windows":
         return [(0, None)]
     return [(k, t) for k, t in enumerate(tasks)]
@@ -329,16 +330,18 @@ def _warn_long_record(name: str, fmt: str, output) -> None:
 def _log_stats(stats: dict, output) -> None:
     mbps = stats["bases"] / max(stats["seconds"] or 1e-9, 1e-9) / 1e6
     parts = [f"{stats['bases']:,} bases in {stats['seconds']:.1f} s ({mbps:.2f} Mbp/s)"]
-    for key, label in (("windows", "windows"), ("peaks", "peaks"), ("records", "records"), ("hits", "hits")):
+    for key, noun in (("windows", "window"), ("peaks", "peak"), ("records", "record"), ("hits", "hit")):
         if key in stats:
-            parts.append(f"{stats[key]:,} {label}")
+            parts.append(plural(stats[key], noun, commas=True))
     log.info("scanned %s -> %s", ", ".join(parts), output)
     if stats.get("skipped_n"):
-        log.info("%d windows skipped: more than half N", stats["skipped_n"])
+        log.info("%s skipped: more than half N", plural(stats["skipped_n"], "window"))
     if stats.get("too_short"):
-        log.warning("%d records shorter than the filter width were not scored", stats["too_short"])
+        log.warning("%s shorter than the filter width %s not scored", plural(stats["too_short"], "record"),
+                    "was" if stats["too_short"] == 1 else "were")
     if stats.get("no_sequence"):
-        log.warning("%d reads without a stored sequence were skipped", stats["no_sequence"])
+        log.warning("%s without a stored sequence %s skipped", plural(stats["no_sequence"], "read"),
+                    "was" if stats["no_sequence"] == 1 else "were")
 
 
 # ---------------------------------------------------------------------------- motif files
@@ -406,8 +409,8 @@ def scan_motifs(
                      range_=options.pssm_range)
     if len(bank.unreachable):
         ids = [motif_list[i].id for i in bank.unreachable]
-        log.warning("%d motif(s) cannot reach p <= %g in any window and report nothing: %s%s",
-                    len(ids), options.pvalue, ", ".join(ids[:5]), " ..." if len(ids) > 5 else "")
+        log.warning("%s cannot reach p <= %g in any window and report nothing: %s%s",
+                    plural(len(ids), "motif"), options.pvalue, ", ".join(ids[:5]), " ..." if len(ids) > 5 else "")
         for line in bank.describe_unreachable():
             log.debug(line)
     lookahead = options.method == "lookahead" or (options.method == "auto" and dev.type != "cuda")
