@@ -47,7 +47,7 @@ from .progress import Progress
 from .significance import WindowSignificance, mlog10
 from .sources import open_source
 
-__all__ = ["scan_model", "scan_motifs", "model_scan_mode"]
+__all__ = ["scan_model", "check_fdr_output", "scan_motifs", "model_scan_mode"]
 
 log = logging.getLogger("motifscan")
 
@@ -178,7 +178,7 @@ def scan_model(
     if window < model.config.filter_width:
         raise UsageError(f"--window {window} is shorter than the filter width {model.config.filter_width}")
     columns = task_columns(model.config.tasks, out, mode)
-    significance = _significance(null, windows, mode, model, window)
+    significance = _significance(null, windows, mode, model, window, out)
     if len(columns) > 1:
         for path, opt in ((out.output, "-o"), (out.peaks, "--peaks")):
             if path is not None:
@@ -291,10 +291,11 @@ def scan_model(
 
 
 def _significance(null: WindowNull | None, windows: WindowOptions, mode: str, model: MotifCNN,
-                  window: int) -> WindowSignificance | None:
+                  window: int, out: OutputOptions) -> WindowSignificance | None:
     """The p-value bookkeeping of a scan with a null, after checking the options that need one."""
     needs = [opt for opt, on in (("--fdr", windows.fdr is not None),
                                  ("--track-value pvalue", windows.track_value == "pvalue")) if on]
+    check_fdr_output(out, windows)
     if null is None:
         if needs:
             raise UsageError(f"{needs[0]} needs a null of the model's window scores",
@@ -306,6 +307,12 @@ def _significance(null: WindowNull | None, windows: WindowOptions, mode: str, mo
         raise UsageError(f"the null's tasks ({', '.join(null.tasks)}) are not the model's "
                          f"({', '.join(model.config.tasks)})", hint="calibrate this model")
     return WindowSignificance(null, window)
+
+
+def check_fdr_output(out: OutputOptions, windows: WindowOptions) -> None:
+    """``--fdr`` chooses peaks: refuse it (before any work) when the scan writes none."""
+    if windows.fdr is not None and not (out.peaks or output_format(out.output, out.fmt) == "peaks"):
+        raise UsageError("--fdr chooses peaks, and this scan writes none", hint="give -o PEAKS.bed or --peaks PEAKS.bed")
 
 
 def _peak_writer(path, window: int, windows: WindowOptions, column: int, significance: WindowSignificance | None,
