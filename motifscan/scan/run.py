@@ -38,9 +38,9 @@ from ..io.reads import is_alignment_file
 from ..io.records import RecordsWriter, TaggedBamWriter
 from ..io.tracks import BedGraphWriter, BigWigWriter
 from ..model import MotifCNN
+from ..motifs.pwm import Motif
 from ..stats.null import WindowNull
 from ..text import plural
-from ..motifs.pwm import Motif
 from .batching import default_chunk_size, iter_batches
 from .model_scan import ModelScanner
 from .motif_bank import MotifBank, resolve_background
@@ -51,7 +51,7 @@ from .progress import Progress
 from .significance import WindowSignificance, mlog10
 from .sources import open_source
 
-__all__ = ["scan_model", "scan_motifs", "model_scan_mode"]
+__all__ = ["scan_model", "check_fdr_output", "scan_motifs", "model_scan_mode"]
 
 log = logging.getLogger("motifscan")
 
@@ -194,7 +194,7 @@ def scan_model(
     if window < model.config.filter_width:
         raise UsageError(f"--window {window} is shorter than the filter width {model.config.filter_width}")
     columns = task_columns(model.config.tasks, out, mode)
-    significance = _significance(null, windows, mode, model, window)
+    significance = _significance(null, windows, mode, model, window, out)
     written = _files_written(out, columns, mode)
     if inputs.shard is not None and mode == "windows":
         written += [("-o's shard manifest", manifest_path(_task_file(out.output, s))) for _c, s in columns]
@@ -316,10 +316,11 @@ def scan_model(
 
 
 def _significance(null: WindowNull | None, windows: WindowOptions, mode: str, model: MotifCNN,
-                  window: int) -> WindowSignificance | None:
+                  window: int, out: OutputOptions) -> WindowSignificance | None:
     """The p-value bookkeeping of a scan with a null, after checking the options that need one."""
     needs = [opt for opt, on in (("--fdr", windows.fdr is not None),
                                  ("--track-value pvalue", windows.track_value == "pvalue")) if on]
+    check_fdr_output(out, windows)
     if null is None:
         if needs:
             raise UsageError(f"{needs[0]} needs a null of the model's window scores",
@@ -331,6 +332,12 @@ def _significance(null: WindowNull | None, windows: WindowOptions, mode: str, mo
         raise UsageError(f"the null's tasks ({', '.join(null.tasks)}) are not the model's "
                          f"({', '.join(model.config.tasks)})", hint="calibrate this model")
     return WindowSignificance(null, window)
+
+
+def check_fdr_output(out: OutputOptions, windows: WindowOptions) -> None:
+    """``--fdr`` chooses peaks: refuse it (before any work) when the scan writes none."""
+    if windows.fdr is not None and not (out.peaks or output_format(out.output, out.fmt) == "peaks"):
+        raise UsageError("--fdr chooses peaks, and this scan writes none", hint="give -o PEAKS.bed or --peaks PEAKS.bed")
 
 
 def _peak_writer(path, window: int, windows: WindowOptions, column: int, significance: WindowSignificance | None,
