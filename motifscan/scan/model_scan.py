@@ -63,7 +63,8 @@ class WindowScores:
 
     ``names[row[i]]`` is the chromosome of window ``i``; ``start`` its 0-based start; ``score``
     ``(n, T)`` probabilities. ``finished`` maps chromosomes that ended in this batch to their
-    length (for writers that learn chromosome sizes as they go).
+    length (for writers that learn chromosome sizes as they go). ``log_p`` ``(n, T)``: natural-log
+    p-values, when the scan has a null (:mod:`motifscan.scan.significance`).
     """
 
     names: list[str]
@@ -71,6 +72,7 @@ class WindowScores:
     start: np.ndarray
     score: np.ndarray
     finished: dict[str, int] = field(default_factory=dict)
+    log_p: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.start)

@@ -33,12 +33,15 @@ from .shard import Shard
 __all__ = [
     "InputOptions", "RunOptions", "OutputOptions", "WindowOptions", "MotifOptions",
     "VariantOptions", "AttributionOptions", "REF_FROM", "ATTRIBUTION_METHODS",
-    "PRECISIONS", "CONV_METHODS", "CPU_CONV_METHODS", "MOTIF_METHODS", "BACKGROUNDS", "SCAN_MODES", "changed",
+    "PRECISIONS", "CONV_METHODS", "CPU_CONV_METHODS", "MOTIF_METHODS", "BACKGROUNDS", "SCAN_MODES", "TRACK_VALUES",
+    "changed",
 ]
 
 #: ``--bg`` keywords (anything else is a MEME background file).
 BACKGROUNDS = ("motif-file", "uniform", "input")
 SCAN_MODES = ("windows", "records")
+#: ``--track-value``: what a window track holds: the model's probability, or ``-log10 p`` (needs a null).
+TRACK_VALUES = ("probability", "pvalue")
 
 PathLike = str | os.PathLike
 
@@ -184,12 +187,20 @@ class WindowOptions:
         Peaks: windows scoring at least this probability are merged into peaks.
     hit_fraction
         Filter hits: positions reaching this fraction of the filter's largest possible activation.
+    fdr
+        Peaks: instead of ``threshold``, windows with a Benjamini-Hochberg q-value (over every
+        window scanned) ``<= fdr`` are merged into peaks; needs a null.
+    track_value
+        What a bedGraph / bigWig track holds: ``probability`` or ``pvalue`` (``-log10 p``; needs
+        a null).
     """
 
     window: int | None = None
     stride: int = 50
     threshold: float = 0.5
     hit_fraction: float = 0.75
+    fdr: float | None = None
+    track_value: str = "probability"
 
     def __post_init__(self) -> None:
         if self.window is not None and self.window < 1:
@@ -200,6 +211,10 @@ class WindowOptions:
             raise UsageError(f"--threshold must be in [0, 1], got {self.threshold}")
         if not 0 < self.hit_fraction <= 1:
             raise UsageError(f"--hit-fraction must be in (0, 1], got {self.hit_fraction}")
+        if self.fdr is not None and not 0 < self.fdr <= 1:
+            raise UsageError(f"--fdr must be in (0, 1], got {self.fdr}")
+        if self.track_value not in TRACK_VALUES:
+            raise UsageError(f"--track-value {self.track_value!r}", hint="use probability or pvalue")
 
 
 @dataclass(frozen=True)
