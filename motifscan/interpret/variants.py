@@ -219,9 +219,10 @@ class _ModelVariantScorer:
             b = min(a + NULL_BATCH, n)
             sub = self._substitutions(snvs.contigs, snvs.contig[a:b], snvs.pos0[a:b], ones[a:b],
                                       snvs.ref[a:b, None], snvs.alt[a:b, None])
-            rows = a + sub.good
-            delta[rows] = (s.logits(s.combine(sub.alt_ch)) - s.logits(s.combine(sub.ref_ch))).cpu().numpy()
-            gc[rows] = sub.gc
+            if len(sub.good):
+                rows = a + sub.good
+                delta[rows] = (s.logits(s.combine(sub.alt_ch)) - s.logits(s.combine(sub.ref_ch))).cpu().numpy()
+                gc[rows] = sub.gc
         return delta, gc
 
     def _finish(self, idx, ref_ch, alt_ch, ref_logit, alt_logit, top, fdelta) -> None:
