@@ -21,7 +21,7 @@ from ..errors import InputError
 from ..io.fasta import IndexedFasta
 from ..io.intervals import Interval
 
-__all__ = ["dinucleotide_shuffle", "shuffle_all", "shuffle_copies", "gc_content", "gc_matched_background"]
+__all__ = ["dinucleotide_shuffle", "shuffle_rows", "shuffle_all", "shuffle_copies", "gc_content", "gc_matched_background"]
 
 log = logging.getLogger("motifscan")
 
@@ -86,6 +86,34 @@ def dinucleotide_shuffle(codes: np.ndarray, rng: np.random.Generator) -> np.ndar
         pos[cur] += 1
         out[i] = nxt
         cur = int(nxt)
+    return out
+
+
+def shuffle_rows(codes: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Dinucleotide shuffles of every row of ``codes`` ``(N, L)`` at once (compiled).
+
+    The same shuffle as :func:`dinucleotide_shuffle` (every dinucleotide count, ``N`` included,
+    and the first and last letters kept; a uniform draw among the sequences that keep them), for
+    the hundreds of thousands of windows of a null (:mod:`motifscan.interpret.calibrate`): about
+    a few microseconds per 200 bp row instead of a Python loop per base. Draws from numba's
+    generator, seeded per row from ``rng``: reproducible, but not the same draws as
+    :func:`dinucleotide_shuffle`.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``uint8`` ``(N, L)``.
+    """
+    codes = np.ascontiguousarray(codes, dtype=np.uint8)
+    if codes.ndim != 2:
+        raise ValueError(f"codes must be (N, L), got shape {codes.shape}")
+    if codes.size and int(codes.max()) > N_CODE:
+        raise ValueError("codes must be 0-4")
+    n_rows, length = codes.shape
+    out = np.empty_like(codes)
+    if n_rows:
+        bounds = np.arange(n_rows + 1, dtype=np.int64) * length
+        _shuffle_many(codes.reshape(-1), bounds, rng.integers(0, 2**31 - 1, size=n_rows), out.reshape(-1))
     return out
 
 

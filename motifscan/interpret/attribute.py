@@ -69,17 +69,9 @@ ISM_ELEMENTS = 1 << 24
 
 def resolve_task(model: MotifCNN, task: str | int | None) -> int:
     """Index of ``task`` (a name or a 0-based index; ``None``: the first)."""
-    tasks = list(model.config.tasks)
-    if task is None:
-        return 0
-    if isinstance(task, int) or (isinstance(task, str) and task.isdigit() and task not in tasks):
-        k = int(task)
-        if not 0 <= k < len(tasks):
-            raise UsageError(f"--task {task}: the model has {len(tasks)} task(s): {', '.join(tasks)}")
-        return k
-    if task not in tasks:
-        raise UsageError(f"--task {task!r} is not a task of the model", hint=f"tasks: {', '.join(tasks)}")
-    return tasks.index(task)
+    from ..data.tasks import task_index
+
+    return 0 if task is None else task_index(model.config.tasks, task)
 
 
 def attribute_codes(

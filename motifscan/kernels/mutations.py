@@ -99,12 +99,12 @@ class MutationScorer:
         if conv_method not in CONV_METHODS:
             raise ValueError(f"conv_method must be one of {CONV_METHODS}, not {conv_method!r}")
         self.device = torch.device(device)
-        cfg = model.config
-        self.width = W = cfg.filter_width
-        self.n_filters = cfg.n_filters
-        self.rc = cfg.rc_sharing
-        self.tasks = list(cfg.tasks)
-        weight, bias = model.conv.weight.detach().cpu(), model.conv.bias.detach().cpu()
+        filters, head = model.bank(), model.head_params()
+        self.width = W = filters.width
+        self.n_filters = filters.n_filters
+        self.rc = filters.rc_sharing
+        self.tasks = list(model.config.tasks)
+        weight, bias = filters.weight.cpu(), filters.bias.cpu()
         bank, bank_bias = strand_bank(weight, bias, "cpu", torch.float32, self.rc)
         self.channels = C = bank.shape[0]
         use_table = conv_method in CPU_CONV_METHODS or (conv_method == "auto" and self.device.type == "cpu")
@@ -127,7 +127,7 @@ class MutationScorer:
         self._diff_rows_flipped_np = self._diff_rows_flipped.cpu().numpy()
         # MPS has no float64: the (small) head runs on the CPU there
         self._head_device = torch.device("cpu") if self.device.type == "mps" else self.device
-        self._head = copy.deepcopy(model.head).to(self._head_device).double().eval()
+        self._head = copy.deepcopy(head.module).to(self._head_device).double().eval()
 
     # -- building blocks ---------------------------------------------------------------------
     @torch.no_grad()

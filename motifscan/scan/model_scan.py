@@ -40,7 +40,6 @@ from typing import Any, Iterable, Iterator
 
 import numpy as np
 import torch
-from torch import nn
 
 from ..codes import N_CODE, decode, reverse_complement
 from ..model import MotifCNN
@@ -64,7 +63,8 @@ class WindowScores:
 
     ``names[row[i]]`` is the chromosome of window ``i``; ``start`` its 0-based start; ``score``
     ``(n, T)`` probabilities. ``finished`` maps chromosomes that ended in this batch to their
-    length (for writers that learn chromosome sizes as they go).
+    length (for writers that learn chromosome sizes as they go). ``log_p`` ``(n, T)``: natural-log
+    p-values, when the scan has a null (:mod:`motifscan.scan.significance`).
     """
 
     names: list[str]
@@ -72,6 +72,7 @@ class WindowScores:
     start: np.ndarray
     score: np.ndarray
     finished: dict[str, int] = field(default_factory=dict)
+    log_p: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.start)
@@ -235,18 +236,17 @@ class ModelScanner:
     ) -> None:
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()
-        c = model.config
-        self.width = c.filter_width
-        self.window = int(window or c.seq_length)
+        bank, head = model.bank(), model.head_params()  # the one door: refuses what is not scanned right
+        self.width = bank.width
+        self.window = int(window or model.config.seq_length)
         if self.window < self.width:
             raise ValueError(f"window {self.window} is shorter than the filter width {self.width}")
         if stride < 1:
             raise ValueError("stride must be >= 1")
         self.stride = int(stride)
-        self.rc = c.rc_sharing
+        self.rc = bank.rc_sharing
         self.dtype = DTYPES[precision]
-        self.weight = model.conv.weight.detach()
-        self.bias = model.conv.bias.detach()
+        self.weight, self.bias = bank.weight, bank.bias
         self._bank, self._bank_bias = strand_bank(self.weight, self.bias, self.device, self.dtype, self.rc)
         table_ok = self.device.type == "cpu" and self.dtype == torch.float32
         if conv_method not in CONV_METHODS:
@@ -261,16 +261,15 @@ class ModelScanner:
         if conv_method == "fused":
             from ..kernels.fused import FusedWindowScan  # numba: imported (and compiled) only when used
 
-            self._fused = FusedWindowScan(self._table, self.weight.shape[0], self.rc, self.window, self.stride)
+            self._fused = FusedWindowScan(self._table, bank.n_filters, self.rc, self.window, self.stride)
         self.names = model.filter_names()
         self.stats: dict[str, int] = {"too_short": 0, "windows": 0, "skipped_n": 0}
         self._pending: dict[int, _PartialRecord] = {}
         # float64, rounded to float32 once: a window scores the same bits whatever chunk and batch
         # it falls in (see motifscan.kernels.head)
-        self._head = Head(model.head, self.device)
+        self._head = Head(head, self.device)
         # the filter contributing most to task 0 is well defined for a linear head only
-        linear = [m for m in model.head if isinstance(m, nn.Linear)]
-        self._head_w = linear[0].weight[0].detach().float().cpu().numpy() if len(linear) == 1 else None
+        self._head_w = head.linears[0].weight[0].detach().float().cpu().numpy() if head.is_linear else None
         self.hit_threshold = None
         if hit_fraction is not None:
             best = self.weight.float().amax(dim=1).sum(dim=1) + self.bias.float()
