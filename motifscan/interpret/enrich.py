@@ -17,9 +17,8 @@ The method is MEME's SEA with FIMO-exact site calls:
    q-values over all motifs tested (:func:`motifscan.stats.multitest.bh_log_qvalues`). All in
    natural-log space, so p-values below 1e-308 keep their order.
 
-``--controls`` defaults to 1, as SEA: a second shuffle per peak shrinks the variance of the
-control fraction by a third at best (Fisher's variance goes as 1/n_pos + 1/n_neg), while the scan
-time grows by half.
+``--controls`` defaults to 1, as SEA: Fisher's variance goes as 1/n_pos + 1/n_neg, so a second
+shuffle per peak removes a quarter of it (2/n to 1.5/n), while the scan time grows by half.
 """
 
 from __future__ import annotations
