@@ -194,8 +194,12 @@ class _GenomeControls:
         self.fa, self.copies, self.seed = fa, copies, seed
         self.avoid = _peak_intervals(peaks)
         sizes = np.array(list(fa.sizes.values()), dtype=np.float64)
-        self.chroms = list(fa.sizes)
-        self.weights = sizes / sizes.sum()
+        # peaks without coordinates get a chromosome drawn by size, among the large ones when
+        # there are any (unplaced contigs may be too short for a region)
+        big = sizes >= 1e6 if (sizes >= 1e6).any() else np.ones(len(sizes), dtype=bool)
+        self.chroms = [c for c, b in zip(fa.sizes, big) if b]
+        self.weights = sizes[big] / sizes[big].sum()
+        self._warned = False
 
     def __call__(self, batch: list[tuple[str, np.ndarray, Interval | None]], first: int) -> list[np.ndarray]:
         rng = np.random.default_rng(_batch_key(self.seed, first))
@@ -203,6 +207,10 @@ class _GenomeControls:
         by_length: dict[int, list[int]] = {}
         for j, (_, codes, _) in enumerate(batch):
             by_length.setdefault(len(codes), []).append(j)
+        if len(by_length) > 50 and not self._warned:
+            self._warned = True
+            log.warning("peaks of %d different lengths in a batch: GC-matched regions are drawn for each length "
+                        "separately, which is slow; --length L takes windows of one length", len(by_length))
         for length, idx in by_length.items():
             ivs = []
             for j in idx:
