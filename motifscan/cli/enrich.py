@@ -40,8 +40,8 @@ def _peak_sets(peaks, samplesheet, names=None):
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="Enrichment table (TSV, SEA's columns); with several sets, NAME goes before the suffix.")
 @click.option("--motifs", type=click.Path(dir_okay=False),
-              help="Motif file (MEME/JASPAR/TRANSFAC/HOMER, or a model's export) [default: the bundled "
-                   "JASPAR 2024 CORE vertebrates].")
+              help="Motif file (MEME/JASPAR/TRANSFAC/HOMER, or a model's export), or 'jaspar' for the bundled "
+                   "JASPAR 2024 CORE vertebrates [default: jaspar].")
 @click.option("--genome", type=click.Path(exists=True, dir_okay=False),
               help="Genome FASTA: for BED/narrowPeak PEAKS and --background genome.")
 @click.option("--background", default="shuffle",
@@ -80,7 +80,9 @@ def enrich(peaks, output, motifs, genome, background, controls, pvalue, length, 
     import torch
 
     from ..interpret.enrich import EnrichOptions, enrich_sets
+    from ..motifs import motif_file
 
+    motifs = None if motifs is None else str(motif_file(motifs))
     if threads:
         torch.set_num_threads(threads)
     options = EnrichOptions(motifs=motifs, genome=genome, background=background, controls=controls,

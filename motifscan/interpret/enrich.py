@@ -49,6 +49,7 @@ from ..scan.motif_bank import MotifBank
 from ..scan.motif_scan import scan_codes, scan_threads
 from ..stats.enrichment import enrichment_ratio, fisher_log_pvalues
 from ..stats.multitest import bh_log_qvalues
+from ..text import plural
 
 __all__ = ["EnrichOptions", "EnrichResult", "PeakSet", "enrich", "enrich_sets", "count_sites", "check_inputs",
            "enrichment_statistics", "build_bank", "set_output_path"]
@@ -460,7 +461,7 @@ def build_bank(motifs: Sequence[Motif], options: EnrichOptions) -> MotifBank:
     """The motif bank at ``options.pvalue`` (each motif's own background, as ``scan``'s default)."""
     bank = MotifBank(motifs, pvalue=options.pvalue)
     if len(bank.unreachable):
-        log.info("%d motif(s) cannot reach p <= %g (no sequence can have them): %s", len(bank.unreachable),
+        log.info("%s cannot reach p <= %g (no sequence can have them): %s", plural(len(bank.unreachable), "motif"),
                  options.pvalue, ", ".join(bank.motifs[i].id for i in bank.unreachable[:5]))
     return bank
 

@@ -35,7 +35,7 @@ import torch
 
 from ..atomic import check_output_path
 from ..codes import N_CODE, encode
-from ..device import resolve_device, set_threads
+from ..device import set_threads
 from ..errors import InputError, UsageError
 from ..io.fasta import IndexedFasta
 from ..io.intervals import Interval, check_chromosomes
@@ -44,6 +44,7 @@ from ..io.variants import (
 )
 from ..model import MotifCNN
 from ..kernels.jit import njit
+from ..kernels.methods import resolve_compute
 from ..kernels.mutations import MutationScorer
 from ..scan.options import MotifOptions, RunOptions, VariantOptions
 from ..stats.multitest import bh_log_qvalues
@@ -474,14 +475,13 @@ def score_variants(
     if vcf_out and os.path.realpath(os.fspath(vcf_out)) == os.path.realpath(os.fspath(output)):
         raise UsageError("-o and --vcf-out must name different files")
     set_threads(run.threads)
-    dev = resolve_device(run.device)
     window = int(options.window or model.config.seq_length)
     if window < model.config.filter_width:
         raise UsageError(f"--window {window} is shorter than the filter width {model.config.filter_width}")
     fa = genome if isinstance(genome, IndexedFasta) else IndexedFasta(genome)
     _check_contigs(vcf, fa)
-    conv = run.conv_method if not (run.conv_method == "table" and dev.type != "cpu") else "dense"
-    scorer = _ModelVariantScorer(model.eval(), fa, window, dev, conv, options.ref_from)
+    compute = resolve_compute(run.device, "substitutions", method=run.conv_method, precision=run.precision)
+    scorer = _ModelVariantScorer(model.to(compute.device).eval(), fa, window, compute.device, compute.method, options.ref_from)
     stats = AlleleStats()
     counts = {c: 0 for c in ("ok", "mismatch", "n_in_window", "contig_missing")}
     t0 = time.perf_counter()
@@ -837,15 +837,14 @@ def motif_variants(
         raise InputError("no motifs", path=motifs if isinstance(motifs, (str, os.PathLike)) else None)
     if str(options.background) == "input":
         raise UsageError("--bg input is not defined for variants", hint="use motif-file, uniform or a background file")
-    dev = resolve_device(run.device)
     fa = genome if isinstance(genome, IndexedFasta) else IndexedFasta(genome)
     _check_contigs(vcf, fa)
     bank = MotifBank(motif_list, background=resolve_background(options.background), pseudocount=options.pseudocount,
                      pvalue=options.pvalue, range_=options.pssm_range)
-    method = options.method if options.method != "auto" else ("dense" if dev.type == "cuda" else "lookahead")
-    if method == "lookahead":
+    compute = resolve_compute(run.device, "motifs", method=options.method)
+    if compute.method == "lookahead":
         bank.lookahead_index()
-    scorer = _MotifVariantScorer(bank, fa, dev, method, variant.ref_from)
+    scorer = _MotifVariantScorer(bank, fa, compute.device, compute.method, variant.ref_from)
     stats = AlleleStats()
     counts: dict[str, int] = {c: 0 for c in ("ok", "mismatch", "n_in_window", "contig_missing")}
     t0 = time.perf_counter()

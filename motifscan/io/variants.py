@@ -417,7 +417,7 @@ class AnnotatedVcfWriter(AtomicWriter):
             ours |= {k for ks in self.sig_keys for k in ks}
         clash = sorted(taken & ours)
         if clash:
-            raise InputError(f"the VCF already has INFO field(s) {', '.join(clash)}", path=template_path,
+            raise InputError(f"the VCF already has {'an INFO field' if len(clash) == 1 else 'INFO fields'} {', '.join(clash)}", path=template_path,
                              hint="remove them first (bcftools annotate -x INFO/MS_REF,...)")
         self._lines, self._meta = lines, meta
         self._tmp = self._stack.enter_context(atomic_path(self.path))

@@ -23,7 +23,7 @@ import numpy as np
 
 from ..atomic import check_output_path
 from ..data.tasks import task_index
-from ..device import resolve_device, set_threads
+from ..device import set_threads
 from ..errors import InputError, UsageError
 from ..io.fimo import HitSink
 from ..io.hits import HitsWriter
@@ -41,7 +41,7 @@ from .batching import default_chunk_size, iter_batches
 from .model_scan import ModelScanner
 from .motif_bank import MotifBank, resolve_background
 from .motif_scan import scan_batch
-from ..kernels.methods import CPU_CONV_METHODS
+from ..kernels.methods import resolve_compute
 from .options import InputOptions, MotifOptions, OutputOptions, RunOptions, WindowOptions
 from .progress import Progress
 from .significance import WindowSignificance, mlog10
@@ -168,12 +168,6 @@ def scan_model(
     out = _as_output(output)
     mode, fmt, why = model_scan_mode(input_path, out)
     set_threads(run.threads)
-    dev = resolve_device(run.device)
-    if run.conv_method in CPU_CONV_METHODS and (dev.type != "cpu" or run.precision != "fp32"):
-        raise UsageError(f"--conv-method {run.conv_method} runs on CPU in fp32 only",
-                         hint="use --conv-method dense or auto")
-    if run.precision != "fp32" and dev.type == "cpu":
-        log.warning("--precision %s on CPU is much slower than fp32 here; fp32 is the CPU default", run.precision)
     window = int(windows.window or model.config.seq_length)
     if window < model.config.filter_width:
         raise UsageError(f"--window {window} is shorter than the filter width {model.config.filter_width}")
@@ -184,11 +178,14 @@ def scan_model(
             if path is not None:
                 for _column, suffix in columns:
                     check_output_path(task_path(path, suffix), option=opt)
+    compute = resolve_compute(run.device, "scan", method=run.conv_method, precision=run.precision)
+    dev = compute.device
+    scanner = ModelScanner(model, window=window, stride=windows.stride, device=dev, precision=compute.precision,
+                           hit_fraction=windows.hit_fraction if out.hits else None, conv_method=compute.method)
+    if len(columns) > 1:
         log.info("%d tasks: one track%s per task, %s", len(columns), " and peak file" if out.peaks else "",
                  ", ".join(str(task_path(out.output, s)) for _c, s in columns[:3]) + (" ..." if len(columns) > 3 else ""))
     log.info("mode: %s (%s) -> %s", mode, why, out.output)
-    scanner = ModelScanner(model, window=window, stride=windows.stride, device=dev, precision=run.precision,
-                           hit_fraction=windows.hit_fraction if out.hits else None, conv_method=run.conv_method)
     in_windows = mode == "windows"
     overlap = (window if in_windows else model.config.filter_width) - 1
     grid = windows.stride if in_windows else 1
@@ -400,7 +397,6 @@ def scan_motifs(
         motif_list = list(motifs)
     if not motif_list:
         raise InputError("no motifs", path=motifs if isinstance(motifs, (str, os.PathLike)) else None)
-    dev = resolve_device(run.device)
     overlap = max(m.width for m in motif_list) - 1
     source = open_source(input_path, inputs, overlap=overlap)
     bg = resolve_background(options.background, source)
@@ -413,7 +409,8 @@ def scan_motifs(
                     plural(len(ids), "motif"), options.pvalue, ", ".join(ids[:5]), " ..." if len(ids) > 5 else "")
         for line in bank.describe_unreachable():
             log.debug(line)
-    lookahead = options.method == "lookahead" or (options.method == "auto" and dev.type != "cuda")
+    compute = resolve_compute(run.device, "motifs", method=options.method)
+    dev, lookahead = compute.device, compute.method == "lookahead"
     if lookahead:
         bank.lookahead_index()
     log.info("%d motifs (%d cannot reach p <= %g) ready in %.1f s", len(motif_list), len(bank.unreachable),
