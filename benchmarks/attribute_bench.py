@@ -5,7 +5,7 @@
 Three ways to get every single-base substitution effect ``logit(seq with b at i) - logit(seq)``
 of random 1 kb sequences with the same model, on the CPU:
 
-* ``motifscan``: :meth:`motifscan.scan.mutations.MutationScorer.ism` (one convolution, then
+* ``motifscan``: :meth:`motifscan.kernels.mutations.MutationScorer.ism` (one convolution, then
   ``W`` shifted adds per position and the head on the updated pooled vectors);
 * ``naive``: ``3 L`` full forward passes per sequence (batched 512 at a time, float32);
 * ``tangermeme``: ``tangermeme.saturation_mutagenesis(raw_outputs=True)`` with ``fast=True``
@@ -30,7 +30,7 @@ import torch
 
 from motifscan.codes import one_hot_torch
 from motifscan.model import load_model
-from motifscan.scan.mutations import MutationScorer
+from motifscan.kernels.mutations import MutationScorer
 
 REPO = Path(__file__).resolve().parents[1]
 

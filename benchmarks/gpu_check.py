@@ -414,7 +414,7 @@ def _snv_vcf(ctx: Context, n: int, name: str) -> Path:
 def check_variants(ctx: Context) -> list[Row]:
     """Variant effects on the device against the CPU: model deltas to 1e-4, motif rows identical."""
     from motifscan.scan.options import RunOptions
-    from motifscan.scan.variants import motif_variants, score_variants
+    from motifscan.interpret.variants import motif_variants, score_variants
 
     n, n_motif = (200_000, 20_000) if not ctx.dry_run else (500, 200)
     vcf = _snv_vcf(ctx, n, "snvs")
@@ -452,7 +452,7 @@ def check_variants(ctx: Context) -> list[Row]:
 
 def check_ism(ctx: Context) -> list[Row]:
     """Exact ISM of 1 kb sequences on the device against the CPU."""
-    from motifscan.scan.attribute import attribute_codes
+    from motifscan.interpret.attribute import attribute_codes
 
     n = 512 if not ctx.dry_run else 4
     codes = np.random.default_rng(1).integers(0, 4, (n, 1000)).astype(np.uint8)

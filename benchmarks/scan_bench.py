@@ -15,7 +15,7 @@ sharing), then measures, in the same run on the same hardware:
   length x rows per batch), before and after the scans; also the rate in the engine's layout.
   This is the ceiling the scan is judged against;
 * table ceiling -- the k-mer table convolution alone (activations, not pooled), in its layout;
-* fused ceiling -- :class:`motifscan.scan.fused.FusedWindowScan` alone (table sums, window and
+* fused ceiling -- :class:`motifscan.kernels.fused.FusedWindowScan` alone (table sums, window and
   strand maxima, N counts: everything of the CPU default but the head), in its layout;
 * end to end -- ``motifscan scan MODEL genome.fa -o out.bedGraph --quiet`` (``--output bw``: a
   bigWig, the genome indexed first) in a fresh subprocess for each ``--conv-method`` of
@@ -143,16 +143,16 @@ def conv_ceiling(chunk: int, window: int, rows: int, seconds: float = 6.0, metho
     """Mbp/s of the convolution alone, both strands, on pre-encoded rows (engine layout).
 
     ``method``: ``dense`` (``strand_conv``: one-hot + ``conv1d``), ``table``
-    (:class:`~motifscan.scan.kmer_conv.KmerTableConv`, activations only, not pooled) or
-    ``fused`` (:class:`~motifscan.scan.fused.FusedWindowScan`: the table sums, window and strand
+    (:class:`~motifscan.kernels.kmer_conv.KmerTableConv`, activations only, not pooled) or
+    ``fused`` (:class:`~motifscan.kernels.fused.FusedWindowScan`: the table sums, window and strand
     maxima and N counts, i.e. everything of the fused scan but the head; stride 50). The model:
     ``model_path``, else the default-sized random one.
     """
     from motifscan.device import tune_cpu_allocator
     from motifscan.model import MotifCNN, load_model
     from motifscan.scan.batching import round_up
-    from motifscan.scan.conv import strand_bank, strand_conv
-    from motifscan.scan.kmer_conv import KmerTableConv
+    from motifscan.kernels.conv import strand_bank, strand_conv
+    from motifscan.kernels.kmer_conv import KmerTableConv
 
     tune_cpu_allocator()  # as the engine does: the ceiling must not be slowed by page faults
 
@@ -164,7 +164,7 @@ def conv_ceiling(chunk: int, window: int, rows: int, seconds: float = 6.0, metho
     else:
         conv = KmerTableConv(*strand_bank(w, b, "cpu"))
         if method == "fused":
-            from motifscan.scan.fused import FusedWindowScan
+            from motifscan.kernels.fused import FusedWindowScan
 
             conv = FusedWindowScan(conv, w.shape[0], True, window, 50)
     width = round_up(chunk + window - 1, 64)

@@ -21,7 +21,7 @@ from motifscan.metrics import summary
 from motifscan.motifs import jaspar_path
 from motifscan.io.motif_formats import read_motifs
 from motifscan.codes import one_hot, reverse_complement
-from motifscan.train import train_model
+from motifscan.train import TrainOptions, train_model
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -49,7 +49,8 @@ def main() -> None:
     rows = []
     for seed in args.seeds:
         t0 = time.perf_counter()
-        result = train_model(args.peaks, seed=seed, threads=args.threads, progress=False, device="cpu")
+        result = train_model(args.peaks, options=TrainOptions(seed=seed), threads=args.threads, progress=False,
+                             device="cpu")
         seconds = time.perf_counter() - t0
         test = result.data.subset(result.split.test)
         base = summary(test.labels, pwm_best_scores(test.codes, ctcf.log_odds(pseudocount=0.1)))

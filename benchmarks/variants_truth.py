@@ -37,7 +37,7 @@ def main() -> None:
     from motifscan.model import load_model
     from motifscan.motifs import jaspar_path
     from motifscan.scan.options import RunOptions
-    from motifscan.scan.variants import motif_variants, score_variants
+    from motifscan.interpret.variants import motif_variants, score_variants
     from motifscan.simulate import simulate_genome
 
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")

@@ -5,6 +5,7 @@ The library is the product; the ``motifscan`` command is a thin layer over it. E
 * :func:`motifscan.train.train_model` -- learn a filter bank from bound vs. unbound sequences;
 * :func:`load_model` / :func:`save_model` -- HDF5 model files (never pickles);
 * :mod:`motifscan.scan` -- stream genomes and reads through a model or a motif file;
+* :mod:`motifscan.interpret` -- variant effects and attributions (what a model or motif file explains);
 * :mod:`motifscan.motifs` -- PWMs: formats, export from filters, comparison, p-values.
 """
 

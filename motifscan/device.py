@@ -7,6 +7,7 @@ import logging
 import torch
 
 from .errors import UsageError
+from .text import plural
 
 __all__ = ["resolve_device", "set_threads", "tune_cpu_allocator"]
 
@@ -31,7 +32,7 @@ def resolve_device(spec: str | torch.device | None = "auto") -> torch.device:
             log.info("device: mps")
         else:
             dev = torch.device("cpu")
-            log.info("device: cpu (%d threads; no GPU found)", torch.get_num_threads())
+            log.info("device: cpu (%s; no GPU found)", plural(torch.get_num_threads(), "thread"))
         return dev
     try:
         dev = torch.device(spec)
@@ -41,7 +42,7 @@ def resolve_device(spec: str | torch.device | None = "auto") -> torch.device:
         if not torch.cuda.is_available():
             raise UsageError("--device cuda asked for, but no CUDA GPU is available", hint="use --device auto or cpu")
         if dev.index is not None and dev.index >= torch.cuda.device_count():
-            raise UsageError(f"--device {spec}: only {torch.cuda.device_count()} CUDA device(s)")
+            raise UsageError(f"--device {spec}: only {plural(torch.cuda.device_count(), 'CUDA device')}")
     elif dev.type == "mps":
         if not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
             raise UsageError("--device mps asked for, but MPS is not available", hint="use --device auto or cpu")

@@ -25,7 +25,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .atomic import TMP_MARKER, atomic_open, atomic_path, check_output_dir, check_output_path
-from .data.tasks import build_task_set
+from .data.tasks import build_task_set, task_index
 from .device import resolve_device
 from .errors import UsageError
 from .io.samplesheet import TaskSpec
@@ -148,7 +148,7 @@ def evaluate_model(
         if task is None and len(tasks) > 1:
             raise UsageError(f"the model has {len(tasks)} tasks ({', '.join(tasks)}): say which one these peaks "
                              "are for", hint="add --task NAME, or give one peak file per task with --task-names")
-        name = task or tasks[0]
+        name = tasks[0] if task is None else tasks[task_index(tasks, task)]
         specs = [TaskSpec(name, os.fspath(positives), os.fspath(negatives),
                           os.fspath(genome) if genome is not None else None)]
         files = {"positives": positives, "negatives": negatives}
@@ -200,6 +200,22 @@ def write_metrics(metrics: dict[str, Any], path: str | os.PathLike) -> Path:
     return Path(path)
 
 
+def _short_name(path: str | os.PathLike) -> str:
+    """A file as a plot names it: its folder and name (``ctcf/model.h5``), the name alone at the top."""
+    p = Path(path)
+    return p.name if p.parent.name in ("", ".") else f"{p.parent.name}/{p.name}"
+
+
+def evaluation_title(model_path: str | os.PathLike, data: str | os.PathLike | Sequence[TaskSpec]) -> str:
+    """The title of the ROC and PR plots: the model and the data it was scored on.
+
+    ``data`` is a peak file, or the tasks of a multi-task evaluation (named by their files).
+    """
+    files = [data] if isinstance(data, (str, os.PathLike)) else [s.peaks for s in data]
+    shown = ", ".join(_short_name(f) for f in files[:3]) + (f" +{len(files) - 3}" if len(files) > 3 else "")
+    return f"{_short_name(model_path)} on {shown}"
+
+
 def plot_curves(labels: np.ndarray, scores: np.ndarray, out_dir: str | os.PathLike, *, title: str = "",
                 tasks: Sequence[str] | None = None) -> list[Path]:
     """Draw ``roc.png`` and ``pr.png`` into ``out_dir`` (atomically); returns their paths.
@@ -234,7 +250,9 @@ def plot_curves(labels: np.ndarray, scores: np.ndarray, out_dir: str | os.PathLi
             ax.plot(x, yv, drawstyle="steps-post" if name == "pr.png" else "default", label=label)
         if diag:
             ax.plot([0, 1], [0, 1], ls="--", c="grey", lw=0.8)
-        ax.set(xlabel=xl, ylabel=yl, xlim=(0, 1), ylim=(0, 1.02), title=title or None)
+        ax.set(xlabel=xl, ylabel=yl, xlim=(0, 1), ylim=(0, 1.02))
+        if title:
+            ax.set_title(title, fontsize="small", wrap=True)
         ax.legend(loc="lower right" if diag else "lower left", fontsize="small" if len(curves) > 1 else None)
         fig.tight_layout()
         target = out_dir / name

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,8 @@ from .atomic import atomic_path
 from .codes import ALPHABET, one_hot_torch
 from .errors import ModelFileError
 
-__all__ = ["ModelConfig", "MotifCNN", "save_model", "load_model", "file_sha256", "FORMAT_NAME", "FORMAT_VERSION"]
+__all__ = ["ModelConfig", "MotifCNN", "FilterBank", "HeadParams", "save_model", "load_model", "file_sha256",
+           "check_task_names", "FORMAT_NAME", "FORMAT_VERSION"]
 
 FORMAT_NAME = "motifscan-model"
 FORMAT_VERSION = 1
@@ -76,6 +78,56 @@ class ModelConfig:
             raise ValueError("a model needs at least one task")
 
 
+@dataclass(frozen=True)
+class FilterBank:
+    """The model's filter bank, as every fast path (scans, variants, ISM, export) reads it.
+
+    Attributes
+    ----------
+    weight
+        ``(F, 4, W)`` float32, detached (on the model's device); channel order ``A, C, G, T``.
+    bias
+        ``(F,)`` float32, detached.
+    width, n_filters
+        ``W`` and ``F``.
+    rc_sharing
+        Strand pairing: the reverse strand runs through the same weights (the reverse complement
+        of filter ``f`` is ``flip(weight[f])``) and each filter's output is the max over strands.
+    """
+
+    weight: torch.Tensor
+    bias: torch.Tensor
+    width: int
+    n_filters: int
+    rc_sharing: bool
+
+
+@dataclass(frozen=True)
+class HeadParams:
+    """The model's head over the pooled filters: ``(B, F)`` after ReLU -> logits ``(B, T)``.
+
+    Attributes
+    ----------
+    module
+        The head itself (dropout, an optional hidden ``Linear -> ReLU -> Dropout``, then one
+        ``Linear``); callers copy it before changing its device or dtype.
+    linears
+        Its ``Linear`` layers in order: one for a linear head, two with a hidden layer.
+    """
+
+    module: nn.Sequential
+    linears: tuple[nn.Linear, ...]
+
+    @property
+    def is_linear(self) -> bool:
+        """True when the logits are one affine map of the pooled filters (no hidden layer)."""
+        return len(self.linears) == 1
+
+
+# the methods that define what a fast path computes: a subclass that overrides one is another model
+_FORWARD_PATH = ("strand_activations", "pool", "forward_pooled", "forward")
+
+
 class MotifCNN(nn.Module):
     """Shared-filter 1D CNN over one-hot DNA (channel order ``A, C, G, T``).
 
@@ -96,6 +148,63 @@ class MotifCNN(nn.Module):
         self.head = nn.Sequential(*layers)
         self.metrics: dict[str, Any] = {}
         self.provenance: dict[str, Any] = {}
+
+    # -- the one door to the model's parts, for every fast path -------------------------------
+    def bank(self) -> FilterBank:
+        """The filter bank (weights, bias, width, strand pairing), checked to be what the fast paths compute.
+
+        Raises
+        ------
+        ModelFileError
+            The model is not the architecture the fast paths reproduce: a convolution with
+            stride, padding, dilation, groups or no bias, another layer in its place, or a
+            subclass with its own forward path.
+        """
+        self._check_forward_path()
+        conv, c = self.conv, self.config
+        if type(conv) is not nn.Conv1d:
+            self._refuse(f"its filter bank is a {type(conv).__name__}, not a Conv1d")
+        plain = (conv.in_channels == 4 and conv.out_channels == c.n_filters
+                 and tuple(conv.kernel_size) == (c.filter_width,) and tuple(conv.stride) == (1,)
+                 and conv.padding in ((0,), "valid") and tuple(conv.dilation) == (1,) and conv.groups == 1
+                 and conv.bias is not None and conv.padding_mode == "zeros")
+        if not plain:
+            self._refuse(f"its convolution is {conv!r}, not Conv1d(4, {c.n_filters}, {c.filter_width}) with a bias")
+        return FilterBank(conv.weight.detach(), conv.bias.detach(), c.filter_width, c.n_filters, c.rc_sharing)
+
+    def head_params(self) -> HeadParams:
+        """The head over the pooled filters, checked to be dropout, an optional hidden layer and one ``Linear``.
+
+        Raises
+        ------
+        ModelFileError
+            The head has other layers (or another order) than the fast paths reproduce.
+        """
+        self._check_forward_path()
+        c, head = self.config, self.head
+        kinds = [type(m) for m in head] if type(head) is nn.Sequential else [type(head)]
+        expected = [nn.Dropout] + ([nn.Linear, nn.ReLU, nn.Dropout] if c.hidden else []) + [nn.Linear]
+        if kinds != expected:
+            self._refuse("its head is " + " -> ".join(k.__name__ for k in kinds) + ", not "
+                         + " -> ".join(k.__name__ for k in expected))
+        linears = tuple(m for m in head if isinstance(m, nn.Linear))
+        if linears[0].in_features != c.n_filters or linears[-1].out_features != len(c.tasks):
+            self._refuse(f"its head maps {linears[0].in_features} inputs to {linears[-1].out_features} logits, "
+                         f"not {c.n_filters} filters to {len(c.tasks)} tasks")
+        return HeadParams(head, linears)
+
+    def _check_forward_path(self) -> None:
+        changed = [name for name in _FORWARD_PATH if getattr(type(self), name) is not getattr(MotifCNN, name)]
+        if changed:
+            self._refuse(f"{type(self).__name__} has its own {', '.join(changed)}")
+
+    def _refuse(self, why: str) -> None:
+        raise ModelFileError(f"model architecture not supported by motifscan's scans: {why}",
+                             hint="give a model written by 'motifscan train'")
+
+    def filter_names(self) -> list[str]:
+        """Names of the filters in hit files, TSVs and exported motifs: ``filter0 .. filter{F-1}``."""
+        return [f"filter{i}" for i in range(self.config.n_filters)]
 
     # -- building blocks shared by training, scanning and export ------------------------------
     def strand_activations(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -182,6 +291,10 @@ def save_model(model: MotifCNN, path: str | os.PathLike) -> Path:
     import h5py
 
     path = Path(path)
+    try:
+        check_task_names(model.config.tasks)
+    except ValueError as exc:
+        raise ModelFileError(f"cannot write the model: {exc}", path=path) from None
     # Damage is caught by checksums, not parsed: the HDF5 1.10 format checksums all metadata,
     # text attributes are fixed-length (kept in the checksummed object header, not the
     # unchecksummed global heap, where a flipped byte can hang libhdf5), and every dataset has a
@@ -228,7 +341,7 @@ def load_model(path: str | os.PathLike, device: str | torch.device | None = None
         )
     try:
         with h5py.File(path, "r") as h5:
-            attrs = dict(h5.attrs)
+            attrs = _Attributes(h5, path)  # reads only the attributes named below, each size-capped
             fmt = _text(attrs.get("format"))
             if fmt != FORMAT_NAME:
                 raise ModelFileError(
@@ -245,13 +358,14 @@ def load_model(path: str | os.PathLike, device: str | torch.device | None = None
                 )
             if _text(attrs.get("alphabet")) != ALPHABET:
                 raise ModelFileError("model alphabet is not ACGT", path=path)
-            config = ModelConfig(**json.loads(_text(attrs["config"])))
+            config = _config(json.loads(_text(attrs["config"])), path)
             metrics = json.loads(_text(attrs.get("metrics", "{}")))
             provenance = json.loads(_text(attrs.get("provenance", "{}")))
             if "weights" not in h5:
                 raise ModelFileError("model file has no 'weights' group", path=path)
             _check_shapes(config, h5["weights"], path)  # before any allocation: a stranger's file may lie
             state = {k: torch.from_numpy(np.asarray(h5["weights"][k][()], dtype=np.float32)) for k in h5["weights"]}
+            _check_finite(state, path)
     except ModelFileError:
         raise
     except (OSError, KeyError, ValueError, TypeError, RuntimeError, json.JSONDecodeError) as exc:
@@ -272,6 +386,97 @@ def load_model(path: str | os.PathLike, device: str | torch.device | None = None
 
 # Far above any real motif model (64 filters x 19 bp is ~5,000), far below what exhausts memory.
 MAX_PARAMETERS = 1 << 27
+
+#: The largest value of each model dimension a model file may ask for: far above any motif model
+#: (tens to hundreds of filters of width 10-30 on windows of 100-1,000 bp), far below what would
+#: exhaust memory when scanning (each dimension alone scales a scan's buffers).
+MAX_DIMENSIONS = {
+    "seq_length": 100_000,
+    "n_filters": 16_384,
+    "filter_width": 1_000,
+    "hidden": 16_384,
+    "tasks": 10_000,
+}
+
+#: The largest text attribute (config, metrics, provenance) read from a model file, in bytes.
+MAX_ATTRIBUTE_BYTES = 16 << 20
+
+_NAME_FORBIDDEN = re.compile(r"[/\\\x00-\x1f\x7f]")
+
+
+def check_task_names(tasks) -> list[str]:
+    """``tasks`` as a list if every name is usable in column and file names, else ``ValueError``.
+
+    The rule: at least one task; every name a non-empty string, not ``.`` or ``..``, without a
+    path separator (``/`` or ``\\``) or a control character (tab, newline, ...), and no name twice
+    (two tasks of one name would write one file).
+    """
+    if isinstance(tasks, (str, bytes)) or not isinstance(tasks, (list, tuple)) or not tasks:
+        raise ValueError("a model needs a list of one or more task names")
+    seen: set[str] = set()
+    for name in tasks:
+        if not isinstance(name, str) or name in ("", ".", "..") or _NAME_FORBIDDEN.search(name):
+            raise ValueError(f"task name {name!r} is not usable in column and file names "
+                             "(empty, '.', '..', a path separator or a control character)")
+        if name in seen:
+            raise ValueError(f"task name {name!r} is given twice (two tasks would write one file)")
+        seen.add(name)
+    return list(tasks)
+
+
+def _config(raw, path) -> ModelConfig:
+    """The :class:`ModelConfig` a file's ``config`` attribute describes, refused (one line) when a
+    dimension is out of :data:`MAX_DIMENSIONS` or a task name is unusable; before any allocation."""
+    if not isinstance(raw, dict):
+        raise ModelFileError("model config is not a JSON object", path=path)
+    for key, limit in MAX_DIMENSIONS.items():
+        value = raw.get(key)
+        if key == "tasks":
+            try:
+                check_task_names(value if value is not None else ["bound"])
+            except ValueError as exc:
+                raise ModelFileError(str(exc), path=path) from None
+            value = len(value) if value is not None else 1
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= limit:
+            raise ModelFileError(f"model config {key} = {value!r} is out of range (0 to {limit:,})", path=path)
+    try:
+        return ModelConfig(**raw)
+    except (TypeError, ValueError) as exc:
+        raise ModelFileError(f"model config is not valid ({exc})", path=path) from None
+
+
+class _Attributes:
+    """Root attributes of a model file, read one by name (never all: a stranger's file may carry
+    a huge unused attribute), each refused above :data:`MAX_ATTRIBUTE_BYTES`."""
+
+    def __init__(self, h5, path) -> None:
+        self._attrs, self._path = h5.attrs, path
+
+    def get(self, name: str, default=None):
+        if name not in self._attrs:
+            return default
+        size = self._attrs.get_id(name).get_storage_size()
+        if size > MAX_ATTRIBUTE_BYTES:
+            raise ModelFileError(f"model attribute {name!r} is {size:,} bytes (at most {MAX_ATTRIBUTE_BYTES:,})",
+                                 path=self._path)
+        return self._attrs[name]
+
+    def __getitem__(self, name: str):
+        value = self.get(name)
+        if value is None:
+            raise KeyError(name)
+        return value
+
+
+def _check_finite(state: dict[str, torch.Tensor], path) -> None:
+    """Refuse NaN or infinite weights: they make every score NaN or saturated without a word."""
+    for key, tensor in state.items():
+        if not bool(torch.isfinite(tensor).all()):
+            bad = int((~torch.isfinite(tensor)).sum())
+            raise ModelFileError(f"weights/{key} has {bad:,} non-finite value(s) (NaN or inf)", path=path,
+                                 hint="the model diverged in training or the file was damaged; retrain")
 
 
 def _check_shapes(config: ModelConfig, group, path) -> None:

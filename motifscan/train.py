@@ -32,14 +32,73 @@ from .codes import one_hot_torch
 from .data.datasets import LabelledSet, Split, split_dataset
 from .data.tasks import build_task_set
 from .device import resolve_device, set_threads
-from .errors import UsageError
+from .errors import InputError, UsageError
+from .text import plural
 from .io.samplesheet import TaskSpec
 from .metrics import as_task_labels, task_metrics
 from .model import ModelConfig, MotifCNN, file_sha256
 
-__all__ = ["fit", "train_model", "TrainResult", "seed_everything", "file_sha256"]
+__all__ = ["fit", "train_model", "TrainOptions", "TrainResult", "seed_everything", "file_sha256"]
 
 log = logging.getLogger("motifscan")
+
+
+@dataclass(frozen=True)
+class TrainOptions:
+    """How a model is trained: the defaults of ``motifscan train``, defined here once.
+
+    The CLI's option defaults are these class attributes; the workflow schema's ``train:``
+    defaults must equal them (``tests/test_rough_edges.py`` checks). The architecture's defaults
+    are :class:`~motifscan.model.ModelConfig`'s.
+
+    Attributes
+    ----------
+    length
+        Sequence length (BED windows centred on the summit; FASTA records cropped or N-padded).
+    neg_ratio
+        Generated negatives per positive.
+    n_filters, filter_width, rc_sharing, hidden, dropout
+        The architecture (see :class:`~motifscan.model.ModelConfig`).
+    epochs, patience, min_epochs
+        At most ``epochs`` passes; after ``min_epochs``, stop once ``patience`` epochs pass
+        without a better validation AUPRC.
+    batch_size, lr, weight_decay
+        Adam settings.
+    seed
+        Seed of the negatives, the split, the initialisation, batch order and dropout.
+    valid_chroms, test_chroms
+        Held-out chromosomes; ``None`` holds out :data:`DEFAULT_VALID_CHROMS` and
+        :data:`DEFAULT_TEST_CHROMS` (the chromosomes the workflow names by default), falling back
+        to a stratified random split when the data lacks them.
+    """
+
+    length: int = ModelConfig.seq_length
+    neg_ratio: int = 1
+    n_filters: int = ModelConfig.n_filters
+    filter_width: int = ModelConfig.filter_width
+    rc_sharing: bool = ModelConfig.rc_sharing
+    hidden: int = ModelConfig.hidden
+    dropout: float = ModelConfig.dropout
+    epochs: int = 60
+    batch_size: int = 64
+    lr: float = 3e-3
+    weight_decay: float = 1e-4
+    patience: int = 8
+    min_epochs: int = 10
+    seed: int = 0
+    valid_chroms: tuple[str, ...] | None = None
+    test_chroms: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.length < self.filter_width:  # checked before any data is read
+            raise UsageError(
+                f"--length {self.length} is shorter than --filter-width {self.filter_width}",
+                hint="use a --length of at least the filter width",
+            )
+        for name in ("valid_chroms", "test_chroms"):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, tuple(value))
 
 
 @dataclass
@@ -105,13 +164,13 @@ def fit(
     valid_codes: np.ndarray,
     valid_labels: np.ndarray,
     *,
-    epochs: int = 60,
-    batch_size: int = 64,
-    lr: float = 3e-3,
-    weight_decay: float = 1e-4,
-    patience: int = 8,
-    min_epochs: int = 10,
-    seed: int = 0,
+    epochs: int = TrainOptions.epochs,
+    batch_size: int = TrainOptions.batch_size,
+    lr: float = TrainOptions.lr,
+    weight_decay: float = TrainOptions.weight_decay,
+    patience: int = TrainOptions.patience,
+    min_epochs: int = TrainOptions.min_epochs,
+    seed: int = TrainOptions.seed,
     device: str | torch.device | None = None,
     progress: bool = True,
 ) -> list[dict[str, float]]:
@@ -129,13 +188,14 @@ def fit(
     epochs, patience, min_epochs
         At most ``epochs`` passes; after ``min_epochs`` (small data sets learn slowly at first),
         stop once ``patience`` epochs pass without a better validation AUPRC (the mean over
-        tasks).
+        tasks). Defaults: :class:`TrainOptions`.
     lr, weight_decay, batch_size
         Adam settings.
     seed
         Seeds initialisation-independent randomness here (batch order, dropout).
     progress
-        Show a tqdm bar per epoch (only on a terminal).
+        Show a tqdm bar per epoch on a terminal; elsewhere (a log file, Snakemake, SLURM) log one
+        line per epoch: loss, validation AUROC and AUPRC, seconds.
 
     Returns
     -------
@@ -185,9 +245,12 @@ def fit(
         history.append({"epoch": epoch, "loss": total / max(seen, 1), "valid_loss": valid_loss,
                         "valid_auroc": v["auroc"], "valid_auprc": v["auprc"],
                         "seconds": round(time.perf_counter() - started, 3)})
-        log.debug("epoch %d: loss %.4f, valid AUPRC %.4f", epoch, total / max(seen, 1), v["auprc"])
         if show:
             tqdm.write(f"epoch {epoch:3d}  loss {total / max(seen, 1):.4f}  valid AUROC {v['auroc']:.4f}  AUPRC {v['auprc']:.4f}", file=sys.stderr)
+        else:  # off a terminal (Snakemake and SLURM logs) one line per epoch instead of the bar
+            (log.info if progress else log.debug)(
+                "epoch %d of at most %d: loss %.4f, valid AUROC %.4f, AUPRC %.4f (%.1f s)", epoch, epochs,
+                total / max(seen, 1), v["auroc"], v["auprc"], history[-1]["seconds"])
         score = v["auprc"] if np.isfinite(v["auprc"]) else -valid_loss
         # a small validation set saturates AUPRC: an equal AUPRC with a lower loss still counts
         improved = score > best_score + 1e-6 or (score >= best_score - 1e-6 and valid_loss < best_loss)
@@ -211,21 +274,7 @@ def train_model(
     *,
     genome: str | os.PathLike | None = None,
     negatives: str | os.PathLike = "shuffle",
-    neg_ratio: int = 1,
-    length: int = 200,
-    n_filters: int = 64,
-    filter_width: int = 19,
-    rc_sharing: bool = True,
-    hidden: int = 0,
-    dropout: float = 0.2,
-    epochs: int = 60,
-    batch_size: int = 64,
-    lr: float = 3e-3,
-    weight_decay: float = 1e-4,
-    patience: int = 8,
-    seed: int = 0,
-    valid_chroms: Sequence[str] | None = None,
-    test_chroms: Sequence[str] | None = None,
+    options: TrainOptions | None = None,
     device: str | torch.device | None = "auto",
     threads: int = 0,
     progress: bool = True,
@@ -244,16 +293,8 @@ def train_model(
     negatives
         ``"shuffle"`` (dinucleotide shuffles of the positives), ``"background"`` (GC-matched
         genomic regions; BED positives only) or a FASTA/BED file (one task).
-    neg_ratio
-        Negatives per positive (generated modes).
-    length
-        Sequence length (BED windows; FASTA records are cropped or N-padded to it).
-    n_filters, filter_width, rc_sharing, hidden, dropout
-        Architecture (see :class:`~motifscan.model.ModelConfig`).
-    epochs, batch_size, lr, weight_decay, patience, seed
-        Training settings (see :func:`fit`).
-    valid_chroms, test_chroms
-        Held-out chromosomes (defaults in :mod:`motifscan.data.datasets`).
+    options
+        Data, architecture and training settings (:class:`TrainOptions`; default its defaults).
     device, threads
         Where to train.
     command
@@ -265,11 +306,8 @@ def train_model(
         The model (best epoch) with ``model.metrics`` filled: AUROC/AUPRC on train, valid and
         test (per task and their mean for several tasks), best epoch, split method and sizes.
     """
-    if length < filter_width:  # checked before any data is read
-        raise UsageError(
-            f"--length {length} is shorter than --filter-width {filter_width}",
-            hint="use a --length of at least the filter width",
-        )
+    o = options if options is not None else TrainOptions()
+    seed = o.seed
     started = time.perf_counter()
     set_threads(threads)
     dev = resolve_device(device)
@@ -282,19 +320,20 @@ def train_model(
         specs = list(positives)
         if not specs:
             raise UsageError("no tasks given")
-    built = build_task_set(specs, length=length, neg_ratio=neg_ratio, seed=seed, min_length=filter_width)
+    built = build_task_set(specs, length=o.length, neg_ratio=o.neg_ratio, seed=seed, min_length=o.filter_width)
     data = built.data
     length = data.codes.shape[1]
-    split = split_dataset(data, valid_chroms=valid_chroms, test_chroms=test_chroms, seed=seed)
+    split = split_dataset(data, valid_chroms=o.valid_chroms, test_chroms=o.test_chroms, seed=seed)
+    _check_split_sizes(split, data, specs[0].peaks if single else None)
     known = ~np.isnan(data.labels)
     log.info(
-        "%d task(s) (%s labels), %d sequences: %d positive and %d negative labels; split by %s: train %d, "
-        "valid %d, test %d", len(specs), built.mode, len(data), int((data.labels == 1).sum()),
+        "%s (%s labels), %d sequences: %d positive and %d negative labels; split by %s: train %d, "
+        "valid %d, test %d", plural(len(specs), "task"), built.mode, len(data), int((data.labels == 1).sum()),
         int(((data.labels == 0) & known).sum()), split.method, len(split.train), len(split.valid), len(split.test),
     )
     config = ModelConfig(
-        n_filters=n_filters, filter_width=filter_width, rc_sharing=rc_sharing, hidden=hidden,
-        dropout=dropout, seq_length=length, tasks=["bound"] if single else [s.name for s in specs],
+        n_filters=o.n_filters, filter_width=o.filter_width, rc_sharing=o.rc_sharing, hidden=o.hidden,
+        dropout=o.dropout, seq_length=length, tasks=["bound"] if single else [s.name for s in specs],
     )
     torch.manual_seed(seed)
     model = MotifCNN(config)
@@ -302,8 +341,9 @@ def train_model(
     for part, subset in (("validation", va), ("test", te)):
         _check_held_out(subset.labels, config.tasks, part)
     history = fit(
-        model, tr.codes, tr.labels, va.codes, va.labels, epochs=epochs, batch_size=batch_size, lr=lr,
-        weight_decay=weight_decay, patience=patience, seed=seed, device=dev, progress=progress,
+        model, tr.codes, tr.labels, va.codes, va.labels, epochs=o.epochs, batch_size=o.batch_size, lr=o.lr,
+        weight_decay=o.weight_decay, patience=o.patience, min_epochs=o.min_epochs, seed=seed, device=dev,
+        progress=progress,
     )
     metrics: dict[str, Any] = {}
     for part, subset in (("train", tr), ("valid", va), ("test", te)):
@@ -324,10 +364,11 @@ def train_model(
         "seed": seed,
         "negatives": _negatives_mode(specs[0].negatives) if single else {s.name: _negatives_mode(s.negatives)
                                                                          for s in specs},
-        "neg_ratio": neg_ratio,
+        "neg_ratio": o.neg_ratio,
         "inputs": _input_files(specs, single),
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "training": {"epochs": epochs, "batch_size": batch_size, "lr": lr, "weight_decay": weight_decay, "patience": patience},
+        "training": {"epochs": o.epochs, "batch_size": o.batch_size, "lr": o.lr, "weight_decay": o.weight_decay,
+                     "patience": o.patience},
     }
     if not single:
         model.provenance["tasks"] = [{"name": s.name, "labels": built.mode} for s in specs]
@@ -354,6 +395,23 @@ def _input_files(specs: Sequence[TaskSpec], single: bool) -> dict[str, dict[str,
             if Path(path).is_file():
                 out[prefix + key] = {"path": path, "sha256": file_sha256(path)}
     return out
+
+
+#: Fewest sequences of each label that give every part of the default stratified split one
+#: (10% validation, 20% test, rounded): 6 of each, so about 10 positives with their negatives.
+MIN_PER_LABEL = 6
+
+
+def _check_split_sizes(split: Split, data: LabelledSet, path: str | None) -> None:
+    """One clear line when a part of the split is empty: too few sequences to train and evaluate."""
+    for name, part in (("training", split.train), ("validation", split.valid), ("test", split.test)):
+        if len(part) == 0:
+            raise InputError(
+                f"{len(data)} sequence(s) (positives and negatives) are too few to train: the {name} set is empty",
+                path=path,
+                hint=f"give at least {MIN_PER_LABEL} positive and {MIN_PER_LABEL} negative sequences, so that the "
+                     "validation (10%) and test (20%) sets get one of each (10 or more positives to learn anything)",
+            )
 
 
 def _check_held_out(labels: np.ndarray, tasks: Sequence[str], part: str) -> None:

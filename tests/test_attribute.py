@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 import torch
 
-from motifscan.scan.attribute import attribute_codes, contributions
+from motifscan.interpret.attribute import attribute_codes, contributions
 from motifscan.cli._base import main
 from motifscan.codes import encode, one_hot, one_hot_torch
 from motifscan.model import ModelConfig, MotifCNN, save_model
-from motifscan.scan.mutations import naive_ism
+from motifscan.kernels.mutations import naive_ism
 
 from conftest import write_fasta
 

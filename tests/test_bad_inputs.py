@@ -30,6 +30,8 @@ import torch
 from motifscan.cli._base import main
 from motifscan.model import FORMAT_VERSION, ModelConfig, MotifCNN, save_model
 
+from memory_helpers import cli_peak_mb, load_peak_mb, needs_proc
+
 REPO = Path(__file__).resolve().parents[1]
 CHROMS = {"chr1": 5000, "chr2": 3000}
 MEME_HEAD = ("MEME version 4\n\nALPHABET= ACGT\n\nstrands: + -\n\n"
@@ -103,6 +105,8 @@ def inputs(tmp_path_factory) -> Path:
         _fasta({"chr1": genome["chr1"][2000:4000]})
     (d / "dup.fa").write_bytes(dup)
     (d / "dup_idx.fa").write_bytes(dup)
+    (d / "one.fa").write_bytes(_fasta({"s0": _dna(rng, 60)}))
+    (d / "few.fa").write_bytes(_fasta({f"s{i}": _dna(rng, 60) for i in range(5)}))
     (d / "short.fa").write_bytes(b">s1\nACGTAC\n>s2\nACGTACGTA\n")
     plain = _fasta(genome)
     (d / "cut.fa.gz").write_bytes(gzip.compress(plain)[:1500])
@@ -137,11 +141,20 @@ def inputs(tmp_path_factory) -> Path:
         h5.attrs["format_version"] = FORMAT_VERSION + 1
     with h5py.File(d / "foreign.h5", "w") as h5:
         h5["x"] = np.arange(3)
-    for name, change in (("huge.h5", {"n_filters": 10**9}), ("misfit.h5", {"n_filters": 5})):
+    for name, change in (("huge.h5", {"n_filters": 10**9}), ("misfit.h5", {"n_filters": 5}),
+                         ("longseq.h5", {"seq_length": 10**9}), ("manyfilters.h5", {"n_filters": 1_700_000}),
+                         ("widefilter.h5", {"filter_width": 100_000}), ("twintasks.h5", {"tasks": ["same", "same"]}),
+                         ("slashtask.h5", {"tasks": ["a/b"]}), ("wideparams.h5", {"n_filters": 16000, "hidden": 16000})):
         shutil.copy(d / "model.h5", d / name)
         with h5py.File(d / name, "a") as h5:
             cfg = json.loads(h5.attrs["config"])
             h5.attrs["config"] = json.dumps({**cfg, **change})
+    for name, value in (("nan.h5", np.nan), ("inf.h5", np.inf)):
+        shutil.copy(d / "model.h5", d / name)
+        with h5py.File(d / name, "a") as h5:
+            weight = h5["weights/conv.weight"][()]
+            weight[1, 2, 3] = value
+            h5["weights/conv.weight"][...] = weight
     (d / "pickle.h5").write_bytes(pickle.dumps(_Payload(str(d / "PWNED"))))
     torch.save({"weights": _Payload(str(d / "PWNED"))}, d / "checkpoint.h5")
 
@@ -169,6 +182,16 @@ def inputs(tmp_path_factory) -> Path:
     pysam.tabix_compress(str(d / "good.vcf"), str(d / "good.vcf.gz"), force=True)
     whole = (d / "good.vcf.gz").read_bytes()
     (d / "cut.vcf.gz").write_bytes(whole[: len(whole) // 2])
+    (d / "plain.vcf.gz").write_bytes(gzip.compress((d / "good.vcf").read_bytes()))
+    with pysam.VariantFile(str(d / "good.vcf")) as vf, pysam.VariantFile(str(d / "good.bcf"), "wb",
+                                                                         header=vf.header) as bcf:
+        for rec in vf:
+            bcf.write(rec)
+    flipped = bytearray((d / "good.bcf").read_bytes())
+    flipped[300:340] = bytes(b ^ 0xFF for b in flipped[300:340])
+    (d / "flipped.bcf").write_bytes(bytes(flipped))
+    first = body.split("\n", 1)[0] + "\n"
+    (d / "pos0.vcf").write_text(vhead + first + "chr1\t0\tz\tA\tC\t.\t.\t.\n")
     nochr = vhead.replace("ID=chr", "ID=") + body.replace("chr1\t", "1\t")
     (d / "nochr.vcf").write_text(nochr)
     (d / "headers_only.fa").write_text(">a\n>b\n")
@@ -176,6 +199,7 @@ def inputs(tmp_path_factory) -> Path:
     # multi-task samplesheets and tasks
     (d / "sheet_nopeaks.tsv").write_text("name\tnegatives\nA\tshuffle\n")
     (d / "sheet_missing.tsv").write_text("name\tpeaks\nA\tpeaks.fa\nB\tnot_there.fa\n")
+    (d / "sheet_twopeaks.tsv").write_text("name\tpeaks\tgenome\tpeaks\nA\tpeaks.fa\tNA\tpeaks_crlf.fa\n")
     (d / "sheet_dup.tsv").write_text("name\tpeaks\nA\tpeaks.fa\nA\tpeaks_crlf.fa\n")
     return d
 
@@ -262,6 +286,8 @@ CASES = [
       "short.fa:record s1", "shorter than the filter width"),
     C("shorter-than-filter-export", "export {i}/model.h5 --sequences {i}/short.fa -o {o}/m.meme", 1,
       "short.fa", "filter"),
+    C("train-too-few-sequences", "train {i}/few.fa -o {o}/m.h5", 1, "few.fa", "too few", "at least 6 positive"),
+    C("train-one-sequence", "train {i}/one.fa -o {o}/m.h5", 1, "one.fa", "too few"),
     C("length-below-filter-width", "train {i}/peaks.fa -o {o}/m.h5 --length 10 --filter-width 12", 2,
       "--length 10", "--filter-width 12"),
     C("window-below-filter-width", SCAN + " {i}/genome.fa --window 8 -o {o}/t.bedGraph", 2,
@@ -291,7 +317,23 @@ CASES = [
     C("model-future-version", "scan {i}/future.h5 {i}/genome.fa -o {o}/t.bedGraph", 1, "future.h5",
       f"unknown model format version {FORMAT_VERSION + 1}"),
     C("model-foreign-hdf5", "export {i}/foreign.h5 -o {o}/m.meme", 1, "foreign.h5", "not a motifscan model"),
-    C("model-config-too-large", "scan {i}/huge.h5 {i}/genome.fa -o {o}/t.bedGraph", 1, "huge.h5", "parameters"),
+    C("model-config-too-large", "scan {i}/huge.h5 {i}/genome.fa -o {o}/t.bedGraph", 1, "huge.h5", "n_filters",
+      "out of range"),
+    C("model-config-too-many-parameters", "scan {i}/wideparams.h5 {i}/genome.fa -o {o}/t.bedGraph", 1,
+      "wideparams.h5", "parameters"),
+    C("model-seq-length-too-large", "scan {i}/longseq.h5 {i}/genome.fa -o {o}/t.bedGraph", 1, "longseq.h5",
+      "seq_length = 1000000000", "out of range"),
+    C("model-too-many-filters", "export {i}/manyfilters.h5 -o {o}/m.meme", 1, "manyfilters.h5", "n_filters"),
+    C("model-filter-too-wide", "evaluate {i}/widefilter.h5 {i}/peaks.fa -o {o}/ev", 1, "widefilter.h5",
+      "filter_width"),
+    C("model-nan-weights-scan", "scan {i}/nan.h5 {i}/genome.fa -o {o}/t.bedGraph", 1, "nan.h5",
+      "weights/conv.weight", "non-finite"),
+    C("model-inf-weights-evaluate", "evaluate {i}/inf.h5 {i}/peaks.fa -o {o}/ev", 1, "inf.h5",
+      "weights/conv.weight", "non-finite"),
+    C("model-task-names-repeat", "scan {i}/twintasks.h5 {i}/genome.fa -o {o}/t.bedGraph", 1, "twintasks.h5",
+      "'same'", "twice"),
+    C("model-task-name-with-slash", "scan {i}/slashtask.h5 {i}/genome.fa -o {o}/t.bedGraph", 1, "slashtask.h5",
+      "'a/b'", "path separator"),
     C("model-weights-misfit", "export {i}/misfit.h5 -o {o}/m.meme", 1, "misfit.h5", "do not fit", "conv.bias: (4,) in the file, (5,) expected"),
     C("model-pickle-evaluate", "evaluate {i}/pickle.h5 {i}/peaks.fa -o {o}/ev", 1, "pickle.h5", NOT_HDF5,
       subprocess=True),
@@ -327,6 +369,8 @@ CASES = [
       "sheet_nopeaks.tsv:line 1", "'peaks' column"),
     C("samplesheet-missing-file", "train --samplesheet {i}/sheet_missing.tsv -o {o}/m.h5", 1,
       "sheet_missing.tsv:line 3", "not_there.fa", "not found"),
+    C("samplesheet-duplicate-column", "train --samplesheet {i}/sheet_twopeaks.tsv -o {o}/m.h5", 1,
+      "sheet_twopeaks.tsv:line 1", "two 'peaks' columns"),
     C("samplesheet-duplicate-task", "train --samplesheet {i}/sheet_dup.tsv -o {o}/m.h5", 1,
       "sheet_dup.tsv:line 3", "named twice"),
     C("samplesheet-and-positives", "train {i}/peaks.fa --samplesheet {i}/sheet_dup.tsv -o {o}/m.h5", 2,
@@ -358,6 +402,15 @@ CASES = [
       "truncated"),
     C("variants-truncated-record", VAR + " {i}/cutline.vcf --genome {i}/genome.fa -o {o}/e.tsv --vcf-out {o}/a.vcf.gz",
       1, "cutline.vcf:record 6", "truncated"),
+    C("variants-plain-gzip", VAR + " {i}/plain.vcf.gz --genome {i}/genome.fa -o {o}/e.tsv", 1, "plain.vcf.gz",
+      "plain gzip", "bgzip", "tabix"),
+    C("variants-plain-gzip-motifs", f"variants {JASPAR} {{i}}/plain.vcf.gz --genome {{i}}/genome.fa -o {{o}}/b.tsv",
+      1, "plain.vcf.gz", "bgzip"),
+    C("variants-corrupt-bcf", VAR + " {i}/flipped.bcf --genome {i}/genome.fa -o {o}/e.tsv", 1, "flipped.bcf",
+      "cannot read record"),
+    C("variants-pos-zero", VAR + " {i}/pos0.vcf --genome {i}/genome.fa -o {o}/e.tsv", 1, "pos0.vcf:record 2", "POS 0"),
+    C("variants-pos-zero-motifs", f"variants {JASPAR} {{i}}/pos0.vcf --genome {{i}}/genome.fa -o {{o}}/b.tsv", 1,
+      "pos0.vcf:record 2", "POS 0"),
     C("variants-malformed-record", VAR + " {i}/badpos.vcf --genome {i}/genome.fa -o {o}/e.tsv", 1,
       "badpos.vcf:record 2"),
     C("variants-malformed-record-motifs", f"variants {JASPAR} {{i}}/badpos.vcf --genome {{i}}/genome.fa -o {{o}}/b.tsv",
@@ -383,6 +436,14 @@ CASES = [
     C("attribute-bed-without-genome", ATTR + " {i}/withchr.bed -o {o}/a.npz", 2, "withchr.bed", "--genome"),
     C("attribute-unknown-task", ATTR + " {i}/peaks.fa -o {o}/a.npz --task nosuch", 2, "--task 'nosuch'"),
     C("attribute-binary-input", ATTR + " {i}/binary.fa -o {o}/a.npz", 1, "binary.fa", "neither FASTA"),
+    # --- enrich
+    C("enrich-empty-peaks", "enrich {i}/empty.fa -o {o}/e.tsv", 1, "empty.fa", "empty"),
+    C("enrich-bed-without-genome", "enrich {i}/withchr.bed -o {o}/e.tsv", 2, "withchr.bed", "--genome"),
+    C("enrich-genome-background-fasta", "enrich {i}/peaks.fa --background genome -o {o}/e.tsv", 2, "peaks.fa",
+      "--genome"),
+    C("enrich-no-motifs", "enrich {i}/peaks.fa --motifs {i}/empty.meme -o {o}/e.tsv", 1, "empty.meme", "no motifs"),
+    C("enrich-controls-shorter-than-motifs", "enrich {i}/peaks.fa --background {i}/short.fa -o {o}/e.tsv", 1,
+      "short.fa:record s1", "shorter than motif"),
 ]
 
 
@@ -568,3 +629,138 @@ def test_stale_fasta_index_is_rebuilt(inputs, tmp_path, restore_logger):
     shutil.copy(genome, fresh / "g.fa")
     assert got == _scan(inputs / "model.h5", fresh / "g.fa", tmp_path / "want.bedGraph", "--chrom", "chr2,chr3")
     assert "chr3\t" in got
+
+
+# ---------------------------------------------------------------- memory bounded by the input
+
+@needs_proc
+def test_unused_huge_attribute_is_not_read(inputs, tmp_path):
+    """A model file carrying a 200 MB attribute nobody uses loads in the memory of a plain model."""
+    padded = tmp_path / "padded.h5"
+    shutil.copy(inputs / "model.h5", padded)
+    with h5py.File(padded, "a") as h5:
+        h5.attrs.create("junk", np.zeros(200 << 20, np.uint8))
+    plain, big = load_peak_mb(inputs / "model.h5"), load_peak_mb(padded)
+    assert big < plain + 50, (plain, big)  # reading the attribute would add 200 MB
+
+
+@pytest.mark.parametrize("tasks", [["same", "same"], ["a/b"], [""], [".."], ["a\\b"], ["tab\there"], ["nl\n"]])
+def test_unusable_task_names_are_not_written(tasks, tmp_path):
+    from motifscan.errors import ModelFileError
+    from motifscan.model import check_task_names
+
+    with pytest.raises(ValueError):
+        check_task_names(tasks)
+    model = MotifCNN(ModelConfig(n_filters=2, filter_width=4, seq_length=20, tasks=tasks))
+    with pytest.raises(ModelFileError, match="cannot write the model"):
+        save_model(model, tmp_path / "m.h5")
+    assert os.listdir(tmp_path) == []
+    check_task_names(["bound", "CTCF rep1", "H3K27ac.v2"])  # the rule is about files, not style
+
+
+def _replace_keeping_old_date(genome: Path, data: bytes) -> None:
+    """Overwrite ``genome`` with ``data`` dated an hour before its index (as ``wget`` keeps dates)."""
+    fai = Path(str(genome) + ".fai")
+    genome.write_bytes(data)
+    old = fai.stat().st_mtime - 3600
+    os.utime(genome, (old, old))
+
+
+@pytest.mark.parametrize("kind", ["plain", "bgzip"])
+@pytest.mark.parametrize("change", ["lengths", "line-width", "same-size"])
+def test_older_dated_genome_with_newer_index_is_reindexed(kind, change, inputs, tmp_path, caplog, restore_logger):
+    """A genome replaced by an older-dated file: its (newer) index is checked against it, not trusted."""
+    rng = np.random.default_rng(11)
+    first = {"chr1": _dna(rng, 1500), "chr2": _dna(rng, 900)}
+    second = {"lengths": {"chr1": _dna(rng, 2500), "chr2": _dna(rng, 1700), "chr3": _dna(rng, 1200)},
+              "line-width": first, "same-size": {"chr2": _dna(rng, 900), "chr1": _dna(rng, 1500)}}[change]
+    width = 70 if change == "line-width" else 60
+    folder = tmp_path / "g"
+    folder.mkdir()
+    genome = folder / ("g.fa" if kind == "plain" else "g.fa.gz")
+
+    def write(records, w=60):
+        data = _fasta(records, width=w)
+        if kind == "plain":
+            return data
+        plain = tmp_path / "plain.fa"
+        plain.write_bytes(data)
+        pysam.tabix_compress(str(plain), str(tmp_path / "z.gz"), force=True)
+        return (tmp_path / "z.gz").read_bytes()
+
+    genome.write_bytes(write(first))
+    _scan(inputs / "model.h5", genome, tmp_path / "first.bedGraph", "--chrom", "chr2")  # builds the index
+    _replace_keeping_old_date(genome, write(second, width))
+    chroms = ",".join(sorted(second))
+    got = _scan(inputs / "model.h5", genome, tmp_path / "second.bedGraph", "--chrom", chroms)
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    shutil.copy(genome, fresh / genome.name)
+    assert got == _scan(inputs / "model.h5", fresh / genome.name, tmp_path / "want.bedGraph", "--chrom", chroms)
+
+
+def test_stale_index_in_a_read_only_folder_is_not_used(inputs, tmp_path, monkeypatch, caplog, restore_logger):
+    """A stale index that cannot be rewritten: a private index for this run, said in a logged line."""
+    import motifscan.io.fasta as fasta
+
+    rng = np.random.default_rng(12)
+    genome = tmp_path / "g.fa"
+    genome.write_bytes(_fasta({"chr1": _dna(rng, 1500), "chr2": _dna(rng, 900)}))
+    pysam.faidx(str(genome))
+    _replace_keeping_old_date(genome, _fasta({"chr1": _dna(rng, 700), "chr2": _dna(rng, 1300)}))
+    stale = Path(str(genome) + ".fai").read_bytes()
+    monkeypatch.setattr(fasta, "build_fai", lambda path: False)  # as in a read-only folder
+    with caplog.at_level(logging.WARNING, logger="motifscan"):
+        with fasta.IndexedFasta(genome) as fa:
+            assert fa.sizes == {"chr1": 700, "chr2": 1300}
+            assert fa.fetch_raw("chr2", 0, 1300) == _fasta_records(genome)["chr2"]
+    assert "does not match" in caplog.text and "temporary folder" in caplog.text
+    assert Path(str(genome) + ".fai").read_bytes() == stale  # left as it was, never trusted
+
+
+def _fasta_records(path: Path) -> dict[str, str]:
+    out, name = {}, None
+    for line in path.read_text().splitlines():
+        if line.startswith(">"):
+            name = line[1:].split()[0]
+            out[name] = ""
+        else:
+            out[name] += line.strip()
+    return out
+
+
+def test_fai_check_accepts_good_indexes(inputs, tmp_path):
+    """The check passes every index htslib builds: LF and CRLF, a last line without newline, bgzip."""
+    from motifscan.io.fasta import read_fai
+
+    for name in ("genome.fa", "genome_crlf.fa", "genome.bgz.fa.gz"):
+        shutil.copy(inputs / name, tmp_path / name)
+        pysam.faidx(str(tmp_path / name))
+        assert read_fai(tmp_path / name) == CHROMS, name
+    (tmp_path / "nonl.fa").write_bytes(b">a desc\nACGTACGT\nACG\n>b\nACGTA")
+    pysam.faidx(str(tmp_path / "nonl.fa"))
+    assert read_fai(tmp_path / "nonl.fa") == {"a": 11, "b": 5}
+
+
+def test_bom_fasta_streams_like_without(inputs, tmp_path, restore_logger):
+    """A UTF-8 byte-order mark before the first '>' is accepted when streaming; indexed access says why not."""
+    bom = tmp_path / "bom.fa"
+    bom.write_bytes(b"\xef\xbb\xbf" + (inputs / "genome.fa").read_bytes())
+    want = _scan(inputs / "model.h5", inputs / "genome.fa", tmp_path / "want.bedGraph")
+    assert _scan(inputs / "model.h5", bom, tmp_path / "bom.bedGraph") == want
+    from motifscan.errors import InputError
+    from motifscan.io.fasta import IndexedFasta
+
+    with pytest.raises(InputError, match="byte-order mark"):
+        IndexedFasta(bom)
+
+
+def test_bom_samplesheet_reads_like_without(inputs, tmp_path):
+    from motifscan.io.samplesheet import read_samplesheet
+
+    text = f"name\tpeaks\nA\t{inputs / 'peaks.fa'}\nB\t{inputs / 'peaks_crlf.fa'}\n"
+    (tmp_path / "plain.tsv").write_text(text)
+    (tmp_path / "bom.tsv").write_bytes(b"\xef\xbb\xbf" + text.encode())
+    want = read_samplesheet(tmp_path / "plain.tsv")
+    assert [t.name for t in want] == ["A", "B"]
+    assert read_samplesheet(tmp_path / "bom.tsv") == want

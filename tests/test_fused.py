@@ -15,9 +15,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from motifscan.codes import N_CODE, one_hot_torch
-from motifscan.scan.conv import sliding_max, strand_bank
-from motifscan.scan.fused import FusedWindowScan
-from motifscan.scan.kmer_conv import KmerTableConv
+from motifscan.kernels.conv import sliding_max, strand_bank
+from motifscan.kernels.fused import FusedWindowScan
+from motifscan.kernels.kmer_conv import KmerTableConv
 
 
 def table_path(table: KmerTableConv, codes: np.ndarray, n_filters: int, both: bool, window: int, stride: int):
@@ -158,7 +158,7 @@ def test_numba_without_a_writable_cache_compiles_in_memory(monkeypatch):
     """numba refuses cache=True when no cache folder is writable; njit then compiles uncached."""
     from numba.core import caching
 
-    from motifscan.scan.jit import njit
+    from motifscan.kernels.jit import njit
 
     monkeypatch.setattr(caching.CacheImpl, "_locator_classes", [])
 
@@ -180,9 +180,9 @@ def test_scan_runs_with_an_unwritable_numba_cache_dir(tmp_path):
     blocker.write_text("")
     code = (
         "import numpy as np, torch\n"
-        "from motifscan.scan.conv import strand_bank\n"
-        "from motifscan.scan.fused import FusedWindowScan\n"
-        "from motifscan.scan.kmer_conv import KmerTableConv\n"
+        "from motifscan.kernels.conv import strand_bank\n"
+        "from motifscan.kernels.fused import FusedWindowScan\n"
+        "from motifscan.kernels.kmer_conv import KmerTableConv\n"
         "t = KmerTableConv(*strand_bank(torch.ones(2, 4, 5), torch.zeros(2), 'cpu'))\n"
         "print(FusedWindowScan(t, 2, True, 10, 5)(np.zeros((1, 20), np.uint8))[0].shape)\n"
     )

@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from motifscan.scan.kmer_conv import KmerTableConv, choose_k
+from motifscan.kernels.kmer_conv import KmerTableConv, choose_k
 from motifscan.codes import one_hot_torch
 
 

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from motifscan.codes import one_hot_torch
 from motifscan.model import ModelConfig, MotifCNN
-from motifscan.scan.mutations import MutationScorer, naive_ism
+from motifscan.kernels.mutations import MutationScorer, naive_ism
 
 
 def _model(width: int, rc: bool, hidden: int, tasks: int = 2, filters: int = 5, seed: int = 0) -> MotifCNN:

@@ -210,3 +210,22 @@ def test_one_task_report_has_no_task_sections(tmp_path):
     text = _render(tmp_path, _inputs(tmp_path))
     for needle in ("Per task", "Top motifs per task", "Shared and private", "mean of"):
         assert needle not in text
+
+
+def test_report_shows_the_null_and_the_peaks_at_the_fdr(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(3, 3))
+    ax.plot([0, 1], [0, 1])
+    fig.savefig(tmp_path / "null.png")
+    plt.close(fig)
+    text = _render(tmp_path, _inputs(tmp_path) + ["--null-plot", str(tmp_path / "null.png"), "--fdr", "0.05"])
+    assert "<h2>Significance</h2>" in text
+    assert "Peaks at a false-discovery rate of 0.05: <b>10</b>" in text
+    assert "data:image/png;base64," in text.split("<h2>Significance</h2>")[1].split("<h2>")[0]
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    assert "<h2>Significance</h2>" not in _render(plain, _inputs(plain))  # peaks by threshold: no null

@@ -12,7 +12,7 @@ from conftest import write_fasta
 from scan_helpers import engine_windows, random_dna, random_model, reference_windows
 
 from motifscan.scan.batching import Piece, iter_batches
-from motifscan.scan.conv import strand_conv
+from motifscan.kernels.conv import strand_conv
 from motifscan.scan.options import InputOptions
 from motifscan.scan.sources import open_source
 from motifscan.scan.shard import Shard, parse_shard
@@ -323,7 +323,7 @@ def test_reduced_precision_is_close(model, genome):
 )
 @settings(max_examples=80, deadline=None)
 def test_sliding_max_equals_max_pool(kernel, stride, length, seed):
-    from motifscan.scan.conv import sliding_max
+    from motifscan.kernels.conv import sliding_max
 
     if kernel > length:
         return

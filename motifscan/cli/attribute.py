@@ -1,7 +1,7 @@
 """``motifscan attribute``: per-base attributions (exact ISM or gradient x input) of sequences.
 
 The options become :class:`~motifscan.scan.options.AttributionOptions` and ``RunOptions``;
-:func:`motifscan.scan.attribute.attribute` does the work.
+:func:`motifscan.interpret.attribute.attribute` does the work.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import click
 
 from ..scan.options import ATTRIBUTION_METHODS, CONV_METHODS, AttributionOptions, RunOptions
 from ._base import cli, device_options, quiet_option
+from ._inputs import model_first
 
 
 @cli.command(context_settings={"show_default": True})
@@ -34,7 +35,8 @@ from ._base import cli, device_options, quiet_option
 @click.option("--seqlets", type=click.Path(dir_okay=False),
               help="BED6 of high-contribution stretches (threshold from dinucleotide-shuffled sequences).")
 @click.option("--motifs", type=click.Path(dir_okay=False),
-              help="Name each seqlet after its best match in this motif file (Tomtom-style, E <= 1).")
+              help="Name each seqlet after its best match in this motif file, or 'jaspar' for the bundled "
+                   "JASPAR 2024 (Tomtom-style, E <= 1).")
 @click.option("--seqlet-quantile", type=click.FloatRange(0, 1, min_open=True, max_open=True),
               default=AttributionOptions.seqlet_quantile,
               help="Seqlets: quantile of the shuffled sequences' smoothed contributions to exceed.")
@@ -60,10 +62,13 @@ def attribute(model, input_path, output, genome, length, method, task, center, o
           -o attr.npz --onehot-out seqs.npz --center --bigwig contrib.bw --seqlets seqlets.bed --motifs JASPAR.meme
       modisco motifs -s seqs.npz -a attr.npz -n 2000 -w 400 -o modisco.h5
     """
-    from ..scan.attribute import attribute as run_attribute
+    from ..interpret.attribute import attribute as run_attribute
     from ..device import resolve_device
     from ..model import load_model
+    from ..motifs import motif_file
 
+    model_first(model, [input_path], command="attribute", usage="MODEL INPUT -o OUT", what="input")
+    motifs = None if motifs is None else str(motif_file(motifs))
     opts = AttributionOptions(method=method, task=task, center=center, length=length, seqlet_quantile=seqlet_quantile,
                               seqlet_window=seqlet_window, seed=seed)
     run = RunOptions(device=device, threads=threads, batch_size=batch_size, conv_method=conv_method,

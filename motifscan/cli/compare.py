@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 import click
 
@@ -49,17 +48,14 @@ def compare(query, db_path, output, query_format, db_format, evalue_threshold, t
     """
     from ..atomic import check_output_path
     from ..io.motif_formats import read_motifs
-    from ..motifs import jaspar_path
+    from ..motifs import jaspar_path, motif_file
     from ..motifs.compare import best_matches, compare_motifs, write_matches
 
     check_output_path(output)
     queries = read_motifs(query, query_format)
-    if db_path is None or (db_path.lower() == "jaspar" and not Path(db_path).exists()):
-        db_file = jaspar_path()
-    elif not Path(db_path).exists():
+    db_file = jaspar_path() if db_path is None else motif_file(db_path)
+    if not db_file.exists():
         raise UsageError(f"--db {db_path}: file not found", hint="give a motif file, or 'jaspar'")
-    else:
-        db_file = db_path
     database = read_motifs(db_file, db_format)
     log.info("comparing %d motifs with %d database motifs (%s)", len(queries), len(database),
              db_file)

@@ -16,7 +16,7 @@ from ._base import cli, device_options, quiet_option, task_inputs
               help="FASTA of sequences (e.g. the training positives), or a BED/narrowPeak with --genome. "
                    "Without it, motifs come from the weights (rougher). Multi-task models: once per task "
                    "(with --task-names), or once with --task.")
-@click.option("--task", help="Multi-task models: order the motifs by this task's influence (and, with one "
+@click.option("--task", help="Multi-task models: order the motifs by this task's (name or 0-based index) influence (and, with one "
                              "--sequences, the task whose peaks they are) [default: the mean over tasks].")
 @click.option("--task-names", help="Several --sequences: the task of each, comma-separated [default: the file stems].")
 @click.option("--samplesheet", type=click.Path(dir_okay=False),

@@ -13,11 +13,13 @@ from pathlib import Path
 
 import click
 
-from ..errors import InputError, ModelFileError, UsageError
+from ..errors import InputError, UsageError
+
 from ..scan.options import (
     CONV_METHODS,
     MOTIF_METHODS,
     PRECISIONS,
+    TRACK_VALUES,
     InputOptions,
     MotifOptions,
     OutputOptions,
@@ -26,41 +28,19 @@ from ..scan.options import (
     changed,
 )
 from ._base import cli, device_options, invocation, quiet_option
+from ._inputs import SEQUENCE_ENDINGS, model_or_motifs
 
 log = logging.getLogger("motifscan")
-
-# endings of the files that go second (the input): named first, the arguments were swapped
-_INPUT_ENDINGS = (".fa", ".fasta", ".fna", ".fas", ".fa.gz", ".fasta.gz", ".fna.gz", ".fa.bgz", ".bam", ".cram", ".sam")
-_MOTIF_ENDINGS = (".meme", ".txt", ".jaspar", ".transfac", ".dat", ".motif", ".motifs", ".pfm", ".homer")
-
 
 def _chroms(values: tuple[str, ...]) -> tuple[str, ...] | None:
     out = tuple(c.strip() for v in values for c in v.split(",") if c.strip())
     return out or None
 
 
-def _first_argument_kind(model: str, input_path: str) -> str:
-    """``model`` or ``motifs``: what the first argument is, with a clear error when it is neither."""
-    import h5py
-
-    if not Path(model).exists():
-        raise InputError("model or motif file not found", path=model)
-    if input_path != "-" and not Path(input_path).exists():
-        raise InputError("input file not found", path=input_path)
-    if h5py.is_hdf5(model):
-        return "model"
-    lower = model.lower()
-    if lower.endswith(_INPUT_ENDINGS) or (input_path != "-" and h5py.is_hdf5(input_path)):
-        raise UsageError(
-            f"the first argument must be a model (.h5) or a motif file, and the second the input; "
-            f"{model} looks like the input",
-            hint=f"motifscan scan MODEL_OR_MOTIFS INPUT -o OUT (did you mean: motifscan scan {input_path} {model} ...?)")
-    if lower.endswith((".h5", ".hdf5", ".hdf")):
-        # every non-HDF5 file would be read as motifs: a model name means a broken model
-        raise ModelFileError("not an HDF5 model file (corrupt, truncated or another format)", path=model,
-                             hint="give a model written by 'motifscan train', or a motif file "
-                                  "(.meme, .jaspar, .transfac, .motif)")
-    return "motifs"
+def check_genome_input(path: str) -> None:
+    """The genome named on the command line exists (checked before a model is read)."""
+    if not Path(path).exists():
+        raise InputError("genome file not found", path=path)
 
 
 @cli.command(context_settings={"show_default": True})
@@ -75,7 +55,7 @@ def _first_argument_kind(model: str, input_path: str) -> str:
                    "log names the mode chosen].")
 @click.option("--format", "fmt", type=click.Choice(["bedgraph", "bigwig", "peaks", "tsv", "bed", "gff3"]),
               help="Output format, when the extension does not say.")
-@click.option("--task", help="Multi-task models: write only this task's track and peaks [default: one file per "
+@click.option("--task", help="Multi-task models: write only this task's (name or 0-based index) track and peaks [default: one file per "
                              "task, OUT.TASK.EXT].")
 @click.option("--peaks", type=click.Path(dir_okay=False),
               help="Models, windows mode: also write the peaks here (BED), from the same pass as the track.")
@@ -83,10 +63,19 @@ def _first_argument_kind(model: str, input_path: str) -> str:
 @click.option("--stride", type=click.IntRange(min=1), default=WindowOptions.stride, help="Step between window starts.")
 @click.option("--threshold", type=click.FloatRange(0, 1), default=WindowOptions.threshold,
               help="Peaks: windows scoring at least this probability are merged (see the README on choosing it).")
+@click.option("--null", "null_path", type=click.Path(dir_okay=False),
+              help="Models, windows mode: the null from 'motifscan calibrate' (same model, window, stride): "
+                   "peaks get -log10 p and -log10 q in narrowPeak columns 8 and 9.")
+@click.option("--fdr", type=float,
+              help="Peaks: windows with a Benjamini-Hochberg q-value (over every window scanned) <= FDR, in (0, 1], "
+                   "instead of --threshold; builds the null on the fly (default size) when --null is not given.")
+@click.option("--track-value", type=click.Choice(TRACK_VALUES), default=WindowOptions.track_value,
+              help="Track values: the model's probability, or -log10 p against the null.")
 @click.option("--hits", type=click.Path(dir_okay=False), help="Also write filter hits as BED6 + matched sequence.")
 @click.option("--hit-fraction", type=click.FloatRange(0, 1, min_open=True), default=WindowOptions.hit_fraction,
               help="A filter hit needs this fraction of the filter's maximum possible activation.")
-@click.option("--shard", help="Scan part I of N (I/N, 1-based); shard outputs concatenate to the full output.")
+@click.option("--shard", help="Scan part I of N (I/N, 1-based). Text outputs (bedGraph, TSV, hits) concatenate in "
+                             "shard order; join bigWigs and peaks with 'motifscan gather'.")
 @click.option("--chrom", "chroms", multiple=True, help="Only these chromosomes (comma-separated or repeated; indexed FASTA).")
 @click.option("--regions", type=click.Path(dir_okay=False), help="Only these BED regions (indexed FASTA); windows lie wholly inside them.")
 @click.option("--skip-masked", is_flag=True, help="Read soft-masked (lower-case) bases as N.")
@@ -118,9 +107,10 @@ def _first_argument_kind(model: str, input_path: str) -> str:
                    "convolution on a GPU, lookahead index on CPU.")
 @device_options
 @quiet_option
-def scan(model, input_path, output, mode, fmt, task, peaks, window, stride, threshold, hits, hit_fraction, shard, chroms,
-         regions, skip_masked, reference, include_secondary, tag_bam, batch_size, chunk_size, precision,
-         conv_method, pvalue, bg, motif_pseudo, pssm_range, motif_format, motif_method, device, threads, quiet):
+def scan(model, input_path, output, mode, fmt, task, peaks, window, stride, threshold, null_path, fdr, track_value,
+         hits, hit_fraction, shard, chroms, regions, skip_masked, reference, include_secondary, tag_bam, batch_size,
+         chunk_size, precision, conv_method, pvalue, bg, motif_pseudo, pssm_range, motif_format, motif_method, device,
+         threads, quiet):
     """Scan INPUT (FASTA, FASTA.gz, bgzip, '-', or BAM/CRAM/SAM) with MODEL.
 
     MODEL is a model file (.h5) from 'motifscan train', or a motif file (.meme, .jaspar,
@@ -129,20 +119,30 @@ def scan(model, input_path, output, mode, fmt, task, peaks, window, stride, thre
     """
     from ..scan.shard import parse_shard
 
-    kind = _first_argument_kind(model, input_path)
+    if fdr is not None:
+        if not 0 < fdr <= 1:
+            raise UsageError(f"--fdr must be in (0, 1], got {fdr}")
+        source = click.get_current_context().get_parameter_source("threshold")
+        if source is not None and source.name != "DEFAULT":
+            raise UsageError("--fdr and --threshold both choose the peaks", hint="give one of them")
+    kind, model = model_or_motifs(model, input_path, command="scan", usage="MODEL_OR_MOTIFS INPUT -o OUT",
+                                  what="input", endings=SEQUENCE_ENDINGS, motif_format=motif_format)
     out = OutputOptions(output, fmt=fmt, mode=mode, peaks=peaks, hits=hits, tag_bam=tag_bam,
                         command=shlex.join(invocation), task=task)
     inputs = InputOptions(chroms=_chroms(chroms), regions=regions, shard=parse_shard(shard), skip_masked=skip_masked,
                           reference=reference, include_secondary=include_secondary)
     run = RunOptions(device=device, threads=threads, chunk_size=chunk_size, batch_size=batch_size,
                      precision=precision, conv_method=conv_method, progress=not quiet)
-    windows = WindowOptions(window=window, stride=stride, threshold=threshold, hit_fraction=hit_fraction)
+    windows = WindowOptions(window=window, stride=stride, threshold=threshold, hit_fraction=hit_fraction, fdr=fdr,
+                            track_value=track_value)
     motifs = MotifOptions(pvalue=pvalue, background=bg, pseudocount=motif_pseudo, pssm_range=pssm_range,
                           motif_format=motif_format, method=motif_method)
     if kind == "motifs":
         from ..scan.run import check_motif_outputs, scan_motifs
 
         check_motif_outputs(out)
+        if null_path is not None:
+            log.warning("--null applies to model scans and is ignored for motif files (they have exact p-values)")
         for name in (*changed(windows), *(k for k in ("precision", "conv_method") if k in changed(run))):
             log.warning("--%s applies to model scans and is ignored for motif files", name.replace("_", "-"))
         scan_motifs(model, input_path, out, options=motifs, inputs=inputs, run=run)
@@ -155,5 +155,25 @@ def scan(model, input_path, output, mode, fmt, task, peaks, window, stride, thre
     for name in changed(motifs):
         log.warning("--%s applies to motif files and is ignored for model scans", name.replace("_", "-"))
     net = load_model(model, device=resolve_device(device))
-    scan_model(net, input_path, out, windows=windows, inputs=inputs, run=run)
+    null = _scan_null(net, null_path, input_path, windows, run)
+    scan_model(net, input_path, out, windows=windows, inputs=inputs, run=run, null=null)
     return 0
+
+
+def _scan_null(net, null_path, input_path, windows: WindowOptions, run: RunOptions):
+    """The scan's null: loaded (checked against the model, window and stride), built on the fly
+    when --fdr or --track-value pvalue needs one, else ``None``."""
+    from ..interpret.calibrate import CalibrateOptions, calibrate, load_null
+
+    window = int(windows.window or net.config.seq_length)
+    if null_path is not None:
+        return load_null(null_path, net, window=window, stride=windows.stride)
+    if windows.fdr is None and windows.track_value != "pvalue":
+        return None
+    if input_path == "-":
+        raise UsageError("building a null needs the genome file, not standard input",
+                         hint="give the FASTA path, or --null null.h5 from 'motifscan calibrate'")
+    options = CalibrateOptions(window=window, stride=windows.stride)
+    log.info("no --null: building one from %s (%g Mbp of shuffled windows; 'motifscan calibrate' saves it "
+             "for reuse)", input_path, options.mbp)
+    return calibrate(net, input_path, options, run=run).null

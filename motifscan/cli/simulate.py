@@ -12,11 +12,13 @@ DEFAULT_MOTIF = "MA0139.2"  # CTCF, in the bundled JASPAR 2024 file
 
 def _pick_motif(motifs_path: str | None, motif_id: str | None):
     from ..io.motif_formats import read_motifs
-    from ..motifs import jaspar_path
+    from ..motifs import jaspar_path, motif_file
 
-    path = motifs_path or jaspar_path()
+    path = jaspar_path() if motifs_path is None else motif_file(motifs_path)
+    if not path.exists():
+        raise UsageError(f"--motifs {motifs_path}: file not found", hint="give a motif file, or 'jaspar'")
     motifs = read_motifs(path)
-    wanted = motif_id or (DEFAULT_MOTIF if motifs_path is None else None)
+    wanted = motif_id or (DEFAULT_MOTIF if path == jaspar_path() else None)
     if wanted is None:
         if len(motifs) > 1:
             raise UsageError(f"{path} holds {len(motifs)} motifs; which one should be planted?",
@@ -34,9 +36,9 @@ def _pick_motif(motifs_path: str | None, motif_id: str | None):
               help="Output genome FASTA.")
 @click.option("--truth", required=True, type=click.Path(dir_okay=False),
               help="Output BED6 of the planted sites (chrom start end motif 0 strand).")
-@click.option("--motifs", "motifs_path", type=click.Path(exists=True, dir_okay=False),
-              help="Motif file (MEME/JASPAR/TRANSFAC/HOMER) to plant from "
-                   "[default: the bundled JASPAR 2024].")
+@click.option("--motifs", "motifs_path", type=click.Path(dir_okay=False),
+              help="Motif file (MEME/JASPAR/TRANSFAC/HOMER) to plant from, or 'jaspar' for the "
+                   "bundled JASPAR 2024 [default: jaspar].")
 @click.option("--motif-id", help=f"Id or name of the motif to plant [default: {DEFAULT_MOTIF} "
                                  "(CTCF) with the bundled JASPAR; the only motif of --motifs].")
 @click.option("--length", type=click.IntRange(min=1), default=3_000_000, show_default=True,

@@ -10,17 +10,13 @@ import click
 
 from ..atomic import atomic_path, check_output_path
 from ..errors import UsageError
+from ..train import TrainOptions
 from ._base import cli, device_options, invocation, log, quiet_option, task_inputs
+from ._inputs import model_first
 
 
 def _chroms(value: str | None) -> list[str] | None:
     return None if value is None else [c.strip() for c in value.split(",") if c.strip()]
-
-
-def _check_inputs(*paths) -> None:
-    for p in paths:
-        if p is not None and p not in ("shuffle", "background") and not Path(p).exists():
-            raise UsageError(f"input file not found: {p}")
 
 
 @cli.command(context_settings={"show_default": True})
@@ -32,18 +28,23 @@ def _check_inputs(*paths) -> None:
 @click.option("--genome", type=click.Path(dir_okay=False), help="Genome FASTA (plain or bgzip) for BED positives or background negatives.")
 @click.option("--negatives", help="'shuffle' (dinucleotide), 'background' (GC-matched genome regions) or a FASTA/BED file "
               "[default: shuffle; background for BED tasks pooled on one genome].")
-@click.option("--neg-ratio", type=click.IntRange(min=1), default=1, help="Generated negatives per positive.")
-@click.option("--length", type=click.IntRange(min=1), default=200, help="Sequence length (BED windows centred on summit/midpoint; FASTA cropped or N-padded).")
-@click.option("--filters", "n_filters", type=click.IntRange(min=1), default=64, help="Number of shared filters.")
-@click.option("--filter-width", type=click.IntRange(min=1), default=19, help="Filter width in bp.")
+@click.option("--neg-ratio", type=click.IntRange(min=1), default=TrainOptions.neg_ratio,
+              help="Generated negatives per positive.")
+@click.option("--length", type=click.IntRange(min=1), default=TrainOptions.length,
+              help="Sequence length (BED windows centred on summit/midpoint; FASTA cropped or N-padded).")
+@click.option("--filters", "n_filters", type=click.IntRange(min=1), default=TrainOptions.n_filters,
+              help="Number of shared filters.")
+@click.option("--filter-width", type=click.IntRange(min=1), default=TrainOptions.filter_width, help="Filter width in bp.")
 @click.option("--no-rc", is_flag=True, help="Turn reverse-complement parameter sharing off.")
-@click.option("--hidden", type=click.IntRange(min=0), default=0, help="Units of a hidden dense layer (0: linear head).")
-@click.option("--dropout", type=click.FloatRange(0, 1, max_open=True), default=0.2)
-@click.option("--epochs", type=click.IntRange(min=1), default=60, help="Maximum epochs.")
-@click.option("--patience", type=click.IntRange(min=1), default=8, help="Epochs without better validation AUPRC before stopping.")
-@click.option("--batch-size", type=click.IntRange(min=1), default=64)
-@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=3e-3, help="Adam learning rate.")
-@click.option("--seed", type=int, default=0, help="Random seed (same seed, same CPU: same model).")
+@click.option("--hidden", type=click.IntRange(min=0), default=TrainOptions.hidden,
+              help="Units of a hidden dense layer (0: linear head).")
+@click.option("--dropout", type=click.FloatRange(0, 1, max_open=True), default=TrainOptions.dropout)
+@click.option("--epochs", type=click.IntRange(min=1), default=TrainOptions.epochs, help="Maximum epochs.")
+@click.option("--patience", type=click.IntRange(min=1), default=TrainOptions.patience,
+              help="Epochs without better validation AUPRC before stopping.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=TrainOptions.batch_size)
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=TrainOptions.lr, help="Adam learning rate.")
+@click.option("--seed", type=int, default=TrainOptions.seed, help="Random seed (same seed, same CPU: same model).")
 @click.option("--valid-chroms", help="Comma-separated validation chromosomes [default: chr8,chr20].")
 @click.option("--test-chroms", help="Comma-separated test chromosomes [default: chr1,chr3,chr6].")
 @click.option("--metrics", "metrics_path", type=click.Path(dir_okay=False), help="Also write the metrics as JSON.")
@@ -70,13 +71,13 @@ def train(positives, output, task_names, samplesheet, genome, negatives, neg_rat
         if Path(metrics_path).resolve() == Path(output).resolve():
             raise UsageError(f"--metrics {metrics_path} is also the model file -o", hint="give two different files")
     tasks = task_inputs(positives, task_names, samplesheet, genome, negatives)
-    result = train_model(
-        tasks, genome=genome, negatives=negatives or "shuffle", neg_ratio=neg_ratio, length=length,
-        n_filters=n_filters, filter_width=filter_width, rc_sharing=not no_rc, hidden=hidden, dropout=dropout,
-        epochs=epochs, batch_size=batch_size, lr=lr, patience=patience, seed=seed,
-        valid_chroms=_chroms(valid_chroms), test_chroms=_chroms(test_chroms), device=device, threads=threads,
-        progress=not quiet, command=shlex.join(invocation),
+    options = TrainOptions(
+        length=length, neg_ratio=neg_ratio, n_filters=n_filters, filter_width=filter_width, rc_sharing=not no_rc,
+        hidden=hidden, dropout=dropout, epochs=epochs, batch_size=batch_size, lr=lr, patience=patience, seed=seed,
+        valid_chroms=_chroms(valid_chroms), test_chroms=_chroms(test_chroms),
     )
+    result = train_model(tasks, genome=genome, negatives=negatives or "shuffle", options=options, device=device,
+                         threads=threads, progress=not quiet, command=shlex.join(invocation))
     # the model and its metrics are renamed into place together, at the very end
     with atomic_path(output) as model_tmp, (atomic_path(metrics_path) if metrics_path else nullcontext()) as json_tmp:
         save_model(result.model, model_tmp)
@@ -97,7 +98,7 @@ def train(positives, output, task_names, samplesheet, genome, negatives, neg_rat
 @click.argument("model_path", metavar="MODEL", type=click.Path(dir_okay=False))
 @click.argument("positives", nargs=-1, type=click.Path(dir_okay=False))
 @click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False), help="Directory for metrics.json, roc.png and pr.png (created, with its parents, if missing).")
-@click.option("--task", help="Multi-task models: the task one POSITIVES file is for.")
+@click.option("--task", help="Multi-task models: the task (name or 0-based index) one POSITIVES file is for.")
 @click.option("--task-names", help="Several POSITIVES: the task of each, comma-separated [default: the file stems].")
 @click.option("--samplesheet", type=click.Path(dir_okay=False),
               help="Tasks from a TSV (columns name, peaks, and optionally negatives, genome) instead of POSITIVES.")
@@ -116,9 +117,10 @@ def evaluate(model_path, positives, out_dir, task, task_names, samplesheet, geno
     optimistic metrics: a warning says so and names the model file's held-out test metrics.
     """
     from ..device import set_threads
-    from ..evaluate import check_evaluation_dir, evaluate_model, write_evaluation
+    from ..evaluate import check_evaluation_dir, evaluate_model, evaluation_title, write_evaluation
     from ..model import load_model
 
+    model_first(model_path, positives, command="evaluate", usage="MODEL POSITIVES... -o DIR", what="peak file")
     check_evaluation_dir(out_dir)
     tasks = task_inputs(positives, task_names, samplesheet, genome, negatives)
     if task is not None and not isinstance(tasks, str):
@@ -127,7 +129,7 @@ def evaluate(model_path, positives, out_dir, task, task_names, samplesheet, geno
     model = load_model(model_path)
     result = evaluate_model(model, tasks, negatives=negatives or "shuffle", genome=genome, task=task,
                             neg_ratio=neg_ratio, seed=seed, device=device)
-    write_evaluation(result, out_dir, title=Path(model_path).stem)
+    write_evaluation(result, out_dir, title=evaluation_title(model_path, tasks))
     m = result.metrics
     log.info("AUROC %.4f, AUPRC %.4f (n=%d, %d positive%s) -> %s", m["auroc"], m["auprc"], m["n"], m["n_pos"],
              f"; task {m['task']}" if "task" in m else "", Path(out_dir))

@@ -1,47 +1,23 @@
 """``motifscan variants``: what each VCF allele does to binding, by a model or a motif file.
 
 The options become :class:`~motifscan.scan.options.VariantOptions`, ``RunOptions`` and (motif
-files) ``MotifOptions``; :func:`motifscan.scan.variants.score_variants` or
-:func:`motifscan.scan.variants.motif_variants` does the work.
+files) ``MotifOptions``; :func:`motifscan.interpret.variants.score_variants` or
+:func:`motifscan.interpret.variants.motif_variants` does the work.
 """
 
 from __future__ import annotations
 
 import logging
+import shlex
 
 import click
 
 from ..errors import UsageError
 from ..scan.options import CONV_METHODS, MOTIF_METHODS, REF_FROM, MotifOptions, RunOptions, VariantOptions, changed
-from ._base import cli, device_options, quiet_option
+from ._base import cli, device_options, invocation, quiet_option
+from ._inputs import VCF_ENDINGS, model_or_motifs
 
 log = logging.getLogger("motifscan")
-
-
-_VCF_ENDINGS = (".vcf", ".vcf.gz", ".vcf.bgz", ".bcf")
-
-
-def _model_or_motifs(model: str, vcf: str) -> str:
-    """``model`` or ``motifs``: what the first argument is (a swapped command line is a usage error)."""
-    from pathlib import Path
-
-    import h5py
-
-    from ..errors import InputError, ModelFileError
-
-    if not Path(model).exists():
-        raise InputError("model or motif file not found", path=model)
-    if not Path(vcf).exists():
-        raise InputError("VCF file not found", path=vcf)
-    if h5py.is_hdf5(model):
-        return "model"
-    if model.lower().endswith(_VCF_ENDINGS):
-        raise UsageError(f"the first argument must be a model (.h5) or a motif file, and the second the VCF; "
-                         f"{model} looks like the VCF", hint=f"motifscan variants {vcf} {model} --genome ... -o ...")
-    if model.lower().endswith((".h5", ".hdf5", ".hdf")):
-        raise ModelFileError("not an HDF5 model file (corrupt, truncated or another format)", path=model,
-                             hint="give a model written by 'motifscan train', or a motif file")
-    return "motifs"
 
 
 @cli.command(context_settings={"show_default": True})
@@ -60,6 +36,10 @@ def _model_or_motifs(model: str, vcf: str) -> str:
 @click.option("--ref-from", type=click.Choice(REF_FROM), default=VariantOptions.ref_from,
               help="genome: a REF that disagrees with the genome gets ref_check=mismatch and no scores; "
                    "vcf: trust the VCF's REF (still flagged mismatch).")
+@click.option("--null-variants", type=click.IntRange(min=0), default=VariantOptions.null_variants,
+              help="Models: random SNVs of the genome forming the null of the SNVs' p-values (pvalue, "
+                   "qvalue columns; MS_P, MS_Q in --vcf-out); 0: no p-values.")
+@click.option("--seed", type=int, default=VariantOptions.seed, help="Models: seed of the null's random SNVs.")
 @click.option("--pvalue", type=click.FloatRange(min=0, max=1, min_open=True), default=MotifOptions.pvalue,
               help="Motif files: report (ALT, motif) pairs where either allele's best site has p <= this.")
 @click.option("--bg", default=MotifOptions.background,
@@ -78,13 +58,15 @@ def _model_or_motifs(model: str, vcf: str) -> str:
 @click.option("--batch-size", type=click.IntRange(min=1), help="Alleles per batch [default: 1024; motif files 4096].")
 @device_options
 @quiet_option
-def variants(model, vcf, genome, output, vcf_out, window, ref_from, pvalue, bg, motif_pseudo, pssm_range,
-             motif_format, motif_method, conv_method, batch_size, device, threads, quiet):
+def variants(model, vcf, genome, output, vcf_out, window, ref_from, null_variants, seed, pvalue, bg, motif_pseudo,
+             pssm_range, motif_format, motif_method, conv_method, batch_size, device, threads, quiet):
     """Score every ALT of VCF (VCF, VCF.gz or BCF, streamed) with MODEL.
 
     MODEL is a model file (.h5): each ALT gets the probability of the window centred on it with
     the reference and with the alternative allele (SNVs and MNVs by local updates of cached
-    activations, indels by full forward passes). MODEL may instead be a motif file (.meme,
+    activations, indels by full forward passes); each SNV a two-sided p-value of its logit change
+    against --null-variants random SNVs of the genome with the same REF base and window GC, and
+    a Benjamini-Hochberg q-value over the file's SNVs. MODEL may instead be a motif file (.meme,
     .jaspar, .transfac, .motif): each ALT and motif gets the best site overlapping the variant
     in each allele, with FIMO-exact p-values, reported when either reaches --pvalue.
 
@@ -96,27 +78,31 @@ def variants(model, vcf, genome, output, vcf_out, window, ref_from, pvalue, bg, 
       motifscan variants model.h5 calls.vcf.gz --genome hg38.fa -o effects.tsv --vcf-out annotated.vcf.gz
       motifscan variants JASPAR.meme calls.vcf.gz --genome hg38.fa -o breaks.tsv --pvalue 1e-4
     """
-    kind = _model_or_motifs(model, vcf)
-    opts = VariantOptions(window=window, ref_from=ref_from)
+    kind, model = model_or_motifs(model, vcf, command="variants", usage="MODEL_OR_MOTIFS VCF --genome FASTA -o OUT",
+                                  what="VCF", endings=VCF_ENDINGS, motif_format=motif_format)
+    opts = VariantOptions(window=window, ref_from=ref_from, null_variants=null_variants, seed=seed)
     run = RunOptions(device=device, threads=threads, batch_size=batch_size, conv_method=conv_method,
                      progress=not quiet)
     motifs = MotifOptions(pvalue=pvalue, background=bg, pseudocount=motif_pseudo, pssm_range=pssm_range,
                           motif_format=motif_format, method=motif_method)
     if kind == "motifs":
-        from ..scan.variants import motif_variants
+        from ..interpret.variants import motif_variants
 
         if vcf_out:
             raise UsageError("--vcf-out is for models; a motif file writes its rows to -o")
-        for name in (*(k for k in ("window",) if window is not None), *(k for k in ("conv_method",) if k in changed(run))):
+        model_only = (*(k for k in ("window",) if window is not None), *(k for k in ("null_variants", "seed")
+                                                                            if k in changed(opts)),
+                      *(k for k in ("conv_method",) if k in changed(run)))
+        for name in model_only:
             log.warning("--%s applies to models and is ignored for motif files", name.replace("_", "-"))
         motif_variants(model, vcf, genome, output, options=motifs, variant=opts, run=run)
         return 0
     from ..device import resolve_device
     from ..model import load_model
-    from ..scan.variants import score_variants
+    from ..interpret.variants import score_variants
 
     for name in changed(motifs):
         log.warning("--%s applies to motif files and is ignored for models", name.replace("_", "-"))
     net = load_model(model, device=resolve_device(device))
-    score_variants(net, vcf, genome, output, vcf_out=vcf_out, options=opts, run=run)
+    score_variants(net, vcf, genome, output, vcf_out=vcf_out, options=opts, run=run, command=shlex.join(invocation))
     return 0

@@ -13,7 +13,7 @@ import os
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 
@@ -35,6 +35,7 @@ __all__ = [
     "Split",
     "is_fasta",
     "load_sequences",
+    "iter_records",
     "sequence_set",
     "build_labelled_set",
     "split_dataset",
@@ -234,6 +235,67 @@ def load_sequences(
     return SequenceSet(
         [iv.name for iv in kept], np.stack(rows), [iv.chrom for iv in kept], kept
     )
+
+
+def iter_records(
+    path: str | os.PathLike,
+    *,
+    genome: str | os.PathLike | IndexedFasta | None = None,
+    length: int | None = None,
+) -> Iterator[tuple[str, np.ndarray, Interval | None]]:
+    """Stream sequences at their own lengths from FASTA, or BED/narrowPeak + genome.
+
+    The streaming sibling of :func:`load_sequences` for jobs whose memory must not grow with the
+    number of sequences (``enrich``). FASTA records come as they are; BED intervals as whole
+    intervals, or with ``length`` as windows of ``length`` centred on the narrowPeak summit (or
+    midpoint), dropping (and logging) windows that run off a chromosome end.
+
+    Yields
+    ------
+    name, codes, interval
+        Record name, ``uint8`` codes, and the genomic interval (from the BED, or parsed from a
+        FASTA name such as ``chr1:100-300``; ``None`` if unknown).
+
+    Raises
+    ------
+    InputError
+        Unreadable, empty or malformed input; unknown chromosomes; no usable record.
+    UsageError
+        BED input without ``genome``.
+    """
+    path = Path(path)
+    n = 0
+    if is_fasta(path):
+        for rec in read_fasta(path):
+            region = parse_region_name(rec.name)
+            n += 1
+            yield rec.name, rec.codes, (Interval(region[0], region[1], region[2], rec.name) if region else None)
+        if n == 0:
+            raise InputError("no FASTA records", path=path)
+        return
+    try:
+        intervals = read_intervals(path)
+    except InputError as exc:
+        if exc.message.startswith(_NOT_BED):
+            exc.message = f"neither FASTA (no '>' header) nor BED/narrowPeak: {exc.message}"
+        raise exc.located() from None
+    if genome is None:
+        raise UsageError(f"{path} is not FASTA, so it is read as BED and needs --genome FASTA")
+    fa = genome if isinstance(genome, IndexedFasta) else IndexedFasta(genome)
+    check_chromosomes(intervals, fa.sizes, path, fa.path)
+    dropped = 0
+    for iv in intervals:
+        win = (iv.start, iv.end) if length is None else centre(iv, length, fa.sizes[iv.chrom])
+        if win is None or win[1] > fa.sizes[iv.chrom]:
+            dropped += 1
+            continue
+        n += 1
+        name = iv.name or f"{iv.chrom}:{win[0]}-{win[1]}"
+        yield name, fa.fetch(iv.chrom, *win), Interval(iv.chrom, win[0], win[1], name, iv.summit)
+    if dropped:
+        log.info("%s: dropped %d of %d intervals that run off a chromosome end", path, dropped, len(intervals))
+    if n == 0:
+        raise InputError("no interval fits inside its chromosome", path=path)
 
 
 def sequence_set(sequences: np.ndarray | Sequence, *, length: int) -> SequenceSet:

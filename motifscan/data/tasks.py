@@ -36,11 +36,35 @@ from ..io.samplesheet import TaskSpec, check_task_name
 from .datasets import LabelledSet, build_labelled_set, is_fasta, load_sequences
 from .negatives import gc_matched_background, shuffle_all
 
-__all__ = ["TaskSpec", "TaskSet", "task_specs", "build_task_set"]
+__all__ = ["TaskSpec", "TaskSet", "task_specs", "build_task_set", "task_index"]
 
 log = logging.getLogger("motifscan")
 
 GENERATED = (None, "shuffle", "background")
+
+
+def task_index(tasks: Sequence[str], task: str | int) -> int:
+    """The column of ``task`` among a model's ``tasks``: by name, or by 0-based index.
+
+    The one reading of ``--task`` (scan, export, evaluate, attribute). A name wins over an index,
+    so a task named ``"1"`` is that task, not the second one.
+
+    Raises
+    ------
+    UsageError
+        ``task`` names no task, or the index is out of range.
+    """
+    names = list(tasks)
+    if isinstance(task, str) and task in names:
+        return names.index(task)
+    if isinstance(task, int) or (isinstance(task, str) and task.strip().isdigit()):
+        k = int(task)
+        if not 0 <= k < len(names):
+            raise UsageError(f"--task {task}: the model has {len(names)} task{'s' if len(names) != 1 else ''} "
+                             f"(0 to {len(names) - 1})", hint=f"its tasks: {', '.join(names)}")
+        return k
+    raise UsageError(f"--task {task!r} is not a task of the model",
+                     hint=f"its tasks: {', '.join(names)} (or a 0-based index)")
 
 
 @dataclass

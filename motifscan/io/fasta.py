@@ -44,6 +44,7 @@ log = logging.getLogger("motifscan")
 
 BLOCK_SIZE = 1 << 22
 _WHITESPACE = b" \t\r\n\x0b\x0c"
+BOM = b"\xef\xbb\xbf"
 BGZIP_HINT = "recompress it with bgzip (zcat FILE.gz | bgzip -c > FILE.fa.gz) or decompress it"
 
 
@@ -136,6 +137,8 @@ def iter_fasta_pieces(path: str | os.PathLike) -> Iterator[tuple[str, str, bytes
     any_data = False
     with open_binary(path) as fh:
         for block in _blocks(fh, path):
+            if not any_data and block.startswith(BOM):
+                block = block[len(BOM):]  # a UTF-8 byte-order mark (Windows editors) is not text
             any_data = True
             data = carry + block if carry else block
             carry = b""
@@ -325,8 +328,6 @@ class IndexedFasta:
     """
 
     def __init__(self, path: str | os.PathLike) -> None:
-        import pyfaidx
-
         self.path = Path(path)
         if not self.path.exists():
             raise InputError("genome file not found", path=self.path)
@@ -337,17 +338,43 @@ class IndexedFasta:
                 path=self.path,
                 hint=BGZIP_HINT,
             )
-        if read_fai(self.path) is None:
+        if _starts_with_bom(self.path, kind):
+            raise InputError("starts with a UTF-8 byte-order mark, which FASTA index tools (samtools, pyfaidx) reject",
+                             path=self.path, where="line 1",
+                             hint="remove it (sed -i '1s/^\\xEF\\xBB\\xBF//' FILE), or scan the whole file without "
+                                  "--chrom/--regions")
+        index: dict[str, str] = {}  # pyfaidx's index file names, when not beside the FASTA
+        self._private: str | None = None
+        if read_fai(self.path) is None and not build_fai(self.path) and _index_exists(self.path):
             # htslib builds the index in C, many times faster than pyfaidx's line-by-line Python
-            # (which stays the fallback: it explains what is wrong with a file htslib rejects)
-            build_fai(self.path)
+            # (which stays the fallback: it explains what is wrong with a file htslib rejects).
+            # An index beside the FASTA that does not match it and cannot be rewritten (a
+            # read-only folder) must not be used: pyfaidx would trust it by its date.
+            import tempfile
+
+            self._private = tempfile.mkdtemp(prefix="motifscan-fai-")
+            index = {"indexname": os.path.join(self._private, "index.fai"),
+                     "gzi_indexname": os.path.join(self._private, "index.gzi")}
+            log.warning("%s.fai does not match %s and cannot be rebuilt there: indexing it in a temporary folder "
+                        "for this run", self.path, self.path.name)
         try:
-            self._fa = pyfaidx.Fasta(
+            self._fa = self._open(index)
+        except BaseException:
+            self._drop_private()
+            raise
+        self.sizes: dict[str, int] = {k: len(v) for k, v in self._fa.records.items()}
+
+    def _open(self, index: dict[str, str]):
+        import pyfaidx
+
+        try:
+            return pyfaidx.Fasta(
                 str(self.path),
                 sequence_always_upper=False,
                 as_raw=True,
                 rebuild=True,  # an index older than its FASTA is stale: rebuild it, never trust it
                 build_index=True,
+                **index,
             )
         except pyfaidx.UnsupportedCompressionFormat:
             raise InputError("cannot be indexed", path=self.path, hint=BGZIP_HINT) from None
@@ -370,7 +397,13 @@ class IndexedFasta:
                 path=self.path,
                 hint="check the file is FASTA with consistent line lengths, and its folder is writable for the index",
             ) from None
-        self.sizes: dict[str, int] = {k: len(v) for k, v in self._fa.records.items()}
+
+    def _drop_private(self) -> None:
+        if self._private is not None:
+            import shutil
+
+            shutil.rmtree(self._private, ignore_errors=True)
+            self._private = None
 
     def __contains__(self, chrom: str) -> bool:
         return chrom in self.sizes
@@ -404,6 +437,7 @@ class IndexedFasta:
 
     def close(self) -> None:
         self._fa.close()
+        self._drop_private()
 
     def __enter__(self) -> "IndexedFasta":
         return self
@@ -412,22 +446,161 @@ class IndexedFasta:
         self.close()
 
 
+def _index_exists(path: Path) -> bool:
+    return any(Path(str(path) + ext).exists() for ext in (".fai", ".gzi"))
+
+
+def _starts_with_bom(path: Path, kind: str) -> bool:
+    try:
+        with (gzip.open(path, "rb") if kind != "plain" else open(path, "rb")) as fh:
+            return fh.read(3) == BOM
+    except (OSError, EOFError, zlib.error):
+        return False  # a damaged file: reading it says what is wrong
+
+
 def read_fai(path: str | os.PathLike) -> dict[str, int] | None:
-    """Record sizes from an existing ``PATH.fai`` (newer than the FASTA), else ``None``."""
+    """Record sizes from an existing ``PATH.fai`` that matches the FASTA, else ``None``.
+
+    An index older than its FASTA is stale; so is a newer one that does not describe the file
+    (a genome replaced by an older-dated download keeps the old index's look of being current):
+    see :func:`fai_matches`. A stale index is logged and ignored, and callers rebuild it.
+    """
     p = Path(path)
     fai = Path(str(p) + ".fai")
     try:
         if not fai.exists() or fai.stat().st_mtime < p.stat().st_mtime:
             return None
-        sizes = {}
+        entries = []
         with open(fai) as fh:
             for line in fh:
-                f = line.split("\t")
-                if len(f) >= 2:
-                    sizes[f[0]] = int(f[1])
-        return sizes or None
+                f = line.rstrip("\r\n").split("\t")
+                if len(f) >= 5:
+                    entries.append((f[0], *(int(v) for v in f[1:5])))
+        if not entries or not fai_matches(p, entries):
+            log.info("%s does not match %s (a stale index): not using it", fai, p.name)
+            return None
+        return {name: length for name, length, *_ in entries}
     except (OSError, ValueError):
         return None
+
+
+#: How many records' offsets :func:`fai_matches` checks (the first, the last and some between).
+FAI_CHECKED_RECORDS = 8
+
+
+def fai_matches(path: str | os.PathLike, entries: list[tuple[str, int, int, int, int]]) -> bool:
+    """Whether ``.fai`` entries ``(name, length, offset, line bases, line bytes)`` describe ``path``.
+
+    A cheap check (a few small reads, whatever the genome's size): the last record's sequence
+    ends where the file ends (only white space after it), and for a few records (the first, the
+    last and some between) the offset begins right after their ``>name`` header line and the
+    first sequence line has the length the index says. A bgzip file is read through its ``.gzi``
+    (a missing or mismatched one fails the check, and both are rebuilt).
+    """
+    try:
+        with _ByteReader(Path(path)) as data:
+            last = max(entries, key=lambda e: e[2])
+            end = _sequence_end(last)
+            tail = data.read(end, 4097)
+            if data.size < end or len(tail) > 4096 or tail.strip(_WHITESPACE):
+                return False
+            k = len(entries)
+            picks = sorted({0, k - 1, *(i * k // FAI_CHECKED_RECORDS for i in range(FAI_CHECKED_RECORDS))})
+            return all(_record_matches(data, entries[i]) for i in picks)
+    except (OSError, ValueError, EOFError, zlib.error, struct.error):
+        return False
+
+
+def _sequence_end(entry: tuple[str, int, int, int, int]) -> int:
+    """Byte offset just past the last base of an indexed record."""
+    _, length, offset, bases, width = entry
+    if bases <= 0 or length <= 0:
+        return offset
+    return offset + ((length - 1) // bases) * width + (length - 1) % bases + 1
+
+
+def _record_matches(data: "_ByteReader", entry: tuple[str, int, int, int, int]) -> bool:
+    name, length, offset, bases, width = entry
+    before = data.read(max(0, offset - (1 << 16)), min(offset, 1 << 16))
+    if not before.endswith(b"\n"):
+        return False
+    header = before[: -1].rsplit(b"\n", 1)[-1].rstrip(b"\r")
+    if header.startswith(BOM):
+        header = header[len(BOM):]
+    words = header[1:].split(None, 1)
+    if not header.startswith(b">") or not words or words[0] != name.encode():
+        return False
+    if length > bases > 0:  # a full first line: `bases` letters, then the line end
+        line = data.read(offset, width)
+        return b"\n" not in line[:bases] and line[bases:] == (b"\n" if width - bases == 1 else b"\r\n")
+    return True
+
+
+class _ByteReader:
+    """Random reads of a plain or bgzip file's (uncompressed) bytes; ``size`` is their count.
+
+    A bgzip file is read block by block through its ``.gzi`` (the uncompressed offset of every
+    block), without pyfaidx or htslib, so a stale ``.gzi`` is found rather than trusted.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._fh = open(path, "rb")
+        try:
+            self._open(path)
+        except BaseException:
+            self._fh.close()
+            raise
+
+    def _open(self, path: Path) -> None:
+        self._bgzip = compression(path) == "bgzip"
+        if not self._bgzip:
+            self.size = os.fstat(self._fh.fileno()).st_size
+            return
+        raw = Path(str(path) + ".gzi").read_bytes()
+        (n,) = struct.unpack_from("<Q", raw)
+        if len(raw) != 8 + 16 * n:
+            raise ValueError("bad .gzi size")
+        pairs = np.frombuffer(raw, dtype="<u8", offset=8).reshape(n, 2)
+        self._blocks = np.vstack([[[0, 0]], pairs]).astype(np.int64)  # (compressed, uncompressed) starts
+        c_last, u_last = self._blocks[-1]
+        self.size = int(u_last) + len(self._inflate_from(int(c_last), 1 << 62))
+
+    def _block(self, c_off: int) -> tuple[bytes, int]:
+        """The uncompressed bytes of the BGZF block at ``c_off`` and the next block's offset."""
+        self._fh.seek(c_off)
+        head = self._fh.read(18)
+        if len(head) < 18 or head[:4] != b"\x1f\x8b\x08\x04" or head[12:14] != b"BC":
+            raise ValueError(f"no BGZF block at {c_off}")
+        size = struct.unpack_from("<H", head, 16)[0] + 1
+        body = self._fh.read(size - 18)
+        return zlib.decompress(body[:-8], -15), c_off + size
+
+    def _inflate_from(self, c_off: int, limit: int) -> bytes:
+        out, got = [], 0
+        while got < limit:
+            self._fh.seek(c_off)
+            if not self._fh.read(1):
+                break
+            data, c_off = self._block(c_off)
+            out.append(data)
+            got += len(data)
+        return b"".join(out)
+
+    def read(self, offset: int, n: int) -> bytes:
+        """Up to ``n`` bytes from uncompressed ``offset`` (fewer at the end of the file)."""
+        if not self._bgzip:
+            self._fh.seek(offset)
+            return self._fh.read(n)
+        k = int(np.searchsorted(self._blocks[:, 1], offset, side="right")) - 1
+        c_off, u_off = (int(v) for v in self._blocks[k])
+        data = self._inflate_from(c_off, offset - u_off + n)
+        return data[offset - u_off : offset - u_off + n]
+
+    def __enter__(self) -> "_ByteReader":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._fh.close()
 
 
 def build_fai(path: str | os.PathLike) -> bool:

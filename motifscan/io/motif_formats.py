@@ -1,6 +1,6 @@
-"""Read and write motif files: MEME minimal v4, JASPAR ``.jaspar``, TRANSFAC and HOMER ``.motif``.
+"""Read and write motif files: MEME minimal v4, JASPAR ``.jaspar``/``.pfm``, TRANSFAC and HOMER ``.motif``.
 
-The format follows the file extension (``.meme``; ``.jaspar``/``.jpr``; ``.transfac``/``.dat``;
+The format follows the file extension (``.meme``; ``.jaspar``/``.jpr``/``.pfm``; ``.transfac``/``.dat``;
 ``.motif``/``.homer``) or an explicit ``format``. Writers produce what every common reader accepts
 (the MEME suite, Biopython, memelite, HOMER): integer ``nsites``, ``alength= 4 w= W`` in that
 order, a background block, a blank line after every matrix, ids without spaces or ``=``; numbers
@@ -47,6 +47,7 @@ _EXTENSIONS = {
     ".meme": "meme",
     ".jaspar": "jaspar",
     ".jpr": "jaspar",
+    ".pfm": "jaspar",  # JASPAR's raw count matrix: 4 bare rows, with or without a '>ID name' line
     ".transfac": "transfac",
     ".dat": "transfac",
     ".motif": "homer",
@@ -66,7 +67,7 @@ HOMER_PROB_FLOOR = 1e-3
 def detect_format(path: str | os.PathLike | None, format: str | None = None) -> str:
     """Return the motif format for ``path``: ``format`` if given, else from the extension.
 
-    Extensions: ``.meme`` -> meme; ``.jaspar``, ``.jpr`` -> jaspar; ``.transfac``, ``.dat`` ->
+    Extensions: ``.meme`` -> meme; ``.jaspar``, ``.jpr``, ``.pfm`` -> jaspar; ``.transfac``, ``.dat`` ->
     transfac; ``.motif``, ``.motifs``, ``.homer`` -> homer (a trailing ``.gz`` is not supported).
 
     Raises
@@ -86,7 +87,7 @@ def detect_format(path: str | os.PathLike | None, format: str | None = None) -> 
     raise UsageError(
         f"cannot tell the motif format from the extension {suffix or '(none)'!r}",
         path=path,
-        hint="name the file .meme, .jaspar, .transfac or .motif, or give --format",
+        hint="name the file .meme, .jaspar, .pfm, .transfac or .motif, or give --format",
     )
 
 
@@ -395,6 +396,9 @@ def _read_jaspar(path) -> list[Motif]:
             header = (fields[0], fields[1].strip() if len(fields) > 1 else "", lineno)
             rows = {}
             continue
+        if header is None and not motifs and _is_numeric_row(text):
+            # JASPAR's raw .pfm: one matrix of 4 bare count rows without a header, named by the file
+            header, rows = (sanitise_id(Path(path).stem), "", lineno), {}
         if header is None:
             raise InputError("matrix row before any '>ID name' header", path=path,
                              where=f"line {lineno}")

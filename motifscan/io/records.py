@@ -69,7 +69,9 @@ def add_program_line(header_text: str, *, command: str | None = None, program: s
     fields.append(f"VN:{version}")
     if command is not None:
         fields.append("CL:" + re.sub(r"[\t\r\n]+", " ", command))
-    text = header_text if not header_text or header_text.endswith("\n") else header_text + "\n"
+    # without @SQ lines (unaligned reads) pysam's header text ends in a blank line, which htslib
+    # refuses: keep only the header's lines
+    text = "".join(line + "\n" for line in header_text.splitlines() if line.strip())
     return text + "@PG\t" + "\t".join(fields) + "\n"
 
 

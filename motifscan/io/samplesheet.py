@@ -64,7 +64,7 @@ def read_samplesheet(path: str | os.PathLike) -> list[TaskSpec]:
         raise InputError("samplesheet not found", path=path)
     base = path.parent
     try:
-        lines = path.read_text().splitlines()
+        lines = path.read_text(encoding="utf-8-sig").splitlines()  # -sig: a leading BOM (Excel) is not text
     except UnicodeDecodeError:
         raise InputError("not a text file", path=path, hint="give a tab-separated samplesheet") from None
     rows = [(i, ln) for i, ln in enumerate(lines, 1) if ln.strip() and not ln.lstrip().startswith("#")]
@@ -76,7 +76,12 @@ def read_samplesheet(path: str | os.PathLike) -> list[TaskSpec]:
         raise InputError(f"samplesheet has no {', '.join(repr(m) for m in missing)} column", path=path,
                          where=f"line {header_line}",
                          hint="tab-separated columns: name, peaks, and optionally negatives, genome")
-    col = {h: k for k, h in enumerate(header)}
+    col: dict[str, int] = {}
+    for k, h in enumerate(header):
+        if h and h in col:
+            raise InputError(f"samplesheet has two {h!r} columns (columns {col[h] + 1} and {k + 1})", path=path,
+                             where=f"line {header_line}", hint="keep one column of each name")
+        col[h] = k
     tasks: list[TaskSpec] = []
     seen: dict[str, int] = {}
     for lineno, line in rows[1:]:

@@ -17,6 +17,7 @@ Motif *files* (MEME, JASPAR, TRANSFAC, HOMER) are read and written by
 
 from __future__ import annotations
 
+import os
 from importlib import import_module, resources
 from pathlib import Path
 
@@ -30,7 +31,9 @@ __all__ = [
     "write_motifs",
     "read_meme_background",
     "jaspar_path",
+    "motif_file",
     "JASPAR_FILE",
+    "JASPAR_KEYWORD",
     "Match",
     "MotifDatabase",
     "compare_motifs",
@@ -40,6 +43,8 @@ __all__ = [
 ]
 
 JASPAR_FILE = "JASPAR2024_CORE_vertebrates.meme"
+#: The word that names the bundled collection wherever a motif file is taken.
+JASPAR_KEYWORD = "jaspar"
 
 # Loaded on first use: motifscan.io.motif_formats imports the Motif type from here, so importing
 # it back eagerly would be a cycle (and the logos would pull in matplotlib for every import).
@@ -72,3 +77,15 @@ def jaspar_path() -> Path:
     """
     ref = resources.files("motifscan") / "resources" / JASPAR_FILE
     return Path(str(ref))
+
+
+def motif_file(path: str | os.PathLike) -> Path:
+    """The motif file a command line names: ``jaspar`` is the bundled JASPAR 2024 collection.
+
+    The keyword (any case) names the bundled file only when no file of that name exists, so a
+    file called ``jaspar`` in the working directory is still read. Anything else is returned
+    as a path, unchecked.
+    """
+    if str(path).lower() == JASPAR_KEYWORD and not Path(path).exists():
+        return jaspar_path()
+    return Path(path)

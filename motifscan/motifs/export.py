@@ -40,6 +40,7 @@ import torch
 
 from ..atomic import atomic_open, atomic_path, check_output_path
 from ..data.datasets import SequenceSet, load_sequences, sequence_set
+from ..data.tasks import task_index
 from ..errors import InputError, UsageError
 from ..io.fasta import IndexedFasta
 from ..io.samplesheet import TaskSpec
@@ -192,11 +193,9 @@ def _resolve_db(db) -> list[Motif] | None:
     if db is None:
         return None
     if isinstance(db, (str, os.PathLike)):
-        path = Path(db)
-        if not path.exists() and str(db).lower() == "jaspar":
-            from . import jaspar_path
+        from . import motif_file
 
-            path = jaspar_path()
+        path = motif_file(db)
         if not path.exists():
             raise InputError("motif database not found", path=path,
                              hint="give a MEME/JASPAR/TRANSFAC/HOMER file, or 'jaspar' for the bundled JASPAR 2024")
@@ -287,10 +286,10 @@ def _negatives(pos: SequenceSet, mode: str, fa: IndexedFasta | None, *, min_leng
 # ---------------------------------------------------------------------------- ordering without data
 def _weight_proxy(model: MotifCNN) -> np.ndarray:
     """Influence proxy without data: largest possible pooled output x head sensitivity."""
-    w = model.conv.weight.detach().double().cpu()
-    top = torch.relu(w.amax(dim=1).sum(dim=1) + model.conv.bias.detach().double().cpu())
-    first = next(m for m in model.head if isinstance(m, torch.nn.Linear))
-    sens = first.weight.detach().double().cpu().norm(dim=0)
+    bank = model.bank()
+    w = bank.weight.double().cpu()
+    top = torch.relu(w.amax(dim=1).sum(dim=1) + bank.bias.double().cpu())
+    sens = model.head_params().linears[0].weight.detach().double().cpu().norm(dim=0)
     return (top * sens).numpy()
 
 
@@ -494,8 +493,7 @@ def _task_parts(model: MotifCNN, sequences, genome, negatives, options: ExportOp
     :class:`~motifscan.io.samplesheet.TaskSpec`, or the one file of ``options.task``.
     """
     tasks = list(model.config.tasks)
-    if options.task is not None and options.task not in tasks:
-        raise UsageError(f"--task {options.task!r} is not a task of the model", hint=f"its tasks: {', '.join(tasks)}")
+    column = None if options.task is None else task_index(tasks, options.task)
     if isinstance(sequences, (list, tuple)) and sequences and all(isinstance(s, TaskSpec) for s in sequences):
         unknown = [s.name for s in sequences if s.name not in tasks]
         if unknown:
@@ -507,7 +505,7 @@ def _task_parts(model: MotifCNN, sequences, genome, negatives, options: ExportOp
             raise UsageError(f"the model has {len(tasks)} tasks ({', '.join(tasks)}): say whose peaks --sequences are",
                              hint="add --task NAME, or give one file per task (--sequences A --sequences B "
                                   "--task-names a,b, or --samplesheet)")
-        return [(sequences, genome, negatives, tasks.index(options.task))]
+        return [(sequences, genome, negatives, column)]
     return [(sequences, genome, negatives, None)]
 
 
@@ -582,7 +580,7 @@ def _rank_from_sequences(model: MotifCNN, sequences, genome, negatives, labels, 
     if labels is None:
         labels = np.concatenate(label_parts)
     mode = modes[0] if len(set(modes)) == 1 else ",".join(modes)
-    order_task = tasks.index(options.task) if options.task is not None and len(tasks) > 1 else None
+    order_task = task_index(tasks, options.task) if options.task is not None and len(tasks) > 1 else None
     influence = filter_influence(model, pooled, labels, device=dev)
     if options.merge and len(kept) > 1:
         priority = -_ranks(influence.order(order_task))[kept]  # each filter's own influence

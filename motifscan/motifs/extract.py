@@ -31,6 +31,7 @@ import numpy as np
 import torch
 
 from ..codes import N_CODE, one_hot_torch
+from ..text import plural
 from .pwm import Motif
 
 __all__ = [
@@ -128,7 +129,7 @@ def iter_activations(
         ``(B, L)`` uint8 tensor (N-padded); ``fwd``/``rev`` ``(B, F, P)`` activations after ReLU
         (``rev`` is ``None`` without RC sharing); ``valid`` ``(B, P)`` bool, False for padding.
     """
-    width = model.config.filter_width
+    width = model.bank().width  # the one door: refuses a model whose activations these are not
     device = torch.device(device) if device is not None else next(model.parameters()).device
     lengths = np.fromiter((len(s) for s in sequences), dtype=np.int64, count=len(sequences))
     max_len = max(int(batch_bases), width)
@@ -159,10 +160,10 @@ def _best_strand(fwd: torch.Tensor, rev: torch.Tensor | None, valid: torch.Tenso
 
 def _check(model, sequences) -> list[np.ndarray]:
     seqs = [np.asarray(s, dtype=np.uint8) for s in sequences]
-    width = model.config.filter_width
+    width = model.bank().width
     short = sum(len(s) < width for s in seqs)
     if short:
-        log.warning("%d sequence(s) shorter than the filter width (%d) skipped", short, width)
+        log.warning("%s shorter than the filter width (%d) skipped", plural(short, "sequence"), width)
     if short == len(seqs):
         raise ValueError(f"no sequence is at least as long as the filters ({width} bp)")
     return seqs
@@ -234,7 +235,8 @@ def activation_motifs(
     if not 0.0 <= fraction < 1.0:
         raise ValueError(f"fraction must be in [0, 1), got {fraction}")
     seqs = _check(model, sequences)
-    n_filters, width = model.config.n_filters, model.config.filter_width
+    bank = model.bank()
+    n_filters, width = bank.n_filters, bank.width
     was_training = model.training
     model.eval()
     try:
@@ -280,8 +282,8 @@ def activation_motifs(
         shown = ", ".join(f"{id_prefix}{f} ({nsites[f]})" for f in dropped[:10])
         more = f" and {len(dropped) - 10} more" if len(dropped) > 10 else ""
         log.warning(
-            "%d filter(s) with fewer than %d sites left out: %s%s",
-            len(dropped), min_sites, shown, more,
+            "%s with fewer than %d sites left out: %s%s",
+            plural(len(dropped), "filter"), min_sites, shown, more,
         )
     return ActivationMotifs(
         motifs=motifs,
@@ -329,7 +331,7 @@ def weight_motifs(model, *, nsites: int = 20, id_prefix: str = "filter") -> list
     information content is a convention, not a measurement. A filter with all-equal weights
     becomes uniform. ``nsites`` is nominal (no sites were counted).
     """
-    weight = model.conv.weight.detach().double().cpu().numpy()  # (F, 4, W)
+    weight = model.bank().weight.double().cpu().numpy()  # (F, 4, W)
     w = np.transpose(weight, (0, 2, 1))  # (F, W, 4)
     spread = (w.max(axis=2) - w.min(axis=2)).max(axis=1)  # (F,)
     beta = np.where(spread > 0, WEIGHT_SCALE_NATS / np.where(spread > 0, spread, 1.0), 0.0)

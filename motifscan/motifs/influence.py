@@ -150,6 +150,7 @@ def filter_influence(
     -------
     Influence
     """
+    head = model.head_params().module  # the one door: refuses a head these knock-outs do not fit
     device = torch.device(device) if device is not None else next(model.parameters()).device
     pooled_t = torch.as_tensor(np.asarray(pooled, dtype=np.float32), device=device)
     n, n_filters = pooled_t.shape
@@ -186,11 +187,11 @@ def filter_influence(
         pred = torch.zeros(len(groups), n_tasks, dtype=torch.float64, device=device)
         for i in range(0, n, batch):
             x, y, w = pooled_t[i : i + batch], labels_t[i : i + batch], task_w[i : i + batch]
-            logits = model.forward_pooled(x)  # (B, T)
+            logits = head(x)  # (B, T)
             bce = F.binary_cross_entropy_with_logits(logits, y, reduction="none")
             base += (bce.double() * w).sum(0)
             knocked = torch.where(mask[:, None, :], knockout[None, None, :], x[None])  # (G, B, F)
-            k_logits = model.forward_pooled(knocked.reshape(-1, n_filters)).reshape(len(groups), len(x), -1)
+            k_logits = head(knocked.reshape(-1, n_filters)).reshape(len(groups), len(x), -1)
             k_bce = F.binary_cross_entropy_with_logits(k_logits, y.expand_as(k_logits), reduction="none")
             loss += (k_bce.double() * w).sum(dim=1)
             change = torch.sigmoid(k_logits) - torch.sigmoid(logits)[None]

@@ -4,17 +4,14 @@
 * :mod:`.sources`, :mod:`.shard` -- inputs as pieces (FASTA streamed or by index segments,
   BAM/CRAM/SAM reads; ``--chrom``, ``--regions``, ``--shard``, ``--skip-masked``);
 * :mod:`.batching` -- pieces -> batches of uint8 codes on the device (background reader);
-* :mod:`.conv`, :mod:`.kmer_conv` -- the convolution maths (both strands at once, window max
-  pooling, the k-mer table convolution of the CPU);
-* :mod:`.model_scan` -- a model's window scores, record scores and filter hits per batch;
-* :mod:`.motif_bank`, :mod:`.motif_scan` -- a motif file as a bank of FIMO PSSMs, and its hits;
+* :mod:`.model_scan` -- a model's window scores, record scores and filter hits per batch (the
+  bank's maths is in :mod:`motifscan.kernels`);
+* :mod:`.motif_bank`, :mod:`.motif_scan` -- a motif file as a bank of FIMO PSSMs (and its
+  background), and its hits;
 * :mod:`.progress` -- the progress bar;
-* :mod:`.run` -- :func:`scan_model` and :func:`scan_motifs`, what ``motifscan scan`` runs;
-* :mod:`.mutations` -- substitutions as local updates of cached activations (variants, ISM);
-* :mod:`.variants` -- :func:`~.variants.score_variants` and :func:`~.variants.motif_variants`,
-  what ``motifscan variants`` runs;
-* :mod:`.attribute` -- :func:`~.attribute.attribute` (exact ISM, gradient x input, seqlets),
-  what ``motifscan attribute`` runs.
+* :mod:`.run` -- :func:`scan_model` and :func:`scan_motifs`, what ``motifscan scan`` runs.
+
+The jobs that explain a model (``variants``, ``attribute``) are in :mod:`motifscan.interpret`.
 """
 
 from .options import InputOptions, MotifOptions, OutputOptions, RunOptions, WindowOptions

@@ -40,17 +40,16 @@ from typing import Any, Iterable, Iterator
 
 import numpy as np
 import torch
-from torch import nn
 
 from ..codes import N_CODE, decode, reverse_complement
 from ..model import MotifCNN
 from .batching import Batch
-from .conv import DTYPES, bank_conv, sliding_max, strand_bank
-from .head import Head
-from .kmer_conv import KmerTableConv
-from .options import CONV_METHODS, CPU_CONV_METHODS
+from ..kernels.conv import DTYPES, bank_conv, sliding_max, strand_bank
+from ..kernels.head import Head
+from ..kernels.kmer_conv import KmerTableConv
+from ..kernels.methods import CONV_METHODS, CPU_CONV_METHODS
 
-__all__ = ["ModelScanner", "ScanResult", "WindowScores", "RecordScore", "Hit", "MAX_N_FRACTION", "filter_names",
+__all__ = ["ModelScanner", "ScanResult", "WindowScores", "RecordScore", "Hit", "MAX_N_FRACTION",
            "window_n_counts"]
 
 log = logging.getLogger("motifscan")
@@ -64,7 +63,8 @@ class WindowScores:
 
     ``names[row[i]]`` is the chromosome of window ``i``; ``start`` its 0-based start; ``score``
     ``(n, T)`` probabilities. ``finished`` maps chromosomes that ended in this batch to their
-    length (for writers that learn chromosome sizes as they go).
+    length (for writers that learn chromosome sizes as they go). ``log_p`` ``(n, T)``: natural-log
+    p-values, when the scan has a null (:mod:`motifscan.scan.significance`).
     """
 
     names: list[str]
@@ -72,6 +72,7 @@ class WindowScores:
     start: np.ndarray
     score: np.ndarray
     finished: dict[str, int] = field(default_factory=dict)
+    log_p: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.start)
@@ -198,11 +199,6 @@ def window_n_counts(codes: np.ndarray | torch.Tensor, starts: np.ndarray, window
     return (cs[:, idx + window] - cs[:, idx]).cpu().numpy()
 
 
-def filter_names(model: MotifCNN) -> list[str]:
-    """Names of the filters in hit files and TSVs: ``filter0 .. filter{F-1}`` (as ``motifscan export``)."""
-    return [f"filter{i}" for i in range(model.config.n_filters)]
-
-
 class ModelScanner:
     """Turn engine batches into window scores, record scores and filter hits.
 
@@ -221,8 +217,8 @@ class ModelScanner:
         for no hits.
     conv_method
         ``fused`` (window scans: the k-mer table, the strand max and the window max in one pass,
-        :class:`~motifscan.scan.fused.FusedWindowScan`; records and hits use the table), ``table``
-        (k-mer table lookup, :class:`~motifscan.scan.kmer_conv.KmerTableConv`, then the pooling
+        :class:`~motifscan.kernels.fused.FusedWindowScan`; records and hits use the table), ``table``
+        (k-mer table lookup, :class:`~motifscan.kernels.kmer_conv.KmerTableConv`, then the pooling
         in torch), both CPU and fp32 only; ``dense`` (``conv1d``); or ``auto``: fused on CPU in
         fp32, else dense. ``fused`` and ``table`` give bit-identical windows.
     """
@@ -240,18 +236,17 @@ class ModelScanner:
     ) -> None:
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()
-        c = model.config
-        self.width = c.filter_width
-        self.window = int(window or c.seq_length)
+        bank, head = model.bank(), model.head_params()  # the one door: refuses what is not scanned right
+        self.width = bank.width
+        self.window = int(window or model.config.seq_length)
         if self.window < self.width:
             raise ValueError(f"window {self.window} is shorter than the filter width {self.width}")
         if stride < 1:
             raise ValueError("stride must be >= 1")
         self.stride = int(stride)
-        self.rc = c.rc_sharing
+        self.rc = bank.rc_sharing
         self.dtype = DTYPES[precision]
-        self.weight = model.conv.weight.detach()
-        self.bias = model.conv.bias.detach()
+        self.weight, self.bias = bank.weight, bank.bias
         self._bank, self._bank_bias = strand_bank(self.weight, self.bias, self.device, self.dtype, self.rc)
         table_ok = self.device.type == "cpu" and self.dtype == torch.float32
         if conv_method not in CONV_METHODS:
@@ -264,18 +259,17 @@ class ModelScanner:
         self._table = KmerTableConv(self._bank, self._bank_bias) if conv_method in CPU_CONV_METHODS else None
         self._fused = None
         if conv_method == "fused":
-            from .fused import FusedWindowScan  # numba: imported (and compiled) only when used
+            from ..kernels.fused import FusedWindowScan  # numba: imported (and compiled) only when used
 
-            self._fused = FusedWindowScan(self._table, self.weight.shape[0], self.rc, self.window, self.stride)
-        self.names = filter_names(model)
+            self._fused = FusedWindowScan(self._table, bank.n_filters, self.rc, self.window, self.stride)
+        self.names = model.filter_names()
         self.stats: dict[str, int] = {"too_short": 0, "windows": 0, "skipped_n": 0}
         self._pending: dict[int, _PartialRecord] = {}
         # float64, rounded to float32 once: a window scores the same bits whatever chunk and batch
-        # it falls in (see motifscan.scan.head)
-        self._head = Head(model.head, self.device)
+        # it falls in (see motifscan.kernels.head)
+        self._head = Head(head, self.device)
         # the filter contributing most to task 0 is well defined for a linear head only
-        linear = [m for m in model.head if isinstance(m, nn.Linear)]
-        self._head_w = linear[0].weight[0].detach().float().cpu().numpy() if len(linear) == 1 else None
+        self._head_w = head.linears[0].weight[0].detach().float().cpu().numpy() if head.is_linear else None
         self.hit_threshold = None
         if hit_fraction is not None:
             best = self.weight.float().amax(dim=1).sum(dim=1) + self.bias.float()
@@ -301,7 +295,7 @@ class ModelScanner:
         """``(B, 2F, P)`` (forward filters then reverse) or ``(B, F, P)`` without RC sharing.
 
         With the table method the tensor is a channels-last view (filters contiguous), which
-        :func:`~motifscan.scan.conv.sliding_max` pools over positions directly.
+        :func:`~motifscan.kernels.conv.sliding_max` pools over positions directly.
         """
         if self._table is not None:
             return self._table(batch.codes).transpose(1, 2)
@@ -320,7 +314,7 @@ class ModelScanner:
 
         ``conv`` (:meth:`_conv`'s activations) is pooled when given; without it the fused method
         pools straight from the codes (or finishes ``fused``, the batch's started
-        :class:`~motifscan.scan.fused.FusedJob`), the others convolve first.
+        :class:`~motifscan.kernels.fused.FusedJob`), the others convolve first.
         """
         L = batch.codes.shape[1]
         finished = {n: int(length) for n, length, last in zip(batch.names, batch.lengths, batch.last)

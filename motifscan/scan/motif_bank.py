@@ -18,12 +18,15 @@ scoring the candidates exactly.
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
 import torch
 
+from ..errors import InputError, UsageError
+from ..io.motif_formats import read_meme_background
 from ..motifs.pvalues import DEFAULT_PSEUDOCOUNT, PSSM_RANGE, ScaledPSSM, build_pssm
 from ..motifs.pwm import Motif
 
@@ -322,3 +325,38 @@ def _passing_kmers(
         ok = part >= thr_t[t][who]
         part, who, kmer = part[ok], who[ok], kmer[ok]
     return filters[who], kmer.astype(np.int64)
+
+
+def input_composition(source) -> np.ndarray:
+    """A/C/G/T frequencies of everything a source yields (one extra pass; N ignored)."""
+    counts = np.zeros(5, dtype=np.int64)
+    for piece in source.pieces(1 << 22, 0):
+        own = piece.codes[: max(0, piece.own_end - piece.start)]
+        counts += np.bincount(np.minimum(own, 4), minlength=5)[:5]
+    if counts[:4].sum() == 0:
+        raise InputError("no A/C/G/T bases in the input, so --bg input has nothing to count",
+                         path=getattr(source, "path", None))
+    return counts[:4] / counts[:4].sum()
+
+
+def resolve_background(bg: str | os.PathLike | np.ndarray | None, source=None) -> np.ndarray | None:
+    """``--bg``: ``None``/``motif-file`` (each motif's own), ``uniform``, ``input``, a file or an array.
+
+    Returns ``None`` for the motif file's background, else a ``(4,)`` array.
+    """
+    if isinstance(bg, np.ndarray):
+        return bg
+    if bg is None or str(bg) == "motif-file":
+        return None
+    if str(bg) == "uniform":
+        return np.full(4, 0.25)
+    if str(bg) == "input":
+        if source is None:
+            raise UsageError("--bg input needs the input sequences")
+        if getattr(source, "path", None) == "-":
+            raise UsageError("--bg input reads the input twice, so it cannot come from standard input",
+                             hint="give a file, or --bg uniform / a background file")
+        return input_composition(source)
+    if not os.path.exists(bg):
+        raise UsageError(f"--bg {bg}: no such file", hint="use motif-file, uniform, input or a MEME background file")
+    return read_meme_background(bg)

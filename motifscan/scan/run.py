@@ -16,32 +16,38 @@ import logging
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any, Sequence
 
 import numpy as np
 
 from ..atomic import check_output_path
+from ..data.tasks import task_index
 from ..device import resolve_device, set_threads
 from ..errors import InputError, UsageError
 from ..io.fimo import HitSink
 from ..io.hits import HitsWriter
-from ..io.motif_formats import read_meme_background, read_motifs
+from ..io.motif_formats import read_motifs
 from ..io.outputs import hit_output_format, output_format, task_path
-from ..io.peaks import PeakWriter
+from ..io.peaks import PeakWriter, SignificantPeakWriter
 from ..io.reads import is_alignment_file
 from ..io.records import RecordsWriter, TaggedBamWriter
 from ..io.tracks import BedGraphWriter, BigWigWriter
 from ..model import MotifCNN
+from ..stats.null import WindowNull
+from ..text import plural
 from ..motifs.pwm import Motif
 from .batching import default_chunk_size, iter_batches
 from .model_scan import ModelScanner
-from .motif_bank import MotifBank
+from .motif_bank import MotifBank, resolve_background
 from .motif_scan import scan_batch
-from .options import CPU_CONV_METHODS, InputOptions, MotifOptions, OutputOptions, RunOptions, WindowOptions
+from ..kernels.methods import CPU_CONV_METHODS
+from .options import InputOptions, MotifOptions, OutputOptions, RunOptions, WindowOptions
 from .progress import Progress
+from .significance import WindowSignificance, mlog10
 from .sources import open_source
 
-__all__ = ["scan_model", "scan_motifs", "resolve_background", "input_composition", "model_scan_mode"]
+__all__ = ["scan_model", "scan_motifs", "model_scan_mode"]
 
 log = logging.getLogger("motifscan")
 
@@ -104,12 +110,11 @@ def task_columns(tasks: Sequence[str], out: OutputOptions, mode: str) -> list[tu
     a multi-task model writes one per task, at :func:`~motifscan.io.outputs.task_path`.
     """
     if out.task is not None:
-        if out.task not in tasks:
-            raise UsageError(f"--task {out.task!r} is not a task of the model", hint=f"its tasks: {', '.join(tasks)}")
+        column = task_index(tasks, out.task)
         if mode != "windows":
             raise UsageError("--task picks the track and peaks of one task; records have a column per task",
                              hint="leave --task out in records mode")
-        return [(list(tasks).index(out.task), None)]
+        return [(column, None)]
     if len(tasks) == 1 or mode != "windows":
         return [(0, None)]
     return [(k, t) for k, t in enumerate(tasks)]
@@ -127,6 +132,7 @@ def scan_model(
     windows: WindowOptions = WindowOptions(),
     inputs: InputOptions = InputOptions(),
     run: RunOptions = RunOptions(),
+    null: WindowNull | None = None,
 ) -> dict[str, Any]:
     """Scan a FASTA or BAM/CRAM/SAM with a model and write what ``output`` asks for.
 
@@ -147,6 +153,11 @@ def scan_model(
         Which part of the input (chromosomes, regions, shard, soft-masking, alignments).
     run
         Device, threads, chunk and batch sizes, precision, convolution method, progress bar.
+    null
+        The null of the model's window scores (:func:`motifscan.interpret.calibrate.calibrate`
+        or :func:`~motifscan.interpret.calibrate.load_null`), for the same window: peaks get
+        ``-log10 p`` and ``-log10 q`` (narrowPeak columns 8 and 9); needed by ``windows.fdr``
+        and ``windows.track_value == "pvalue"``.
 
     Returns
     -------
@@ -167,6 +178,7 @@ def scan_model(
     if window < model.config.filter_width:
         raise UsageError(f"--window {window} is shorter than the filter width {model.config.filter_width}")
     columns = task_columns(model.config.tasks, out, mode)
+    significance = _significance(null, windows, mode, model, window)
     if len(columns) > 1:
         for path, opt in ((out.output, "-o"), (out.peaks, "--peaks")):
             if path is not None:
@@ -194,11 +206,12 @@ def scan_model(
                 elif fmt == "bigwig":
                     writer = BigWigWriter(target, window, windows.stride, source.sizes, column=column)
                 else:
-                    writer = PeakWriter(target, window, windows.threshold, column=column)
+                    writer = _peak_writer(target, window, windows, column, significance, inputs.shard is not None)
                     peak_writers.append(writer)
                 window_writers.append(stack.enter_context(writer))
                 if out.peaks is not None:
-                    peaks = PeakWriter(_task_file(out.peaks, suffix), window, windows.threshold, column=column)
+                    peaks = _peak_writer(_task_file(out.peaks, suffix), window, windows, column, significance,
+                                         inputs.shard is not None)
                     window_writers.append(stack.enter_context(peaks))
                     peak_writers.append(peaks)
         else:
@@ -209,7 +222,7 @@ def scan_model(
         progress = stack.enter_context(Progress(source.total, not run.progress))
         # several tracks (one per task): written side by side, as their compression (zlib) and
         # binning (numpy) run without the GIL; peaks (light, pure Python) in this thread meanwhile
-        track_writers = [w for w in window_writers if not isinstance(w, PeakWriter)] if in_windows else []
+        track_writers = [w for w in window_writers if w not in peak_writers] if in_windows else []
         write_pool = (stack.enter_context(ThreadPoolExecutor(min(len(track_writers), WRITE_THREADS)))
                       if len(track_writers) > 1 else None)
         # records mode chosen from the output name, over whole FASTA records: warn (once, as soon
@@ -225,13 +238,18 @@ def scan_model(
         for batch, result in scanner.process_all(batches, windows=in_windows, records=not in_windows,
                                                  hits=hit_writer is not None):
             if in_windows:
+                ws = result.windows
+                if significance is not None:
+                    significance.annotate(batch, ws)
+                # tracks of -log10 p: the same windows with their p-values as the values
+                tws = replace(ws, score=mlog10(ws.log_p)) if windows.track_value == "pvalue" else ws
                 if write_pool is None:
                     for writer in window_writers:
-                        writer.write(result.windows)
+                        writer.write(ws if writer in peak_writers else tws)
                 else:  # one call per writer per batch, all done before the next batch: same files
-                    pending = [write_pool.submit(w.write, result.windows) for w in track_writers]
+                    pending = [write_pool.submit(w.write, tws) for w in track_writers]
                     for writer in peak_writers:
-                        writer.write(result.windows)
+                        writer.write(ws)
                     for job in pending:
                         job.result()
             else:
@@ -258,6 +276,11 @@ def scan_model(
         stats.pop("too_short", None)
         if peak_writers:
             stats["peaks"] = sum(w.count for w in peak_writers)
+        if significance is not None:
+            stats["pvalue_counts"] = significance.counts
+            if windows.fdr is not None:
+                log.info("FDR %g: %s peaks with q <= %g, over %s windows", windows.fdr, f"{stats.get('peaks', 0):,}",
+                         windows.fdr, f"{int(significance.counts.total[0]):,}")
     else:
         stats.pop("windows", None)
         stats.pop("skipped_n", None)
@@ -266,6 +289,35 @@ def scan_model(
         stats["hits"] = hit_writer.count
     _log_stats(stats, out.output)
     return stats
+
+
+def _significance(null: WindowNull | None, windows: WindowOptions, mode: str, model: MotifCNN,
+                  window: int) -> WindowSignificance | None:
+    """The p-value bookkeeping of a scan with a null, after checking the options that need one."""
+    needs = [opt for opt, on in (("--fdr", windows.fdr is not None),
+                                 ("--track-value pvalue", windows.track_value == "pvalue")) if on]
+    if null is None:
+        if needs:
+            raise UsageError(f"{needs[0]} needs a null of the model's window scores",
+                             hint="give --null null.h5 from 'motifscan calibrate', or let 'motifscan scan' build one")
+        return None
+    if mode != "windows":
+        raise UsageError("a null gives p-values of windows; records mode has none", hint="scan in windows mode")
+    if tuple(null.tasks) != tuple(model.config.tasks):
+        raise UsageError(f"the null's tasks ({', '.join(null.tasks)}) are not the model's "
+                         f"({', '.join(model.config.tasks)})", hint="calibrate this model")
+    return WindowSignificance(null, window)
+
+
+def _peak_writer(path, window: int, windows: WindowOptions, column: int, significance: WindowSignificance | None,
+                 shard: bool):
+    if significance is None:
+        return PeakWriter(path, window, windows.threshold, column=column)
+    # a shard's q-values need every shard's counts: it hands its counts and candidates to gather
+    counts = (lambda: significance.counts.counts[column]) if shard else None
+    return SignificantPeakWriter(path, window, column=column, candidate=significance.candidate(windows.fdr),
+                                 peak_log_q=significance.peak_log_q(column, windows.fdr),
+                                 threshold=windows.threshold, fdr=windows.fdr, sidecar_counts=counts)
 
 
 def _warn_long_record(name: str, fmt: str, output) -> None:
@@ -279,54 +331,21 @@ def _warn_long_record(name: str, fmt: str, output) -> None:
 def _log_stats(stats: dict, output) -> None:
     mbps = stats["bases"] / max(stats["seconds"] or 1e-9, 1e-9) / 1e6
     parts = [f"{stats['bases']:,} bases in {stats['seconds']:.1f} s ({mbps:.2f} Mbp/s)"]
-    for key, label in (("windows", "windows"), ("peaks", "peaks"), ("records", "records"), ("hits", "hits")):
+    for key, noun in (("windows", "window"), ("peaks", "peak"), ("records", "record"), ("hits", "hit")):
         if key in stats:
-            parts.append(f"{stats[key]:,} {label}")
+            parts.append(plural(stats[key], noun, commas=True))
     log.info("scanned %s -> %s", ", ".join(parts), output)
     if stats.get("skipped_n"):
-        log.info("%d windows skipped: more than half N", stats["skipped_n"])
+        log.info("%s skipped: more than half N", plural(stats["skipped_n"], "window"))
     if stats.get("too_short"):
-        log.warning("%d records shorter than the filter width were not scored", stats["too_short"])
+        log.warning("%s shorter than the filter width %s not scored", plural(stats["too_short"], "record"),
+                    "was" if stats["too_short"] == 1 else "were")
     if stats.get("no_sequence"):
-        log.warning("%d reads without a stored sequence were skipped", stats["no_sequence"])
+        log.warning("%s without a stored sequence %s skipped", plural(stats["no_sequence"], "read"),
+                    "was" if stats["no_sequence"] == 1 else "were")
 
 
 # ---------------------------------------------------------------------------- motif files
-def input_composition(source) -> np.ndarray:
-    """A/C/G/T frequencies of everything a source yields (one extra pass; N ignored)."""
-    counts = np.zeros(5, dtype=np.int64)
-    for piece in source.pieces(1 << 22, 0):
-        own = piece.codes[: max(0, piece.own_end - piece.start)]
-        counts += np.bincount(np.minimum(own, 4), minlength=5)[:5]
-    if counts[:4].sum() == 0:
-        raise InputError("no A/C/G/T bases in the input, so --bg input has nothing to count",
-                         path=getattr(source, "path", None))
-    return counts[:4] / counts[:4].sum()
-
-
-def resolve_background(bg: str | os.PathLike | np.ndarray | None, source=None) -> np.ndarray | None:
-    """``--bg``: ``None``/``motif-file`` (each motif's own), ``uniform``, ``input``, a file or an array.
-
-    Returns ``None`` for the motif file's background, else a ``(4,)`` array.
-    """
-    if isinstance(bg, np.ndarray):
-        return bg
-    if bg is None or str(bg) == "motif-file":
-        return None
-    if str(bg) == "uniform":
-        return np.full(4, 0.25)
-    if str(bg) == "input":
-        if source is None:
-            raise UsageError("--bg input needs the input sequences")
-        if getattr(source, "path", None) == "-":
-            raise UsageError("--bg input reads the input twice, so it cannot come from standard input",
-                             hint="give a file, or --bg uniform / a background file")
-        return input_composition(source)
-    if not os.path.exists(bg):
-        raise UsageError(f"--bg {bg}: no such file", hint="use motif-file, uniform, input or a MEME background file")
-    return read_meme_background(bg)
-
-
 #: Model-scan outputs a motif scan cannot write.
 _MODEL_ONLY_OUTPUTS = {"mode": "--mode", "peaks": "--peaks", "hits": "--hits", "tag_bam": "--tag-bam"}
 
@@ -391,8 +410,8 @@ def scan_motifs(
                      range_=options.pssm_range)
     if len(bank.unreachable):
         ids = [motif_list[i].id for i in bank.unreachable]
-        log.warning("%d motif(s) cannot reach p <= %g in any window and report nothing: %s%s",
-                    len(ids), options.pvalue, ", ".join(ids[:5]), " ..." if len(ids) > 5 else "")
+        log.warning("%s cannot reach p <= %g in any window and report nothing: %s%s",
+                    plural(len(ids), "motif"), options.pvalue, ", ".join(ids[:5]), " ..." if len(ids) > 5 else "")
         for line in bank.describe_unreachable():
             log.debug(line)
     lookahead = options.method == "lookahead" or (options.method == "auto" and dev.type != "cuda")

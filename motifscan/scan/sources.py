@@ -31,6 +31,7 @@ Reads (:class:`ReadSource`)
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -41,13 +42,16 @@ import numpy as np
 from ..codes import N_CODE, encode, reverse_complement, soft_mask
 from ..errors import InputError, UsageError
 from ..io.fasta import BGZIP_HINT, IndexedFasta, compression, fasta_sizes, iter_fasta_pieces, stream_chunks
-from ..io.intervals import Interval, check_chromosomes, merge_intervals, read_intervals
+from ..io.intervals import Interval, check_chromosomes, read_intervals
 from ..io.reads import AlignmentReader, is_alignment_file
+from ..text import plural
 from .batching import Piece
 from .options import InputOptions
 from .shard import RecordFilter, Shard, split_segments
 
 __all__ = ["Segment", "FastaSource", "ReadSource", "open_source", "chunk_record", "is_alignment_file"]
+
+log = logging.getLogger("motifscan")
 
 
 @dataclass(frozen=True)
@@ -238,13 +242,33 @@ def whole_segments(sizes: dict[str, int], chroms: list[str] | None, path) -> lis
     return [Segment(c, 0, n, n) for c, n in sizes.items()]
 
 
-def region_segments(regions: list[tuple[str, int, int]], sizes: dict[str, int], regions_path,
+def region_segments(regions: list[Interval], sizes: dict[str, int], regions_path,
                     genome_path="") -> list[Segment]:
-    """Segments for ``--regions`` intervals (merged; clipped to the chromosome)."""
-    check_chromosomes([Interval(c, s, e) for c, s, e in regions], sizes, regions_path, genome_path)
+    """Segments for ``--regions`` intervals: overlapping ones merged (and logged), clipped to the chromosome.
+
+    Each segment's ``label`` is the BED name of its interval (names joined by ``+`` for merged
+    intervals; ``None`` when the BED gives no names), which records mode uses as the row name.
+    """
+    check_chromosomes(regions, sizes, regions_path, genome_path)
     order = {c: i for i, c in enumerate(sizes)}
-    merged = merge_intervals(sorted(regions, key=lambda t: order[t[0]]))
-    return [Segment(c, s, min(e, sizes[c]), min(e, sizes[c])) for c, s, e in merged if s < min(e, sizes[c])]
+    groups: list[tuple[str, int, int, list[Interval]]] = []
+    for iv in sorted(regions, key=lambda iv: (order[iv.chrom], iv.start, iv.end)):
+        if groups and groups[-1][0] == iv.chrom and iv.start <= groups[-1][2]:
+            chrom, start, end, members = groups[-1]
+            groups[-1] = (chrom, start, max(end, iv.end), members + [iv])
+        else:
+            groups.append((iv.chrom, iv.start, iv.end, [iv]))
+    merged = [g for g in groups if len(g[3]) > 1]
+    if merged:
+        log.info("--regions %s: %s merged into %s (each base is scanned once)", regions_path,
+                 plural(sum(len(g[3]) for g in merged), "overlapping interval"), plural(len(merged), "region"))
+    segments = []
+    for c, s, e, members in groups:
+        end = min(e, sizes[c])
+        if s < end:
+            names = list(dict.fromkeys(iv.name for iv in members if iv.name not in ("", ".")))
+            segments.append(Segment(c, s, end, end, label="+".join(names) or None))
+    return segments
 
 
 def open_source(path: str | os.PathLike, inputs: InputOptions, *, overlap: int, grid: int = 1,
@@ -262,7 +286,8 @@ def open_source(path: str | os.PathLike, inputs: InputOptions, *, overlap: int, 
         Context past each start, and the window grid (stride), used to cut shards.
     records
         Records mode: shards are whole records (one counting pass) instead of genome ranges;
-        with ``regions`` each merged region is a record named ``chrom:start-end``.
+        with ``regions`` each merged region is a record named by the BED (``chrom:start-end``
+        when the BED has no names).
     keep_reads
         Reads: carry each pysam read to the sinks (``--tag-bam``).
     sizes
@@ -289,19 +314,21 @@ def open_source(path: str | os.PathLike, inputs: InputOptions, *, overlap: int, 
         ivs = read_intervals(regions)
         if chroms:
             ivs = [iv for iv in ivs if iv.chrom in set(chroms)]
-        segments = region_segments([(iv.chrom, iv.start, iv.end) for iv in ivs], sizes, regions, os.fspath(path))
+        segments = region_segments(ivs, sizes, regions, os.fspath(path))
     else:
         segments = whole_segments(sizes, list(chroms) if chroms else None, path)
     if records:
-        # each region (or chromosome) is one record, named chr:start-end unless it is whole;
-        # shards take whole records
+        # each region (or chromosome) is one record, named by the BED (or chr:start-end) unless it
+        # is a whole chromosome; shards take whole records
         segments = [replace(s, label=None if (s.lo == 0 and s.hi == s.data_end and not regions)
-                            else f"{s.name}:{s.lo}-{s.hi}") for s in segments]
+                            else s.label or f"{s.name}:{s.lo}-{s.hi}") for s in segments]
         if shard is not None:
             keep = RecordFilter(sum(s.owned for s in segments), shard)
             segments = [s for s in segments if keep.keep(s.owned)]
-    elif shard is not None:
-        segments = split_segments(segments, shard, overlap, grid)
+    else:
+        segments = [replace(s, label=None) for s in segments]  # windows: pieces are named by chromosome
+        if shard is not None:
+            segments = split_segments(segments, shard, overlap, grid)
     return FastaSource(path, segments, skip_masked=inputs.skip_masked)
 
 

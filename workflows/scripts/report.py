@@ -214,6 +214,9 @@ def build(args) -> str:
         if args.track:
             parts.append(f"<p class='small'>Track: <code>{esc(args.track[0])}</code></p>")
 
+    if args.null_plot:
+        parts.append(significance_section(scan, args.fdr, args.null_plot))
+
     # ---------------------------------------------------------------- motifs
     parts.append("<h2>Motifs</h2>")
     by_query: dict[str, list[dict]] = defaultdict(list)
@@ -297,6 +300,23 @@ def task_metrics_section(held: dict, evaluate: dict, tasks: list[str]) -> str:
             "tasks' sequences are unknown and left out, unless the tasks' regions were pooled).</p>"
             + table(["task", "test positives", "test AUROC", "test AUPRC", "evaluate positives", "evaluate AUROC",
                      "evaluate AUPRC"], rows, {1, 2, 3, 4, 5, 6}))
+
+
+def significance_section(scan: dict | None, fdr: float | None, plot: Path) -> str:
+    """The null behind the peaks' p- and q-values: its QQ plot, and the peaks called at the FDR."""
+    out = ["<h2>Significance</h2>"]
+    if fdr is not None and scan:
+        counts = ([f"{t}: {s['n_peaks']}" for t, s in scan["tasks"].items()] if "tasks" in scan
+                  else [str(scan["n_peaks"])])
+        out.append(f"<p>Peaks at a false-discovery rate of {fdr:g}: <b>{', '.join(counts)}</b> "
+                   "(q-values: Benjamini-Hochberg with every window scanned as a test and peaks as the "
+                   "discoveries; narrowPeak columns 8 and 9 hold -log10 p and -log10 q).</p>")
+    out.append("<p>p-values are against a null of the genome's own windows, each shuffled with its dinucleotides "
+               "kept, scored by the model and kept per GC stratum (<code>motifscan calibrate</code>). The plot shows "
+               "held-out shuffles: points on the diagonal are calibrated. The null controls false peaks that come "
+               "from sequence composition, not from biology the shuffle destroys (repeats, cofactors).</p>")
+    out.append(img(plot, alt="QQ plot of held-out null windows", scale=0.8))
+    return "\n".join(out)
 
 
 def task_scan_section(per_task: dict, tracks: list[str] | None) -> str:
@@ -481,6 +501,8 @@ def main() -> None:
     ap.add_argument("--seqlets", help="seqlets BED of motifscan attribute")
     ap.add_argument("--effects", help="effects TSV of motifscan variants (model)")
     ap.add_argument("--breaks", help="TSV of motifscan variants with the motif database")
+    ap.add_argument("--null-plot", type=Path, help="QQ plot of motifscan calibrate (null.png)")
+    ap.add_argument("--fdr", type=float, help="the FDR the peaks were called at")
     ap.add_argument("--benchmarks", nargs="*", default=[], help="STAGE=benchmark.tsv ...")
     ap.add_argument("-o", "--output", required=True)
     args = ap.parse_args()

@@ -43,7 +43,7 @@ class KmerTableConv:
     ----------
     bank
         Filter bank ``(C, 4, W)`` (channels ``A, C, G, T``), e.g. forward and reverse-complement
-        filters stacked (:func:`motifscan.scan.conv.strand_bank`).
+        filters stacked (:func:`motifscan.kernels.conv.strand_bank`).
     bias
         ``(C,)`` or ``None``.
     k

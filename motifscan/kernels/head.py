@@ -17,7 +17,8 @@ import math
 
 import numpy as np
 import torch
-from torch import nn
+
+from ..model import HeadParams
 
 from .jit import njit
 
@@ -56,27 +57,25 @@ class Head:
     Parameters
     ----------
     head
-        The model's head (``model.head``); copied, in eval mode.
+        The model's head (:meth:`~motifscan.model.MotifCNN.head_params`); copied, in eval mode.
     device
         Where the pooled vectors live (the scan's device).
     """
 
-    def __init__(self, head: nn.Module, device: torch.device) -> None:
-        mods = list(head) if isinstance(head, nn.Sequential) else [head]
-        linear = [m for m in mods if isinstance(m, nn.Linear)]
-        self.numba = (torch.device(device).type in ("cpu", "mps") and len(linear) == 1
-                      and all(isinstance(m, (nn.Linear, nn.Dropout)) for m in mods))
+    def __init__(self, head: HeadParams, device: torch.device) -> None:
+        self.numba = torch.device(device).type in ("cpu", "mps") and head.is_linear
         if self.numba:
-            self.weight = linear[0].weight.detach().cpu().double().numpy().copy()
+            linear = head.linears[0]
+            self.weight = linear.weight.detach().cpu().double().numpy().copy()
             self.weight_t = np.ascontiguousarray(self.weight.T)
-            b = linear[0].bias
+            b = linear.bias
             self.bias = (b.detach().cpu().double().numpy().copy() if b is not None
                          else np.zeros(self.weight.shape[0]))
             self(np.zeros((1, self.weight.shape[1]), np.float32))  # compile (or load) it now
         else:
             # MPS has no float64: there a non-linear head runs on the CPU
             self.device = torch.device("cpu") if torch.device(device).type == "mps" else torch.device(device)
-            self.head64 = copy.deepcopy(head).to(self.device).double().eval()
+            self.head64 = copy.deepcopy(head.module).to(self.device).double().eval()
 
     @torch.no_grad()
     def __call__(self, pooled: torch.Tensor | np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:

@@ -12,9 +12,9 @@ value after the substitution is therefore
 and only the head has to run again. :class:`MutationScorer` holds the pieces:
 
 * :meth:`~MutationScorer.activations` -- pre-ReLU outputs ``(N, P, C)`` (channels last) of the
-  strand bank ``[W, flip(W)]`` (:func:`~motifscan.scan.conv.strand_bank`), so reverse-strand
+  strand bank ``[W, flip(W)]`` (:func:`~motifscan.kernels.conv.strand_bank`), so reverse-strand
   channels are ordinary filters on forward coordinates and the update rule is the same for both;
-  the k-mer table (:class:`~motifscan.scan.kmer_conv.KmerTableConv`) on CPU, ``conv1d`` elsewhere.
+  the k-mer table (:class:`~motifscan.kernels.kmer_conv.KmerTableConv`) on CPU, ``conv1d`` elsewhere.
   Outputs do not depend on which chunk or window a position was computed in.
 * :meth:`~MutationScorer.substitute` -- pooled channels after replacing ``k`` consecutive bases
   of each row (a variant's SNV or MNV): cost ``O((W + k) C)`` per row on top of the cached
@@ -45,7 +45,7 @@ from ..model import MotifCNN
 from .conv import bank_conv, strand_bank
 from .jit import njit
 from .kmer_conv import KmerTableConv
-from .options import CONV_METHODS, CPU_CONV_METHODS
+from .methods import CONV_METHODS, CPU_CONV_METHODS
 
 __all__ = ["MutationScorer", "ISMResult", "CONV_METHODS"]
 
@@ -99,12 +99,12 @@ class MutationScorer:
         if conv_method not in CONV_METHODS:
             raise ValueError(f"conv_method must be one of {CONV_METHODS}, not {conv_method!r}")
         self.device = torch.device(device)
-        cfg = model.config
-        self.width = W = cfg.filter_width
-        self.n_filters = cfg.n_filters
-        self.rc = cfg.rc_sharing
-        self.tasks = list(cfg.tasks)
-        weight, bias = model.conv.weight.detach().cpu(), model.conv.bias.detach().cpu()
+        filters, head = model.bank(), model.head_params()
+        self.width = W = filters.width
+        self.n_filters = filters.n_filters
+        self.rc = filters.rc_sharing
+        self.tasks = list(model.config.tasks)
+        weight, bias = filters.weight.cpu(), filters.bias.cpu()
         bank, bank_bias = strand_bank(weight, bias, "cpu", torch.float32, self.rc)
         self.channels = C = bank.shape[0]
         use_table = conv_method in CPU_CONV_METHODS or (conv_method == "auto" and self.device.type == "cpu")
@@ -127,7 +127,7 @@ class MutationScorer:
         self._diff_rows_flipped_np = self._diff_rows_flipped.cpu().numpy()
         # MPS has no float64: the (small) head runs on the CPU there
         self._head_device = torch.device("cpu") if self.device.type == "mps" else self.device
-        self._head = copy.deepcopy(model.head).to(self._head_device).double().eval()
+        self._head = copy.deepcopy(head.module).to(self._head_device).double().eval()
 
     # -- building blocks ---------------------------------------------------------------------
     @torch.no_grad()

@@ -1,7 +1,7 @@
 """The fused CPU window scan: k-mer table lookup, strand max and window max in one pass (numba).
 
-The table method (:class:`~motifscan.scan.kmer_conv.KmerTableConv`, then
-:func:`~motifscan.scan.conv.sliding_max`) writes every position's ``2F`` activations to memory
+The table method (:class:`~motifscan.kernels.kmer_conv.KmerTableConv`, then
+:func:`~motifscan.kernels.conv.sliding_max`) writes every position's ``2F`` activations to memory
 (about 12 MB per batch) and reads them back to pool them, so it is bound by memory traffic. Here a
 position's activations never leave the registers: per row, for each block of ``stride`` positions
 the maximum over the block (and over its head, the first ``kernel % stride`` positions, which the
@@ -32,7 +32,7 @@ idle threads compete with the reader thread on small machines, and which is neit
 plain threads are all three.
 
 Compilation: each kernel compiles once per machine (about 7 s) and is cached on disk
-(:func:`motifscan.scan.jit.njit`; loading it takes under a second).
+(:func:`motifscan.kernels.jit.njit`; loading it takes under a second).
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ the layout TF-MoDISco reads):
 ``ism`` (default)
     Exact in-silico saturation mutagenesis: ``value[b, i] = logit(sequence with b at i) -
     logit(sequence)`` for the chosen task; 0 at the reference base. Computed by local updates of
-    cached activations (:meth:`motifscan.scan.mutations.MutationScorer.ism`), equal to ``3 L``
+    cached activations (:meth:`motifscan.kernels.mutations.MutationScorer.ism`), equal to ``3 L``
     forward passes per sequence to float rounding.
 ``grad``
     Gradient x input: ``value[b, i] = d logit / d x[b, i]``, the contribution base ``b`` would
@@ -56,8 +56,8 @@ from ..codes import N_CODE, one_hot, one_hot_torch
 from ..device import resolve_device, set_threads
 from ..errors import InputError, UsageError
 from ..model import MotifCNN
-from .mutations import MutationScorer
-from .options import AttributionOptions, RunOptions
+from ..kernels.mutations import MutationScorer
+from ..scan.options import AttributionOptions, RunOptions
 
 __all__ = ["attribute", "attribute_codes", "contributions", "call_seqlets", "resolve_task", "Seqlet"]
 
@@ -69,17 +69,9 @@ ISM_ELEMENTS = 1 << 24
 
 def resolve_task(model: MotifCNN, task: str | int | None) -> int:
     """Index of ``task`` (a name or a 0-based index; ``None``: the first)."""
-    tasks = list(model.config.tasks)
-    if task is None:
-        return 0
-    if isinstance(task, int) or (isinstance(task, str) and task.isdigit() and task not in tasks):
-        k = int(task)
-        if not 0 <= k < len(tasks):
-            raise UsageError(f"--task {task}: the model has {len(tasks)} task(s): {', '.join(tasks)}")
-        return k
-    if task not in tasks:
-        raise UsageError(f"--task {task!r} is not a task of the model", hint=f"tasks: {', '.join(tasks)}")
-    return tasks.index(task)
+    from ..data.tasks import task_index
+
+    return 0 if task is None else task_index(model.config.tasks, task)
 
 
 def attribute_codes(

@@ -5,7 +5,7 @@
   axes is its reverse complement, so the data needs no flip.
 * :func:`sliding_max`: window maxima of filter activations (exactly ``max_pool1d``), several
   times faster on CPU; pools either layout (channels-first from ``conv1d``, channels-last from
-  the k-mer table convolution of :mod:`motifscan.scan.kmer_conv`).
+  the k-mer table convolution of :mod:`motifscan.kernels.kmer_conv`).
 """
 
 from __future__ import annotations
