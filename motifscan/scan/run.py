@@ -255,7 +255,8 @@ def scan_model(
         chunk, max_bases = scanner.batch_layout(records=not in_windows, hits=hit_writer is not None)
         batches = iter_batches(source, overlap=overlap, chunk_size=run.chunk_size or chunk or default_chunk_size(dev),
                                batch_size=run.batch_size, device=dev, align=grid, max_bases=max_bases,
-                               n_filters=model.config.n_filters * (2 if model.config.rc_sharing else 1))
+                               n_filters=model.config.n_filters * (2 if model.config.rc_sharing else 1),
+                               pack=in_windows and hit_writer is None)
         # the next batch is scored while this one is written
         for batch, result in scanner.process_all(batches, windows=in_windows, records=not in_windows,
                                                  hits=hit_writer is not None):
