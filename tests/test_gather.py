@@ -58,6 +58,9 @@ def test_gathered_shards_equal_the_unsharded_scan(genome, tmp_path, n):
         _scan(model, fa, tracks[-1], peaks[-1], threshold, "--shard", f"{i}/{n}", "--chunk-size", "1500")
     sizes = tmp_path / "chrom.sizes"
     sizes.write_text("chr1\t23000\nchr2\t9000\nchrM\t900\n")
+    if n == 3:  # a FASTA index serves as chrom.sizes (its first two columns)
+        sizes = Path(str(fa) + ".fai")
+        assert sizes.read_text().startswith("chr1\t23000\t")
     res = subprocess.run([sys.executable, str(GATHER), "--sizes", str(sizes), "--tracks", *map(str, tracks),
                           "--peaks", *map(str, peaks), "--out-track", str(tmp_path / "g.bw"),
                           "--out-peaks", str(tmp_path / "g.bed")], capture_output=True, text=True)

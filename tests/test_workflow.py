@@ -50,7 +50,7 @@ def test_dry_run_of_the_demo_has_every_stage(tmp_path):
     assert res.returncode == 0, res.stderr
     stats = dict(re.findall(r"^(\w+)\s+(\d+)$", res.stdout, re.M))
     assert stats["scan_shard"] == "4"  # workflows/config/config.yaml: shards: 4
-    for rule in ("simulate_genome", "prepare_peaks", "train", "export", "compare", "gather",
+    for rule in ("simulate_genome", "prepare_peaks", "train", "export", "compare", "enrich", "gather",
                  "evaluate", "summarise", "report"):
         assert stats[rule] == "1", rule
     assert stats["convert_motifs"] == "3"
@@ -58,6 +58,12 @@ def test_dry_run_of_the_demo_has_every_stage(tmp_path):
     scans = re.findall(r"motifscan scan .*--shard (\d)/4 .*", res.stdout)
     assert sorted(scans) == ["1", "2", "3", "4"]
     assert all(".bw --peaks " in ln for ln in re.findall(r"motifscan scan .*--shard .*", res.stdout))
+    # the demo calls peaks at an FDR: one calibrate job builds the null every shard scans with
+    assert stats["calibrate"] == "1"
+    assert "motifscan calibrate results/ctcf/model.h5 " in res.stdout and "--mbp 20" in res.stdout
+    assert all("--fdr 0.05 --null results/ctcf/scan/null.h5" in ln
+               for ln in re.findall(r"motifscan scan .*--shard .*", res.stdout))
+    assert "--null-plot=results/ctcf/scan/null.png --fdr=0.05" in res.stdout
     # paths reach shell commands quoted; the train job asks for the held-out chromosomes
     assert "--test-chroms chr1,chr3,chr6" in res.stdout
 
@@ -139,6 +145,12 @@ def test_dry_run_of_a_multi_task_experiment_schedules_per_task_outputs(tmp_path)
     # the one-task experiment keeps its file names
     assert "--out-track results/one/scan/track.bw --out-peaks results/one/scan/peaks.bed" in out
     assert "results/one/prepare/heldout.peaks" in out
+    # known-motif enrichment of each experiment's training peaks, one table per task
+    assert stats["enrich"] == "3"
+    assert f"motifscan enrich {ctcf} {mafk} --names ctcf,mafk --background shuffle --motifs " in out
+    assert f"motifscan enrich --samplesheet {sheet} --motifs " in out
+    assert "-o results/one/enrich/enrichment.tsv --plot results/one/enrich/enrichment.png" in out
+    assert "--enrich results/mt/enrich" in out  # the report shows them
 
 
 @pytest.mark.parametrize("sheet, match", [
@@ -169,6 +181,12 @@ def test_config_schema_fills_defaults_and_rejects_unknown_keys():
     assert cfg["results"] == "results" and cfg["device"] == "auto"
     assert cfg["experiments"]["x"]["train"]["test_chroms"] == ["chr1", "chr3", "chr6"]
     assert cfg["experiments"]["x"]["scan"]["shards"] == 4
+    assert "threshold" not in cfg["experiments"]["x"]["scan"]  # 0.5 unless fdr is given
+    with pytest.raises(WorkflowError):  # fdr or threshold, not both
+        validate({"experiments": {"x": {"peaks": "p.fa", "scan": {"genome": "g", "fdr": 0.05, "threshold": 0.5}}}},
+                 schema)
+    with pytest.raises(WorkflowError):
+        validate({"experiments": {"x": {"peaks": "p.fa", "scan": {"genome": "g", "fdr": 0}}}}, schema)
     with pytest.raises(WorkflowError, match="epochs"):
         validate({"experiments": {"x": {"peaks": "p.fa", "epochs": 3}}}, schema)
     with pytest.raises(WorkflowError):
@@ -214,7 +232,8 @@ def test_profiles():
     n_rules = len(re.findall(r"^rule \w+:", rules, re.M))
     for key in ("threads:", "mem_mb=", "runtime=", "\n    log:", "job_mark(\""):
         assert rules.count(key) == n_rules, key
-    assert rules.count("gpus=1") == 2  # train and scan_shard
+    assert rules.count("gpus=1") == 3  # train, scan_shard and calibrate
+    assert slurm["set-resources"]["calibrate"]["gres"] == "gpu:1"
     assert ("scan_shard", "scan_shard_tasks") in derived and ("gather", "gather_task") in derived
 
 

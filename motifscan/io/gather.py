@@ -18,7 +18,7 @@ appear, or neither does (a bad line in a shard's peaks leaves no track behind).
 from __future__ import annotations
 
 import os
-from typing import Sequence
+from typing import Callable, Sequence
 
 from ..atomic import atomic_path, check_distinct, output_set
 from ..errors import InputError
@@ -108,13 +108,16 @@ def _join_tracks(tracks: Sequence[PathLike], readers: Sequence[BigWigSections], 
 
 
 def gather(tracks: Sequence[PathLike], peaks: Sequence[PathLike], out_track: PathLike, out_peaks: PathLike, *,
-           zoom_levels: int = ZOOM_LEVELS, sizes: Sequence[tuple[str, int]] | None = None) -> dict[str, int]:
+           zoom_levels: int = ZOOM_LEVELS, sizes: Sequence[tuple[str, int]] | None = None,
+           merge_peaks: Callable[[Sequence[PathLike], PathLike], int] | None = None) -> dict[str, int]:
     """One bigWig and one peak file from the tracks and peaks of shards ``1..N``.
 
     Equal, byte for byte, to ``motifscan scan MODEL GENOME -o out.bw --peaks out.bed`` without
     ``--shard`` (same options). Every check (:func:`gather_tracks`, and each peak file is the one
     its shard wrote) comes before any writing; both outputs appear together or not at all.
-    Returns ``{"values": ..., "peaks": ...}``.
+    Returns ``{"values": ..., "peaks": ...}``. ``merge_peaks(peaks, out)`` replaces the joining
+    of peak files: shards scanned with a null hand over p-value counts instead
+    (:func:`motifscan.scan.significance.gather_significant_peaks`).
     """
     if len(tracks) != len(peaks):
         raise InputError(f"{len(tracks)} shard tracks but {len(peaks)} shard peak files")
@@ -134,6 +137,8 @@ def gather(tracks: Sequence[PathLike], peaks: Sequence[PathLike], out_track: Pat
 
     with output_set():
         n_values = _join_tracks(tracks, readers, out_track, zoom_levels)
+        if merge_peaks is not None:
+            return {"values": n_values, "peaks": merge_peaks(peaks, out_peaks)}
         try:
             n_peaks = merge_peak_files(peaks, out_peaks, order=[c for c, _n in readers[0].sizes],
                                        value_at=value_at)

@@ -108,12 +108,19 @@ class BigWigWriter(AtomicWriter):
         span = int(b[0] - a[0])
         # fixed-step runs: a run breaks at a new row (chromosome) or a gap (skipped windows)
         cut = np.flatnonzero((np.diff(ws.row) != 0) | (np.diff(ws.start) != self.stride)) + 1
-        for lo, hi in zip(np.r_[0, cut].tolist(), np.r_[cut, len(ws.row)].tolist()):
-            name = ws.names[ws.row[lo]]
-            if self._bw is not None:
-                self._bw.add(name, int(a[lo]), span, self.stride, vals[lo:hi])
-            else:
-                self._spool.add(name, int(a[lo]), span, vals[lo:hi])
+        first = np.r_[0, cut]
+        counts = np.diff(np.r_[first, len(ws.row)])
+        rows = ws.row[first]
+        if self._bw is not None:
+            tid = self._bw.tid
+            row_tid = np.array([tid.get(n, -1) for n in ws.names], dtype=np.int64)
+            tids = row_tid[rows]
+            if (tids < 0).any():
+                name = ws.names[int(rows[np.argmax(tids < 0)])]
+                raise ValueError(f"chromosome {name!r} is not in the bigWig's chromosome list")
+            self._bw.add_runs(tids, a[first], counts, span, self.stride, vals)
+        else:
+            self._spool.add_runs(ws.names, rows, a[first], span, counts, vals)
 
     def finish(self) -> None:
         if self._spool is not None:
@@ -145,9 +152,13 @@ class _RunSpool:
             self._files.append(fh)
         self.runs, self.values = self._files
 
-    def add(self, name: str, start: int, span: int, vals: np.ndarray) -> None:
-        idx = self.names.setdefault(name, len(self.names))
-        np.array([idx, start, span, len(vals)], dtype=np.int64).tofile(self.runs)
+    def add_runs(self, names: list[str], rows: np.ndarray, starts: np.ndarray, span: int, counts: np.ndarray,
+                 vals: np.ndarray) -> None:
+        """Runs ``i`` of record ``names[rows[i]]``: ``counts[i]`` values from ``starts[i]``."""
+        idx = np.array([self.names.setdefault(n, len(self.names)) for n in names], dtype=np.int64)
+        table = np.empty((len(rows), 4), dtype=np.int64)
+        table[:, 0], table[:, 1], table[:, 2], table[:, 3] = idx[rows], starts, span, counts
+        table.tofile(self.runs)
         np.asarray(vals, dtype=np.float32).tofile(self.values)
 
     def replay(self, step: int):

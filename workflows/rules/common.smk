@@ -184,6 +184,23 @@ def export_sequences(wc):
     return shlex.join(["--sequences", peaks(wc)])
 
 
+def enrich_args(wc):
+    """enrich's peak sets: the peaks (several with --names, or --samplesheet), genome, background.
+
+    The controls follow the training negatives: shuffles, GC-matched genome regions
+    ('background'), or the negatives file; a samplesheet names each task's own.
+    """
+    e = exp_cfg(wc)
+    if "samplesheet" in e:
+        return shlex.join(["--samplesheet", inpath(e["samplesheet"])])
+    args = [t.peaks for t in task_specs(wc.exp)] + ["--names", ",".join(tasks(wc))] if tasks(wc) else [peaks(wc)]
+    if e.get("genome"):
+        args += ["--genome", inpath(e["genome"])]
+    neg = e["negatives"]
+    args += ["--background", {"shuffle": "shuffle", "background": "genome"}.get(neg) or inpath(neg)]
+    return shlex.join(args)
+
+
 def train_args(wc):
     t = exp_cfg(wc)["train"]
     args = ["--length", t["length"], "--filters", t["filters"], "--filter-width", t["filter_width"],
@@ -239,12 +256,37 @@ def n_shards(wc):
     return scan_cfg(wc)["shards"]
 
 
+def scan_fdr(wc_or_name):
+    """The FDR of an experiment's peaks, or None (peaks by probability threshold)."""
+    return exp_cfg(wc_or_name).get("scan", {}).get("fdr")
+
+
+def null_file(wc_or_name, suffix="h5"):
+    """The null of the experiment's model on its scan genome (calibrate's output; .png: its QQ plot)."""
+    return f"{R}/{_exp_name(wc_or_name)}/scan/null.{suffix}"
+
+
 def scan_args(wc):
     s = scan_cfg(wc)
-    args = ["--stride", s["stride"], "--threshold", s["threshold"]]
+    args = ["--stride", s["stride"]]
+    if scan_fdr(wc) is not None:
+        args += ["--fdr", s["fdr"], "--null", null_file(wc)]
+    else:
+        args += ["--threshold", s.get("threshold", 0.5)]
     if "window" in s:
         args += ["--window", s["window"]]
     return f"{shlex.join(str(a) for a in args)} {s['extra']}"
+
+
+def calibrate_args(wc):
+    """The scan's window and stride (the null serves only them), and the null's size."""
+    s = scan_cfg(wc)
+    args = ["--stride", s["stride"]]
+    if "window" in s:
+        args += ["--window", s["window"]]
+    if "null_mbp" in s:
+        args += ["--mbp", s["null_mbp"]]
+    return shlex.join(str(a) for a in args)
 
 
 def shard_files(wc, suffix):
@@ -321,6 +363,7 @@ def stage_benchmarks(wc):
         "export": [f"{BENCH}/{exp}/export.tsv",
                    *(f"{BENCH}/{exp}/convert_{ext}.tsv" for ext in MOTIF_FORMATS.values())],
         "compare": [f"{BENCH}/{exp}/compare.tsv"],
+        "enrich": [f"{BENCH}/{exp}/enrich.tsv"],
         "evaluate": [f"{BENCH}/{exp}/evaluate.tsv", f"{BENCH}/{exp}/summarise.tsv"],
     }
     if scanned(exp):
@@ -328,6 +371,8 @@ def stage_benchmarks(wc):
         if g in SIMULATED:
             files["simulate"] = [f"{BENCH}/genomes/{g}/simulate.tsv"]
         files["scan"] = [f"{BENCH}/{exp}/scan_{i}.tsv" for i in range(1, n_shards(wc) + 1)]
+        if scan_fdr(exp) is not None:
+            files["scan"].append(f"{BENCH}/{exp}/calibrate.tsv")
         files["gather"] = [f"{BENCH}/{exp}/gather_{t}.tsv" for t in tasks(exp)] or [f"{BENCH}/{exp}/gather.tsv"]
         files["gather"].append(f"{BENCH}/genomes/{g}/chrom_sizes.tsv")
     if interpreted(exp):
@@ -371,10 +416,13 @@ def report_inputs(wc):
         "table": f"{R}/{wc.exp}/motifs/motifs.tsv",
         "logos": f"{R}/{wc.exp}/motifs/logos",
         "matches": f"{R}/{wc.exp}/motifs/matches.tsv",
+        "enrich": f"{R}/{wc.exp}/enrich",
         "benchmarks": [f for fs in stage_benchmarks(wc).values() for f in fs],
     }
     if scanned(wc.exp):
         files["track"] = [f"{R}/{wc.exp}/scan/track{t}.bw" for t in task_suffix(wc.exp)]
+        if scan_fdr(wc) is not None:
+            files["null_plot"] = null_file(wc, "png")
     if interpreted(wc.exp):
         files["contrib"] = f"{R}/{wc.exp}/interpret/logos"
         files["seqlets"] = f"{R}/{wc.exp}/interpret/seqlets.bed"

@@ -19,11 +19,6 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _common import one_line_errors  # noqa: E402
 
 
-def read_sizes(path) -> list[tuple[str, int]]:
-    rows = [ln.split("\t") for ln in Path(path).read_text().splitlines() if ln.strip()]
-    return [(c, int(n)) for c, n in rows]
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", required=True)
@@ -35,10 +30,15 @@ def main() -> None:
     with one_line_errors(__file__):
         from motifscan.atomic import check_output_path
         from motifscan.io.gather import gather
+        from motifscan.scan.significance import gather_significant_peaks, has_sidecars
+        from motifscan.io.intervals import read_sizes  # chrom.sizes or a .fai
 
         check_output_path(args.out_track)
         check_output_path(args.out_peaks)
-        got = gather(args.tracks, args.peaks, args.out_track, args.out_peaks, sizes=read_sizes(args.sizes))
+        # shards scanned with a null (scan --fdr/--null) carry p-value counts for genome-wide q-values
+        merge = gather_significant_peaks if has_sidecars(args.peaks) else None
+        got = gather(args.tracks, args.peaks, args.out_track, args.out_peaks, sizes=read_sizes(args.sizes),
+                     merge_peaks=merge)
         print(f"gather: {got['values']} track values from {len(args.tracks)} shards -> {args.out_track}; "
               f"{got['peaks']} peaks -> {args.out_peaks}", file=sys.stderr)
 
