@@ -32,6 +32,7 @@ from ._version import __version__
 from .atomic import atomic_path
 from .codes import ALPHABET, one_hot_torch
 from .errors import ModelFileError
+from .text import plural
 
 __all__ = ["ModelConfig", "MotifCNN", "FilterBank", "HeadParams", "save_model", "load_model", "file_sha256",
            "check_task_names", "FORMAT_NAME", "FORMAT_VERSION"]
@@ -475,7 +476,7 @@ def _check_finite(state: dict[str, torch.Tensor], path) -> None:
     for key, tensor in state.items():
         if not bool(torch.isfinite(tensor).all()):
             bad = int((~torch.isfinite(tensor)).sum())
-            raise ModelFileError(f"weights/{key} has {bad:,} non-finite value(s) (NaN or inf)", path=path,
+            raise ModelFileError(f"weights/{key} has {plural(bad, 'non-finite value', commas=True)} (NaN or inf)", path=path,
                                  hint="the model diverged in training or the file was damaged; retrain")
 
 

@@ -6,6 +6,12 @@ motif's probability matrix, are planted at non-overlapping positions on either s
 planted sites are written beside it as a BED6 truth file (``chrom start end motif_id 0 strand``)
 so that a scan's recovery of them can be measured.
 
+With ``isochores`` the background is instead a first-order Markov chain with CpG depletion (C -> G
+transitions weighted by ``cpg``) whose GC content changes in blocks of
+``isochore_length`` bp, cycling through the ``isochores`` list along each chromosome, as GC
+isochores do in mammalian genomes: a site-free test bed for calibrated p-values
+(:mod:`motifscan.stats.null`); :func:`isochore_gc` gives the block GC at any position.
+
 Everything is drawn from one seeded ``numpy.random.Generator``, so the same arguments give the
 same files byte for byte. The genome is generated and written in blocks, so memory does not
 grow with its length.
@@ -18,12 +24,13 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numba
 import numpy as np
 
 from .atomic import atomic_open, check_output_path
 from .motifs.pwm import Motif
 
-__all__ = ["simulate_genome", "SimulatedGenome", "LINE_WIDTH"]
+__all__ = ["simulate_genome", "SimulatedGenome", "LINE_WIDTH", "markov_transitions", "isochore_gc"]
 
 log = logging.getLogger("motifscan")
 
@@ -85,6 +92,52 @@ def _sample_instances(rng: np.random.Generator, probs: np.ndarray, n: int) -> np
     return (u[:, :, None] >= cdf[None, :, :3]).sum(axis=2).astype(np.uint8)
 
 
+def markov_transitions(gc: float, cpg: float) -> np.ndarray:
+    """``(4, 4)`` transition matrix (A, C, G, T) whose chain has stationary GC ``gc`` and C -> G
+    depleted by the weight ``cpg`` (0.25 gives a CG observed/expected ratio of 0.33-0.42 at 35-60%
+    GC; mammals: about 0.2-0.25).
+
+    ``P[a, b]`` is proportional to ``pi_b`` (``pi`` = ``(1 - g, g, g, 1 - g) / 2``), times ``cpg``
+    for C -> G; ``g`` is moved until the chain's stationary GC is ``gc``.
+    """
+    g = gc
+    for _ in range(60):
+        pi = np.array([1 - g, g, g, 1 - g]) / 2.0
+        P = np.tile(pi, (4, 1))
+        P[1, 2] *= cpg
+        P /= P.sum(axis=1, keepdims=True)
+        w, v = np.linalg.eig(P.T)
+        stat = np.real(v[:, np.argmin(np.abs(w - 1))])
+        stat /= stat.sum()
+        got = stat[1] + stat[2]
+        if abs(got - gc) < 1e-10:
+            break
+        g = min(max(g + (gc - got), 1e-6), 1 - 1e-6)
+    return P
+
+
+def isochore_gc(pos: np.ndarray, isochores, isochore_length: int) -> np.ndarray:
+    """The GC of the isochore holding each chromosome position (blocks restart on each chromosome)."""
+    iso = np.asarray(isochores, dtype=np.float64)
+    return iso[(np.asarray(pos, dtype=np.int64) // isochore_length) % len(iso)]
+
+
+def _markov_chain(u, cdf, prev, out):
+    """``out[i]``: the letter after ``out[i - 1]`` (``prev`` before ``out[0]``) drawn by ``u[i]``."""
+    for i in range(u.shape[0]):
+        row = cdf[prev]
+        b = 3
+        for k in range(3):
+            if u[i] < row[k]:
+                b = k
+                break
+        out[i] = b
+        prev = b
+
+
+_markov_chain_jit = numba.njit(nogil=True)(_markov_chain)
+
+
 def _fasta_lines(codes: np.ndarray) -> bytes:
     """Sequence codes (0..3) as FASTA text, ``LINE_WIDTH`` letters per line, newline-terminated."""
     letters = _LETTERS[codes]
@@ -110,6 +163,9 @@ def simulate_genome(
     n_sites: int,
     seed: int,
     gc: float | None = 0.41,
+    isochores: tuple[float, ...] | None = None,
+    isochore_length: int = 1_000_000,
+    cpg: float = 0.25,
 ) -> SimulatedGenome:
     """Write a random genome with planted motif sites, and the BED of those sites.
 
@@ -134,6 +190,14 @@ def simulate_genome(
     gc
         GC fraction of the i.i.d. background (0.41 is the human genome average); ``None`` for
         uniform bases.
+    isochores
+        GC of the background's isochores (a Markov chain with CpG depletion, see the module
+        docstring), cycled in blocks of ``isochore_length`` along each chromosome; ``gc`` is then
+        not used.
+    isochore_length
+        Bases per isochore block.
+    cpg
+        With ``isochores``: the weight of C -> G transitions (CpG depletion; 1 for none).
 
     Returns
     -------
@@ -171,6 +235,10 @@ def simulate_genome(
                 f"{k} sites of width {width} do not fit in {name} ({chrom_len} bp): "
                 "give a longer genome or fewer sites")
 
+    if isochores is not None:
+        if isochore_length < 1 or not all(0 < g < 1 for g in isochores) or not 0 < cpg <= 1:
+            raise ValueError("isochores need GC values in (0, 1), isochore_length >= 1 and cpg in (0, 1]")
+        cdfs = [np.cumsum(markov_transitions(g, cpg), axis=1) for g in isochores]
     result = SimulatedGenome(sizes=dict(zip(names, lengths)), motif_id=m.id)
     with atomic_open(path, "wb") as fa, atomic_open(truth_bed, "w") as bed:
         for name, chrom_len, k in zip(names, lengths, per_chrom):
@@ -179,9 +247,21 @@ def simulate_genome(
             inst = _sample_instances(rng, m.probs, len(starts))
             inst[minus] = 3 - inst[minus, ::-1]  # reverse complement (codes A,C,G,T = 0..3)
             fa.write(f">{name}\n".encode())
+            prev = 0
             for b0 in range(0, chrom_len, _BLOCK):
                 b1 = min(b0 + _BLOCK, chrom_len)
-                block = rng.choice(4, size=b1 - b0, p=bg).astype(np.uint8)
+                if isochores is None:
+                    block = rng.choice(4, size=b1 - b0, p=bg).astype(np.uint8)
+                else:
+                    block = np.empty(b1 - b0, dtype=np.uint8)
+                    u = rng.random(b1 - b0)
+                    a = b0
+                    while a < b1:  # one isochore at a time
+                        e = min(b1, (a // isochore_length + 1) * isochore_length)
+                        cdf = cdfs[(a // isochore_length) % len(cdfs)]
+                        _markov_chain_jit(u[a - b0:e - b0], cdf, prev, block[a - b0:e - b0])
+                        prev = int(block[e - b0 - 1])
+                        a = e
                 # Paste every site that overlaps [b0, b1) (sites may straddle two blocks).
                 hit = (starts < b1) & (starts + width > b0)
                 if hit.any():

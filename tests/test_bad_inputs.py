@@ -447,6 +447,14 @@ CASES = [
     C("attribute-bed-without-genome", ATTR + " {i}/withchr.bed -o {o}/a.npz", 2, "withchr.bed", "--genome"),
     C("attribute-unknown-task", ATTR + " {i}/peaks.fa -o {o}/a.npz --task nosuch", 2, "--task 'nosuch'"),
     C("attribute-binary-input", ATTR + " {i}/binary.fa -o {o}/a.npz", 1, "binary.fa", "neither FASTA"),
+    # --- enrich
+    C("enrich-empty-peaks", "enrich {i}/empty.fa -o {o}/e.tsv", 1, "empty.fa", "empty"),
+    C("enrich-bed-without-genome", "enrich {i}/withchr.bed -o {o}/e.tsv", 2, "withchr.bed", "--genome"),
+    C("enrich-genome-background-fasta", "enrich {i}/peaks.fa --background genome -o {o}/e.tsv", 2, "peaks.fa",
+      "--genome"),
+    C("enrich-no-motifs", "enrich {i}/peaks.fa --motifs {i}/empty.meme -o {o}/e.tsv", 1, "empty.meme", "no motifs"),
+    C("enrich-controls-shorter-than-motifs", "enrich {i}/peaks.fa --background {i}/short.fa -o {o}/e.tsv", 1,
+      "short.fa:record s1", "shorter than motif"),
 ]
 
 

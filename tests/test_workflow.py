@@ -58,6 +58,12 @@ def test_dry_run_of_the_demo_has_every_stage(tmp_path):
     scans = re.findall(r"motifscan scan .*--shard (\d)/4 .*", res.stdout)
     assert sorted(scans) == ["1", "2", "3", "4"]
     assert all(".bw --peaks " in ln for ln in re.findall(r"motifscan scan .*--shard .*", res.stdout))
+    # the demo calls peaks at an FDR: one calibrate job builds the null every shard scans with
+    assert stats["calibrate"] == "1"
+    assert "motifscan calibrate results/ctcf/model.h5 " in res.stdout and "--mbp 20" in res.stdout
+    assert all("--fdr 0.05 --null results/ctcf/scan/null.h5" in ln
+               for ln in re.findall(r"motifscan scan .*--shard .*", res.stdout))
+    assert "--null-plot=results/ctcf/scan/null.png --fdr=0.05" in res.stdout
     # paths reach shell commands quoted; the train job asks for the held-out chromosomes
     assert "--test-chroms chr1,chr3,chr6" in res.stdout
 
@@ -169,6 +175,12 @@ def test_config_schema_fills_defaults_and_rejects_unknown_keys():
     assert cfg["results"] == "results" and cfg["device"] == "auto"
     assert cfg["experiments"]["x"]["train"]["test_chroms"] == ["chr1", "chr3", "chr6"]
     assert cfg["experiments"]["x"]["scan"]["shards"] == 4
+    assert "threshold" not in cfg["experiments"]["x"]["scan"]  # 0.5 unless fdr is given
+    with pytest.raises(WorkflowError):  # fdr or threshold, not both
+        validate({"experiments": {"x": {"peaks": "p.fa", "scan": {"genome": "g", "fdr": 0.05, "threshold": 0.5}}}},
+                 schema)
+    with pytest.raises(WorkflowError):
+        validate({"experiments": {"x": {"peaks": "p.fa", "scan": {"genome": "g", "fdr": 0}}}}, schema)
     with pytest.raises(WorkflowError, match="epochs"):
         validate({"experiments": {"x": {"peaks": "p.fa", "epochs": 3}}}, schema)
     with pytest.raises(WorkflowError):

@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import logging
 import shlex
+from pathlib import Path
 
 import click
+
+from ..errors import InputError, UsageError
 
 from ..scan.options import (
     CONV_METHODS,
     MOTIF_METHODS,
     PRECISIONS,
+    TRACK_VALUES,
     InputOptions,
     MotifOptions,
     OutputOptions,
@@ -31,6 +35,12 @@ log = logging.getLogger("motifscan")
 def _chroms(values: tuple[str, ...]) -> tuple[str, ...] | None:
     out = tuple(c.strip() for v in values for c in v.split(",") if c.strip())
     return out or None
+
+
+def check_genome_input(path: str) -> None:
+    """The genome named on the command line exists (checked before a model is read)."""
+    if not Path(path).exists():
+        raise InputError("genome file not found", path=path)
 
 
 @cli.command(context_settings={"show_default": True})
@@ -53,6 +63,14 @@ def _chroms(values: tuple[str, ...]) -> tuple[str, ...] | None:
 @click.option("--stride", type=click.IntRange(min=1), default=WindowOptions.stride, help="Step between window starts.")
 @click.option("--threshold", type=click.FloatRange(0, 1), default=WindowOptions.threshold,
               help="Peaks: windows scoring at least this probability are merged (see the README on choosing it).")
+@click.option("--null", "null_path", type=click.Path(dir_okay=False),
+              help="Models, windows mode: the null from 'motifscan calibrate' (same model, window, stride): "
+                   "peaks get -log10 p and -log10 q in narrowPeak columns 8 and 9.")
+@click.option("--fdr", type=float,
+              help="Peaks: windows with a Benjamini-Hochberg q-value (over every window scanned) <= FDR, in (0, 1], "
+                   "instead of --threshold; builds the null on the fly (default size) when --null is not given.")
+@click.option("--track-value", type=click.Choice(TRACK_VALUES), default=WindowOptions.track_value,
+              help="Track values: the model's probability, or -log10 p against the null.")
 @click.option("--hits", type=click.Path(dir_okay=False), help="Also write filter hits as BED6 + matched sequence.")
 @click.option("--hit-fraction", type=click.FloatRange(0, 1, min_open=True), default=WindowOptions.hit_fraction,
               help="A filter hit needs this fraction of the filter's maximum possible activation.")
@@ -89,9 +107,10 @@ def _chroms(values: tuple[str, ...]) -> tuple[str, ...] | None:
                    "convolution on a GPU, lookahead index on CPU.")
 @device_options
 @quiet_option
-def scan(model, input_path, output, mode, fmt, task, peaks, window, stride, threshold, hits, hit_fraction, shard, chroms,
-         regions, skip_masked, reference, include_secondary, tag_bam, batch_size, chunk_size, precision,
-         conv_method, pvalue, bg, motif_pseudo, pssm_range, motif_format, motif_method, device, threads, quiet):
+def scan(model, input_path, output, mode, fmt, task, peaks, window, stride, threshold, null_path, fdr, track_value,
+         hits, hit_fraction, shard, chroms, regions, skip_masked, reference, include_secondary, tag_bam, batch_size,
+         chunk_size, precision, conv_method, pvalue, bg, motif_pseudo, pssm_range, motif_format, motif_method, device,
+         threads, quiet):
     """Scan INPUT (FASTA, FASTA.gz, bgzip, '-', or BAM/CRAM/SAM) with MODEL.
 
     MODEL is a model file (.h5) from 'motifscan train', or a motif file (.meme, .jaspar,
@@ -100,6 +119,12 @@ def scan(model, input_path, output, mode, fmt, task, peaks, window, stride, thre
     """
     from ..scan.shard import parse_shard
 
+    if fdr is not None:
+        if not 0 < fdr <= 1:
+            raise UsageError(f"--fdr must be in (0, 1], got {fdr}")
+        source = click.get_current_context().get_parameter_source("threshold")
+        if source is not None and source.name != "DEFAULT":
+            raise UsageError("--fdr and --threshold both choose the peaks", hint="give one of them")
     kind, model = model_or_motifs(model, input_path, command="scan", usage="MODEL_OR_MOTIFS INPUT -o OUT",
                                   what="input", endings=SEQUENCE_ENDINGS, motif_format=motif_format)
     out = OutputOptions(output, fmt=fmt, mode=mode, peaks=peaks, hits=hits, tag_bam=tag_bam,
@@ -108,24 +133,46 @@ def scan(model, input_path, output, mode, fmt, task, peaks, window, stride, thre
                           reference=reference, include_secondary=include_secondary)
     run = RunOptions(device=device, threads=threads, chunk_size=chunk_size, batch_size=batch_size,
                      precision=precision, conv_method=conv_method, progress=not quiet)
-    windows = WindowOptions(window=window, stride=stride, threshold=threshold, hit_fraction=hit_fraction)
+    windows = WindowOptions(window=window, stride=stride, threshold=threshold, hit_fraction=hit_fraction, fdr=fdr,
+                            track_value=track_value)
     motifs = MotifOptions(pvalue=pvalue, background=bg, pseudocount=motif_pseudo, pssm_range=pssm_range,
                           motif_format=motif_format, method=motif_method)
     if kind == "motifs":
         from ..scan.run import check_motif_outputs, scan_motifs
 
         check_motif_outputs(out)
+        if null_path is not None:
+            log.warning("--null applies to model scans and is ignored for motif files (they have exact p-values)")
         for name in (*changed(windows), *(k for k in ("precision", "conv_method") if k in changed(run))):
             log.warning("--%s applies to model scans and is ignored for motif files", name.replace("_", "-"))
         scan_motifs(model, input_path, out, options=motifs, inputs=inputs, run=run)
         return 0
-    from ..device import resolve_device
     from ..model import load_model
     from ..scan.run import model_scan_mode, scan_model
 
     model_scan_mode(input_path, out)  # every output checked before the model is read
     for name in changed(motifs):
         log.warning("--%s applies to motif files and is ignored for model scans", name.replace("_", "-"))
-    net = load_model(model, device=resolve_device(device))
-    scan_model(net, input_path, out, windows=windows, inputs=inputs, run=run)
+    net = load_model(model)  # on the CPU: the job moves it to its device
+    null = _scan_null(net, null_path, input_path, windows, run)
+    scan_model(net, input_path, out, windows=windows, inputs=inputs, run=run, null=null)
     return 0
+
+
+def _scan_null(net, null_path, input_path, windows: WindowOptions, run: RunOptions):
+    """The scan's null: loaded (checked against the model, window and stride), built on the fly
+    when --fdr or --track-value pvalue needs one, else ``None``."""
+    from ..interpret.calibrate import CalibrateOptions, calibrate, load_null
+
+    window = int(windows.window or net.config.seq_length)
+    if null_path is not None:
+        return load_null(null_path, net, window=window, stride=windows.stride)
+    if windows.fdr is None and windows.track_value != "pvalue":
+        return None
+    if input_path == "-":
+        raise UsageError("building a null needs the genome file, not standard input",
+                         hint="give the FASTA path, or --null null.h5 from 'motifscan calibrate'")
+    options = CalibrateOptions(window=window, stride=windows.stride)
+    log.info("no --null: building one from %s (%g Mbp of shuffled windows; 'motifscan calibrate' saves it "
+             "for reuse)", input_path, options.mbp)
+    return calibrate(net, input_path, options, run=run).null

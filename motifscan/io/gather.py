@@ -14,7 +14,7 @@ Each shard must be scanned with the same options (model, window, stride, thresho
 from __future__ import annotations
 
 import os
-from typing import Sequence
+from typing import Callable, Sequence
 
 from ..atomic import atomic_path
 from ..errors import InputError
@@ -76,15 +76,20 @@ def gather_tracks(tracks: Sequence[PathLike], out: PathLike, *, zoom_levels: int
 
 
 def gather(tracks: Sequence[PathLike], peaks: Sequence[PathLike], out_track: PathLike, out_peaks: PathLike, *,
-           zoom_levels: int = ZOOM_LEVELS, sizes: Sequence[tuple[str, int]] | None = None) -> dict[str, int]:
+           zoom_levels: int = ZOOM_LEVELS, sizes: Sequence[tuple[str, int]] | None = None,
+           merge_peaks: Callable[[Sequence[PathLike], PathLike], int] | None = None) -> dict[str, int]:
     """One bigWig and one peak file from the tracks and peaks of shards ``1..N``.
 
     Equal, byte for byte, to ``motifscan scan MODEL GENOME -o out.bw --peaks out.bed`` without
-    ``--shard`` (same options). Returns ``{"values": ..., "peaks": ...}``.
+    ``--shard`` (same options). Returns ``{"values": ..., "peaks": ...}``. ``merge_peaks(peaks,
+    out)`` replaces the joining of peak files: shards scanned with a null hand over p-value counts
+    instead (:func:`motifscan.scan.significance.gather_significant_peaks`).
     """
     if len(tracks) != len(peaks):
         raise InputError(f"{len(tracks)} shard tracks but {len(peaks)} shard peak files")
     n_values = gather_tracks(tracks, out_track, zoom_levels=zoom_levels, sizes=sizes)
+    if merge_peaks is not None:
+        return {"values": n_values, "peaks": merge_peaks(peaks, out_peaks)}
     import pyBigWig
 
     opened: dict[int, object] = {}

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Iterable, Mapping
 
 from ..errors import InputError
+from ..text import plural
 from .fasta import open_binary
 
 __all__ = ["Interval", "read_intervals", "centre", "check_chromosomes", "check_within", "parse_region_name",
@@ -136,7 +137,7 @@ def check_chromosomes(
         hint = ("the genome names chromosomes without the 'chr' prefix: remove it from the "
                 + ("VCF (bcftools annotate --rename-chrs with lines like 'chr1 1')" if vcf else f"{what} (sed 's/^chr//')"))
     raise InputError(
-        f"{len(missing)} chromosome(s) not in genome {genome_path}: {shown}", path=path, hint=hint
+        f"{plural(len(missing), 'chromosome')} not in genome {genome_path}: {shown}", path=path, hint=hint
     )
 
 

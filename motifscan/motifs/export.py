@@ -31,7 +31,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,7 @@ from ..data.datasets import SequenceSet, load_sequences, sequence_set
 from ..data.tasks import task_index
 from ..errors import InputError, UsageError
 from ..io.fasta import IndexedFasta
+from ..kernels.methods import resolve_compute
 from ..io.samplesheet import TaskSpec
 from ..io.motif_formats import detect_format, read_motifs, write_motifs
 from ..model import MotifCNN, file_sha256, load_model
@@ -53,10 +54,14 @@ from .pwm import Motif
 
 __all__ = [
     "ExportOptions", "ExportResult", "export_motifs", "resolve_negatives", "table_path",
-    "TSV_COLUMNS", "MAX_NEGATIVES",
+    "TSV_COLUMNS", "MAX_NEGATIVES", "NAME_EVALUE", "match_name",
 ]
 
 log = logging.getLogger("motifscan")
+
+#: A motif whose best database match has at most this E-value is named after it: the alternate
+#: name in the motif file (``MOTIF filter25 CTCF_MA0139.2``) and the workflow report's motif column.
+NAME_EVALUE = 0.05
 
 #: Columns of the TSV written beside the motif file (``NA`` where a value does not apply). One
 #: row per written motif: a group of filters (``members``, best member first; the motif is the
@@ -201,6 +206,11 @@ def _resolve_db(db) -> list[Motif] | None:
                              hint="give a MEME/JASPAR/TRANSFAC/HOMER file, or 'jaspar' for the bundled JASPAR 2024")
         return read_motifs(path)
     return list(db)
+
+
+def match_name(target_id: str, target_alt: str = "") -> str:
+    """How a motif that matches a database motif is named after it: ``CTCF MA0139.2``."""
+    return f"{target_alt} {target_id}" if target_alt and target_alt != "NA" else target_id
 
 
 def _best_matches(queries: list[Motif], database: list[Motif]) -> dict[str, tuple[str, str, float]]:
@@ -369,8 +379,6 @@ def export_motifs(
     InputError
         Unreadable model, sequences or database; no filter with enough sites.
     """
-    from ..device import resolve_device
-
     fmt = detect_format(output, format)
     output = check_output_path(output)
     tsv = check_output_path(table_path(output))
@@ -389,7 +397,7 @@ def export_motifs(
         raise UsageError("give labels or negatives, not both")
     database = _resolve_db(db)
 
-    dev = resolve_device(device)
+    dev = resolve_compute(device, "export").device
     if isinstance(model, (str, os.PathLike)):
         model, home = load_model(model, device=dev), None
     else:
@@ -414,6 +422,9 @@ def export_motifs(
     if options.trim:
         motifs = [m.trim(options.trim_ic) for m in motifs]
     best = _best_matches(motifs, database) if database is not None else {}
+    # a motif that matches a known one well carries its name (the motif file's alternate name)
+    motifs = [replace(m, alt=match_name(*best[m.id][:2])) if m.id in best and best[m.id][2] <= NAME_EVALUE else m
+              for m in motifs]
 
     rows = []
     for rank, (members, m) in enumerate(zip(groups, motifs), start=1):

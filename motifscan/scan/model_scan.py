@@ -27,7 +27,7 @@ Records
 Hits
     Positions where a filter's activation reaches ``hit_fraction`` of the largest activation the
     filter can produce, on either strand, as BED6 (+ the matched sequence read 5'->3' on the hit's
-    strand). Each start position is reported once (chunk ownership, see :mod:`.engine`).
+    strand). Each start position is reported once (chunk ownership, see :mod:`.sources`).
 """
 
 from __future__ import annotations
@@ -47,7 +47,8 @@ from .batching import Batch
 from ..kernels.conv import DTYPES, bank_conv, sliding_max, strand_bank
 from ..kernels.head import Head
 from ..kernels.kmer_conv import KmerTableConv
-from ..kernels.methods import CONV_METHODS, CPU_CONV_METHODS
+from ..kernels.methods import CPU_CONV_METHODS
+from ..kernels.methods import conv_method as resolve_conv_method
 
 __all__ = ["ModelScanner", "ScanResult", "WindowScores", "RecordScore", "Hit", "MAX_N_FRACTION",
            "window_n_counts"]
@@ -63,7 +64,8 @@ class WindowScores:
 
     ``names[row[i]]`` is the chromosome of window ``i``; ``start`` its 0-based start; ``score``
     ``(n, T)`` probabilities. ``finished`` maps chromosomes that ended in this batch to their
-    length (for writers that learn chromosome sizes as they go).
+    length (for writers that learn chromosome sizes as they go). ``log_p`` ``(n, T)``: natural-log
+    p-values, when the scan has a null (:mod:`motifscan.scan.significance`).
     """
 
     names: list[str]
@@ -71,6 +73,7 @@ class WindowScores:
     start: np.ndarray
     score: np.ndarray
     finished: dict[str, int] = field(default_factory=dict)
+    log_p: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.start)
@@ -246,14 +249,7 @@ class ModelScanner:
         self.dtype = DTYPES[precision]
         self.weight, self.bias = bank.weight, bank.bias
         self._bank, self._bank_bias = strand_bank(self.weight, self.bias, self.device, self.dtype, self.rc)
-        table_ok = self.device.type == "cpu" and self.dtype == torch.float32
-        if conv_method not in CONV_METHODS:
-            raise ValueError(f"conv_method must be one of {', '.join(CONV_METHODS)}, not {conv_method!r}")
-        if conv_method in CPU_CONV_METHODS and not table_ok:
-            raise ValueError(f"the {conv_method} convolution runs on CPU in fp32 only; use dense")
-        if conv_method == "auto":
-            conv_method = "fused" if table_ok else "dense"
-        self.conv_method = conv_method
+        self.conv_method = conv_method = resolve_conv_method("scan", self.device, conv_method, precision)
         self._table = KmerTableConv(self._bank, self._bank_bias) if conv_method in CPU_CONV_METHODS else None
         self._fused = None
         if conv_method == "fused":

@@ -33,12 +33,15 @@ from .shard import Shard
 __all__ = [
     "InputOptions", "RunOptions", "OutputOptions", "WindowOptions", "MotifOptions",
     "VariantOptions", "AttributionOptions", "REF_FROM", "ATTRIBUTION_METHODS",
-    "PRECISIONS", "CONV_METHODS", "CPU_CONV_METHODS", "MOTIF_METHODS", "BACKGROUNDS", "SCAN_MODES", "changed",
+    "PRECISIONS", "CONV_METHODS", "CPU_CONV_METHODS", "MOTIF_METHODS", "BACKGROUNDS", "SCAN_MODES", "TRACK_VALUES",
+    "changed",
 ]
 
 #: ``--bg`` keywords (anything else is a MEME background file).
 BACKGROUNDS = ("motif-file", "uniform", "input")
 SCAN_MODES = ("windows", "records")
+#: ``--track-value``: what a window track holds: the model's probability, or ``-log10 p`` (needs a null).
+TRACK_VALUES = ("probability", "pvalue")
 
 PathLike = str | os.PathLike
 
@@ -184,12 +187,20 @@ class WindowOptions:
         Peaks: windows scoring at least this probability are merged into peaks.
     hit_fraction
         Filter hits: positions reaching this fraction of the filter's largest possible activation.
+    fdr
+        Peaks: instead of ``threshold``, windows with a Benjamini-Hochberg q-value (over every
+        window scanned) ``<= fdr`` are merged into peaks; needs a null.
+    track_value
+        What a bedGraph / bigWig track holds: ``probability`` or ``pvalue`` (``-log10 p``; needs
+        a null).
     """
 
     window: int | None = None
     stride: int = 50
     threshold: float = 0.5
     hit_fraction: float = 0.75
+    fdr: float | None = None
+    track_value: str = "probability"
 
     def __post_init__(self) -> None:
         if self.window is not None and self.window < 1:
@@ -200,6 +211,10 @@ class WindowOptions:
             raise UsageError(f"--threshold must be in [0, 1], got {self.threshold}")
         if not 0 < self.hit_fraction <= 1:
             raise UsageError(f"--hit-fraction must be in (0, 1], got {self.hit_fraction}")
+        if self.fdr is not None and not 0 < self.fdr <= 1:
+            raise UsageError(f"--fdr must be in (0, 1], got {self.fdr}")
+        if self.track_value not in TRACK_VALUES:
+            raise UsageError(f"--track-value {self.track_value!r}", hint="use probability or pvalue")
 
 
 @dataclass(frozen=True)
@@ -248,6 +263,12 @@ REF_FROM = ("genome", "vcf")
 ATTRIBUTION_METHODS = ("ism", "grad")
 
 
+#: Random SNVs in the null of variant p-values by default: about 3,750 per stratum of an
+#: RC-shared model (4 GC bins x 2 REF classes), so p = 0.01 (0.005 in each tail) rests on about 19
+#: null SNVs (relative standard error about 23%); smaller p-values come from the fitted tail.
+NULL_VARIANTS = 30_000
+
+
 @dataclass(frozen=True)
 class VariantOptions:
     """How ``motifscan variants`` scores alleles.
@@ -260,14 +281,23 @@ class VariantOptions:
     ref_from
         ``genome``: a REF that disagrees with the genome gets ``ref_check=mismatch`` and no
         scores; ``vcf``: trust the VCF (the reference window holds its REF; still flagged).
+    null_variants
+        Models: random SNVs of the genome whose logit changes are the null of the SNVs' p-values
+        (:mod:`motifscan.interpret.variant_null`); 0: no ``pvalue``/``qvalue`` columns.
+    seed
+        Seed of those random SNVs.
     """
 
     window: int | None = None
     ref_from: str = "genome"
+    null_variants: int = NULL_VARIANTS
+    seed: int = 0
 
     def __post_init__(self) -> None:
         if self.window is not None and self.window < 1:
             raise UsageError(f"--window must be >= 1, got {self.window}")
+        if self.null_variants < 0:
+            raise UsageError(f"--null-variants must be >= 0, got {self.null_variants}")
         if self.ref_from not in REF_FROM:
             raise UsageError(f"--ref-from {self.ref_from!r}", hint="use genome or vcf")
 

@@ -16,32 +16,35 @@ import logging
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any, Sequence
 
 import numpy as np
 
 from ..atomic import check_output_path
 from ..data.tasks import task_index
-from ..device import resolve_device, set_threads
+from ..device import set_threads
 from ..errors import InputError, UsageError
 from ..io.fimo import HitSink
 from ..io.hits import HitsWriter
 from ..io.motif_formats import read_motifs
 from ..io.outputs import hit_output_format, output_format, task_path
-from ..io.peaks import PeakWriter
+from ..io.peaks import PeakWriter, SignificantPeakWriter
 from ..io.reads import is_alignment_file
 from ..io.records import RecordsWriter, TaggedBamWriter
 from ..io.tracks import BedGraphWriter, BigWigWriter
 from ..model import MotifCNN
+from ..stats.null import WindowNull
 from ..text import plural
 from ..motifs.pwm import Motif
 from .batching import default_chunk_size, iter_batches
 from .model_scan import ModelScanner
 from .motif_bank import MotifBank, resolve_background
 from .motif_scan import scan_batch
-from ..kernels.methods import CPU_CONV_METHODS
+from ..kernels.methods import resolve_compute
 from .options import InputOptions, MotifOptions, OutputOptions, RunOptions, WindowOptions
 from .progress import Progress
+from .significance import WindowSignificance, mlog10
 from .sources import open_source
 
 __all__ = ["scan_model", "scan_motifs", "model_scan_mode"]
@@ -129,6 +132,7 @@ def scan_model(
     windows: WindowOptions = WindowOptions(),
     inputs: InputOptions = InputOptions(),
     run: RunOptions = RunOptions(),
+    null: WindowNull | None = None,
 ) -> dict[str, Any]:
     """Scan a FASTA or BAM/CRAM/SAM with a model and write what ``output`` asks for.
 
@@ -149,6 +153,11 @@ def scan_model(
         Which part of the input (chromosomes, regions, shard, soft-masking, alignments).
     run
         Device, threads, chunk and batch sizes, precision, convolution method, progress bar.
+    null
+        The null of the model's window scores (:func:`motifscan.interpret.calibrate.calibrate`
+        or :func:`~motifscan.interpret.calibrate.load_null`), for the same window: peaks get
+        ``-log10 p`` and ``-log10 q`` (narrowPeak columns 8 and 9); needed by ``windows.fdr``
+        and ``windows.track_value == "pvalue"``.
 
     Returns
     -------
@@ -159,26 +168,24 @@ def scan_model(
     out = _as_output(output)
     mode, fmt, why = model_scan_mode(input_path, out)
     set_threads(run.threads)
-    dev = resolve_device(run.device)
-    if run.conv_method in CPU_CONV_METHODS and (dev.type != "cpu" or run.precision != "fp32"):
-        raise UsageError(f"--conv-method {run.conv_method} runs on CPU in fp32 only",
-                         hint="use --conv-method dense or auto")
-    if run.precision != "fp32" and dev.type == "cpu":
-        log.warning("--precision %s on CPU is much slower than fp32 here; fp32 is the CPU default", run.precision)
     window = int(windows.window or model.config.seq_length)
     if window < model.config.filter_width:
         raise UsageError(f"--window {window} is shorter than the filter width {model.config.filter_width}")
     columns = task_columns(model.config.tasks, out, mode)
+    significance = _significance(null, windows, mode, model, window)
     if len(columns) > 1:
         for path, opt in ((out.output, "-o"), (out.peaks, "--peaks")):
             if path is not None:
                 for _column, suffix in columns:
                     check_output_path(task_path(path, suffix), option=opt)
+    compute = resolve_compute(run.device, "scan", method=run.conv_method, precision=run.precision)
+    dev = compute.device
+    scanner = ModelScanner(model, window=window, stride=windows.stride, device=dev, precision=compute.precision,
+                           hit_fraction=windows.hit_fraction if out.hits else None, conv_method=compute.method)
+    if len(columns) > 1:
         log.info("%d tasks: one track%s per task, %s", len(columns), " and peak file" if out.peaks else "",
                  ", ".join(str(task_path(out.output, s)) for _c, s in columns[:3]) + (" ..." if len(columns) > 3 else ""))
     log.info("mode: %s (%s) -> %s", mode, why, out.output)
-    scanner = ModelScanner(model, window=window, stride=windows.stride, device=dev, precision=run.precision,
-                           hit_fraction=windows.hit_fraction if out.hits else None, conv_method=run.conv_method)
     in_windows = mode == "windows"
     overlap = (window if in_windows else model.config.filter_width) - 1
     grid = windows.stride if in_windows else 1
@@ -196,11 +203,12 @@ def scan_model(
                 elif fmt == "bigwig":
                     writer = BigWigWriter(target, window, windows.stride, source.sizes, column=column)
                 else:
-                    writer = PeakWriter(target, window, windows.threshold, column=column)
+                    writer = _peak_writer(target, window, windows, column, significance, inputs.shard is not None)
                     peak_writers.append(writer)
                 window_writers.append(stack.enter_context(writer))
                 if out.peaks is not None:
-                    peaks = PeakWriter(_task_file(out.peaks, suffix), window, windows.threshold, column=column)
+                    peaks = _peak_writer(_task_file(out.peaks, suffix), window, windows, column, significance,
+                                         inputs.shard is not None)
                     window_writers.append(stack.enter_context(peaks))
                     peak_writers.append(peaks)
         else:
@@ -211,7 +219,7 @@ def scan_model(
         progress = stack.enter_context(Progress(source.total, not run.progress))
         # several tracks (one per task): written side by side, as their compression (zlib) and
         # binning (numpy) run without the GIL; peaks (light, pure Python) in this thread meanwhile
-        track_writers = [w for w in window_writers if not isinstance(w, PeakWriter)] if in_windows else []
+        track_writers = [w for w in window_writers if w not in peak_writers] if in_windows else []
         write_pool = (stack.enter_context(ThreadPoolExecutor(min(len(track_writers), WRITE_THREADS)))
                       if len(track_writers) > 1 else None)
         # records mode chosen from the output name, over whole FASTA records: warn (once, as soon
@@ -226,13 +234,18 @@ def scan_model(
         for batch, result in scanner.process_all(batches, windows=in_windows, records=not in_windows,
                                                  hits=hit_writer is not None):
             if in_windows:
+                ws = result.windows
+                if significance is not None:
+                    significance.annotate(batch, ws)
+                # tracks of -log10 p: the same windows with their p-values as the values
+                tws = replace(ws, score=mlog10(ws.log_p)) if windows.track_value == "pvalue" else ws
                 if write_pool is None:
                     for writer in window_writers:
-                        writer.write(result.windows)
+                        writer.write(ws if writer in peak_writers else tws)
                 else:  # one call per writer per batch, all done before the next batch: same files
-                    pending = [write_pool.submit(w.write, result.windows) for w in track_writers]
+                    pending = [write_pool.submit(w.write, tws) for w in track_writers]
                     for writer in peak_writers:
-                        writer.write(result.windows)
+                        writer.write(ws)
                     for job in pending:
                         job.result()
             else:
@@ -259,6 +272,11 @@ def scan_model(
         stats.pop("too_short", None)
         if peak_writers:
             stats["peaks"] = sum(w.count for w in peak_writers)
+        if significance is not None:
+            stats["pvalue_counts"] = significance.counts
+            if windows.fdr is not None:
+                log.info("FDR %g: %s peaks with q <= %g, over %s windows", windows.fdr, f"{stats.get('peaks', 0):,}",
+                         windows.fdr, f"{int(significance.counts.total[0]):,}")
     else:
         stats.pop("windows", None)
         stats.pop("skipped_n", None)
@@ -267,6 +285,35 @@ def scan_model(
         stats["hits"] = hit_writer.count
     _log_stats(stats, out.output)
     return stats
+
+
+def _significance(null: WindowNull | None, windows: WindowOptions, mode: str, model: MotifCNN,
+                  window: int) -> WindowSignificance | None:
+    """The p-value bookkeeping of a scan with a null, after checking the options that need one."""
+    needs = [opt for opt, on in (("--fdr", windows.fdr is not None),
+                                 ("--track-value pvalue", windows.track_value == "pvalue")) if on]
+    if null is None:
+        if needs:
+            raise UsageError(f"{needs[0]} needs a null of the model's window scores",
+                             hint="give --null null.h5 from 'motifscan calibrate', or let 'motifscan scan' build one")
+        return None
+    if mode != "windows":
+        raise UsageError("a null gives p-values of windows; records mode has none", hint="scan in windows mode")
+    if tuple(null.tasks) != tuple(model.config.tasks):
+        raise UsageError(f"the null's tasks ({', '.join(null.tasks)}) are not the model's "
+                         f"({', '.join(model.config.tasks)})", hint="calibrate this model")
+    return WindowSignificance(null, window)
+
+
+def _peak_writer(path, window: int, windows: WindowOptions, column: int, significance: WindowSignificance | None,
+                 shard: bool):
+    if significance is None:
+        return PeakWriter(path, window, windows.threshold, column=column)
+    # a shard's q-values need every shard's counts: it hands its counts and candidates to gather
+    counts = (lambda: significance.counts.counts[column]) if shard else None
+    return SignificantPeakWriter(path, window, column=column, candidate=significance.candidate(windows.fdr),
+                                 peak_log_q=significance.peak_log_q(column, windows.fdr),
+                                 threshold=windows.threshold, fdr=windows.fdr, sidecar_counts=counts)
 
 
 def _warn_long_record(name: str, fmt: str, output) -> None:
@@ -350,7 +397,6 @@ def scan_motifs(
         motif_list = list(motifs)
     if not motif_list:
         raise InputError("no motifs", path=motifs if isinstance(motifs, (str, os.PathLike)) else None)
-    dev = resolve_device(run.device)
     overlap = max(m.width for m in motif_list) - 1
     source = open_source(input_path, inputs, overlap=overlap)
     bg = resolve_background(options.background, source)
@@ -363,7 +409,8 @@ def scan_motifs(
                     plural(len(ids), "motif"), options.pvalue, ", ".join(ids[:5]), " ..." if len(ids) > 5 else "")
         for line in bank.describe_unreachable():
             log.debug(line)
-    lookahead = options.method == "lookahead" or (options.method == "auto" and dev.type != "cuda")
+    compute = resolve_compute(run.device, "motifs", method=options.method)
+    dev, lookahead = compute.device, compute.method == "lookahead"
     if lookahead:
         bank.lookahead_index()
     log.info("%d motifs (%d cannot reach p <= %g) ready in %.1f s", len(motif_list), len(bank.unreachable),

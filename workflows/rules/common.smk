@@ -239,12 +239,37 @@ def n_shards(wc):
     return scan_cfg(wc)["shards"]
 
 
+def scan_fdr(wc_or_name):
+    """The FDR of an experiment's peaks, or None (peaks by probability threshold)."""
+    return exp_cfg(wc_or_name).get("scan", {}).get("fdr")
+
+
+def null_file(wc_or_name, suffix="h5"):
+    """The null of the experiment's model on its scan genome (calibrate's output; .png: its QQ plot)."""
+    return f"{R}/{_exp_name(wc_or_name)}/scan/null.{suffix}"
+
+
 def scan_args(wc):
     s = scan_cfg(wc)
-    args = ["--stride", s["stride"], "--threshold", s["threshold"]]
+    args = ["--stride", s["stride"]]
+    if scan_fdr(wc) is not None:
+        args += ["--fdr", s["fdr"], "--null", null_file(wc)]
+    else:
+        args += ["--threshold", s.get("threshold", 0.5)]
     if "window" in s:
         args += ["--window", s["window"]]
     return f"{shlex.join(str(a) for a in args)} {s['extra']}"
+
+
+def calibrate_args(wc):
+    """The scan's window and stride (the null serves only them), and the null's size."""
+    s = scan_cfg(wc)
+    args = ["--stride", s["stride"]]
+    if "window" in s:
+        args += ["--window", s["window"]]
+    if "null_mbp" in s:
+        args += ["--mbp", s["null_mbp"]]
+    return shlex.join(str(a) for a in args)
 
 
 def shard_files(wc, suffix):
@@ -328,6 +353,8 @@ def stage_benchmarks(wc):
         if g in SIMULATED:
             files["simulate"] = [f"{BENCH}/genomes/{g}/simulate.tsv"]
         files["scan"] = [f"{BENCH}/{exp}/scan_{i}.tsv" for i in range(1, n_shards(wc) + 1)]
+        if scan_fdr(exp) is not None:
+            files["scan"].append(f"{BENCH}/{exp}/calibrate.tsv")
         files["gather"] = [f"{BENCH}/{exp}/gather_{t}.tsv" for t in tasks(exp)] or [f"{BENCH}/{exp}/gather.tsv"]
         files["gather"].append(f"{BENCH}/genomes/{g}/chrom_sizes.tsv")
     if interpreted(exp):
@@ -375,6 +402,8 @@ def report_inputs(wc):
     }
     if scanned(wc.exp):
         files["track"] = [f"{R}/{wc.exp}/scan/track{t}.bw" for t in task_suffix(wc.exp)]
+        if scan_fdr(wc) is not None:
+            files["null_plot"] = null_file(wc, "png")
     if interpreted(wc.exp):
         files["contrib"] = f"{R}/{wc.exp}/interpret/logos"
         files["seqlets"] = f"{R}/{wc.exp}/interpret/seqlets.bed"

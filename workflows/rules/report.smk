@@ -13,8 +13,10 @@ rule report:
         script=SCRIPTS / "report.py",
         bench=bench_args,
         track=lambda wc, input: shlex.join(["--track", *input.track]) if "track" in input.keys() else "",
-        more=lambda wc, input: shlex.join([f"--{k}={input[k]}" for k in ("contrib", "seqlets", "effects", "breaks")
-                                           if k in input.keys()]),
+        more=lambda wc, input: shlex.join([f"--{k.replace('_', '-')}={input[k]}" for k in
+                                           ("contrib", "seqlets", "effects", "breaks", "null_plot")
+                                           if k in input.keys()]
+                                          + ([f"--fdr={scan_fdr(wc)}"] if scan_fdr(wc) is not None else [])),
     conda:
         CONDA_ENV
     log:

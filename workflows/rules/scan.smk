@@ -3,6 +3,37 @@
 # the pass writes its bigWig track and its peaks together (-o I.bw --peaks I.peaks.bed). A
 # multi-task model's shard is a folder I/ with every task's track and peaks from the same pass
 # (track.TASK.bw, peaks.TASK.bed: the CLI's naming).
+#
+# With `scan: {fdr: Q}` one calibrate job first builds the null of the model's window scores on the
+# scan genome (null.h5, and its QQ plot null.png); every shard scans with it (--null), and leaves
+# its p-value counts beside its peaks (PEAKS.pvalues.npz) for gather's genome-wide q-values.
+
+
+rule calibrate:
+    input:
+        model=f"{R}/{{exp}}/model.h5",
+        genome=lambda wc: genome_fasta(scan_genome(wc)),
+        sizes=lambda wc: f"{R}/genomes/{scan_genome(wc)}/chrom.sizes",
+    output:
+        null=f"{R}/{{exp}}/scan/null.h5",
+        plot=f"{R}/{{exp}}/scan/null.png",
+    params:
+        args=calibrate_args,
+        device=config["device"],
+    conda:
+        CONDA_ENV
+    log:
+        f"{LOGS}/{{exp}}/calibrate.log",
+    benchmark:
+        f"{BENCH}/{{exp}}/calibrate.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=60,
+        gpus=1,
+    shell:
+        job_mark("calibrate") + "motifscan calibrate {input.model:q} {input.genome:q} {params.args}"
+        " --device {params.device:q} --threads {threads} --quiet -o {output.null:q} --plot {output.plot:q} 2>> {log:q}"
 
 
 rule scan_shard:
@@ -11,6 +42,7 @@ rule scan_shard:
         genome=lambda wc: genome_fasta(scan_genome(wc)),
         # chrom_sizes indexes the genome first, so parallel shards do not race to write the .fai
         sizes=lambda wc: f"{R}/genomes/{scan_genome(wc)}/chrom.sizes",
+        null=lambda wc: [null_file(wc)] if scan_fdr(wc) is not None else [],
     output:
         track=f"{R}/{{exp}}/scan/shards/{{shard}}.bw",
         peaks=f"{R}/{{exp}}/scan/shards/{{shard}}.peaks.bed",

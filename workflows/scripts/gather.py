@@ -31,10 +31,14 @@ def main() -> None:
         from motifscan.atomic import check_output_path
         from motifscan.io.gather import gather
         from motifscan.io.intervals import read_sizes  # chrom.sizes or a .fai
+        from motifscan.scan.significance import gather_significant_peaks, has_sidecars
 
         check_output_path(args.out_track)
         check_output_path(args.out_peaks)
-        got = gather(args.tracks, args.peaks, args.out_track, args.out_peaks, sizes=read_sizes(args.sizes))
+        # shards scanned with a null (scan --fdr/--null) carry p-value counts for genome-wide q-values
+        merge = gather_significant_peaks if has_sidecars(args.peaks) else None
+        got = gather(args.tracks, args.peaks, args.out_track, args.out_peaks, sizes=read_sizes(args.sizes),
+                     merge_peaks=merge)
         print(f"gather: {got['values']} track values from {len(args.tracks)} shards -> {args.out_track}; "
               f"{got['peaks']} peaks -> {args.out_peaks}", file=sys.stderr)
 

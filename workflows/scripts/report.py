@@ -32,6 +32,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import one_line_errors  # noqa: E402
 
+from motifscan.motifs.export import NAME_EVALUE, match_name  # noqa: E402
+
 MAX_MOTIFS = 12
 MATCHES_PER_MOTIF = 3
 TOP_PER_TASK = 5
@@ -43,6 +45,13 @@ SHARED_FRACTION = 0.25
 # width, and the motif table scrolls sideways instead of squeezing them.
 LOGO_SCALE = 0.6
 LOGO_FALLBACK_PX = 400  # when the image's size cannot be read
+# In the motif table a logo is sized to its motif: this many pixels per column plus room for the
+# axis, so every logo's letters have one size and a wide one does not push the numbers off screen.
+LOGO_PX_PER_COLUMN = 18
+LOGO_AXIS_PX = 60
+# A motif carrying less information than this (total over its columns; one fully specified base
+# is 2 bits) is a low-information motif: flagged, and ranked after the informative ones.
+LOW_IC_BITS = 4.0
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em auto;max-width:1100px;
@@ -80,14 +89,16 @@ def png_width(data: bytes) -> int | None:
     return None
 
 
-def img(path: Path, cls: str = "", alt: str = "", scale: float | None = None) -> str:
-    """The PNG inlined; with ``scale``, shown at a fixed width (its pixel width x ``scale``)."""
+def img(path: Path, cls: str = "", alt: str = "", scale: float | None = None, width: int | None = None) -> str:
+    """The PNG inlined; with ``scale``, shown at a fixed width (its pixel width x ``scale``), or at
+    ``width`` pixels."""
     if not path or not Path(path).exists():
         return '<span class="small">(missing)</span>'
     raw = Path(path).read_bytes()
     style = ""
-    if scale is not None:
-        width = round((png_width(raw) or LOGO_FALLBACK_PX / scale) * scale)
+    if scale is not None or width is not None:
+        if width is None:
+            width = round((png_width(raw) or LOGO_FALLBACK_PX / scale) * scale)
         style = f' style="width:{width}px;min-width:{width}px;height:auto"'
     data = base64.b64encode(raw).decode()
     return f'<img class="{cls}" alt="{esc(alt)}"{style} src="data:image/png;base64,{data}">'
@@ -214,6 +225,9 @@ def build(args) -> str:
         if args.track:
             parts.append(f"<p class='small'>Track: <code>{esc(args.track[0])}</code></p>")
 
+    if args.null_plot:
+        parts.append(significance_section(scan, args.fdr, args.null_plot))
+
     # ---------------------------------------------------------------- motifs
     parts.append("<h2>Motifs</h2>")
     by_query: dict[str, list[dict]] = defaultdict(list)
@@ -221,13 +235,15 @@ def build(args) -> str:
         by_query[m.get("Query_ID", "")].append(m)
     logos = Path(args.logos) if args.logos else None
     rows = []
-    for m in motifs[:MAX_MOTIFS]:
+    low = [m for m in motifs if low_information(m)]
+    for m in ([m for m in motifs if not low_information(m)] + low)[:MAX_MOTIFS]:
         mid = m["motif_id"]
         others = ", ".join(f"{x.get('Target_alt') or x.get('Target_ID')} ({x.get('Target_ID')}, "
                            f"E={x.get('E-value')})" for x in by_query.get(mid, [])[:MATCHES_PER_MOTIF])
-        rows.append([m["rank"], mid, (logo_cell(m, logos),), (members_cell(m),), m["nsites"], m["width"],
-                     m["total_ic"], fmt(_num(m["influence_loss"])), best_match(m),
-                     fmt(_num(m["best_match_evalue"])), others or "none"])
+        name = motif_name(m) + (" (low information)" if low_information(m) else "")
+        rows.append([m["rank"], name, best_match(m), fmt(_num(m["best_match_evalue"])), others or "none",
+                     m["total_ic"], fmt(_num(m["influence_loss"])), (members_cell(m),), m["nsites"], m["width"],
+                     (logo_cell(m, logos, sized=True),)])
     n_filters = sum(int(m.get("n_members") or 1) for m in motifs)
     parts.append(f"<p>{n_filters} filters exported as {len(motifs)} motifs, most influential first "
                  f"(showing {min(len(motifs), MAX_MOTIFS)}). Filters whose motifs match one another "
@@ -235,10 +251,13 @@ def build(args) -> str:
                  "loss when the outputs of all the group's filters are replaced by their mean "
                  "(peaks and negatives weighed equally)"
                  + (f"; for a multi-task model the mean over its {len(tasks)} tasks (per task below)" if tasks else "")
-                 + ". Matches: JASPAR, Tomtom-style E-values.</p>")
+                 + f". Matches: JASPAR, Tomtom-style E-values; a motif is named after its best match when "
+                 f"E &le; {NAME_EVALUE:g}. Motifs with less than {LOW_IC_BITS:g} bits of information in all "
+                 f"(two fully specified bases) are low-information and listed after the others"
+                 f"{f' ({len(low)} of them)' if low else ''}; the rank is by influence.</p>")
     parts.append("<div class='scroll'>" + table(
-        ["rank", "motif", "logo", "filters", "sites", "width", "IC (bits)", "influence", "best match", "E-value",
-         f"top {MATCHES_PER_MOTIF} matches (compare)"], rows, {0, 3, 4, 5, 6, 7}) + "</div>")
+        ["rank", "motif", "best match", "E-value", f"top {MATCHES_PER_MOTIF} matches (compare)", "IC (bits)",
+         "influence", "filters", "sites", "width", "logo"], rows, {0, 3, 5, 6, 7, 8, 9}) + "</div>")
     if tasks:
         parts.append(task_motifs_section(motifs, tasks, logos))
         parts.append(shared_section(motifs, tasks))
@@ -273,13 +292,30 @@ def negatives(value) -> str:
     return "; ".join(f"{t}: {v}" for t, v in value.items()) if isinstance(value, dict) else str(value)
 
 
-def logo_cell(row: dict, logos: Path | None) -> str:
+def logo_cell(row: dict, logos: Path | None, sized: bool = False) -> str:
+    """The motif's logo; ``sized``: as wide as the motif (:data:`LOGO_PX_PER_COLUMN` per column)."""
     mid = row["motif_id"]
-    return img(logos / f"{mid}.png" if logos else None, "logo", mid, LOGO_SCALE)
+    columns = _float(row.get("width"))
+    width = round(LOGO_PX_PER_COLUMN * columns + LOGO_AXIS_PX) if sized and columns else None
+    return img(logos / f"{mid}.png" if logos else None, "logo", mid, None if width else LOGO_SCALE, width)
 
 
 def best_match(row: dict) -> str:
     return f"{row['best_match_alt']} ({row['best_match_id']})" if row["best_match_id"] != "NA" else "none"
+
+
+def motif_name(row: dict) -> str:
+    """``filter25 (CTCF MA0139.2)`` when the best match has E <= NAME_EVALUE, else ``filter25``."""
+    e = _float(row.get("best_match_evalue"))
+    if row.get("best_match_id") in (None, "", "NA") or e is None or e > NAME_EVALUE:
+        return row["motif_id"]
+    return f"{row['motif_id']} ({match_name(row['best_match_id'], row.get('best_match_alt') or '')})"
+
+
+def low_information(row: dict) -> bool:
+    """Whether a motif carries less than :data:`LOW_IC_BITS` bits in all."""
+    ic = _float(row.get("total_ic"))
+    return ic is not None and ic < LOW_IC_BITS
 
 
 # ----------------------------------------------------------------------------- multi-task models
@@ -297,6 +333,23 @@ def task_metrics_section(held: dict, evaluate: dict, tasks: list[str]) -> str:
             "tasks' sequences are unknown and left out, unless the tasks' regions were pooled).</p>"
             + table(["task", "test positives", "test AUROC", "test AUPRC", "evaluate positives", "evaluate AUROC",
                      "evaluate AUPRC"], rows, {1, 2, 3, 4, 5, 6}))
+
+
+def significance_section(scan: dict | None, fdr: float | None, plot: Path) -> str:
+    """The null behind the peaks' p- and q-values: its QQ plot, and the peaks called at the FDR."""
+    out = ["<h2>Significance</h2>"]
+    if fdr is not None and scan:
+        counts = ([f"{t}: {s['n_peaks']}" for t, s in scan["tasks"].items()] if "tasks" in scan
+                  else [str(scan["n_peaks"])])
+        out.append(f"<p>Peaks at a false-discovery rate of {fdr:g}: <b>{', '.join(counts)}</b> "
+                   "(q-values: Benjamini-Hochberg with every window scanned as a test and peaks as the "
+                   "discoveries; narrowPeak columns 8 and 9 hold -log10 p and -log10 q).</p>")
+    out.append("<p>p-values are against a null of the genome's own windows, each shuffled with its dinucleotides "
+               "kept, scored by the model and kept per GC stratum (<code>motifscan calibrate</code>). The plot shows "
+               "held-out shuffles: points on the diagonal are calibrated. The null controls false peaks that come "
+               "from sequence composition, not from biology the shuffle destroys (repeats, cofactors).</p>")
+    out.append(img(plot, alt="QQ plot of held-out null windows", scale=0.8))
+    return "\n".join(out)
 
 
 def task_scan_section(per_task: dict, tracks: list[str] | None) -> str:
@@ -465,6 +518,12 @@ def _num(x):
         return x
 
 
+def _float(x) -> float | None:
+    """``x`` as a number, or None (``NA``, empty, missing)."""
+    value = _num(x)
+    return value if isinstance(value, float) else None
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--name", required=True)
@@ -481,6 +540,8 @@ def main() -> None:
     ap.add_argument("--seqlets", help="seqlets BED of motifscan attribute")
     ap.add_argument("--effects", help="effects TSV of motifscan variants (model)")
     ap.add_argument("--breaks", help="TSV of motifscan variants with the motif database")
+    ap.add_argument("--null-plot", type=Path, help="QQ plot of motifscan calibrate (null.png)")
+    ap.add_argument("--fdr", type=float, help="the FDR the peaks were called at")
     ap.add_argument("--benchmarks", nargs="*", default=[], help="STAGE=benchmark.tsv ...")
     ap.add_argument("-o", "--output", required=True)
     args = ap.parse_args()

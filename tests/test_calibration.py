@@ -1,0 +1,224 @@
+"""Calibrated window p-values (issue 19): a null per GC stratum on site-free isochore genomes,
+FDR peaks on planted CTCF sites, the null file's refusals and the command line's.
+
+The genome is a first-order Markov chain with CpG depletion whose GC steps through isochores of
+35%, 41%, 50% and 60% (:func:`motifscan.simulate.simulate_genome`); the model is the bundled
+CTCF model. Sizes are kept small for CI (4 Mbp, a 10 Mbp null); benchmarks/calibration_bench.py
+measures the same at 40 Mbp and p down to 1e-4.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from motifscan.cli._base import main
+from motifscan.errors import InputError
+from motifscan.interpret.calibrate import (
+    CalibrateOptions,
+    calibrate,
+    load_null,
+    model_digest,
+    qq_plot,
+    sample_windows,
+    save_null,
+    score_windows,
+)
+from motifscan.io.fasta import IndexedFasta
+from motifscan.io.motif_formats import read_motifs
+from motifscan.model import load_model, save_model
+from motifscan.motifs import jaspar_path
+from motifscan.scan.options import OutputOptions, WindowOptions
+from motifscan.scan.run import scan_model
+from motifscan.simulate import isochore_gc, simulate_genome
+from motifscan.stats.null import WindowNull
+
+REPO = Path(__file__).resolve().parents[1]
+MODEL = REPO / "models" / "ctcf_gm12878.h5"
+ISOCHORES = (0.35, 0.41, 0.50, 0.60)
+ISO_LEN = 250_000
+
+
+def _ctcf():
+    return next(m for m in read_motifs(jaspar_path()) if m.id == "MA0139.2")
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    """A site-free isochore genome, the model and its null (10 Mbp of shuffles)."""
+    d = tmp_path_factory.mktemp("calib")
+    genome = d / "null.fa"
+    simulate_genome(genome, d / "none.bed", length=4_000_000, n_chroms=2, motif=_ctcf(), n_sites=0, seed=5,
+                    isochores=ISOCHORES, isochore_length=ISO_LEN)
+    model = load_model(MODEL, device="cpu")
+    calib = calibrate(model, genome, CalibrateOptions(mbp=10, seed=1), )
+    save_null(d / "null.h5", calib)
+    return d, genome, model, calib
+
+
+def _track(path):
+    rows = [ln.split("\t") for ln in Path(path).read_text().splitlines()]
+    return np.array([int(r[1]) for r in rows]), np.array([float(r[3]) for r in rows])
+
+
+def test_null_scores_are_the_scans_window_scores(world, tmp_path):
+    d, genome, model, _calib = world
+    with IndexedFasta(genome) as fa:
+        codes = sample_windows(fa, 300, 200, np.random.default_rng(0))
+    text = "".join("ACGT"[c] for c in codes.ravel())
+    (tmp_path / "w.fa").write_text(">w\n" + "\n".join(text[i:i + 60] for i in range(0, len(text), 60)) + "\n")
+    scan_model(model, tmp_path / "w.fa", tmp_path / "w.bedGraph", windows=WindowOptions(stride=200))
+    _starts, scanned = _track(tmp_path / "w.bedGraph")
+    direct = score_windows(model, codes)[:, 0]
+    assert len(scanned) == 300
+    assert [f"{v:.6g}" for v in direct.tolist()] == [f"{v:.6g}" for v in scanned.tolist()]
+
+
+def test_pvalues_are_calibrated_per_gc_block(world, tmp_path):
+    d, genome, model, calib = world
+    scan_model(model, genome, OutputOptions(tmp_path / "p.bedGraph"),
+               windows=WindowOptions(track_value="pvalue"), null=calib.null)
+    starts, mlog_p = _track(tmp_path / "p.bedGraph")
+    block = isochore_gc(starts, ISOCHORES, ISO_LEN)
+    for a, tol in ((1e-2, 1.5), (1e-3, 1.5)):
+        frac = (mlog_p >= -math.log10(a)).mean()
+        assert a / tol <= frac <= a * tol, (a, frac)
+    for g in ISOCHORES:
+        frac = (mlog_p[block == g] >= 2).mean()
+        assert 1e-2 / 2 <= frac <= 1e-2 * 2, (g, frac)
+
+
+def test_a_single_null_is_off_in_the_gc_extremes(world, tmp_path):
+    """The reason for strata: one null for every GC misjudges AT- and GC-rich isochores."""
+    d, genome, model, calib = world
+    with IndexedFasta(genome) as fa:
+        codes = sample_windows(fa, 40_000, 200, np.random.default_rng(7))
+    from motifscan.data.negatives import gc_content, shuffle_rows
+
+    scores = score_windows(model, shuffle_rows(codes, np.random.default_rng(8)))
+    single = WindowNull.fit(scores, gc_content(codes), ["bound"], edges=())
+    scan_model(model, genome, OutputOptions(tmp_path / "p1.bedGraph"),
+               windows=WindowOptions(track_value="pvalue"), null=single)
+    starts, mlog_p = _track(tmp_path / "p1.bedGraph")
+    block = isochore_gc(starts, ISOCHORES, ISO_LEN)
+    ratios = [(mlog_p[block == g] >= 2).mean() / 1e-2 for g in ISOCHORES]
+    assert max(ratios) / min(ratios) > 4, ratios
+
+
+def test_fdr_peaks_on_a_site_free_genome(world, tmp_path):
+    d, genome, model, calib = world
+    stats = scan_model(model, genome, OutputOptions(tmp_path / "p.bed"), windows=WindowOptions(fdr=0.05),
+                       null=calib.null)
+    assert stats["peaks"] <= 1  # 3 per 40 Mbp at most (benchmarks/calibration_bench.py)
+
+
+def test_fdr_peaks_find_planted_ctcf_sites(world, tmp_path):
+    d, _genome, model, calib = world
+    genome = tmp_path / "sites.fa"
+    sim = simulate_genome(genome, tmp_path / "truth.bed", length=2_000_000, n_chroms=2, motif=_ctcf(),
+                          n_sites=300, seed=9, isochores=ISOCHORES, isochore_length=ISO_LEN)
+    stats = scan_model(model, genome, OutputOptions(tmp_path / "p.bed"), windows=WindowOptions(fdr=0.05),
+                       null=calib.null)
+    peaks = [ln.split("\t") for ln in (tmp_path / "p.bed").read_text().splitlines()]
+    assert stats["peaks"] == len(peaks) > 0
+    sites = sim.sites
+    def on_site(p):
+        return any(c == p[0] and s < int(p[2]) and e > int(p[1]) for c, s, e, _ in sites)
+    fdp = sum(not on_site(p) for p in peaks) / len(peaks)
+    found = sum(any(p[0] == c and int(p[1]) < e and int(p[2]) > s for p in peaks) for c, s, e, _ in sites)
+    assert fdp <= 0.10, fdp
+    assert found / len(sites) > 0.1  # recall against the best fixed threshold: benchmarks/calibration_bench.py
+    # columns 8 and 9: -log10 p and -log10 q, q >= p, every q <= 0.05
+    p, q = np.array([float(x[7]) for x in peaks]), np.array([float(x[8]) for x in peaks])
+    assert (q <= p + 1e-9).all() and (q >= -math.log10(0.05) - 1e-9).all()
+
+
+def test_null_file_round_trip_and_plot(world, tmp_path):
+    d, genome, model, calib = world
+    null = load_null(d / "null.h5", model, window=200, stride=50)
+    x, gc = np.random.default_rng(0).uniform(size=(100, 1)).astype(np.float32), np.linspace(0.3, 0.65, 100)
+    assert np.array_equal(null.log_pvalues(x, gc), calib.null.log_pvalues(x, gc))
+    qq_plot(calib, tmp_path / "qq.png")
+    assert (tmp_path / "qq.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def _error(capsys, argv) -> tuple[int, str]:
+    code = main(argv)
+    err = capsys.readouterr().err.strip().splitlines()
+    errors = [ln for ln in err if ln.startswith("motifscan: error:")]
+    assert len(errors) == 1 and "Traceback" not in "\n".join(err), err
+    return code, errors[0]
+
+
+def test_command_line_refusals(world, tmp_path, capsys):
+    d, genome, model, _calib = world
+    null = str(d / "null.h5")
+    base = ["scan", str(MODEL), str(genome), "-o", str(tmp_path / "p.bed")]
+    code, msg = _error(capsys, base + ["--fdr", "0.05", "--threshold", "0.7", "--null", null])
+    assert code == 2 and "--fdr and --threshold" in msg
+    for bad in ("0", "1.5", "-0.1"):
+        code, msg = _error(capsys, base + ["--fdr", bad, "--null", null])
+        assert code == 2 and "--fdr must be in (0, 1]" in msg
+    code, msg = _error(capsys, base + ["--null", null, "--stride", "100"])
+    assert code == 2 and "--stride 50, not 100" in msg
+    code, msg = _error(capsys, base + ["--null", null, "--window", "150"])
+    assert code == 2 and "--window 200, not 150" in msg
+    other = load_model(MODEL, device="cpu")
+    with __import__("torch").no_grad():
+        other.conv.weight[0, 0, 0] += 1.0
+    save_model(other, tmp_path / "other.h5")
+    assert model_digest(other) != model_digest(model)
+    code, msg = _error(capsys, ["scan", str(tmp_path / "other.h5"), str(genome), "-o", str(tmp_path / "p.bed"),
+                                "--null", null])
+    assert code == 1 and "another model" in msg
+    (tmp_path / "bad.h5").write_text("not a null\n")
+    code, msg = _error(capsys, base + ["--null", str(tmp_path / "bad.h5")])
+    assert code == 1 and "not a motifscan null file" in msg
+    code, msg = _error(capsys, base + ["--null", str(MODEL)])
+    assert code == 1 and "not a motifscan null file" in msg
+    assert not (tmp_path / "p.bed").exists()
+
+
+def test_calibrate_command_writes_null_and_plot(world, tmp_path):
+    d, genome, _model, _calib = world
+    out = tmp_path / "n.h5"
+    assert main(["calibrate", str(MODEL), str(genome), "-o", str(out), "--mbp", "2", "--seed", "3", "-q"]) == 0
+    assert out.exists() and (tmp_path / "null.png").exists()
+    assert main(["scan", str(MODEL), str(genome), "-o", str(tmp_path / "p.bed"), "--null", str(out), "-q",
+                 "--chrom", "chr2"]) == 0
+    lines = (tmp_path / "p.bed").read_text().splitlines()
+    assert lines and all(ln.split("\t")[7] != "-1" and ln.split("\t")[8] != "-1" for ln in lines)
+
+
+@pytest.mark.parametrize("mode", ["fdr", "threshold"])
+def test_sharded_qvalues_gather_to_the_unsharded_peaks(world, tmp_path, mode):
+    from motifscan.io.gather import gather
+    from motifscan.io.peaks import sidecar_path
+    from motifscan.scan.significance import gather_significant_peaks, has_sidecars
+
+    d, _genome, _model, _calib = world
+    genome = tmp_path / "sites.fa"
+    simulate_genome(genome, tmp_path / "truth.bed", length=600_000, n_chroms=3, motif=_ctcf(), n_sites=80, seed=4,
+                    isochores=ISOCHORES, isochore_length=100_000)
+    opts = ["--fdr", "0.2"] if mode == "fdr" else ["--threshold", "0.6"]
+    base = ["scan", str(MODEL), str(genome), "--null", str(d / "null.h5"), "-q", *opts]
+    assert main(base + ["-o", str(tmp_path / "whole.bw"), "--peaks", str(tmp_path / "whole.bed")]) == 0
+    tracks, peaks = [], []
+    for i in range(1, 4):
+        tracks.append(tmp_path / f"{i}.bw")
+        peaks.append(tmp_path / f"{i}.bed")
+        assert main(base + ["-o", str(tracks[-1]), "--peaks", str(peaks[-1]), "--shard", f"{i}/3",
+                            "--chunk-size", "3000"]) == 0
+        assert sidecar_path(peaks[-1]).exists()
+    assert has_sidecars(peaks) and not sidecar_path(tmp_path / "whole.bed").exists()
+    gather(tracks, peaks, tmp_path / "g.bw", tmp_path / "g.bed", merge_peaks=gather_significant_peaks)
+    whole = (tmp_path / "whole.bed").read_text()
+    assert whole.count("\n") >= 5
+    assert (tmp_path / "g.bed").read_text() == whole
+    assert (tmp_path / "g.bw").read_bytes() == (tmp_path / "whole.bw").read_bytes()
+    sidecar_path(peaks[1]).unlink()
+    with pytest.raises(InputError, match="no peak p-values but others have"):
+        has_sidecars(peaks)
