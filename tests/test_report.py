@@ -253,3 +253,28 @@ def test_report_shows_the_null_and_the_peaks_at_the_fdr(tmp_path):
     plain = tmp_path / "plain"
     plain.mkdir()
     assert "<h2>Significance</h2>" not in _render(plain, _inputs(plain))  # peaks by threshold: no null
+
+
+def test_report_shows_enriched_known_motifs_and_whether_the_top_one_matches(tmp_path):
+    from motifscan.interpret.enrich import EnrichOptions, enrich
+    from motifscan.io.motif_formats import read_motifs, write_motifs
+    from motifscan.motifs import jaspar_path
+
+    args = _inputs(tmp_path)  # matches: filter0 ~ MA0139.2 (E = 1e-10)
+    ctcf = ROOT / "examples" / "ctcf" / "ctcf_gm12878_top500.fa"
+    some = [m for m in read_motifs(jaspar_path()) if m.id.split(".")[0] in ("MA0139", "MA0079", "MA0496")]
+    write_motifs(some, tmp_path / "db.meme")
+    folder = tmp_path / "enrich"
+    folder.mkdir()
+    enrich(ctcf, folder / "enrichment.tsv", EnrichOptions(motifs=tmp_path / "db.meme", top=10),
+           plot=folder / "enrichment.png")
+    text = _render(tmp_path, args + ["--enrich", str(folder)])
+    assert "Known motifs enriched in the peaks" in text
+    assert "CTCF (MA0139.2, q = " in text and "<b>matches</b> the top learned motif filter0" in text
+    page = _Page()
+    page.feed(text)
+    assert ["rank", "motif", "peaks with a site", "controls with a site", "enrichment", "q-value"] in page.header_rows
+    assert any(i.get("alt") == "enrichment" for i in page.images)
+    # a top learned motif that matches something else: said so
+    (tmp_path / "matches.tsv").write_text("Query_ID\tTarget_ID\tTarget_alt\tE-value\nfilter0\tMA0079.5\tSP1\t1e-3\n")
+    assert "does <b>not</b> match the top learned motif filter0" in _render(tmp_path, args + ["--enrich", str(folder)])

@@ -9,7 +9,10 @@ ROC/PR curves; recovery of known (planted) sites by the genome-wide scan; the mo
 influential first, with logos and their best database matches (each motif stands for a group of
 filters whose motifs match one another: the export TSV's ``members``); per-base contribution
 logos of the top held-out peaks and their seqlets (`motifscan attribute`, with --contrib/--seqlets);
-variant effects (`motifscan variants`, with --effects/--breaks); run time of each stage
+variant effects (`motifscan variants`, with --effects/--breaks); the known motifs enriched in the
+training peaks (`motifscan enrich`, with --enrich) next to the motifs the model learned, and whether
+the top enriched one matches the top learned one (Tomtom E <= 0.05 in `motifscan compare`'s
+matches); run time of each stage
 (Snakemake benchmark files).
 
 A multi-task model (several tasks in the model's config) also gets: held-out metrics per task and
@@ -262,6 +265,10 @@ def build(args) -> str:
         parts.append(task_motifs_section(motifs, tasks, logos))
         parts.append(shared_section(motifs, tasks))
 
+    # ---------------------------------------------------------------- known motifs
+    if getattr(args, "enrich", None):
+        parts.append(enrich_section(Path(args.enrich), motifs, matches, tasks, logos))
+
     # ---------------------------------------------------------------- contributions
     if args.contrib:
         parts.append(contributions_section(Path(args.contrib), args.seqlets))
@@ -511,6 +518,75 @@ def variants_section(effects: str, breaks: str | None) -> str:
     return "\n".join(out)
 
 
+# ----------------------------------------------------------------------------- known motifs
+ENRICH_TOP = 10
+MATCH_EVALUE = 0.05
+
+
+def _enrich_tables(folder: Path, tasks: list[str]) -> list[tuple[str | None, Path]]:
+    """(task or None, table) of each peak set `motifscan enrich` wrote into ``folder``."""
+    if (folder / "enrichment.tsv").exists():
+        return [(None, folder / "enrichment.tsv")]
+    return [(t, folder / f"enrichment.{t}.tsv") for t in tasks if (folder / f"enrichment.{t}.tsv").exists()]
+
+
+def top_learned(motifs: list[dict], task: str | None) -> dict | None:
+    """The most influential exported motif (on ``task``'s own influence column when there is one)."""
+    if not motifs:
+        return None
+    col = f"influence_{task}"
+    if task is not None and col in motifs[0]:
+        return max(motifs, key=lambda m: _num(m[col]) if isinstance(_num(m[col]), float) else float("-inf"))
+    return motifs[0]
+
+
+def match_line(enriched: dict, learned: dict | None, matches: list[dict]) -> str:
+    """Whether the top enriched database motif matches the top learned motif (Tomtom E <= 0.05)."""
+    name = f"{esc(enriched['alt_id'] or enriched['id'])} ({esc(enriched['id'])}, q = {esc(enriched['qvalue'])})"
+    if learned is None:
+        return f"<p>Top enriched known motif: {name}; no learned motif to compare it with.</p>"
+    hit = [m for m in matches if m.get("Query_ID") == learned["motif_id"] and m.get("Target_ID") == enriched["id"]]
+    e = min((_num(m.get("E-value")) for m in hit), default=None)
+    if isinstance(e, float) and e <= MATCH_EVALUE:
+        verdict = f"<b>matches</b> the top learned motif {esc(learned['motif_id'])} (Tomtom E = {fmt(e)} &le; {MATCH_EVALUE})"
+    elif isinstance(e, float):
+        verdict = (f"does <b>not</b> match the top learned motif {esc(learned['motif_id'])} "
+                   f"(Tomtom E = {fmt(e)} &gt; {MATCH_EVALUE})")
+    else:
+        verdict = (f"does <b>not</b> match the top learned motif {esc(learned['motif_id'])} "
+                   "(not among its compare matches)")
+    return f"<p>Top enriched known motif {name} {verdict}.</p>"
+
+
+def enrich_section(folder: Path, motifs: list[dict], matches: list[dict], tasks: list[str],
+                   logos: Path | None) -> str:
+    """Known motifs enriched in the training peaks, top 10 per set, beside the learned motifs."""
+    out = ["<h2>Known motifs enriched in the peaks</h2>",
+           "<p><code>motifscan enrich</code>: peaks whose best site reaches the FIMO p-value against their "
+           "controls, Fisher's exact test (one-sided), Benjamini-Hochberg q over every database motif. Bars: "
+           "-log10 q of the top motifs with their logos; right: the most influential motifs the model "
+           "learned (export).</p>"]
+    for task, path in _enrich_tables(folder, tasks):
+        rows = [r for r in read_tsv(path) if not str(r.get("rank", "")).startswith("#")]
+        if task is not None:
+            out.append(f"<h3>{esc(task)}</h3>")
+        if not rows:
+            continue
+        learned = top_learned(motifs, task)
+        out.append(match_line(rows[0], learned, matches))
+        plot = path.with_suffix(".png")
+        ranked = ([learned] if learned else []) + [m for m in motifs if m is not learned]
+        learned_cells = "".join(f"<div>{esc(m['motif_id'])}<br>{logo_cell(m, logos)}</div>" for m in ranked[:3])
+        out.append("<div style='display:flex;gap:1em;align-items:flex-start'>"
+                   + (img(plot, alt="enrichment") if plot.exists() else "")
+                   + f"<div><b>learned (export)</b>{learned_cells}</div></div>")
+        out.append(table(["rank", "motif", "peaks with a site", "controls with a site", "enrichment", "q-value"],
+                         [[r["rank"], f"{r['alt_id']} ({r['id']})", f"{r['tp']} ({r['tp_percent']}%)",
+                           f"{r['fp']} ({r['fp_percent']}%)", r["enr_ratio"], r["qvalue"]] for r in rows[:ENRICH_TOP]],
+                         {0, 4, 5}))
+    return "\n".join(out)
+
+
 def _num(x):
     try:
         return float(x)
@@ -535,6 +611,7 @@ def main() -> None:
     ap.add_argument("--table", help="motifs.tsv of motifscan export")
     ap.add_argument("--logos", help="logo folder of motifscan export")
     ap.add_argument("--matches", help="matches.tsv of motifscan compare")
+    ap.add_argument("--enrich", help="folder of motifscan enrich (enrichment[.TASK].tsv and .png)")
     ap.add_argument("--track", nargs="+", help="genome track(s) (named in the report; one per task)")
     ap.add_argument("--contrib", help="folder of contribution_logos.py (logos of top held-out peaks)")
     ap.add_argument("--seqlets", help="seqlets BED of motifscan attribute")
