@@ -85,7 +85,12 @@ def _logit64(model, rows):
     return out
 
 
+#: A small null keeps these tests quick (the p-values themselves are tested in test_variant_pvalues.py).
+SMALL_NULL = 2000
+
+
 def _run(model, vcf, fa, out, **kw):
+    kw.setdefault("options", VariantOptions(null_variants=SMALL_NULL))
     return score_variants(model, vcf, fa, out, run=RunOptions(device="cpu", batch_size=kw.pop("batch_size", None)), **kw)
 
 
@@ -103,7 +108,7 @@ def test_effects_equal_full_forward_passes(genome, tmp_path):
     model = _model(hidden=4)
     stats = _run(model, vcf, fa, tmp_path / "e.tsv")
     df = pd.read_csv(tmp_path / "e.tsv", sep="\t", dtype={"id": str})
-    assert list(df.columns) == effect_columns(["bound"])
+    assert list(df.columns) == effect_columns(["bound"], pvalues=True)
     assert len(df) == stats["alleles"] == len(rows) + 2  # multi-allelic: one row per ALT
     ref_w = [_window(seqs, r.chrom, r.pos - 1, r.ref, len(r.ref)) for r in df.itertuples()]
     alt_w = [_window(seqs, r.chrom, r.pos - 1, r.alt, len(r.ref)) for r in df.itertuples()]
@@ -154,7 +159,7 @@ def test_every_allele_is_accounted_for_in_input_order(genome, tmp_path, caplog):
     assert by.loc["inN", "ref_check"] == "mismatch"  # the genome has N there
     assert stats["mismatch"] == 2 and stats["contig_missing"] == 1
     # --ref-from vcf trusts the REF: scores, still flagged
-    _run(model, vcf, fa, tmp_path / "c.tsv", options=VariantOptions(ref_from="vcf"))
+    _run(model, vcf, fa, tmp_path / "c.tsv", options=VariantOptions(ref_from="vcf", null_variants=SMALL_NULL))
     c = pd.read_csv(tmp_path / "c.tsv", sep="\t", keep_default_na=False, dtype=str).set_index("id")
     assert c.loc["mm", "ref_check"] == "mismatch" and c.loc["mm", "ref_score"] != ""
     seq = _window(seqs, "chr1", 2999, wrong, 1)
@@ -169,10 +174,10 @@ def test_several_tasks_name_their_columns(genome, tmp_path):
     model = _model(tasks=("ctcf", "rad21"))
     _run(model, vcf, fa, tmp_path / "e.tsv", vcf_out=tmp_path / "a.vcf.gz")
     df = pd.read_csv(tmp_path / "e.tsv", sep="\t")
-    assert list(df.columns) == effect_columns(["ctcf", "rad21"])
+    assert list(df.columns) == effect_columns(["ctcf", "rad21"], pvalues=True)
     assert "ref_score_rad21" in df.columns and "logit_delta_ctcf" in df.columns
     with pysam.VariantFile(str(tmp_path / "a.vcf.gz")) as vf:
-        assert {"MS_REF_ctcf", "MS_DELTA_rad21", "MS_CHECK"} <= set(vf.header.info)
+        assert {"MS_REF_ctcf", "MS_DELTA_rad21", "MS_CHECK", "MS_P_ctcf", "MS_Q_rad21"} <= set(vf.header.info)
         recs = list(vf)
     np.testing.assert_allclose([r.info["MS_DELTA_rad21"][0] for r in recs], df.delta_rad21, atol=1e-5)
 
@@ -351,3 +356,30 @@ def test_device_paths_agree(genome, tmp_path, device):
                        options=MotifOptions(pvalue=1e-3, method=method),
                        run=RunOptions(device="cpu" if method == "lookahead" else str(device)))
     assert (tmp_path / "lookahead.tsv").read_text() == (tmp_path / "dense.tsv").read_text()
+
+
+def test_batches_keep_records_whole():
+    """The batcher (islice in C) gives the batches of the plain rule: ``size`` alleles, then the
+    rest of the last record's."""
+    import random
+
+    from motifscan.interpret.variants import _batches
+    from motifscan.io.variants import Allele
+
+    def plain(alleles, size):
+        batch = []
+        for a in alleles:
+            if len(batch) >= size and a.serial != batch[-1].serial:
+                yield batch
+                batch = []
+            batch.append(a)
+        if batch:
+            yield batch
+
+    rng = random.Random(0)
+    for _ in range(300):
+        alleles = [Allele(s, "c", 1, ".", "A", "C", k) for s in range(rng.randint(0, 40))
+                   for k in range(rng.randint(1, 4))]
+        size = rng.randint(1, 7)
+        got = [[(a.serial, a.alt_index) for a in b] for b in _batches(alleles, size)]
+        assert got == [[(a.serial, a.alt_index) for a in b] for b in plain(alleles, size)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 # Each command module registers its command on ``cli`` when imported.
-from . import attribute, calibrate, compare, export, gather, scan, simulate, train, variants  # noqa: E402,F401
+from . import attribute, calibrate, compare, enrich, export, gather, scan, simulate, train, variants  # noqa: E402,F401
 from ._base import cli
 from ._base import main as _main
 

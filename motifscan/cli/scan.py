@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 
 from ..errors import InputError, UsageError
+
 from ..scan.options import (
     CONV_METHODS,
     MOTIF_METHODS,
@@ -147,7 +148,6 @@ def scan(model, input_path, output, mode, fmt, task, peaks, window, stride, thre
             log.warning("--%s applies to model scans and is ignored for motif files", name.replace("_", "-"))
         scan_motifs(model, input_path, out, options=motifs, inputs=inputs, run=run)
         return 0
-    from ..device import resolve_device
     from ..model import load_model
     from ..scan.run import check_fdr_output, model_scan_mode, scan_model
 
@@ -155,7 +155,7 @@ def scan(model, input_path, output, mode, fmt, task, peaks, window, stride, thre
     check_fdr_output(out, windows)
     for name in changed(motifs):
         log.warning("--%s applies to motif files and is ignored for model scans", name.replace("_", "-"))
-    net = load_model(model, device=resolve_device(device))
+    net = load_model(model)  # on the CPU: the job moves it to its device
     null = _scan_null(net, null_path, input_path, windows, run, inputs.shard)
     scan_model(net, input_path, out, windows=windows, inputs=inputs, run=run, null=null)
     return 0

@@ -36,6 +36,10 @@ log = logging.getLogger("motifscan")
 @click.option("--ref-from", type=click.Choice(REF_FROM), default=VariantOptions.ref_from,
               help="genome: a REF that disagrees with the genome gets ref_check=mismatch and no scores; "
                    "vcf: trust the VCF's REF (still flagged mismatch).")
+@click.option("--null-variants", type=click.IntRange(min=0), default=VariantOptions.null_variants,
+              help="Models: random SNVs of the genome forming the null of the SNVs' p-values (pvalue, "
+                   "qvalue columns; MS_P, MS_Q in --vcf-out); 0: no p-values.")
+@click.option("--seed", type=int, default=VariantOptions.seed, help="Models: seed of the null's random SNVs.")
 @click.option("--pvalue", type=click.FloatRange(min=0, max=1, min_open=True), default=MotifOptions.pvalue,
               help="Motif files: report (ALT, motif) pairs where either allele's best site has p <= this.")
 @click.option("--bg", default=MotifOptions.background,
@@ -54,13 +58,15 @@ log = logging.getLogger("motifscan")
 @click.option("--batch-size", type=click.IntRange(min=1), help="Alleles per batch [default: 1024; motif files 4096].")
 @device_options
 @quiet_option
-def variants(model, vcf, genome, output, vcf_out, window, ref_from, pvalue, bg, motif_pseudo, pssm_range,
-             motif_format, motif_method, conv_method, batch_size, device, threads, quiet):
+def variants(model, vcf, genome, output, vcf_out, window, ref_from, null_variants, seed, pvalue, bg, motif_pseudo,
+             pssm_range, motif_format, motif_method, conv_method, batch_size, device, threads, quiet):
     """Score every ALT of VCF (VCF, VCF.gz or BCF, streamed) with MODEL.
 
     MODEL is a model file (.h5): each ALT gets the probability of the window centred on it with
     the reference and with the alternative allele (SNVs and MNVs by local updates of cached
-    activations, indels by full forward passes). MODEL may instead be a motif file (.meme,
+    activations, indels by full forward passes); each SNV a two-sided p-value of its logit change
+    against --null-variants random SNVs of the genome with the same REF base and window GC, and
+    a Benjamini-Hochberg q-value over the file's SNVs. MODEL may instead be a motif file (.meme,
     .jaspar, .transfac, .motif): each ALT and motif gets the best site overlapping the variant
     in each allele, with FIMO-exact p-values, reported when either reaches --pvalue.
 
@@ -74,7 +80,7 @@ def variants(model, vcf, genome, output, vcf_out, window, ref_from, pvalue, bg, 
     """
     kind, model = model_or_motifs(model, vcf, command="variants", usage="MODEL_OR_MOTIFS VCF --genome FASTA -o OUT",
                                   what="VCF", endings=VCF_ENDINGS, motif_format=motif_format)
-    opts = VariantOptions(window=window, ref_from=ref_from)
+    opts = VariantOptions(window=window, ref_from=ref_from, null_variants=null_variants, seed=seed)
     run = RunOptions(device=device, threads=threads, batch_size=batch_size, conv_method=conv_method,
                      progress=not quiet)
     motifs = MotifOptions(pvalue=pvalue, background=bg, pseudocount=motif_pseudo, pssm_range=pssm_range,
@@ -84,16 +90,18 @@ def variants(model, vcf, genome, output, vcf_out, window, ref_from, pvalue, bg, 
 
         if vcf_out:
             raise UsageError("--vcf-out is for models; a motif file writes its rows to -o")
-        for name in (*(k for k in ("window",) if window is not None), *(k for k in ("conv_method",) if k in changed(run))):
+        model_only = (*(k for k in ("window",) if window is not None), *(k for k in ("null_variants", "seed")
+                                                                            if k in changed(opts)),
+                      *(k for k in ("conv_method",) if k in changed(run)))
+        for name in model_only:
             log.warning("--%s applies to models and is ignored for motif files", name.replace("_", "-"))
         motif_variants(model, vcf, genome, output, options=motifs, variant=opts, run=run)
         return 0
-    from ..device import resolve_device
     from ..model import load_model
     from ..interpret.variants import score_variants
 
     for name in changed(motifs):
         log.warning("--%s applies to motif files and is ignored for models", name.replace("_", "-"))
-    net = load_model(model, device=resolve_device(device))
+    net = load_model(model)  # on the CPU: the job moves it to its device
     score_variants(net, vcf, genome, output, vcf_out=vcf_out, options=opts, run=run, command=shlex.join(invocation))
     return 0

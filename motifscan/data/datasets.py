@@ -13,7 +13,7 @@ import os
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 
@@ -35,6 +35,7 @@ __all__ = [
     "Split",
     "is_fasta",
     "load_sequences",
+    "iter_records",
     "sequence_set",
     "build_labelled_set",
     "split_dataset",
@@ -236,6 +237,67 @@ def load_sequences(
     )
 
 
+def iter_records(
+    path: str | os.PathLike,
+    *,
+    genome: str | os.PathLike | IndexedFasta | None = None,
+    length: int | None = None,
+) -> Iterator[tuple[str, np.ndarray, Interval | None]]:
+    """Stream sequences at their own lengths from FASTA, or BED/narrowPeak + genome.
+
+    The streaming sibling of :func:`load_sequences` for jobs whose memory must not grow with the
+    number of sequences (``enrich``). FASTA records come as they are; BED intervals as whole
+    intervals, or with ``length`` as windows of ``length`` centred on the narrowPeak summit (or
+    midpoint), dropping (and logging) windows that run off a chromosome end.
+
+    Yields
+    ------
+    name, codes, interval
+        Record name, ``uint8`` codes, and the genomic interval (from the BED, or parsed from a
+        FASTA name such as ``chr1:100-300``; ``None`` if unknown).
+
+    Raises
+    ------
+    InputError
+        Unreadable, empty or malformed input; unknown chromosomes; no usable record.
+    UsageError
+        BED input without ``genome``.
+    """
+    path = Path(path)
+    n = 0
+    if is_fasta(path):
+        for rec in read_fasta(path):
+            region = parse_region_name(rec.name)
+            n += 1
+            yield rec.name, rec.codes, (Interval(region[0], region[1], region[2], rec.name) if region else None)
+        if n == 0:
+            raise InputError("no FASTA records", path=path)
+        return
+    try:
+        intervals = read_intervals(path)
+    except InputError as exc:
+        if exc.message.startswith(_NOT_BED):
+            exc.message = f"neither FASTA (no '>' header) nor BED/narrowPeak: {exc.message}"
+        raise exc.located() from None
+    if genome is None:
+        raise UsageError(f"{path} is not FASTA, so it is read as BED and needs --genome FASTA")
+    fa = genome if isinstance(genome, IndexedFasta) else IndexedFasta(genome)
+    check_chromosomes(intervals, fa.sizes, path, fa.path)
+    dropped = 0
+    for iv in intervals:
+        win = (iv.start, iv.end) if length is None else centre(iv, length, fa.sizes[iv.chrom])
+        if win is None or win[1] > fa.sizes[iv.chrom]:
+            dropped += 1
+            continue
+        n += 1
+        name = iv.name or f"{iv.chrom}:{win[0]}-{win[1]}"
+        yield name, fa.fetch(iv.chrom, *win), Interval(iv.chrom, win[0], win[1], name, iv.summit)
+    if dropped:
+        log.info("%s: dropped %d of %d intervals that run off a chromosome end", path, dropped, len(intervals))
+    if n == 0:
+        raise InputError("no interval fits inside its chromosome", path=path)
+
+
 def sequence_set(sequences: np.ndarray | Sequence, *, length: int) -> SequenceSet:
     """In-memory sequences as a :class:`SequenceSet`, as :func:`load_sequences` makes from files.
 
@@ -308,6 +370,22 @@ def row_labels(labels: np.ndarray) -> np.ndarray:
     return (np.nan_to_num(labels, nan=0.0).max(axis=1) > 0).astype(np.float32)
 
 
+def _task_without_class(labels: np.ndarray, parts: dict[str, np.ndarray],
+                        tasks: Sequence[str] | None) -> tuple[str, str, str] | None:
+    """``(task, "no positive" | "no negative", part)`` of the first task of a multi-task ``labels``
+    ``(N, T)`` whose known labels in a part lack a class; ``None`` when every task has both."""
+    labels = np.asarray(labels, dtype=np.float32)
+    if labels.ndim == 1 or labels.shape[1] == 1:
+        return None
+    for t in range(labels.shape[1]):
+        for part, idx in parts.items():
+            col = labels[idx, t]
+            for value, what in ((1.0, "no positive"), (0.0, "no negative")):
+                if not (col == value).any():
+                    return (tasks[t] if tasks is not None else str(t)), what, part
+    return None
+
+
 def _stratified(labels: np.ndarray, fractions: tuple[float, float], seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     parts: list[list[np.ndarray]] = [[], [], []]
@@ -329,6 +407,7 @@ def split_dataset(
     fractions: tuple[float, float] = (0.1, 0.2),
     min_held_out: int = 20,
     seed: int = 0,
+    tasks: Sequence[str] | None = None,
 ) -> Split:
     """Split into train/valid/test, holding out whole chromosomes when coordinates are known.
 
@@ -336,7 +415,9 @@ def split_dataset(
     :data:`DEFAULT_VALID_CHROMS`, :data:`DEFAULT_TEST_CHROMS`) are held out. When a held-out part
     would have fewer than ``min_held_out`` sequences of either class, the split falls back, with a
     warning, to seeded stratified fractions (``fractions`` = valid, test). Chromosomes the user
-    names explicitly must exist in the data.
+    names explicitly must exist in the data. With several tasks the split falls back the same way
+    when a held-out part has no positive or no negative label of some task (a task whose peaks
+    lie on another genome, without the held-out chromosomes); ``tasks`` names them in the warning.
     """
     labels = row_labels(data.labels)
     has_coords = all(c is not None for c in data.chroms)
@@ -352,7 +433,8 @@ def split_dataset(
             missing = [c for c in vset + tset if c not in present]
             if missing:
                 raise UsageError(
-                    f"held-out chromosome(s) not in the data: {', '.join(missing)}",
+                    f"held-out {'chromosome' if len(missing) == 1 else 'chromosomes'} not in the data: "
+                    f"{', '.join(missing)}",
                     hint=f"the data has {', '.join(sorted(present)[:8])}{' ...' if len(present) > 8 else ''}",
                 )
         chroms = np.array(data.chroms, dtype=object)
@@ -363,13 +445,18 @@ def split_dataset(
         def enough(idx: np.ndarray) -> bool:
             return all((labels[idx] == v).sum() >= min_held_out for v in (0.0, 1.0))
 
-        if enough(valid) and enough(test) and enough(train):
+        short = _task_without_class(data.labels, {"validation": valid, "test": test}, tasks)
+        if enough(valid) and enough(test) and enough(train) and short is None:
             return Split(train, valid, test, "chromosomes", vset, tset)
-        log.warning(
-            "chromosome hold-out too small (valid %s: %d, test %s: %d sequences; need %d of each class): "
-            "using stratified random fractions instead",
-            ",".join(vset), len(valid), ",".join(tset), len(test), min_held_out,
-        )
+        if short is not None:
+            log.warning("chromosome hold-out (valid %s, test %s) leaves task %s with %s in the %s set: "
+                        "using stratified random fractions instead", ",".join(vset), ",".join(tset), *short)
+        else:
+            log.warning(
+                "chromosome hold-out too small (valid %s: %d, test %s: %d sequences; need %d of each class): "
+                "using stratified random fractions instead",
+                ",".join(vset), len(valid), ",".join(tset), len(test), min_held_out,
+            )
     elif explicit:
         log.warning("sequences carry no coordinates (names like chr1:100-300): --valid/--test-chroms ignored")
     train, valid, test = _stratified(labels, fractions, seed)

@@ -21,7 +21,7 @@ from ..errors import InputError
 from ..io.fasta import IndexedFasta
 from ..io.intervals import Interval
 
-__all__ = ["dinucleotide_shuffle", "shuffle_rows", "shuffle_all", "gc_content", "gc_matched_background"]
+__all__ = ["dinucleotide_shuffle", "shuffle_rows", "shuffle_all", "shuffle_copies", "gc_content", "gc_matched_background"]
 
 log = logging.getLogger("motifscan")
 
@@ -89,82 +89,15 @@ def dinucleotide_shuffle(codes: np.ndarray, rng: np.random.Generator) -> np.ndar
     return out
 
 
-def _shuffle_rows(codes, out, seed):
-    """:func:`dinucleotide_shuffle` of each row of ``codes`` into ``out``, compiled (numba's own
-    generator, seeded once): the same walk, letters 0-4, Wilson's arborescence, then the walk."""
-    np.random.seed(seed)
-    n_rows, n = codes.shape
-    K = 5
-    targets = np.empty((K, n), dtype=np.uint8)
-    count = np.empty(K, dtype=np.int64)
-    last_edge = np.empty(K, dtype=np.int64)
-    in_tree = np.empty(K, dtype=np.bool_)
-    pos = np.empty(K, dtype=np.int64)
-    for r in range(n_rows):
-        row = codes[r]
-        if n < 3:
-            out[r] = row
-            continue
-        count[:] = 0
-        for i in range(n - 1):
-            u = row[i]
-            targets[u, count[u]] = row[i + 1]
-            count[u] += 1
-        root = row[n - 1]
-        in_tree[:] = False
-        in_tree[root] = True
-        last_edge[:] = -1
-        for start in range(K):
-            if count[start] == 0:
-                continue
-            u = start
-            while not in_tree[u]:
-                last_edge[u] = np.random.randint(0, count[u])
-                u = targets[u, last_edge[u]]
-            u = start
-            while not in_tree[u]:
-                in_tree[u] = True
-                u = targets[u, last_edge[u]]
-        for u in range(K):
-            c = count[u]
-            if c == 0:
-                continue
-            free = c
-            if u != root:  # the arborescence's edge goes last, the others are permuted
-                j = last_edge[u]
-                tmp = targets[u, j]
-                targets[u, j] = targets[u, c - 1]
-                targets[u, c - 1] = tmp
-                free = c - 1
-            for i in range(free - 1, 0, -1):  # Fisher-Yates
-                j = np.random.randint(0, i + 1)
-                tmp = targets[u, i]
-                targets[u, i] = targets[u, j]
-                targets[u, j] = tmp
-        pos[:] = 0
-        cur = row[0]
-        out[r, 0] = cur
-        for i in range(1, n):
-            nxt = targets[cur, pos[cur]]
-            pos[cur] += 1
-            out[r, i] = nxt
-            cur = nxt
-
-
-try:  # the compiled shuffle cached on disk when a cache folder is writable (as motifscan.kernels.jit)
-    _shuffle_rows_jit = numba.njit(nogil=True, cache=True)(_shuffle_rows)
-except RuntimeError:
-    _shuffle_rows_jit = numba.njit(nogil=True)(_shuffle_rows)
-
-
 def shuffle_rows(codes: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Dinucleotide shuffles of every row of ``codes`` ``(N, L)`` at once (compiled).
 
     The same shuffle as :func:`dinucleotide_shuffle` (every dinucleotide count, ``N`` included,
     and the first and last letters kept; a uniform draw among the sequences that keep them), for
     the hundreds of thousands of windows of a null (:mod:`motifscan.interpret.calibrate`): about
-    a microsecond per 200 bp row instead of a Python loop per base. Draws from numba's generator,
-    seeded from ``rng``: reproducible, but not the same draws as :func:`dinucleotide_shuffle`.
+    a few microseconds per 200 bp row instead of a Python loop per base. Draws from numba's
+    generator, seeded per row from ``rng``: reproducible, but not the same draws as
+    :func:`dinucleotide_shuffle`.
 
     Returns
     -------
@@ -176,8 +109,11 @@ def shuffle_rows(codes: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         raise ValueError(f"codes must be (N, L), got shape {codes.shape}")
     if codes.size and int(codes.max()) > N_CODE:
         raise ValueError("codes must be 0-4")
+    n_rows, length = codes.shape
     out = np.empty_like(codes)
-    _shuffle_rows_jit(codes, out, int(rng.integers(0, 2**32 - 1)))
+    if n_rows:
+        bounds = np.arange(n_rows + 1, dtype=np.int64) * length
+        _shuffle_many(codes.reshape(-1), bounds, rng.integers(0, 2**31 - 1, size=n_rows), out.reshape(-1))
     return out
 
 
@@ -188,6 +124,117 @@ def shuffle_all(codes: np.ndarray, ratio: int, seed: int) -> np.ndarray:
     """
     rng = np.random.default_rng(seed)
     return np.stack([dinucleotide_shuffle(row, rng) for _ in range(ratio) for row in codes])
+
+
+def _njit(fn):
+    # kernels.jit.njit's rule; data sits under kernels, so it cannot import it
+    # numba refuses cache=True where no cache folder is writable: compile in memory there
+    try:
+        return numba.njit(nogil=True, cache=True)(fn)
+    except RuntimeError:
+        return numba.njit(nogil=True)(fn)
+
+
+@_njit
+def _shuffle_one(codes, seed, out):  # pragma: no cover - compiled
+    # the algorithm of dinucleotide_shuffle (same distribution), on numba's own generator
+    np.random.seed(seed)
+    n = len(codes)
+    out[:] = codes
+    if n < 3:
+        return
+    k = 5
+    deg = np.zeros(k, np.int64)
+    for i in range(n - 1):
+        deg[codes[i]] += 1
+    first = np.zeros(k + 1, np.int64)
+    for u in range(k):
+        first[u + 1] = first[u] + deg[u]
+    edges = np.empty(n - 1, np.uint8)  # out-edge targets of each letter, in sequence order
+    fill = first[:k].copy()
+    for i in range(n - 1):
+        u = codes[i]
+        edges[fill[u]] = codes[i + 1]
+        fill[u] += 1
+    root = codes[n - 1]
+    in_tree = np.zeros(k, np.bool_)
+    in_tree[root] = True
+    last = np.full(k, -1, np.int64)
+    for start in range(k):  # Wilson's algorithm: a random arborescence of last edges
+        if deg[start] == 0:
+            continue
+        u = start
+        while not in_tree[u]:
+            last[u] = np.random.randint(0, deg[u])
+            u = edges[first[u] + last[u]]
+        u = start
+        while not in_tree[u]:
+            in_tree[u] = True
+            u = edges[first[u] + last[u]]
+    for u in range(k):  # permute the other out-edges; the last edge goes last
+        a, d = first[u], deg[u]
+        if d == 0:
+            continue
+        m = d
+        if u != root:
+            j = a + last[u]
+            edges[j], edges[a + d - 1] = edges[a + d - 1], edges[j]
+            m = d - 1
+        for i in range(m - 1, 0, -1):
+            j = np.random.randint(0, i + 1)
+            edges[a + i], edges[a + j] = edges[a + j], edges[a + i]
+    pos = first[:k].copy()
+    cur = codes[0]
+    for i in range(1, n):
+        nxt = edges[pos[cur]]
+        pos[cur] += 1
+        out[i] = nxt
+        cur = nxt
+
+
+def shuffle_copies(sequences: Sequence[np.ndarray], copies: int, seed: int, first_index: int = 0) -> list[np.ndarray]:
+    """``copies`` dinucleotide shuffles of each sequence (any lengths), compiled.
+
+    The same shuffle as :func:`dinucleotide_shuffle` (every dinucleotide count, N included, and
+    the first and last letters kept; uniform over such sequences), with numba's generator seeded
+    per sequence and copy from ``(seed, first_index + i, copy)``, so a sequence's shuffles do not
+    depend on how the input is cut into batches.
+
+    Returns
+    -------
+    list of numpy.ndarray
+        ``copies * len(sequences)`` ``uint8`` arrays; item ``c * len(sequences) + i`` is copy ``c``
+        of sequence ``i``.
+    """
+    n = len(sequences)
+    if n == 0:
+        return []
+    index = np.arange(first_index, first_index + n, dtype=np.uint64)
+    lengths = np.array([len(s) for s in sequences], dtype=np.int64)
+    bounds = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    flat = np.concatenate([np.asarray(s, dtype=np.uint8) for s in sequences])
+    out = []
+    for c in range(copies):
+        keys = _mix(_mix(np.uint64(seed) ^ (np.uint64(c) << np.uint64(40))) ^ index) >> np.uint64(32)
+        shuffled = np.empty_like(flat)
+        _shuffle_many(flat, bounds, keys.astype(np.int64), shuffled)
+        out.extend(np.split(shuffled, bounds[1:-1]))
+    return out
+
+
+@_njit
+def _shuffle_many(flat, bounds, keys, out):  # pragma: no cover - compiled
+    for i in range(len(bounds) - 1):
+        _shuffle_one(flat[bounds[i] : bounds[i + 1]], keys[i], out[bounds[i] : bounds[i + 1]])
+
+
+def _mix(x):
+    """splitmix64's finaliser: distinct inputs give unrelated 64-bit outputs (wrapping arithmetic)."""
+    x = np.asarray(x, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
 
 
 def gc_content(codes: np.ndarray) -> np.ndarray:

@@ -3,5 +3,7 @@
 * :mod:`.variants` -- :func:`~.variants.score_variants` and :func:`~.variants.motif_variants`,
   what ``motifscan variants`` runs;
 * :mod:`.attribute` -- :func:`~.attribute.attribute` (exact ISM, gradient x input, seqlets),
-  what ``motifscan attribute`` runs.
+  what ``motifscan attribute`` runs;
+* :mod:`.enrich` -- :func:`~.enrich.enrich` and :func:`~.enrich.enrich_sets` (known motifs enriched
+  in peaks against controls, SEA-style), what ``motifscan enrich`` runs.
 """

@@ -27,14 +27,15 @@ import os
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 import torch
 
-from ..atomic import check_output_path
+from ..atomic import check_distinct, check_output_path, writes_outputs
 from ..codes import N_CODE, encode
-from ..device import resolve_device, set_threads
+from ..device import set_threads
 from ..errors import InputError, UsageError
 from ..io.fasta import IndexedFasta
 from ..io.intervals import Interval, check_chromosomes
@@ -43,9 +44,12 @@ from ..io.variants import (
 )
 from ..model import MotifCNN
 from ..kernels.jit import njit
+from ..kernels.methods import resolve_compute
 from ..kernels.mutations import MutationScorer
 from ..scan.options import MotifOptions, RunOptions, VariantOptions
+from ..stats.multitest import bh_log_qvalues
 from ..text import plural
+from .variant_null import NullSNVs, VariantNull, build_variant_null
 
 __all__ = ["score_variants", "motif_variants", "VariantBatchResult", "DEFAULT_BATCH"]
 
@@ -53,10 +57,16 @@ log = logging.getLogger("motifscan")
 
 #: Alleles per batch (bounds memory: a batch holds ``batch * (window - W + 1) * C`` activations).
 DEFAULT_BATCH = 1024
+#: Random SNVs of the null scored per call of the scorer.
+NULL_BATCH = 1024
 #: Windows of consecutive variants closer than this share one stretch of activations.
 SPAN_GAP = 64
 #: Longest stretch of genome convolved at once.
 MAX_SPAN = 1 << 16
+#: Stretches closer than this are read from the genome at once (then convolved apart) ...
+FETCH_GAP = 1 << 12
+#: ... up to this many bases per read.
+MAX_READ = 1 << 20
 
 
 def _fetch(fa: IndexedFasta, chrom: str, start: int, end: int) -> np.ndarray:
@@ -69,15 +79,42 @@ def _fetch(fa: IndexedFasta, chrom: str, start: int, end: int) -> np.ndarray:
     return out
 
 
+def _fetch_many(fa: IndexedFasta, chroms: Sequence[str], starts: np.ndarray, ends: np.ndarray) -> list[np.ndarray]:
+    """``_fetch`` of each range; consecutive ranges of a contig that start in order and less than
+    :data:`FETCH_GAP` apart are read at once (a read costs far more than the bases between them)."""
+    out: list[np.ndarray] = []
+    a_list, b_list = starts.tolist(), ends.tolist()
+    n = len(a_list)
+    i = 0
+    while i < n:
+        j, hi = i + 1, b_list[i]
+        while (j < n and chroms[j] == chroms[i] and a_list[i] <= a_list[j] <= hi + FETCH_GAP
+               and b_list[j] - a_list[i] <= MAX_READ):
+            hi = max(hi, b_list[j])
+            j += 1
+        lo = a_list[i]
+        block = _fetch(fa, chroms[i], lo, hi)
+        out.extend(block[a - lo : b - lo] for a, b in zip(a_list[i:j], b_list[i:j]))
+        i = j
+    return out
+
+
 def _batches(alleles: Iterable[Allele], size: int) -> Iterator[list[Allele]]:
     """Lists of about ``size`` alleles; the alleles of one record stay together."""
-    batch: list[Allele] = []
-    for a in alleles:
-        if len(batch) >= size and a.serial != batch[-1].serial:
-            yield batch
-            batch = []
-        batch.append(a)
-    if batch:
+    it = iter(alleles)
+    carry: list[Allele] = []
+    while True:
+        batch = carry + list(islice(it, size - len(carry)))  # taken in C, not allele by allele
+        if not batch:
+            return
+        carry = []
+        if len(batch) >= size:  # the rest of the last record's alleles join it
+            last = batch[-1].serial
+            for a in it:
+                if a.serial != last:
+                    carry = [a]
+                    break
+                batch.append(a)
         yield batch
 
 
@@ -110,6 +147,8 @@ class VariantBatchResult:
     alt_logit: np.ndarray   # (n, T)
     top: np.ndarray         # (n,) filter with the largest pooled change (-1: none)
     filter_delta: np.ndarray  # (n,)
+    gc: np.ndarray          # (n,) GC fraction of the window's non-N bases (NaN: not scored)
+    snv_ref: np.ndarray     # (n,) uint8 REF base of each scored SNV (N_CODE: not a scored SNV)
     stats: dict[str, int] = field(default_factory=dict)
 
 
@@ -137,6 +176,8 @@ class _ModelVariantScorer:
         alt_logit = np.full((n, T), np.nan)
         top = np.full(n, -1, dtype=np.int64)
         fdelta = np.zeros(n)
+        gc = np.full(n, np.nan)
+        snv_ref = np.full(n, N_CODE, dtype=np.uint8)
         sizes = self.fa.sizes
         subs, full = [], []
         for i, a in enumerate(alleles):
@@ -147,7 +188,7 @@ class _ModelVariantScorer:
             else:
                 full.append(i)
         if subs:
-            full += self._fast(alleles, subs, checks, ref_logit, alt_logit, top, fdelta)
+            full += self._fast(alleles, subs, checks, ref_logit, alt_logit, top, fdelta, gc, snv_ref)
         if full:
             full.sort()
             trusted = []
@@ -157,8 +198,32 @@ class _ModelVariantScorer:
                 if checks[i] == "ok" or (checks[i] == "mismatch" and self.ref_from == "vcf"):
                     trusted.append(i)
             if trusted:
-                self._full(alleles, trusted, checks, ref_logit, alt_logit, top, fdelta)
-        return VariantBatchResult(checks, ref_logit, alt_logit, top, fdelta)
+                self._full(alleles, trusted, checks, ref_logit, alt_logit, top, fdelta, gc)
+                for i in trusted:  # SNVs whose REF is taken from the VCF
+                    if len(alleles[i].ref) == 1 and len(alleles[i].alt) == 1:
+                        snv_ref[i] = _CODE_LUT[ord(alleles[i].ref)]
+        return VariantBatchResult(checks, ref_logit, alt_logit, top, fdelta, gc, snv_ref)
+
+    def score_null(self, snvs: NullSNVs) -> tuple[np.ndarray, np.ndarray]:
+        """Logit changes ``(n, T)`` and window GC ``(n,)`` (NaN: REF not A/C/G/T) of random SNVs.
+
+        The same stretches and local updates as the file's SNVs (:meth:`_substitutions`), in
+        batches of :data:`NULL_BATCH`.
+        """
+        n = len(snvs.pos0)
+        delta = np.full((n, self.T), np.nan)
+        gc = np.full(n, np.nan)
+        ones = np.ones(n, dtype=np.int64)
+        s = self.scorer
+        for a in range(0, n, NULL_BATCH):
+            b = min(a + NULL_BATCH, n)
+            sub = self._substitutions(snvs.contigs, snvs.contig[a:b], snvs.pos0[a:b], ones[a:b],
+                                      snvs.ref[a:b, None], snvs.alt[a:b, None])
+            if len(sub.good):
+                rows = a + sub.good
+                delta[rows] = (s.logits(s.combine(sub.alt_ch)) - s.logits(s.combine(sub.ref_ch))).cpu().numpy()
+                gc[rows] = sub.gc
+        return delta, gc
 
     def _finish(self, idx, ref_ch, alt_ch, ref_logit, alt_logit, top, fdelta) -> None:
         s = self.scorer
@@ -171,48 +236,67 @@ class _ModelVariantScorer:
         top[idx] = np.where(val != 0, best, -1)
         fdelta[idx] = val
 
-    def _fast(self, alleles, idx, checks, ref_logit, alt_logit, top, fdelta) -> list[int]:
+    def _fast(self, alleles, idx, checks, ref_logit, alt_logit, top, fdelta, gc, snv_ref) -> list[int]:
         """SNVs and MNVs: shared stretches of activations, local updates; returns the alleles for the full path.
 
         REFs are checked against the stretches' bases (a mismatch is left unscored, or sent to the
         full path with ``--ref-from vcf``).
         """
+        n = len(idx)
+        sel = alleles if n == len(alleles) else [alleles[i] for i in idx]  # idx is sorted
+        refs = [a.ref for a in sel]
+        k = np.fromiter(map(len, refs), dtype=np.int64, count=n)
+        pos0 = np.array([a.pos for a in sel], dtype=np.int64) - 1
+        chroms = [a.chrom for a in sel]
+        names = {c: j for j, c in enumerate(dict.fromkeys(chroms))}
+        chrom_id = np.fromiter(map(names.__getitem__, chroms), dtype=np.int64, count=n)
+        kmax = int(k.max())
+        ref = _codes_of(refs, kmax)
+        sub = self._substitutions(list(names), chrom_id, pos0, k, ref, _codes_of([a.alt for a in sel], kmax))
+        to_full = []
+        for j in np.flatnonzero(sub.bad):
+            checks[idx[j]] = "mismatch"
+            if self.ref_from == "vcf":
+                to_full.append(idx[j])
+        for j in np.flatnonzero(sub.has_n & ~sub.bad):
+            checks[idx[j]] = "n_in_window"
+        if len(sub.good):
+            rows = np.asarray(idx)[sub.good]
+            gc[rows] = sub.gc
+            one = k[sub.good] == 1
+            snv_ref[rows[one]] = ref[sub.good[one], 0]
+            self._finish(rows, sub.ref_ch, sub.alt_ch, ref_logit, alt_logit, top, fdelta)
+        return to_full
+
+    def _substitutions(self, contigs: list[str], chrom_id: np.ndarray, pos0: np.ndarray, k: np.ndarray,
+                       ref: np.ndarray, alt: np.ndarray) -> "_Substituted":
+        """The fast path on arrays: stretches of activations shared by nearby windows, local updates.
+
+        ``chrom_id`` ``(n,)`` indexes ``contigs``; ``pos0`` ``(n,)`` 0-based first base; ``k``
+        ``(n,)`` bases replaced; ``ref``, ``alt`` ``(n, max k)`` codes (N-padded). Rows must be
+        sorted by contig and position for stretches to be shared (any order gives the same values).
+        """
         L, P = self.window, self.P
-        k = np.fromiter((len(alleles[i].ref) for i in idx), dtype=np.int64, count=len(idx))
-        pos0 = np.fromiter((alleles[i].pos - 1 for i in idx), dtype=np.int64, count=len(idx))
         starts = pos0 + (k - 1) // 2 - L // 2
-        names: dict[str, int] = {}
-        chrom_id = np.fromiter((names.setdefault(alleles[i].chrom, len(names)) for i in idx), dtype=np.int64,
-                               count=len(idx))
         which, span_a, span_b, first = _stretches_jit(chrom_id, starts, L, SPAN_GAP, MAX_SPAN)
-        by_id = list(names)
-        span_chrom = [by_id[c] for c in chrom_id[first]]
-        pieces = [_fetch(self.fa, c, a, b) for c, a, b in zip(span_chrom, span_a.tolist(), span_b.tolist())]
+        pieces = _fetch_many(self.fa, [contigs[c] for c in chrom_id[first].tolist()], span_a, span_b)
         offsets = np.concatenate([[0], np.cumsum([len(p) for p in pieces])[:-1]]).astype(np.int64)
         codes = np.concatenate(pieces)
         woff = offsets[which] + starts - np.asarray(span_a, dtype=np.int64)[which]  # window start in codes
         # REF check against the genome's bases, every allele length at once
-        kmax = int(k.max())
+        kmax = ref.shape[1]
         col = np.arange(kmax)[None, :]
         at = np.minimum(woff[:, None] + (pos0 - starts)[:, None] + col, len(codes) - 1)
         genome_ref = np.where(col < k[:, None], codes[at], N_CODE)
-        vcf_ref = _codes_of([alleles[i].ref for i in idx], kmax)
-        alt = _codes_of([alleles[i].alt for i in idx], kmax)
-        bad = ((genome_ref != vcf_ref) | ((genome_ref == N_CODE) & (col < k[:, None]))).any(axis=1)
-        to_full = []
-        for j in np.flatnonzero(bad):
-            checks[idx[j]] = "mismatch"
-            if self.ref_from == "vcf":
-                to_full.append(idx[j])
-        # windows holding N (or running off the contig)
-        nsum = np.concatenate([[0], np.cumsum(codes == N_CODE)])
-        has_n = nsum[woff + L] - nsum[woff] > 0
-        for j in np.flatnonzero(has_n & ~bad):
-            checks[idx[j]] = "n_in_window"
+        bad = ((genome_ref != ref) | ((genome_ref == N_CODE) & (col < k[:, None]))).any(axis=1)
+        # windows holding N (or running off the contig), and their GC, from one running count
+        n_acgt, n_gc = _window_counts(codes, woff, L)
+        has_n = n_acgt < L
         good = np.flatnonzero(~bad)
-        if not len(good):
-            return to_full
         s = self.scorer
+        if not len(good):
+            empty = torch.empty((0, s.channels))
+            return _Substituted(bad, has_n, good, np.empty(0), empty, empty)
         act = s.activations(torch.from_numpy(codes)[None])[0]  # (total - W + 1, C)
         ref_ch = torch.empty((len(good), s.channels), device=act.device)
         alt_ch = torch.empty_like(ref_ch)
@@ -220,11 +304,11 @@ class _ModelVariantScorer:
             sel = good[k[good] == kk]
             out = np.flatnonzero(k[good] == kk)
             r, a = s.substitute_windows(act, torch.from_numpy(woff[sel]), P, torch.from_numpy((pos0 - starts)[sel]),
-                                        torch.from_numpy(vcf_ref[sel, :kk]), torch.from_numpy(alt[sel, :kk]))
+                                        torch.from_numpy(ref[sel, :kk]), torch.from_numpy(alt[sel, :kk]))
             tout = torch.from_numpy(out).to(act.device)
             ref_ch[tout], alt_ch[tout] = r, a
-        self._finish(np.asarray(idx)[good], ref_ch, alt_ch, ref_logit, alt_logit, top, fdelta)
-        return to_full
+        gc = np.where(n_acgt[good] > 0, n_gc[good] / np.maximum(n_acgt[good], 1), 0.5)
+        return _Substituted(bad, has_n, good, gc, ref_ch, alt_ch)
 
     def _allele_window(self, a: Allele, allele: str) -> np.ndarray:
         """The window centred on ``allele`` put in place of REF at ``a.pos``."""
@@ -241,17 +325,44 @@ class _ModelVariantScorer:
             parts.append(_fetch(self.fa, a.chrom, end, end + rest))
         return np.concatenate(parts)[:L]
 
-    def _full(self, alleles, idx, checks, ref_logit, alt_logit, top, fdelta) -> None:
+    def _full(self, alleles, idx, checks, ref_logit, alt_logit, top, fdelta, gc) -> None:
         """Indels (and REFs trusted from the VCF): both windows by full forward passes."""
         ref_rows = np.stack([self._allele_window(alleles[i], alleles[i].ref) for i in idx])
         alt_rows = np.stack([self._allele_window(alleles[i], alleles[i].alt) for i in idx])
         for j, i in enumerate(idx):
             if checks[i] == "ok" and (ref_rows[j] == N_CODE).any():
                 checks[i] = "n_in_window"
+        n_acgt, n_gc = _window_counts(ref_rows.reshape(-1), np.arange(len(idx)) * self.window, self.window)
+        gc[idx] = np.where(n_acgt > 0, n_gc / np.maximum(n_acgt, 1), 0.5)
         s = self.scorer
         both = s.pool(s.activations(torch.from_numpy(np.concatenate([ref_rows, alt_rows]))))
         n = len(idx)
         self._finish(np.asarray(idx), both[:n], both[n:], ref_logit, alt_logit, top, fdelta)
+
+
+@dataclass
+class _Substituted:
+    """What :meth:`_ModelVariantScorer._substitutions` gives back (rows ``good`` are scored)."""
+
+    bad: np.ndarray      # (n,) bool: REF disagrees with the genome (or holds N)
+    has_n: np.ndarray    # (n,) bool: the window holds N or runs off its contig
+    good: np.ndarray     # (m,) rows scored
+    gc: np.ndarray       # (m,) GC fraction of the window's non-N bases (0.5 when all N)
+    ref_ch: torch.Tensor  # (m, C) per-channel maxima, reference
+    alt_ch: torch.Tensor  # (m, C) per-channel maxima, substituted
+
+
+#: Per code: 1 per A/C/G/T in the low 32 bits, 1 per C/G in the high ones (one running sum counts both).
+_COUNT_LUT = np.array([1, 1 + (1 << 32), 1 + (1 << 32), 1, 0, 0, 0, 0], dtype=np.int64)
+
+
+def _window_counts(codes: np.ndarray, woff: np.ndarray, L: int) -> tuple[np.ndarray, np.ndarray]:
+    """A/C/G/T bases and C/G bases ``(n,)`` each of windows ``codes[woff : woff + L]``."""
+    run = np.empty(len(codes) + 1, dtype=np.int64)
+    run[0] = 0
+    np.cumsum(_COUNT_LUT[np.minimum(codes, N_CODE)], out=run[1:])
+    d = run[woff + L] - run[woff]
+    return d & 0xFFFFFFFF, d >> 32
 
 
 def _stretches(chrom_id, starts, L, gap, max_span):
@@ -304,6 +415,7 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
 
+@writes_outputs
 def score_variants(
     model: MotifCNN,
     vcf: str | os.PathLike,
@@ -328,12 +440,14 @@ def score_variants(
     output
         Effects TSV: ``chrom pos id ref alt ref_check``, per task ``ref_score alt_score delta
         logit_delta`` (suffixed ``_<task>`` with several tasks), ``top_filter filter_delta``
-        (see :func:`motifscan.io.variants.effect_columns`). One row per ALT, input order.
+        (see :func:`motifscan.io.variants.effect_columns`), then ``pvalue qvalue`` (per task
+        ``pvalue_<task> qvalue_<task>``) unless ``options.null_variants`` is 0. One row per ALT,
+        input order.
     vcf_out
-        Also write the input VCF with ``MS_REF``/``MS_ALT``/``MS_DELTA``/``MS_CHECK`` INFO fields
-        (bgzipped and tabix-indexed when the name ends in ``.gz``).
+        Also write the input VCF with ``MS_REF``/``MS_ALT``/``MS_DELTA``/``MS_CHECK`` INFO fields,
+        and ``MS_P``/``MS_Q`` with p-values (bgzipped and tabix-indexed when the name ends in ``.gz``).
     options
-        Window and ``ref_from`` (:class:`~motifscan.scan.options.VariantOptions`).
+        Window, ``ref_from``, size and seed of the null (:class:`~motifscan.scan.options.VariantOptions`).
     run
         Device, threads, alleles per batch (``batch_size``), convolution method.
     command
@@ -343,29 +457,45 @@ def score_variants(
     -------
     dict
         Counts: ``records``, ``alleles``, ``symbolic`` (skipped), one per ``ref_check`` value,
-        ``seconds``, ``variants_per_s``.
+        ``seconds``, ``variants_per_s``; with p-values ``null_variants`` and ``tested`` (SNVs
+        with a p-value: the q-values' family).
+
+    Notes
+    -----
+    p-values (:mod:`motifscan.interpret.variant_null`): each scored SNV's ``logit_delta`` is tested,
+    two-sided, against the logit changes of ``options.null_variants`` random SNVs of the same
+    genome in its stratum (window GC bin x REF base, or base pair for RC-shared models), scored
+    by the same local updates; empirical p-values with a generalized Pareto tail below their
+    resolution. q-values: Benjamini-Hochberg per task over the file's SNVs with a p-value. MNVs
+    and indels get neither (a null of SNVs says nothing about them). The q-values need every
+    p-value, so rows are staged in a temporary file beside the output and 8 bytes per allele and
+    task are held in memory.
     """
     outputs = [(output, "-o")] + ([(vcf_out, "--vcf-out")] if vcf_out else [])
     for path, opt in outputs:
         check_output_path(path, option=opt)
-    if vcf_out and os.path.realpath(os.fspath(vcf_out)) == os.path.realpath(os.fspath(output)):
-        raise UsageError("-o and --vcf-out must name different files")
+    index = [("--vcf-out's index", os.fspath(vcf_out) + ".tbi")] if vcf_out and os.fspath(vcf_out).endswith(".gz") else []
+    check_distinct(_variant_inputs(model.source, vcf, genome), [(opt, path) for path, opt in outputs] + index)
     set_threads(run.threads)
-    dev = resolve_device(run.device)
     window = int(options.window or model.config.seq_length)
     if window < model.config.filter_width:
         raise UsageError(f"--window {window} is shorter than the filter width {model.config.filter_width}")
     fa = genome if isinstance(genome, IndexedFasta) else IndexedFasta(genome)
     _check_contigs(vcf, fa)
-    conv = run.conv_method if not (run.conv_method == "table" and dev.type != "cpu") else "dense"
-    scorer = _ModelVariantScorer(model.eval(), fa, window, dev, conv, options.ref_from)
+    compute = resolve_compute(run.device, "substitutions", method=run.conv_method, precision=run.precision)
+    scorer = _ModelVariantScorer(model.to(compute.device).eval(), fa, window, compute.device, compute.method, options.ref_from)
     stats = AlleleStats()
     counts = {c: 0 for c in ("ok", "mismatch", "n_in_window", "contig_missing")}
     t0 = time.perf_counter()
+    null = _null(scorer, fa, options, model.config.rc_sharing)
 
+    tasks = model.config.tasks
+    pvalues = null is not None
+    tested = _Tested()
     with contextlib.ExitStack() as stack:
-        writer = stack.enter_context(EffectsWriter(output, model.config.tasks, model.filter_names()))
-        annotated = stack.enter_context(AnnotatedVcfWriter(vcf_out, vcf, model.config.tasks, command)) if vcf_out else None
+        writer = stack.enter_context(EffectsWriter(output, tasks, model.filter_names(), pvalues=pvalues))
+        annotated = stack.enter_context(AnnotatedVcfWriter(vcf_out, vcf, tasks, command, pvalues=pvalues)) \
+            if vcf_out else None
         alleles = iter_alleles(vcf, keep_records=annotated is not None, stats=stats)
         for batch in _batches(alleles, run.batch_size or DEFAULT_BATCH):
             scored = [a for a in batch if a.alt]
@@ -377,18 +507,96 @@ def score_variants(
             for c, n in Counter(res.checks).items():
                 counts[c] += n
             ref_p, alt_p = _sigmoid(res.ref_logit), _sigmoid(res.alt_logit)
+            first_row = writer.count
             writer.write(scored, res.checks, ref_p, alt_p, res.ref_logit, res.alt_logit, res.top,
                          res.filter_delta)
+            if pvalues:
+                tested.add(first_row, res)
             if annotated is not None:
-                _annotate(annotated, batch, scored, res.checks, ref_p, alt_p)
+                _annotate(annotated, batch, scored, res.checks, ref_p, alt_p, first_row if pvalues else None)
         if stats.alleles and counts["contig_missing"] == stats.alleles:
             seen = sorted({a for a in _missing_contigs(vcf, fa)})
             check_chromosomes([Interval(c, 0, 0) for c in seen], fa.sizes, vcf, fa.path, "VCF")
+        if pvalues:
+            lp = tested.log_pvalues(null, writer.count, len(tasks))
+            lq = _bh_per_task(lp)
+            writer.significance(lp, lq)
+            if annotated is not None:
+                annotated.significance(lp, lq, *_descriptions(null, tasks, lp, model.config.rc_sharing))
     seconds = time.perf_counter() - t0
     out = {"records": stats.records, "alleles": stats.alleles, "symbolic": stats.symbolic, **counts,
            "seconds": seconds, "variants_per_s": stats.alleles / max(seconds, 1e-9)}
+    if pvalues:
+        out["null_variants"] = null.n
+        out["tested"] = int((~np.isnan(lp[:, 0])).sum()) if len(lp) else 0
     _log_counts(out, output)
     return out
+
+
+def _null(scorer: "_ModelVariantScorer", fa: IndexedFasta, options: VariantOptions, rc: bool) -> VariantNull | None:
+    """The null of SNV effects (``None`` with ``null_variants=0``), logged with its size and time."""
+    if not options.null_variants:
+        return None
+    t = time.perf_counter()
+    try:
+        null = build_variant_null(fa, scorer.score_null, n=options.null_variants, seed=options.seed, strand_pairs=rc)
+    except ValueError as exc:
+        raise InputError(f"cannot build the null of variant effects: {exc}", path=fa.path) from None
+    log.info("p-values: null of %s random SNVs (seed %d, %d GC strata x REF %s) in %.1f s", f"{null.n:,}",
+             options.seed, len(null.gc_edges) + 1, "base pair" if rc else "base", time.perf_counter() - t)
+    return null
+
+
+@dataclass
+class _Tested:
+    """What the p-values need of every scored SNV of the file, gathered batch by batch."""
+
+    rows: list[np.ndarray] = field(default_factory=list)   # row of each SNV in the output
+    delta: list[np.ndarray] = field(default_factory=list)  # (m, T) logit changes
+    gc: list[np.ndarray] = field(default_factory=list)
+    ref: list[np.ndarray] = field(default_factory=list)
+
+    def add(self, first_row: int, res: VariantBatchResult) -> None:
+        j = np.flatnonzero(res.snv_ref < N_CODE)
+        self.rows.append(first_row + j)
+        self.delta.append(res.alt_logit[j] - res.ref_logit[j])
+        self.gc.append(res.gc[j])
+        self.ref.append(res.snv_ref[j])
+
+    def log_pvalues(self, null: VariantNull, n_rows: int, T: int) -> np.ndarray:
+        """Natural log p-values ``(n_rows, T)``: the SNVs' in their rows, NaN in the others."""
+        out = np.full((n_rows, T), np.nan)
+        if self.rows:
+            rows = np.concatenate(self.rows)
+            out[rows] = null.log_pvalues(np.concatenate(self.delta), np.concatenate(self.gc), np.concatenate(self.ref))
+        return out
+
+
+def _bh_per_task(log_p: np.ndarray) -> np.ndarray:
+    """Benjamini-Hochberg log q-values ``(n, T)`` per task over the rows with a p-value (NaN elsewhere)."""
+    out = np.full(log_p.shape, np.nan)
+    for t in range(log_p.shape[1]):
+        m = ~np.isnan(log_p[:, t])
+        out[m, t] = bh_log_qvalues(log_p[m, t])
+    return out
+
+
+def _descriptions(null: VariantNull, tasks: Sequence[str], log_p: np.ndarray, rc: bool) -> tuple[list[str], list[str]]:
+    """What ``MS_P`` and ``MS_Q`` mean, per task (the annotated VCF's header)."""
+    tested = int((~np.isnan(log_p[:, 0])).sum()) if len(log_p) else 0
+    ref = "REF base pair (A/T or C/G)" if rc else "REF base"
+    p = [f"two-sided p-value of the SNV's logit change ({t}) against {null.n} random SNVs of the same genome "
+         f"(seed {null.seed}) with the same {ref} and window GC stratum ({len(null.gc_edges) + 1} bins); "
+         f"empirical with a generalized Pareto tail; SNVs only" for t in tasks]
+    q = [f"Benjamini-Hochberg q-value of MS_P ({t}) over the {tested} SNVs of this file with a p-value"
+         for t in tasks]
+    return p, q
+
+
+def _variant_inputs(model_file, vcf, genome) -> list[tuple[str, object]]:
+    """The files a variants run reads, named by their argument or option."""
+    return [("MODEL", model_file), ("VCF", vcf), ("--genome", genome if isinstance(genome, (str, os.PathLike)) else
+                                                   getattr(genome, "path", None))]
 
 
 def _missing_contigs(vcf, fa: IndexedFasta) -> set[str]:
@@ -396,12 +604,13 @@ def _missing_contigs(vcf, fa: IndexedFasta) -> set[str]:
 
 
 def _annotate(writer: AnnotatedVcfWriter, batch: Sequence[Allele], scored: Sequence[Allele],
-              checks: Sequence[str], ref_p: np.ndarray, alt_p: np.ndarray) -> None:
-    """Write each record of a batch once, with the values of its scored alleles."""
+              checks: Sequence[str], ref_p: np.ndarray, alt_p: np.ndarray, first_row: int | None) -> None:
+    """Write each record of a batch once, with the values of its scored alleles (rows from ``first_row``)."""
     values: dict[int, dict[int, tuple]] = {}
     for j, a in enumerate(scored):
         p = None if np.isnan(ref_p[j, 0]) else np.stack([ref_p[j], alt_p[j]])
-        values.setdefault(a.serial, {})[a.alt_index] = (checks[j], p)
+        values.setdefault(a.serial, {})[a.alt_index] = (checks[j], p) if first_row is None else \
+            (checks[j], p, first_row + j)
     done = set()
     for a in batch:
         if a.serial not in done:
@@ -592,6 +801,7 @@ class _MotifVariantScorer:
         return out
 
 
+@writes_outputs
 def motif_variants(
     motifs,
     vcf: str | os.PathLike,
@@ -630,21 +840,22 @@ def motif_variants(
     from ..scan.motif_bank import MotifBank, resolve_background
 
     check_output_path(output)
+    check_distinct(_variant_inputs(motifs if isinstance(motifs, (str, os.PathLike)) else None, vcf, genome),
+                   [("-o", output)])
     set_threads(run.threads)
     motif_list = read_motifs(motifs, options.motif_format) if isinstance(motifs, (str, os.PathLike)) else list(motifs)
     if not motif_list:
         raise InputError("no motifs", path=motifs if isinstance(motifs, (str, os.PathLike)) else None)
     if str(options.background) == "input":
         raise UsageError("--bg input is not defined for variants", hint="use motif-file, uniform or a background file")
-    dev = resolve_device(run.device)
     fa = genome if isinstance(genome, IndexedFasta) else IndexedFasta(genome)
     _check_contigs(vcf, fa)
     bank = MotifBank(motif_list, background=resolve_background(options.background), pseudocount=options.pseudocount,
                      pvalue=options.pvalue, range_=options.pssm_range)
-    method = options.method if options.method != "auto" else ("dense" if dev.type == "cuda" else "lookahead")
-    if method == "lookahead":
+    compute = resolve_compute(run.device, "motifs", method=options.method)
+    if compute.method == "lookahead":
         bank.lookahead_index()
-    scorer = _MotifVariantScorer(bank, fa, dev, method, variant.ref_from)
+    scorer = _MotifVariantScorer(bank, fa, compute.device, compute.method, variant.ref_from)
     stats = AlleleStats()
     counts: dict[str, int] = {c: 0 for c in ("ok", "mismatch", "n_in_window", "contig_missing")}
     t0 = time.perf_counter()

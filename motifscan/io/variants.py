@@ -23,7 +23,7 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 
 from .._version import __version__
-from ..atomic import atomic_path
+from ..atomic import disk_full_error
 from ..errors import InputError
 from .fasta import compression, open_binary
 from .writer import AtomicWriter, TextWriter
@@ -210,51 +210,133 @@ def iter_alleles(path: str | os.PathLike, *, keep_records: bool = False,
 
 
 # ---------------------------------------------------------------------------- writers
-def effect_columns(tasks: Sequence[str]) -> list[str]:
-    """Columns of the model-mode effects TSV for ``tasks``."""
+def effect_columns(tasks: Sequence[str], pvalues: bool = False) -> list[str]:
+    """Columns of the model-mode effects TSV for ``tasks`` (``pvalue qvalue`` last, with ``pvalues``)."""
     per = ["ref_score", "alt_score", "delta", "logit_delta"]
     scores = per if len(tasks) == 1 else [f"{c}_{t}" for t in tasks for c in per]
-    return ["chrom", "pos", "id", "ref", "alt", "ref_check", *scores, "top_filter", "filter_delta"]
+    sig = ["pvalue", "qvalue"] if len(tasks) == 1 else [f"{c}_{t}" for t in tasks for c in ("pvalue", "qvalue")]
+    return ["chrom", "pos", "id", "ref", "alt", "ref_check", *scores, "top_filter", "filter_delta",
+            *(sig if pvalues else [])]
 
 
 def _g(x: float) -> str:
     return f"{x:.6g}"
 
 
+#: Natural log of the smallest p-value printed from its float (below it, from its logarithm).
+_LOG_TINY = -700.0
+
+
+def p_texts(log_p: np.ndarray) -> list[str]:
+    """``%.3g`` texts of p-values given as natural logs ``(n,)``: ``""`` for NaN, ``"0"`` for ``-inf``.
+
+    p-values below about 1e-304 (a fitted tail reaches them) are written from their logarithm,
+    e.g. ``3.2e-412``, so they do not underflow to 0.
+    """
+    log_p = np.asarray(log_p, dtype=np.float64)
+    out = [f"{v:.3g}" for v in np.exp(log_p).tolist()]
+    for i in np.flatnonzero(np.isnan(log_p) | (log_p < _LOG_TINY)).tolist():
+        x = float(log_p[i])
+        if np.isnan(x):
+            out[i] = ""
+        elif x == -np.inf:
+            out[i] = "0"
+        else:
+            l10 = x / np.log(10.0)
+            e = int(np.floor(l10))
+            m = float(f"{10.0 ** (l10 - e):.3g}")
+            if m >= 10.0:
+                m, e = m / 10.0, e + 1
+            out[i] = f"{m:g}e{e:+d}"
+    return out
+
+
+def _staging(path: Path, mode: str):
+    """An anonymous temporary file beside ``path`` (deleted when closed, even by a crash)."""
+    import tempfile
+
+    return tempfile.TemporaryFile(mode, dir=path.parent, prefix=f".{path.name}.", **({"encoding": "utf-8"}
+                                                                                        if "b" not in mode else {}))
+
+
 class EffectsWriter(TextWriter):
     """Model-mode effects: one row per allele, in input order (see :func:`effect_columns`).
 
-    Rows without scores (``mismatch``, ``contig_missing``) leave the score columns empty.
+    Rows without scores (``mismatch``, ``contig_missing``) leave the score columns empty. With
+    ``pvalues`` the rows are staged in a temporary file until :meth:`significance` gives every
+    row's p- and q-values (the q-values need the whole file), then written with them at the end.
     """
 
-    def __init__(self, path, tasks: Sequence[str], filter_names: Sequence[str]) -> None:
+    def __init__(self, path, tasks: Sequence[str], filter_names: Sequence[str], *, pvalues: bool = False) -> None:
         super().__init__(path)
         self.tasks = list(tasks)
         self.filter_names = list(filter_names)
-        self.fh.write("\t".join(effect_columns(self.tasks)) + "\n")
+        self._names = np.array([*self.filter_names, "."], dtype=object)  # top = -1: "."
+        self.pvalues = pvalues
+        self.fh.write("\t".join(effect_columns(self.tasks, pvalues)) + "\n")
+        self._out = self._stack.enter_context(_staging(self.path, "w+")) if pvalues else self.fh
+        self._sig: tuple[np.ndarray, np.ndarray] | None = None
         self.count = 0
+
+    def significance(self, log_p: np.ndarray, log_q: np.ndarray) -> None:
+        """Natural logs of every row's p- and q-values, ``(rows, T)`` each (NaN: none)."""
+        if log_p.shape != (self.count, len(self.tasks)) or log_q.shape != log_p.shape:
+            raise ValueError(f"p-values of shape {log_p.shape} for {self.count} rows and {len(self.tasks)} tasks")
+        self._sig = (log_p, log_q)
+
+    def finish(self) -> None:
+        if not self.pvalues:
+            return
+        if self._sig is None:
+            raise RuntimeError("EffectsWriter(pvalues=True) finished without significance()")
+        log_p, log_q = self._sig
+        # per row: p and q of each task, as %.3g of the float (NaN -> ""); the few p-values below
+        # about 1e-304 are written from their logarithms (p_texts)
+        both = np.stack([log_p, log_q], axis=2).reshape(len(log_p), -1)
+        template = "\t%.3g" * both.shape[1] + "\n"
+        tiny = np.flatnonzero((both < _LOG_TINY).any(axis=1))
+        self._out.seek(0)
+        done = 0
+        while True:
+            lines = self._out.readlines(1 << 22)
+            if not lines:
+                break
+            part = both[done : done + len(lines)]
+            tails = ((template * len(lines)) % tuple(np.exp(part).ravel().tolist())).replace("nan", "").split("\n")
+            for i in tiny[(tiny >= done) & (tiny < done + len(lines))].tolist():
+                tails[i - done] = "".join("\t" + t for t in p_texts(both[i]))
+            self.fh.write("\n".join([ln[:-1] + t for ln, t in zip(lines, tails)]) + "\n")
+            done += len(lines)
 
     def write(self, alleles: Sequence[Allele], checks: Sequence[str], ref_p: np.ndarray, alt_p: np.ndarray,
               ref_logit: np.ndarray, alt_logit: np.ndarray, top: np.ndarray, filter_delta: np.ndarray) -> None:
         """One batch: ``ref_p`` etc. ``(n, T)`` (NaN rows: no scores), ``top`` ``(n,)`` (-1: none)."""
         T = len(self.tasks)
         n = len(alleles)
+        if not n:
+            return
         scored = ~np.isnan(ref_p[:, 0])
-        # the numbers of every scored row through one %-format of a repeated template
-        nums = np.stack([ref_p, alt_p, alt_p - ref_p, alt_logit - ref_logit], axis=2).reshape(n, 4 * T)
-        names = [self.filter_names[t] if t >= 0 else "." for t in top.tolist()]
-        # one %-format per row (the allele's fields, then its numbers)
+        # a table of every field (numbers as Python floats), then one %-format of the whole batch:
+        # the per-row work is one template pick; an unscored row's template takes "" for its numbers
+        table = np.empty((n, 8 + 4 * T), dtype=object)
+        table[:, 0] = [a.chrom for a in alleles]
+        table[:, 1] = [a.pos for a in alleles]
+        table[:, 2] = [a.id for a in alleles]
+        table[:, 3] = [a.ref for a in alleles]
+        table[:, 4] = [a.alt for a in alleles]
+        table[:, 5] = checks
+        table[:, 6 : 6 + 4 * T] = np.stack([ref_p, alt_p, alt_p - ref_p, alt_logit - ref_logit], axis=2).reshape(n, 4 * T)
+        table[:, 6 + 4 * T] = self._names[top]
+        table[:, 7 + 4 * T] = filter_delta
         template = "%s\t%d\t%s\t%s\t%s\t%s\t" + "\t".join(["%.6g"] * (4 * T)) + "\t%s\t%.6g\n"
-        blank = "%s\t%d\t%s\t%s\t%s\t%s\t" + "\t" * (4 * T + 1) + "\n"
-        lines = []
-        for a, check, ok, row, name, fd in zip(alleles, checks, scored.tolist(), nums.tolist(), names,
-                                                filter_delta.tolist()):
-            if ok:
-                lines.append(template % (a.chrom, a.pos, a.id, a.ref, a.alt, check, *row, name, fd))
-            else:
-                lines.append(blank % (a.chrom, a.pos, a.id, a.ref, a.alt, check))
+        if scored.all():
+            text = template * n
+        else:
+            blank = "%s\t%d\t%s\t%s\t%s\t%s" + "\t%s" * (4 * T + 2) + "\n"
+            table[~scored, 6:] = ""
+            text = "".join([template if ok else blank for ok in scored.tolist()])
         self.count += n
-        self.fh.write("".join(lines))
+        self._out.write(text % tuple(table.ravel().tolist()))
 
 
 #: Columns of the motif-mode TSV.
@@ -289,17 +371,24 @@ class AnnotatedVcfWriter(AtomicWriter):
     alleles). Each record is written as pysam formats it, with the fields appended to its INFO
     column, so everything else (samples, FORMAT, undeclared contigs) is kept as it was. A name
     ending in ``.gz`` is written bgzipped and indexed with tabix (``.tbi`` beside it, renamed
-    into place with the file); an unsorted VCF cannot be indexed, which is a warning. The header
+    into place with the file, in the same output set); an unsorted VCF cannot be indexed, which is
+    a warning, and an older ``.tbi`` beside the target is removed with the commit. The header
     records its provenance as bcftools does: ``##motifscanVersion`` and, when ``command`` is
     given, ``##motifscanCommand``.
+
+    With ``pvalues``, ``MS_P`` and ``MS_Q`` (per task) follow: records are staged in a temporary
+    file until :meth:`significance` gives the p- and q-values of every allele row and the
+    header's descriptions of them (the null and the family), then written at the end.
     """
 
-    def __init__(self, path, template_path, tasks: Sequence[str], command: str | None = None) -> None:
+    def __init__(self, path, template_path, tasks: Sequence[str], command: str | None = None, *,
+                 pvalues: bool = False) -> None:
         super().__init__()
         import pysam
 
         self.path = Path(path)
         self.tasks = list(tasks)
+        self.pvalues = pvalues
         self.compressed = self.path.name.endswith(".gz")
         vf = open_vcf(template_path)
         lines = str(vf.header).rstrip("\n").split("\n")
@@ -307,10 +396,12 @@ class AnnotatedVcfWriter(AtomicWriter):
         per_task = [None] if len(self.tasks) == 1 else self.tasks
         meta = []
         self.keys: list[list[str]] = []  # per task: ref, alt, delta keys
+        self.sig_keys: list[list[str]] = []  # per task: p, q keys
         for task in per_task:
             name = self.tasks[0] if task is None else task
             keys = [info_key(b, task) for b in ("MS_REF", "MS_ALT", "MS_DELTA")]
             self.keys.append(keys)
+            self.sig_keys.append([info_key(b, task) for b in ("MS_P", "MS_Q")])
             meta += [f'##INFO=<ID={keys[0]},Number=A,Type=Float,Description="motifscan: probability of binding '
                      f'({name}) of the window centred on the variant, reference allele">',
                      f'##INFO=<ID={keys[1]},Number=A,Type=Float,Description="motifscan: probability of binding '
@@ -322,65 +413,126 @@ class AnnotatedVcfWriter(AtomicWriter):
         if command:
             meta.append("##motifscanCommand=" + " ".join(command.split()))  # one header line
         taken = {ln.split("ID=", 1)[1].split(",", 1)[0] for ln in lines if ln.startswith("##INFO=<ID=")}
-        clash = sorted(taken & {k for ks in self.keys for k in ks} | (taken & {"MS_CHECK"}))
+        ours = {k for ks in self.keys for k in ks} | {"MS_CHECK"}
+        if pvalues:
+            ours |= {k for ks in self.sig_keys for k in ks}
+        clash = sorted(taken & ours)
         if clash:
-            raise InputError(f"the VCF already has INFO field(s) {', '.join(clash)}", path=template_path,
+            raise InputError(f"the VCF already has {'an INFO field' if len(clash) == 1 else 'INFO fields'} {', '.join(clash)}", path=template_path,
                              hint="remove them first (bcftools annotate -x INFO/MS_REF,...)")
-        self.header = "\n".join(lines[:-1] + meta + lines[-1:]) + "\n"
-        self._tmp = self._stack.enter_context(atomic_path(self.path))
+        self._lines, self._meta = lines, meta
+        self._tmp = self._stack.enter_context(self.outputs.path(self.path))
         if self.compressed:
             self._fh = pysam.BGZFile(str(self._tmp), "wb")
         else:
             self._fh = open(self._tmp, "wb")
         self._closed = False
         self._stack.callback(self._close)
-        self._fh.write(self.header.encode())
+        if pvalues:
+            self._out = self._stack.enter_context(_staging(self.path, "w+b"))
+            self._sig: tuple[np.ndarray, np.ndarray, list[str], list[str]] | None = None
+        else:
+            self._out = self._fh
+            self._write_header([])
         self.count = 0
+
+    def _write_header(self, extra: list[str]) -> None:
+        lines = self._lines
+        self._fh.write(("\n".join(lines[:-1] + self._meta + extra + lines[-1:]) + "\n").encode())
 
     def _close(self) -> None:
         if not self._closed:
             self._fh.close()
             self._closed = True
 
-    def add(self, record, values: dict[int, tuple[str, np.ndarray | None]]) -> None:
-        """Write ``record`` with ``values[alt_index] = (ref_check, probs (2, T) or None)``."""
+    def add(self, record, values: dict[int, tuple]) -> None:
+        """Write ``record`` with ``values[alt_index] = (ref_check, probs (2, T) or None[, row])``.
+
+        ``row`` (with ``pvalues``) is the allele's row in the arrays given to :meth:`significance`.
+        """
         line = str(record).rstrip("\n")
         n_alt = len(record.alts or ())
         extra = []
         if n_alt and values:
             for t, keys in enumerate(self.keys):
                 cols: list[list[str]] = [["."] * n_alt for _ in range(3)]
-                for k, (_check, p) in values.items():
+                for k, (_check, p, *_row) in values.items():
                     if p is not None:
                         cols[0][k], cols[1][k], cols[2][k] = _g(p[0, t]), _g(p[1, t]), _g(p[1, t] - p[0, t])
                 for key, col in zip(keys, cols):
                     if any(v != "." for v in col):
                         extra.append(f"{key}={','.join(col)}")
             checks = ["."] * n_alt
-            for k, (check, _p) in values.items():
+            for k, (check, *_rest) in values.items():
                 checks[k] = check
             extra.append("MS_CHECK=" + ",".join(checks))
         if extra:
             f = line.split("\t")
             f[7] = ";".join(extra) if f[7] == "." else f[7] + ";" + ";".join(extra)
+            if self.pvalues:  # where MS_P/MS_Q go: the rows of this record's alleles, filled in at the end
+                rows = ["-1"] * n_alt
+                for k, (_check, _p, *row) in values.items():
+                    if row:
+                        rows[k] = str(row[0])
+                f[7] += "\x00" + ",".join(rows) + "\x00"
             line = "\t".join(f)
-        self._fh.write((line + "\n").encode())
+        self._out.write((line + "\n").encode())
         self.count += 1
+
+    def significance(self, log_p: np.ndarray, log_q: np.ndarray, p_text: Sequence[str], q_text: Sequence[str]) -> None:
+        """Natural logs of the p- and q-values of every allele row ``(rows, T)``, and the header's
+        description of each (per task: what the null is; over which family the q-values are)."""
+        self._sig = (log_p, log_q, list(p_text), list(q_text))
 
     def finish(self) -> None:
         import logging
 
         import pysam
 
+        if self.pvalues:
+            self._fill_significance()
         self._close()
         if not self.compressed:
             return
         tbi = Path(str(self._tmp) + ".tbi")
-        self._stack.callback(lambda: tbi.unlink(missing_ok=True))
         try:
             pysam.tabix_index(str(self._tmp), preset="vcf", force=True, keep_original=True)
         except (OSError, ValueError) as exc:
+            tbi.unlink(missing_ok=True)
+            full = disk_full_error(exc, [self.path])
+            if full is not None:
+                raise full from None
+            # the previous run's index, if any, is removed with the commit: it describes the old file
             logging.getLogger("motifscan").warning(
                 "%s: not indexed (%s); sort it first (bcftools sort) to index it", self.path, exc)
             return
-        os.replace(tbi, str(self.path) + ".tbi")
+        try:
+            self.outputs.stage(tbi, str(self.path) + ".tbi")
+        except BaseException:
+            tbi.unlink(missing_ok=True)
+            raise
+
+    def _fill_significance(self) -> None:
+        if self._sig is None:
+            raise RuntimeError("AnnotatedVcfWriter(pvalues=True) finished without significance()")
+        log_p, log_q, p_desc, q_desc = self._sig
+        meta = []
+        for (kp, kq), dp, dq in zip(self.sig_keys, p_desc, q_desc):
+            meta += [f'##INFO=<ID={kp},Number=A,Type=Float,Description="motifscan: {dp}">',
+                     f'##INFO=<ID={kq},Number=A,Type=Float,Description="motifscan: {dq}">']
+        self._write_header(meta)
+        texts = [(p_texts(log_p[:, t]), p_texts(log_q[:, t])) for t in range(log_p.shape[1])]
+        self._out.seek(0)
+        for raw in self._out:
+            if b"\x00" not in raw:
+                self._fh.write(raw)
+                continue
+            head, rows, tail = raw.split(b"\x00")
+            idx = [int(r) for r in rows.split(b",")]
+            fields = []
+            for (kp, kq), (ptxt, qtxt) in zip(self.sig_keys, texts):
+                for key, txt in ((kp, ptxt), (kq, qtxt)):
+                    col = [txt[i] or "." if i >= 0 else "." for i in idx]
+                    if any(v != "." for v in col):
+                        fields.append(f"{key}={','.join(col)}")
+            self._fh.write(head + ("".join(";" + f for f in fields)).encode() + tail)

@@ -19,7 +19,7 @@ from ..atomic import atomic_path, check_output_path
 from ..errors import UsageError
 from .pwm import ALPHABET, Motif
 
-__all__ = ["plot_logo", "plot_logos", "logo_heights", "logo_filename"]
+__all__ = ["plot_logo", "plot_logos", "plot_enrichment", "logo_heights", "logo_filename"]
 
 _FORMATS = {".png": "png", ".svg": "svg"}
 
@@ -105,3 +105,68 @@ def plot_logos(motifs: Sequence[Motif], directory: str | os.PathLike, svg: bool 
         if svg:
             out.append(plot_logo(m, directory / f"{stem}.svg"))
     return out
+
+
+def plot_enrichment(motifs: Sequence[Motif], neg_log10_q: Sequence[float], path: str | os.PathLike, *,
+                    title: str = "", labels: Sequence[str] | None = None) -> Path:
+    """Bar chart of ``-log10 q`` per motif with each motif's logo beside its bar (PNG or SVG).
+
+    Parameters
+    ----------
+    motifs
+        The motifs to show, top first (``motifscan enrich --plot`` passes the best 20).
+    neg_log10_q
+        ``-log10`` of each motif's q-value (finite; from the natural-log q-values).
+    path
+        Output file, ``.png`` or ``.svg``; written atomically.
+    title
+        Figure title (e.g. the peak set's name).
+    labels
+        Bar labels (default ``"id alt"``).
+    """
+    path = Path(path)
+    fmt = _FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise UsageError(f"plots are .png or .svg, not {path.suffix or '(none)'!r}", path=path,
+                         hint="name the file .png or .svg")
+    check_output_path(path)
+
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import logomaker
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    n = max(1, len(motifs))
+    labels = list(labels) if labels is not None else [" ".join(x for x in (m.id, m.alt) if x) for m in motifs]
+    fig, axes = plt.subplots(n, 2, figsize=(9.0, 0.55 * n + 1.0), squeeze=False,
+                             gridspec_kw={"width_ratios": [1.0, 1.6]})
+    try:
+        top = max([float(v) for v in neg_log10_q] + [1.0])
+        for row, (m, v, label) in enumerate(zip(motifs, neg_log10_q, labels)):
+            lax, bax = axes[row]
+            heights = pd.DataFrame(logo_heights(m), columns=list(ALPHABET))
+            logomaker.Logo(heights, ax=lax, color_scheme="classic", font_name="DejaVu Sans Mono")
+            lax.set_ylim(0, 2.0)
+            lax.axis("off")
+            bax.barh([0], [float(v)], color="#4c72b0", height=0.7)
+            bax.set_xlim(0, top * 1.05)
+            bax.axvline(-np.log10(0.05), color="grey", lw=0.6, ls="--")  # q = 0.05
+            bax.set_yticks([0])
+            bax.set_yticklabels([label], fontsize=8)
+            bax.yaxis.tick_right()
+            bax.spines[["top", "left"]].set_visible(False)
+            if row < n - 1:
+                bax.set_xticklabels([])
+        if not motifs:
+            axes[0][1].text(0.5, 0.5, "no motifs", ha="center", va="center")
+        axes[-1][1].set_xlabel("-log10 q-value")
+        if title:
+            fig.suptitle(title, fontsize=10)
+        fig.tight_layout()
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format=fmt, dpi=120)
+    finally:
+        plt.close(fig)
+    return path

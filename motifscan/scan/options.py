@@ -263,6 +263,12 @@ REF_FROM = ("genome", "vcf")
 ATTRIBUTION_METHODS = ("ism", "grad")
 
 
+#: Random SNVs in the null of variant p-values by default: about 3,750 per stratum of an
+#: RC-shared model (4 GC bins x 2 REF classes), so p = 0.01 (0.005 in each tail) rests on about 19
+#: null SNVs (relative standard error about 23%); smaller p-values come from the fitted tail.
+NULL_VARIANTS = 30_000
+
+
 @dataclass(frozen=True)
 class VariantOptions:
     """How ``motifscan variants`` scores alleles.
@@ -275,14 +281,23 @@ class VariantOptions:
     ref_from
         ``genome``: a REF that disagrees with the genome gets ``ref_check=mismatch`` and no
         scores; ``vcf``: trust the VCF (the reference window holds its REF; still flagged).
+    null_variants
+        Models: random SNVs of the genome whose logit changes are the null of the SNVs' p-values
+        (:mod:`motifscan.interpret.variant_null`); 0: no ``pvalue``/``qvalue`` columns.
+    seed
+        Seed of those random SNVs.
     """
 
     window: int | None = None
     ref_from: str = "genome"
+    null_variants: int = NULL_VARIANTS
+    seed: int = 0
 
     def __post_init__(self) -> None:
         if self.window is not None and self.window < 1:
             raise UsageError(f"--window must be >= 1, got {self.window}")
+        if self.null_variants < 0:
+            raise UsageError(f"--null-variants must be >= 0, got {self.null_variants}")
         if self.ref_from not in REF_FROM:
             raise UsageError(f"--ref-from {self.ref_from!r}", hint="use genome or vcf")
 
