@@ -1,5 +1,6 @@
-"""motifscan workflow: train -> export -> compare -> genome-wide scan -> evaluate -> interpret
-(per-base attributions of the held-out peaks) -> variant effects (when a VCF is named) -> report.
+"""motifscan workflow: train -> export -> compare -> enrich (known motifs in the peaks) -> genome-wide
+scan -> evaluate -> interpret (per-base attributions of the held-out peaks) -> variant effects (when a
+VCF is named) -> report.
 
 Run the bundled demo (CTCF peaks, a simulated genome with planted CTCF sites) on 2 cores:
 
@@ -34,6 +35,7 @@ include: "workflows/rules/prepare.smk"
 include: "workflows/rules/train.smk"
 include: "workflows/rules/export.smk"
 include: "workflows/rules/compare.smk"
+include: "workflows/rules/enrich.smk"
 include: "workflows/rules/scan.smk"
 include: "workflows/rules/gather.smk"
 include: "workflows/rules/evaluate.smk"

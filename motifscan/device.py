@@ -9,31 +9,32 @@ import torch
 from .errors import UsageError
 from .text import plural
 
-__all__ = ["resolve_device", "set_threads", "tune_cpu_allocator"]
+__all__ = ["probe_device", "resolve_device", "set_threads", "tune_cpu_allocator"]
 
 log = logging.getLogger("motifscan")
 
 
-def resolve_device(spec: str | torch.device | None = "auto") -> torch.device:
-    """Turn ``auto``, ``cpu``, ``cuda``, ``cuda:N`` or ``mps`` into a usable :class:`torch.device`.
+def probe_device(spec: str | torch.device | None = "auto") -> tuple[torch.device, str]:
+    """Turn ``auto``, ``cpu``, ``cuda``, ``cuda:N`` or ``mps`` into a usable device, and say which.
 
-    ``auto`` (or ``None``) takes CUDA, then MPS, then CPU, and logs the choice so a GPU is never
-    silently unused. Asking for a device that is not there is a :class:`UsageError`.
+    ``auto`` (or ``None``) takes CUDA, then MPS, then CPU. Asking for a device that is not there
+    is a :class:`UsageError`. Nothing is logged: see :func:`resolve_device`.
+
+    Returns
+    -------
+    device, description
+        The :class:`torch.device` and a few words for the log (``cuda (NVIDIA H100)``).
     """
     if isinstance(spec, torch.device):
-        return spec
+        return spec, str(spec)
     spec = (spec or "auto").strip().lower()
     if spec == "auto":
         if torch.cuda.is_available():
             dev = torch.device("cuda")
-            log.info("device: cuda (%s)", torch.cuda.get_device_name(dev))
-        elif getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-            dev = torch.device("mps")
-            log.info("device: mps")
-        else:
-            dev = torch.device("cpu")
-            log.info("device: cpu (%s; no GPU found)", plural(torch.get_num_threads(), "thread"))
-        return dev
+            return dev, f"cuda ({torch.cuda.get_device_name(dev)})"
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps"), "mps"
+        return torch.device("cpu"), f"cpu ({plural(torch.get_num_threads(), 'thread')}; no GPU found)"
     try:
         dev = torch.device(spec)
     except RuntimeError:
@@ -48,7 +49,18 @@ def resolve_device(spec: str | torch.device | None = "auto") -> torch.device:
             raise UsageError("--device mps asked for, but MPS is not available", hint="use --device auto or cpu")
     elif dev.type != "cpu":
         raise UsageError(f"--device {spec!r} is not supported", hint="use auto, cpu, cuda, cuda:N or mps")
-    log.info("device: %s", dev)
+    return dev, str(dev)
+
+
+def resolve_device(spec: str | torch.device | None = "auto") -> torch.device:
+    """:func:`probe_device`, logging the choice (``device: ...``) so a GPU is never silently unused.
+
+    The commands that compute with a filter bank resolve their device with
+    :func:`motifscan.kernels.methods.resolve_compute` instead (device, method and precision at once).
+    """
+    dev, described = probe_device(spec)
+    if not isinstance(spec, torch.device):
+        log.info("device: %s", described)
     return dev
 
 

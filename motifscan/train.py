@@ -323,7 +323,8 @@ def train_model(
     built = build_task_set(specs, length=o.length, neg_ratio=o.neg_ratio, seed=seed, min_length=o.filter_width)
     data = built.data
     length = data.codes.shape[1]
-    split = split_dataset(data, valid_chroms=o.valid_chroms, test_chroms=o.test_chroms, seed=seed)
+    split = split_dataset(data, valid_chroms=o.valid_chroms, test_chroms=o.test_chroms, seed=seed,
+                          tasks=None if single else [s.name for s in specs])
     _check_split_sizes(split, data, specs[0].peaks if single else None)
     known = ~np.isnan(data.labels)
     log.info(
@@ -407,7 +408,8 @@ def _check_split_sizes(split: Split, data: LabelledSet, path: str | None) -> Non
     for name, part in (("training", split.train), ("validation", split.valid), ("test", split.test)):
         if len(part) == 0:
             raise InputError(
-                f"{len(data)} sequence(s) (positives and negatives) are too few to train: the {name} set is empty",
+                f"{plural(len(data), 'sequence')} (positives and negatives) {'is' if len(data) == 1 else 'are'} too few to train: the {name} set "
+                "is empty",
                 path=path,
                 hint=f"give at least {MIN_PER_LABEL} positive and {MIN_PER_LABEL} negative sequences, so that the "
                      "validation (10%) and test (20%) sets get one of each (10 or more positives to learn anything)",

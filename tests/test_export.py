@@ -308,6 +308,11 @@ def test_db_best_match_is_the_planted_motif(data, tmp_path):
     top = res.rows[0]
     assert top["best_match_id"] == "PLANTED" and top["best_match_alt"] == "P1"
     assert top["best_match_evalue"] < 0.05
+    # named after it (E <= 0.05) in the motif file: MOTIF filterN P1_PLANTED
+    written = {m.id: m.alt for m in read_motifs(tmp_path / "m.meme")}
+    assert written[top["motif_id"]] == "P1_PLANTED"
+    assert all(written[r["motif_id"]] == "" for r in res.rows if r["best_match_evalue"] == "NA"
+               or r["best_match_evalue"] > 0.05)
 
 
 # ---------------------------------------------------------------------------- groups, negatives, size

@@ -108,8 +108,9 @@ def test_report_has_no_empty_header_rows_and_readable_logos(tmp_path):
         widths.append(int(style["width"][:-2]))
     assert min(widths) >= 200  # readable, not squeezed to a thumbnail
     assert widths[1] > widths[0]  # a wider motif keeps the same letter size: a wider image
-    # the motif table scrolls sideways instead of shrinking the logos
-    assert "<div class='scroll'><table><tr><th>rank</th><th>motif</th><th>logo</th>" in text
+    # the match columns come first, the logo last; the table scrolls sideways instead of shrinking the logos
+    assert "<div class='scroll'><table><tr><th>rank</th><th>motif</th><th>best match</th><th>E-value</th>" in text
+    assert "<th>width</th><th>logo</th></tr>" in text
     assert re.search(r"\.scroll\{[^}]*overflow-x:auto", text)
 
 
@@ -124,7 +125,7 @@ def test_report_shows_each_group_of_filters_once_with_its_members(tmp_path):
         f"{row}\t{len(m.split(','))}\t{m}\n" for row, m in zip(rows, members)))
     text = _render(tmp_path, args)
     assert "4 filters exported as 2 motifs" in text
-    assert "<th>logo</th><th>filters</th>" in text
+    assert "<th>influence</th><th>filters</th>" in text
     assert '3<br><span class="small">filter0, filter5, filter7</span>' in text
 
 
@@ -212,6 +213,29 @@ def test_one_task_report_has_no_task_sections(tmp_path):
         assert needle not in text
 
 
+def test_motif_table_names_matches_sizes_logos_and_ranks_low_information_last(tmp_path):
+    """Issue 21 (14): match columns first; a motif named by its best match when E <= 0.05; logos as
+    wide as their motif; motifs under 4 bits of information after the others, flagged."""
+    args = _inputs(tmp_path)
+    table = tmp_path / "motifs.tsv"
+    head, *rows = table.read_text().splitlines()
+    rows[0] = rows[0].replace("\t9.5\t", "\t0.8\t")  # filter0: the most influential, but one weak base
+    rows[1] = rows[1].replace("1e-10", "0.2")  # filter1: its best match is not good enough to name it
+    rows.append("3\tfilter2\t100\t12\t11.0\t0.01\tMA0139.2\tCTCF\t1e-10")
+    table.write_text("\n".join([head, *rows]) + "\n")
+    plot_logo(Motif("filter2", np.random.default_rng(1).dirichlet(np.full(4, 0.3), size=12)),
+              tmp_path / "logos" / "filter2.png")
+    text = _render(tmp_path, args)
+    body = text[text.index("<h2>Motifs</h2>"):]
+    order = re.findall(r"<tr><td class=\"n\">\d+</td><td>([^<]+)</td>", body)
+    assert order == ["filter1", "filter2 (CTCF MA0139.2)", "filter0 (CTCF MA0139.2) (low information)"]
+    assert "less than 4 bits" in body
+    page = _Page()
+    page.feed(body[: body.index("</table>")])
+    widths = [int(re.search(r"width:(\d+)px", im["style"]).group(1)) for im in page.images]
+    assert widths == [18 * 19 + 60, 18 * 12 + 60, 18 * 8 + 60]  # rows filter1 (19 wide), filter2, filter0
+
+
 def test_report_shows_the_null_and_the_peaks_at_the_fdr(tmp_path):
     import matplotlib
 
@@ -229,3 +253,28 @@ def test_report_shows_the_null_and_the_peaks_at_the_fdr(tmp_path):
     plain = tmp_path / "plain"
     plain.mkdir()
     assert "<h2>Significance</h2>" not in _render(plain, _inputs(plain))  # peaks by threshold: no null
+
+
+def test_report_shows_enriched_known_motifs_and_whether_the_top_one_matches(tmp_path):
+    from motifscan.interpret.enrich import EnrichOptions, enrich
+    from motifscan.io.motif_formats import read_motifs, write_motifs
+    from motifscan.motifs import jaspar_path
+
+    args = _inputs(tmp_path)  # matches: filter0 ~ MA0139.2 (E = 1e-10)
+    ctcf = ROOT / "examples" / "ctcf" / "ctcf_gm12878_top500.fa"
+    some = [m for m in read_motifs(jaspar_path()) if m.id.split(".")[0] in ("MA0139", "MA0079", "MA0496")]
+    write_motifs(some, tmp_path / "db.meme")
+    folder = tmp_path / "enrich"
+    folder.mkdir()
+    enrich(ctcf, folder / "enrichment.tsv", EnrichOptions(motifs=tmp_path / "db.meme", top=10),
+           plot=folder / "enrichment.png")
+    text = _render(tmp_path, args + ["--enrich", str(folder)])
+    assert "Known motifs enriched in the peaks" in text
+    assert "CTCF (MA0139.2, q = " in text and "<b>matches</b> the top learned motif filter0" in text
+    page = _Page()
+    page.feed(text)
+    assert ["rank", "motif", "peaks with a site", "controls with a site", "enrichment", "q-value"] in page.header_rows
+    assert any(i.get("alt") == "enrichment" for i in page.images)
+    # a top learned motif that matches something else: said so
+    (tmp_path / "matches.tsv").write_text("Query_ID\tTarget_ID\tTarget_alt\tE-value\nfilter0\tMA0079.5\tSP1\t1e-3\n")
+    assert "does <b>not</b> match the top learned motif filter0" in _render(tmp_path, args + ["--enrich", str(folder)])

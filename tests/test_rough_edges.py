@@ -392,3 +392,54 @@ def test_regions_keep_their_names_and_the_merge_is_logged(files, tmp_path, capsy
                  "--device", "cpu"]) == 0
     assert "merged" not in capsys.readouterr().err
     assert [ln.split("\t")[0] for ln in out.read_text().splitlines()[1:]] == ["chr1:100-300", "chr1:1000-1200"]
+
+
+# ---------------------------------------------------------------- 11: a task without held-out sequences
+def test_a_task_on_a_small_genome_falls_back_to_a_stratified_split(caplog):
+    """Task 'big' has peaks on every chromosome; task 'small' only on chr1-chr3 of its own small
+    genome, so the default hold-out (valid chr8, chr20) would give it no validation sequence."""
+    import logging
+
+    from motifscan.data.datasets import LabelledSet, split_dataset
+
+    rng = np.random.default_rng(0)
+    big = [f"chr{c}" for c in range(1, 23) for _ in range(40)]
+    small = [f"chr{c}" for c in (1, 2, 3) for _ in range(60)]
+    n_big, n_small = len(big), len(small)
+    labels = np.full((n_big + n_small, 2), np.nan, np.float32)
+    labels[:n_big, 0] = rng.integers(0, 2, n_big)
+    labels[n_big:, 1] = rng.integers(0, 2, n_small)
+    data = LabelledSet([f"s{i}" for i in range(len(labels))], np.zeros((len(labels), 10), np.uint8), labels,
+                       big + small)
+    with caplog.at_level(logging.WARNING, logger="motifscan"):
+        split = split_dataset(data, tasks=["big", "small"])
+    assert split.method == "stratified"
+    assert "task small" in caplog.text and "validation" in caplog.text and "stratified" in caplog.text
+    for part in (split.valid, split.test):
+        col = labels[part, 1]
+        assert (col == 1).any() and (col == 0).any()
+    # with both tasks on every chromosome the hold-out stands
+    labels[n_big:, 1] = np.nan
+    labels[:n_big, 1] = labels[:n_big, 0]
+    assert split_dataset(data, tasks=["big", "small"]).method == "chromosomes"
+
+
+# ---------------------------------------------------------------- 6: attribute's stages timed apart
+def test_attribute_times_each_stage(files, tmp_path, capsys):
+    assert main(["attribute", str(files / "model.h5"), str(files / "peaks.fa"), "-o", str(tmp_path / "a.npz"),
+                 "--seqlets", str(tmp_path / "s.bed"), "--motifs", "jaspar", "--seqlet-quantile", "0.5",
+                 "--device", "cpu"]) == 0
+    err = capsys.readouterr().err
+    ism = re.search(r"ism attributions of 4 sequences x 40 bp \(task bound\) in ([\d.]+) s", err)
+    seq = re.search(r"(\d+) seqlets? \(running mean .*\) in ([\d.]+) s, named in ([\d.]+) s -> ", err)
+    assert ism and seq, err
+    n = int(seq.group(1))
+    assert n > 0 and f"naming {n} seqlet" in err and "among 879 motifs" in err
+
+
+@pytest.mark.slow
+def test_enrich_motifs_jaspar_is_the_default_collection(files, tmp_path):
+    a, b = tmp_path / "a.tsv", tmp_path / "b.tsv"
+    assert main(["enrich", str(files / "peaks.fa"), "-o", str(a), "-q"]) == 0
+    assert main(["enrich", str(files / "peaks.fa"), "-o", str(b), "--motifs", "jaspar", "-q"]) == 0
+    assert a.read_bytes() == b.read_bytes()

@@ -50,7 +50,7 @@ def test_dry_run_of_the_demo_has_every_stage(tmp_path):
     assert res.returncode == 0, res.stderr
     stats = dict(re.findall(r"^(\w+)\s+(\d+)$", res.stdout, re.M))
     assert stats["scan_shard"] == "4"  # workflows/config/config.yaml: shards: 4
-    for rule in ("simulate_genome", "prepare_peaks", "train", "export", "compare", "gather",
+    for rule in ("simulate_genome", "prepare_peaks", "train", "export", "compare", "enrich", "gather",
                  "evaluate", "summarise", "report"):
         assert stats[rule] == "1", rule
     assert stats["convert_motifs"] == "3"
@@ -145,6 +145,12 @@ def test_dry_run_of_a_multi_task_experiment_schedules_per_task_outputs(tmp_path)
     # the one-task experiment keeps its file names
     assert "--out-track results/one/scan/track.bw --out-peaks results/one/scan/peaks.bed" in out
     assert "results/one/prepare/heldout.peaks" in out
+    # known-motif enrichment of each experiment's training peaks, one table per task
+    assert stats["enrich"] == "3"
+    assert f"motifscan enrich {ctcf} {mafk} --names ctcf,mafk --background shuffle --motifs " in out
+    assert f"motifscan enrich --samplesheet {sheet} --motifs " in out
+    assert "-o results/one/enrich/enrichment.tsv --plot results/one/enrich/enrichment.png" in out
+    assert "--enrich results/mt/enrich" in out  # the report shows them
 
 
 @pytest.mark.parametrize("sheet, match", [
@@ -226,7 +232,8 @@ def test_profiles():
     n_rules = len(re.findall(r"^rule \w+:", rules, re.M))
     for key in ("threads:", "mem_mb=", "runtime=", "\n    log:", "job_mark(\""):
         assert rules.count(key) == n_rules, key
-    assert rules.count("gpus=1") == 2  # train and scan_shard
+    assert rules.count("gpus=1") == 3  # train, scan_shard and calibrate
+    assert slurm["set-resources"]["calibrate"]["gres"] == "gpu:1"
     assert ("scan_shard", "scan_shard_tasks") in derived and ("gather", "gather_task") in derived
 
 

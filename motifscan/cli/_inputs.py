@@ -22,6 +22,8 @@ PEAK_ENDINGS = (*SEQUENCE_ENDINGS[:8], ".bed", ".bed.gz", ".narrowpeak", ".narro
 _MODEL_ENDINGS = (".h5", ".hdf5", ".hdf")
 
 Kind = Literal["model", "motifs"]
+#: The commands whose first argument may be a motif file instead of a model.
+_OR_MOTIFS = {"scan": " or a motif file", "variants": " or a motif file"}
 
 
 def _is_model(path: str) -> bool:
@@ -39,9 +41,6 @@ def _swapped(command: str, first: str, second: str, what: str, endings: Sequence
         return UsageError(f"{head}; {first} is the {what}", hint=f"motifscan {command} {usage}")
     return UsageError(f"{head}; {first} looks like the {what}",
                       hint=f"motifscan {command} {usage} (did you mean: motifscan {command} {second} {first} ...?)")
-
-
-_OR_MOTIFS = {"scan": " or a motif file", "variants": " or a motif file"}
 
 
 def model_or_motifs(first: str, second: str, *, command: str, usage: str, what: str,
@@ -78,12 +77,12 @@ def model_or_motifs(first: str, second: str, *, command: str, usage: str, what: 
     from ..io.motif_formats import detect_format
     from ..motifs import motif_file
 
-    if not Path(first).exists() and first.lower() == "jaspar":
-        return "motifs", str(motif_file(first))
     if not Path(first).exists():
-        raise InputError("model or motif file not found", path=first)
+        if not motif_file(first).exists():  # 'jaspar': the bundled collection
+            raise InputError("model or motif file not found", path=first)
+        first = str(motif_file(first))
     if second != "-" and not Path(second).exists():
-        raise InputError(f"{what if what == 'VCF' else 'input'} file not found", path=second)
+        raise InputError(f"{what} file not found", path=second)
     if _is_model(first):
         return "model", first
     if first.lower().endswith(tuple(endings)) or _is_model(second):

@@ -63,7 +63,6 @@ def attribute(model, input_path, output, genome, length, method, task, center, o
       modisco motifs -s seqs.npz -a attr.npz -n 2000 -w 400 -o modisco.h5
     """
     from ..interpret.attribute import attribute as run_attribute
-    from ..device import resolve_device
     from ..model import load_model
     from ..motifs import motif_file
 
@@ -73,7 +72,7 @@ def attribute(model, input_path, output, genome, length, method, task, center, o
                               seqlet_window=seqlet_window, seed=seed)
     run = RunOptions(device=device, threads=threads, batch_size=batch_size, conv_method=conv_method,
                      progress=not quiet)
-    net = load_model(model, device=resolve_device(device))
+    net = load_model(model)  # on the CPU: the job moves it to its device
     run_attribute(net, input_path, output, genome=genome, onehot_out=onehot_out, bigwig=bigwig, seqlets=seqlets,
                   motifs=motifs, options=opts, run=run)
     return 0

@@ -38,7 +38,6 @@ def calibrate(model, genome, output, mbp, window, stride, seed, plot, precision,
     and stride only.
     """
     from ..atomic import check_output_path
-    from ..device import resolve_device
     from ..interpret.calibrate import calibrate as build, qq_plot, save_null
     from ..model import load_model
     from .scan import check_genome_input
@@ -49,7 +48,7 @@ def calibrate(model, genome, output, mbp, window, stride, seed, plot, precision,
     check_genome_input(genome)
     options = CalibrateOptions(mbp=mbp, window=window, stride=stride, seed=seed)
     run = RunOptions(device=device, threads=threads, precision=precision, conv_method=conv_method, progress=not quiet)
-    net = load_model(model, device=resolve_device(device))
+    net = load_model(model)  # on the CPU: the job moves it to its device
     calib = build(net, genome, options, run=run)
     save_null(output, calib)
     qq_plot(calib, plot)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import click
@@ -10,13 +11,13 @@ from ..errors import UsageError
 from ._base import cli, quiet_option
 
 
-def _peak_sets(peaks, samplesheet):
+def _peak_sets(peaks, samplesheet, names=None):
     from ..interpret.enrich import PeakSet
     from ..io.samplesheet import read_samplesheet
 
     if samplesheet:
-        if peaks:
-            raise UsageError("give PEAKS or --samplesheet, not both")
+        if peaks or names:
+            raise UsageError("give PEAKS (with --names) or --samplesheet, not both")
         # a training samplesheet's 'background' negatives are the genome background here
         return [PeakSet(t.name, t.peaks, {"background": "genome"}.get(t.negatives, t.negatives), t.genome)
                 for t in read_samplesheet(samplesheet)]
@@ -25,7 +26,13 @@ def _peak_sets(peaks, samplesheet):
     for p in peaks:
         if not Path(p).exists():
             raise UsageError(f"input file not found: {p}")
-    return [PeakSet(Path(p).name.split(".")[0], p) for p in peaks]
+    labels = [n.strip() for n in names.split(",")] if names else [Path(p).name.split(".")[0] for p in peaks]
+    if len(labels) != len(peaks):
+        raise UsageError(f"--names gives {len(labels)} names for {len(peaks)} PEAKS files")
+    for name in labels:  # names go into file names
+        if not re.fullmatch(r"[A-Za-z0-9_.\-]+", name):
+            raise UsageError(f"--names: {name!r} is not usable in file names", hint="use letters, digits, '_', '.', '-'")
+    return [PeakSet(name, p) for name, p in zip(labels, peaks)]
 
 
 @cli.command("enrich", context_settings={"show_default": True})
@@ -33,8 +40,8 @@ def _peak_sets(peaks, samplesheet):
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="Enrichment table (TSV, SEA's columns); with several sets, NAME goes before the suffix.")
 @click.option("--motifs", type=click.Path(dir_okay=False),
-              help="Motif file (MEME/JASPAR/TRANSFAC/HOMER, or a model's export) [default: the bundled "
-                   "JASPAR 2024 CORE vertebrates].")
+              help="Motif file (MEME/JASPAR/TRANSFAC/HOMER, or a model's export), or 'jaspar' for the bundled "
+                   "JASPAR 2024 CORE vertebrates [default: jaspar].")
 @click.option("--genome", type=click.Path(exists=True, dir_okay=False),
               help="Genome FASTA: for BED/narrowPeak PEAKS and --background genome.")
 @click.option("--background", default="shuffle",
@@ -46,6 +53,7 @@ def _peak_sets(peaks, samplesheet):
               help="A sequence has a motif when its best site reaches this FIMO p-value.")
 @click.option("--length", type=click.IntRange(min=1),
               help="BED/narrowPeak: windows of this length centred on the summit [default: whole intervals].")
+@click.option("--names", help="Several PEAKS: comma-separated set names [default: the file stems].")
 @click.option("--samplesheet", type=click.Path(exists=True, dir_okay=False),
               help="Peak sets from a TSV (columns name, peaks; optional negatives, genome) instead of PEAKS.")
 @click.option("--plot", type=click.Path(dir_okay=False),
@@ -56,8 +64,8 @@ def _peak_sets(peaks, samplesheet):
 @click.option("--seed", type=int, default=0, help="Random seed of the shuffles and genome draws.")
 @click.option("--threads", type=click.IntRange(min=0), default=0, help="CPU threads (0: torch's default).")
 @quiet_option
-def enrich(peaks, output, motifs, genome, background, controls, pvalue, length, samplesheet, plot, top, sites,
-           seed, threads, quiet):
+def enrich(peaks, output, motifs, genome, background, controls, pvalue, length, names, samplesheet, plot, top,
+           sites, seed, threads, quiet):
     """Which known motifs are enriched in PEAKS (FASTA, or BED/narrowPeak with --genome).
 
     Per motif: peaks and controls whose best site reaches --pvalue, Fisher's exact test
@@ -72,9 +80,11 @@ def enrich(peaks, output, motifs, genome, background, controls, pvalue, length, 
     import torch
 
     from ..interpret.enrich import EnrichOptions, enrich_sets
+    from ..motifs import motif_file
 
+    motifs = None if motifs is None else str(motif_file(motifs))
     if threads:
         torch.set_num_threads(threads)
     options = EnrichOptions(motifs=motifs, genome=genome, background=background, controls=controls,
                             pvalue=pvalue, length=length, seed=seed, top=top)
-    enrich_sets(_peak_sets(peaks, samplesheet), output, options, plot=plot, sites=sites)
+    enrich_sets(_peak_sets(peaks, samplesheet, names), output, options, plot=plot, sites=sites)

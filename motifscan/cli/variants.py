@@ -97,12 +97,11 @@ def variants(model, vcf, genome, output, vcf_out, window, ref_from, null_variant
             log.warning("--%s applies to models and is ignored for motif files", name.replace("_", "-"))
         motif_variants(model, vcf, genome, output, options=motifs, variant=opts, run=run)
         return 0
-    from ..device import resolve_device
     from ..model import load_model
     from ..interpret.variants import score_variants
 
     for name in changed(motifs):
         log.warning("--%s applies to motif files and is ignored for models", name.replace("_", "-"))
-    net = load_model(model, device=resolve_device(device))
+    net = load_model(model)  # on the CPU: the job moves it to its device
     score_variants(net, vcf, genome, output, vcf_out=vcf_out, options=opts, run=run, command=shlex.join(invocation))
     return 0

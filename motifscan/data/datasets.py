@@ -370,6 +370,22 @@ def row_labels(labels: np.ndarray) -> np.ndarray:
     return (np.nan_to_num(labels, nan=0.0).max(axis=1) > 0).astype(np.float32)
 
 
+def _task_without_class(labels: np.ndarray, parts: dict[str, np.ndarray],
+                        tasks: Sequence[str] | None) -> tuple[str, str, str] | None:
+    """``(task, "no positive" | "no negative", part)`` of the first task of a multi-task ``labels``
+    ``(N, T)`` whose known labels in a part lack a class; ``None`` when every task has both."""
+    labels = np.asarray(labels, dtype=np.float32)
+    if labels.ndim == 1 or labels.shape[1] == 1:
+        return None
+    for t in range(labels.shape[1]):
+        for part, idx in parts.items():
+            col = labels[idx, t]
+            for value, what in ((1.0, "no positive"), (0.0, "no negative")):
+                if not (col == value).any():
+                    return (tasks[t] if tasks is not None else str(t)), what, part
+    return None
+
+
 def _stratified(labels: np.ndarray, fractions: tuple[float, float], seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     parts: list[list[np.ndarray]] = [[], [], []]
@@ -391,6 +407,7 @@ def split_dataset(
     fractions: tuple[float, float] = (0.1, 0.2),
     min_held_out: int = 20,
     seed: int = 0,
+    tasks: Sequence[str] | None = None,
 ) -> Split:
     """Split into train/valid/test, holding out whole chromosomes when coordinates are known.
 
@@ -398,7 +415,9 @@ def split_dataset(
     :data:`DEFAULT_VALID_CHROMS`, :data:`DEFAULT_TEST_CHROMS`) are held out. When a held-out part
     would have fewer than ``min_held_out`` sequences of either class, the split falls back, with a
     warning, to seeded stratified fractions (``fractions`` = valid, test). Chromosomes the user
-    names explicitly must exist in the data.
+    names explicitly must exist in the data. With several tasks the split falls back the same way
+    when a held-out part has no positive or no negative label of some task (a task whose peaks
+    lie on another genome, without the held-out chromosomes); ``tasks`` names them in the warning.
     """
     labels = row_labels(data.labels)
     has_coords = all(c is not None for c in data.chroms)
@@ -414,7 +433,8 @@ def split_dataset(
             missing = [c for c in vset + tset if c not in present]
             if missing:
                 raise UsageError(
-                    f"held-out chromosome(s) not in the data: {', '.join(missing)}",
+                    f"held-out {'chromosome' if len(missing) == 1 else 'chromosomes'} not in the data: "
+                    f"{', '.join(missing)}",
                     hint=f"the data has {', '.join(sorted(present)[:8])}{' ...' if len(present) > 8 else ''}",
                 )
         chroms = np.array(data.chroms, dtype=object)
@@ -425,13 +445,18 @@ def split_dataset(
         def enough(idx: np.ndarray) -> bool:
             return all((labels[idx] == v).sum() >= min_held_out for v in (0.0, 1.0))
 
-        if enough(valid) and enough(test) and enough(train):
+        short = _task_without_class(data.labels, {"validation": valid, "test": test}, tasks)
+        if enough(valid) and enough(test) and enough(train) and short is None:
             return Split(train, valid, test, "chromosomes", vset, tset)
-        log.warning(
-            "chromosome hold-out too small (valid %s: %d, test %s: %d sequences; need %d of each class): "
-            "using stratified random fractions instead",
-            ",".join(vset), len(valid), ",".join(tset), len(test), min_held_out,
-        )
+        if short is not None:
+            log.warning("chromosome hold-out (valid %s, test %s) leaves task %s with %s in the %s set: "
+                        "using stratified random fractions instead", ",".join(vset), ",".join(tset), *short)
+        else:
+            log.warning(
+                "chromosome hold-out too small (valid %s: %d, test %s: %d sequences; need %d of each class): "
+                "using stratified random fractions instead",
+                ",".join(vset), len(valid), ",".join(tset), len(test), min_held_out,
+            )
     elif explicit:
         log.warning("sequences carry no coordinates (names like chr1:100-300): --valid/--test-chroms ignored")
     train, valid, test = _stratified(labels, fractions, seed)

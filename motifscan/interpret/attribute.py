@@ -45,19 +45,22 @@ from __future__ import annotations
 import copy
 import logging
 import os
+import sys
 import time
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from ..atomic import check_output_path
+from ..atomic import check_distinct, check_output_path, writes_outputs
 from ..codes import N_CODE, one_hot, one_hot_torch
-from ..device import resolve_device, set_threads
+from ..device import set_threads
 from ..errors import InputError, UsageError
 from ..model import MotifCNN
+from ..kernels.methods import resolve_compute
 from ..kernels.mutations import MutationScorer
 from ..scan.options import AttributionOptions, RunOptions
+from ..text import plural
 
 __all__ = ["attribute", "attribute_codes", "contributions", "call_seqlets", "resolve_task", "Seqlet"]
 
@@ -165,17 +168,27 @@ def call_seqlets(contrib: np.ndarray, null: np.ndarray, *, quantile: float = 0.9
     return seqlets, threshold
 
 
-def _name_seqlets(seqlets: list[Seqlet], codes: np.ndarray, motifs_path) -> list[tuple[str, str]]:
-    """(name, strand) of each seqlet: its best motif match at E <= 1, else ``seqlet``."""
+def _name_seqlets(seqlets: list[Seqlet], codes: np.ndarray, motifs_path,
+                  progress: bool = False) -> list[tuple[str, str]]:
+    """(name, strand) of each seqlet: its best motif match at E <= 1, else ``seqlet``.
+
+    ``progress`` shows a bar (on a terminal): each seqlet is a Tomtom search of the whole file.
+    """
     if motifs_path is None or not seqlets:
         return [("seqlet", ".")] * len(seqlets)
+    from tqdm import tqdm
+
     from ..io.motif_formats import read_motifs
     from ..motifs.compare import MotifDatabase, compare_motifs
     from ..motifs.pwm import Motif
 
     db = MotifDatabase(read_motifs(motifs_path))
+    log.info("naming %s after their best match among %s of %s", plural(len(seqlets), "seqlet"),
+             plural(len(db), "motif"), motifs_path)
     out = []
-    for k, s in enumerate(seqlets):
+    bar = tqdm(seqlets, desc="naming seqlets", unit="seqlet", leave=False,
+               disable=not (progress and sys.stderr.isatty() and log.isEnabledFor(logging.INFO)))
+    for k, s in enumerate(bar):
         seq = codes[s.index, s.start : s.end]
         probs = one_hot(seq, np.float64).T * 0.9 + 0.025  # (W, 4); N columns become uniform
         probs[seq > 3] = 0.25
@@ -188,6 +201,7 @@ def _name_seqlets(seqlets: list[Seqlet], codes: np.ndarray, motifs_path) -> list
     return out
 
 
+@writes_outputs
 def attribute(
     model: MotifCNN,
     input_path: str | os.PathLike,
@@ -236,17 +250,15 @@ def attribute(
 
     named = [(p, o) for p, o in ((output, "-o"), (onehot_out, "--onehot-out"), (bigwig, "--bigwig"),
                                  (seqlets, "--seqlets")) if p is not None]
-    real = [os.path.realpath(os.fspath(p)) for p, _ in named]
-    if len(set(real)) < len(real):
-        raise UsageError(", ".join(o for _, o in named) + " must name different files")
     for p, o in named:
         check_output_path(p, option=o)
+    check_distinct([("MODEL", model.source), ("INPUT", input_path), ("--genome", genome), ("--motifs", motifs)],
+                   [(o, p) for p, o in named])
     if motifs is not None and seqlets is None:
         raise UsageError("--motifs names seqlets: give --seqlets too")
     if motifs is not None and not os.path.exists(motifs):
         raise UsageError(f"--motifs {motifs}: file not found")
     set_threads(run.threads)
-    dev = resolve_device(run.device)
     task = resolve_task(model, options.task)
     length = int(options.length or model.config.seq_length)
     W = model.config.filter_width
@@ -258,21 +270,29 @@ def attribute(
         raise InputError("no sequences to attribute", path=input_path)
     if bigwig is not None and data.intervals is None:
         raise UsageError("--bigwig needs BED/narrowPeak input with --genome (FASTA records have no coordinates)")
+    compute = resolve_compute(run.device, "substitutions", method=run.conv_method, precision=run.precision)
+    dev = compute.device
     t0 = time.perf_counter()
-    model = model.eval()
+    model = model.to(dev).eval()
     values = attribute_codes(model, data.codes, method=options.method, task=task, center=options.center,
-                             device=dev, batch_size=run.batch_size, conv_method=run.conv_method)
+                             device=dev, batch_size=run.batch_size, conv_method=compute.method)
+    stages = {"attributions": time.perf_counter() - t0}  # seconds of each stage, logged apart
     contrib = contributions(values, data.codes) if (bigwig or seqlets) else None
     found, threshold = [], float("nan")
     rows = []
     if seqlets is not None:
         from ..data.negatives import shuffle_all
 
+        t1 = time.perf_counter()
         shuffled = shuffle_all(data.codes, 1, options.seed)
         null = contributions(attribute_codes(model, shuffled, method=options.method, task=task, device=dev,
-                                             batch_size=run.batch_size, conv_method=run.conv_method), shuffled)
+                                             batch_size=run.batch_size, conv_method=compute.method), shuffled)
         found, threshold = call_seqlets(contrib, null, quantile=options.seqlet_quantile, window=options.seqlet_window)
-        names = _name_seqlets(found, data.codes, motifs)
+        t2 = time.perf_counter()
+        stages["seqlets"] = t2 - t1
+        names = _name_seqlets(found, data.codes, motifs, progress=run.progress)
+        if motifs is not None:
+            stages["naming"] = time.perf_counter() - t2
         for s, (name, strand) in zip(found, names):
             if data.intervals is not None:
                 iv = data.intervals[s.index]
@@ -292,10 +312,11 @@ def attribute(
     if seqlets is not None:
         write_seqlets(seqlets, rows)
     N, L = data.codes.shape
-    log.info("%s attributions of %d sequences x %d bp (task %s) in %.1f s -> %s", options.method, N, L, task_name,
-             seconds, output)
+    log.info("%s attributions of %s x %d bp (task %s) in %.1f s -> %s", options.method, plural(N, "sequence"), L,
+             task_name, stages["attributions"], output)
     if seqlets is not None:
-        log.info("%d seqlets (running mean over %d bp > %.3g, the %g quantile on shuffled sequences) -> %s",
-                 len(found), options.seqlet_window, threshold, options.seqlet_quantile, seqlets)
+        log.info("%s (running mean over %d bp > %.3g, the %g quantile on shuffled sequences) in %.1f s%s -> %s",
+                 plural(len(found), "seqlet"), options.seqlet_window, threshold, options.seqlet_quantile,
+                 stages["seqlets"], f", named in {stages['naming']:.1f} s" if "naming" in stages else "", seqlets)
     return {"sequences": N, "length": L, "method": options.method, "task": task_name, "seqlets": len(found),
-            "threshold": threshold, "seconds": seconds}
+            "threshold": threshold, "seconds": seconds, "stage_seconds": stages}

@@ -33,7 +33,8 @@ import numpy as np
 
 from ..codes import N_CODE
 from ..data.negatives import gc_content, shuffle_rows
-from ..device import resolve_device, set_threads
+from ..device import set_threads
+from ..kernels.methods import resolve_compute
 from ..errors import InputError, UsageError
 from ..io.fasta import IndexedFasta, fasta_sizes
 from ..io.nulls import NullMeta, read_null, write_null
@@ -41,7 +42,7 @@ from ..model import MotifCNN
 from ..scan.batching import Piece, iter_batches
 from ..scan.model_scan import ModelScanner
 from ..scan.options import RunOptions, WindowOptions
-from ..stats.null import GC_EDGES, MIN_STRATUM, WindowNull
+from ..stats.null import GC_EDGES, MIN_STRATUM, WindowNull, assign_strata
 
 __all__ = ["CalibrateOptions", "Calibration", "calibrate", "score_windows", "sample_windows", "model_digest",
            "save_null", "load_null", "qq_plot", "DEFAULT_MBP", "PATCH"]
@@ -183,9 +184,10 @@ def score_windows(model: MotifCNN, codes: np.ndarray, *, run: RunOptions = RunOp
     scan scores are the same numbers for the same bases.
     """
     n, window = codes.shape
-    dev = resolve_device(run.device)
-    scanner = ModelScanner(model, window=window, stride=window, device=dev, precision=run.precision,
-                           conv_method=run.conv_method)
+    compute = resolve_compute(run.device, "scan", method=run.conv_method, precision=run.precision)
+    dev = compute.device
+    scanner = ModelScanner(model, window=window, stride=window, device=dev, precision=compute.precision,
+                           conv_method=compute.method)
     out = np.empty((n, len(model.config.tasks)), dtype=np.float32)
     chunk, max_bases = scanner.batch_layout()
     batches = iter_batches(_WindowRows(codes), overlap=window - 1, chunk_size=run.chunk_size or chunk,
@@ -243,8 +245,6 @@ def calibrate(model: MotifCNN, genome: str | os.PathLike, options: CalibrateOpti
     held = rng.random(len(scores)) < HOLDOUT
     null = WindowNull.fit(scores[~held], gc[~held], model.config.tasks, edges=options.edges,
                           min_count=options.min_stratum)
-    from ..stats.null import assign_strata
-
     heldout_log_p = null.log_pvalues(scores[held], gc[held])
     seconds = time.perf_counter() - t0
     meta = NullMeta(model_digest(model), Path(genome).name, window, options.stride, tuple(model.config.tasks),

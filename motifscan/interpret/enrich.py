@@ -17,9 +17,8 @@ The method is MEME's SEA with FIMO-exact site calls:
    q-values over all motifs tested (:func:`motifscan.stats.multitest.bh_log_qvalues`). All in
    natural-log space, so p-values below 1e-308 keep their order.
 
-``--controls`` defaults to 1, as SEA: a second shuffle per peak shrinks the variance of the
-control fraction by a third at best (Fisher's variance goes as 1/n_pos + 1/n_neg), while the scan
-time grows by half.
+``--controls`` defaults to 1, as SEA: Fisher's variance goes as 1/n_pos + 1/n_neg, so a second
+shuffle per peak removes a quarter of it (2/n to 1.5/n), while the scan time grows by half.
 """
 
 from __future__ import annotations
@@ -50,6 +49,7 @@ from ..scan.motif_bank import MotifBank
 from ..scan.motif_scan import scan_codes, scan_threads
 from ..stats.enrichment import enrichment_ratio, fisher_log_pvalues
 from ..stats.multitest import bh_log_qvalues
+from ..text import plural
 
 __all__ = ["EnrichOptions", "EnrichResult", "PeakSet", "enrich", "enrich_sets", "count_sites", "check_inputs",
            "enrichment_statistics", "build_bank", "set_output_path"]
@@ -195,8 +195,12 @@ class _GenomeControls:
         self.fa, self.copies, self.seed = fa, copies, seed
         self.avoid = _peak_intervals(peaks)
         sizes = np.array(list(fa.sizes.values()), dtype=np.float64)
-        self.chroms = list(fa.sizes)
-        self.weights = sizes / sizes.sum()
+        # peaks without coordinates get a chromosome drawn by size, among the large ones when
+        # there are any (unplaced contigs may be too short for a region)
+        big = sizes >= 1e6 if (sizes >= 1e6).any() else np.ones(len(sizes), dtype=bool)
+        self.chroms = [c for c, b in zip(fa.sizes, big) if b]
+        self.weights = sizes[big] / sizes[big].sum()
+        self._warned = False
 
     def __call__(self, batch: list[tuple[str, np.ndarray, Interval | None]], first: int) -> list[np.ndarray]:
         rng = np.random.default_rng(_batch_key(self.seed, first))
@@ -204,6 +208,10 @@ class _GenomeControls:
         by_length: dict[int, list[int]] = {}
         for j, (_, codes, _) in enumerate(batch):
             by_length.setdefault(len(codes), []).append(j)
+        if len(by_length) > 50 and not self._warned:
+            self._warned = True
+            log.warning("peaks of %d different lengths in a batch: GC-matched regions are drawn for each length "
+                        "separately, which is slow; --length L takes windows of one length", len(by_length))
         for length, idx in by_length.items():
             ivs = []
             for j in idx:
@@ -453,7 +461,7 @@ def build_bank(motifs: Sequence[Motif], options: EnrichOptions) -> MotifBank:
     """The motif bank at ``options.pvalue`` (each motif's own background, as ``scan``'s default)."""
     bank = MotifBank(motifs, pvalue=options.pvalue)
     if len(bank.unreachable):
-        log.info("%d motif(s) cannot reach p <= %g (no sequence can have them): %s", len(bank.unreachable),
+        log.info("%s cannot reach p <= %g (no sequence can have them): %s", plural(len(bank.unreachable), "motif"),
                  options.pvalue, ", ".join(bank.motifs[i].id for i in bank.unreachable[:5]))
     return bank
 

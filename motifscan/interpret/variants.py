@@ -33,9 +33,9 @@ from typing import Iterable, Iterator, Sequence
 import numpy as np
 import torch
 
-from ..atomic import check_output_path
+from ..atomic import check_distinct, check_output_path, writes_outputs
 from ..codes import N_CODE, encode
-from ..device import resolve_device, set_threads
+from ..device import set_threads
 from ..errors import InputError, UsageError
 from ..io.fasta import IndexedFasta
 from ..io.intervals import Interval, check_chromosomes
@@ -44,6 +44,7 @@ from ..io.variants import (
 )
 from ..model import MotifCNN
 from ..kernels.jit import njit
+from ..kernels.methods import resolve_compute
 from ..kernels.mutations import MutationScorer
 from ..scan.options import MotifOptions, RunOptions, VariantOptions
 from ..stats.multitest import bh_log_qvalues
@@ -414,6 +415,7 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
 
+@writes_outputs
 def score_variants(
     model: MotifCNN,
     vcf: str | os.PathLike,
@@ -472,17 +474,16 @@ def score_variants(
     outputs = [(output, "-o")] + ([(vcf_out, "--vcf-out")] if vcf_out else [])
     for path, opt in outputs:
         check_output_path(path, option=opt)
-    if vcf_out and os.path.realpath(os.fspath(vcf_out)) == os.path.realpath(os.fspath(output)):
-        raise UsageError("-o and --vcf-out must name different files")
+    index = [("--vcf-out's index", os.fspath(vcf_out) + ".tbi")] if vcf_out and os.fspath(vcf_out).endswith(".gz") else []
+    check_distinct(_variant_inputs(model.source, vcf, genome), [(opt, path) for path, opt in outputs] + index)
     set_threads(run.threads)
-    dev = resolve_device(run.device)
     window = int(options.window or model.config.seq_length)
     if window < model.config.filter_width:
         raise UsageError(f"--window {window} is shorter than the filter width {model.config.filter_width}")
     fa = genome if isinstance(genome, IndexedFasta) else IndexedFasta(genome)
     _check_contigs(vcf, fa)
-    conv = run.conv_method if not (run.conv_method == "table" and dev.type != "cpu") else "dense"
-    scorer = _ModelVariantScorer(model.eval(), fa, window, dev, conv, options.ref_from)
+    compute = resolve_compute(run.device, "substitutions", method=run.conv_method, precision=run.precision)
+    scorer = _ModelVariantScorer(model.to(compute.device).eval(), fa, window, compute.device, compute.method, options.ref_from)
     stats = AlleleStats()
     counts = {c: 0 for c in ("ok", "mismatch", "n_in_window", "contig_missing")}
     t0 = time.perf_counter()
@@ -590,6 +591,12 @@ def _descriptions(null: VariantNull, tasks: Sequence[str], log_p: np.ndarray, rc
     q = [f"Benjamini-Hochberg q-value of MS_P ({t}) over the {tested} SNVs of this file with a p-value"
          for t in tasks]
     return p, q
+
+
+def _variant_inputs(model_file, vcf, genome) -> list[tuple[str, object]]:
+    """The files a variants run reads, named by their argument or option."""
+    return [("MODEL", model_file), ("VCF", vcf), ("--genome", genome if isinstance(genome, (str, os.PathLike)) else
+                                                   getattr(genome, "path", None))]
 
 
 def _missing_contigs(vcf, fa: IndexedFasta) -> set[str]:
@@ -794,6 +801,7 @@ class _MotifVariantScorer:
         return out
 
 
+@writes_outputs
 def motif_variants(
     motifs,
     vcf: str | os.PathLike,
@@ -832,21 +840,22 @@ def motif_variants(
     from ..scan.motif_bank import MotifBank, resolve_background
 
     check_output_path(output)
+    check_distinct(_variant_inputs(motifs if isinstance(motifs, (str, os.PathLike)) else None, vcf, genome),
+                   [("-o", output)])
     set_threads(run.threads)
     motif_list = read_motifs(motifs, options.motif_format) if isinstance(motifs, (str, os.PathLike)) else list(motifs)
     if not motif_list:
         raise InputError("no motifs", path=motifs if isinstance(motifs, (str, os.PathLike)) else None)
     if str(options.background) == "input":
         raise UsageError("--bg input is not defined for variants", hint="use motif-file, uniform or a background file")
-    dev = resolve_device(run.device)
     fa = genome if isinstance(genome, IndexedFasta) else IndexedFasta(genome)
     _check_contigs(vcf, fa)
     bank = MotifBank(motif_list, background=resolve_background(options.background), pseudocount=options.pseudocount,
                      pvalue=options.pvalue, range_=options.pssm_range)
-    method = options.method if options.method != "auto" else ("dense" if dev.type == "cuda" else "lookahead")
-    if method == "lookahead":
+    compute = resolve_compute(run.device, "motifs", method=options.method)
+    if compute.method == "lookahead":
         bank.lookahead_index()
-    scorer = _MotifVariantScorer(bank, fa, dev, method, variant.ref_from)
+    scorer = _MotifVariantScorer(bank, fa, compute.device, compute.method, variant.ref_from)
     stats = AlleleStats()
     counts: dict[str, int] = {c: 0 for c in ("ok", "mismatch", "n_in_window", "contig_missing")}
     t0 = time.perf_counter()

@@ -45,7 +45,8 @@ from ..model import MotifCNN
 from .conv import bank_conv, strand_bank
 from .jit import njit
 from .kmer_conv import KmerTableConv
-from .methods import CONV_METHODS, CPU_CONV_METHODS
+from .methods import CONV_METHODS
+from .methods import conv_method as resolve_conv_method
 
 __all__ = ["MutationScorer", "ISMResult", "CONV_METHODS"]
 
@@ -96,8 +97,6 @@ class MutationScorer:
     """
 
     def __init__(self, model: MotifCNN, device: torch.device | str = "cpu", conv_method: str = "auto") -> None:
-        if conv_method not in CONV_METHODS:
-            raise ValueError(f"conv_method must be one of {CONV_METHODS}, not {conv_method!r}")
         self.device = torch.device(device)
         filters, head = model.bank(), model.head_params()
         self.width = W = filters.width
@@ -107,9 +106,7 @@ class MutationScorer:
         weight, bias = filters.weight.cpu(), filters.bias.cpu()
         bank, bank_bias = strand_bank(weight, bias, "cpu", torch.float32, self.rc)
         self.channels = C = bank.shape[0]
-        use_table = conv_method in CPU_CONV_METHODS or (conv_method == "auto" and self.device.type == "cpu")
-        if use_table and self.device.type != "cpu":
-            raise ValueError("the table convolution runs on CPU only; use conv_method='dense'")
+        use_table = resolve_conv_method("substitutions", self.device, conv_method) == "table"
         self._table = KmerTableConv(bank, bank_bias) if use_table else None
         self._bank = bank.to(self.device)
         self._bank_bias = bank_bias.to(self.device)

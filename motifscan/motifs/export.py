@@ -31,18 +31,19 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from ..atomic import atomic_open, atomic_path, check_output_path
+from ..atomic import atomic_open, atomic_path, check_distinct, check_output_path, named_inputs, writes_outputs
 from ..data.datasets import SequenceSet, load_sequences, sequence_set
 from ..data.tasks import task_index
 from ..errors import InputError, UsageError
 from ..io.fasta import IndexedFasta
+from ..kernels.methods import resolve_compute
 from ..io.samplesheet import TaskSpec
 from ..io.motif_formats import detect_format, read_motifs, write_motifs
 from ..model import MotifCNN, file_sha256, load_model
@@ -53,10 +54,14 @@ from .pwm import Motif
 
 __all__ = [
     "ExportOptions", "ExportResult", "export_motifs", "resolve_negatives", "table_path",
-    "TSV_COLUMNS", "MAX_NEGATIVES",
+    "TSV_COLUMNS", "MAX_NEGATIVES", "NAME_EVALUE", "match_name",
 ]
 
 log = logging.getLogger("motifscan")
+
+#: A motif whose best database match has at most this E-value is named after it: the alternate
+#: name in the motif file (``MOTIF filter25 CTCF_MA0139.2``) and the workflow report's motif column.
+NAME_EVALUE = 0.05
 
 #: Columns of the TSV written beside the motif file (``NA`` where a value does not apply). One
 #: row per written motif: a group of filters (``members``, best member first; the motif is the
@@ -203,6 +208,11 @@ def _resolve_db(db) -> list[Motif] | None:
     return list(db)
 
 
+def match_name(target_id: str, target_alt: str = "") -> str:
+    """How a motif that matches a database motif is named after it: ``CTCF MA0139.2``."""
+    return f"{target_alt} {target_id}" if target_alt and target_alt != "NA" else target_id
+
+
 def _best_matches(queries: list[Motif], database: list[Motif]) -> dict[str, tuple[str, str, float]]:
     """Best database match (lowest E-value) per query id: ``(target_id, target_alt, e_value)``."""
     from .compare import compare_motifs
@@ -301,6 +311,7 @@ def _ranks(order: np.ndarray) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------- main entry
+@writes_outputs
 def export_motifs(
     model: MotifCNN | str | os.PathLike,
     output: str | os.PathLike,
@@ -369,11 +380,13 @@ def export_motifs(
     InputError
         Unreadable model, sequences or database; no filter with enough sites.
     """
-    from ..device import resolve_device
-
     fmt = detect_format(output, format)
     output = check_output_path(output)
     tsv = check_output_path(table_path(output))
+    model_file = model if isinstance(model, (str, os.PathLike)) else model.source
+    check_distinct([("MODEL", model_file), *named_inputs("--sequences", sequences), ("--genome", genome),
+                    ("--negatives", negatives), ("--db", db if isinstance(db, (str, os.PathLike)) else None)],
+                   [("-o", output), ("-o's table", tsv)])
     if logos_dir is not None:
         logos_dir = Path(logos_dir)
         if logos_dir.exists() and not logos_dir.is_dir():
@@ -389,7 +402,7 @@ def export_motifs(
         raise UsageError("give labels or negatives, not both")
     database = _resolve_db(db)
 
-    dev = resolve_device(device)
+    dev = resolve_compute(device, "export").device
     if isinstance(model, (str, os.PathLike)):
         model, home = load_model(model, device=dev), None
     else:
@@ -414,6 +427,9 @@ def export_motifs(
     if options.trim:
         motifs = [m.trim(options.trim_ic) for m in motifs]
     best = _best_matches(motifs, database) if database is not None else {}
+    # a motif that matches a known one well carries its name (the motif file's alternate name)
+    motifs = [replace(m, alt=match_name(*best[m.id][:2])) if m.id in best and best[m.id][2] <= NAME_EVALUE else m
+              for m in motifs]
 
     rows = []
     for rank, (members, m) in enumerate(zip(groups, motifs), start=1):

@@ -31,11 +31,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..kernels.methods import MOTIF_METHODS, motif_method
 from .motif_bank import LOOKAHEAD_Q, LOOKAHEAD_Q_LONG, DenseBank, LookaheadIndex, MotifBank, hit_dtype
 
 log = logging.getLogger("motifscan")
 
-METHODS = ("auto", "lookahead", "dense")
+METHODS = MOTIF_METHODS
 #: Positions scored per lookahead step (bounds the candidate arrays' memory).
 LOOKAHEAD_STEP = 1 << 17
 #: Filter scores per dense step (positions * filters): bounds the dense output's memory.
@@ -207,11 +208,8 @@ def scan_codes(
         Window starts (int64), filter indices into ``bank.filter_*`` (int64), integer scores
         (int32), in no particular order; and :func:`next_n_distance` of ``codes``.
     """
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}")
     is_tensor = isinstance(codes, torch.Tensor)
-    if method == "auto":
-        method = "dense" if is_tensor and codes.device.type == "cuda" else "lookahead"
+    method = motif_method(method, codes.device if is_tensor else "cpu")
     host = codes.reshape(-1).cpu().numpy() if is_tensor else np.asarray(codes).reshape(-1)
     host = host.astype(np.uint8, copy=False)
     dist = next_n_distance(host)
@@ -288,7 +286,7 @@ def scan_batch(bank: MotifBank, batch, method: str = "auto") -> tuple[np.ndarray
     flat = np.full((rows, stride), 4, dtype=np.uint8)
     flat[:, :width] = host
     flat = flat.reshape(-1)
-    use_device = method == "dense" or (method == "auto" and batch.codes.device.type == "cuda")
+    use_device = motif_method(method, batch.codes.device) == "dense"
     if use_device:
         dev = batch.codes
         codes = torch.cat([dev, torch.full((rows, 1), 4, dtype=dev.dtype, device=dev.device)], 1).reshape(-1)

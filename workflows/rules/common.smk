@@ -184,6 +184,23 @@ def export_sequences(wc):
     return shlex.join(["--sequences", peaks(wc)])
 
 
+def enrich_args(wc):
+    """enrich's peak sets: the peaks (several with --names, or --samplesheet), genome, background.
+
+    The controls follow the training negatives: shuffles, GC-matched genome regions
+    ('background'), or the negatives file; a samplesheet names each task's own.
+    """
+    e = exp_cfg(wc)
+    if "samplesheet" in e:
+        return shlex.join(["--samplesheet", inpath(e["samplesheet"])])
+    args = [t.peaks for t in task_specs(wc.exp)] + ["--names", ",".join(tasks(wc))] if tasks(wc) else [peaks(wc)]
+    if e.get("genome"):
+        args += ["--genome", inpath(e["genome"])]
+    neg = e["negatives"]
+    args += ["--background", {"shuffle": "shuffle", "background": "genome"}.get(neg) or inpath(neg)]
+    return shlex.join(args)
+
+
 def train_args(wc):
     t = exp_cfg(wc)["train"]
     args = ["--length", t["length"], "--filters", t["filters"], "--filter-width", t["filter_width"],
@@ -346,6 +363,7 @@ def stage_benchmarks(wc):
         "export": [f"{BENCH}/{exp}/export.tsv",
                    *(f"{BENCH}/{exp}/convert_{ext}.tsv" for ext in MOTIF_FORMATS.values())],
         "compare": [f"{BENCH}/{exp}/compare.tsv"],
+        "enrich": [f"{BENCH}/{exp}/enrich.tsv"],
         "evaluate": [f"{BENCH}/{exp}/evaluate.tsv", f"{BENCH}/{exp}/summarise.tsv"],
     }
     if scanned(exp):
@@ -398,6 +416,7 @@ def report_inputs(wc):
         "table": f"{R}/{wc.exp}/motifs/motifs.tsv",
         "logos": f"{R}/{wc.exp}/motifs/logos",
         "matches": f"{R}/{wc.exp}/motifs/matches.tsv",
+        "enrich": f"{R}/{wc.exp}/enrich",
         "benchmarks": [f for fs in stage_benchmarks(wc).values() for f in fs],
     }
     if scanned(wc.exp):

@@ -29,4 +29,4 @@ rule report:
         job_mark("report") + "python {params.script:q} --name {wildcards.exp:q} --data {input.data:q}"
         " --summary {input.summary:q} --metrics {input.metrics:q} --roc {input.roc:q}"
         " --pr {input.pr:q} --table {input.table:q} --logos {input.logos:q}"
-        " --matches {input.matches:q} {params.track} {params.more} --benchmarks {params.bench} -o {output:q} 2>> {log:q}"
+        " --matches {input.matches:q} --enrich {input.enrich:q} {params.track} {params.more} --benchmarks {params.bench} -o {output:q} 2>> {log:q}"

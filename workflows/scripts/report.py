@@ -9,7 +9,10 @@ ROC/PR curves; recovery of known (planted) sites by the genome-wide scan; the mo
 influential first, with logos and their best database matches (each motif stands for a group of
 filters whose motifs match one another: the export TSV's ``members``); per-base contribution
 logos of the top held-out peaks and their seqlets (`motifscan attribute`, with --contrib/--seqlets);
-variant effects (`motifscan variants`, with --effects/--breaks); run time of each stage
+variant effects (`motifscan variants`, with --effects/--breaks); the known motifs enriched in the
+training peaks (`motifscan enrich`, with --enrich) next to the motifs the model learned, and whether
+the top enriched one matches the top learned one (Tomtom E <= 0.05 in `motifscan compare`'s
+matches); run time of each stage
 (Snakemake benchmark files).
 
 A multi-task model (several tasks in the model's config) also gets: held-out metrics per task and
@@ -32,6 +35,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import one_line_errors  # noqa: E402
 
+from motifscan.motifs.export import NAME_EVALUE, match_name  # noqa: E402
+
 MAX_MOTIFS = 12
 MATCHES_PER_MOTIF = 3
 TOP_PER_TASK = 5
@@ -43,6 +48,13 @@ SHARED_FRACTION = 0.25
 # width, and the motif table scrolls sideways instead of squeezing them.
 LOGO_SCALE = 0.6
 LOGO_FALLBACK_PX = 400  # when the image's size cannot be read
+# In the motif table a logo is sized to its motif: this many pixels per column plus room for the
+# axis, so every logo's letters have one size and a wide one does not push the numbers off screen.
+LOGO_PX_PER_COLUMN = 18
+LOGO_AXIS_PX = 60
+# A motif carrying less information than this (total over its columns; one fully specified base
+# is 2 bits) is a low-information motif: flagged, and ranked after the informative ones.
+LOW_IC_BITS = 4.0
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em auto;max-width:1100px;
@@ -80,14 +92,16 @@ def png_width(data: bytes) -> int | None:
     return None
 
 
-def img(path: Path, cls: str = "", alt: str = "", scale: float | None = None) -> str:
-    """The PNG inlined; with ``scale``, shown at a fixed width (its pixel width x ``scale``)."""
+def img(path: Path, cls: str = "", alt: str = "", scale: float | None = None, width: int | None = None) -> str:
+    """The PNG inlined; with ``scale``, shown at a fixed width (its pixel width x ``scale``), or at
+    ``width`` pixels."""
     if not path or not Path(path).exists():
         return '<span class="small">(missing)</span>'
     raw = Path(path).read_bytes()
     style = ""
-    if scale is not None:
-        width = round((png_width(raw) or LOGO_FALLBACK_PX / scale) * scale)
+    if scale is not None or width is not None:
+        if width is None:
+            width = round((png_width(raw) or LOGO_FALLBACK_PX / scale) * scale)
         style = f' style="width:{width}px;min-width:{width}px;height:auto"'
     data = base64.b64encode(raw).decode()
     return f'<img class="{cls}" alt="{esc(alt)}"{style} src="data:image/png;base64,{data}">'
@@ -224,13 +238,15 @@ def build(args) -> str:
         by_query[m.get("Query_ID", "")].append(m)
     logos = Path(args.logos) if args.logos else None
     rows = []
-    for m in motifs[:MAX_MOTIFS]:
+    low = [m for m in motifs if low_information(m)]
+    for m in ([m for m in motifs if not low_information(m)] + low)[:MAX_MOTIFS]:
         mid = m["motif_id"]
         others = ", ".join(f"{x.get('Target_alt') or x.get('Target_ID')} ({x.get('Target_ID')}, "
                            f"E={x.get('E-value')})" for x in by_query.get(mid, [])[:MATCHES_PER_MOTIF])
-        rows.append([m["rank"], mid, (logo_cell(m, logos),), (members_cell(m),), m["nsites"], m["width"],
-                     m["total_ic"], fmt(_num(m["influence_loss"])), best_match(m),
-                     fmt(_num(m["best_match_evalue"])), others or "none"])
+        name = motif_name(m) + (" (low information)" if low_information(m) else "")
+        rows.append([m["rank"], name, best_match(m), fmt(_num(m["best_match_evalue"])), others or "none",
+                     m["total_ic"], fmt(_num(m["influence_loss"])), (members_cell(m),), m["nsites"], m["width"],
+                     (logo_cell(m, logos, sized=True),)])
     n_filters = sum(int(m.get("n_members") or 1) for m in motifs)
     parts.append(f"<p>{n_filters} filters exported as {len(motifs)} motifs, most influential first "
                  f"(showing {min(len(motifs), MAX_MOTIFS)}). Filters whose motifs match one another "
@@ -238,13 +254,20 @@ def build(args) -> str:
                  "loss when the outputs of all the group's filters are replaced by their mean "
                  "(peaks and negatives weighed equally)"
                  + (f"; for a multi-task model the mean over its {len(tasks)} tasks (per task below)" if tasks else "")
-                 + ". Matches: JASPAR, Tomtom-style E-values.</p>")
+                 + f". Matches: JASPAR, Tomtom-style E-values; a motif is named after its best match when "
+                 f"E &le; {NAME_EVALUE:g}. Motifs with less than {LOW_IC_BITS:g} bits of information in all "
+                 f"(two fully specified bases) are low-information and listed after the others"
+                 f"{f' ({len(low)} of them)' if low else ''}; the rank is by influence.</p>")
     parts.append("<div class='scroll'>" + table(
-        ["rank", "motif", "logo", "filters", "sites", "width", "IC (bits)", "influence", "best match", "E-value",
-         f"top {MATCHES_PER_MOTIF} matches (compare)"], rows, {0, 3, 4, 5, 6, 7}) + "</div>")
+        ["rank", "motif", "best match", "E-value", f"top {MATCHES_PER_MOTIF} matches (compare)", "IC (bits)",
+         "influence", "filters", "sites", "width", "logo"], rows, {0, 3, 5, 6, 7, 8, 9}) + "</div>")
     if tasks:
         parts.append(task_motifs_section(motifs, tasks, logos))
         parts.append(shared_section(motifs, tasks))
+
+    # ---------------------------------------------------------------- known motifs
+    if getattr(args, "enrich", None):
+        parts.append(enrich_section(Path(args.enrich), motifs, matches, tasks, logos))
 
     # ---------------------------------------------------------------- contributions
     if args.contrib:
@@ -276,13 +299,30 @@ def negatives(value) -> str:
     return "; ".join(f"{t}: {v}" for t, v in value.items()) if isinstance(value, dict) else str(value)
 
 
-def logo_cell(row: dict, logos: Path | None) -> str:
+def logo_cell(row: dict, logos: Path | None, sized: bool = False) -> str:
+    """The motif's logo; ``sized``: as wide as the motif (:data:`LOGO_PX_PER_COLUMN` per column)."""
     mid = row["motif_id"]
-    return img(logos / f"{mid}.png" if logos else None, "logo", mid, LOGO_SCALE)
+    columns = _float(row.get("width"))
+    width = round(LOGO_PX_PER_COLUMN * columns + LOGO_AXIS_PX) if sized and columns else None
+    return img(logos / f"{mid}.png" if logos else None, "logo", mid, None if width else LOGO_SCALE, width)
 
 
 def best_match(row: dict) -> str:
     return f"{row['best_match_alt']} ({row['best_match_id']})" if row["best_match_id"] != "NA" else "none"
+
+
+def motif_name(row: dict) -> str:
+    """``filter25 (CTCF MA0139.2)`` when the best match has E <= NAME_EVALUE, else ``filter25``."""
+    e = _float(row.get("best_match_evalue"))
+    if row.get("best_match_id") in (None, "", "NA") or e is None or e > NAME_EVALUE:
+        return row["motif_id"]
+    return f"{row['motif_id']} ({match_name(row['best_match_id'], row.get('best_match_alt') or '')})"
+
+
+def low_information(row: dict) -> bool:
+    """Whether a motif carries less than :data:`LOW_IC_BITS` bits in all."""
+    ic = _float(row.get("total_ic"))
+    return ic is not None and ic < LOW_IC_BITS
 
 
 # ----------------------------------------------------------------------------- multi-task models
@@ -478,11 +518,86 @@ def variants_section(effects: str, breaks: str | None) -> str:
     return "\n".join(out)
 
 
+# ----------------------------------------------------------------------------- known motifs
+ENRICH_TOP = 10
+MATCH_EVALUE = 0.05
+
+
+def _enrich_tables(folder: Path, tasks: list[str]) -> list[tuple[str | None, Path]]:
+    """(task or None, table) of each peak set `motifscan enrich` wrote into ``folder``."""
+    if (folder / "enrichment.tsv").exists():
+        return [(None, folder / "enrichment.tsv")]
+    return [(t, folder / f"enrichment.{t}.tsv") for t in tasks if (folder / f"enrichment.{t}.tsv").exists()]
+
+
+def top_learned(motifs: list[dict], task: str | None) -> dict | None:
+    """The most influential exported motif (on ``task``'s own influence column when there is one)."""
+    if not motifs:
+        return None
+    col = f"influence_{task}"
+    if task is not None and col in motifs[0]:
+        return max(motifs, key=lambda m: _num(m[col]) if isinstance(_num(m[col]), float) else float("-inf"))
+    return motifs[0]
+
+
+def match_line(enriched: dict, learned: dict | None, matches: list[dict]) -> str:
+    """Whether the top enriched database motif matches the top learned motif (Tomtom E <= 0.05)."""
+    name = f"{esc(enriched['alt_id'] or enriched['id'])} ({esc(enriched['id'])}, q = {esc(enriched['qvalue'])})"
+    if learned is None:
+        return f"<p>Top enriched known motif: {name}; no learned motif to compare it with.</p>"
+    hit = [m for m in matches if m.get("Query_ID") == learned["motif_id"] and m.get("Target_ID") == enriched["id"]]
+    e = min((_num(m.get("E-value")) for m in hit), default=None)
+    if isinstance(e, float) and e <= MATCH_EVALUE:
+        verdict = f"<b>matches</b> the top learned motif {esc(learned['motif_id'])} (Tomtom E = {fmt(e)} &le; {MATCH_EVALUE})"
+    elif isinstance(e, float):
+        verdict = (f"does <b>not</b> match the top learned motif {esc(learned['motif_id'])} "
+                   f"(Tomtom E = {fmt(e)} &gt; {MATCH_EVALUE})")
+    else:
+        verdict = (f"does <b>not</b> match the top learned motif {esc(learned['motif_id'])} "
+                   "(not among its compare matches)")
+    return f"<p>Top enriched known motif {name} {verdict}.</p>"
+
+
+def enrich_section(folder: Path, motifs: list[dict], matches: list[dict], tasks: list[str],
+                   logos: Path | None) -> str:
+    """Known motifs enriched in the training peaks, top 10 per set, beside the learned motifs."""
+    out = ["<h2>Known motifs enriched in the peaks</h2>",
+           "<p><code>motifscan enrich</code>: peaks whose best site reaches the FIMO p-value against their "
+           "controls, Fisher's exact test (one-sided), Benjamini-Hochberg q over every database motif. Bars: "
+           "-log10 q of the top motifs with their logos; right: the most influential motifs the model "
+           "learned (export).</p>"]
+    for task, path in _enrich_tables(folder, tasks):
+        rows = [r for r in read_tsv(path) if not str(r.get("rank", "")).startswith("#")]
+        if task is not None:
+            out.append(f"<h3>{esc(task)}</h3>")
+        if not rows:
+            continue
+        learned = top_learned(motifs, task)
+        out.append(match_line(rows[0], learned, matches))
+        plot = path.with_suffix(".png")
+        ranked = ([learned] if learned else []) + [m for m in motifs if m is not learned]
+        learned_cells = "".join(f"<div>{esc(m['motif_id'])}<br>{logo_cell(m, logos)}</div>" for m in ranked[:3])
+        out.append("<div style='display:flex;gap:1em;align-items:flex-start'>"
+                   + (img(plot, alt="enrichment") if plot.exists() else "")
+                   + f"<div><b>learned (export)</b>{learned_cells}</div></div>")
+        out.append(table(["rank", "motif", "peaks with a site", "controls with a site", "enrichment", "q-value"],
+                         [[r["rank"], f"{r['alt_id']} ({r['id']})", f"{r['tp']} ({r['tp_percent']}%)",
+                           f"{r['fp']} ({r['fp_percent']}%)", r["enr_ratio"], r["qvalue"]] for r in rows[:ENRICH_TOP]],
+                         {0, 4, 5}))
+    return "\n".join(out)
+
+
 def _num(x):
     try:
         return float(x)
     except (TypeError, ValueError):
         return x
+
+
+def _float(x) -> float | None:
+    """``x`` as a number, or None (``NA``, empty, missing)."""
+    value = _num(x)
+    return value if isinstance(value, float) else None
 
 
 def main() -> None:
@@ -496,6 +611,7 @@ def main() -> None:
     ap.add_argument("--table", help="motifs.tsv of motifscan export")
     ap.add_argument("--logos", help="logo folder of motifscan export")
     ap.add_argument("--matches", help="matches.tsv of motifscan compare")
+    ap.add_argument("--enrich", help="folder of motifscan enrich (enrichment[.TASK].tsv and .png)")
     ap.add_argument("--track", nargs="+", help="genome track(s) (named in the report; one per task)")
     ap.add_argument("--contrib", help="folder of contribution_logos.py (logos of top held-out peaks)")
     ap.add_argument("--seqlets", help="seqlets BED of motifscan attribute")
