@@ -246,7 +246,7 @@ def _resolve_background(background, peaks: Path, genome, peaks_are_fasta: bool) 
 def check_inputs(peak_set: PeakSet, options: EnrichOptions, motifs: Sequence[Motif]) -> None:
     """Refuse, before any work, what cannot give a table: one clear error per problem.
 
-    Empty or unreadable peaks, BED without a genome, a genome background without a genome, a
+    Empty or unreadable peaks (or FASTA peaks all shorter than any motif), BED without a genome, a genome background without a genome, a
     background that is no file, and control sequences shorter than the widest motif (a control
     that cannot hold a site would make every motif look enriched).
     """
@@ -257,6 +257,10 @@ def check_inputs(peak_set: PeakSet, options: EnrichOptions, motifs: Sequence[Mot
     if not fasta and genome is None:
         raise UsageError(f"{peaks} is not FASTA, so it is read as BED and needs --genome FASTA")
     bg = _resolve_background(background, peaks, genome, fasta)
+    narrowest = min(m.width for m in motifs)
+    if fasta and not any(len(rec) >= narrowest for rec in read_fasta(peaks)):
+        raise InputError(f"no sequence is as long as the narrowest motif ({narrowest} bp), so no site can be found",
+                         path=peaks, hint="give the peaks' sequences")
     if bg in BACKGROUNDS:
         return
     widest = int(np.argmax([m.width for m in motifs]))
@@ -270,15 +274,15 @@ def check_inputs(peak_set: PeakSet, options: EnrichOptions, motifs: Sequence[Mot
 
 
 # ---------------------------------------------------------------------------- counting
-def _sites_of_batch(bank: MotifBank, batch, writer: SitesWriter | None) -> np.ndarray:
+def _sites_of_batch(bank: MotifBank, batch, writer: SitesWriter) -> np.ndarray:
     """Presence per (sequence, motif) from the full hit scan, writing every site on the way."""
-    flat, starts, ends = pack_sequences([b[1] for b in batch])
+    flat, starts, _ = pack_sequences([b[1] for b in batch])
     s, f, sc, _ = scan_codes(bank, flat, "lookahead")
     seq = np.searchsorted(starts, s, side="right") - 1
     motif = bank.filter_motif[f]
     present = np.zeros((len(batch), len(bank.motifs)), dtype=np.uint8)
     present[seq, motif] = 1
-    if writer is not None and len(s):
+    if len(s):
         strand = bank.filter_strand[f]
         order = np.lexsort((strand, motif, s))
         s, seq, motif, strand, sc = s[order], seq[order], motif[order], strand[order], sc[order]
