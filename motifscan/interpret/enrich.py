@@ -371,7 +371,8 @@ def _comments(result: EnrichResult, options: EnrichOptions, motif_file: Path) ->
           "genome": f"{options.controls} GC-matched genomic region(s) per peak, away from the peaks"}
     return [
         f"motifscan enrich: {result.n_pos} peaks, {result.n_neg} controls "
-        f"({bg.get(result.background, result.background)}); motifs: {motif_file} ({len(result.motifs)} tested)",
+        f"({bg.get(result.background, Path(result.background).name)}); motifs: {motif_file.name} "
+        f"({len(result.motifs)} tested)",
         f"a sequence has a motif when its best site (either strand) has FIMO p <= {options.pvalue:g}",
         "pvalue: Fisher's exact test, one-sided (enrichment), peaks vs controls with a site; "
         "evalue = pvalue x motifs tested; qvalue: Benjamini-Hochberg over the motifs tested",
