@@ -38,7 +38,7 @@ from ..atomic import check_output_path
 from ..data.datasets import is_fasta, iter_records
 from ..data.negatives import gc_matched_background, shuffle_copies
 from ..errors import InputError, UsageError
-from ..io.enrichment import SitesWriter, write_enrichment
+from ..io.enrichment import SitesWriter, format_log_value, write_enrichment
 from ..io.fasta import IndexedFasta, read_fasta
 from ..io.intervals import Interval, parse_region_name, read_intervals
 from ..io.motif_formats import read_motifs
@@ -452,14 +452,8 @@ def _enrich_one(peak_set: PeakSet, bank: MotifBank, output: Path, options: Enric
     log.info("%s: %d peaks vs %d controls, %d motifs in %.1f s; %d with q <= 0.05; top: %s %s (q = %s)",
              peak_set.name, n_pos, n_neg, len(bank.motifs), time.perf_counter() - t0,
              int((result.log_qvalue <= math.log(0.05)).sum()), bank.motifs[best].id, bank.motifs[best].alt,
-             _fmt_log(result.log_qvalue[best]))
+             format_log_value(float(result.log_qvalue[best])))
     return result
-
-
-def _fmt_log(log_x: float) -> str:
-    from ..io.enrichment import format_log_value
-
-    return format_log_value(float(log_x))
 
 
 def build_bank(motifs: Sequence[Motif], options: EnrichOptions) -> MotifBank:
