@@ -21,6 +21,7 @@ __all__ = [
     "UsageError",
     "InputError",
     "ModelFileError",
+    "DiskFullError",
     "MotifscanWarning",
 ]
 
@@ -92,6 +93,23 @@ class InputError(MotifscanError, ValueError):
 
 class ModelFileError(InputError):
     """A model file is not a motifscan HDF5 model of a known format version."""
+
+
+class DiskFullError(MotifscanError, OSError):
+    """An output could not be written because its disk (or quota) is full (exit code 1).
+
+    Also an :class:`OSError` (``errno`` ``ENOSPC``), as a Python caller of the writers would expect.
+    """
+
+    def __init__(self, path: str | os.PathLike, *, hint: str | None = None) -> None:
+        import errno
+
+        folder = os.path.dirname(os.path.abspath(os.fspath(path)))
+        super().__init__(f"cannot write it: the disk is full (no space left on the device holding {folder})",
+                         path=path, hint=hint or "free some space there, or write the output elsewhere")
+        self.errno = errno.ENOSPC
+        self.strerror = os.strerror(errno.ENOSPC)
+        self.filename = os.fspath(path)
 
 
 class MotifscanWarning(UserWarning):

@@ -17,14 +17,13 @@ import json
 import logging
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
-from .atomic import TMP_MARKER, atomic_open, atomic_path, check_output_dir, check_output_path
+from .atomic import atomic_open, atomic_path, check_output_dir, check_output_path, output_set
 from .data.tasks import build_task_set, task_index
 from .device import resolve_device
 from .errors import UsageError
@@ -282,9 +281,10 @@ def write_evaluation(
 ) -> list[Path]:
     """Write ``metrics.json``, ``roc.png`` and ``pr.png`` into ``out_dir``, all three or none.
 
-    ``out_dir`` and any missing parents are created (as ``mkdir -p``). The files are drawn in a
-    temporary folder beside ``out_dir`` and moved in at the end; a failure or interrupt removes
-    the temporary and every folder this call created, so nothing is left behind.
+    ``out_dir`` and any missing parents are created (as ``mkdir -p``). The files are one output
+    set (:func:`~motifscan.atomic.output_set`): renamed into place together at the end; a failure
+    or interrupt removes their temporaries and every folder this call created, so nothing is left
+    behind.
 
     Returns
     -------
@@ -293,26 +293,16 @@ def write_evaluation(
     """
     out = Path(out_dir)
     made: list[Path] = []  # folders created here, outermost first
-    tmp: Path | None = None
-    names = EVALUATION_FILES
     try:
         for folder in [*reversed(out.absolute().parents), out.absolute()]:
             if not folder.exists():
                 folder.mkdir()
                 made.append(folder)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}{TMP_MARKER}", dir=out.absolute().parent))
-        plot_curves(evaluation.labels, evaluation.scores, tmp, title=title, tasks=evaluation.tasks or None)
-        write_metrics(evaluation.metrics, tmp / "metrics.json")
-        for name in names:
-            os.replace(tmp / name, out / name)
+        with output_set():  # the three files are renamed into place together, at the end
+            plot_curves(evaluation.labels, evaluation.scores, out, title=title, tasks=evaluation.tasks or None)
+            write_metrics(evaluation.metrics, out / "metrics.json")
     except BaseException:
-        if tmp is not None:
-            shutil.rmtree(tmp, ignore_errors=True)
-            tmp = None
         if made:
             shutil.rmtree(made[0], ignore_errors=True)  # made[0] holds every other folder made here
         raise
-    finally:
-        if tmp is not None:
-            shutil.rmtree(tmp, ignore_errors=True)
-    return [out / name for name in names]
+    return [out / name for name in EVALUATION_FILES]

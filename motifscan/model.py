@@ -132,7 +132,9 @@ _FORWARD_PATH = ("strand_activations", "pool", "forward_pooled", "forward")
 class MotifCNN(nn.Module):
     """Shared-filter 1D CNN over one-hot DNA (channel order ``A, C, G, T``).
 
-    Attributes set by :func:`load_model` / training: ``metrics`` and ``provenance`` (dicts).
+    Attributes set by :func:`load_model` / training: ``metrics`` and ``provenance`` (dicts);
+    ``source``: the file it was loaded from (``None`` for a model built in memory), so that a job
+    can refuse an output that would overwrite it.
     """
 
     def __init__(self, config: ModelConfig | None = None, **kwargs: Any) -> None:
@@ -149,6 +151,7 @@ class MotifCNN(nn.Module):
         self.head = nn.Sequential(*layers)
         self.metrics: dict[str, Any] = {}
         self.provenance: dict[str, Any] = {}
+        self.source: Path | None = None
 
     # -- the one door to the model's parts, for every fast path -------------------------------
     def bank(self) -> FilterBank:
@@ -300,18 +303,24 @@ def save_model(model: MotifCNN, path: str | os.PathLike) -> Path:
     # text attributes are fixed-length (kept in the checksummed object header, not the
     # unchecksummed global heap, where a flipped byte can hang libhdf5), and every dataset has a
     # Fletcher-32 checksum. Any HDF5 >= 1.10 reads the file.
-    with atomic_path(path) as tmp:
-        with h5py.File(tmp, "w", libver=("v110", "v110")) as h5:
-            h5.attrs["format"] = _fixed(FORMAT_NAME)
-            h5.attrs["format_version"] = FORMAT_VERSION
-            h5.attrs["motifscan_version"] = _fixed(__version__)
-            h5.attrs["alphabet"] = _fixed(ALPHABET)
-            h5.attrs["config"] = _fixed(json.dumps(asdict(model.config)))
-            h5.attrs["metrics"] = _fixed(json.dumps(model.metrics, default=_json_default))
-            h5.attrs["provenance"] = _fixed(json.dumps(model.provenance, default=_json_default))
-            weights = h5.create_group("weights")
-            for key, tensor in model.state_dict().items():
-                weights.create_dataset(key, data=tensor.detach().cpu().float().numpy(), fletcher32=True)
+    # The file is built in memory (libhdf5's core driver: the same bytes as on disk) and written
+    # with one plain write: on a full disk that is a clean OSError naming the file, where libhdf5
+    # writing itself fails half-way and can crash the interpreter as it cleans up (exit 139).
+    with h5py.File(f"{path}.in-memory", "w", libver=("v110", "v110"), driver="core", backing_store=False) as h5:
+        h5.attrs["format"] = _fixed(FORMAT_NAME)
+        h5.attrs["format_version"] = FORMAT_VERSION
+        h5.attrs["motifscan_version"] = _fixed(__version__)
+        h5.attrs["alphabet"] = _fixed(ALPHABET)
+        h5.attrs["config"] = _fixed(json.dumps(asdict(model.config)))
+        h5.attrs["metrics"] = _fixed(json.dumps(model.metrics, default=_json_default))
+        h5.attrs["provenance"] = _fixed(json.dumps(model.provenance, default=_json_default))
+        weights = h5.create_group("weights")
+        for key, tensor in model.state_dict().items():
+            weights.create_dataset(key, data=tensor.detach().cpu().float().numpy(), fletcher32=True)
+        h5.flush()
+        image = h5.id.get_file_image()
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        fh.write(image)
     return path
 
 
@@ -379,6 +388,7 @@ def load_model(path: str | os.PathLike, device: str | torch.device | None = None
         first = str(exc).splitlines()[0]
         raise ModelFileError(f"weights do not fit the model config ({first})", path=path) from None
     model.metrics, model.provenance = metrics, provenance
+    model.source = path
     model.eval()
     if device is not None:
         model.to(device)

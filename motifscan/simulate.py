@@ -27,7 +27,7 @@ from pathlib import Path
 import numba
 import numpy as np
 
-from .atomic import atomic_open, check_output_path
+from .atomic import atomic_open, check_distinct, check_output_path, writes_outputs
 from .motifs.pwm import Motif
 
 __all__ = ["simulate_genome", "SimulatedGenome", "LINE_WIDTH", "markov_transitions", "isochore_gc"]
@@ -153,6 +153,7 @@ def _fasta_lines(codes: np.ndarray) -> bytes:
     return text
 
 
+@writes_outputs
 def simulate_genome(
     path: str | os.PathLike,
     truth_bed: str | os.PathLike,
@@ -224,6 +225,8 @@ def simulate_genome(
         raise ValueError(f"length {length} is too short for {n_chroms} chromosomes")
     check_output_path(path)
     check_output_path(truth_bed, option="--truth")
+    check_distinct([("--motifs", motif if isinstance(motif, (str, os.PathLike)) else None)],
+                   [("-o", path), ("--truth", truth_bed)])
 
     rng = np.random.default_rng(seed)
     bg = np.full(4, 0.25) if gc is None else np.array([1 - gc, gc, gc, 1 - gc]) / 2.0

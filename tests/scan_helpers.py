@@ -54,12 +54,13 @@ def reference_windows(model, records: dict[str, np.ndarray], window: int, stride
     return names, np.array(starts, dtype=np.int64), probs
 
 
-def engine_windows(model, source, window, stride, *, chunk_size, batch_size=None, device="cpu", conv_method="auto"):
-    """Window scores through the engine, as (names, starts, probs)."""
+def engine_windows(model, source, window, stride, *, chunk_size, batch_size=None, device="cpu", conv_method="auto",
+                   pack=False):
+    """Window scores through the engine, as (names, starts, probs); ``pack``: short records share rows."""
     scanner = ModelScanner(model, window=window, stride=stride, device=device, conv_method=conv_method)
     names, starts, probs = [], [], []
     for batch in iter_batches(source, overlap=window - 1, chunk_size=chunk_size, batch_size=batch_size,
-                              device=device, align=stride):
+                              device=device, align=stride, pack=pack):
         ws = scanner.windows(batch)
         names += [ws.names[r] for r in ws.row]
         starts.append(ws.start)

@@ -124,6 +124,7 @@ def inputs(tmp_path_factory) -> Path:
     (d / "negative.bed").write_text("chr1\t-20\t400\n")
     (d / "words.bed").write_text("chr1\tstart\t400\n")
     (d / "twocols.bed").write_text("chr1\t100\n")
+    (d / "pastend.bed").write_text("chr1\t100\t400\nchr2\t2800\t3100\n")
     (d / "summit.narrowPeak").write_text("chr1\t100\t400\tp1\t0\t.\t5\t-1\t-1\t150\n"
                                          "chr1\t1000\t1300\tp2\t0\t.\t5\t-1\t-1\t450\n")
 
@@ -131,6 +132,12 @@ def inputs(tmp_path_factory) -> Path:
     _bam_reads(d / "reads.bam", "wb", with_seq=True)  # no .bai
     _bam_reads(d / "reads.cram", "wc", with_seq=True, reference_filename=str(d / "genome.fa"))
     _bam_reads(d / "noseq.bam", "wb", with_seq=False)
+    sam = _bam_reads(d / "reads.sam", "w", with_seq=True).read_text().splitlines(keepends=True)
+    body = [k for k, ln in enumerate(sam) if not ln.startswith("@")]
+    bad = sam[body[3]].split("\t")
+    bad[3] = "abc"  # POS not a number
+    sam[body[3]] = "\t".join(bad)
+    (d / "bad.sam").write_text("".join(sam))
 
     # model files
     (d / "text.h5").write_text("this is not a model\n" * 20)
@@ -273,6 +280,8 @@ CASES = [
       "endstart.bed:line 2", "before start"),
     C("bed-negative-start", "train {i}/negative.bed --genome {i}/genome.fa -o {o}/m.h5", 1,
       "negative.bed:line 1", "negative start"),
+    C("bed-region-past-chromosome-end", SCAN + " {i}/genome.fa --regions {i}/pastend.bed -o {o}/t.bedGraph", 1,
+      "pastend.bed:line 2", "chr2:2800-3100", "past the end", "3,000"),
     C("bed-not-integer", SCAN + " {i}/genome.fa --regions {i}/words.bed -o {o}/t.bedGraph", 1,
       "words.bed:line 1", "not an integer"),
     C("bed-two-columns", "export {i}/model.h5 --sequences {i}/twocols.bed --genome {i}/genome.fa -o {o}/m.meme",
@@ -306,6 +315,8 @@ CASES = [
     C("cram-without-reference", SCAN + " {i}/reads.cram -o {o}/r.tsv", 2, "reads.cram", "--reference"),
     C("cram-without-reference-motifs", f"scan {JASPAR} {{i}}/reads.cram -o {{o}}/h.tsv", 2,
       "reads.cram", "--reference"),
+    C("reads-bad-sam-line", SCAN + " {i}/bad.sam -o {o}/r.tsv", 1, "bad.sam:line 7", "SAM record"),
+    C("reads-bad-sam-line-motifs", f"scan {JASPAR} {{i}}/bad.sam -o {{o}}/h.tsv", 1, "bad.sam:line 7"),
     C("reads-without-sequence", SCAN + " {i}/noseq.bam -o {o}/r.tsv", 1, "noseq.bam", "sequence"),
     C("reads-without-sequence-motifs", f"scan {JASPAR} {{i}}/noseq.bam -o {{o}}/h.tsv", 1, "noseq.bam",
       "sequence"),
@@ -570,7 +581,9 @@ def test_disk_full_is_one_line_and_leaves_nothing(tmp_path, capsys, monkeypatch,
                  "--length", "20000", "--n-sites", "5", "--quiet"])
     err = capsys.readouterr().err
     assert code == 1 and "Traceback" not in err
-    assert err.strip().splitlines() == [f"motifscan: error: {tmp_path / 't.bed'}: {os.strerror(errno.ENOSPC)}"]
+    assert err.strip().splitlines() == [f"motifscan: error: {tmp_path / 't.bed'}: cannot write it: the disk is full "
+                                        f"(no space left on the device holding {tmp_path}); free some space there, "
+                                        "or write the output elsewhere"]
     assert os.listdir(tmp_path) == []
 
 
@@ -766,3 +779,17 @@ def test_bom_samplesheet_reads_like_without(inputs, tmp_path):
     want = read_samplesheet(tmp_path / "plain.tsv")
     assert [t.name for t in want] == ["A", "B"]
     assert read_samplesheet(tmp_path / "bom.tsv") == want
+
+
+def test_sizes_from_chrom_sizes_or_fai(inputs, tmp_path):
+    from motifscan.errors import InputError
+    from motifscan.io.intervals import read_sizes
+
+    shutil.copy(inputs / "genome.fa", tmp_path / "g.fa")
+    pysam.faidx(str(tmp_path / "g.fa"))
+    assert read_sizes(tmp_path / "g.fa.fai") == list(CHROMS.items())
+    (tmp_path / "chrom.sizes").write_text("chr1\t5000\r\nchr2 3000\n")
+    assert read_sizes(tmp_path / "chrom.sizes") == list(CHROMS.items())
+    (tmp_path / "bad.sizes").write_text("chr1\t5000\nchr2\n")
+    with pytest.raises(InputError, match="line 2"):
+        read_sizes(tmp_path / "bad.sizes")

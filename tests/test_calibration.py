@@ -214,7 +214,11 @@ def test_sharded_qvalues_gather_to_the_unsharded_peaks(world, tmp_path, mode):
                             "--chunk-size", "3000"]) == 0
         assert sidecar_path(peaks[-1]).exists()
     assert has_sidecars(peaks) and not sidecar_path(tmp_path / "whole.bed").exists()
-    gather(tracks, peaks, tmp_path / "g.bw", tmp_path / "g.bed", merge_peaks=gather_significant_peaks)
+    if mode == "fdr":  # the command line, which finds the shards' p-values by itself
+        assert main(["gather", *map(str, tracks), "-o", str(tmp_path / "g.bw"), "--peaks", str(tmp_path / "g.bed"),
+                     *(x for p in peaks for x in ("--shard-peaks", str(p))), "-q"]) == 0
+    else:
+        gather(tracks, peaks, tmp_path / "g.bw", tmp_path / "g.bed", merge_peaks=gather_significant_peaks)
     whole = (tmp_path / "whole.bed").read_text()
     assert whole.count("\n") >= 5
     assert (tmp_path / "g.bed").read_text() == whole
@@ -222,3 +226,19 @@ def test_sharded_qvalues_gather_to_the_unsharded_peaks(world, tmp_path, mode):
     sidecar_path(peaks[1]).unlink()
     with pytest.raises(InputError, match="no peak p-values but others have"):
         has_sidecars(peaks)
+
+
+def test_scan_fdr_builds_a_null_when_none_is_given(world, tmp_path, capsys, monkeypatch):
+    import functools
+
+    import motifscan.interpret.calibrate as cal
+
+    d, genome, _model, _calib = world
+    monkeypatch.setattr(cal, "CalibrateOptions", functools.partial(cal.CalibrateOptions, mbp=2))  # small, for CI
+    out = tmp_path / "p.bed"
+    assert main(["scan", str(MODEL), str(genome), "-o", str(out), "--fdr", "0.05", "--chrom", "chr1"]) == 0
+    err = capsys.readouterr().err
+    assert "no --null: building one" in err and "null of" in err
+    assert out.exists()
+    code, msg = _error(capsys, ["scan", str(MODEL), str(genome), "-o", str(tmp_path / "t.bw"), "--fdr", "0.05"])
+    assert code == 2 and "--fdr chooses peaks" in msg

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -57,6 +58,9 @@ def test_gathered_shards_equal_the_unsharded_scan(genome, tmp_path, n):
         _scan(model, fa, tracks[-1], peaks[-1], threshold, "--shard", f"{i}/{n}", "--chunk-size", "1500")
     sizes = tmp_path / "chrom.sizes"
     sizes.write_text("chr1\t23000\nchr2\t9000\nchrM\t900\n")
+    if n == 3:  # a FASTA index serves as chrom.sizes (its first two columns)
+        sizes = Path(str(fa) + ".fai")
+        assert sizes.read_text().startswith("chr1\t23000\t")
     res = subprocess.run([sys.executable, str(GATHER), "--sizes", str(sizes), "--tracks", *map(str, tracks),
                           "--peaks", *map(str, peaks), "--out-track", str(tmp_path / "g.bw"),
                           "--out-peaks", str(tmp_path / "g.bed")], capture_output=True, text=True)
@@ -122,3 +126,52 @@ def test_gather_checks_its_inputs(genome, tmp_path):
     (tmp_path / "x.bw").write_text("not a bigwig")
     with pytest.raises(InputError, match="not a bigWig"):
         gather_tracks([tmp_path / "x.bw"], tmp_path / "t.bw")
+
+
+def _shards(genome, tmp_path, n, *, which=None, extra=None):
+    """Scan shards ``which`` (default all) of ``n``; ``extra[i]``: more options for shard i."""
+    d, fa, model, threshold = genome
+    tracks, peaks = [], []
+    for i in which or range(1, n + 1):
+        tracks.append(tmp_path / f"{i}.bw")
+        peaks.append(tmp_path / f"{i}.peaks.bed")
+        _scan(model, fa, tracks[-1], peaks[-1], threshold, "--shard", f"{i}/{n}", *((extra or {}).get(i, ())))
+    return tracks, peaks
+
+
+def test_gather_refuses_an_incomplete_or_mixed_set_of_shards(genome, tmp_path):
+    """Issue 22 item 8: shards 1 and 3 of 3, or shards of different strides, made a partial track."""
+    tracks, peaks = _shards(genome, tmp_path, 3, which=[1, 3])
+    with pytest.raises(InputError, match=r"1 of 3 shards missing: 2/3"):
+        gather(tracks, peaks, tmp_path / "g.bw", tmp_path / "g.bed")
+    with pytest.raises(InputError, match="1 of 3 shards missing"):
+        gather_tracks(tracks, tmp_path / "g.bw")
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    tracks, peaks = _shards(genome, mixed, 2, extra={2: ["--stride", "20"]})
+    with pytest.raises(InputError, match=r"2\.bw: scanned with stride 20, but .*1\.bw with 10"):
+        gather(tracks, peaks, tmp_path / "g.bw", tmp_path / "g.bed")
+    good = tmp_path / "good"
+    good.mkdir()
+    tracks, peaks = _shards(genome, good, 2)
+    with pytest.raises(InputError, match="is not the peaks file that shard 1/2 wrote"):
+        gather(tracks, peaks[::-1], tmp_path / "g.bw", tmp_path / "g.bed")
+    with pytest.raises(InputError, match="given twice"):
+        gather([tracks[0], tracks[0]], [peaks[0], peaks[0]], tmp_path / "g.bw", tmp_path / "g.bed")
+    (good / "2.bw.manifest.json").unlink()
+    with pytest.raises(InputError, match="no shard manifest"):
+        gather(tracks, peaks, tmp_path / "g.bw", tmp_path / "g.bed")
+    assert not (tmp_path / "g.bw").exists() and not (tmp_path / "g.bed").exists()
+
+
+def test_a_bad_line_in_a_shard_leaves_neither_output(genome, tmp_path):
+    tracks, peaks = _shards(genome, tmp_path, 2)
+    text = peaks[1].read_text()
+    assert text
+    bad = text.replace("\t", " ", 1)  # the first line of shard 2's peaks broken, the same size
+    peaks[1].write_text(bad)
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(InputError):
+        gather(tracks, peaks, out / "g.bw", out / "g.bed")
+    assert os.listdir(out) == []

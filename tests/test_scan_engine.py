@@ -64,6 +64,53 @@ def test_chunk_and_batch_size_do_not_change_results(model, genome, chunk, batch,
     np.testing.assert_allclose(got[2], ref[2], atol=1e-5)
 
 
+@pytest.fixture(scope="module")
+def draft(tmp_path_factory):
+    """A draft assembly: 60 scaffolds of 5-400 bases (some shorter than a window, some with N
+    runs or soft-masked), then a long one."""
+    rng = np.random.default_rng(11)
+    seqs = {f"scaf{i}": random_dna(rng, int(rng.integers(5, 400)), "ACGTN" if i % 7 == 3 else "ACGT")
+            for i in range(60)}
+    seqs["scaf5"] = seqs["scaf5"][:10] + "N" * 30 + seqs["scaf5"][10:].lower()
+    seqs["long"] = random_dna(rng, 1500)
+    path = write_fasta(tmp_path_factory.mktemp("d") / "d.fa", list(seqs), list(seqs.values()), width=60)
+    return path, {r.name: r.codes for r in read_fasta(path)}
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(chunk=st.integers(1, 700), batch=st.one_of(st.none(), st.integers(1, 4)),
+       conv_method=st.sampled_from(["fused", "table", "dense"]))
+def test_packed_rows_of_short_records_give_the_same_windows(model, draft, chunk, batch, conv_method):
+    """Many records laid side by side in a row (window scans of draft assemblies) score every
+    window as alone: equal to brute force, and bit-identical to one record per row."""
+    path, records = draft
+    ref = reference_windows(model, records, WINDOW, STRIDE)
+    got = engine_windows(model, FastaSource(path), WINDOW, STRIDE, chunk_size=chunk, batch_size=batch,
+                         conv_method=conv_method, pack=True)
+    assert got[0] == ref[0]
+    np.testing.assert_array_equal(got[1], ref[1])
+    np.testing.assert_allclose(got[2], ref[2], atol=1e-5)
+    if conv_method != "dense":
+        alone = engine_windows(model, FastaSource(path), WINDOW, STRIDE, chunk_size=chunk, batch_size=batch,
+                               conv_method=conv_method)
+        np.testing.assert_array_equal(got[2], alone[2])
+
+
+def test_packed_batches_share_rows(draft):
+    path, _records = draft
+    batches = list(iter_batches(FastaSource(path), overlap=WINDOW - 1, chunk_size=700, align=STRIDE, pack=True))
+    rows = sum(b.host_codes.shape[0] for b in batches)
+    assert sum(len(b) for b in batches) == 61 + 2  # the long one in three pieces
+    assert rows < 63 / 2  # rows as wide as a chunk hold several scaffolds
+    for b in batches:
+        r, c = b.layout()
+        assert (c % STRIDE == 0).all()
+        for i in range(len(b)):
+            n = b.ends[i] - b.begins[i]
+            o = c[i] + b.begins[i] - b.starts[i]
+            assert o + n <= b.host_codes.shape[1]
+
+
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(chunk=st.integers(1, 700), batch=st.one_of(st.none(), st.integers(1, 5)),
        conv_method=st.sampled_from(["fused", "table"]))

@@ -232,7 +232,8 @@ def test_profiles():
     n_rules = len(re.findall(r"^rule \w+:", rules, re.M))
     for key in ("threads:", "mem_mb=", "runtime=", "\n    log:", "job_mark(\""):
         assert rules.count(key) == n_rules, key
-    assert rules.count("gpus=1") == 2  # train and scan_shard
+    assert rules.count("gpus=1") == 3  # train, scan_shard and calibrate
+    assert slurm["set-resources"]["calibrate"]["gres"] == "gpu:1"
     assert ("scan_shard", "scan_shard_tasks") in derived and ("gather", "gather_task") in derived
 
 

@@ -7,6 +7,7 @@ line, ``motifscan: error: ...``; a traceback only with ``--debug``.
 
 from __future__ import annotations
 
+import errno
 import logging
 from pathlib import Path
 import signal
@@ -17,7 +18,8 @@ from typing import Callable, Sequence
 import click
 
 from .._version import __version__
-from ..errors import MotifscanError, UsageError
+from ..atomic import output_set
+from ..errors import DiskFullError, MotifscanError, UsageError
 
 log = logging.getLogger("motifscan")
 
@@ -124,7 +126,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         previous = None
     code = 0
     try:
-        result = cli.main(args=args, prog_name="motifscan", standalone_mode=False)
+        # every file a command writes is one output set: all of them appear, or none does
+        with output_set():
+            result = cli.main(args=args, prog_name="motifscan", standalone_mode=False)
         code = result if isinstance(result, int) else 0
     except MotifscanError as exc:
         if debug:
@@ -166,8 +170,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:  # the system refused (disk full, permissions, I/O error): not a bug
         if debug:
             traceback.print_exc()
-        where = f"{exc.filename}: " if exc.filename else ""
-        click.echo(f"motifscan: error: {where}{exc.strerror or exc}", err=True)
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT) and exc.filename:
+            click.echo(f"motifscan: error: {DiskFullError(exc.filename)}", err=True)
+        else:
+            where = f"{exc.filename}: " if exc.filename else ""
+            click.echo(f"motifscan: error: {where}{exc.strerror or exc}", err=True)
         code = 1
     except Exception as exc:  # a bug: still one line unless --debug
         if debug:

@@ -46,12 +46,13 @@ def compare(query, db_path, output, query_format, db_format, evalue_threshold, t
     Example:
       motifscan compare motifs.meme -o matches.tsv --top 5
     """
-    from ..atomic import check_output_path
+    from ..atomic import check_distinct, check_output_path
     from ..io.motif_formats import read_motifs
     from ..motifs import jaspar_path, motif_file
     from ..motifs.compare import best_matches, compare_motifs, write_matches
 
     check_output_path(output)
+    check_distinct([("QUERY", query), ("--db", db_path)], [("-o", output)])
     queries = read_motifs(query, query_format)
     db_file = jaspar_path() if db_path is None else motif_file(db_path)
     if not db_file.exists():

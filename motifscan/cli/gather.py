@@ -40,7 +40,11 @@ def gather(tracks, output, shard_peaks, peaks, quiet):
     check_output_path(output)
     if peaks:
         check_output_path(peaks, option="--peaks")
-        got = gather_shards(tracks, shard_peaks, output, peaks)
+        from ..scan.significance import gather_significant_peaks, has_sidecars
+
+        # shards scanned with a null (scan --null/--fdr) left p-value counts for genome-wide q-values
+        merge = gather_significant_peaks if has_sidecars(shard_peaks) else None
+        got = gather_shards(tracks, shard_peaks, output, peaks, merge_peaks=merge)
         log.info("gathered %d track values from %s -> %s; %d peaks -> %s", got["values"], plural(len(tracks), "shard"),
                  output, got["peaks"], peaks)
     else:

@@ -32,6 +32,7 @@ from ._inputs import SEQUENCE_ENDINGS, model_or_motifs
 
 log = logging.getLogger("motifscan")
 
+
 def _chroms(values: tuple[str, ...]) -> tuple[str, ...] | None:
     out = tuple(c.strip() for v in values for c in v.split(",") if c.strip())
     return out or None
@@ -148,18 +149,19 @@ def scan(model, input_path, output, mode, fmt, task, peaks, window, stride, thre
         scan_motifs(model, input_path, out, options=motifs, inputs=inputs, run=run)
         return 0
     from ..model import load_model
-    from ..scan.run import model_scan_mode, scan_model
+    from ..scan.run import check_fdr_output, model_scan_mode, scan_model
 
     model_scan_mode(input_path, out)  # every output checked before the model is read
+    check_fdr_output(out, windows)
     for name in changed(motifs):
         log.warning("--%s applies to motif files and is ignored for model scans", name.replace("_", "-"))
     net = load_model(model)  # on the CPU: the job moves it to its device
-    null = _scan_null(net, null_path, input_path, windows, run)
+    null = _scan_null(net, null_path, input_path, windows, run, inputs.shard)
     scan_model(net, input_path, out, windows=windows, inputs=inputs, run=run, null=null)
     return 0
 
 
-def _scan_null(net, null_path, input_path, windows: WindowOptions, run: RunOptions):
+def _scan_null(net, null_path, input_path, windows: WindowOptions, run: RunOptions, shard=None):
     """The scan's null: loaded (checked against the model, window and stride), built on the fly
     when --fdr or --track-value pvalue needs one, else ``None``."""
     from ..interpret.calibrate import CalibrateOptions, calibrate, load_null
@@ -173,6 +175,8 @@ def _scan_null(net, null_path, input_path, windows: WindowOptions, run: RunOptio
         raise UsageError("building a null needs the genome file, not standard input",
                          hint="give the FASTA path, or --null null.h5 from 'motifscan calibrate'")
     options = CalibrateOptions(window=window, stride=windows.stride)
+    if shard is not None:  # the same null in every shard (drawn from the whole genome), built N times
+        log.warning("every shard builds the same null: run 'motifscan calibrate' once and give each shard --null")
     log.info("no --null: building one from %s (%g Mbp of shuffled windows; 'motifscan calibrate' saves it "
              "for reuse)", input_path, options.mbp)
     return calibrate(net, input_path, options, run=run).null

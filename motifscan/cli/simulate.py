@@ -61,11 +61,12 @@ def simulate(output, truth, motifs_path, motif_id, length, chroms, n_sites, gc, 
     Example:
       motifscan simulate -o genome.fa --truth truth.bed --length 3000000 --n-sites 300
     """
-    from ..atomic import check_output_path
+    from ..atomic import check_distinct, check_output_path
     from ..simulate import simulate_genome
 
     check_output_path(output)
     check_output_path(truth, option="--truth")
+    check_distinct([("--motifs", motifs_path)], [("-o", output), ("--truth", truth)])
     motif = _pick_motif(motifs_path, motif_id)
     if motif.width * n_sites > length:
         raise UsageError(f"{n_sites} sites of width {motif.width} do not fit in {length} bp",

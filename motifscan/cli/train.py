@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from ..atomic import atomic_path, check_output_path
+from ..atomic import atomic_path, check_distinct, check_output_path, named_inputs
 from ..errors import UsageError
 from ..train import TrainOptions
 from ._base import cli, device_options, invocation, log, quiet_option, task_inputs
@@ -68,9 +68,11 @@ def train(positives, output, task_names, samplesheet, genome, negatives, neg_rat
     check_output_path(output)
     if metrics_path:
         check_output_path(metrics_path, option="--metrics")
-        if Path(metrics_path).resolve() == Path(output).resolve():
-            raise UsageError(f"--metrics {metrics_path} is also the model file -o", hint="give two different files")
     tasks = task_inputs(positives, task_names, samplesheet, genome, negatives)
+    check_distinct([*named_inputs("POSITIVES", list(positives)), ("--samplesheet", samplesheet),
+                    *named_inputs("--samplesheet", tasks if isinstance(tasks, list) else None),
+                    ("--genome", genome), ("--negatives", negatives)],
+                   [("-o", output), ("--metrics", metrics_path)])
     options = TrainOptions(
         length=length, neg_ratio=neg_ratio, n_filters=n_filters, filter_width=filter_width, rc_sharing=not no_rc,
         hidden=hidden, dropout=dropout, epochs=epochs, batch_size=batch_size, lr=lr, patience=patience, seed=seed,
@@ -117,12 +119,16 @@ def evaluate(model_path, positives, out_dir, task, task_names, samplesheet, geno
     optimistic metrics: a warning says so and names the model file's held-out test metrics.
     """
     from ..device import set_threads
-    from ..evaluate import check_evaluation_dir, evaluate_model, evaluation_title, write_evaluation
+    from ..evaluate import EVALUATION_FILES, check_evaluation_dir, evaluate_model, evaluation_title, write_evaluation
     from ..model import load_model
 
     model_first(model_path, positives, command="evaluate", usage="MODEL POSITIVES... -o DIR", what="peak file")
     check_evaluation_dir(out_dir)
     tasks = task_inputs(positives, task_names, samplesheet, genome, negatives)
+    check_distinct([("MODEL", model_path), *named_inputs("POSITIVES", list(positives)), ("--samplesheet", samplesheet),
+                    *named_inputs("--samplesheet", tasks if isinstance(tasks, list) else None),
+                    ("--genome", genome), ("--negatives", negatives)],
+                   [("-o", Path(out_dir) / name) for name in EVALUATION_FILES])
     if task is not None and not isinstance(tasks, str):
         raise UsageError("--task names the task of one POSITIVES file", hint="with several, use --task-names")
     set_threads(threads)

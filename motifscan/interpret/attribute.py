@@ -52,7 +52,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..atomic import check_output_path
+from ..atomic import check_distinct, check_output_path, writes_outputs
 from ..codes import N_CODE, one_hot, one_hot_torch
 from ..device import set_threads
 from ..errors import InputError, UsageError
@@ -201,6 +201,7 @@ def _name_seqlets(seqlets: list[Seqlet], codes: np.ndarray, motifs_path,
     return out
 
 
+@writes_outputs
 def attribute(
     model: MotifCNN,
     input_path: str | os.PathLike,
@@ -249,11 +250,10 @@ def attribute(
 
     named = [(p, o) for p, o in ((output, "-o"), (onehot_out, "--onehot-out"), (bigwig, "--bigwig"),
                                  (seqlets, "--seqlets")) if p is not None]
-    real = [os.path.realpath(os.fspath(p)) for p, _ in named]
-    if len(set(real)) < len(real):
-        raise UsageError(", ".join(o for _, o in named) + " must name different files")
     for p, o in named:
         check_output_path(p, option=o)
+    check_distinct([("MODEL", model.source), ("INPUT", input_path), ("--genome", genome), ("--motifs", motifs)],
+                   [(o, p) for p, o in named])
     if motifs is not None and seqlets is None:
         raise UsageError("--motifs names seqlets: give --seqlets too")
     if motifs is not None and not os.path.exists(motifs):

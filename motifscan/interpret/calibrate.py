@@ -42,7 +42,7 @@ from ..model import MotifCNN
 from ..scan.batching import Piece, iter_batches
 from ..scan.model_scan import ModelScanner
 from ..scan.options import RunOptions, WindowOptions
-from ..stats.null import GC_EDGES, MIN_STRATUM, WindowNull
+from ..stats.null import GC_EDGES, MIN_STRATUM, WindowNull, assign_strata
 
 __all__ = ["CalibrateOptions", "Calibration", "calibrate", "score_windows", "sample_windows", "model_digest",
            "save_null", "load_null", "qq_plot", "DEFAULT_MBP", "PATCH"]
@@ -245,8 +245,6 @@ def calibrate(model: MotifCNN, genome: str | os.PathLike, options: CalibrateOpti
     held = rng.random(len(scores)) < HOLDOUT
     null = WindowNull.fit(scores[~held], gc[~held], model.config.tasks, edges=options.edges,
                           min_count=options.min_stratum)
-    from ..stats.null import assign_strata
-
     heldout_log_p = null.log_pvalues(scores[held], gc[held])
     seconds = time.perf_counter() - t0
     meta = NullMeta(model_digest(model), Path(genome).name, window, options.stride, tuple(model.config.tasks),

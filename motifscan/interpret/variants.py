@@ -33,7 +33,7 @@ from typing import Iterable, Iterator, Sequence
 import numpy as np
 import torch
 
-from ..atomic import check_output_path
+from ..atomic import check_distinct, check_output_path, writes_outputs
 from ..codes import N_CODE, encode
 from ..device import set_threads
 from ..errors import InputError, UsageError
@@ -219,9 +219,10 @@ class _ModelVariantScorer:
             b = min(a + NULL_BATCH, n)
             sub = self._substitutions(snvs.contigs, snvs.contig[a:b], snvs.pos0[a:b], ones[a:b],
                                       snvs.ref[a:b, None], snvs.alt[a:b, None])
-            rows = a + sub.good
-            delta[rows] = (s.logits(s.combine(sub.alt_ch)) - s.logits(s.combine(sub.ref_ch))).cpu().numpy()
-            gc[rows] = sub.gc
+            if len(sub.good):
+                rows = a + sub.good
+                delta[rows] = (s.logits(s.combine(sub.alt_ch)) - s.logits(s.combine(sub.ref_ch))).cpu().numpy()
+                gc[rows] = sub.gc
         return delta, gc
 
     def _finish(self, idx, ref_ch, alt_ch, ref_logit, alt_logit, top, fdelta) -> None:
@@ -414,6 +415,7 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
 
+@writes_outputs
 def score_variants(
     model: MotifCNN,
     vcf: str | os.PathLike,
@@ -472,8 +474,8 @@ def score_variants(
     outputs = [(output, "-o")] + ([(vcf_out, "--vcf-out")] if vcf_out else [])
     for path, opt in outputs:
         check_output_path(path, option=opt)
-    if vcf_out and os.path.realpath(os.fspath(vcf_out)) == os.path.realpath(os.fspath(output)):
-        raise UsageError("-o and --vcf-out must name different files")
+    index = [("--vcf-out's index", os.fspath(vcf_out) + ".tbi")] if vcf_out and os.fspath(vcf_out).endswith(".gz") else []
+    check_distinct(_variant_inputs(model.source, vcf, genome), [(opt, path) for path, opt in outputs] + index)
     set_threads(run.threads)
     window = int(options.window or model.config.seq_length)
     if window < model.config.filter_width:
@@ -589,6 +591,12 @@ def _descriptions(null: VariantNull, tasks: Sequence[str], log_p: np.ndarray, rc
     q = [f"Benjamini-Hochberg q-value of MS_P ({t}) over the {tested} SNVs of this file with a p-value"
          for t in tasks]
     return p, q
+
+
+def _variant_inputs(model_file, vcf, genome) -> list[tuple[str, object]]:
+    """The files a variants run reads, named by their argument or option."""
+    return [("MODEL", model_file), ("VCF", vcf), ("--genome", genome if isinstance(genome, (str, os.PathLike)) else
+                                                   getattr(genome, "path", None))]
 
 
 def _missing_contigs(vcf, fa: IndexedFasta) -> set[str]:
@@ -793,6 +801,7 @@ class _MotifVariantScorer:
         return out
 
 
+@writes_outputs
 def motif_variants(
     motifs,
     vcf: str | os.PathLike,
@@ -831,6 +840,8 @@ def motif_variants(
     from ..scan.motif_bank import MotifBank, resolve_background
 
     check_output_path(output)
+    check_distinct(_variant_inputs(motifs if isinstance(motifs, (str, os.PathLike)) else None, vcf, genome),
+                   [("-o", output)])
     set_threads(run.threads)
     motif_list = read_motifs(motifs, options.motif_format) if isinstance(motifs, (str, os.PathLike)) else list(motifs)
     if not motif_list:

@@ -16,6 +16,14 @@ Zoom levels: level 0 summarises bins of ``16 * span`` bases (800 bp at the defau
 zoom record is 32 bytes against 4 per value, so finer levels would outweigh the data, as the UCSC
 tools' choice of a first level also avoids), each further level 4 times coarser; a record covers
 the data inside its bin (tight start and end).
+
+Draft assemblies (10^4-10^6 scaffolds): a sequence shorter than :data:`SHORT_BASES` is not
+streamed run by run but summarised with the other short sequences in batches (its data sections,
+zoom records and totals in a few numpy calls for thousands of sequences), and its zoom records
+share blocks with its neighbours'. Zoom blocks end after :data:`ZOOM_RECORDS` records and at
+the end of every longer sequence (a chromosome), as they always did, so a genome of chromosomes
+gives the same bytes as before; the values (data sections) follow the same rule whatever the
+sequence's length.
 """
 
 from __future__ import annotations
@@ -54,29 +62,64 @@ NODE_SIZE = 256
 #: scores, for files about 10% larger (measured in benchmarks/genome_bench.py).
 ZLIB_LEVEL = 1
 
+#: Sequences shorter than this are summarised in batches (see the module docstring); longer
+#: ones run by run. Any length above the largest draft scaffolds and below a chromosome will do.
+SHORT_BASES = 1 << 17
+#: Values of short sequences held before a batch is written.
+SHORT_BATCH_VALUES = 1 << 16
+
 _ZOOM_DTYPE = np.dtype([("chrom", "<u4"), ("start", "<u4"), ("end", "<u4"), ("count", "<u4"),
                         ("min", "<f4"), ("max", "<f4"), ("sum", "<f4"), ("sumsq", "<f4")])
 
 
-@dataclass
 class _Blocks:
-    """Index entries of written blocks: chrom, start, end, file offset, compressed size."""
+    """Index entries of written blocks: first chrom, start, last chrom, end, file offset, compressed size.
 
-    chrom: list = field(default_factory=list)
-    start: list = field(default_factory=list)
-    end: list = field(default_factory=list)
-    offset: list = field(default_factory=list)
-    size: list = field(default_factory=list)
+    Kept as numpy chunks (36 bytes a block): a draft assembly writes a block per sequence. A data
+    block holds one chromosome; a zoom block of short sequences may hold several.
+    """
 
-    def add(self, chrom: int, start: int, end: int, offset: int, size: int) -> None:
-        self.chrom.append(chrom)
-        self.start.append(start)
-        self.end.append(end)
-        self.offset.append(offset)
-        self.size.append(size)
+    _DTYPE = np.dtype([("chrom", "<u4"), ("start", "<u4"), ("end_chrom", "<u4"), ("end", "<u4"),
+                       ("offset", "<u8"), ("size", "<u8")])
+
+    def __init__(self) -> None:
+        self._parts: list[np.ndarray] = []
+        self._one: list[tuple[int, int, int, int, int]] = []
+        self._n = 0
+
+    def add(self, chrom: int, start: int, end_chrom: int, end: int, offset: int, size: int) -> None:
+        self._one.append((chrom, start, end_chrom, end, offset, size))
+        self._n += 1
+        if len(self._one) >= 4096:
+            self._gather()
+
+    def add_many(self, chrom, start, end, offset, size) -> None:
+        self._gather()
+        part = np.empty(len(chrom), self._DTYPE)
+        part["chrom"], part["start"], part["end"], part["offset"], part["size"] = chrom, start, end, offset, size
+        part["end_chrom"] = chrom
+        self._parts.append(part)
+        self._n += len(part)
+
+    def _gather(self) -> None:
+        if self._one:
+            self._parts.append(np.array(self._one, dtype=self._DTYPE))
+            self._one = []
+
+    def table(self) -> np.ndarray:
+        """Every entry, in the order added (structured array)."""
+        self._gather()
+        if len(self._parts) != 1:
+            self._parts = [np.concatenate(self._parts) if self._parts else np.empty(0, self._DTYPE)]
+        return self._parts[0]
+
+    def shift(self, by: int) -> None:
+        """Add ``by`` to every offset (blocks spooled elsewhere, copied into the file)."""
+        t = self.table()
+        t["offset"] += np.uint64(by)
 
     def __len__(self) -> int:
-        return len(self.chrom)
+        return self._n
 
 
 class _Summary:
@@ -96,22 +139,15 @@ class _Summary:
         """Add records (any bins, in order, one chromosome); returns the records it finished."""
         if self._open is not None:
             rec = np.concatenate([self._open, rec])
-        key = rec["start"].astype(np.int64) // self.reduction
-        cut = np.flatnonzero((np.diff(key) != 0) | (np.diff(rec["chrom"]) != 0)) + 1
-        idx = np.r_[0, cut]
-        out = np.empty(len(idx), _ZOOM_DTYPE)
-        out["chrom"] = rec["chrom"][idx]
-        out["start"] = rec["start"][idx]
-        out["end"] = np.maximum.reduceat(rec["end"], idx)
-        out["count"] = np.add.reduceat(rec["count"].astype(np.uint64), idx)
-        out["min"] = np.minimum.reduceat(rec["min"], idx)
-        out["max"] = np.maximum.reduceat(rec["max"], idx)
-        # float64 sums, stored as float32 (the format's type)
-        out["sum"] = np.add.reduceat(rec["sum"].astype(np.float64), idx)
-        out["sumsq"] = np.add.reduceat(rec["sumsq"].astype(np.float64), idx)
+        out = _merge_bins(rec, self.reduction)
         self._open, done = out[-1:].copy(), out[:-1]
         self._hold(done)
         return done
+
+    def add_finished(self, rec: np.ndarray) -> None:
+        """Records of whole bins of sequences that have ended (short sequences, batched)."""
+        assert self._open is None, "a streamed chromosome is still open"
+        self._hold(rec)
 
     def flush(self) -> np.ndarray:
         """Finish the open bin (end of a chromosome or of the file); returns it."""
@@ -137,8 +173,8 @@ class _Summary:
             part = rec[lo : lo + ZOOM_RECORDS]
             raw = part.tobytes()
             data = zlib.compress(raw, ZLIB_LEVEL)
-            self.blocks.add(int(part["chrom"][0]), int(part["start"][0]), int(part["end"][-1]),
-                            self.spool.tell(), len(data))
+            self.blocks.add(int(part["chrom"][0]), int(part["start"][0]), int(part["chrom"][-1]),
+                            int(part["end"][-1]), self.spool.tell(), len(data))
             self.spool.write(data)
             self.max_block = max(self.max_block, len(raw))
         self.records += n
@@ -189,6 +225,13 @@ class BigWigStream:
         self._levels: list[_Summary] = []
         self._spool_dir = spool_dir or (Path(fh.name).parent if isinstance(getattr(fh, "name", None), str) else None)
         self._closed = False
+        lengths = np.array([n for _c, n in self.sizes], dtype=np.int64)
+        self._lengths = lengths
+        self._short = lengths < SHORT_BASES
+        # runs of short sequences waiting to be written as a batch: (tids, starts, counts, values)
+        self._batch: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+        self._batch_n = 0
+        self._batch_layout: tuple[int, int] | None = None  # (span, step) of the batch
         self._write_head()
 
     # -- layout ----------------------------------------------------------------------------
@@ -247,19 +290,60 @@ class BigWigStream:
 
         Runs must come in order; ``span <= step`` (values do not overlap).
         """
-        n = len(values)
-        if not n:
+        if not len(values):
             return
         if chrom not in self.tid:
             raise ValueError(f"chromosome {chrom!r} is not in the bigWig's chromosome list")
+        self.add_runs(np.array([self.tid[chrom]]), np.array([start]), np.array([len(values)]), span, step, values)
+
+    def add_runs(self, tids: np.ndarray, starts: np.ndarray, counts: np.ndarray, span: int, step: int,
+                 values: np.ndarray) -> None:
+        """Many runs at once: run ``i`` holds ``counts[i]`` values of chromosome id ``tids[i]``
+        (the index in ``sizes``) from ``starts[i]``; ``values`` are the runs' values end to end.
+
+        Equivalent to :meth:`add` run by run (the same file), without a Python step per run for
+        short sequences.
+        """
+        tids = np.asarray(tids, dtype=np.int64)
+        starts = np.asarray(starts, dtype=np.int64)
+        counts = np.asarray(counts, dtype=np.int64)
+        if not len(tids):
+            return
         if not 0 < span <= step:
             raise ValueError(f"span {span} must be in (0, step {step}]")
-        tid, start = self.tid[chrom], int(start)
-        end = start + (n - 1) * step + span
-        if (tid, start) < self._last or end > self.sizes[tid][1]:
-            raise ValueError(f"{chrom}:{start}-{end}: values are not in genome order, or run past the "
-                             f"chromosome's end ({self.sizes[tid][1]})")
-        values = np.asarray(values, dtype=np.float32)
+        if len(values) != int(counts.sum()) or (counts < 0).any():
+            raise ValueError("values do not match the runs' counts")
+        if (counts == 0).any():
+            keep = counts > 0
+            tids, starts, counts = tids[keep], starts[keep], counts[keep]
+            if not len(tids):
+                return
+        ends = starts + (counts - 1) * step + span
+        in_order = np.r_[(tids[0], starts[0]) >= self._last,
+                         (tids[1:] > tids[:-1]) | ((tids[1:] == tids[:-1]) & (starts[1:] >= ends[:-1]))]
+        bad = np.flatnonzero(~in_order | (ends > self._lengths[tids]) | (starts < 0))
+        if len(bad):
+            i = int(bad[0])
+            chrom, size = self.sizes[int(tids[i])]
+            raise ValueError(f"{chrom}:{int(starts[i])}-{int(ends[i])}: values are not in genome order, or run past "
+                             f"the chromosome's end ({size})")
+        values = np.ascontiguousarray(values, dtype=np.float32)
+        self._last = (int(tids[-1]), int(ends[-1]))
+        short = self._short[tids]
+        # consecutive runs of short (batched) and long (streamed) sequences, in order
+        cut = np.r_[0, np.flatnonzero(np.diff(short)) + 1, len(tids)]
+        offs = np.r_[0, np.cumsum(counts)]
+        for lo, hi in zip(cut[:-1].tolist(), cut[1:].tolist()):
+            if short[lo]:
+                self._add_short(tids[lo:hi], starts[lo:hi], counts[lo:hi], span, step, values[offs[lo] : offs[hi]])
+            else:
+                self._flush_short(final=True)
+                for i in range(lo, hi):
+                    self._add_long(int(tids[i]), int(starts[i]), span, step, values[offs[i] : offs[i + 1]])
+
+    def _add_long(self, tid: int, start: int, span: int, step: int, values: np.ndarray) -> None:
+        """A run of a long sequence: joined to the run before it, written in fixed blocks."""
+        n = len(values)
         run = self._run
         if run is not None and not (run[0] == tid and run[2] == span and run[3] == step
                                     and run[1] + self._nvals * step == start):
@@ -269,9 +353,98 @@ class BigWigStream:
             self._run = (tid, start, span, step)
         self._vals.append(values)
         self._nvals += n
-        self._last = (tid, end)
         if self._nvals >= FLUSH_VALUES:
             self._flush_run(final=False)
+
+    def _add_short(self, tids: np.ndarray, starts: np.ndarray, counts: np.ndarray, span: int, step: int,
+                   values: np.ndarray) -> None:
+        """Runs of short sequences: held, and written a batch of whole sequences at a time."""
+        if self._run is not None:  # a long sequence ended: its last blocks and zoom bins
+            self._flush_run(final=True)
+        if self._levels and self._levels[0]._open is not None:
+            self._end_chrom()
+        if self._batch_layout not in (None, (span, step)):
+            self._flush_short(final=True)
+        self._batch_layout = (span, step)
+        self._batch.append((tids, starts, counts, values))
+        self._batch_n += len(values)
+        if self._batch_n >= SHORT_BATCH_VALUES:
+            self._flush_short(final=False)
+
+    def _flush_short(self, final: bool) -> None:
+        """Write the held short sequences (all when ``final``, else all but the last, which may go on)."""
+        if not self._batch:
+            return
+        tids, starts, counts, vals = (np.concatenate(x) for x in zip(*self._batch))
+        span, step = self._batch_layout
+        n = len(tids) if final else int(np.searchsorted(tids, tids[-1]))
+        if n < len(tids):
+            rest = int(counts[:n].sum())
+            self._batch = [(tids[n:], starts[n:], counts[n:], vals[rest:])]
+            self._batch_n = len(vals) - rest
+            tids, starts, counts, vals = tids[:n], starts[:n], counts[:n], vals[:rest]
+        else:
+            self._batch, self._batch_n, self._batch_layout = [], 0, None
+        if not n:
+            return
+        # runs that go on where the one before stopped are one run (as add() joins them)
+        joined = np.r_[False, (tids[1:] == tids[:-1]) & (starts[1:] == starts[:-1] + counts[:-1] * step)]
+        first = np.flatnonzero(~joined)
+        tids, starts, counts = tids[first], starts[first], np.add.reduceat(counts, first)
+        self._write_sections(tids, starts, counts, span, step, vals)
+        self._account_many(tids, starts, counts, span, step, vals)
+
+    def _write_sections(self, tids: np.ndarray, starts: np.ndarray, counts: np.ndarray, span: int, step: int,
+                        vals: np.ndarray) -> None:
+        """Fixed-step sections of whole runs: blocks of BLOCK_VALUES from each run's start."""
+        per_run = -(-counts // BLOCK_VALUES)
+        run = np.repeat(np.arange(len(tids)), per_run)
+        k = np.arange(len(run)) - np.repeat(np.cumsum(per_run) - per_run, per_run)  # block within its run
+        count = np.minimum(BLOCK_VALUES, counts[run] - k * BLOCK_VALUES)
+        head = np.empty(len(run), np.dtype([("tid", "<u4"), ("start", "<u4"), ("end", "<u4"), ("step", "<u4"),
+                                            ("span", "<u4"), ("kind", "u1"), ("r", "u1"), ("n", "<u2")]))
+        head["tid"], head["step"], head["span"], head["kind"], head["r"], head["n"] = tids[run], step, span, 3, 0, count
+        head["start"] = starts[run] + k * BLOCK_VALUES * step
+        head["end"] = head["start"].astype(np.int64) + (count - 1) * step + span
+        # every block's raw bytes (header, then its values) end to end, then one zlib call each
+        size = 24 + 4 * count
+        at = np.r_[0, np.cumsum(size)]
+        raw = np.empty(int(at[-1]), np.uint8)
+        raw[(at[:-1, None] + np.arange(24)).ravel()] = head.view(np.uint8)
+        block_of_value = np.repeat(np.arange(len(run)), count)
+        pos = 4 * np.arange(len(vals)) + 24 * (block_of_value + 1)
+        raw[(pos[:, None] + np.arange(4)).ravel()] = vals.view(np.uint8)
+        view = memoryview(raw)
+        bounds = at.tolist()
+        data = [zlib.compress(view[a:b], ZLIB_LEVEL) for a, b in zip(bounds[:-1], bounds[1:])]
+        lens = np.array([len(d) for d in data], dtype=np.int64)
+        offset = self.fh.tell() + np.r_[0, np.cumsum(lens)[:-1]]
+        self.fh.write(b"".join(data))
+        self.blocks.add_many(head["tid"], head["start"], head["end"], offset, lens)
+        self.max_block = max(self.max_block, int(size.max()))
+
+    def _account_many(self, tids: np.ndarray, starts: np.ndarray, counts: np.ndarray, span: int, step: int,
+                      vals: np.ndarray) -> None:
+        """Total summary and zoom records of whole short sequences (their bins are complete)."""
+        v = vals.astype(np.float64)
+        self.n_values += len(v)
+        st = self._stats
+        st[0] += span * len(v)
+        st[1] = min(st[1], float(v.min()))
+        st[2] = max(st[2], float(v.max()))
+        st[3] += span * float(v.sum())
+        st[4] += span * float((v * v).sum())
+        if not self.zoom_levels:
+            return
+        if not self._levels:
+            self._open_levels(span)
+        first = np.cumsum(counts) - counts
+        a = np.repeat(starts - first * step, counts) + np.arange(len(v), dtype=np.int64) * step
+        recs = _bin_values(np.repeat(tids, counts).astype(np.uint32), a, span, v, self._levels[0].reduction)
+        for i, level in enumerate(self._levels):
+            if i:
+                recs = _merge_bins(recs, level.reduction)
+            level.add_finished(recs)
 
     def _flush_run(self, final: bool) -> None:
         """Write the full blocks of the current run (all of it when ``final``)."""
@@ -289,7 +462,7 @@ class BigWigStream:
             e = s + (len(part) - 1) * step + span
             raw = struct.pack("<IIIIIBBH", tid, s, e, step, span, 3, 0, len(part)) + part.tobytes()
             data = zlib.compress(raw, ZLIB_LEVEL)
-            self.blocks.add(tid, s, e, self.fh.tell(), len(data))
+            self.blocks.add(tid, s, tid, e, self.fh.tell(), len(data))
             self.fh.write(data)
             self.max_block = max(self.max_block, len(raw))
         if n:
@@ -347,6 +520,7 @@ class BigWigStream:
         if self._closed:
             return
         self._closed = True
+        self._flush_short(final=True)
         self._flush_run(final=True)
         fh = self.fh
         if self._levels:
@@ -368,7 +542,7 @@ class BigWigStream:
                     break
                 fh.write(buf)
             level.spool.close()
-            level.blocks.offset = [o + base for o in level.blocks.offset]
+            level.blocks.shift(base)
             zoom_index = fh.tell()
             _write_rtree(fh, level.blocks, ZOOM_RECORDS, zoom_index)
             zooms.append((level.reduction, data_offset, zoom_index))
@@ -402,6 +576,24 @@ class BigWigStream:
         self._closed = True
 
 
+def _merge_bins(rec: np.ndarray, reduction: int) -> np.ndarray:
+    """Zoom records ``rec`` (in order) merged per bin of ``reduction`` bases and chromosome."""
+    key = rec["start"].astype(np.int64) // reduction
+    cut = np.flatnonzero((np.diff(key) != 0) | (np.diff(rec["chrom"]) != 0)) + 1
+    idx = np.r_[0, cut]
+    out = np.empty(len(idx), _ZOOM_DTYPE)
+    out["chrom"] = rec["chrom"][idx]
+    out["start"] = rec["start"][idx]
+    out["end"] = np.maximum.reduceat(rec["end"], idx)
+    out["count"] = np.add.reduceat(rec["count"].astype(np.uint64), idx)
+    out["min"] = np.minimum.reduceat(rec["min"], idx)
+    out["max"] = np.maximum.reduceat(rec["max"], idx)
+    # float64 sums, stored as float32 (the format's type)
+    out["sum"] = np.add.reduceat(rec["sum"].astype(np.float64), idx)
+    out["sumsq"] = np.add.reduceat(rec["sumsq"].astype(np.float64), idx)
+    return out
+
+
 def _first_key(node) -> bytes:
     """The smallest key under a B+ tree node (a list of leaf items or of child nodes)."""
     while isinstance(node, list):
@@ -409,10 +601,11 @@ def _first_key(node) -> bytes:
     return node[0]
 
 
-def _bin_values(tid: int, a: np.ndarray, span: int, v: np.ndarray, reduction: int) -> np.ndarray:
+def _bin_values(tid: int | np.ndarray, a: np.ndarray, span: int, v: np.ndarray, reduction: int) -> np.ndarray:
     """Summary records of intervals ``[a, a + span)`` (in order) per bin of ``reduction`` bases.
 
-    An interval that reaches into the next bin (``span <= reduction``: at most one) is cut in
+    ``tid``: the chromosome of every interval (one id, or one per interval, ids in order). An
+    interval that reaches into the next bin (``span <= reduction``: at most one) is cut in
     two; the pieces, interleaved, stay in bin order, so no sort is needed.
     """
     b = a + span
@@ -431,10 +624,15 @@ def _bin_values(tid: int, a: np.ndarray, span: int, v: np.ndarray, reduction: in
     vals[second] = v[split]
     width = (ends - starts).astype(np.float64)
     key = starts // reduction
-    last = np.r_[np.flatnonzero(np.diff(key)), n - 1]
+    brk = np.diff(key) != 0
+    if isinstance(tid, np.ndarray):
+        tids = np.empty(n, np.uint32)
+        tids[where], tids[second] = tid, tid[split]
+        brk |= np.diff(tids) != 0
+    last = np.r_[np.flatnonzero(brk), n - 1]
     idx = np.r_[0, last[:-1] + 1]
     rec = np.empty(len(idx), _ZOOM_DTYPE)
-    rec["chrom"] = tid
+    rec["chrom"] = tid if not isinstance(tid, np.ndarray) else tids[idx]
     rec["start"], rec["end"] = starts[idx], ends[last]
     rec["count"] = np.add.reduceat(width, idx)
     rec["min"] = np.minimum.reduceat(vals, idx)
@@ -448,11 +646,10 @@ def _bin_values(tid: int, a: np.ndarray, span: int, v: np.ndarray, reduction: in
 def _write_rtree(fh: BinaryIO, blocks: _Blocks, per_slot: int, offset: int) -> None:
     """The R-tree index of ``blocks`` (cirTree): written at ``offset`` (the current position)."""
     n = len(blocks)
-    chrom = np.asarray(blocks.chrom, np.uint32)
-    start = np.asarray(blocks.start, np.uint32)
-    end = np.asarray(blocks.end, np.uint32)
+    table = blocks.table()
+    chrom, start, end_chrom, end = table["chrom"], table["start"], table["end_chrom"], table["end"]
     if n:
-        head = (int(chrom[0]), int(start[0]), int(chrom[-1]), int(end[-1]))
+        head = (int(chrom[0]), int(start[0]), int(end_chrom[-1]), int(end[-1]))
     else:
         head = (0, 0, 0, 0)
     fh.write(struct.pack("<IIQIIIIQII", CIRTREE_MAGIC, NODE_SIZE, n, *head, offset, per_slot, 0))
@@ -461,7 +658,7 @@ def _write_rtree(fh: BinaryIO, blocks: _Blocks, per_slot: int, offset: int) -> N
         return
     # bottom-up: level 0 are the leaves (one item per block), each level above has one item
     # per node of the level below, with the node's first (chrom, start) and last (chrom, end)
-    levels = [(chrom, start, chrom, end)]
+    levels = [(chrom, start, end_chrom, end)]
     while len(levels[-1][0]) > NODE_SIZE:
         c0, s0, c1, e1 = levels[-1]
         idx = np.arange(0, len(c0), NODE_SIZE)
@@ -490,8 +687,7 @@ def _write_rtree(fh: BinaryIO, blocks: _Blocks, per_slot: int, offset: int) -> N
             if leaf:
                 rec = np.empty(hi - lo, np.dtype([("c0", "<u4"), ("s0", "<u4"), ("c1", "<u4"), ("e1", "<u4"),
                                                    ("off", "<u8"), ("size", "<u8")]))
-                rec["off"] = np.asarray(blocks.offset[lo:hi], np.uint64)
-                rec["size"] = np.asarray(blocks.size[lo:hi], np.uint64)
+                rec["off"], rec["size"] = table["offset"][lo:hi], table["size"][lo:hi]
             else:
                 rec = np.empty(hi - lo, np.dtype([("c0", "<u4"), ("s0", "<u4"), ("c1", "<u4"), ("e1", "<u4"),
                                                    ("off", "<u8")]))

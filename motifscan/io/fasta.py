@@ -345,18 +345,24 @@ class IndexedFasta:
                                   "--chrom/--regions")
         index: dict[str, str] = {}  # pyfaidx's index file names, when not beside the FASTA
         self._private: str | None = None
-        if read_fai(self.path) is None and not build_fai(self.path) and _index_exists(self.path):
+        if read_fai(self.path) is None and not build_fai(self.path) and (
+                _index_exists(self.path) or not os.access(self.path.absolute().parent, os.W_OK)):
             # htslib builds the index in C, many times faster than pyfaidx's line-by-line Python
             # (which stays the fallback: it explains what is wrong with a file htslib rejects).
             # An index beside the FASTA that does not match it and cannot be rewritten (a
-            # read-only folder) must not be used: pyfaidx would trust it by its date.
+            # read-only folder) must not be used: pyfaidx would trust it by its date; and with no
+            # index at all in a read-only folder, pyfaidx could not write one there.
             import tempfile
 
             self._private = tempfile.mkdtemp(prefix="motifscan-fai-")
             index = {"indexname": os.path.join(self._private, "index.fai"),
                      "gzi_indexname": os.path.join(self._private, "index.gzi")}
-            log.warning("%s.fai does not match %s and cannot be rebuilt there: indexing it in a temporary folder "
-                        "for this run", self.path, self.path.name)
+            if _index_exists(self.path):
+                log.warning("%s.fai does not match %s and cannot be rebuilt there: indexing it in a temporary "
+                            "folder for this run", self.path, self.path.name)
+            else:
+                log.info("%s: its folder is read-only, so it is indexed in a temporary folder for this run",
+                         self.path)
         try:
             self._fa = self._open(index)
         except BaseException:
@@ -627,7 +633,8 @@ def build_fai(path: str | os.PathLike) -> bool:
         log.debug("htslib could not index %s: %s", p, exc)
         for m in made:  # a half-written index of this call would be taken for a good one
             if not before[m]:
-                m.unlink(missing_ok=True)
+                with contextlib.suppress(OSError):  # a read-only folder: nothing was written to remove
+                    m.unlink(missing_ok=True)
         return False
     finally:
         pysam.set_verbosity(verbosity)

@@ -32,13 +32,11 @@ Formats (from the extension, or ``fmt``)
 from __future__ import annotations
 
 import os
-import tempfile
-from pathlib import Path
 from typing import IO
 
 import numpy as np
 
-from ..atomic import atomic_open, check_output_path
+from ..atomic import atomic_open, check_output_path, temporary_file
 from .outputs import hit_output_format
 
 __all__ = ["HitSink", "bh_qvalues_by_score", "FIMO_COLUMNS"]
@@ -105,10 +103,10 @@ class HitSink:
         self._counts = np.zeros(int(span.sum()), dtype=np.int64)
         self.tests = np.zeros(bank.max_width + 2, dtype=np.int64)
         self.n_hits = 0
-        parent = self.output.parent if str(self.output.parent) else Path(".")
-        fd, name = tempfile.mkstemp(prefix=f".{self.output.name}.hits-", suffix=".bin", dir=parent)
-        self._spill_path = Path(name)
-        self._spill: IO[bytes] | None = os.fdopen(fd, "wb")
+        # a marked temporary of the output (.STEM.tmp-PID-HOST-X.tsv.hits): removed by close(),
+        # and by the next run writing the output if this one is killed
+        self._spill_path = temporary_file(self.output, ".hits")
+        self._spill: IO[bytes] | None = open(self._spill_path, "wb")
 
     # ------------------------------------------------------------------ streaming
     def add(self, hits: np.ndarray, names: dict[int, str], tests: np.ndarray) -> None:

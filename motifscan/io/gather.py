@@ -8,7 +8,11 @@ result is byte for byte the bigWig of the unsharded scan. :func:`merge_peak_file
 cut at shard edges, reading the exact values of their best windows from the shard tracks.
 
 Each shard must be scanned with the same options (model, window, stride, threshold), as
-``motifscan scan --shard I/N`` of one command line gives.
+``motifscan scan --shard I/N`` of one command line gives: every shard track carries a manifest
+(:mod:`motifscan.io.manifest`) and a set that is incomplete, out of order, scanned with different
+options, or paired with files its shards did not write is refused before anything is written.
+The gathered track and peaks are one output set (:func:`~motifscan.atomic.output_set`): both
+appear, or neither does (a bad line in a shard's peaks leaves no track behind).
 """
 
 from __future__ import annotations
@@ -16,9 +20,10 @@ from __future__ import annotations
 import os
 from typing import Callable, Sequence
 
-from ..atomic import atomic_path
+from ..atomic import atomic_path, check_distinct, output_set
 from ..errors import InputError
 from .bigwig import ZOOM_LEVELS, BigWigSections, BigWigStream
+from .manifest import check_shard_set, manifest_path, read_manifest
 from .peaks import merge_peak_files
 
 __all__ = ["gather_tracks", "gather"]
@@ -35,6 +40,12 @@ def _sections(path: PathLike) -> BigWigSections:
         raise InputError(str(exc).split(": ", 1)[-1], path=path) from None
 
 
+def _check_files(tracks: Sequence[PathLike], peaks: Sequence[PathLike], outputs: Sequence[tuple[str, PathLike]]
+                 ) -> None:
+    check_distinct([*(("shard track", t) for t in tracks), *(("shard manifest", manifest_path(t)) for t in tracks),
+                    *(("shard peaks", p) for p in peaks)], outputs)
+
+
 def gather_tracks(tracks: Sequence[PathLike], out: PathLike, *, zoom_levels: int = ZOOM_LEVELS,
                   sizes: Sequence[tuple[str, int]] | None = None) -> int:
     """Join the shard bigWigs of shards ``1..N`` (in order) into ``out``; returns the values written.
@@ -42,16 +53,32 @@ def gather_tracks(tracks: Sequence[PathLike], out: PathLike, *, zoom_levels: int
     Parameters
     ----------
     tracks
-        Shard bigWigs from ``motifscan scan --shard I/N -o I.bw``, in shard order.
+        Shard bigWigs from ``motifscan scan --shard I/N -o I.bw``, in shard order, each with its
+        manifest (``I.bw.manifest.json``): the set must be whole and of one scan.
     out
         The joined bigWig (written atomically).
     zoom_levels
         Zoom levels of the joined file (the scan's default unless changed).
     sizes
         The genome's ``(chrom, length)`` list, checked against the shards' when given.
+
+    Raises
+    ------
+    InputError
+        A shard track missing, unreadable, without its manifest; shards missing, repeated, out of
+        order, of different scans or settings; chromosome lists that differ.
+    UsageError
+        ``out`` is one of the shards' files.
     """
     if not tracks:
         raise InputError("no shard tracks to gather")
+    _check_files(tracks, [], [("gathered track", out)])
+    readers = _readers(tracks, sizes)
+    check_shard_set(tracks, [read_manifest(t) for t in tracks])
+    return _join_tracks(tracks, readers, out, zoom_levels)
+
+
+def _readers(tracks: Sequence[PathLike], sizes) -> list[BigWigSections]:
     readers = [_sections(t) for t in tracks]
     genome = readers[0].sizes
     for t, r in zip(tracks, readers):
@@ -60,8 +87,13 @@ def gather_tracks(tracks: Sequence[PathLike], out: PathLike, *, zoom_levels: int
     if sizes is not None and [tuple(x) for x in sizes] != genome:
         raise InputError("the shards' chromosomes differ from the genome's sizes file",
                          path=tracks[0], hint="gather the shards of a scan of this genome")
+    return readers
+
+
+def _join_tracks(tracks: Sequence[PathLike], readers: Sequence[BigWigSections], out: PathLike,
+                 zoom_levels: int) -> int:
     with atomic_path(out) as tmp, open(tmp, "w+b") as fh:
-        bw = BigWigStream(fh, genome, zoom_levels=zoom_levels)
+        bw = BigWigStream(fh, readers[0].sizes, zoom_levels=zoom_levels)
         try:
             for t, r in zip(tracks, readers):
                 for chrom, start, span, step, values in r.sections():
@@ -81,15 +113,19 @@ def gather(tracks: Sequence[PathLike], peaks: Sequence[PathLike], out_track: Pat
     """One bigWig and one peak file from the tracks and peaks of shards ``1..N``.
 
     Equal, byte for byte, to ``motifscan scan MODEL GENOME -o out.bw --peaks out.bed`` without
-    ``--shard`` (same options). Returns ``{"values": ..., "peaks": ...}``. ``merge_peaks(peaks,
-    out)`` replaces the joining of peak files: shards scanned with a null hand over p-value counts
-    instead (:func:`motifscan.scan.significance.gather_significant_peaks`).
+    ``--shard`` (same options). Every check (:func:`gather_tracks`, and each peak file is the one
+    its shard wrote) comes before any writing; both outputs appear together or not at all.
+    Returns ``{"values": ..., "peaks": ...}``. ``merge_peaks(peaks, out)`` replaces the joining
+    of peak files: shards scanned with a null hand over p-value counts instead
+    (:func:`motifscan.scan.significance.gather_significant_peaks`).
     """
     if len(tracks) != len(peaks):
         raise InputError(f"{len(tracks)} shard tracks but {len(peaks)} shard peak files")
-    n_values = gather_tracks(tracks, out_track, zoom_levels=zoom_levels, sizes=sizes)
-    if merge_peaks is not None:
-        return {"values": n_values, "peaks": merge_peaks(peaks, out_peaks)}
+    if not tracks:
+        raise InputError("no shard tracks to gather")
+    _check_files(tracks, peaks, [("gathered track", out_track), ("gathered peaks", out_peaks)])
+    readers = _readers(tracks, sizes)
+    check_shard_set(tracks, [read_manifest(t) for t in tracks], peaks)
     import pyBigWig
 
     opened: dict[int, object] = {}
@@ -99,10 +135,14 @@ def gather(tracks: Sequence[PathLike], peaks: Sequence[PathLike], out_track: Pat
             opened[k] = pyBigWig.open(os.fspath(tracks[k]))
         return float(opened[k].stats(chrom, start, end, type="max", exact=True)[0])
 
-    try:
-        n_peaks = merge_peak_files(peaks, out_peaks, order=[c for c, _n in _sections(tracks[0]).sizes],
-                                   value_at=value_at)
-    finally:
-        for bw in opened.values():
-            bw.close()
+    with output_set():
+        n_values = _join_tracks(tracks, readers, out_track, zoom_levels)
+        if merge_peaks is not None:
+            return {"values": n_values, "peaks": merge_peaks(peaks, out_peaks)}
+        try:
+            n_peaks = merge_peak_files(peaks, out_peaks, order=[c for c, _n in readers[0].sizes],
+                                       value_at=value_at)
+        finally:
+            for bw in opened.values():
+                bw.close()
     return {"values": n_values, "peaks": n_peaks}

@@ -7,14 +7,16 @@ the interval start; ``-1`` means "no summit" and the midpoint is used instead.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Iterable, Mapping
 
 from ..errors import InputError
 from ..text import plural
 from .fasta import open_binary
 
-__all__ = ["Interval", "read_intervals", "centre", "check_chromosomes", "parse_region_name", "merge_intervals"]
+__all__ = ["Interval", "read_intervals", "centre", "check_chromosomes", "check_within", "parse_region_name",
+           "merge_intervals", "read_sizes"]
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,7 @@ class Interval:
     end: int
     name: str = ""
     summit: int | None = None
+    line: int = field(default=0, compare=False)  # 1-based line in its file (0: not from a file)
 
     @property
     def centre(self) -> int:
@@ -97,7 +100,7 @@ def read_intervals(path: str | os.PathLike) -> list[Interval]:
                     )
                 summit = start + offset
         name = fields[3] if len(fields) >= 4 else ""
-        intervals.append(Interval(chrom, start, end, name, summit))
+        intervals.append(Interval(chrom, start, end, name, summit, lineno))
     if not intervals:
         raise InputError("no intervals found", path=path, hint="give a BED or narrowPeak file")
     return intervals
@@ -136,6 +139,56 @@ def check_chromosomes(
     raise InputError(
         f"{plural(len(missing), 'chromosome')} not in genome {genome_path}: {shown}", path=path, hint=hint
     )
+
+
+def check_within(intervals: Iterable[Interval], sizes: Mapping[str, int], path, genome_path="") -> None:
+    """Refuse the first interval that ends past its chromosome's end (naming its line).
+
+    A region past the end is not clipped silently: it means another assembly or a BED made
+    for another genome, and a clipped scan would quietly cover less than asked.
+    """
+    for iv in intervals:
+        n = sizes.get(iv.chrom)
+        if n is not None and iv.end > n:
+            raise InputError(
+                f"interval {iv.chrom}:{iv.start}-{iv.end} ends past the end of {iv.chrom} (length {n:,}"
+                + (f" in {genome_path})" if genome_path else ")"),
+                path=path, where=f"line {iv.line}" if iv.line else None,
+                hint="clip the intervals to the genome (bedtools slop -b 0 -g GENOME.fa.fai -i FILE), "
+                     "or check they are of this assembly",
+            )
+
+
+def read_sizes(path: str | os.PathLike) -> list[tuple[str, int]]:
+    """Chromosome sizes from a ``chrom.sizes`` file or a FASTA ``.fai`` index (its first two columns).
+
+    Raises
+    ------
+    InputError
+        A line with fewer than 2 columns, a size that is not a positive integer, a name twice,
+        or no line at all (naming the line).
+    """
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise InputError("file not found", path=path) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read a chrom.sizes file ({exc})", path=path) from None
+    sizes: dict[str, int] = {}
+    for lineno, line in enumerate(text.splitlines(), 1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        fields = line.rstrip("\r").split("\t") if "\t" in line else line.split()
+        if len(fields) < 2:
+            raise InputError("expected a name and a size (chrom.sizes or .fai)", path=path, where=f"line {lineno}")
+        size = _int(fields[1], "size", path, lineno)
+        if size <= 0 or fields[0] in sizes:
+            raise InputError(f"size {size} of {fields[0]!r} is not positive" if size <= 0
+                             else f"{fields[0]!r} is named twice", path=path, where=f"line {lineno}")
+        sizes[fields[0]] = size
+    if not sizes:
+        raise InputError("no chromosome sizes found", path=path, hint="give a chrom.sizes file or a .fai index")
+    return list(sizes.items())
 
 
 def parse_region_name(name: str) -> tuple[str, int, int] | None:

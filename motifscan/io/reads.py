@@ -63,6 +63,21 @@ def open_alignments(path: str | os.PathLike, reference: str | os.PathLike | None
                          hint="give a BAM, CRAM (with --reference) or SAM file") from None
 
 
+def _sam_line(path: str, records_read: int) -> str | None:
+    """``"line K"`` of the record after ``records_read`` good ones in a text SAM (``None`` for BAM/CRAM)."""
+    p = Path(path)
+    with open(p, "rb") as fh:
+        if fh.read(4) == b"CRAM" or _is_bgzf(p):
+            return None
+        fh.seek(0)
+        header = 0
+        for line in fh:
+            if not line.startswith(b"@"):
+                break
+            header += 1
+    return f"line {header + records_read + 1}"
+
+
 def _is_bgzf(p: Path) -> bool:
     with open(p, "rb") as fh:
         return fh.read(2) == b"\x1f\x8b"
@@ -133,11 +148,15 @@ class AlignmentReader:
     def __iter__(self) -> Iterator[tuple[object, bool]]:
         """``(read, selected)`` for every record in file order (or in the regions, once each)."""
         with open_alignments(self.path, self.reference) as bam:
+            n = 0
             try:
                 for read in self._records(bam):
+                    n += 1
                     yield read, self.include_secondary or not (read.is_secondary or read.is_supplementary)
             except OSError as exc:
-                raise InputError(f"cannot read alignments: {exc}", path=self.path) from None
+                where = _sam_line(self.path, n) if self.regions is None else None
+                what = "cannot parse this SAM record" if where else "cannot read alignments"
+                raise InputError(f"{what}: {exc}", path=self.path, where=where) from None
 
     def selected_bases(self) -> int:
         """Bases of all selected reads (one pass; for ``--shard`` over reads)."""

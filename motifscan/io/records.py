@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Iterable
 
 from .._version import __version__
-from ..atomic import atomic_path
 from .writer import AtomicWriter, TextWriter
 
 __all__ = ["RecordsWriter", "TaggedBamWriter", "add_program_line"]
@@ -89,7 +88,7 @@ class TaggedBamWriter(AtomicWriter):
 
         self.path = Path(path)
         header = pysam.AlignmentHeader.from_text(add_program_line(str(header), command=command))
-        tmp = self._stack.enter_context(atomic_path(self.path))
+        tmp = self._stack.enter_context(self.outputs.path(self.path))
         self._bam = pysam.AlignmentFile(str(tmp), "wb", header=header)
         self._stack.callback(self._bam.close)
         self.tag = tag

@@ -9,13 +9,11 @@ windows (mostly N, too near a chromosome end) leave gaps. Values are the probabi
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from ..atomic import atomic_path
+from ..atomic import temporary_file
 from ..errors import UsageError
 from .bigwig import ZOOM_LEVELS, BigWigStream
 from .writer import AtomicWriter, TextWriter
@@ -87,7 +85,7 @@ class BigWigWriter(AtomicWriter):
         self.path = Path(path)
         self.window, self.stride, self.column = window, stride, column
         self.zoom_levels = zoom_levels
-        self._tmp = self._stack.enter_context(atomic_path(self.path))
+        self._tmp = self._stack.enter_context(self.outputs.path(self.path))
         self._seen: dict[str, int] = {}
         self._bw: BigWigStream | None = None
         self._spool = None
@@ -110,12 +108,19 @@ class BigWigWriter(AtomicWriter):
         span = int(b[0] - a[0])
         # fixed-step runs: a run breaks at a new row (chromosome) or a gap (skipped windows)
         cut = np.flatnonzero((np.diff(ws.row) != 0) | (np.diff(ws.start) != self.stride)) + 1
-        for lo, hi in zip(np.r_[0, cut].tolist(), np.r_[cut, len(ws.row)].tolist()):
-            name = ws.names[ws.row[lo]]
-            if self._bw is not None:
-                self._bw.add(name, int(a[lo]), span, self.stride, vals[lo:hi])
-            else:
-                self._spool.add(name, int(a[lo]), span, vals[lo:hi])
+        first = np.r_[0, cut]
+        counts = np.diff(np.r_[first, len(ws.row)])
+        rows = ws.row[first]
+        if self._bw is not None:
+            tid = self._bw.tid
+            row_tid = np.array([tid.get(n, -1) for n in ws.names], dtype=np.int64)
+            tids = row_tid[rows]
+            if (tids < 0).any():
+                name = ws.names[int(rows[np.argmax(tids < 0)])]
+                raise ValueError(f"chromosome {name!r} is not in the bigWig's chromosome list")
+            self._bw.add_runs(tids, a[first], counts, span, self.stride, vals)
+        else:
+            self._spool.add_runs(ws.names, rows, a[first], span, counts, vals)
 
     def finish(self) -> None:
         if self._spool is not None:
@@ -128,7 +133,11 @@ class BigWigWriter(AtomicWriter):
 
 
 class _RunSpool:
-    """Fixed-step runs kept in two binary temporary files beside ``target`` until the sizes are known."""
+    """Fixed-step runs kept in two binary temporary files beside ``target`` until the sizes are known.
+
+    The files are marked temporaries of ``target`` (``.STEM.tmp-PID-HOST-X.bw.runs``/``.values``):
+    removed when the writer closes, and by the next run writing ``target`` if this one is killed.
+    """
 
     CHUNK = 1 << 20  # values read back at a time
 
@@ -136,16 +145,20 @@ class _RunSpool:
         self.names: dict[str, int] = {}
         self._files = []
         for suffix in (".runs", ".values"):
-            fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix, dir=target.parent)
-            fh = os.fdopen(fd, "w+b")
-            stack.callback(lambda p=Path(name): p.unlink(missing_ok=True))
+            name = temporary_file(target, suffix)
+            stack.callback(lambda p=name: p.unlink(missing_ok=True))
+            fh = open(name, "w+b")
             stack.callback(fh.close)
             self._files.append(fh)
         self.runs, self.values = self._files
 
-    def add(self, name: str, start: int, span: int, vals: np.ndarray) -> None:
-        idx = self.names.setdefault(name, len(self.names))
-        np.array([idx, start, span, len(vals)], dtype=np.int64).tofile(self.runs)
+    def add_runs(self, names: list[str], rows: np.ndarray, starts: np.ndarray, span: int, counts: np.ndarray,
+                 vals: np.ndarray) -> None:
+        """Runs ``i`` of record ``names[rows[i]]``: ``counts[i]`` values from ``starts[i]``."""
+        idx = np.array([self.names.setdefault(n, len(self.names)) for n in names], dtype=np.int64)
+        table = np.empty((len(rows), 4), dtype=np.int64)
+        table[:, 0], table[:, 1], table[:, 2], table[:, 3] = idx[rows], starts, span, counts
+        table.tofile(self.runs)
         np.asarray(vals, dtype=np.float32).tofile(self.values)
 
     def replay(self, step: int):

@@ -23,7 +23,7 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 
 from .._version import __version__
-from ..atomic import atomic_path
+from ..atomic import disk_full_error
 from ..errors import InputError
 from .fasta import compression, open_binary
 from .writer import AtomicWriter, TextWriter
@@ -371,7 +371,8 @@ class AnnotatedVcfWriter(AtomicWriter):
     alleles). Each record is written as pysam formats it, with the fields appended to its INFO
     column, so everything else (samples, FORMAT, undeclared contigs) is kept as it was. A name
     ending in ``.gz`` is written bgzipped and indexed with tabix (``.tbi`` beside it, renamed
-    into place with the file); an unsorted VCF cannot be indexed, which is a warning. The header
+    into place with the file, in the same output set); an unsorted VCF cannot be indexed, which is
+    a warning, and an older ``.tbi`` beside the target is removed with the commit. The header
     records its provenance as bcftools does: ``##motifscanVersion`` and, when ``command`` is
     given, ``##motifscanCommand``.
 
@@ -420,7 +421,7 @@ class AnnotatedVcfWriter(AtomicWriter):
             raise InputError(f"the VCF already has {'an INFO field' if len(clash) == 1 else 'INFO fields'} {', '.join(clash)}", path=template_path,
                              hint="remove them first (bcftools annotate -x INFO/MS_REF,...)")
         self._lines, self._meta = lines, meta
-        self._tmp = self._stack.enter_context(atomic_path(self.path))
+        self._tmp = self._stack.enter_context(self.outputs.path(self.path))
         if self.compressed:
             self._fh = pysam.BGZFile(str(self._tmp), "wb")
         else:
@@ -494,14 +495,22 @@ class AnnotatedVcfWriter(AtomicWriter):
         if not self.compressed:
             return
         tbi = Path(str(self._tmp) + ".tbi")
-        self._stack.callback(lambda: tbi.unlink(missing_ok=True))
         try:
             pysam.tabix_index(str(self._tmp), preset="vcf", force=True, keep_original=True)
         except (OSError, ValueError) as exc:
+            tbi.unlink(missing_ok=True)
+            full = disk_full_error(exc, [self.path])
+            if full is not None:
+                raise full from None
+            # the previous run's index, if any, is removed with the commit: it describes the old file
             logging.getLogger("motifscan").warning(
                 "%s: not indexed (%s); sort it first (bcftools sort) to index it", self.path, exc)
             return
-        os.replace(tbi, str(self.path) + ".tbi")
+        try:
+            self.outputs.stage(tbi, str(self.path) + ".tbi")
+        except BaseException:
+            tbi.unlink(missing_ok=True)
+            raise
 
     def _fill_significance(self) -> None:
         if self._sig is None:

@@ -1,7 +1,9 @@
-"""The base of every output writer: a context manager around an atomic output.
+"""The base of every output writer: a context manager around atomic outputs.
 
-A writer writes a temporary file beside its target and renames it on success
-(:mod:`motifscan.atomic`); an error or interrupt inside the ``with`` block leaves no output.
+A writer writes temporary files beside its targets and renames them on success
+(:mod:`motifscan.atomic`); an error or interrupt inside the ``with`` block -- or in
+:meth:`~AtomicWriter.finish` -- leaves no output and no temporary. A writer's files (a VCF and its
+index) are one output set, part of the run's set when there is one (:func:`~motifscan.atomic.output_set`).
 Writers stream: nothing genome-wide is held in memory.
 """
 
@@ -10,23 +12,33 @@ from __future__ import annotations
 import contextlib
 from pathlib import Path
 
-from ..atomic import atomic_open
+from ..atomic import output_set
 
 __all__ = ["AtomicWriter", "TextWriter"]
 
 
 class AtomicWriter:
-    """Hold an atomic output open for the life of the ``with`` block; :meth:`finish` runs last."""
+    """Hold atomic outputs open for the life of the ``with`` block; :meth:`finish` runs last.
+
+    ``self.outputs`` is the :class:`~motifscan.atomic.OutputSet` the writer's files join
+    (``self.outputs.path(target)``, ``self.outputs.stage(tmp, target)``).
+    """
 
     def __init__(self) -> None:
         self._stack = contextlib.ExitStack()
+        self.outputs = self._stack.enter_context(output_set(ambient=False))
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc) -> bool:
         if exc[0] is None:
-            self.finish()
+            try:
+                self.finish()
+            except BaseException as err:  # the temporaries go too: unwind the stack with the error
+                if not self._stack.__exit__(type(err), err, err.__traceback__):
+                    raise
+                return False
         return self._stack.__exit__(*exc)
 
     def finish(self) -> None:
@@ -39,4 +51,5 @@ class TextWriter(AtomicWriter):
     def __init__(self, path) -> None:
         super().__init__()
         self.path = Path(path)
-        self.fh = self._stack.enter_context(atomic_open(self.path, "w"))
+        tmp = self._stack.enter_context(self.outputs.path(self.path))
+        self.fh = self._stack.enter_context(open(tmp, "w", encoding="utf-8", newline="\n"))

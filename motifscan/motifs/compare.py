@@ -147,30 +147,39 @@ def _offset_curves(d: list[np.ndarray], lows: np.ndarray, grid_lo: int, grid_len
 
     ``d[i]`` is the probability vector of query column *i*'s shifted score (support starting at
     ``lows[i]``); the null of an alignment covering query columns ``a..b`` is their convolution.
-    ``usage[k, a, b]`` counts the offsets of target width *k* that cover exactly ``a..b``.
-    Spans are built by extending ``a..b-1`` with column *b*, so each is one direct convolution,
-    and only ``n_widths`` curves are held (memory does not grow with the query width squared).
+    ``usage[k, a, b - a]`` counts the offsets of target width *k* that cover exactly ``a..b``
+    (an alignment spans at most the widest target, ``usage.shape[2]`` columns, so a wide query
+    costs ``Wq x widest target`` convolutions, not ``Wq**2``). Spans are built by extending
+    ``a..b-1`` with column *b*, so each is one direct convolution, and only ``n_widths`` curves
+    are held (memory does not grow with the query width squared).
     """
     nq = len(d)
     curves = np.zeros((usage.shape[0], grid_len))
-    row = np.empty(grid_len)
+    # Below a span's support P(S >= s) == 1 (log 0: the whole curve is -inf there), above it
+    # P(S >= s) == 0 (log 1 == 0 adds nothing): only the support is added, and the -inf prefix
+    # of each curve is set once at the end, so a span costs its support, not the whole grid.
+    floor = np.zeros(usage.shape[0], dtype=np.int64)
+    reach = usage.any(axis=0)  # (nq, span): spans some target width uses
     for a in range(nq):
+        used_spans = np.flatnonzero(reach[a])
+        if used_spans.size == 0:
+            continue
         dist, lo = d[a], int(lows[a])
-        for b in range(a, nq):
+        for b in range(a, a + int(used_spans[-1]) + 1):
             if b > a:
                 dist = np.convolve(dist, d[b])
                 lo += int(lows[b])
-            used = np.flatnonzero(usage[:, a, b])
+            used = np.flatnonzero(usage[:, a, b - a])
             if used.size == 0:
                 continue
             tail = np.cumsum(dist[::-1])[::-1]  # P(S >= lo + k)
             start = lo - grid_lo
-            row[:start] = 1.0
-            row[start:start + tail.size] = np.minimum(tail, 1.0)
-            row[start + tail.size:] = 0.0
             with np.errstate(divide="ignore"):  # P(S >= s) == 1 -> log 0 -> p == 1
-                keep = np.log1p(-row)
-            curves[used] += usage[used, a, b][:, None] * keep[None, :]
+                keep = np.log1p(-np.minimum(tail, 1.0))
+            curves[used, start:start + tail.size] += usage[used, a, b - a][:, None] * keep[None, :]
+            floor[used] = np.maximum(floor[used], start)
+    for k, f in enumerate(floor.tolist()):
+        curves[k, :f] = -np.inf
     return curves
 
 
@@ -203,14 +212,14 @@ def _compare_one(query: Motif, db: MotifDatabase, min_overlap: int, distance: st
     # the offsets of each target width, and which query span each one covers
     widths = list(db.by_width)
     spans = []
-    usage = np.zeros((len(widths), nq, nq), dtype=np.int64)
+    usage = np.zeros((len(widths), nq, min(nq, max(widths))), dtype=np.int64)  # [k, a, b - a]
     for k, nt in enumerate(widths):
         mo = min(min_overlap, nq, nt)
         offsets = np.array([o for o in range(-(nq - 1), nt)
                             if min(nq, nt - o) - max(0, -o) >= mo])
         a_idx = np.maximum(0, -offsets)
         b_idx = np.minimum(nq, nt - offsets) - 1
-        np.add.at(usage[k], (a_idx, b_idx), 1)
+        np.add.at(usage[k], (a_idx, b_idx - a_idx), 1)
         spans.append((offsets, b_idx - a_idx + 1))
     # P(best offset >= s) = 1 - prod_o P(S_o < s): one curve per target width
     p_curves = -np.expm1(_offset_curves(d, lows, grid_lo, grid_len, usage))

@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..atomic import atomic_open, atomic_path, check_output_path
+from ..atomic import atomic_open, atomic_path, check_distinct, check_output_path, named_inputs, writes_outputs
 from ..data.datasets import SequenceSet, load_sequences, sequence_set
 from ..data.tasks import task_index
 from ..errors import InputError, UsageError
@@ -311,6 +311,7 @@ def _ranks(order: np.ndarray) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------- main entry
+@writes_outputs
 def export_motifs(
     model: MotifCNN | str | os.PathLike,
     output: str | os.PathLike,
@@ -382,6 +383,10 @@ def export_motifs(
     fmt = detect_format(output, format)
     output = check_output_path(output)
     tsv = check_output_path(table_path(output))
+    model_file = model if isinstance(model, (str, os.PathLike)) else model.source
+    check_distinct([("MODEL", model_file), *named_inputs("--sequences", sequences), ("--genome", genome),
+                    ("--negatives", negatives), ("--db", db if isinstance(db, (str, os.PathLike)) else None)],
+                   [("-o", output), ("-o's table", tsv)])
     if logos_dir is not None:
         logos_dir = Path(logos_dir)
         if logos_dir.exists() and not logos_dir.is_dir():

@@ -17,6 +17,14 @@ reports a feature starting at ``p`` (window, motif hit) only when ``begins <= p 
 it fits before ``ends``. Then chunk size, batch size, shard split and device never change
 results.
 
+Packed batches (``pack=True``, window scans): short records (draft scaffolds, reads) share rows.
+Every row is as wide as a full chunk; pieces are laid one after another in a row, each at a
+column that is a multiple of ``align`` (so windows keep their grid), until the next does not fit.
+Then ``rows[i]``/``cols[i]`` say where piece ``i`` lies: row ``rows[i]``, columns from ``cols[i]``
+hold positions from ``starts[i]``, and every per-piece array above is per piece, not per row.
+A window scorer only keeps windows wholly inside one piece, so neighbours never mix. Unpacked
+batches have ``rows``/``cols`` ``None`` (piece ``i`` is row ``i`` from column 0).
+
 Layout: on CPU the convolution is fastest on moderate chunks (a few to tens of kb) batched a few
 at a time; whole-megabase chunks or 1 kb windows are several times slower. On CUDA large chunks
 and many rows fill the device. :func:`default_chunk_size` encodes that; ``--chunk-size``
@@ -117,25 +125,40 @@ class Batch:
     host_codes: np.ndarray
     bases: int = 0
     extra: dict = field(default_factory=dict)
+    rows: np.ndarray | None = None
+    cols: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.names)
 
+    def layout(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(rows, cols)``: the row and first column of every piece (see the module docstring)."""
+        if self.rows is None:
+            return np.arange(len(self.names), dtype=np.int64), np.zeros(len(self.names), dtype=np.int64)
+        return self.rows, self.cols
 
-def _pack(pieces: list[Piece], align: int, width_multiple: int, pin: bool, min_width: int = 1) -> dict:
+
+def _pack(pieces: list[Piece], align: int, width_multiple: int, pin: bool, min_width: int = 1,
+          place: tuple[np.ndarray, np.ndarray, int, int] | None = None) -> dict:
+    """Host arrays of a batch: one piece per row, or laid out by ``place`` = ``(rows, cols,
+    n_rows, width)`` (packed batches)."""
     starts = np.array([p.start - (p.start % align) for p in pieces], dtype=np.int64)
     begins = np.array([p.start for p in pieces], dtype=np.int64)
     ends = np.array([p.end for p in pieces], dtype=np.int64)
-    width = max(min_width, round_up(int((ends - starts).max()), width_multiple))
+    if place is None:
+        rows, cols = np.arange(len(pieces)), np.zeros(len(pieces), dtype=np.int64)
+        n_rows, width = len(pieces), max(min_width, round_up(int((ends - starts).max()), width_multiple))
+    else:
+        rows, cols, n_rows, width = place
     if pin:
-        host = torch.full((len(pieces), width), N_CODE, dtype=torch.uint8, pin_memory=True)
+        host = torch.full((n_rows, width), N_CODE, dtype=torch.uint8, pin_memory=True)
         arr = host.numpy()
     else:  # numpy's fill starts no OpenMP region (torch's does, on this background thread)
-        arr = np.full((len(pieces), width), N_CODE, dtype=np.uint8)
+        arr = np.full((n_rows, width), N_CODE, dtype=np.uint8)
         host = torch.from_numpy(arr)
-    for i, p in enumerate(pieces):
-        o = p.start - starts[i]
-        arr[i, o : o + len(p.codes)] = p.codes
+    for p, r, c, s in zip(pieces, rows.tolist(), cols.tolist(), starts.tolist()):
+        o = c + p.start - s
+        arr[r, o : o + len(p.codes)] = p.codes
     own = np.array([p.own_end for p in pieces], dtype=np.int64)
     return dict(
         names=[p.name for p in pieces],
@@ -149,7 +172,32 @@ def _pack(pieces: list[Piece], align: int, width_multiple: int, pin: bool, min_w
         payloads=[p.payload for p in pieces],
         host=host,
         bases=int(np.maximum(own - begins, 0).sum()),
+        rows=None if place is None else rows,
+        cols=None if place is None else cols,
     )
+
+
+def _group_packed(pieces: Iterable[Piece], width: int, rows: int, align: int
+                  ) -> Iterator[tuple[list[Piece], tuple[np.ndarray, np.ndarray, int, int]]]:
+    """Lay pieces end to end in rows of ``width`` columns (each at a multiple of ``align``), at
+    most ``rows`` rows a batch; yields ``(pieces, (rows, cols, n_rows, width))``."""
+    group: list[Piece] = []
+    at_row: list[int] = []
+    at_col: list[int] = []
+    row, col = 0, 0
+    for p in pieces:
+        need = len(p.codes) + (p.start % align)
+        if col and col + need > width:  # the next row
+            row, col = row + 1, 0
+        if row >= rows:
+            yield group, (np.array(at_row, np.int64), np.array(at_col, np.int64), rows, width)
+            group, at_row, at_col, row, col = [], [], [], 0, 0
+        group.append(p)
+        at_row.append(row)
+        at_col.append(col)
+        col = round_up(col + need, align)
+    if group:
+        yield group, (np.array(at_row, np.int64), np.array(at_col, np.int64), row + 1, width)
 
 
 def _group(
@@ -189,6 +237,7 @@ def iter_batches(
     prefetch: int = 3,
     threaded: bool = True,
     n_filters: int = 128,
+    pack: bool = False,
 ) -> Iterator[Batch]:
     """Stream ``source`` as batches of uint8 codes on ``device``.
 
@@ -214,6 +263,10 @@ def iter_batches(
     n_filters
         Filters the scorer computes per position, both strands counted (sizes CUDA batches
         from free memory when ``max_bases`` and ``batch_size`` are not given).
+    pack
+        Lay short pieces side by side in rows as wide as a chunk (see the module docstring;
+        for scorers that read :meth:`Batch.layout`: window scans). ``batch_size`` then counts
+        rows, not pieces.
 
     Yields
     ------
@@ -233,6 +286,13 @@ def iter_batches(
 
     def produce() -> Iterator[dict]:
         pieces = source.pieces(chunk_size, overlap)
+        if pack:
+            # a piece holds at most chunk + overlap bases, after at most align - 1 of left padding
+            width = max(overlap + 1, round_up(chunk_size + overlap + max(align, 1) - 1, width_multiple))
+            rows = batch_size or max(1, max_bases // width)
+            for group, place in _group_packed(pieces, width, rows, max(align, 1)):
+                yield _pack(group, align, width_multiple, cuda, overlap + 1, place)
+            return
         for group in _group(pieces, batch_size, max_bases, width_multiple, align):
             yield _pack(group, align, width_multiple, cuda, overlap + 1)
 
@@ -244,6 +304,7 @@ def iter_batches(
                 names=h["names"], records=h["records"], starts=h["starts"], begins=h["begins"],
                 ends=h["ends"], own_ends=h["own_ends"], last=h["last"], lengths=h["lengths"],
                 payloads=h["payloads"], codes=codes, host_codes=h["host"].numpy(), bases=h["bases"],
+                rows=h["rows"], cols=h["cols"],
             )
     finally:
         close = getattr(host_iter, "close", None)

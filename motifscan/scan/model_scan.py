@@ -332,25 +332,30 @@ class ModelScanner:
                 fwd, rev = self._split(conv)
                 pooled = sliding_max(fwd, kernel, self.stride, rev)  # (B, F, Q)
             pooled = pooled.transpose(1, 2)  # (B, Q, F)
-        B, Q, Fn = pooled.shape
-        # which windows to keep: small (B, Q) bookkeeping on the host, so the device runs only
-        # a handful of large ops per batch (each op has a fixed cost that small ops would pay)
-        offs = np.arange(Q, dtype=np.int64) * self.stride
-        starts = batch.starts[:, None] + offs[None, :]
-        fits = ((starts >= batch.begins[:, None]) & (starts + self.window <= batch.ends[:, None])
-                & (starts < batch.own_ends[:, None]))
+        R, Q, Fn = pooled.shape
+        # which windows to keep: small bookkeeping on the host, so the device runs only a handful
+        # of large ops per batch (each op has a fixed cost that small ops would pay). Every piece's
+        # candidate windows, flat: piece i has window slots from column cols[i] (a multiple of the
+        # stride) for as long as a window fits before its data ends.
+        rows, cols = batch.layout()
+        slots = np.maximum(0, (batch.ends - batch.starts - self.window) // self.stride + 1)
+        piece = np.repeat(np.arange(len(slots)), slots)
+        k = np.arange(len(piece), dtype=np.int64) - np.repeat(np.cumsum(slots) - slots, slots)
+        starts = batch.starts[piece] + k * self.stride
+        fits = (starts >= batch.begins[piece]) & (starts < batch.own_ends[piece])
+        at = rows[piece] * Q + cols[piece] // self.stride + k  # the window's (row, q), flat
         if n_count is None:
             n_count = window_n_counts(batch.codes if batch.codes.device.type != "cpu" else batch.host_codes,
-                                      offs, self.window)
-        keep = fits & (n_count * 2 <= self.window)  # > 50% N: skipped
+                                      np.arange(Q, dtype=np.int64) * self.stride, self.window)
+        keep = fits & (n_count.reshape(-1)[at] * 2 <= self.window)  # > 50% N: skipped
         self.stats["skipped_n"] += int((fits & ~keep).sum())
-        rows, cols = np.nonzero(keep)
-        self.stats["windows"] += len(rows)
-        if not len(rows):
-            return WindowScores(batch.names, rows, starts[rows, cols],
-                                np.zeros((0, len(self.model.config.tasks)), np.float32), finished)
-        probs = self._head(pooled.reshape(B * Q, Fn), None if keep.all() else rows * Q + cols)
-        return WindowScores(batch.names, rows, starts[rows, cols], probs, finished)
+        piece, starts, at = piece[keep], starts[keep], at[keep]
+        self.stats["windows"] += len(piece)
+        if not len(piece):
+            return WindowScores(batch.names, piece, starts, np.zeros((0, len(self.model.config.tasks)), np.float32),
+                                finished)
+        probs = self._head(pooled.reshape(R * Q, Fn), None if len(at) == R * Q else at)
+        return WindowScores(batch.names, piece, starts, probs, finished)
 
     # -- records -----------------------------------------------------------------------------
     @torch.no_grad()

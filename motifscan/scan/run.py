@@ -3,15 +3,18 @@
 ``motifscan scan MODEL INPUT -o OUT`` runs :func:`scan_model`; ``motifscan scan MOTIFS INPUT -o
 OUT`` (a MEME, JASPAR, TRANSFAC or HOMER file) runs :func:`scan_motifs`. Both take the same
 options objects (:mod:`motifscan.scan.options`): what to read, how to run, what to write; both
-check every output before any work, open the input (:func:`~motifscan.scan.sources.open_source`),
-stream it through the batching engine (:func:`~motifscan.scan.batching.iter_batches`) and hand
-each batch's results to the writers of :mod:`motifscan.io`, which rename their files into place
-only when the whole scan succeeded.
+check every output before any work (none may be an input or another output), open the input
+(:func:`~motifscan.scan.sources.open_source`), stream it through the batching engine (:func:`~motifscan.scan.batching.iter_batches`) and hand
+each batch's results to the writers of :mod:`motifscan.io`, whose files are renamed into place
+together, only when the whole scan succeeded (one :func:`~motifscan.atomic.output_set`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import hashlib
+import json
 import logging
 import os
 import time
@@ -21,12 +24,13 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..atomic import check_output_path
+from ..atomic import check_distinct, check_output_path, current_output_set, writes_outputs
 from ..data.tasks import task_index
 from ..device import set_threads
 from ..errors import InputError, UsageError
 from ..io.fimo import HitSink
 from ..io.hits import HitsWriter
+from ..io.manifest import ShardManifest, file_entry, manifest_path, write_manifest
 from ..io.motif_formats import read_motifs
 from ..io.outputs import hit_output_format, output_format, task_path
 from ..io.peaks import PeakWriter, SignificantPeakWriter
@@ -34,9 +38,9 @@ from ..io.reads import is_alignment_file
 from ..io.records import RecordsWriter, TaggedBamWriter
 from ..io.tracks import BedGraphWriter, BigWigWriter
 from ..model import MotifCNN
+from ..motifs.pwm import Motif
 from ..stats.null import WindowNull
 from ..text import plural
-from ..motifs.pwm import Motif
 from .batching import default_chunk_size, iter_batches
 from .model_scan import ModelScanner
 from .motif_bank import MotifBank, resolve_background
@@ -47,7 +51,7 @@ from .progress import Progress
 from .significance import WindowSignificance, mlog10
 from .sources import open_source
 
-__all__ = ["scan_model", "scan_motifs", "model_scan_mode"]
+__all__ = ["scan_model", "check_fdr_output", "scan_motifs", "model_scan_mode"]
 
 log = logging.getLogger("motifscan")
 
@@ -124,6 +128,24 @@ def _task_file(path, suffix: str | None):
     return path if suffix is None else task_path(path, suffix)
 
 
+def _model_inputs(model_file, input_path, inputs: InputOptions) -> list[tuple[str, Any]]:
+    """The files a scan reads, named by their argument or option."""
+    return [("MODEL", model_file), ("INPUT", input_path), ("--regions", inputs.regions),
+            ("--reference", inputs.reference)]
+
+
+def _files_written(out: OutputOptions, columns: Sequence[tuple[int, str | None]], mode: str) -> list[tuple[str, Any]]:
+    """Every file a scan writes (one track and peak file per task column), named by its option."""
+    files = []
+    for path, opt in out.paths():
+        if path is None:
+            continue
+        per_task = mode == "windows" and opt in ("-o", "--peaks")
+        files += [(opt, _task_file(path, s)) for _c, s in columns] if per_task else [(opt, path)]
+    return files
+
+
+@writes_outputs
 def scan_model(
     model: MotifCNN,
     input_path: str | os.PathLike,
@@ -172,7 +194,11 @@ def scan_model(
     if window < model.config.filter_width:
         raise UsageError(f"--window {window} is shorter than the filter width {model.config.filter_width}")
     columns = task_columns(model.config.tasks, out, mode)
-    significance = _significance(null, windows, mode, model, window)
+    significance = _significance(null, windows, mode, model, window, out)
+    written = _files_written(out, columns, mode)
+    if inputs.shard is not None and mode == "windows":
+        written += [("-o's shard manifest", manifest_path(_task_file(out.output, s))) for _c, s in columns]
+    check_distinct(_model_inputs(model.source, input_path, inputs), written)
     if len(columns) > 1:
         for path, opt in ((out.output, "-o"), (out.peaks, "--peaks")):
             if path is not None:
@@ -229,7 +255,8 @@ def scan_model(
         chunk, max_bases = scanner.batch_layout(records=not in_windows, hits=hit_writer is not None)
         batches = iter_batches(source, overlap=overlap, chunk_size=run.chunk_size or chunk or default_chunk_size(dev),
                                batch_size=run.batch_size, device=dev, align=grid, max_bases=max_bases,
-                               n_filters=model.config.n_filters * (2 if model.config.rc_sharing else 1))
+                               n_filters=model.config.n_filters * (2 if model.config.rc_sharing else 1),
+                               pack=in_windows and hit_writer is None)
         # the next batch is scored while this one is written
         for batch, result in scanner.process_all(batches, windows=in_windows, records=not in_windows,
                                                  hits=hit_writer is not None):
@@ -264,6 +291,8 @@ def scan_model(
             raise InputError(f"none of the {src_stats['no_sequence']:,} selected reads has a stored sequence "
                              "(SEQ is '*')", path=input_path,
                              hint="scan a BAM/CRAM that keeps read sequences, or a FASTA of the reads")
+    if inputs.shard is not None and in_windows:
+        _write_manifests(model, out, columns, fmt, window, windows, inputs, run, getattr(source, "sizes", None))
     stats = dict(scanner.stats)
     stats.update(getattr(source, "stats", {}))
     stats["bases"] = progress.done
@@ -288,10 +317,11 @@ def scan_model(
 
 
 def _significance(null: WindowNull | None, windows: WindowOptions, mode: str, model: MotifCNN,
-                  window: int) -> WindowSignificance | None:
+                  window: int, out: OutputOptions) -> WindowSignificance | None:
     """The p-value bookkeeping of a scan with a null, after checking the options that need one."""
     needs = [opt for opt, on in (("--fdr", windows.fdr is not None),
                                  ("--track-value pvalue", windows.track_value == "pvalue")) if on]
+    check_fdr_output(out, windows)
     if null is None:
         if needs:
             raise UsageError(f"{needs[0]} needs a null of the model's window scores",
@@ -305,6 +335,12 @@ def _significance(null: WindowNull | None, windows: WindowOptions, mode: str, mo
     return WindowSignificance(null, window)
 
 
+def check_fdr_output(out: OutputOptions, windows: WindowOptions) -> None:
+    """``--fdr`` chooses peaks: refuse it (before any work) when the scan writes none."""
+    if windows.fdr is not None and not (out.peaks or output_format(out.output, out.fmt) == "peaks"):
+        raise UsageError("--fdr chooses peaks, and this scan writes none", hint="give -o PEAKS.bed or --peaks PEAKS.bed")
+
+
 def _peak_writer(path, window: int, windows: WindowOptions, column: int, significance: WindowSignificance | None,
                  shard: bool):
     if significance is None:
@@ -314,6 +350,45 @@ def _peak_writer(path, window: int, windows: WindowOptions, column: int, signifi
     return SignificantPeakWriter(path, window, column=column, candidate=significance.candidate(windows.fdr),
                                  peak_log_q=significance.peak_log_q(column, windows.fdr),
                                  threshold=windows.threshold, fdr=windows.fdr, sidecar_counts=counts)
+def _digest(*parts: bytes) -> str:
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(len(part).to_bytes(8, "little"))
+        h.update(part)
+    return h.hexdigest()
+
+
+def _model_digest(model: MotifCNN) -> str:
+    """SHA-256 of a model's config and weights (equal for one model read from any copy of its file)."""
+    state = model.state_dict()
+    return _digest(json.dumps(dataclasses.asdict(model.config), sort_keys=True).encode(),
+                   *(k.encode() + state[k].detach().cpu().float().numpy().tobytes() for k in sorted(state)))
+
+
+def _write_manifests(model: MotifCNN, out: OutputOptions, columns, fmt: str, window: int, windows: WindowOptions,
+                     inputs: InputOptions, run: RunOptions, sizes: dict[str, int] | None) -> None:
+    """Beside each track of a shard: what gathering needs to check the set (:mod:`motifscan.io.manifest`)."""
+    outputs = current_output_set()
+    regions = None
+    if inputs.regions is not None:
+        with open(inputs.regions, "rb") as fh:
+            regions = _digest(fh.read())
+    common = {
+        "model": _model_digest(model), "format": fmt, "window": window, "stride": windows.stride,
+        "threshold": windows.threshold, "precision": run.precision,
+        "hit_fraction": windows.hit_fraction if out.hits else None,
+        "chroms": list(inputs.chroms) if inputs.chroms else None, "regions": regions,
+        "skip_masked": inputs.skip_masked,
+        "genome": None if sizes is None else _digest("".join(f"{c}\t{n}\n" for c, n in sizes.items()).encode()),
+    }
+    for column, suffix in columns:
+        track = _task_file(out.output, suffix)
+        files = {"track": file_entry(track, outputs.written(track))}
+        if out.peaks is not None:
+            peaks = _task_file(out.peaks, suffix)
+            files["peaks"] = file_entry(peaks, outputs.written(peaks))
+        settings = {**common, "task": model.config.tasks[column]}
+        write_manifest(track, ShardManifest.new((inputs.shard.index, inputs.shard.count), settings, files))
 
 
 def _warn_long_record(name: str, fmt: str, output) -> None:
@@ -357,6 +432,7 @@ def check_motif_outputs(out: OutputOptions) -> str:
     return fmt
 
 
+@writes_outputs
 def scan_motifs(
     motifs: str | os.PathLike | Sequence[Motif],
     input_path: str | os.PathLike,
@@ -390,6 +466,8 @@ def scan_motifs(
     """
     out = _as_output(output)
     fmt = check_motif_outputs(out)
+    check_distinct([("MOTIFS", motifs if isinstance(motifs, (str, os.PathLike)) else None),
+                    *_model_inputs(None, input_path, inputs)], [("-o", out.output)])
     set_threads(run.threads)
     if isinstance(motifs, (str, os.PathLike)):
         motif_list = read_motifs(motifs, options.motif_format)

@@ -42,7 +42,7 @@ import numpy as np
 from ..codes import N_CODE, encode, reverse_complement, soft_mask
 from ..errors import InputError, UsageError
 from ..io.fasta import BGZIP_HINT, IndexedFasta, compression, fasta_sizes, iter_fasta_pieces, stream_chunks
-from ..io.intervals import Interval, check_chromosomes, read_intervals
+from ..io.intervals import Interval, check_chromosomes, check_within, read_intervals
 from ..io.reads import AlignmentReader, is_alignment_file
 from ..text import plural
 from .batching import Piece
@@ -244,12 +244,14 @@ def whole_segments(sizes: dict[str, int], chroms: list[str] | None, path) -> lis
 
 def region_segments(regions: list[Interval], sizes: dict[str, int], regions_path,
                     genome_path="") -> list[Segment]:
-    """Segments for ``--regions`` intervals: overlapping ones merged (and logged), clipped to the chromosome.
+    """Segments for ``--regions`` intervals: overlapping ones merged (and logged); one that ends past
+    its chromosome is refused (naming its line), never clipped silently.
 
     Each segment's ``label`` is the BED name of its interval (names joined by ``+`` for merged
     intervals; ``None`` when the BED gives no names), which records mode uses as the row name.
     """
     check_chromosomes(regions, sizes, regions_path, genome_path)
+    check_within(regions, sizes, regions_path, genome_path)
     order = {c: i for i, c in enumerate(sizes)}
     groups: list[tuple[str, int, int, list[Interval]]] = []
     for iv in sorted(regions, key=lambda iv: (order[iv.chrom], iv.start, iv.end)):

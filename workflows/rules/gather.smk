@@ -7,6 +7,7 @@ rule gather:
     input:
         tracks=lambda wc: shard_files(wc, ".bw"),
         peaks=lambda wc: shard_files(wc, ".peaks.bed"),
+        manifests=lambda wc: shard_files(wc, ".bw.manifest.json"),
         sizes=lambda wc: f"{R}/genomes/{scan_genome(wc)}/chrom.sizes",
     output:
         track=f"{R}/{{exp}}/scan/track.bw",

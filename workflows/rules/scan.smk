@@ -46,6 +46,8 @@ rule scan_shard:
     output:
         track=f"{R}/{{exp}}/scan/shards/{{shard}}.bw",
         peaks=f"{R}/{{exp}}/scan/shards/{{shard}}.peaks.bed",
+        # what gather checks the set of shards with (motifscan.io.manifest), written with the track
+        manifest=f"{R}/{{exp}}/scan/shards/{{shard}}.bw.manifest.json",
     params:
         shard=lambda wc: f"{wc.shard}/{n_shards(wc)}",
         args=scan_args,

@@ -19,11 +19,6 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _common import one_line_errors  # noqa: E402
 
 
-def read_sizes(path) -> list[tuple[str, int]]:
-    rows = [ln.split("\t") for ln in Path(path).read_text().splitlines() if ln.strip()]
-    return [(c, int(n)) for c, n in rows]
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", required=True)
@@ -36,6 +31,7 @@ def main() -> None:
         from motifscan.atomic import check_output_path
         from motifscan.io.gather import gather
         from motifscan.scan.significance import gather_significant_peaks, has_sidecars
+        from motifscan.io.intervals import read_sizes  # chrom.sizes or a .fai
 
         check_output_path(args.out_track)
         check_output_path(args.out_peaks)
