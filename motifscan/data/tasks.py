@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Sequence
 
 import numpy as np
@@ -36,7 +36,7 @@ from ..io.samplesheet import TaskSpec, check_task_name
 from .datasets import LabelledSet, build_labelled_set, is_fasta, load_sequences
 from .negatives import gc_matched_background, shuffle_all
 
-__all__ = ["TaskSpec", "TaskSet", "task_specs", "build_task_set", "task_index"]
+__all__ = ["TaskSpec", "TaskSet", "task_specs", "with_genome", "build_task_set", "task_index"]
 
 log = logging.getLogger("motifscan")
 
@@ -106,6 +106,14 @@ def task_specs(
         out.append(TaskSpec(name, os.fspath(p), os.fspath(negatives) if negatives is not None else None,
                             os.fspath(genome) if genome is not None else None))
     return out
+
+
+def with_genome(tasks: Sequence[TaskSpec], genome: str | os.PathLike | None) -> list[TaskSpec]:
+    """``genome`` (``--genome``) for every task without a genome of its own (a samplesheet's
+    ``genome`` column wins for its row)."""
+    if genome is None:
+        return list(tasks)
+    return [t if t.genome else replace(t, genome=os.fspath(genome)) for t in tasks]
 
 
 def _stem(path) -> str:
