@@ -69,7 +69,8 @@ def task_index(tasks: Sequence[str], task: str | int) -> int:
 
 @dataclass
 class TaskSet:
-    """A labelled set for ``tasks``: ``data.labels`` is ``(N, T)`` float32, NaN = unknown."""
+    """A labelled set for ``tasks``: ``data.labels`` is ``(N, T)`` float32, NaN = unknown (per-task
+    sets), or uint8 0/1 (pooled sets, where every label is known)."""
 
     data: LabelledSet
     tasks: list[str]
@@ -247,7 +248,7 @@ def _pooled_set(tasks, *, length, neg_ratio, seed) -> TaskSet:
         kept.append((chrom, pos))
     if not kept:
         raise InputError("no peak leaves room for a window inside its chromosome", path=tasks[0].peaks)
-    labels = np.zeros((len(kept), T), dtype=np.float32)
+    labels = np.zeros((len(kept), T), dtype=np.uint8)  # every label known: 0/1 bytes (atlas sets: 10^6 x 100s)
     by_chrom: dict[str, list[int]] = {}
     for k, (chrom, _pos) in enumerate(kept):
         by_chrom.setdefault(chrom, []).append(k)
@@ -263,7 +264,7 @@ def _pooled_set(tasks, *, length, neg_ratio, seed) -> TaskSet:
         # a region [a, a + L) is positive for t when some summit s has a <= s < a + L
         lo = np.searchsorted(s, starts, side="left")
         hi = np.searchsorted(s, starts + length, side="left")
-        labels[idx[hi > lo], t] = 1.0
+        labels[idx[hi > lo], t] = 1
     intervals = [Interval(c, p - half, p - half + length, f"{c}:{p - half}-{p - half + length}") for c, p in kept]
     codes = _windows(fa, kept, half, length)
     for t, spec in enumerate(tasks):
@@ -283,7 +284,7 @@ def _pooled_set(tasks, *, length, neg_ratio, seed) -> TaskSet:
     data = LabelledSet(
         [iv.name for iv in intervals] + neg_names,
         np.concatenate([codes, neg_codes]),
-        np.concatenate([labels, np.zeros((len(neg_codes), T), np.float32)]),
+        np.concatenate([labels, np.zeros((len(neg_codes), T), np.uint8)]),
         [iv.chrom for iv in intervals] + neg_chroms,
     )
     return TaskSet(data, [t.name for t in tasks], "pooled")
