@@ -325,7 +325,8 @@ class EffectsWriter(TextWriter):
         table[:, 3] = [a.ref for a in alleles]
         table[:, 4] = [a.alt for a in alleles]
         table[:, 5] = checks
-        table[:, 6 : 6 + 4 * T] = np.stack([ref_p, alt_p, alt_p - ref_p, alt_logit - ref_logit], axis=2).reshape(n, 4 * T)
+        nums = np.stack([ref_p, alt_p, alt_p - ref_p, alt_logit - ref_logit], axis=2)
+        table[:, 6 : 6 + 4 * T] = nums.reshape(n, 4 * T)
         table[:, 6 + 4 * T] = self._names[top]
         table[:, 7 + 4 * T] = filter_delta
         template = "%s\t%d\t%s\t%s\t%s\t%s\t" + "\t".join(["%.6g"] * (4 * T)) + "\t%s\t%.6g\n"
