@@ -174,6 +174,9 @@ def inputs(tmp_path_factory) -> Path:
     (d / "empty.meme").write_bytes(b"")
     (d / "zero.jaspar").write_text(">MA0001.1 x\nA [ ]\nC [ ]\nG [ ]\nT [ ]\n")
     (d / "negative.jaspar").write_text(">MA0001.1 x\nA [ 1 2 ]\nC [ 1 -2 ]\nG [ 1 2 ]\nT [ 1 2 ]\n")
+    flat = ("MOTIF flat1\nletter-probability matrix: alength= 4 w= 1 nsites= 20 E= 0\n" + UNIFORM +
+            "MOTIF flat2\nletter-probability matrix: alength= 4 w= 2 nsites= 20 E= 0\n" + UNIFORM * 2)
+    (d / "flat.meme").write_text(MEME_HEAD + flat)
     (d / "rows.transfac").write_text("AC  M1\nID  m1\nP0  A C G T\n01  1 2 3\nXX\n//\n")
     (d / "rows.motif").write_text(">ACG\tm1\t3.0\n0.2 0.3 0.5\n")
 
@@ -361,6 +364,10 @@ CASES = [
       "negative.meme:line 12", "negative"),
     C("motif-not-normalised", "scan {i}/unnormalised.meme {i}/genome.fa -o {o}/h.tsv", 1,
       "unnormalised.meme:line 12", "sum to 2"),
+    C("motif-none-reach-pvalue-scan", "scan {i}/flat.meme {i}/genome.fa -o {o}/h.tsv", 1, "flat.meme",
+      "no motif can reach p <= 0.0001", "flat1", "--pvalue"),
+    C("motif-none-reach-pvalue-variants", "variants {i}/flat.meme {i}/good.vcf --genome {i}/genome.fa -o {o}/b.tsv", 1,
+      "flat.meme", "no motif can reach", "flat2"),
     C("motif-zero-width-meme", "compare {i}/zero.meme -o {o}/m.tsv", 1, "zero.meme:line 11", "w= 0"),
     C("motif-zero-width-jaspar", "simulate -o {o}/g.fa --truth {o}/t.bed --motifs {i}/zero.jaspar", 1,
       "zero.jaspar:line 1", "zero width"),
@@ -790,3 +797,23 @@ def test_sizes_from_chrom_sizes_or_fai(inputs, tmp_path):
     (tmp_path / "bad.sizes").write_text("chr1\t5000\nchr2\n")
     with pytest.raises(InputError, match="line 2"):
         read_sizes(tmp_path / "bad.sizes")
+
+
+@pytest.mark.parametrize("command", ["scan", "variants"])
+def test_unreachable_motifs_are_named_and_the_rest_scanned(command, inputs, tmp_path, capsys, restore_logger):
+    """Motifs that cannot reach --pvalue are named in one warning; the others still report."""
+    head = (inputs / "flat.meme").read_text()
+    site = "ACGTTGCA"
+    rows = "".join(" ".join("0.97" if b == x else "0.01" for x in "ACGT") + "\n" for b in site)
+    mixed = tmp_path / "mixed.meme"
+    mixed.write_text(head + f"MOTIF good\nletter-probability matrix: alength= 4 w= {len(site)} nsites= 20 E= 0\n"
+                     + rows)
+    out = tmp_path / "out.tsv"
+    args = [str(inputs / "genome.fa")] if command == "scan" else [str(inputs / "good.vcf"), "--genome",
+                                                                  str(inputs / "genome.fa")]
+    extra = ["--pvalue", "0.01"] if command == "variants" else []
+    assert main([command, str(mixed), *args, "-o", str(out), *extra]) == 0
+    err = capsys.readouterr().err
+    assert "2 motifs cannot reach" in err and "flat1, flat2" in err
+    body = [ln.split("\t") for ln in out.read_text().splitlines()[1:]]
+    assert body and all("good" in row for row in body)

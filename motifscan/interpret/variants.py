@@ -852,6 +852,7 @@ def motif_variants(
     _check_contigs(vcf, fa)
     bank = MotifBank(motif_list, background=resolve_background(options.background), pseudocount=options.pseudocount,
                      pvalue=options.pvalue, range_=options.pssm_range)
+    bank.check_reachable(motifs if isinstance(motifs, (str, os.PathLike)) else None)
     compute = resolve_compute(run.device, "motifs", method=options.method)
     if compute.method == "lookahead":
         bank.lookahead_index()
