@@ -82,8 +82,10 @@ def summary(labels, scores) -> dict[str, float]:
 
 
 def as_task_labels(labels: np.ndarray, n_tasks: int) -> np.ndarray:
-    """Labels as ``(N, T)`` float32 (a one-task ``(N,)`` vector becomes one column)."""
-    y = np.asarray(labels, dtype=np.float32)
+    """Labels as ``(N, T)``: float32 (NaN = unknown), or uint8 0/1 kept as they are (pooled sets,
+    where every label is known: a quarter of the memory, no copy); a one-task ``(N,)`` vector
+    becomes one column."""
+    y = labels if isinstance(labels, np.ndarray) and labels.dtype == np.uint8 else np.asarray(labels, dtype=np.float32)
     y = y.reshape(len(y), -1)
     if y.shape[1] != n_tasks:
         raise ValueError(f"labels have {y.shape[1]} column(s) for a model with {n_tasks} task(s)")

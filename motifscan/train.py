@@ -215,7 +215,7 @@ def fit(
     rng = np.random.default_rng(seed)
     codes_t = torch.from_numpy(np.ascontiguousarray(train_codes))
     labels_t = torch.from_numpy(y_train)
-    valid_t = torch.from_numpy(y_valid).to(device)
+    valid_t = torch.from_numpy(y_valid).to(device).float()
     best_score, best_loss, best_state, best_epoch, waited = -np.inf, np.inf, None, 0, 0
     history: list[dict[str, float]] = []
     show = progress and sys.stderr.isatty() and log.isEnabledFor(logging.INFO)
@@ -230,7 +230,7 @@ def fit(
         for i in bar:
             idx = order[i : i + batch_size]
             x = one_hot_torch(codes_t[idx].to(device, non_blocking=True))
-            y = labels_t[idx].to(device)
+            y = labels_t[idx].to(device).float()  # uint8 labels (pooled sets) become floats a batch at a time
             optimiser.zero_grad(set_to_none=True)
             loss = loss_fn(model(x), y)
             loss.backward()

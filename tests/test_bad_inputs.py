@@ -460,6 +460,8 @@ CASES = [
     C("enrich-genome-background-fasta", "enrich {i}/peaks.fa --background genome -o {o}/e.tsv", 2, "peaks.fa",
       "--genome"),
     C("enrich-no-motifs", "enrich {i}/peaks.fa --motifs {i}/empty.meme -o {o}/e.tsv", 1, "empty.meme", "no motifs"),
+    C("enrich-headers-only", "enrich {i}/headers_only.fa -o {o}/e.tsv", 1, "headers_only.fa",
+      "narrowest motif"),
     C("enrich-controls-shorter-than-motifs", "enrich {i}/peaks.fa --background {i}/short.fa -o {o}/e.tsv", 1,
       "short.fa:record s1", "shorter than motif"),
 ]

@@ -15,6 +15,7 @@ from motifscan.codes import decode, reverse_complement
 from motifscan.data.tasks import build_task_set, task_specs
 from motifscan.errors import InputError, UsageError
 from motifscan.io.samplesheet import TaskSpec, read_samplesheet
+from motifscan.data.tasks import with_genome
 from motifscan.metrics import auroc
 from motifscan.model import ModelConfig, MotifCNN, load_model
 from motifscan.metrics import task_metrics
@@ -143,6 +144,46 @@ def test_pooled_regions_are_labelled_by_summit_inside(pooled_genome):
     pos = y[: len(regions)]
     assert int(pos[:, 0].sum()) == 40 and int(pos[:, 1].sum()) == 40 and int((pos.sum(1) == 2).sum()) == 20
     assert (y[len(regions):] == 0).all() and len(y) == 120  # GC-matched background, one per region
+
+
+def test_pooled_labels_are_bytes_and_train_as_floats(pooled_genome):
+    """Pooled sets keep their labels as a uint8 0/1 matrix (every label is known); training on
+    it gives the very model float labels give."""
+    from motifscan.model import ModelConfig, MotifCNN
+    from motifscan.train import fit
+
+    genome, a, b = pooled_genome
+    ts = build_task_set([TaskSpec("a", str(a), genome=str(genome)), TaskSpec("b", str(b), genome=str(genome))],
+                        length=100, seed=0)
+    y = ts.data.labels
+    assert y.dtype == np.uint8 and set(np.unique(y)) <= {0, 1}
+    states = []
+    for labels in (y, y.astype(np.float32)):
+        torch.manual_seed(0)
+        model = MotifCNN(ModelConfig(n_filters=4, filter_width=9, seq_length=100, tasks=["a", "b"]))
+        fit(model, ts.data.codes[:80], labels[:80], ts.data.codes[80:], labels[80:], epochs=2, batch_size=16,
+            min_epochs=1, progress=False, device="cpu")
+        states.append(model.state_dict())
+    for k in states[0]:
+        assert torch.equal(states[0][k], states[1][k]), k
+
+
+def test_genome_option_applies_to_samplesheet_bed_tasks(pooled_genome, tmp_path):
+    """``train --samplesheet S --genome G``: G is every BED task's genome unless its row names one."""
+    genome, a, b = pooled_genome
+    sheet = tmp_path / "sheet.tsv"
+    sheet.write_text(f"name\tpeaks\na\t{a}\nb\t{b}\n")
+    model = tmp_path / "m.h5"
+    code = main(["train", "--samplesheet", str(sheet), "--genome", str(genome), "--filters", "4", "--filter-width",
+                 "9", "--length", "100", "--epochs", "1", "--valid-chroms", "chr2",
+                 "--test-chroms", "chr3", "-o", str(model), "--quiet"])
+    assert code == 0 and load_model(model).config.tasks == ["a", "b"]
+    other = tmp_path / "other.fa"
+    other.write_text("")
+    sheet.write_text(f"name\tpeaks\tgenome\na\t{a}\t{other}\nb\t{b}\t\n")
+    specs = with_genome(read_samplesheet(sheet), genome)
+    assert [s.genome for s in specs] == [str(other), str(genome)]
+    assert with_genome(specs, None) == specs
 
 
 def test_cli_trains_a_two_task_model_with_per_task_metrics(two_fastas, tmp_path):

@@ -56,3 +56,31 @@ def test_gc_matched_background(tmp_path):
     assert abs(gc_content(neg).mean() - gc_content(codes).mean()) < 0.05
     for iv in ivs:
         assert all(iv.end <= p.start or iv.start >= p.end for p in pos)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(0, 12), min_size=1, max_size=50), st.integers(1, 9), st.data())
+def test_closest_unused_equals_the_argmin_over_free_candidates(gcs, denom, data):
+    """The background matcher's fast queue picks what argmin over the unused candidates picks
+    (ties to the lowest index), target after target."""
+    from motifscan.data.negatives import _closest_unused
+
+    values = np.array(gcs) / denom
+    targets = np.array(data.draw(st.lists(st.integers(0, 12), min_size=1, max_size=len(gcs)))) / 7
+    used, want = np.zeros(len(values), bool), []
+    for t in targets:
+        free = np.flatnonzero(~used)
+        best = free[np.argmin(np.abs(values[free] - t))]
+        used[best] = True
+        want.append(best)
+    assert _closest_unused(values, targets).tolist() == want
+
+
+def test_window_counts_across_blocks():
+    from motifscan.data.negatives import _window_counts
+
+    rng = np.random.default_rng(5)
+    hit = rng.random(5000) < 0.4
+    starts = np.sort(rng.integers(0, 4800, 300))
+    want = [int(hit[s : s + 200].sum()) for s in starts]
+    assert _window_counts(hit, starts, 200, block=333).tolist() == want

@@ -200,6 +200,19 @@ def test_a_set_commits_all_or_nothing(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["a.tsv", "b.bed"]
 
 
+def test_folders_a_failed_set_made_are_taken_back(tmp_path, monkeypatch):
+    def refused(src, dst):
+        raise OSError(errno.EIO, "rename refused", os.fspath(dst))
+
+    monkeypatch.setattr(os, "replace", refused)
+    with pytest.raises(OSError, match="rename refused"):
+        with output_set() as outs:
+            outs.makedirs(tmp_path / "a" / "b")
+            with atomic_open(tmp_path / "a" / "b" / "x.txt") as fh:
+                fh.write("x")
+    assert os.listdir(tmp_path) == []
+
+
 def test_writer_finish_failing_leaves_no_temporary(tmp_path):
     """The issue's suspicion: AtomicWriter.__exit__ skipped its exit stack when finish() raised."""
     from motifscan.io.writer import TextWriter

@@ -197,13 +197,15 @@ def task_inputs(positives, task_names, samplesheet, genome, negatives, *, what: 
     Shared by train, evaluate and export: several peak files (names from ``--task-names`` or the
     file stems) or ``--samplesheet``; ``what`` names the peak files' argument in messages.
     """
-    from ..data.tasks import task_specs
+    from ..data.tasks import task_specs, with_genome
     from ..io.samplesheet import read_samplesheet
 
     if samplesheet:
         if positives or task_names:
             raise UsageError(f"give {what} or --samplesheet, not both")
-        return read_samplesheet(samplesheet)
+        if genome is not None and not Path(genome).exists():
+            raise UsageError(f"input file not found: {genome}")
+        return with_genome(read_samplesheet(samplesheet), genome)
     if not positives:
         raise UsageError(f"no {what} given", hint="give a peak file (FASTA or BED), several for a multi-task "
                                                   "model, or --samplesheet TSV")

@@ -364,10 +364,10 @@ def build_labelled_set(
 def row_labels(labels: np.ndarray) -> np.ndarray:
     """One 0/1 label per row: ``labels`` itself for one task, else 1 if the row is positive for any
     task (unknown labels count as 0); splits stratify on it."""
-    labels = np.asarray(labels, dtype=np.float32)
+    labels = np.asarray(labels)
     if labels.ndim == 1:
-        return labels
-    return (np.nan_to_num(labels, nan=0.0).max(axis=1) > 0).astype(np.float32)
+        return labels.astype(np.float32)
+    return (labels > 0).any(axis=1).astype(np.float32)  # NaN > 0 is False: no float copy of (N, T)
 
 
 def _task_without_class(labels: np.ndarray, parts: dict[str, np.ndarray],

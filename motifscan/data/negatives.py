@@ -245,6 +245,68 @@ def gc_content(codes: np.ndarray) -> np.ndarray:
     return np.where(acgt > 0, gc / np.maximum(acgt, 1), 0.5)
 
 
+def _closest_unused(values: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """For each target in turn, the unused candidate whose value is closest (ties: the lowest
+    index), then used: what ``argmin(|values[free] - target|)`` over the free candidates gives,
+    in about O(log) per target instead of O(candidates).
+
+    Candidates with equal values form a queue (lowest index first); only the nearest non-empty
+    value below and above a target can hold the closest candidate (found through union-find
+    links that skip used-up values).
+    """
+    distinct, group = np.unique(values, return_inverse=True)
+    G = len(distinct)
+    order = np.argsort(group, kind="stable")  # candidate indices by value, ascending index within
+    bounds = np.r_[0, np.cumsum(np.bincount(group, minlength=G))]
+    head = bounds[:-1].copy()  # next unused position of each value's queue
+    down = list(range(G + 1))  # down[g + 1]: nearest non-empty value <= g (0: none)
+    up = list(range(G + 1))    # up[g]: nearest non-empty value >= g (G: none)
+
+    def root(link: list, i: int) -> int:
+        r = i
+        while link[r] != r:
+            r = link[r]
+        while link[i] != r:
+            link[i], i = r, link[i]
+        return r
+
+    out = np.empty(len(targets), dtype=np.int64)
+    at = np.searchsorted(distinct, targets).tolist()
+    dv = distinct.tolist()
+    for j, t in enumerate(targets.tolist()):
+        lo, hi = root(down, at[j]) - 1, root(up, at[j])
+        best, pick, best_d = -1, -1, np.inf
+        for g in (lo, hi):
+            if 0 <= g < G:
+                d, c = abs(dv[g] - t), int(order[head[g]])
+                if d < best_d or (d == best_d and c < best):
+                    best, pick, best_d = c, g, d
+        if best < 0:
+            raise ValueError("more targets than candidates")
+        head[pick] += 1
+        if head[pick] == bounds[pick + 1]:  # used up: skip it from now on
+            down[pick + 1], up[pick] = pick, pick + 1
+        out[j] = best
+    return out
+
+
+def _window_counts(hit: np.ndarray, starts: np.ndarray, length: int, block: int = 1 << 24) -> np.ndarray:
+    """``hit[s : s + length].sum()`` for every ``s`` of ``starts`` (sorted), from running counts
+    taken a block at a time (a chromosome's running counts would take 4-8 bytes a base)."""
+    pos = np.r_[starts, starts + length]
+    out = np.empty(len(pos), dtype=np.int64)
+    carry = 0
+    for b0 in range(0, len(hit) + 1, block):
+        b1 = min(b0 + block, len(hit))
+        sel = np.flatnonzero((pos >= b0) & (pos <= b1))
+        cs = np.r_[0, np.cumsum(hit[b0:b1], dtype=np.int64)]
+        out[sel] = carry + cs[pos[sel] - b0]
+        carry += int(cs[-1])
+        if b1 == len(hit):
+            break
+    return out[len(starts):] - out[: len(starts)]
+
+
 def gc_matched_background(
     genome: IndexedFasta,
     positives: Sequence[Interval],
@@ -294,25 +356,27 @@ def gc_matched_background(
         max_end_before = np.maximum.accumulate(occ[:, 1])
         overlaps = (j > 0) & (max_end_before[np.maximum(j - 1, 0)] > starts)
         starts = starts[~overlaps]
-        cand = np.stack([genome.fetch(chrom, int(s), int(s) + length) for s in starts]) if len(starts) else np.zeros((0, length), np.uint8)
-        ok = (cand == N_CODE).mean(axis=1) <= max_n_fraction if len(cand) else np.zeros(0, bool)
-        starts, cand = starts[ok], cand[ok]
+        # candidates' N and GC counts from the chromosome's running counts (read once): no
+        # candidate is copied out, so 20 candidates per positive cost no memory at atlas size
+        seq = genome.fetch(chrom, 0, size)
+        n_n = _window_counts(seq == N_CODE, starts, length)
+        ok = n_n / length <= max_n_fraction
+        starts, n_n = starts[ok], n_n[ok]
         if len(starts) < need:
             raise InputError(
                 f"could not find {need} background regions on {chrom} (found {len(starts)})",
                 path=genome.path,
                 hint="use --negatives shuffle, or give negatives with --negatives FILE",
             )
-        cand_gc = gc_content(cand)
-        used = np.zeros(len(starts), dtype=bool)
-        for k in range(ratio):
-            for i in idx:
-                free = np.flatnonzero(~used)
-                best = free[np.argmin(np.abs(cand_gc[free] - target_gc[i]))]
-                used[best] = True
-                row = k * len(positives) + i
-                chosen_iv[row] = Interval(chrom, int(starts[best]), int(starts[best]) + length, f"bg_{chrom}:{starts[best]}")
-                chosen_codes[row] = cand[best]
+        gc = _window_counts((seq == 1) | (seq == 2), starts, length)
+        acgt = length - n_n
+        cand_gc = np.where(acgt > 0, gc / np.maximum(acgt, 1), 0.5)  # as gc_content
+        picks = _closest_unused(cand_gc, target_gc[np.tile(np.asarray(idx), ratio)])
+        for j, best in enumerate(picks.tolist()):
+            row = (j // len(idx)) * len(positives) + idx[j % len(idx)]
+            chosen_iv[row] = Interval(chrom, int(starts[best]), int(starts[best]) + length, f"bg_{chrom}:{starts[best]}")
+        rows = np.asarray([(k * len(positives) + i) for k in range(ratio) for i in idx], dtype=np.int64)
+        chosen_codes[rows] = seq[starts[picks][:, None] + np.arange(length)]
     log.info(
         "background negatives: %d GC-matched regions (positives GC %.3f, background GC %.3f)",
         len(chosen_iv), float(target_gc.mean()), float(gc_content(chosen_codes).mean()),

@@ -31,6 +31,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..codes import LETTERS, N_CODE
 from ..kernels.methods import MOTIF_METHODS, motif_method
 from .motif_bank import LOOKAHEAD_Q, LOOKAHEAD_Q_LONG, DenseBank, LookaheadIndex, MotifBank, hit_dtype
 
@@ -272,7 +273,6 @@ def scan_threads() -> int:
     return max(1, min(8, torch.get_num_threads()))
 
 
-_LETTERS = np.frombuffer(b"ACGTN", dtype=np.uint8)
 
 
 def scan_batch(bank: MotifBank, batch, method: str = "auto") -> tuple[np.ndarray, dict[int, str], np.ndarray]:
@@ -335,7 +335,7 @@ def scan_batch(bank: MotifBank, batch, method: str = "auto") -> tuple[np.ndarray
         inside = j < w[:, None]
         c = flat[np.clip(idx, 0, len(flat) - 1)]
         c = np.where(rev & (c < 4), 3 - c, c)
-        letters = np.where(inside, _LETTERS[np.minimum(c, 4)], 0).astype(np.uint8)
+        letters = np.where(inside, LETTERS[np.minimum(c, N_CODE)], 0).astype(np.uint8)
         out["seq"] = letters.view(f"S{bank.max_width}").reshape(-1)
         order = np.lexsort((out["strand"], out["motif"], out["start"], out["record"]))
         out = out[order]

@@ -32,11 +32,10 @@ from ..io.fimo import HitSink
 from ..io.hits import HitsWriter
 from ..io.manifest import ShardManifest, file_entry, manifest_path, write_manifest
 from ..io.motif_formats import read_motifs
-from ..io.outputs import hit_output_format, output_format, task_path
-from ..io.peaks import PeakWriter, SignificantPeakWriter
+from ..io.outputs import MODEL_FORMATS, WindowTarget, hit_output_format, output_format, task_path
+from ..io.peaks import SignificantPeakWriter
 from ..io.reads import is_alignment_file
 from ..io.records import RecordsWriter, TaggedBamWriter
-from ..io.tracks import BedGraphWriter, BigWigWriter
 from ..model import MotifCNN
 from ..motifs.pwm import Motif
 from ..stats.null import WindowNull
@@ -224,13 +223,12 @@ def scan_model(
             window_writers, peak_writers = [], []
             for column, suffix in columns:
                 target = _task_file(out.output, suffix)
-                if fmt == "bedgraph":
-                    writer = BedGraphWriter(target, window, windows.stride, column=column)
-                elif fmt == "bigwig":
-                    writer = BigWigWriter(target, window, windows.stride, source.sizes, column=column)
-                else:
+                if fmt == "peaks":  # peaks may carry significance: the scan's own peak writer
                     writer = _peak_writer(target, window, windows, column, significance, inputs.shard is not None)
                     peak_writers.append(writer)
+                else:
+                    writer = MODEL_FORMATS[fmt].writer(target, WindowTarget(window, windows.stride, windows.threshold,
+                                                                            source.sizes, column))
                 window_writers.append(stack.enter_context(writer))
                 if out.peaks is not None:
                     peaks = _peak_writer(_task_file(out.peaks, suffix), window, windows, column, significance,
@@ -344,7 +342,7 @@ def check_fdr_output(out: OutputOptions, windows: WindowOptions) -> None:
 def _peak_writer(path, window: int, windows: WindowOptions, column: int, significance: WindowSignificance | None,
                  shard: bool):
     if significance is None:
-        return PeakWriter(path, window, windows.threshold, column=column)
+        return MODEL_FORMATS["peaks"].writer(path, WindowTarget(window, windows.stride, windows.threshold, None, column))
     # a shard's q-values need every shard's counts: it hands its counts and candidates to gather
     counts = (lambda: significance.counts.counts[column]) if shard else None
     return SignificantPeakWriter(path, window, column=column, candidate=significance.candidate(windows.fdr),

@@ -1,0 +1,153 @@
+"""Atlas-size multi-task training: many BED tasks pooled on one genome, memory and time per sequence.
+
+Usage::
+
+    python benchmarks/atlas_bench.py                                  # 100 and 16 tasks x 15,000 peaks, 200 Mbp
+    python benchmarks/atlas_bench.py --tasks 100,16 --peaks 1500 --mbp 20 --epochs 2
+
+Simulates a genome of ``--mbp`` Mbp (random ACGT, chromosomes of 25 Mbp or fewer) and, for each
+``T`` of ``--tasks``, ``T`` narrowPeak files of ``--peaks`` peaks each: half on planted sites of
+the task's motif (CTCF's consensus for task 0, a random 12-mer for the others, 8 motifs shared
+round-robin so tasks overlap as real factors do), half at random positions. A samplesheet names
+the tasks without a genome column, and ``motifscan train --samplesheet sheet.tsv --genome g.fa
+--epochs E`` runs in a fresh process (pooled regions, GC-matched background negatives,
+``chr2`` held out for validation and ``chr3`` for test). Reported per ``T``: pooled sequences,
+training sequences, seconds per epoch, CPU seconds and peak RSS (VmHWM) of the whole process,
+milliseconds per training sequence per epoch (wall, and the whole process's CPU: on a shared
+machine the CPU figure is the one to compare across ``T``), and the test AUROC per task (min,
+median, max).
+
+The machine is shared: compare the runs of one invocation (they run back to back).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+_CHILD = r"""
+import json, resource, sys, time
+from motifscan.cli._base import main
+t = time.perf_counter()
+code = main(sys.argv[1:])
+wall = time.perf_counter() - t
+ru = resource.getrusage(resource.RUSAGE_SELF)
+hwm = [int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:")]
+print(json.dumps({"code": code, "wall": wall, "cpu_s": ru.ru_utime + ru.ru_stime, "rss_mb": hwm[0] / 1024}))
+"""
+
+CTCF = "CCGCGNGGNGGCAG".replace("N", "A")
+
+
+def write_genome(path: Path, mbp: float, seed: int = 0) -> dict[str, np.ndarray]:
+    """Random codes per chromosome (kept to plant sites), written at the end by :func:`save`."""
+    rng = np.random.default_rng(seed)
+    total = int(mbp * 1e6)
+    n = max(4, int(np.ceil(total / 25e6)))
+    return {f"chr{i + 1}": rng.integers(0, 4, total // n, dtype=np.uint8) for i in range(n)}
+
+
+def save(path: Path, chroms: dict[str, np.ndarray]) -> None:
+    lut = np.frombuffer(b"ACGT", dtype=np.uint8)
+    with open(path, "wb") as fh:
+        for name, codes in chroms.items():
+            seq = lut[codes].tobytes()
+            fh.write(f">{name}\n".encode() + b"".join(seq[i : i + 60] + b"\n" for i in range(0, len(seq), 60)))
+
+
+def plant_tasks(chroms: dict[str, np.ndarray], work: Path, n_tasks: int, n_peaks: int, seed: int = 1) -> Path:
+    """Write one narrowPeak per task and a samplesheet (name, peaks); plants the sites."""
+    rng = np.random.default_rng(seed)
+    motifs = [np.frombuffer(CTCF.encode(), np.uint8)] + [rng.choice(np.frombuffer(b"ACGT", np.uint8), 12)
+                                                          for _ in range(7)]
+    code = {ord(c): i for i, c in enumerate("ACGT")}
+    motifs = [np.array([code[b] for b in m], np.uint8) for m in motifs]
+    names = list(chroms)
+    sizes = np.array([len(chroms[c]) for c in names])
+    rows = [f"name\tpeaks"]
+    for t in range(n_tasks):
+        m = motifs[t % len(motifs)]
+        which = rng.choice(len(names), n_peaks, p=sizes / sizes.sum())
+        centre = (rng.random(n_peaks) * (sizes[which] - 2000)).astype(np.int64) + 1000
+        planted = np.arange(n_peaks) < n_peaks // 2
+        lines = []
+        for c in np.unique(which):
+            sel = np.flatnonzero((which == c) & planted)
+            pos = centre[sel][:, None] - len(m) // 2 + np.arange(len(m))
+            chroms[names[c]][pos] = m
+        order = np.lexsort((centre, which))
+        for k in order.tolist():
+            c, s = names[which[k]], int(centre[k])
+            lines.append(f"{c}\t{s - 100}\t{s + 100}\tt{t}_{k}\t0\t.\t5\t-1\t-1\t100\n")
+        bed = work / f"task{t}.narrowPeak"
+        bed.write_text("".join(lines))
+        rows.append(f"task{t}\t{bed}")
+    sheet = work / f"sheet_{n_tasks}.tsv"
+    sheet.write_text("\n".join(rows) + "\n")
+    return sheet
+
+
+def train(sheet: Path, genome: Path, work: Path, epochs: int, extra: list[str]) -> dict:
+    out, metrics = work / "atlas.h5", work / "atlas.json"
+    args = ["train", "--samplesheet", str(sheet), "--genome", str(genome), "-o", str(out), "--metrics", str(metrics),
+            "--epochs", str(epochs), "--valid-chroms", "chr2", "--test-chroms", "chr3", *extra]
+    res = subprocess.run([sys.executable, "-c", _CHILD, *args], capture_output=True, text=True)
+    if res.returncode != 0:
+        raise SystemExit(f"train failed: {res.stderr[-3000:]}")
+    info = json.loads(res.stdout.strip().splitlines()[-1])
+    m = json.loads(metrics.read_text())
+    split = re.search(r"(\d+) sequences:.*train (\d+), valid (\d+), test (\d+)", res.stderr)
+    n_all, n_train = (int(split.group(1)), int(split.group(2))) if split else (None, None)
+    aurocs = np.array([v["auroc"] for v in m["test"]["tasks"].values()], dtype=float)
+    epoch_s = m.get("epoch_seconds")
+    return {"sequences": n_all, "train_sequences": n_train, "epoch_seconds": epoch_s,
+            "ms_per_train_sequence": round(1e3 * epoch_s / n_train, 4) if epoch_s and n_train else None,
+            "cpu_ms_per_train_sequence_epoch": round(1e3 * info["cpu_s"] / (n_train * epochs), 4) if n_train else None,
+            "wall_s": round(info["wall"], 1), "cpu_s": round(info["cpu_s"], 1), "peak_rss_mb": round(info["rss_mb"]),
+            "test_auroc_min_median_max": [round(float(np.nanmin(aurocs)), 3), round(float(np.nanmedian(aurocs)), 3),
+                                          round(float(np.nanmax(aurocs)), 3)]}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--tasks", default="100,16", help="Comma-separated task counts, run in this order.")
+    ap.add_argument("--peaks", type=int, default=15_000, help="Peaks per task.")
+    ap.add_argument("--mbp", type=float, default=200)
+    ap.add_argument("--epochs", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--dir")
+    args = ap.parse_args()
+    work = Path(args.dir or tempfile.mkdtemp(prefix="atlas_bench_"))
+    work.mkdir(parents=True, exist_ok=True)
+    extra = ["--threads", str(args.threads)] if args.threads else []
+    results: dict = {"mbp": args.mbp, "peaks_per_task": args.peaks, "load_before": os.getloadavg()[0], "runs": {}}
+    for n_tasks in [int(x) for x in args.tasks.split(",")]:
+        chroms = write_genome(work / "g.fa", args.mbp)
+        sheet = plant_tasks(chroms, work, n_tasks, args.peaks)
+        genome = work / f"g_{n_tasks}.fa"
+        save(genome, chroms)
+        del chroms
+        results["runs"][str(n_tasks)] = train(sheet, genome, work, args.epochs, extra)
+        for p in work.glob("g_*.fa*"):
+            p.unlink()
+    runs = results["runs"]
+    if "16" in runs and len(runs) > 1:
+        for key in ("ms_per_train_sequence", "cpu_ms_per_train_sequence_epoch"):
+            base = runs["16"][key]
+            for r in runs.values():
+                if base and r[key]:
+                    r[key + "_vs_16_tasks"] = round(r[key] / base, 3)
+    results["load_after"] = os.getloadavg()[0]
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
