@@ -819,3 +819,26 @@ def test_unreachable_motifs_are_named_and_the_rest_scanned(command, inputs, tmp_
     assert "2 motifs cannot reach" in err and "flat1, flat2" in err
     body = [ln.split("\t") for ln in out.read_text().splitlines()[1:]]
     assert body and all("good" in row for row in body)
+
+
+def test_mnv_as_long_as_the_window_is_flagged_not_called_mismatch(inputs, tmp_path, restore_logger):
+    """An MNV whose REF matches the genome but is as long as the window (60 here) or longer gets its
+    own ref_check, not ``mismatch``; a shorter one is scored as before."""
+    chr1 = "".join(ln.strip() for ln in (inputs / "genome.fa").read_text().split(">chr2")[0].splitlines()[1:])
+    comp = str.maketrans("ACGT", "CATG")
+    rows = []
+    for pos, k in ((1001, 59), (2001, 60), (3001, 90)):
+        ref = chr1[pos - 1 : pos - 1 + k]
+        rows.append(f"chr1\t{pos}\tm{k}\t{ref}\t{ref.translate(comp)}\t.\t.\t.\n")
+    head = "".join(ln for ln in (inputs / "good.vcf").read_text().splitlines(keepends=True) if ln.startswith("#"))
+    vcf = tmp_path / "mnv.vcf"
+    vcf.write_text(head + "".join(rows))
+    out = tmp_path / "e.tsv"
+    assert main(["variants", str(inputs / "model.h5"), str(vcf), "--genome", str(inputs / "genome.fa"), "-o",
+                 str(out), "--device", "cpu", "--quiet"]) == 0
+    table = [ln.split("\t") for ln in out.read_text().splitlines()]
+    col = table[0].index("ref_check")
+    checks = {r[2]: r[col] for r in table[1:]}
+    assert checks == {"m59": "ok", "m60": "longer_than_window", "m90": "longer_than_window"}
+    scored = {r[2]: r[col + 1] for r in table[1:]}
+    assert scored["m59"] != "" and scored["m60"] == "" and scored["m90"] == ""
