@@ -34,7 +34,7 @@ from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
-from ..atomic import check_output_path
+from ..atomic import check_distinct, check_output_path, writes_outputs
 from ..data.datasets import is_fasta, iter_records
 from ..data.negatives import gc_matched_background, shuffle_copies
 from ..errors import InputError, UsageError
@@ -465,6 +465,7 @@ def build_bank(motifs: Sequence[Motif], options: EnrichOptions) -> MotifBank:
     return bank
 
 
+@writes_outputs
 def enrich_sets(
     sets: Sequence[PeakSet],
     output: str | os.PathLike,
@@ -476,7 +477,9 @@ def enrich_sets(
     """:func:`enrich` for several peak sets, each against its own background; one bank for all.
 
     With one set the outputs are the paths given; with several, each set's are the paths with
-    its name before the suffix (:func:`set_output_path`: ``enrichment.ctcf.tsv``, ...).
+    its name before the suffix (:func:`set_output_path`: ``enrichment.ctcf.tsv``, ...). Every
+    output of every set appears together, or none does (a later set's failure included); an
+    output that is the same file as an input is refused before any work.
     """
     if not sets:
         raise UsageError("no peak sets given")
@@ -490,11 +493,17 @@ def enrich_sets(
     def out(p, n):
         return None if p is None else (Path(p) if one else set_output_path(p, n))
 
+    written = []
     for s in sets:  # every output path checked before any work
-        for p in (out(output, s.name), out(plot, s.name), out(sites, s.name)):
+        for opt, p in (("-o", out(output, s.name)), ("--plot", out(plot, s.name)), ("--sites", out(sites, s.name))):
             if p is not None:
-                check_output_path(p)
+                check_output_path(p, option=opt)
+                written.append((opt, p))
     motif_file = load_motifs_path(options.motifs)
+    read = [("--motifs", motif_file), ("--genome", options.genome), ("--background", options.background)]
+    for s in sets:
+        read += [(f"PEAKS ({s.name})", s.peaks), ("--background", s.background), ("--genome", s.genome)]
+    check_distinct(read, written)
     motifs = read_motifs(motif_file)  # refuses a file without motifs
     for s in sets:
         check_inputs(s, options, motifs)
