@@ -40,7 +40,7 @@ from ..errors import InputError, UsageError
 from ..io.fasta import IndexedFasta
 from ..io.intervals import Interval, check_chromosomes
 from ..io.variants import (
-    Allele, AlleleStats, AnnotatedVcfWriter, BreaksWriter, EffectsWriter, iter_alleles, vcf_contigs,
+    REF_CHECKS, Allele, AlleleStats, AnnotatedVcfWriter, BreaksWriter, EffectsWriter, iter_alleles, vcf_contigs,
 )
 from ..model import MotifCNN
 from ..kernels.jit import njit
@@ -184,7 +184,10 @@ class _ModelVariantScorer:
             if a.chrom not in sizes:
                 checks[i] = "contig_missing"
             elif len(a.ref) == len(a.alt):
-                subs.append(i)
+                if len(a.ref) >= self.window:  # no window both holds the allele and has context
+                    checks[i] = "longer_than_window"
+                else:
+                    subs.append(i)
             else:
                 full.append(i)
         if subs:
@@ -480,7 +483,7 @@ def score_variants(
     compute = resolve_compute(run.device, "substitutions", method=run.conv_method, precision=run.precision)
     scorer = _ModelVariantScorer(model.to(compute.device).eval(), fa, window, compute.device, compute.method, options.ref_from)
     stats = AlleleStats()
-    counts = {c: 0 for c in ("ok", "mismatch", "n_in_window", "contig_missing")}
+    counts = {c: 0 for c in REF_CHECKS}
     t0 = time.perf_counter()
     null = _null(scorer, fa, options, model.config.rc_sharing)
 
@@ -620,7 +623,9 @@ def _log_counts(out: dict, output) -> None:
         log.info("%s (<DEL>, *, breakends, N) skipped", plural(out["symbolic"], "symbolic ALT"))
     for key, text in (("mismatch", "REF disagrees with the genome (ref_check=mismatch)"),
                       ("contig_missing", "contig not in the genome (ref_check=contig_missing)"),
-                      ("n_in_window", "window holds N or runs off the contig (ref_check=n_in_window)")):
+                      ("n_in_window", "window holds N or runs off the contig (ref_check=n_in_window)"),
+                      ("longer_than_window", "MNV as long as the window or longer, not scored "
+                                             "(ref_check=longer_than_window; give a longer --window)")):
         if out.get(key):
             (log.info if key == "n_in_window" else log.warning)("%s: %s", plural(out[key], "allele"), text)
 
@@ -853,6 +858,7 @@ def motif_variants(
     _check_contigs(vcf, fa)
     bank = MotifBank(motif_list, background=resolve_background(options.background), pseudocount=options.pseudocount,
                      pvalue=options.pvalue, range_=options.pssm_range)
+    bank.check_reachable(motifs if isinstance(motifs, (str, os.PathLike)) else None)
     compute = resolve_compute(run.device, "motifs", method=options.method)
     if compute.method == "lookahead":
         bank.lookahead_index()

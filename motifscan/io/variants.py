@@ -34,7 +34,9 @@ __all__ = [
 ]
 
 #: Values of the ``ref_check`` column.
-REF_CHECKS = ("ok", "mismatch", "n_in_window", "contig_missing")
+#: ``longer_than_window`` (model mode): an MNV as long as the scoring window or longer, which no
+#: window can hold with context; not scored (give a longer ``--window``).
+REF_CHECKS = ("ok", "mismatch", "n_in_window", "contig_missing", "longer_than_window")
 _DNA = frozenset("ACGTNacgtn")
 _ACGT = frozenset("ACGTacgt")
 
@@ -417,7 +419,7 @@ class AnnotatedVcfWriter(AtomicWriter):
                      f'({name}) of the window centred on the variant, alternative allele">',
                      f'##INFO=<ID={keys[2]},Number=A,Type=Float,Description="motifscan: {keys[1]} - {keys[0]}">']
         meta.append('##INFO=<ID=MS_CHECK,Number=A,Type=String,Description="motifscan: reference check '
-                    '(ok, mismatch, n_in_window, contig_missing)">')
+                    f'({", ".join(REF_CHECKS)})">')
         meta.append(f"##motifscanVersion={__version__}")
         if command:
             meta.append("##motifscanCommand=" + " ".join(command.split()))  # one header line

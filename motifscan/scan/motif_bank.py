@@ -178,6 +178,30 @@ class MotifBank:
             for i in self.unreachable
         ]
 
+    def check_reachable(self, path=None) -> None:
+        """Warn (one line, naming them) about motifs that cannot reach the p-value, which report
+        nothing; raise :class:`~motifscan.errors.InputError` when no motif can (nothing to scan).
+
+        Parameters
+        ----------
+        path
+            The motif file, named in the error.
+        """
+        if not len(self.unreachable):
+            return
+        ids = [self.motifs[i].id for i in self.unreachable]
+        if len(ids) == len(self.motifs):
+            best = ", ".join(f"{self.motifs[i].id} {self.pssms[i].min_pvalue:.2g}" for i in self.unreachable[:5])
+            raise InputError(
+                f"no motif can reach p <= {self.pvalue:g} in any window (best possible p-values: {best}"
+                + (" ...)" if len(ids) > 5 else ")"),
+                path=path, hint="raise --pvalue, or give longer or more specific motifs",
+            )
+        log.warning("%d motif%s cannot reach p <= %g in any window and report nothing: %s%s", len(ids),
+                    "" if len(ids) == 1 else "s", self.pvalue, ", ".join(ids[:5]), " ..." if len(ids) > 5 else "")
+        for line in self.describe_unreachable():
+            log.debug(line)
+
     def pvalues(self, motif_idx: np.ndarray, scores: np.ndarray) -> np.ndarray:
         """p-values of hits (scores at or above their motif's cutoff) from the exact tables."""
         tab, base, lo, hi = self._flat_tables()

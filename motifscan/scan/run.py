@@ -479,12 +479,7 @@ def scan_motifs(
     t0 = time.perf_counter()
     bank = MotifBank(motif_list, background=bg, pseudocount=options.pseudocount, pvalue=options.pvalue,
                      range_=options.pssm_range)
-    if len(bank.unreachable):
-        ids = [motif_list[i].id for i in bank.unreachable]
-        log.warning("%s cannot reach p <= %g in any window and report nothing: %s%s",
-                    plural(len(ids), "motif"), options.pvalue, ", ".join(ids[:5]), " ..." if len(ids) > 5 else "")
-        for line in bank.describe_unreachable():
-            log.debug(line)
+    bank.check_reachable(motifs if isinstance(motifs, (str, os.PathLike)) else None)
     compute = resolve_compute(run.device, "motifs", method=options.method)
     dev, lookahead = compute.device, compute.method == "lookahead"
     if lookahead:
