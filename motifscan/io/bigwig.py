@@ -249,40 +249,52 @@ class BigWigStream:
         fh.write(b"\0" * 8)                               # number of data blocks
 
     def _write_chrom_tree(self) -> None:
-        """The chromosome B+ tree: keys (names, sorted bytewise) -> (id, size)."""
-        names = sorted((c.encode(), i, n) for i, (c, n) in enumerate(self.sizes))
-        key_size = max(1, max(len(k) for k, _i, _n in names))
-        block = max(1, min(NODE_SIZE, len(names)))
+        """The chromosome B+ tree: keys (names, sorted bytewise) -> (id, size).
+
+        Built with numpy (a draft assembly has 10^6 names): leaves of ``block`` items, each level
+        above holding the first key of each node below, written from the root down.
+        """
+        keys = np.array([c.encode() for c, _n in self.sizes])
+        key_size = max(1, keys.dtype.itemsize)
+        keys = keys.astype(f"S{key_size}")
+        order = np.argsort(keys, kind="stable")  # bytewise, as the format wants (names are unique)
+        n = len(order)
+        block = max(1, min(NODE_SIZE, n))
         fh = self.fh
-        fh.write(struct.pack("<IIIIQQ", BPT_MAGIC, block, key_size, 8, len(names), 0))
-        # levels from the leaves up: each level's nodes hold the first key of each child
-        levels = [[names[i : i + block] for i in range(0, len(names), block)]]
-        while len(levels[-1]) > 1:
-            below = levels[-1]
-            levels.append([below[i : i + block] for i in range(0, len(below), block)])
-        # written from the root down; offsets of each level's nodes computed first
-        base = fh.tell()
-        # a node: 4 bytes, then per item the key and 8 bytes (id + size, or a child's offset)
-        sizes = [[4 + (key_size + 8) * len(nd) for nd in nodes] for nodes in reversed(levels)]
-        offsets, pos = [], base
-        for level_sizes in sizes:
-            offsets.append([])
-            for s in level_sizes:
-                offsets[-1].append(pos)
-                pos += s
-        top_down = list(reversed(levels))
-        for depth, nodes in enumerate(top_down):
-            leaf = depth == len(top_down) - 1
-            for j, nd in enumerate(nodes):
-                fh.write(struct.pack("<BBH", 1 if leaf else 0, 0, len(nd)))
-                for k, child in enumerate(nd):
-                    if leaf:
-                        key, tid, size = child
-                        fh.write(key.ljust(key_size, b"\0") + struct.pack("<II", tid, size))
-                    else:
-                        first = _first_key(child)
-                        child_offset = offsets[depth + 1][j * block + k]
-                        fh.write(first.ljust(key_size, b"\0") + struct.pack("<Q", child_offset))
+        fh.write(struct.pack("<IIIIQQ", BPT_MAGIC, block, key_size, 8, n, 0))
+        leaf = np.empty(n, np.dtype([("key", f"S{key_size}"), ("tid", "<u4"), ("size", "<u4")]))
+        leaf["key"], leaf["tid"], leaf["size"] = keys[order], order, self._lengths[order]
+        # node counts per level, from the leaves up; each level above holds one item per node below
+        counts = [n]
+        while counts[-1] > block:
+            counts.append(-(-counts[-1] // block))
+        item = key_size + 8
+        # byte offset of every node, level by level from the root
+        pos = fh.tell()
+        starts = []
+        for c in reversed(counts):
+            nodes = -(-c // block)
+            starts.append(pos + np.arange(nodes, dtype=np.int64) * (4 + block * item))
+            pos += 4 * nodes + c * item
+        starts.reverse()  # starts[k]: offsets of the nodes of level k (0: leaves)
+        # (only the last node of a level may hold fewer items, so offsets are uniform before it)
+        first_keys = [keys[order]]
+        for k in range(1, len(counts)):
+            first_keys.append(first_keys[-1][::block])
+        out = []
+        for k in reversed(range(len(counts))):
+            c = counts[k]
+            if k == 0:
+                items = leaf
+            else:
+                items = np.empty(c, np.dtype([("key", f"S{key_size}"), ("child", "<u8")]))
+                items["key"], items["child"] = first_keys[k - 1][::block], starts[k - 1]
+            raw = items.tobytes()
+            for j, lo in enumerate(range(0, c, block)):
+                hi = min(lo + block, c)
+                out.append(struct.pack("<BBH", 1 if k == 0 else 0, 0, hi - lo))
+                out.append(raw[lo * item : hi * item])
+        fh.write(b"".join(out))
 
     # -- data ------------------------------------------------------------------------------
     def add(self, chrom: str, start: int, span: int, step: int, values: np.ndarray) -> None:
@@ -592,13 +604,6 @@ def _merge_bins(rec: np.ndarray, reduction: int) -> np.ndarray:
     out["sum"] = np.add.reduceat(rec["sum"].astype(np.float64), idx)
     out["sumsq"] = np.add.reduceat(rec["sumsq"].astype(np.float64), idx)
     return out
-
-
-def _first_key(node) -> bytes:
-    """The smallest key under a B+ tree node (a list of leaf items or of child nodes)."""
-    while isinstance(node, list):
-        node = node[0]
-    return node[0]
 
 
 def _bin_values(tid: int | np.ndarray, a: np.ndarray, span: int, v: np.ndarray, reduction: int) -> np.ndarray:

@@ -33,7 +33,7 @@ from ..io.hits import HitsWriter
 from ..io.manifest import ShardManifest, file_entry, manifest_path, write_manifest
 from ..io.motif_formats import read_motifs
 from ..io.outputs import MODEL_FORMATS, WindowTarget, hit_output_format, output_format, task_path
-from ..io.peaks import SignificantPeakWriter
+from ..io.peaks import SignificantPeakWriter, sidecar_path
 from ..io.reads import is_alignment_file
 from ..io.records import RecordsWriter, TaggedBamWriter
 from ..model import MotifCNN
@@ -197,6 +197,10 @@ def scan_model(
     written = _files_written(out, columns, mode)
     if inputs.shard is not None and mode == "windows":
         written += [("-o's shard manifest", manifest_path(_task_file(out.output, s))) for _c, s in columns]
+        if significance is not None:  # each shard's peak p-values, for gather
+            written += [(f"{opt}'s p-values", sidecar_path(_task_file(path, s))) for _c, s in columns
+                        for path, opt in ((out.output, "-o"), (out.peaks, "--peaks"))
+                        if path is not None and (opt == "--peaks" or fmt == "peaks")]
     check_distinct(_model_inputs(model.source, input_path, inputs), written)
     if len(columns) > 1:
         for path, opt in ((out.output, "-o"), (out.peaks, "--peaks")):
@@ -290,7 +294,7 @@ def scan_model(
                              "(SEQ is '*')", path=input_path,
                              hint="scan a BAM/CRAM that keeps read sequences, or a FASTA of the reads")
     if inputs.shard is not None and in_windows:
-        _write_manifests(model, out, columns, fmt, window, windows, inputs, run, getattr(source, "sizes", None))
+        _write_manifests(model, out, columns, fmt, window, windows, inputs, run, getattr(source, "sizes", None), null)
     stats = dict(scanner.stats)
     stats.update(getattr(source, "stats", {}))
     stats["bases"] = progress.done
@@ -364,7 +368,8 @@ def _model_digest(model: MotifCNN) -> str:
 
 
 def _write_manifests(model: MotifCNN, out: OutputOptions, columns, fmt: str, window: int, windows: WindowOptions,
-                     inputs: InputOptions, run: RunOptions, sizes: dict[str, int] | None) -> None:
+                     inputs: InputOptions, run: RunOptions, sizes: dict[str, int] | None,
+                     null: WindowNull | None = None) -> None:
     """Beside each track of a shard: what gathering needs to check the set (:mod:`motifscan.io.manifest`)."""
     outputs = current_output_set()
     regions = None
@@ -378,6 +383,8 @@ def _write_manifests(model: MotifCNN, out: OutputOptions, columns, fmt: str, win
         "chroms": list(inputs.chroms) if inputs.chroms else None, "regions": regions,
         "skip_masked": inputs.skip_masked,
         "genome": None if sizes is None else _digest("".join(f"{c}\t{n}\n" for c, n in sizes.items()).encode()),
+        # shards with p-values: one null, one FDR, one kind of track value
+        "null": None if null is None else null.digest(), "fdr": windows.fdr, "track_value": windows.track_value,
     }
     for column, suffix in columns:
         track = _task_file(out.output, suffix)
@@ -385,6 +392,9 @@ def _write_manifests(model: MotifCNN, out: OutputOptions, columns, fmt: str, win
         if out.peaks is not None:
             peaks = _task_file(out.peaks, suffix)
             files["peaks"] = file_entry(peaks, outputs.written(peaks))
+            if null is not None:
+                side = sidecar_path(peaks)
+                files["pvalues"] = file_entry(side, outputs.written(side))
         settings = {**common, "task": model.config.tasks[column]}
         write_manifest(track, ShardManifest.new((inputs.shard.index, inputs.shard.count), settings, files))
 

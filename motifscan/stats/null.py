@@ -239,6 +239,16 @@ class WindowNull:
                 out[idx, t] = lp
         return np.clip(out, MIN_LOG_P, 0.0)
 
+    def digest(self) -> str:
+        """sha256 of the null's arrays and tasks (the same null gives the same digest)."""
+        import hashlib
+
+        h = hashlib.sha256("\t".join(self.tasks).encode())
+        for key, value in sorted(self.to_arrays().items()):
+            h.update(key.encode())
+            h.update(np.ascontiguousarray(value).tobytes())
+        return h.hexdigest()
+
     def to_arrays(self) -> dict[str, np.ndarray]:
         """Flat arrays (for HDF5): ``edges``, ``sizes`` and ``s{S}/t{T}/...`` of each null."""
         d: dict[str, np.ndarray] = {"edges": self.edges, "sizes": self.sizes}
