@@ -702,16 +702,20 @@ class _MotifVariantScorer:
             padded[i, : len(s)] = s
         widths = self.bank.widths[motif]
         seg_len = np.array([len(x) for x in segs], dtype=np.int64)
-        cols = np.arange(Wmax)[None, None, :]
+        # pairs by motif width: a block's windows are as wide as its widest motif, not the bank's
+        order = np.argsort(widths, kind="stable")
         for a in range(0, n, PAIR_BLOCK):
             b = min(n, a + PAIR_BLOCK)
-            si, w = seg_idx[a:b], widths[a:b]
+            sel = order[a:b]
+            si, w = seg_idx[sel], widths[sel]
+            Wb = int(w.max())
+            cols = np.arange(Wb)[None, None, :]
             lo = spans[si, 0] - w + 1  # first window start overlapping the span
             n_win = spans[si, 1] - spans[si, 0] + w - 1
             inside = cols < w[:, None, None]
             # windows in pieces of about PAIR_CELLS (pair, window, column) cells: a long allele
             # (a 30 kb indel) costs its length in time, not its length x the block in memory
-            step = max(1, PAIR_CELLS // ((b - a) * Wmax))
+            step = max(1, PAIR_CELLS // ((b - a) * Wb))
             best_s = np.full((2, b - a), -1, dtype=np.int64)
             start_s = np.zeros((2, b - a), dtype=np.int64)
             for o0 in range(0, int(n_win.max()), step):
@@ -719,13 +723,13 @@ class _MotifVariantScorer:
                 starts = lo[:, None] + offs[None, :]  # (p, O)
                 ok = (offs[None, :] < n_win[:, None]) & (starts >= 0)
                 idx = np.clip(starts[..., None] + cols, 0, padded.shape[1] - 1)
-                codes = padded[si[:, None, None], idx]  # (p, O, Wmax)
+                codes = padded[si[:, None, None], idx]  # (p, O, Wb)
                 has_n = ((codes > 3) & inside).any(axis=2)
                 ok &= ~has_n & (starts + w[:, None] <= seg_len[si][:, None])
                 c4 = np.minimum(codes, 3).astype(np.int64)
                 for s in (0, 1):
-                    f = self.motif_filters[motif[a:b], s]
-                    vals = np.take_along_axis(self.mats[f][:, None, :, :], c4[..., None], axis=3)[..., 0]
+                    f = self.motif_filters[motif[sel], s]
+                    vals = np.take_along_axis(self.mats[f][:, None, :Wb, :], c4[..., None], axis=3)[..., 0]
                     tot = np.where(ok, vals.sum(axis=2), -1)  # zero-padded columns add nothing
                     arg = tot.argmax(axis=1)
                     top = tot[np.arange(b - a), arg]
@@ -733,9 +737,9 @@ class _MotifVariantScorer:
                     best_s[s] = np.where(better, top, best_s[s])
                     start_s[s] = np.where(better, starts[np.arange(b - a), arg], start_s[s])
             rev = best_s[1] > best_s[0]  # the forward strand wins ties
-            score[a:b] = np.where(rev, best_s[1], best_s[0])
-            start[a:b] = np.where(rev, start_s[1], start_s[0])
-            strand[a:b] = rev.astype(np.int8)
+            score[sel] = np.where(rev, best_s[1], best_s[0])
+            start[sel] = np.where(rev, start_s[1], start_s[0])
+            strand[sel] = rev.astype(np.int8)
         return score, start, strand
 
     def _matched(self, seg: np.ndarray, start: int, width: int, strand: int) -> str:
