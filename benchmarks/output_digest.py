@@ -8,8 +8,8 @@ Usage::
 
 Runs a fixed set of ``motifscan`` commands (simulate, train, evaluate, export in every motif
 format, compare, model scans to bedGraph / bigWig / peaks / hits / records / tagged BAM, sharded
-and restricted scans, motif-file scans to TSV / BED / GFF3) on seeded inputs made here, then
-prints one ``sha256  file`` line per output file (sorted; text files with a volatile line, such
+and restricted scans, motif-file scans to TSV / BED / GFF3, enrich) on seeded inputs made here,
+then prints one ``sha256  file`` line per output file (sorted; text files with a volatile line, such
 as a header naming the command line, are digested without it). Everything runs on the CPU with
 one thread, so trained models are reproducible.
 """
@@ -126,6 +126,8 @@ def main() -> int:
         run(["scan", "twelve.meme", g, "-o", out, "--quiet"], w)
     run(["scan", "twelve.meme", g, "-o", "hits_dense.tsv", "--motif-method", "dense", "--bg", "uniform", "--quiet"], w)
     run(["scan", "twelve.meme", "reads.sam", "-o", "read_hits.tsv", "--quiet"], w)
+    run(["enrich", str(CTCF_FA), "--motifs", "twelve.meme", "-o", "enrichment.tsv", "--sites", "enrich_sites.tsv",
+         "--quiet"], w)
     if not args.skip_train:
         run(["train", str(CTCF_FA), "-o", "small.h5", "--filters", "16", "--epochs", "4", "--seed", "0",
              "--threads", "1", "--quiet", "--metrics", "small_metrics.json"], w)

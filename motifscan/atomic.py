@@ -419,12 +419,23 @@ class OutputSet:
         self._temps: list[Path] = []  # every temporary of the set, removed unless renamed
         self._pending: list[Path] = []  # targets being written (not staged yet)
         self._scratch: list[Path] = []  # targets of scratch files (spills) made in this set
+        self._made: list[Path] = []  # folders this set created (the outermost of each makedirs)
         self.committed = False
 
     @property
     def targets(self) -> list[Path]:
         """The outputs staged so far, in order."""
         return [t for _tmp, t in self._staged]
+
+    def makedirs(self, folder: str | os.PathLike) -> Path:
+        """Create ``folder`` and its missing parents (``mkdir -p``), taken back if the set fails."""
+        folder = Path(folder)
+        missing = [f for f in [*reversed(folder.absolute().parents), folder.absolute()] if not f.exists()]
+        for f in missing:
+            f.mkdir(exist_ok=True)
+        if missing:
+            self._made.append(missing[0])
+        return folder
 
     def written(self, target: str | os.PathLike) -> Path | None:
         """The finished temporary staged for ``target`` (to read back before the commit), or ``None``."""
@@ -487,6 +498,8 @@ class OutputSet:
             self.committed = True
         finally:
             self._clean()
+            if not self.committed:
+                self._remove_made()
 
     def _rename_all(self) -> None:
         staged = sorted(self._staged, key=lambda p: (p[1].name.endswith(INDEX_SUFFIXES), self._staged.index(p)))
@@ -536,8 +549,14 @@ class OutputSet:
                     os.replace(backups[index], index)
 
     def abort(self) -> None:
-        """Remove every temporary; no target is touched."""
+        """Remove every temporary and every folder the set made; no target is touched."""
         self._clean()
+        self._remove_made()
+
+    def _remove_made(self) -> None:
+        for folder in reversed(self._made):
+            shutil.rmtree(folder, ignore_errors=True)
+        self._made.clear()
 
     def _clean(self) -> None:
         for tmp in self._temps:

@@ -22,6 +22,7 @@ from .errors import InputError
 __all__ = [
     "ALPHABET",
     "N_CODE",
+    "LETTERS",
     "INVALID",
     "encode",
     "decode",
@@ -48,6 +49,8 @@ _LUT_BYTES = _LUT.tobytes()
 
 _COMPLEMENT = np.array([3, 2, 1, 0, N_CODE], dtype=np.uint8)
 _DECODE = np.frombuffer(b"ACGTN", dtype=np.uint8)
+#: ASCII letter of each code (``LETTERS[codes]``; codes above 4 must be clipped first).
+LETTERS = _DECODE
 _LOWER = np.zeros(256, dtype=bool)
 _LOWER[ord("a") : ord("z") + 1] = True
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -292,17 +291,8 @@ def write_evaluation(
         The three files, in ``out_dir``.
     """
     out = Path(out_dir)
-    made: list[Path] = []  # folders created here, outermost first
-    try:
-        for folder in [*reversed(out.absolute().parents), out.absolute()]:
-            if not folder.exists():
-                folder.mkdir()
-                made.append(folder)
-        with output_set():  # the three files are renamed into place together, at the end
-            plot_curves(evaluation.labels, evaluation.scores, out, title=title, tasks=evaluation.tasks or None)
-            write_metrics(evaluation.metrics, out / "metrics.json")
-    except BaseException:
-        if made:
-            shutil.rmtree(made[0], ignore_errors=True)  # made[0] holds every other folder made here
-        raise
+    with output_set() as outputs:  # the three files are renamed into place together, at the end
+        outputs.makedirs(out)  # taken back, with its new parents, if anything fails
+        plot_curves(evaluation.labels, evaluation.scores, out, title=title, tasks=evaluation.tasks or None)
+        write_metrics(evaluation.metrics, out / "metrics.json")
     return [out / name for name in EVALUATION_FILES]

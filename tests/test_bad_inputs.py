@@ -30,7 +30,7 @@ import torch
 from motifscan.cli._base import main
 from motifscan.model import FORMAT_VERSION, ModelConfig, MotifCNN, save_model
 
-from memory_helpers import cli_peak_mb, load_peak_mb, needs_proc
+from memory_helpers import cli_peak_mb, load_peak_mb
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMS = {"chr1": 5000, "chr2": 3000}
@@ -174,6 +174,9 @@ def inputs(tmp_path_factory) -> Path:
     (d / "empty.meme").write_bytes(b"")
     (d / "zero.jaspar").write_text(">MA0001.1 x\nA [ ]\nC [ ]\nG [ ]\nT [ ]\n")
     (d / "negative.jaspar").write_text(">MA0001.1 x\nA [ 1 2 ]\nC [ 1 -2 ]\nG [ 1 2 ]\nT [ 1 2 ]\n")
+    flat = ("MOTIF flat1\nletter-probability matrix: alength= 4 w= 1 nsites= 20 E= 0\n" + UNIFORM +
+            "MOTIF flat2\nletter-probability matrix: alength= 4 w= 2 nsites= 20 E= 0\n" + UNIFORM * 2)
+    (d / "flat.meme").write_text(MEME_HEAD + flat)
     (d / "rows.transfac").write_text("AC  M1\nID  m1\nP0  A C G T\n01  1 2 3\nXX\n//\n")
     (d / "rows.motif").write_text(">ACG\tm1\t3.0\n0.2 0.3 0.5\n")
 
@@ -361,6 +364,10 @@ CASES = [
       "negative.meme:line 12", "negative"),
     C("motif-not-normalised", "scan {i}/unnormalised.meme {i}/genome.fa -o {o}/h.tsv", 1,
       "unnormalised.meme:line 12", "sum to 2"),
+    C("motif-none-reach-pvalue-scan", "scan {i}/flat.meme {i}/genome.fa -o {o}/h.tsv", 1, "flat.meme",
+      "no motif can reach p <= 0.0001", "flat1", "--pvalue"),
+    C("motif-none-reach-pvalue-variants", "variants {i}/flat.meme {i}/good.vcf --genome {i}/genome.fa -o {o}/b.tsv", 1,
+      "flat.meme", "no motif can reach", "flat2"),
     C("motif-zero-width-meme", "compare {i}/zero.meme -o {o}/m.tsv", 1, "zero.meme:line 11", "w= 0"),
     C("motif-zero-width-jaspar", "simulate -o {o}/g.fa --truth {o}/t.bed --motifs {i}/zero.jaspar", 1,
       "zero.jaspar:line 1", "zero width"),
@@ -453,6 +460,8 @@ CASES = [
     C("enrich-genome-background-fasta", "enrich {i}/peaks.fa --background genome -o {o}/e.tsv", 2, "peaks.fa",
       "--genome"),
     C("enrich-no-motifs", "enrich {i}/peaks.fa --motifs {i}/empty.meme -o {o}/e.tsv", 1, "empty.meme", "no motifs"),
+    C("enrich-headers-only", "enrich {i}/headers_only.fa -o {o}/e.tsv", 1, "headers_only.fa",
+      "narrowest motif"),
     C("enrich-controls-shorter-than-motifs", "enrich {i}/peaks.fa --background {i}/short.fa -o {o}/e.tsv", 1,
       "short.fa:record s1", "shorter than motif"),
 ]
@@ -646,7 +655,6 @@ def test_stale_fasta_index_is_rebuilt(inputs, tmp_path, restore_logger):
 
 # ---------------------------------------------------------------- memory bounded by the input
 
-@needs_proc
 def test_unused_huge_attribute_is_not_read(inputs, tmp_path):
     """A model file carrying a 200 MB attribute nobody uses loads in the memory of a plain model."""
     padded = tmp_path / "padded.h5"
@@ -791,3 +799,46 @@ def test_sizes_from_chrom_sizes_or_fai(inputs, tmp_path):
     (tmp_path / "bad.sizes").write_text("chr1\t5000\nchr2\n")
     with pytest.raises(InputError, match="line 2"):
         read_sizes(tmp_path / "bad.sizes")
+
+
+@pytest.mark.parametrize("command", ["scan", "variants"])
+def test_unreachable_motifs_are_named_and_the_rest_scanned(command, inputs, tmp_path, capsys, restore_logger):
+    """Motifs that cannot reach --pvalue are named in one warning; the others still report."""
+    head = (inputs / "flat.meme").read_text()
+    site = "ACGTTGCA"
+    rows = "".join(" ".join("0.97" if b == x else "0.01" for x in "ACGT") + "\n" for b in site)
+    mixed = tmp_path / "mixed.meme"
+    mixed.write_text(head + f"MOTIF good\nletter-probability matrix: alength= 4 w= {len(site)} nsites= 20 E= 0\n"
+                     + rows)
+    out = tmp_path / "out.tsv"
+    args = [str(inputs / "genome.fa")] if command == "scan" else [str(inputs / "good.vcf"), "--genome",
+                                                                  str(inputs / "genome.fa")]
+    extra = ["--pvalue", "0.01"] if command == "variants" else []
+    assert main([command, str(mixed), *args, "-o", str(out), *extra]) == 0
+    err = capsys.readouterr().err
+    assert "2 motifs cannot reach" in err and "flat1, flat2" in err
+    body = [ln.split("\t") for ln in out.read_text().splitlines()[1:]]
+    assert body and all("good" in row for row in body)
+
+
+def test_mnv_as_long_as_the_window_is_flagged_not_called_mismatch(inputs, tmp_path, restore_logger):
+    """An MNV whose REF matches the genome but is as long as the window (60 here) or longer gets its
+    own ref_check, not ``mismatch``; a shorter one is scored as before."""
+    chr1 = "".join(ln.strip() for ln in (inputs / "genome.fa").read_text().split(">chr2")[0].splitlines()[1:])
+    comp = str.maketrans("ACGT", "CATG")
+    rows = []
+    for pos, k in ((1001, 59), (2001, 60), (3001, 90)):
+        ref = chr1[pos - 1 : pos - 1 + k]
+        rows.append(f"chr1\t{pos}\tm{k}\t{ref}\t{ref.translate(comp)}\t.\t.\t.\n")
+    head = "".join(ln for ln in (inputs / "good.vcf").read_text().splitlines(keepends=True) if ln.startswith("#"))
+    vcf = tmp_path / "mnv.vcf"
+    vcf.write_text(head + "".join(rows))
+    out = tmp_path / "e.tsv"
+    assert main(["variants", str(inputs / "model.h5"), str(vcf), "--genome", str(inputs / "genome.fa"), "-o",
+                 str(out), "--device", "cpu", "--quiet"]) == 0
+    table = [ln.split("\t") for ln in out.read_text().splitlines()]
+    col = table[0].index("ref_check")
+    checks = {r[2]: r[col] for r in table[1:]}
+    assert checks == {"m59": "ok", "m60": "longer_than_window", "m90": "longer_than_window"}
+    scored = {r[2]: r[col + 1] for r in table[1:]}
+    assert scored["m59"] != "" and scored["m60"] == "" and scored["m90"] == ""

@@ -242,3 +242,32 @@ def test_scan_fdr_builds_a_null_when_none_is_given(world, tmp_path, capsys, monk
     assert out.exists()
     code, msg = _error(capsys, ["scan", str(MODEL), str(genome), "-o", str(tmp_path / "t.bw"), "--fdr", "0.05"])
     assert code == 2 and "--fdr chooses peaks" in msg
+
+
+def test_multi_task_models_get_one_null_per_task(world, tmp_path):
+    import torch
+
+    from motifscan.model import MotifCNN, ModelConfig
+    from motifscan.scan.options import RunOptions
+
+    _d, genome, _model, _calib = world
+    torch.manual_seed(0)
+    model = MotifCNN(ModelConfig(n_filters=6, filter_width=9, seq_length=60, tasks=["x", "y"])).eval()
+    calib = calibrate(model, genome, CalibrateOptions(mbp=0.6, min_stratum=500), run=RunOptions(device="cpu"))
+    assert calib.null.tasks == ("x", "y") and all(len(row) == 2 for row in calib.null.nulls)
+    for t in range(2):  # each task's held-out shuffles are calibrated against its own null
+        assert 0.5e-2 < (calib.heldout_log_p[:, t] <= math.log(1e-2)).mean() < 2e-2
+    stats = scan_model(model, genome, OutputOptions(tmp_path / "t.bedGraph", peaks=tmp_path / "p.bed"),
+                       windows=WindowOptions(threshold=0.0, track_value="pvalue"), inputs=_chr2(), null=calib.null)
+    assert stats["peaks"] >= 2
+    for task in ("x", "y"):
+        peaks = [ln.split("\t") for ln in (tmp_path / f"p.{task}.bed").read_text().splitlines()]
+        assert peaks and all(float(p[7]) >= float(p[8]) >= 0 for p in peaks)  # -log10 p >= -log10 q
+        track = (tmp_path / f"t.{task}.bedGraph").read_text().splitlines()
+        assert max(float(ln.split("\t")[3]) for ln in track) >= float(peaks[0][7]) - 1e-4
+
+
+def _chr2():
+    from motifscan.scan.options import InputOptions
+
+    return InputOptions(chroms=("chr2",))

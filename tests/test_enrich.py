@@ -272,6 +272,33 @@ def test_cli_writes_table_sites_and_plot_for_each_set(ctcf_records, tmp_path):
         assert sum(1 for r in read_fasta(tmp_path / f"{name}.fa")) == n
 
 
+def test_sets_are_one_output_set_and_never_overwrite_inputs(ctcf_records, tmp_path, monkeypatch):
+    """A failure in a later set leaves no table of an earlier one; -o equal to PEAKS is refused."""
+    import motifscan.interpret.enrich as job
+
+    motifs = [m for m in read_motifs(jaspar_path()) if m.id.split(".")[0] in ("MA0139", "MA0079")]
+    write_motifs(motifs, tmp_path / "m.meme")
+    a = _write(tmp_path / "a.fa", ctcf_records[:30])
+    b = _write(tmp_path / "b.fa", ctcf_records[30:60])
+    real, calls = job._enrich_one, []
+
+    def second_fails(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise OSError("injected failure in the second set")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(job, "_enrich_one", second_fails)
+    assert main(["enrich", str(a), str(b), "--motifs", str(tmp_path / "m.meme"), "-o", str(tmp_path / "e.tsv"),
+                 "--quiet"]) != 0
+    assert len(calls) == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.fa", "b.fa", "m.meme"]
+    monkeypatch.undo()
+    before = a.read_bytes()
+    assert main(["enrich", str(a), "--motifs", str(tmp_path / "m.meme"), "-o", str(a), "--quiet"]) == 2
+    assert a.read_bytes() == before
+
+
 def test_genome_background_draws_gc_matched_regions_away_from_peaks(tmp_path):
     rng = np.random.default_rng(5)
     genome = write_fasta(tmp_path / "g.fa", ["chr1", "chr2"],

@@ -77,7 +77,7 @@ CASES = {
     "train": (["--debug", "train", "{w}/peaks.fa", "-o", "{o}/model.h5", "--metrics", "{o}/metrics.json",
                "--length", "100", "--filters", "16", "--filter-width", "12", "--epochs", "5000",
                "--patience", "5000", "--batch-size", "16", "--device", "cpu", "--threads", "1"],
-              ["model.h5", "metrics.json"], "epoch 1:"),
+              ["model.h5", "metrics.json"], "epoch 1 of"),
 }
 PARAMS = [("scan-model", signal.SIGINT), ("scan-model", signal.SIGTERM), ("scan-motifs", signal.SIGTERM),
           ("scan-bigwig-stdin", signal.SIGINT),

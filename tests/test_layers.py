@@ -4,6 +4,7 @@ and break when a module imports a layer above it (so the check itself can fail).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -73,3 +74,45 @@ def test_an_upward_import_breaks_the_contract(tmp_path):
     assert "motifscan.model -> motifscan.cli" in res.stdout
     assert "motifscan.kernels.conv -> motifscan.data.datasets" in res.stdout
     assert "Contracts: 2 kept, 3 broken." in res.stdout, res.stdout
+
+
+def _layout_tree() -> str:
+    """The code block of the README's Layout section."""
+    text = (REPO / "README.md").read_text()
+    section = text[text.index("## Layout\n"):]
+    return section.split("```")[1]
+
+
+def _named_in_layout(tree: str) -> set[str]:
+    """Modules the tree names: ``PKG/`` entries' words (``PKG.word``) and top-level ``NAME.py`` words."""
+    names, package = set(), None
+    for line in tree.splitlines():
+        stripped = line.strip()
+        if not stripped or line.startswith(("motifscan/", "models/", "workflows/", "examples/", "tests/")):
+            continue
+        head = stripped.split()[0]
+        if line.startswith("  ") and not line.startswith("   ") and head.endswith("/"):
+            package = head[:-1]  # a new package entry
+        elif line.startswith("  ") and not line.startswith("   "):
+            package = None  # a line of top-level modules
+        words = re.findall(r"[A-Za-z_][A-Za-z0-9_]*(?:\.py)?", stripped)
+        names |= {f"motifscan.{w[:-3]}" for w in words if w.endswith(".py")}
+        if package is not None:
+            names |= {f"motifscan.{package}.{w}" for w in words}
+    return names
+
+
+def test_every_module_is_named_in_the_readme_layout():
+    """A new module must be named in the README's Layout (the rule is written under the tree)."""
+    named = _named_in_layout(_layout_tree())
+    unnamed = sorted(m for m in _modules() - UNLAYERED
+                     if not m.endswith("__init__") and m.count(".") <= 2 and m not in named
+                     and not (m.count(".") == 1 and (REPO / "motifscan" / m.split(".")[1]).is_dir()))
+    assert not unnamed, f"name these modules in the README's Layout (see the rule below its tree): {unnamed}"
+
+
+def test_the_layout_check_can_fail():
+    tree = _layout_tree()
+    named = _named_in_layout(tree)
+    assert {"motifscan.kernels.conv", "motifscan.model", "motifscan.cli._inputs"} <= named
+    assert "motifscan.kernels.conv" not in _named_in_layout(tree.replace("conv,", "convolution,"))

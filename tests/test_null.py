@@ -174,3 +174,15 @@ def test_null_file_refusals(tmp_path):
         read_null(tmp_path / "other.h5")
     with pytest.raises(InputError, match="not found"):
         read_null(tmp_path / "missing.h5")
+
+
+def test_window_null_pvalues_are_its_score_nulls():
+    null = _tiny_null()
+    rng = np.random.default_rng(4)
+    x, gc = rng.uniform(size=(500, 2)), rng.uniform(0.25, 0.7, 500)
+    got = null.log_pvalues(x, gc)
+    stratum = assign_strata(gc, null.edges)
+    for t in range(2):
+        want = np.array([null.nulls[s][t].log_pvalues(score_statistic(np.array([v])))[0]
+                         for s, v in zip(stratum, x[:, t])])
+        assert np.array_equal(got[:, t], np.maximum(want, math.log(1e-300)))

@@ -140,3 +140,50 @@ def test_hits_and_records_text(tmp_path):
         "name\tlength\tscore\tscore_bound\tscore_open\tbest_position\tstrand\ttop_filter",
         "r1\t100\t0.25\t0.25\t0.5\t3\t+\tfilter1",
     ]
+
+
+def test_one_format_registry():
+    """The CLI's --format choices, the extension tables and the writers all come from the registry."""
+    import click
+
+    from motifscan.cli.scan import scan
+    from motifscan.io.outputs import FORMAT_CHOICES, HIT_FORMAT_TABLE, MODEL_FORMATS, WindowTarget, hit_output_format
+
+    (fmt_option,) = [p for p in scan.params if p.name == "fmt"]
+    assert isinstance(fmt_option.type, click.Choice) and tuple(fmt_option.type.choices) == FORMAT_CHOICES
+    assert set(FORMAT_CHOICES) == set(MODEL_FORMATS) | set(HIT_FORMAT_TABLE)
+    for table, lookup in ((MODEL_FORMATS, output_format), (HIT_FORMAT_TABLE, hit_output_format)):
+        for spec in table.values():
+            for ext in spec.extensions:
+                assert lookup(f"out{ext}") == spec.name
+            assert lookup("x.unknown", spec.name) == spec.name
+    windows = [s for s in MODEL_FORMATS.values() if s.mode == "windows"]
+    assert windows and all(s.writer is not None for s in windows)
+    assert all(s.writer is None for s in MODEL_FORMATS.values() if s.mode != "windows")
+
+
+def test_window_writers_from_the_registry(tmp_path):
+    from motifscan.io.outputs import MODEL_FORMATS, WindowTarget
+
+    target = WindowTarget(window=10, stride=5, threshold=0.5, sizes={"chr1": 100})
+    for spec in MODEL_FORMATS.values():
+        if spec.writer is not None:
+            path = tmp_path / f"x{spec.extensions[0]}"
+            with spec.writer(path, target) as w:
+                assert type(w).__module__.startswith("motifscan.io.")
+            assert path.exists()
+
+
+def test_break_rows_are_written_by_column_name(tmp_path):
+    from motifscan.io.variants import BREAK_COLUMNS, BreaksWriter
+
+    path = tmp_path / "b.tsv"
+    with BreaksWriter(path) as w:
+        w.write([{"chrom": "chr1", "pos": "5", "ref_check": "mismatch"},
+                 {c: c.upper() for c in reversed(BREAK_COLUMNS)}])
+        with pytest.raises(ValueError, match="not motif-mode columns"):
+            w.write([{"chrom": "chr1", "pvalue": "0.1"}])
+    header, short, full = path.read_text().splitlines()
+    assert header.split("\t") == BREAK_COLUMNS
+    assert short.split("\t") == ["chr1", "5", "", "", "", "mismatch"] + [""] * (len(BREAK_COLUMNS) - 6)
+    assert full.split("\t") == [c.upper() for c in BREAK_COLUMNS]

@@ -16,7 +16,7 @@ from motifscan.cli._base import main
 from motifscan.io.fasta import IndexedFasta
 from motifscan.io.variants import effect_columns, p_texts
 from motifscan.metrics import auroc
-from motifscan.model import ModelConfig, MotifCNN, load_model
+from motifscan.model import ModelConfig, MotifCNN, load_model, save_model
 from motifscan.scan.options import RunOptions, VariantOptions
 from motifscan.interpret.variant_null import VariantNull, sample_null_snvs
 from motifscan.interpret.variants import _ModelVariantScorer, score_variants
@@ -281,3 +281,24 @@ def test_p_texts_keep_tiny_pvalues():
     txt = p_texts(np.array([np.nan, 0.0, np.log(0.0123456), -np.inf, -1000.0]))
     assert txt[:4] == ["", "1", "0.0123", "0"]
     assert txt[4] == "5.08e-435"  # -1000 / ln 10 = -434.29...
+
+
+def test_cli_options(genome, tmp_path, caplog):
+    """--null-variants and --seed reach the null; a negative size is a usage error (exit 2); with
+    a motif file they are ignored with a warning."""
+    fa, seqs = genome
+    vcf = _vcf(tmp_path / "v.vcf", _rows(seqs, 50, 5), CHROMS)
+    model = tmp_path / "m.h5"
+    save_model(_model(), model)
+    args = ["variants", str(model), str(vcf), "--genome", str(fa), "--quiet"]
+    assert main([*args, "-o", str(tmp_path / "a.tsv"), "--null-variants", "900", "--seed", "4"]) == 0
+    _score(_model(), vcf, fa, tmp_path / "b.tsv", n=900, seed=4)
+    assert (tmp_path / "a.tsv").read_bytes() == (tmp_path / "b.tsv").read_bytes()
+    assert main([*args, "-o", str(tmp_path / "c.tsv"), "--null-variants", "-1"]) == 2
+    assert not (tmp_path / "c.tsv").exists()
+    from motifscan.motifs import jaspar_path
+
+    motif_args = ["variants", str(jaspar_path()), str(vcf), "--genome", str(fa), "-o", str(tmp_path / "d.tsv")]
+    with caplog.at_level("WARNING", logger="motifscan"):
+        assert main([*motif_args, "--null-variants", "5"]) == 0
+    assert "--null-variants applies to models" in caplog.text

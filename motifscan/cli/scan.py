@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 
 from ..errors import InputError, UsageError
+from ..io.outputs import FORMAT_CHOICES
 
 from ..scan.options import (
     CONV_METHODS,
@@ -54,7 +55,7 @@ def check_genome_input(path: str) -> None:
               help="Models: windows (sliding-window track or peaks) or records (one score per record or "
                    "read) [default: records for BAM/CRAM/SAM input or a .tsv output, else windows; the "
                    "log names the mode chosen].")
-@click.option("--format", "fmt", type=click.Choice(["bedgraph", "bigwig", "peaks", "tsv", "bed", "gff3"]),
+@click.option("--format", "fmt", type=click.Choice(FORMAT_CHOICES),
               help="Output format, when the extension does not say.")
 @click.option("--task", help="Multi-task models: write only this task's (name or 0-based index) track and peaks [default: one file per "
                              "task, OUT.TASK.EXT].")

@@ -34,11 +34,11 @@ from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
-from ..atomic import check_output_path
+from ..atomic import check_distinct, check_output_path, writes_outputs
 from ..data.datasets import is_fasta, iter_records
 from ..data.negatives import gc_matched_background, shuffle_copies
 from ..errors import InputError, UsageError
-from ..io.enrichment import SitesWriter, write_enrichment
+from ..io.enrichment import SitesWriter, format_log_value, write_enrichment
 from ..io.fasta import IndexedFasta, read_fasta
 from ..io.intervals import Interval, parse_region_name, read_intervals
 from ..io.motif_formats import read_motifs
@@ -246,7 +246,7 @@ def _resolve_background(background, peaks: Path, genome, peaks_are_fasta: bool) 
 def check_inputs(peak_set: PeakSet, options: EnrichOptions, motifs: Sequence[Motif]) -> None:
     """Refuse, before any work, what cannot give a table: one clear error per problem.
 
-    Empty or unreadable peaks, BED without a genome, a genome background without a genome, a
+    Empty or unreadable peaks (or FASTA peaks all shorter than any motif), BED without a genome, a genome background without a genome, a
     background that is no file, and control sequences shorter than the widest motif (a control
     that cannot hold a site would make every motif look enriched).
     """
@@ -257,6 +257,10 @@ def check_inputs(peak_set: PeakSet, options: EnrichOptions, motifs: Sequence[Mot
     if not fasta and genome is None:
         raise UsageError(f"{peaks} is not FASTA, so it is read as BED and needs --genome FASTA")
     bg = _resolve_background(background, peaks, genome, fasta)
+    narrowest = min(m.width for m in motifs)
+    if fasta and not any(len(rec) >= narrowest for rec in read_fasta(peaks)):
+        raise InputError(f"no sequence is as long as the narrowest motif ({narrowest} bp), so no site can be found",
+                         path=peaks, hint="give the peaks' sequences")
     if bg in BACKGROUNDS:
         return
     widest = int(np.argmax([m.width for m in motifs]))
@@ -270,15 +274,15 @@ def check_inputs(peak_set: PeakSet, options: EnrichOptions, motifs: Sequence[Mot
 
 
 # ---------------------------------------------------------------------------- counting
-def _sites_of_batch(bank: MotifBank, batch, writer: SitesWriter | None) -> np.ndarray:
+def _sites_of_batch(bank: MotifBank, batch, writer: SitesWriter) -> np.ndarray:
     """Presence per (sequence, motif) from the full hit scan, writing every site on the way."""
-    flat, starts, ends = pack_sequences([b[1] for b in batch])
+    flat, starts, _ = pack_sequences([b[1] for b in batch])
     s, f, sc, _ = scan_codes(bank, flat, "lookahead")
     seq = np.searchsorted(starts, s, side="right") - 1
     motif = bank.filter_motif[f]
     present = np.zeros((len(batch), len(bank.motifs)), dtype=np.uint8)
     present[seq, motif] = 1
-    if writer is not None and len(s):
+    if len(s):
         strand = bank.filter_strand[f]
         order = np.lexsort((strand, motif, s))
         s, seq, motif, strand, sc = s[order], seq[order], motif[order], strand[order], sc[order]
@@ -367,7 +371,8 @@ def _comments(result: EnrichResult, options: EnrichOptions, motif_file: Path) ->
           "genome": f"{options.controls} GC-matched genomic region(s) per peak, away from the peaks"}
     return [
         f"motifscan enrich: {result.n_pos} peaks, {result.n_neg} controls "
-        f"({bg.get(result.background, result.background)}); motifs: {motif_file} ({len(result.motifs)} tested)",
+        f"({bg.get(result.background, Path(result.background).name)}); motifs: {motif_file.name} "
+        f"({len(result.motifs)} tested)",
         f"a sequence has a motif when its best site (either strand) has FIMO p <= {options.pvalue:g}",
         "pvalue: Fisher's exact test, one-sided (enrichment), peaks vs controls with a site; "
         "evalue = pvalue x motifs tested; qvalue: Benjamini-Hochberg over the motifs tested",
@@ -447,14 +452,8 @@ def _enrich_one(peak_set: PeakSet, bank: MotifBank, output: Path, options: Enric
     log.info("%s: %d peaks vs %d controls, %d motifs in %.1f s; %d with q <= 0.05; top: %s %s (q = %s)",
              peak_set.name, n_pos, n_neg, len(bank.motifs), time.perf_counter() - t0,
              int((result.log_qvalue <= math.log(0.05)).sum()), bank.motifs[best].id, bank.motifs[best].alt,
-             _fmt_log(result.log_qvalue[best]))
+             format_log_value(float(result.log_qvalue[best])))
     return result
-
-
-def _fmt_log(log_x: float) -> str:
-    from ..io.enrichment import format_log_value
-
-    return format_log_value(float(log_x))
 
 
 def build_bank(motifs: Sequence[Motif], options: EnrichOptions) -> MotifBank:
@@ -466,6 +465,7 @@ def build_bank(motifs: Sequence[Motif], options: EnrichOptions) -> MotifBank:
     return bank
 
 
+@writes_outputs
 def enrich_sets(
     sets: Sequence[PeakSet],
     output: str | os.PathLike,
@@ -477,7 +477,9 @@ def enrich_sets(
     """:func:`enrich` for several peak sets, each against its own background; one bank for all.
 
     With one set the outputs are the paths given; with several, each set's are the paths with
-    its name before the suffix (:func:`set_output_path`: ``enrichment.ctcf.tsv``, ...).
+    its name before the suffix (:func:`set_output_path`: ``enrichment.ctcf.tsv``, ...). Every
+    output of every set appears together, or none does (a later set's failure included); an
+    output that is the same file as an input is refused before any work.
     """
     if not sets:
         raise UsageError("no peak sets given")
@@ -491,11 +493,17 @@ def enrich_sets(
     def out(p, n):
         return None if p is None else (Path(p) if one else set_output_path(p, n))
 
+    written = []
     for s in sets:  # every output path checked before any work
-        for p in (out(output, s.name), out(plot, s.name), out(sites, s.name)):
+        for opt, p in (("-o", out(output, s.name)), ("--plot", out(plot, s.name)), ("--sites", out(sites, s.name))):
             if p is not None:
-                check_output_path(p)
+                check_output_path(p, option=opt)
+                written.append((opt, p))
     motif_file = load_motifs_path(options.motifs)
+    read = [("--motifs", motif_file), ("--genome", options.genome), ("--background", options.background)]
+    for s in sets:
+        read += [(f"PEAKS ({s.name})", s.peaks), ("--background", s.background), ("--genome", s.genome)]
+    check_distinct(read, written)
     motifs = read_motifs(motif_file)  # refuses a file without motifs
     for s in sets:
         check_inputs(s, options, motifs)

@@ -12,7 +12,9 @@ allows for that. Deltas depend
 on the base changed and on the sequence around it, so the null is kept apart per stratum:
 
 * **window GC**: :data:`GC_STRATA` bins of the window's GC fraction (of its non-N bases), with
-  edges at the null's own quantiles, so each bin holds the same share of the null;
+  edges at the null's own quantiles, so each bin holds the same share of the null (the window
+  null's fixed 0.04-wide strata, :data:`motifscan.stats.null.GC_EDGES`, suit its millions of
+  windows; a few thousand SNVs per stratum need wider bins, placed where the genome's windows are);
 * **REF base**: A, C, G, T; for a model with reverse-complement sharing the two bases of a pair
   (A/T, C/G) are one class, since such a model scores a window and its reverse complement alike
   (and genomes hold complementary bases in equal numbers), which doubles the null per stratum.
@@ -34,6 +36,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from ..io.fasta import IndexedFasta
+from ..stats.null import assign_strata
 from ..stats.tail import ScoreNull
 
 __all__ = ["VariantNull", "NullSNVs", "sample_null_snvs", "build_variant_null", "GC_STRATA"]
@@ -210,7 +213,7 @@ def _strata(edges: np.ndarray, strand_pairs: bool, gc: np.ndarray, ref: np.ndarr
     ref = np.asarray(ref, dtype=np.int64)
     cls_ = np.minimum(ref, 3 - ref) if strand_pairs else ref  # A/T -> 0, C/G -> 1
     n_cls = 2 if strand_pairs else 4
-    return np.searchsorted(edges, np.asarray(gc, dtype=np.float64), side="right") * n_cls + cls_
+    return assign_strata(gc, edges) * n_cls + cls_
 
 
 def build_variant_null(

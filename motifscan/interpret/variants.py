@@ -34,13 +34,13 @@ import numpy as np
 import torch
 
 from ..atomic import check_distinct, check_output_path, writes_outputs
-from ..codes import N_CODE, encode
+from ..codes import LETTERS, N_CODE, encode
 from ..device import set_threads
 from ..errors import InputError, UsageError
 from ..io.fasta import IndexedFasta
 from ..io.intervals import Interval, check_chromosomes
 from ..io.variants import (
-    Allele, AlleleStats, AnnotatedVcfWriter, BreaksWriter, EffectsWriter, iter_alleles, vcf_contigs,
+    REF_CHECKS, Allele, AlleleStats, AnnotatedVcfWriter, BreaksWriter, EffectsWriter, iter_alleles, vcf_contigs,
 )
 from ..model import MotifCNN
 from ..kernels.jit import njit
@@ -184,7 +184,10 @@ class _ModelVariantScorer:
             if a.chrom not in sizes:
                 checks[i] = "contig_missing"
             elif len(a.ref) == len(a.alt):
-                subs.append(i)
+                if len(a.ref) >= self.window:  # no window both holds the allele and has context
+                    checks[i] = "longer_than_window"
+                else:
+                    subs.append(i)
             else:
                 full.append(i)
         if subs:
@@ -201,7 +204,7 @@ class _ModelVariantScorer:
                 self._full(alleles, trusted, checks, ref_logit, alt_logit, top, fdelta, gc)
                 for i in trusted:  # SNVs whose REF is taken from the VCF
                     if len(alleles[i].ref) == 1 and len(alleles[i].alt) == 1:
-                        snv_ref[i] = _CODE_LUT[ord(alleles[i].ref)]
+                        snv_ref[i] = encode(alleles[i].ref)[0]
         return VariantBatchResult(checks, ref_logit, alt_logit, top, fdelta, gc, snv_ref)
 
     def score_null(self, snvs: NullSNVs) -> tuple[np.ndarray, np.ndarray]:
@@ -396,18 +399,13 @@ def _stretches(chrom_id, starts, L, gap, max_span):
 _stretches_jit = njit(_stretches)
 
 
-_CODE_LUT = np.full(256, N_CODE, dtype=np.uint8)
-for _i, _b in enumerate(b"ACGT"):
-    _CODE_LUT[_b] = _CODE_LUT[_b + 32] = _i
-
-
 def _codes_of(alleles: Sequence[str], width: int) -> np.ndarray:
     """``(n, width)`` uint8 codes of DNA strings (already validated), right-padded with N."""
     if width == 1:
-        return _CODE_LUT[np.frombuffer("".join(alleles).encode(), dtype=np.uint8)][:, None].copy()
+        return encode("".join(alleles))[:, None].copy()
     out = np.full((len(alleles), width), N_CODE, dtype=np.uint8)
     for j, a in enumerate(alleles):
-        out[j, : len(a)] = _CODE_LUT[np.frombuffer(a.encode(), dtype=np.uint8)]
+        out[j, : len(a)] = encode(a)
     return out
 
 
@@ -485,7 +483,7 @@ def score_variants(
     compute = resolve_compute(run.device, "substitutions", method=run.conv_method, precision=run.precision)
     scorer = _ModelVariantScorer(model.to(compute.device).eval(), fa, window, compute.device, compute.method, options.ref_from)
     stats = AlleleStats()
-    counts = {c: 0 for c in ("ok", "mismatch", "n_in_window", "contig_missing")}
+    counts = {c: 0 for c in REF_CHECKS}
     t0 = time.perf_counter()
     null = _null(scorer, fa, options, model.config.rc_sharing)
 
@@ -625,15 +623,21 @@ def _log_counts(out: dict, output) -> None:
         log.info("%s (<DEL>, *, breakends, N) skipped", plural(out["symbolic"], "symbolic ALT"))
     for key, text in (("mismatch", "REF disagrees with the genome (ref_check=mismatch)"),
                       ("contig_missing", "contig not in the genome (ref_check=contig_missing)"),
-                      ("n_in_window", "window holds N or runs off the contig (ref_check=n_in_window)")):
+                      ("n_in_window", "window holds N or runs off the contig (ref_check=n_in_window)"),
+                      ("longer_than_window", "MNV as long as the window or longer, not scored "
+                                             "(ref_check=longer_than_window; give a longer --window)")):
         if out.get(key):
             (log.info if key == "n_in_window" else log.warning)("%s: %s", plural(out[key], "allele"), text)
 
 
 # ---------------------------------------------------------------------------- motif files
-_LETTERS = np.frombuffer(b"ACGTN", dtype=np.uint8)
 #: Candidate (allele, motif) pairs scored exactly at once (bounds the gather's memory).
 PAIR_BLOCK = 1 << 14
+
+
+def _variant_fields(a: Allele, check: str) -> dict[str, str]:
+    """The columns of a motif-mode row that name the allele (:data:`~motifscan.io.variants.BREAK_COLUMNS`)."""
+    return {"chrom": a.chrom, "pos": str(a.pos), "id": a.id, "ref": a.ref, "alt": a.alt, "ref_check": check}
 
 
 class _MotifVariantScorer:
@@ -728,7 +732,7 @@ class _MotifVariantScorer:
         codes = seg[start : start + width]
         if strand:
             codes = np.where(codes < 4, 3 - codes, codes)[::-1]
-        return _LETTERS[np.minimum(codes, 4)].tobytes().decode()
+        return LETTERS[np.minimum(codes, N_CODE)].tobytes().decode()
 
     def rows(self, alleles: Sequence[Allele], pvalue: float, counts: dict) -> list[list[str]]:
         """Output rows of a batch, in input order (motif file order within an allele)."""
@@ -786,16 +790,18 @@ class _MotifVariantScorer:
                 site = a.pos - F + st  # 1-based: segment position 0 is genome position pos - F (1-based)
                 strand = int(astr[q] if use_alt else rstr[q])
                 mot = bank.motifs[mm]
-                found.setdefault(i, []).append([
-                    a.chrom, str(a.pos), a.id, a.ref, a.alt, checks[i], mot.id, mot.alt or "", "-" if strand else "+",
-                    str(site), f"{rp[q]:.3g}", f"{ap[q]:.3g}",
-                    f"{rbits[q]:g}" if rsc[q] >= 0 else "", f"{abits[q]:g}" if asc[q] >= 0 else "", effect,
-                    self._matched(segs[jj], int(rst[q]), w, int(rstr[q])) if rsc[q] >= 0 else ".",
-                    self._matched(segs[jj + nk], int(ast[q]), w, int(astr[q])) if asc[q] >= 0 else "."])
-        out: list[list[str]] = []
+                found.setdefault(i, []).append({
+                    **_variant_fields(a, checks[i]), "motif_id": mot.id, "motif_alt_id": mot.alt or "",
+                    "strand": "-" if strand else "+", "site_start": str(site),
+                    "ref_pvalue": f"{rp[q]:.3g}", "alt_pvalue": f"{ap[q]:.3g}",
+                    "ref_score": f"{rbits[q]:g}" if rsc[q] >= 0 else "",
+                    "alt_score": f"{abits[q]:g}" if asc[q] >= 0 else "", "effect": effect,
+                    "matched_ref": self._matched(segs[jj], int(rst[q]), w, int(rstr[q])) if rsc[q] >= 0 else ".",
+                    "matched_alt": self._matched(segs[jj + nk], int(ast[q]), w, int(astr[q])) if asc[q] >= 0 else "."})
+        out: list[dict[str, str]] = []
         for i, a in enumerate(alleles):
             if checks[i] in ("mismatch", "contig_missing") and not (checks[i] == "mismatch" and self.ref_from == "vcf"):
-                out.append([a.chrom, str(a.pos), a.id, a.ref, a.alt, checks[i]] + [""] * 11)
+                out.append(_variant_fields(a, checks[i]))  # the motif columns stay empty
             else:
                 out.extend(found.get(i, []))
         return out
@@ -852,6 +858,7 @@ def motif_variants(
     _check_contigs(vcf, fa)
     bank = MotifBank(motif_list, background=resolve_background(options.background), pseudocount=options.pseudocount,
                      pvalue=options.pvalue, range_=options.pssm_range)
+    bank.check_reachable(motifs if isinstance(motifs, (str, os.PathLike)) else None)
     compute = resolve_compute(run.device, "motifs", method=options.method)
     if compute.method == "lookahead":
         bank.lookahead_index()

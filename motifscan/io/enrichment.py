@@ -14,7 +14,8 @@ Sites TSV columns (FIMO's, without q-values)::
 
     motif_id motif_alt_id sequence_name start stop strand score p-value matched_sequence
 
-``start``/``stop`` 1-based inclusive; ``score`` the log-odds in bits after FIMO's rounding;
+``start``/``stop`` 1-based inclusive, within the sequence (as FIMO without
+``--parse-genomic-coord``); ``score`` the log-odds in bits after FIMO's rounding;
 ``matched_sequence`` read on the site's strand. Rows in input order (sequence, start, motif).
 """
 

@@ -18,6 +18,7 @@ appear, or neither does (a bad line in a shard's peaks leaves no track behind).
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Callable, Sequence
 
 from ..atomic import atomic_path, check_distinct, output_set
@@ -125,7 +126,17 @@ def gather(tracks: Sequence[PathLike], peaks: Sequence[PathLike], out_track: Pat
         raise InputError("no shard tracks to gather")
     _check_files(tracks, peaks, [("gathered track", out_track), ("gathered peaks", out_peaks)])
     readers = _readers(tracks, sizes)
-    check_shard_set(tracks, [read_manifest(t) for t in tracks], peaks)
+    manifests = [read_manifest(t) for t in tracks]
+    check_shard_set(tracks, manifests, peaks)
+    if merge_peaks is not None:  # each shard's p-value counts are the ones it wrote beside its peaks
+        for p, t, m in zip(peaks, tracks, manifests):
+            side = Path(os.fspath(p) + ".pvalues.npz")
+            entry = m.files.get("pvalues")
+            size = os.path.getsize(side) if side.exists() else None
+            if entry is None or size != entry.get("bytes"):
+                raise InputError("is not the peak p-value file its shard wrote" if entry else
+                                 "its shard wrote no peak p-values (scanned without --null/--fdr?)",
+                                 path=side if entry else t, hint="give each shard's own files, as the scan wrote them")
     import pyBigWig
 
     opened: dict[int, object] = {}

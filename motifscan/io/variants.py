@@ -18,7 +18,7 @@ import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -34,7 +34,9 @@ __all__ = [
 ]
 
 #: Values of the ``ref_check`` column.
-REF_CHECKS = ("ok", "mismatch", "n_in_window", "contig_missing")
+#: ``longer_than_window`` (model mode): an MNV as long as the scoring window or longer, which no
+#: window can hold with context; not scored (give a longer ``--window``).
+REF_CHECKS = ("ok", "mismatch", "n_in_window", "contig_missing", "longer_than_window")
 _DNA = frozenset("ACGTNacgtn")
 _ACGT = frozenset("ACGTacgt")
 
@@ -325,7 +327,8 @@ class EffectsWriter(TextWriter):
         table[:, 3] = [a.ref for a in alleles]
         table[:, 4] = [a.alt for a in alleles]
         table[:, 5] = checks
-        table[:, 6 : 6 + 4 * T] = np.stack([ref_p, alt_p, alt_p - ref_p, alt_logit - ref_logit], axis=2).reshape(n, 4 * T)
+        nums = np.stack([ref_p, alt_p, alt_p - ref_p, alt_logit - ref_logit], axis=2)
+        table[:, 6 : 6 + 4 * T] = nums.reshape(n, 4 * T)
         table[:, 6 + 4 * T] = self._names[top]
         table[:, 7 + 4 * T] = filter_delta
         template = "%s\t%d\t%s\t%s\t%s\t%s\t" + "\t".join(["%.6g"] * (4 * T)) + "\t%s\t%.6g\n"
@@ -342,18 +345,26 @@ class EffectsWriter(TextWriter):
 #: Columns of the motif-mode TSV.
 BREAK_COLUMNS = ["chrom", "pos", "id", "ref", "alt", "ref_check", "motif_id", "motif_alt_id", "strand", "site_start",
                  "ref_pvalue", "alt_pvalue", "ref_score", "alt_score", "effect", "matched_ref", "matched_alt"]
+_BREAK_SET = frozenset(BREAK_COLUMNS)
 
 
 class BreaksWriter(TextWriter):
-    """Motif-mode rows (:data:`BREAK_COLUMNS`), written as given (already in input order)."""
+    """Motif-mode rows, written as given (already in input order).
+
+    Each row is a mapping column name -> text; a column of :data:`BREAK_COLUMNS` it lacks is
+    written empty, and a name that is not a column is an error (so rows and header cannot drift).
+    """
 
     def __init__(self, path) -> None:
         super().__init__(path)
         self.fh.write("\t".join(BREAK_COLUMNS) + "\n")
         self.count = 0
 
-    def write(self, rows: Sequence[Sequence[str]]) -> None:
-        self.fh.write("".join("\t".join(r) + "\n" for r in rows))
+    def write(self, rows: Sequence[Mapping[str, str]]) -> None:
+        for r in rows:
+            if not r.keys() <= _BREAK_SET:
+                raise ValueError(f"not motif-mode columns: {sorted(r.keys() - _BREAK_SET)}")
+        self.fh.write("".join("\t".join([r.get(c, "") for c in BREAK_COLUMNS]) + "\n" for r in rows))
         self.count += len(rows)
 
 
@@ -408,7 +419,7 @@ class AnnotatedVcfWriter(AtomicWriter):
                      f'({name}) of the window centred on the variant, alternative allele">',
                      f'##INFO=<ID={keys[2]},Number=A,Type=Float,Description="motifscan: {keys[1]} - {keys[0]}">']
         meta.append('##INFO=<ID=MS_CHECK,Number=A,Type=String,Description="motifscan: reference check '
-                    '(ok, mismatch, n_in_window, contig_missing)">')
+                    f'({", ".join(REF_CHECKS)})">')
         meta.append(f"##motifscanVersion={__version__}")
         if command:
             meta.append("##motifscanCommand=" + " ".join(command.split()))  # one header line

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -38,7 +37,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..atomic import atomic_open, atomic_path, check_distinct, check_output_path, named_inputs, writes_outputs
+from ..atomic import (atomic_open, atomic_path, check_distinct, check_output_path, named_inputs, output_set,
+                      writes_outputs)
 from ..data.datasets import SequenceSet, load_sequences, sequence_set
 from ..data.tasks import task_index
 from ..errors import InputError, UsageError
@@ -454,21 +454,17 @@ def export_motifs(
         })
 
     logo_paths: list[Path] = []
-    made_logos_dir = logos_dir is not None and not logos_dir.exists()
-    try:
-        # the motif file and its table appear together, and only once the logos are drawn too
+    # the motif file, its table and the logos are one output set (and a logo folder made here
+    # goes again if anything fails)
+    with output_set() as outputs:
         with atomic_path(output) as motif_tmp, atomic_path(tsv) as tsv_tmp:
             write_motifs(motifs, motif_tmp, fmt)
             _write_table(rows, tsv_tmp, task_columns(model_tasks))
-            if logos_dir is not None:
-                from .logos import plot_logos
+        if logos_dir is not None:
+            from .logos import plot_logos
 
-                logos_dir.mkdir(exist_ok=True)
-                logo_paths = [Path(p) for p in (plot_logos(motifs, logos_dir, svg=svg) or [])]
-    except BaseException:  # failed or interrupted: take back the logo folder this run made
-        if made_logos_dir:
-            shutil.rmtree(logos_dir, ignore_errors=True)
-        raise
+            outputs.makedirs(logos_dir)
+            logo_paths = [Path(p) for p in (plot_logos(motifs, logos_dir, svg=svg) or [])]
     grouped = sum(len(g) for g in groups)
     log.info("wrote %d motifs (%d filters%s) to %s (%s), table %s%s", len(motifs), grouped,
              f" in {len(groups)} groups" if options.merge else "", output, fmt, tsv,

@@ -178,6 +178,30 @@ class MotifBank:
             for i in self.unreachable
         ]
 
+    def check_reachable(self, path=None) -> None:
+        """Warn (one line, naming them) about motifs that cannot reach the p-value, which report
+        nothing; raise :class:`~motifscan.errors.InputError` when no motif can (nothing to scan).
+
+        Parameters
+        ----------
+        path
+            The motif file, named in the error.
+        """
+        if not len(self.unreachable):
+            return
+        ids = [self.motifs[i].id for i in self.unreachable]
+        if len(ids) == len(self.motifs):
+            best = ", ".join(f"{self.motifs[i].id} {self.pssms[i].min_pvalue:.2g}" for i in self.unreachable[:5])
+            raise InputError(
+                f"no motif can reach p <= {self.pvalue:g} in any window (best possible p-values: {best}"
+                + (" ...)" if len(ids) > 5 else ")"),
+                path=path, hint="raise --pvalue, or give longer or more specific motifs",
+            )
+        log.warning("%d motif%s cannot reach p <= %g in any window and report nothing: %s%s", len(ids),
+                    "" if len(ids) == 1 else "s", self.pvalue, ", ".join(ids[:5]), " ..." if len(ids) > 5 else "")
+        for line in self.describe_unreachable():
+            log.debug(line)
+
     def pvalues(self, motif_idx: np.ndarray, scores: np.ndarray) -> np.ndarray:
         """p-values of hits (scores at or above their motif's cutoff) from the exact tables."""
         tab, base, lo, hi = self._flat_tables()
@@ -239,24 +263,21 @@ class MotifBank:
             o = offsets[sel]
             rest[sel] = bsum[sel, -1] - (bsum[sel, o + k] - bsum[sel, o])
         groups = []
+        # filter and block offset of an entry in one int32 (one gather instead of two)
+        shift = max(1, int(offsets.max()).bit_length())
+        if (n << shift) >= 1 << 31:
+            raise ValueError("motif bank too large for the lookahead index")
         for k in (int(v) for v in np.unique(block_len)):
             sel = np.flatnonzero(block_len == k)
-            filt, qmer = _passing_kmers(mats, sel, offsets[sel], k, cuts[sel] - rest[sel])
-            counts = np.bincount(qmer, minlength=4 ** k + 1)
+            counts, indptr, entries = _kmer_index(mats, sel, offsets, k, cuts[sel] - rest[sel], shift)
             top = counts.max(initial=0)  # small tables stay in cache
             counts = counts.astype(np.uint8 if top < 256 else np.uint16 if top < 1 << 16 else np.int32)
-            indptr = np.concatenate([[0], np.cumsum(counts, dtype=np.int64)[:-1]])
-            # filter and block offset of an entry in one int32 (one gather instead of two)
-            shift = max(1, int(offsets.max()).bit_length())
-            if (n << shift) >= 1 << 31:
-                raise ValueError("motif bank too large for the lookahead index")
             prefix = None
             if k > q:  # ids put the first letter lowest, so the low 2q bits are the q-mer prefix
                 flags = (counts[:-1].reshape(-1, 4 ** q) > 0).any(axis=0)
                 if flags.mean() < 0.5:
                     prefix = flags.astype(np.uint8)
-            groups.append(KmerGroup(k, int(nblocks[sel].max()), counts, indptr, shift,
-                                    (filt.astype(np.int32) << shift) | offsets[filt].astype(np.int32), prefix))
+            groups.append(KmerGroup(k, int(nblocks[sel].max()), counts, indptr, shift, entries, prefix))
         cols = np.arange(nbmax * 4)[None, :]
         inside = (cols >= offsets[:, None]) & (cols < (offsets + block_len)[:, None])
         bgain = np.where(inside, 0.0, gain).reshape(n, nbmax, 4).sum(axis=2)
@@ -289,6 +310,46 @@ class MotifBank:
                 cut=torch.as_tensor(self.filter_cut, dtype=torch.float32, device=device),
             )
         return self._device_cache[key]
+
+
+#: Filters whose passing k-mers are found at once: the branch and bound's frontier (up to 4x the
+#: passing prefixes of each filter) is held for this many filters only, so building the index
+#: needs memory for its entries plus a bounded working set, not a frontier of the whole bank.
+KMER_CHUNK = 64
+
+
+def _kmer_index(mats: np.ndarray, filters: np.ndarray, offsets: np.ndarray, k: int, need: np.ndarray,
+                shift: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The CSR index k-mer -> packed ``(filter << shift | block offset)`` entries of ``filters``.
+
+    Filters are searched :data:`KMER_CHUNK` at a time and their entries placed by a counting sort
+    into one int32 array, ordered by k-mer and then filter (as one search of all would give).
+
+    Returns
+    -------
+    counts, indptr, entries
+        ``(4**k + 1,)`` int64 entries per k-mer, ``(4**k + 1,)`` int64 first entry of each k-mer,
+        and the int32 packed entries.
+    """
+    rows = 4 ** k + 1
+    parts = []
+    counts = np.zeros(rows, dtype=np.int64)
+    for lo in range(0, len(filters), KMER_CHUNK):
+        sel = filters[lo : lo + KMER_CHUNK]
+        filt, qmer = _passing_kmers(mats, sel, offsets[sel], k, need[lo : lo + KMER_CHUNK])
+        qmer = qmer.astype(np.int32)
+        parts.append((qmer, (filt.astype(np.int32) << shift) | offsets[filt].astype(np.int32)))
+        counts += np.bincount(qmer, minlength=rows)
+    indptr = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+    entries = np.empty(int(counts.sum()), dtype=np.int32)
+    fill = indptr.copy()
+    for qmer, packed in parts:  # chunks in filter order, each sorted by k-mer: a stable merge
+        c = np.bincount(qmer, minlength=rows)
+        run = np.concatenate([[0], np.cumsum(c)[:-1]])
+        entries[fill[qmer] + np.arange(len(qmer)) - run[qmer]] = packed
+        fill += c
+    parts.clear()
+    return counts, indptr, entries
 
 
 def _passing_kmers(

@@ -31,14 +31,26 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..codes import LETTERS, N_CODE
 from ..kernels.methods import MOTIF_METHODS, motif_method
 from .motif_bank import LOOKAHEAD_Q, LOOKAHEAD_Q_LONG, DenseBank, LookaheadIndex, MotifBank, hit_dtype
 
 log = logging.getLogger("motifscan")
 
 METHODS = MOTIF_METHODS
-#: Positions scored per lookahead step (bounds the candidate arrays' memory).
+#: Positions scored per lookahead step (bounds the candidate arrays' memory) ...
 LOOKAHEAD_STEP = 1 << 17
+#: ... and fewer for a large bank: a step holds about this many (position, filter) candidates
+#: (some 40 bytes each, per worker thread), so memory does not grow with the bank times the step.
+CANDIDATE_BUDGET = 1 << 21
+
+
+def lookahead_step(index: LookaheadIndex) -> int:
+    """Positions per lookahead step: :data:`LOOKAHEAD_STEP`, or fewer so that the expected
+    candidates of a step (the index's entries per k-mer, summed over its groups) stay near
+    :data:`CANDIDATE_BUDGET`."""
+    per_position = sum(len(g.entries) / 4 ** g.k for g in index.groups)
+    return int(min(LOOKAHEAD_STEP, max(1 << 12, CANDIDATE_BUDGET // max(per_position, 1e-9))))
 #: Filter scores per dense step (positions * filters): bounds the dense output's memory.
 DENSE_ELEMENTS = 1 << 26
 
@@ -222,13 +234,14 @@ def scan_codes(
         return s.astype(np.int64), f.astype(np.int64), sc.astype(np.int32), dist
     index = bank.lookahead_index()
     n = len(host)
-    if n <= LOOKAHEAD_STEP:
+    step_size = lookahead_step(index)
+    if n <= step_size:
         s, f, sc = _lookahead_hits(host, dist, index)
         return s, f, sc, dist
     ctx = bank.max_width - 1
 
     def step(a: int):
-        b = min(n, a + LOOKAHEAD_STEP)
+        b = min(n, a + step_size)
         # each step owns starts [a, b) and sees the context its windows need
         e_ = min(n, b + ctx)
         seg_dist = np.minimum(dist[a:e_], e_ - a - np.arange(e_ - a))
@@ -236,7 +249,7 @@ def scan_codes(
         keep = s < (b - a)
         return s[keep] + a, f[keep], sc[keep]
 
-    steps = range(0, n, LOOKAHEAD_STEP)
+    steps = range(0, n, step_size)
     workers = min(len(steps), scan_threads())
     if workers > 1:  # numpy releases the GIL in the heavy array operations
         outs = list(_pool(workers).map(step, steps))
@@ -260,7 +273,6 @@ def scan_threads() -> int:
     return max(1, min(8, torch.get_num_threads()))
 
 
-_LETTERS = np.frombuffer(b"ACGTN", dtype=np.uint8)
 
 
 def scan_batch(bank: MotifBank, batch, method: str = "auto") -> tuple[np.ndarray, dict[int, str], np.ndarray]:
@@ -323,7 +335,7 @@ def scan_batch(bank: MotifBank, batch, method: str = "auto") -> tuple[np.ndarray
         inside = j < w[:, None]
         c = flat[np.clip(idx, 0, len(flat) - 1)]
         c = np.where(rev & (c < 4), 3 - c, c)
-        letters = np.where(inside, _LETTERS[np.minimum(c, 4)], 0).astype(np.uint8)
+        letters = np.where(inside, LETTERS[np.minimum(c, N_CODE)], 0).astype(np.uint8)
         out["seq"] = letters.view(f"S{bank.max_width}").reshape(-1)
         order = np.lexsort((out["strand"], out["motif"], out["start"], out["record"]))
         out = out[order]

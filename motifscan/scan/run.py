@@ -32,11 +32,10 @@ from ..io.fimo import HitSink
 from ..io.hits import HitsWriter
 from ..io.manifest import ShardManifest, file_entry, manifest_path, write_manifest
 from ..io.motif_formats import read_motifs
-from ..io.outputs import hit_output_format, output_format, task_path
-from ..io.peaks import PeakWriter, SignificantPeakWriter
+from ..io.outputs import MODEL_FORMATS, WindowTarget, hit_output_format, output_format, task_path
+from ..io.peaks import SignificantPeakWriter, sidecar_path
 from ..io.reads import is_alignment_file
 from ..io.records import RecordsWriter, TaggedBamWriter
-from ..io.tracks import BedGraphWriter, BigWigWriter
 from ..model import MotifCNN
 from ..motifs.pwm import Motif
 from ..stats.null import WindowNull
@@ -198,6 +197,10 @@ def scan_model(
     written = _files_written(out, columns, mode)
     if inputs.shard is not None and mode == "windows":
         written += [("-o's shard manifest", manifest_path(_task_file(out.output, s))) for _c, s in columns]
+        if significance is not None:  # each shard's peak p-values, for gather
+            written += [(f"{opt}'s p-values", sidecar_path(_task_file(path, s))) for _c, s in columns
+                        for path, opt in ((out.output, "-o"), (out.peaks, "--peaks"))
+                        if path is not None and (opt == "--peaks" or fmt == "peaks")]
     check_distinct(_model_inputs(model.source, input_path, inputs), written)
     if len(columns) > 1:
         for path, opt in ((out.output, "-o"), (out.peaks, "--peaks")):
@@ -224,13 +227,12 @@ def scan_model(
             window_writers, peak_writers = [], []
             for column, suffix in columns:
                 target = _task_file(out.output, suffix)
-                if fmt == "bedgraph":
-                    writer = BedGraphWriter(target, window, windows.stride, column=column)
-                elif fmt == "bigwig":
-                    writer = BigWigWriter(target, window, windows.stride, source.sizes, column=column)
-                else:
+                if fmt == "peaks":  # peaks may carry significance: the scan's own peak writer
                     writer = _peak_writer(target, window, windows, column, significance, inputs.shard is not None)
                     peak_writers.append(writer)
+                else:
+                    writer = MODEL_FORMATS[fmt].writer(target, WindowTarget(window, windows.stride, windows.threshold,
+                                                                            source.sizes, column))
                 window_writers.append(stack.enter_context(writer))
                 if out.peaks is not None:
                     peaks = _peak_writer(_task_file(out.peaks, suffix), window, windows, column, significance,
@@ -292,7 +294,7 @@ def scan_model(
                              "(SEQ is '*')", path=input_path,
                              hint="scan a BAM/CRAM that keeps read sequences, or a FASTA of the reads")
     if inputs.shard is not None and in_windows:
-        _write_manifests(model, out, columns, fmt, window, windows, inputs, run, getattr(source, "sizes", None))
+        _write_manifests(model, out, columns, fmt, window, windows, inputs, run, getattr(source, "sizes", None), null)
     stats = dict(scanner.stats)
     stats.update(getattr(source, "stats", {}))
     stats["bases"] = progress.done
@@ -344,7 +346,7 @@ def check_fdr_output(out: OutputOptions, windows: WindowOptions) -> None:
 def _peak_writer(path, window: int, windows: WindowOptions, column: int, significance: WindowSignificance | None,
                  shard: bool):
     if significance is None:
-        return PeakWriter(path, window, windows.threshold, column=column)
+        return MODEL_FORMATS["peaks"].writer(path, WindowTarget(window, windows.stride, windows.threshold, None, column))
     # a shard's q-values need every shard's counts: it hands its counts and candidates to gather
     counts = (lambda: significance.counts.counts[column]) if shard else None
     return SignificantPeakWriter(path, window, column=column, candidate=significance.candidate(windows.fdr),
@@ -366,7 +368,8 @@ def _model_digest(model: MotifCNN) -> str:
 
 
 def _write_manifests(model: MotifCNN, out: OutputOptions, columns, fmt: str, window: int, windows: WindowOptions,
-                     inputs: InputOptions, run: RunOptions, sizes: dict[str, int] | None) -> None:
+                     inputs: InputOptions, run: RunOptions, sizes: dict[str, int] | None,
+                     null: WindowNull | None = None) -> None:
     """Beside each track of a shard: what gathering needs to check the set (:mod:`motifscan.io.manifest`)."""
     outputs = current_output_set()
     regions = None
@@ -380,6 +383,8 @@ def _write_manifests(model: MotifCNN, out: OutputOptions, columns, fmt: str, win
         "chroms": list(inputs.chroms) if inputs.chroms else None, "regions": regions,
         "skip_masked": inputs.skip_masked,
         "genome": None if sizes is None else _digest("".join(f"{c}\t{n}\n" for c, n in sizes.items()).encode()),
+        # shards with p-values: one null, one FDR, one kind of track value
+        "null": None if null is None else null.digest(), "fdr": windows.fdr, "track_value": windows.track_value,
     }
     for column, suffix in columns:
         track = _task_file(out.output, suffix)
@@ -387,6 +392,9 @@ def _write_manifests(model: MotifCNN, out: OutputOptions, columns, fmt: str, win
         if out.peaks is not None:
             peaks = _task_file(out.peaks, suffix)
             files["peaks"] = file_entry(peaks, outputs.written(peaks))
+            if null is not None:
+                side = sidecar_path(peaks)
+                files["pvalues"] = file_entry(side, outputs.written(side))
         settings = {**common, "task": model.config.tasks[column]}
         write_manifest(track, ShardManifest.new((inputs.shard.index, inputs.shard.count), settings, files))
 
@@ -481,12 +489,7 @@ def scan_motifs(
     t0 = time.perf_counter()
     bank = MotifBank(motif_list, background=bg, pseudocount=options.pseudocount, pvalue=options.pvalue,
                      range_=options.pssm_range)
-    if len(bank.unreachable):
-        ids = [motif_list[i].id for i in bank.unreachable]
-        log.warning("%s cannot reach p <= %g in any window and report nothing: %s%s",
-                    plural(len(ids), "motif"), options.pvalue, ", ".join(ids[:5]), " ..." if len(ids) > 5 else "")
-        for line in bank.describe_unreachable():
-            log.debug(line)
+    bank.check_reachable(motifs if isinstance(motifs, (str, os.PathLike)) else None)
     compute = resolve_compute(run.device, "motifs", method=options.method)
     dev, lookahead = compute.device, compute.method == "lookahead"
     if lookahead:

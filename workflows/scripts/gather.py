@@ -30,8 +30,8 @@ def main() -> None:
     with one_line_errors(__file__):
         from motifscan.atomic import check_output_path
         from motifscan.io.gather import gather
-        from motifscan.scan.significance import gather_significant_peaks, has_sidecars
         from motifscan.io.intervals import read_sizes  # chrom.sizes or a .fai
+        from motifscan.scan.significance import gather_significant_peaks, has_sidecars
 
         check_output_path(args.out_track)
         check_output_path(args.out_peaks)
