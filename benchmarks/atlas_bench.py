@@ -18,6 +18,22 @@ machine the CPU figure is the one to compare across ``T``), and the test AUROC p
 median, max).
 
 The machine is shared: compare the runs of one invocation (they run back to back).
+
+Measured 2026-12-06 on the shared 2-core machine (load 6-9, so wall times are ~5x the CPU
+times), ``--tasks 100,16 --peaks 500 --mbp 20 --epochs 2 --threads 1`` (a reduced size: the full
+100 x 15,000 on 200 Mbp was not run here):
+
+=========================================  ===============  ===============
+                                           100 tasks        16 tasks
+=========================================  ===============  ===============
+pooled sequences (regions + background)    80,118           15,438
+training sequences                         40,166           7,778
+seconds per epoch (wall)                   156.1            29.9
+ms per training sequence, wall / CPU       3.89 / 0.95      3.84 / 1.19
+  ratio to 16 tasks                        1.01 / 0.80      1
+peak RSS                                   902 MB           720 MB
+test AUROC per task, min / median / max    0.69/0.74/0.80   0.69/0.76/0.80
+=========================================  ===============  ===============
 """
 
 from __future__ import annotations
