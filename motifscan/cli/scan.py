@@ -69,8 +69,9 @@ def check_genome_input(path: str) -> None:
               help="Models, windows mode: the null from 'motifscan calibrate' (same model, window, stride): "
                    "peaks get -log10 p and -log10 q in narrowPeak columns 8 and 9.")
 @click.option("--fdr", type=float,
-              help="Peaks: windows with a Benjamini-Hochberg q-value (over every window scanned) <= FDR, in (0, 1], "
-                   "instead of --threshold; builds the null on the fly (default size) when --null is not given.")
+              help="Peaks at a false-discovery rate in (0, 1], instead of --threshold: peaks with q <= FDR "
+                   "(Benjamini-Hochberg, every window scanned a test, peaks the discoveries; see the README); "
+                   "builds the null on the fly (default size) when --null is not given.")
 @click.option("--track-value", type=click.Choice(TRACK_VALUES), default=WindowOptions.track_value,
               help="Track values: the model's probability, or -log10 p against the null.")
 @click.option("--hits", type=click.Path(dir_okay=False), help="Also write filter hits as BED6 + matched sequence.")
