@@ -34,7 +34,7 @@ from .codes import ALPHABET, one_hot_torch
 from .errors import ModelFileError
 from .text import plural
 
-__all__ = ["ModelConfig", "MotifCNN", "FilterBank", "HeadParams", "save_model", "load_model", "file_sha256",
+__all__ = ["ModelConfig", "MotifCNN", "FilterBank", "HeadParams", "save_model", "load_model", "file_sha256", "model_digest",
            "check_task_names", "FORMAT_NAME", "FORMAT_VERSION"]
 
 FORMAT_NAME = "motifscan-model"
@@ -274,6 +274,17 @@ def _json_default(obj):
     if isinstance(obj, Path):
         return str(obj)
     raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def model_digest(model: MotifCNN) -> str:
+    """SHA-256 of a model's config and weights: the same for any copy of its file, and for the
+    model in memory (what a null file or a shard manifest records to refuse another model)."""
+    h = hashlib.sha256()
+    h.update(json.dumps(asdict(model.config), sort_keys=True, default=str).encode())
+    for key, value in sorted(model.state_dict().items()):
+        h.update(key.encode())
+        h.update(value.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()
 
 
 def file_sha256(path: str | os.PathLike) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import logging
+import signal
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,11 @@ REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples"
 CTCF_FASTA = EXAMPLES / "ctcf" / "ctcf_gm12878_top500.fa"
 CTCF_BED = EXAMPLES / "ctcf" / "ctcf_gm12878_top500.bed"
+
+# A shell starts background jobs with SIGINT ignored, and children inherit that: tests that
+# interrupt a command (test_interrupts, test_output_sets) would then see it ignore Ctrl-C. Python's
+# own handler here gives every child the default disposition back.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 
 # A strong 12-bp motif (probabilities, ACGT) used to plant binding sites.
 PLANTED_CONSENSUS = "GCCACTAGGTGG"

@@ -21,13 +21,13 @@ from motifscan.interpret.calibrate import (
     CalibrateOptions,
     calibrate,
     load_null,
-    model_digest,
     qq_plot,
     sample_windows,
     save_null,
     score_windows,
 )
 from motifscan.io.fasta import IndexedFasta
+from motifscan.model import model_digest
 from motifscan.io.motif_formats import read_motifs
 from motifscan.model import load_model, save_model
 from motifscan.motifs import jaspar_path

@@ -249,7 +249,7 @@ def test_auto_is_fused_on_cpu_and_cpu_methods_refuse_other_precisions():
     for method in ("fused", "table"):
         with pytest.raises(ValueError, match="fp32"):
             ModelScanner(model, precision="bf16", conv_method=method)
-    with pytest.raises(ValueError, match="conv_method"):
+    with pytest.raises(ValueError, match="conv-method"):
         ModelScanner(model, conv_method="fast")
 
 

@@ -19,13 +19,11 @@ model's digest, the window and the stride.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import math
 import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
@@ -38,13 +36,13 @@ from ..kernels.methods import resolve_compute
 from ..errors import InputError, UsageError
 from ..io.fasta import IndexedFasta, fasta_sizes
 from ..io.nulls import NullMeta, read_null, write_null
-from ..model import MotifCNN
+from ..model import MotifCNN, model_digest
 from ..scan.batching import Piece, iter_batches
 from ..scan.model_scan import ModelScanner
 from ..scan.options import RunOptions, WindowOptions
 from ..stats.null import GC_EDGES, MIN_STRATUM, WindowNull, assign_strata
 
-__all__ = ["CalibrateOptions", "Calibration", "calibrate", "score_windows", "sample_windows", "model_digest",
+__all__ = ["CalibrateOptions", "Calibration", "calibrate", "score_windows", "sample_windows",
            "save_null", "load_null", "qq_plot", "DEFAULT_MBP", "PATCH"]
 
 log = logging.getLogger("motifscan")
@@ -110,16 +108,6 @@ class Calibration:
     seconds: float = 0.0
     windows: int = 0
     stats: dict = field(default_factory=dict)
-
-
-def model_digest(model: MotifCNN) -> str:
-    """sha256 of a model's config and weights (the same for any copy of its file)."""
-    h = hashlib.sha256()
-    h.update(json.dumps(asdict(model.config), sort_keys=True, default=str).encode())
-    for key, value in sorted(model.state_dict().items()):
-        h.update(key.encode())
-        h.update(value.detach().cpu().contiguous().numpy().tobytes())
-    return h.hexdigest()
 
 
 def sample_windows(genome: IndexedFasta, n: int, window: int, rng: np.random.Generator, *,

@@ -633,6 +633,8 @@ def _log_counts(out: dict, output) -> None:
 # ---------------------------------------------------------------------------- motif files
 #: Candidate (allele, motif) pairs scored exactly at once (bounds the gather's memory).
 PAIR_BLOCK = 1 << 14
+#: (pair, window, motif column) cells held at once by the exact scoring of long alleles.
+PAIR_CELLS = 1 << 22
 
 
 def _variant_fields(a: Allele, check: str) -> dict[str, str]:
@@ -699,33 +701,45 @@ class _MotifVariantScorer:
         for i, s in enumerate(segs):
             padded[i, : len(s)] = s
         widths = self.bank.widths[motif]
+        seg_len = np.array([len(x) for x in segs], dtype=np.int64)
+        # pairs by motif width: a block's windows are as wide as its widest motif, not the bank's
+        order = np.argsort(widths, kind="stable")
         for a in range(0, n, PAIR_BLOCK):
             b = min(n, a + PAIR_BLOCK)
-            si, w = seg_idx[a:b], widths[a:b]
+            sel = order[a:b]
+            si, w = seg_idx[sel], widths[sel]
+            Wb = int(w.max())
+            cols = np.arange(Wb)[None, None, :]
             lo = spans[si, 0] - w + 1  # first window start overlapping the span
             n_win = spans[si, 1] - spans[si, 0] + w - 1
-            O = int(n_win.max())
-            starts = lo[:, None] + np.arange(O)[None, :]  # (p, O)
-            ok = (np.arange(O)[None, :] < n_win[:, None]) & (starts >= 0)
-            cols = np.arange(Wmax)[None, None, :]
-            idx = np.clip(starts[..., None] + cols, 0, padded.shape[1] - 1)
-            codes = padded[si[:, None, None], idx]  # (p, O, Wmax)
             inside = cols < w[:, None, None]
-            has_n = ((codes > 3) & inside).any(axis=2)
-            ok &= ~has_n & (starts + w[:, None] <= np.array([len(segs[i]) for i in si])[:, None])
-            c4 = np.minimum(codes, 3)
-            best_here = np.full(b - a, -1, dtype=np.int64)
-            for s in (0, 1):
-                f = self.motif_filters[motif[a:b], s]
-                vals = np.take_along_axis(self.mats[f][:, None, :, :], c4[..., None].astype(np.int64), axis=3)[..., 0]
-                tot = np.where(ok, vals.sum(axis=2), -1)  # zero-padded columns add nothing
-                arg = tot.argmax(axis=1)
-                top = tot[np.arange(b - a), arg]
-                better = top > best_here
-                best_here = np.where(better, top, best_here)
-                start[a:b] = np.where(better, starts[np.arange(b - a), arg], start[a:b])
-                strand[a:b] = np.where(better, s, strand[a:b])
-            score[a:b] = best_here
+            # windows in pieces of about PAIR_CELLS (pair, window, column) cells: a long allele
+            # (a 30 kb indel) costs its length in time, not its length x the block in memory
+            step = max(1, PAIR_CELLS // ((b - a) * Wb))
+            best_s = np.full((2, b - a), -1, dtype=np.int64)
+            start_s = np.zeros((2, b - a), dtype=np.int64)
+            for o0 in range(0, int(n_win.max()), step):
+                offs = np.arange(o0, min(int(n_win.max()), o0 + step))
+                starts = lo[:, None] + offs[None, :]  # (p, O)
+                ok = (offs[None, :] < n_win[:, None]) & (starts >= 0)
+                idx = np.clip(starts[..., None] + cols, 0, padded.shape[1] - 1)
+                codes = padded[si[:, None, None], idx]  # (p, O, Wb)
+                has_n = ((codes > 3) & inside).any(axis=2)
+                ok &= ~has_n & (starts + w[:, None] <= seg_len[si][:, None])
+                c4 = np.minimum(codes, 3).astype(np.int64)
+                for s in (0, 1):
+                    f = self.motif_filters[motif[sel], s]
+                    vals = np.take_along_axis(self.mats[f][:, None, :Wb, :], c4[..., None], axis=3)[..., 0]
+                    tot = np.where(ok, vals.sum(axis=2), -1)  # zero-padded columns add nothing
+                    arg = tot.argmax(axis=1)
+                    top = tot[np.arange(b - a), arg]
+                    better = top > best_s[s]  # strict: the first best window of the strand stays
+                    best_s[s] = np.where(better, top, best_s[s])
+                    start_s[s] = np.where(better, starts[np.arange(b - a), arg], start_s[s])
+            rev = best_s[1] > best_s[0]  # the forward strand wins ties
+            score[sel] = np.where(rev, best_s[1], best_s[0])
+            start[sel] = np.where(rev, start_s[1], start_s[0])
+            strand[sel] = rev.astype(np.int8)
         return score, start, strand
 
     def _matched(self, seg: np.ndarray, start: int, width: int, strand: int) -> str:

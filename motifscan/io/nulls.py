@@ -1,7 +1,7 @@
 """Null files (``motifscan calibrate -o null.h5``): a window-score null in HDF5, with what it was made for.
 
 Layout: root attributes ``format`` (``motifscan-null``), ``format_version``, ``model_sha256``
-(a digest of the model's weights and config, see :func:`motifscan.interpret.calibrate.model_digest`),
+(a digest of the model's weights and config, see :func:`motifscan.model.model_digest`),
 ``genome`` (the genome's file name), ``window``, ``stride``, ``tasks`` (JSON list), ``options``
 (JSON: how the null was drawn); group ``null`` holds the arrays of
 :meth:`motifscan.stats.null.WindowNull.to_arrays` (stratum edges and sizes, one sorted null and

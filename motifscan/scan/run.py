@@ -12,9 +12,7 @@ together, only when the whole scan succeeded (one :func:`~motifscan.atomic.outpu
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import hashlib
-import json
 import logging
 import os
 import time
@@ -36,7 +34,7 @@ from ..io.outputs import MODEL_FORMATS, WindowTarget, hit_output_format, output_
 from ..io.peaks import SignificantPeakWriter, sidecar_path
 from ..io.reads import is_alignment_file
 from ..io.records import RecordsWriter, TaggedBamWriter
-from ..model import MotifCNN
+from ..model import MotifCNN, model_digest
 from ..motifs.pwm import Motif
 from ..stats.null import WindowNull
 from ..text import plural
@@ -360,13 +358,6 @@ def _digest(*parts: bytes) -> str:
     return h.hexdigest()
 
 
-def _model_digest(model: MotifCNN) -> str:
-    """SHA-256 of a model's config and weights (equal for one model read from any copy of its file)."""
-    state = model.state_dict()
-    return _digest(json.dumps(dataclasses.asdict(model.config), sort_keys=True).encode(),
-                   *(k.encode() + state[k].detach().cpu().float().numpy().tobytes() for k in sorted(state)))
-
-
 def _write_manifests(model: MotifCNN, out: OutputOptions, columns, fmt: str, window: int, windows: WindowOptions,
                      inputs: InputOptions, run: RunOptions, sizes: dict[str, int] | None,
                      null: WindowNull | None = None) -> None:
@@ -377,7 +368,7 @@ def _write_manifests(model: MotifCNN, out: OutputOptions, columns, fmt: str, win
         with open(inputs.regions, "rb") as fh:
             regions = _digest(fh.read())
     common = {
-        "model": _model_digest(model), "format": fmt, "window": window, "stride": windows.stride,
+        "model": model_digest(model), "format": fmt, "window": window, "stride": windows.stride,
         "threshold": windows.threshold, "precision": run.precision,
         "hit_fraction": windows.hit_fraction if out.hits else None,
         "chroms": list(inputs.chroms) if inputs.chroms else None, "regions": regions,

@@ -183,8 +183,11 @@ class ScoreNull:
         log_p = np.log1p(count) - np.log(n + 1.0)
         if self.tail is not None:
             beyond = (count < MIN_COUNT) & (x > self.tail.threshold)
-            if beyond.any():
-                log_p = np.where(beyond, np.minimum(log_p, self.tail.log_sf(x)), log_p)
+            if beyond.any():  # the fit only where it is used: a few scores of millions
+                log_p = np.array(log_p, ndmin=1)
+                idx = np.flatnonzero(beyond)
+                log_p.flat[idx] = np.minimum(log_p.flat[idx], self.tail.log_sf(np.ravel(x)[idx]))
+                log_p = log_p.reshape(np.shape(x))
         return np.where(np.isnan(x), np.nan, np.maximum(log_p, LOG_P_FLOOR))
 
     def pvalues(self, x: np.ndarray) -> np.ndarray:
