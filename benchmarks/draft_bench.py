@@ -16,17 +16,25 @@ and the scaffold / chromosome ratios (the issue's target: <= 1.3 for CPU and RSS
 reads both bigWigs back (pyBigWig) and checks every scaffold's values equal the chromosome
 track's over the same bases.
 
-Measured 2026-12-06 on the shared 2-core machine (load 5-8: other sessions' jobs), CTCF model,
-30 Mbp, same run, interleaved (CPU seconds, best of 2):
+Measured 2026-12-06 on the shared 2-core machine, CTCF model, 30 Mbp as 4 chromosomes and as
+46,999 scaffolds (``--mbp 30 --median 400``: mean ~640 bp), CPU seconds (best of the runs; each
+line's two numbers from one run, interleaved):
 
 =====================================  ===============  ================  ===============
-                                       4 chromosomes    46,809 scaffolds  ratio
+                                       4 chromosomes    46,999 scaffolds  ratio
 =====================================  ===============  ================  ===============
-before (commit c225d66): bw + peaks    3.1              30.1              9.7
-before: bedGraph                       3.4              6.9               2.0
-after: bw + peaks                      3.1              4.8               1.6
-after: bedGraph                        3.4              4.2               1.2
+before (c225d66), bw + peaks (load 7)  3.1              30.1              9.7
+before, bedGraph                       3.4              6.9               2.0
+after, bw + peaks (load 3.6-4)         3.4              5.9               1.74
+after, bedGraph                        4.3              5.5               1.27
+peak RSS after, bw + peaks / bedGraph  421 / 415 MB     434 / 414 MB      1.03 / 1.00
 =====================================  ===============  ================  ===============
+
+``--check`` (at load 10): all 470,593 scaffold windows equal the chromosome track's. Where the
+rest goes (per scaffold, ~50 us CPU to bigWig): reading and decoding one record at a time
+(``iter_fasta_pieces``/``stream_chunks``, ~15 us, on the reader thread), one zlib call per
+scaffold's data section, and the per-batch Python of windows and peaks. With scaffolds mostly
+shorter than a window (``--median 100``) few windows exist and the old writer's cost never shows.
 """
 
 from __future__ import annotations
