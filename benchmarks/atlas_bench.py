@@ -88,7 +88,7 @@ def plant_tasks(chroms: dict[str, np.ndarray], work: Path, n_tasks: int, n_peaks
     motifs = [np.array([code[b] for b in m], np.uint8) for m in motifs]
     names = list(chroms)
     sizes = np.array([len(chroms[c]) for c in names])
-    rows = [f"name\tpeaks"]
+    rows = ["name\tpeaks"]
     for t in range(n_tasks):
         m = motifs[t % len(motifs)]
         which = rng.choice(len(names), n_peaks, p=sizes / sizes.sum())
