@@ -19,8 +19,8 @@ sample is modelled by a generalized Pareto distribution (GPD), as Knijnenburg et
   ``p = (1 + #{null >= x}) / (n + 1)`` (never 0, conservative by one pseudo-count).
 
 The GPD is fitted by Zhang & Stephens' (2009, Technometrics 51:316) estimator: a posterior mean
-over a grid of profile likelihoods, fast (vectorised) and stable for the short-tailed (``xi < 0``)
-scores a bounded network output gives, where plain maximum likelihood often fails to converge.
+over a grid of profile likelihoods, in closed form (vectorised, no optimiser per fit) and
+well-defined for short tails, where maximum likelihood is irregular (``xi < -0.5``).
 The Anderson-Darling critical values for this estimator (parameters estimated, so the standard
 tables do not apply) were simulated: 2,000 GPD samples per shape and size, see
 ``_AD_CRITICAL``; they depend on the shape and barely on the size.
