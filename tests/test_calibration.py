@@ -271,3 +271,18 @@ def _chr2():
     from motifscan.scan.options import InputOptions
 
     return InputOptions(chroms=("chr2",))
+
+
+def test_calibrate_never_writes_over_its_inputs(tmp_path):
+    """-o or --plot naming the model or the genome: exit 2, the input untouched, nothing written."""
+    import shutil
+
+    assert main(["simulate", "-o", str(tmp_path / "g.fa"), "--truth", str(tmp_path / "t.bed"),
+                 "--length", "50000", "--n-sites", "2", "--seed", "0", "-q"]) == 0
+    model = tmp_path / "m.h5"
+    shutil.copy(REPO / "models" / "ctcf_gm12878.h5", model)
+    before = {p: p.read_bytes() for p in (model, tmp_path / "g.fa")}
+    for extra in (["-o", str(model)], ["-o", str(tmp_path / "n.h5"), "--plot", str(tmp_path / "g.fa")]):
+        assert main(["calibrate", str(model), str(tmp_path / "g.fa"), *extra, "--mbp", "0.1", "-q"]) == 2
+    assert {p: p.read_bytes() for p in before} == before
+    assert not (tmp_path / "n.h5").exists()

@@ -37,7 +37,7 @@ def calibrate(model, genome, output, mbp, window, stride, seed, plot, precision,
     p-values. A tenth is held out for the QQ plot. The null serves scans of this model, window
     and stride only.
     """
-    from ..atomic import check_output_path
+    from ..atomic import check_distinct, check_output_path
     from ..interpret.calibrate import calibrate as build, qq_plot, save_null
     from ..model import load_model
     from .scan import check_genome_input
@@ -45,6 +45,7 @@ def calibrate(model, genome, output, mbp, window, stride, seed, plot, precision,
     check_output_path(output)
     plot = plot or str(Path(output).with_name("null.png"))
     check_output_path(plot, option="--plot")
+    check_distinct([("MODEL", model), ("GENOME", genome)], [("-o", output), ("--plot", plot)])
     check_genome_input(genome)
     options = CalibrateOptions(mbp=mbp, window=window, stride=stride, seed=seed)
     run = RunOptions(device=device, threads=threads, precision=precision, conv_method=conv_method, progress=not quiet)
