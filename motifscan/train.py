@@ -30,6 +30,7 @@ import torch
 from ._version import __version__
 from .codes import one_hot_torch
 from .data.datasets import LabelledSet, Split, split_dataset
+from .data.windows import Windows
 from .data.tasks import build_task_set
 from .device import resolve_device, set_threads
 from .errors import InputError, UsageError
@@ -159,9 +160,9 @@ class _TaskLoss:
 
 def fit(
     model: MotifCNN,
-    train_codes: np.ndarray,
+    train_codes: np.ndarray | Windows,
     train_labels: np.ndarray,
-    valid_codes: np.ndarray,
+    valid_codes: np.ndarray | Windows,
     valid_labels: np.ndarray,
     *,
     epochs: int = TrainOptions.epochs,
@@ -181,7 +182,8 @@ def fit(
     model
         The network.
     train_codes, valid_codes
-        ``uint8`` codes ``(N, L)``.
+        ``uint8`` codes ``(N, L)``: an array, or :class:`~motifscan.data.windows.Windows` (pooled
+        sets; rows gathered a batch at a time).
     train_labels, valid_labels
         0/1 labels ``(N,)`` for a one-task model, or ``(N, T)`` with NaN where a label is
         unknown (masked out of the loss and the metrics).
@@ -213,8 +215,9 @@ def fit(
     loss_fn = _TaskLoss(y_train, device)
     optimiser = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
     rng = np.random.default_rng(seed)
-    codes_t = torch.from_numpy(np.ascontiguousarray(train_codes))
-    labels_t = torch.from_numpy(y_train)
+    # rows are gathered a batch at a time (numpy indexing): from an array, or from the genome
+    # windows of a pooled set (:class:`~motifscan.data.windows.Windows`), the same bytes either way
+    codes = train_codes if isinstance(train_codes, Windows) else np.ascontiguousarray(train_codes)
     valid_t = torch.from_numpy(y_valid).to(device).float()
     best_score, best_loss, best_state, best_epoch, waited = -np.inf, np.inf, None, 0, 0
     history: list[dict[str, float]] = []
@@ -222,15 +225,15 @@ def fit(
     for epoch in range(1, epochs + 1):
         started = time.perf_counter()
         model.train()
-        order = torch.from_numpy(rng.permutation(len(codes_t)))
+        order = rng.permutation(len(codes))
         total, seen = 0.0, 0
         bar = tqdm(
             range(0, len(order), batch_size), desc=f"epoch {epoch}", unit="batch", leave=False, disable=not show
         )
         for i in bar:
             idx = order[i : i + batch_size]
-            x = one_hot_torch(codes_t[idx].to(device, non_blocking=True))
-            y = labels_t[idx].to(device).float()  # uint8 labels (pooled sets) become floats a batch at a time
+            x = one_hot_torch(torch.from_numpy(codes[idx]).to(device, non_blocking=True))
+            y = torch.from_numpy(y_train[idx]).to(device).float()  # uint8 labels (pooled): floats per batch
             optimiser.zero_grad(set_to_none=True)
             loss = loss_fn(model(x), y)
             loss.backward()

@@ -146,6 +146,30 @@ def test_pooled_regions_are_labelled_by_summit_inside(pooled_genome):
     assert (y[len(regions):] == 0).all() and len(y) == 120  # GC-matched background, one per region
 
 
+def test_pooled_windows_are_the_genome_s_bases(pooled_genome):
+    """Pooled rows are gathered from the genome held once (bases covered by the windows), and
+    each row is the bases its name gives: regions ``chrom:start-end``, background ``bg_chrom:start``."""
+    from motifscan.data.windows import Windows
+    from motifscan.io.fasta import IndexedFasta
+
+    genome, a, b = pooled_genome
+    for negatives in ("background", "shuffle"):
+        specs = [TaskSpec(t, str(p), negatives, str(genome)) for t, p in (("a", a), ("b", b))]
+        ts = build_task_set(specs, length=100, seed=0, neg_ratio=2)
+        codes = ts.data.codes
+        assert isinstance(codes, Windows) and len(codes.bases) < len(codes) * 100
+        fa = IndexedFasta(genome)
+        rows = np.asarray(codes)
+        for i, name in enumerate(ts.data.names):
+            if "_shuffle" in name:
+                continue
+            chrom, span = name.removeprefix("bg_").split(":")
+            start = int(span.split("-")[0])
+            assert np.array_equal(rows[i], fa.fetch(chrom, start, start + 100)), name
+        n_shuffles = sum("_shuffle" in n for n in ts.data.names)
+        assert len(ts.data) == 180 and n_shuffles == (120 if negatives == "shuffle" else 0)
+
+
 def test_pooled_labels_are_bytes_and_train_as_floats(pooled_genome):
     """Pooled sets keep their labels as a uint8 0/1 matrix (every label is known); training on
     it gives the very model float labels give."""

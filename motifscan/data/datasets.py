@@ -28,6 +28,7 @@ from ..io.intervals import (
     read_intervals,
 )
 from .negatives import gc_matched_background, shuffle_all
+from .windows import Windows, take_rows
 
 __all__ = [
     "SequenceSet",
@@ -88,16 +89,19 @@ class SequenceSet:
 @dataclass
 class LabelledSet:
     """Positives and negatives together: ``codes`` ``(N, L)``, ``labels`` ``(N,)`` float 0/1 (one
-    task) or ``(N, T)`` with NaN where a task's label is unknown (:mod:`motifscan.data.tasks`)."""
+    task) or ``(N, T)`` with NaN where a task's label is unknown (:mod:`motifscan.data.tasks`).
+
+    ``codes`` is a uint8 array, or :class:`~motifscan.data.windows.Windows` (pooled sets: windows
+    of one genome, gathered a batch at a time); :meth:`subset` keeps it so."""
 
     names: list[str]
-    codes: np.ndarray
+    codes: np.ndarray | Windows
     labels: np.ndarray
     chroms: list[str | None]
 
     def subset(self, idx: np.ndarray) -> "LabelledSet":
         return LabelledSet(
-            [self.names[i] for i in idx], self.codes[idx], self.labels[idx], [self.chroms[i] for i in idx]
+            [self.names[i] for i in idx], take_rows(self.codes, idx), self.labels[idx], [self.chroms[i] for i in idx]
         )
 
     def __len__(self) -> int:

@@ -21,7 +21,8 @@ from ..errors import InputError
 from ..io.fasta import IndexedFasta
 from ..io.intervals import Interval
 
-__all__ = ["dinucleotide_shuffle", "shuffle_rows", "shuffle_all", "shuffle_copies", "gc_content", "gc_matched_background"]
+__all__ = ["dinucleotide_shuffle", "shuffle_rows", "shuffle_all", "shuffle_copies", "gc_content",
+           "gc_matched_background", "pick_background"]
 
 log = logging.getLogger("motifscan")
 
@@ -307,6 +308,70 @@ def _window_counts(hit: np.ndarray, starts: np.ndarray, length: int, block: int 
     return out[len(starts):] - out[: len(starts)]
 
 
+def pick_background(
+    seq: np.ndarray,
+    occupied: np.ndarray,
+    target_gc: np.ndarray,
+    rng: np.random.Generator,
+    *,
+    length: int,
+    max_n_fraction: float = 0.05,
+    candidates_per_sequence: int = 20,
+    chrom: str = "",
+    path: object = None,
+) -> np.ndarray:
+    """Starts of GC-matched background windows on one chromosome, one per ``target_gc``.
+
+    The step of :func:`gc_matched_background` for one chromosome (pooled task sets call it as
+    they read each chromosome once): ``len(target_gc) * candidates_per_sequence`` random
+    candidate starts, those overlapping ``occupied`` or with more than ``max_n_fraction`` N
+    rejected, then for each target in turn the unused candidate of closest GC.
+
+    Parameters
+    ----------
+    seq
+        The chromosome's codes ``(S,)`` uint8.
+    occupied
+        Spans to avoid ``(K, 2)`` int (start, end), sorted.
+    target_gc
+        GC fraction to match ``(n,)``.
+    length
+        Window length.
+
+    Returns
+    -------
+    np.ndarray
+        Chosen starts ``(n,)`` int64, in the order of ``target_gc``.
+    """
+    size = len(seq)
+    if size < length * 2:
+        raise InputError(f"chromosome {chrom} is too short for background regions", path=path)
+    need = len(target_gc)
+    n_cand = max(need * candidates_per_sequence, 50)
+    starts = np.sort(rng.integers(0, size - length, n_cand))
+    occ = np.asarray(occupied).reshape(-1, 2)
+    # reject candidates overlapping a positive: any positive with start < end_c and end > start_c
+    j = np.searchsorted(occ[:, 0], starts + length)
+    max_end_before = np.maximum.accumulate(occ[:, 1])
+    overlaps = (j > 0) & (max_end_before[np.maximum(j - 1, 0)] > starts)
+    starts = starts[~overlaps]
+    # candidates' N and GC counts from the chromosome's running counts: no candidate is copied
+    # out, so 20 candidates per positive cost no memory at atlas size
+    n_n = _window_counts(seq == N_CODE, starts, length)
+    ok = n_n / length <= max_n_fraction
+    starts, n_n = starts[ok], n_n[ok]
+    if len(starts) < need:
+        raise InputError(
+            f"could not find {need} background regions on {chrom} (found {len(starts)})",
+            path=path,
+            hint="use --negatives shuffle, or give negatives with --negatives FILE",
+        )
+    gc = _window_counts((seq == 1) | (seq == 2), starts, length)
+    acgt = length - n_n
+    cand_gc = np.where(acgt > 0, gc / np.maximum(acgt, 1), 0.5)  # as gc_content
+    return starts[_closest_unused(cand_gc, target_gc)].astype(np.int64)
+
+
 def gc_matched_background(
     genome: IndexedFasta,
     positives: Sequence[Interval],
@@ -344,39 +409,15 @@ def gc_matched_background(
     chosen_iv: list[Interval | None] = [None] * (len(positives) * ratio)
     chosen_codes = np.full((len(positives) * ratio, length), N_CODE, dtype=np.uint8)
     for chrom, idx in by_chrom.items():
-        size = genome.sizes[chrom]
-        if size < length * 2:
-            raise InputError(f"chromosome {chrom} is too short for background regions", path=genome.path)
-        need = len(idx) * ratio
-        n_cand = max(need * candidates_per_sequence, 50)
-        starts = np.sort(rng.integers(0, size - length, n_cand))
-        occ = occupied[chrom]
-        # reject candidates overlapping a positive: any positive with start < end_c and end > start_c
-        j = np.searchsorted(occ[:, 0], starts + length)
-        max_end_before = np.maximum.accumulate(occ[:, 1])
-        overlaps = (j > 0) & (max_end_before[np.maximum(j - 1, 0)] > starts)
-        starts = starts[~overlaps]
-        # candidates' N and GC counts from the chromosome's running counts (read once): no
-        # candidate is copied out, so 20 candidates per positive cost no memory at atlas size
-        seq = genome.fetch(chrom, 0, size)
-        n_n = _window_counts(seq == N_CODE, starts, length)
-        ok = n_n / length <= max_n_fraction
-        starts, n_n = starts[ok], n_n[ok]
-        if len(starts) < need:
-            raise InputError(
-                f"could not find {need} background regions on {chrom} (found {len(starts)})",
-                path=genome.path,
-                hint="use --negatives shuffle, or give negatives with --negatives FILE",
-            )
-        gc = _window_counts((seq == 1) | (seq == 2), starts, length)
-        acgt = length - n_n
-        cand_gc = np.where(acgt > 0, gc / np.maximum(acgt, 1), 0.5)  # as gc_content
-        picks = _closest_unused(cand_gc, target_gc[np.tile(np.asarray(idx), ratio)])
+        seq = genome.fetch(chrom, 0, genome.sizes[chrom])
+        picks = pick_background(seq, occupied[chrom], target_gc[np.tile(np.asarray(idx), ratio)], rng,
+                                length=length, max_n_fraction=max_n_fraction,
+                                candidates_per_sequence=candidates_per_sequence, chrom=chrom, path=genome.path)
         for j, best in enumerate(picks.tolist()):
             row = (j // len(idx)) * len(positives) + idx[j % len(idx)]
-            chosen_iv[row] = Interval(chrom, int(starts[best]), int(starts[best]) + length, f"bg_{chrom}:{starts[best]}")
+            chosen_iv[row] = Interval(chrom, best, best + length, f"bg_{chrom}:{best}")
         rows = np.asarray([(k * len(positives) + i) for k in range(ratio) for i in idx], dtype=np.int64)
-        chosen_codes[rows] = seq[starts[picks][:, None] + np.arange(length)]
+        chosen_codes[rows] = seq[picks[:, None] + np.arange(length)]
     log.info(
         "background negatives: %d GC-matched regions (positives GC %.3f, background GC %.3f)",
         len(chosen_iv), float(target_gc.mean()), float(gc_content(chosen_codes).mean()),

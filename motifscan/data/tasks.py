@@ -31,10 +31,11 @@ import numpy as np
 
 from ..errors import InputError, UsageError
 from ..io.fasta import IndexedFasta
-from ..io.intervals import Interval, check_chromosomes, read_intervals
+from ..io.intervals import check_chromosomes, read_intervals
 from ..io.samplesheet import TaskSpec, check_task_name
 from .datasets import LabelledSet, build_labelled_set, is_fasta, load_sequences
-from .negatives import gc_matched_background, shuffle_all
+from .negatives import gc_content, pick_background, shuffle_all
+from .windows import Windows, covered
 
 __all__ = ["TaskSpec", "TaskSet", "task_specs", "with_genome", "build_task_set", "task_index"]
 
@@ -210,81 +211,108 @@ def _check_positives(spec: TaskSpec, labels: np.ndarray) -> None:
                          hint="check the peaks (and that they fit inside the genome's chromosomes)")
 
 
-def _windows(fa: IndexedFasta, centres: list[tuple[str, int]], half: int, length: int) -> np.ndarray:
-    """Codes ``(N, length)`` of the windows ``[c - half, c - half + length)``: each chromosome
-    read once and its windows gathered at once (atlas sets hold 10^5-10^6 regions)."""
-    codes = np.empty((len(centres), length), dtype=np.uint8)
-    by_chrom: dict[str, list[int]] = {}
-    for k, (chrom, _pos) in enumerate(centres):
-        by_chrom.setdefault(chrom, []).append(k)
-    for chrom, rows in by_chrom.items():
-        idx = np.asarray(rows, dtype=np.int64)
-        starts = np.asarray([centres[k][1] - half for k in rows], dtype=np.int64)
-        lo, hi = int(starts.min()), int(starts.max()) + length
-        seq = fa.fetch(chrom, lo, hi)
-        codes[idx] = seq[(starts - lo)[:, None] + np.arange(length)]
-    return codes
-
-
 def _pooled_set(tasks, *, length, neg_ratio, seed) -> TaskSet:
+    """Pooled regions and negatives as :class:`~motifscan.data.windows.Windows` of the bases they
+    cover (read once per chromosome): memory is bounded by the genome and a few bytes a region,
+    not ``N x L`` codes, and the rows' codes are those a per-region copy would hold."""
     T = len(tasks)
     fa = IndexedFasta(tasks[0].genome)
-    summits: list[tuple[str, int, int]] = []  # (chrom, summit, task)
+    chrom_names = list(fa.sizes)
+    order = {c: i for i, c in enumerate(chrom_names)}
+    sizes = np.array([fa.sizes[c] for c in chrom_names], dtype=np.int64)
+    cidx, pos, task = [], [], []
     for t, spec in enumerate(tasks):
         ivs = read_intervals(spec.peaks)
         check_chromosomes(ivs, fa.sizes, spec.peaks, fa.path)
-        summits += [(iv.chrom, iv.centre, t) for iv in ivs]
-    order = {c: i for i, c in enumerate(fa.sizes)}
-    summits.sort(key=lambda s: (order[s[0]], s[1], s[2]))
+        cidx.append(np.fromiter((order[iv.chrom] for iv in ivs), np.int64, len(ivs)))
+        pos.append(np.fromiter((iv.centre for iv in ivs), np.int64, len(ivs)))
+        task.append(np.full(len(ivs), t, dtype=np.int64))
+    c_all, p_all, t_all = np.concatenate(cidx), np.concatenate(pos), np.concatenate(task)
+    n_summits = len(p_all)
     half = length // 2
-    # greedy union: a window is kept unless its centre lies within half a window of the last kept
-    kept: list[tuple[str, int]] = []
-    for chrom, pos, _t in summits:
-        start = pos - half
-        if start < 0 or start + length > fa.sizes[chrom]:
+    # greedy union over the summits sorted by (chromosome, position, task): a window is kept
+    # unless its centre lies within half a window of the last kept one's (a sequential rule)
+    srt = np.lexsort((t_all, p_all, c_all))
+    c_s, p_s = c_all[srt], p_all[srt]
+    fits = (p_s - half >= 0) & (p_s - half + length <= sizes[c_s])
+    kc, kp = [], []
+    last_c, last_p = -1, 0
+    for c, p in zip(c_s[fits].tolist(), p_s[fits].tolist()):
+        if c == last_c and p - last_p < half:
             continue
-        if kept and kept[-1][0] == chrom and pos - kept[-1][1] < half:
-            continue
-        kept.append((chrom, pos))
-    if not kept:
+        kc.append(c)
+        kp.append(p)
+        last_c, last_p = c, p
+    if not kc:
         raise InputError("no peak leaves room for a window inside its chromosome", path=tasks[0].peaks)
-    labels = np.zeros((len(kept), T), dtype=np.uint8)  # every label known: 0/1 bytes (atlas sets: 10^6 x 100s)
-    by_chrom: dict[str, list[int]] = {}
-    for k, (chrom, _pos) in enumerate(kept):
-        by_chrom.setdefault(chrom, []).append(k)
-    summit_arr: dict[tuple[str, int], np.ndarray] = {}
-    for chrom, pos, t in summits:
-        summit_arr.setdefault((chrom, t), []).append(pos)  # type: ignore[arg-type]
-    for (chrom, t), poss in summit_arr.items():
-        if chrom not in by_chrom:
-            continue
-        idx = np.array(by_chrom[chrom])
-        starts = np.array([kept[k][1] - half for k in idx])
-        s = np.sort(np.asarray(poss))
-        # a region [a, a + L) is positive for t when some summit s has a <= s < a + L
-        lo = np.searchsorted(s, starts, side="left")
-        hi = np.searchsorted(s, starts + length, side="left")
-        labels[idx[hi > lo], t] = 1
-    intervals = [Interval(c, p - half, p - half + length, f"{c}:{p - half}-{p - half + length}") for c, p in kept]
-    codes = _windows(fa, kept, half, length)
+    reg_c = np.asarray(kc, dtype=np.int64)
+    reg_s = np.asarray(kp, dtype=np.int64) - half
+    n_reg = len(reg_s)
+    # label rule: region [a, a + L) is positive for t when one of t's summits s has a <= s < a + L
+    # (on one axis of concatenated chromosomes: a window never crosses a chromosome's end)
+    offset = np.r_[0, np.cumsum(sizes)[:-1]]
+    g_reg = offset[reg_c] + reg_s
+    g_sum = offset[c_all] + p_all
+    labels = np.zeros((n_reg, T), dtype=np.uint8)  # every label known: 0/1 bytes (atlas sets: 10^6 x 100s)
+    for t in range(T):
+        s = np.sort(g_sum[t_all == t])
+        labels[:, t] = np.searchsorted(s, g_reg + length) > np.searchsorted(s, g_reg)
+    del c_all, p_all, t_all, g_sum, srt, c_s, p_s, fits, kc, kp
     for t, spec in enumerate(tasks):
         _check_positives(spec, labels[:, t])
     # GC-matched background unless every task asks for shuffles
     mode = "shuffle" if all(t.negatives == "shuffle" for t in tasks) else "background"
+    rng = np.random.default_rng(seed)
+    neg_s = np.zeros(n_reg * neg_ratio if mode == "background" else 0, dtype=np.int64)
+    windows = np.empty(n_reg + len(neg_s), dtype=np.int64)  # each row's offset in ``bases``
+    # the covered bases of each chromosome in turn; an upper bound is reserved and only what is
+    # written becomes resident (untouched pages of np.empty are never mapped in)
+    bases = np.empty(int(min(sizes[np.unique(reg_c)].sum(), (n_reg + len(neg_s)) * length)), dtype=np.uint8)
+    used = 0
+    pos_gc, neg_gc = 0.0, 0.0
+    bounds = np.r_[0, np.cumsum(np.bincount(reg_c, minlength=len(chrom_names)))]  # regions sorted by chromosome
+    for c in np.flatnonzero(np.diff(bounds)).tolist():
+        chrom = chrom_names[c]
+        rows = np.arange(bounds[c], bounds[c + 1])
+        seq = fa.fetch(chrom, 0, fa.sizes[chrom])
+        starts = reg_s[rows]
+        neg_rows = np.zeros(0, dtype=np.int64)
+        if mode == "background":
+            target = gc_content(seq[starts[:, None] + np.arange(length)])
+            picks = pick_background(seq, np.column_stack((starts, starts + length)), np.tile(target, neg_ratio), rng,
+                                    length=length, chrom=chrom, path=fa.path)
+            neg_rows = (np.arange(neg_ratio)[:, None] * n_reg + rows).ravel()
+            neg_s[neg_rows] = picks
+            pos_gc += float(target.sum())
+            neg_gc += float(gc_content(seq[picks[:, None] + np.arange(length)]).sum())
+            starts = np.r_[starts, picks]
+        got, off = covered(seq, starts, length)
+        bases[used : used + len(got)] = got
+        windows[np.r_[rows, n_reg + neg_rows]] = used + off
+        used += len(got)
+        del seq, got
+    bases = bases[:used]
+    names = [f"{chrom_names[c]}:{a}-{a + length}" for c, a in zip(reg_c.tolist(), reg_s.tolist())]
+    chroms = [chrom_names[c] for c in reg_c.tolist()]
     if mode == "background":
-        neg_ivs, neg_codes = gc_matched_background(fa, intervals, codes, ratio=neg_ratio, seed=seed)
-        neg_names, neg_chroms = [iv.name for iv in neg_ivs], [iv.chrom for iv in neg_ivs]
+        log.info("background negatives: %d GC-matched regions (positives GC %.3f, background GC %.3f)",
+                 len(neg_s), pos_gc / n_reg, neg_gc / max(len(neg_s), 1))
+        neg_names = [f"bg_{chrom}:{a}" for chrom, a in zip(chroms * neg_ratio, neg_s.tolist())]
+        neg_chroms = chroms * neg_ratio
+        codes = Windows(bases, windows, length)
     else:
-        neg_codes = shuffle_all(codes, neg_ratio, seed)
-        neg_names = [f"{iv.name}_shuffle{k}" for k in range(neg_ratio) for iv in intervals]
-        neg_chroms = [iv.chrom for _ in range(neg_ratio) for iv in intervals]
-    log.info("pooled %d peaks of %d tasks into %d regions (%s); %d %s negatives", len(summits), T, len(kept),
+        shuffles = shuffle_all(Windows(bases, windows, length)[:], neg_ratio, seed)
+        neg_names = [f"{nm}_shuffle{k}" for k in range(neg_ratio) for nm in names]
+        neg_chroms = chroms * neg_ratio
+        codes = Windows(bases, np.r_[windows, -1 - np.arange(len(shuffles))], length, extra=shuffles)
+    log.info("pooled %d peaks of %d tasks into %d regions (%s); %d %s negatives; %.1f MB of bases held for %d "
+             "windows", n_summits, T, n_reg,
              ", ".join(f"{spec.name}: {int(labels[:, t].sum())} positive" for t, spec in enumerate(tasks)),
-             len(neg_codes), mode)
+             len(codes) - n_reg, mode, used / 1e6, len(codes))
     data = LabelledSet(
-        [iv.name for iv in intervals] + neg_names,
-        np.concatenate([codes, neg_codes]),
-        np.concatenate([labels, np.zeros((len(neg_codes), T), np.uint8)]),
-        [iv.chrom for iv in intervals] + neg_chroms,
+        names + neg_names,
+        codes,
+        np.concatenate([labels, np.zeros((len(codes) - n_reg, T), np.uint8)]),
+        chroms + neg_chroms,
     )
     return TaskSet(data, [t.name for t in tasks], "pooled")
