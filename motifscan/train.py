@@ -388,6 +388,7 @@ def _input_files(specs: Sequence[TaskSpec], single: bool) -> dict[str, dict[str,
     """``{key: {path, sha256}}`` of every input file (keys ``positives``... for one task, else
     ``TASK.positives``...)."""
     out = {}
+    digests: dict[str, str] = {}  # a genome shared by hundreds of tasks is read once
     for s in specs:
         prefix = "" if single else f"{s.name}."
         files = {"positives": s.peaks}
@@ -397,7 +398,10 @@ def _input_files(specs: Sequence[TaskSpec], single: bool) -> dict[str, dict[str,
             files["negatives"] = s.negatives
         for key, path in files.items():
             if Path(path).is_file():
-                out[prefix + key] = {"path": path, "sha256": file_sha256(path)}
+                real = os.path.realpath(path)
+                if real not in digests:
+                    digests[real] = file_sha256(path)
+                out[prefix + key] = {"path": path, "sha256": digests[real]}
     return out
 
 

@@ -201,7 +201,12 @@ def test_genome_option_applies_to_samplesheet_bed_tasks(pooled_genome, tmp_path)
     code = main(["train", "--samplesheet", str(sheet), "--genome", str(genome), "--filters", "4", "--filter-width",
                  "9", "--length", "100", "--epochs", "1", "--valid-chroms", "chr2",
                  "--test-chroms", "chr3", "-o", str(model), "--quiet"])
-    assert code == 0 and load_model(model).config.tasks == ["a", "b"]
+    loaded = load_model(model)
+    assert code == 0 and loaded.config.tasks == ["a", "b"]
+    from motifscan.model import file_sha256
+    inputs = loaded.provenance["inputs"]  # the shared genome is hashed once and recorded for every task
+    assert inputs["a.genome"]["sha256"] == inputs["b.genome"]["sha256"] == file_sha256(genome)
+    assert inputs["a.positives"]["sha256"] == file_sha256(a) != inputs["b.positives"]["sha256"]
     other = tmp_path / "other.fa"
     other.write_text("")
     sheet.write_text(f"name\tpeaks\tgenome\na\t{a}\t{other}\nb\t{b}\t\n")
