@@ -225,3 +225,19 @@ def test_evaluate_creates_missing_parent_folders_and_removes_them_on_failure(han
     # a file where a folder should be: a usage error before any work
     assert main(["evaluate", str(model), str(fresh), "-o", str(peaks / "ev"), "-q"]) == 2
     assert "peaks.fa" in capsys.readouterr().err
+
+
+def test_multi_task_holdout_check_reads_byte_and_float_labels_alike(caplog):
+    """A task with no positive in the validation chromosome makes the split fall back, whether the
+    labels are pooled bytes or floats with NaN (checked column by column, no float copy of (N, T))."""
+    data = _labelled(["chr1", "chr2", "chr3"], n_each=60)
+    y = np.stack([data.labels, data.labels * (np.asarray(data.chroms) != "chr2")], axis=1)
+    for labels in (y.astype(np.uint8), y.astype(np.float32)):
+        caplog.clear()
+        with caplog.at_level("WARNING", logger="motifscan"):
+            s = split_dataset(LabelledSet(data.names, data.codes, labels, data.chroms), valid_chroms=["chr2"],
+                              test_chroms=["chr3"], min_held_out=10, tasks=["a", "b"])
+        assert s.method == "stratified" and "leaves task b with no positive in the validation set" in caplog.text
+        ok = split_dataset(LabelledSet(data.names, data.codes, labels[:, :1].repeat(2, 1), data.chroms),
+                           valid_chroms=["chr2"], test_chroms=["chr3"], min_held_out=10, tasks=["a", "b"])
+        assert ok.method == "chromosomes"

@@ -378,7 +378,7 @@ def _task_without_class(labels: np.ndarray, parts: dict[str, np.ndarray],
                         tasks: Sequence[str] | None) -> tuple[str, str, str] | None:
     """``(task, "no positive" | "no negative", part)`` of the first task of a multi-task ``labels``
     ``(N, T)`` whose known labels in a part lack a class; ``None`` when every task has both."""
-    labels = np.asarray(labels, dtype=np.float32)
+    labels = np.asarray(labels)  # uint8 (pooled) or float32 (NaN = unknown): no float copy of (N, T)
     if labels.ndim == 1 or labels.shape[1] == 1:
         return None
     for t in range(labels.shape[1]):
