@@ -19,21 +19,47 @@ median, max).
 
 The machine is shared: compare the runs of one invocation (they run back to back).
 
-Measured 2026-12-06 on the shared 2-core machine (load 6-9, so wall times are ~5x the CPU
-times), ``--tasks 100,16 --peaks 500 --mbp 20 --epochs 2 --threads 1`` (a reduced size: the full
-100 x 15,000 on 200 Mbp was not run here):
+Pooled rows are :class:`~motifscan.data.windows.Windows`: the bases the windows cover, held once,
+and one offset per row; each training batch's codes are gathered from them (the same bytes, the
+same model, as when every row's codes were held). At the full size (100 x 15,000 peaks, 200 Mbp,
+1,718,932 pooled sequences) the bases held are 169 MB where the rows' codes were 344 MB, and
+building + splitting the set (``python`` with torch imported: 279 MB) peaks at 1,136 MB where it
+peaked at 2,285 MB before (the codes, Python tuples of every summit, Interval objects of every
+region, and a float32 copy of the (N, T) labels in the split's check).
+
+Measured 2026-12-06 on the shared 2-core machine (load 4.4-5.5, so wall times are ~1.3x the CPU
+times), ``--tasks 100,16 --peaks 1500 --mbp 20 --epochs 2`` (2 threads; 4 chromosomes, so half
+the sequences are held out):
 
 =========================================  ===============  ===============
                                            100 tasks        16 tasks
 =========================================  ===============  ===============
-pooled sequences (regions + background)    80,118           15,438
-training sequences                         40,166           7,778
-seconds per epoch (wall)                   156.1            29.9
-ms per training sequence, wall / CPU       3.89 / 0.95      3.84 / 1.19
-  ratio to 16 tasks                        1.01 / 0.80      1
-peak RSS                                   902 MB           720 MB
-test AUROC per task, min / median / max    0.69/0.74/0.80   0.69/0.76/0.80
+pooled sequences (regions + background)    171,640          42,836
+training sequences                         85,814           21,432
+seconds per epoch (wall)                   302.5            77.1
+ms per training sequence, wall / CPU       3.53 / 2.76      3.60 / 2.67
+  ratio to 16 tasks                        0.98 / 1.04      1
+peak RSS                                   702 MB           1,070 MB
+test AUROC per task, min / median / max    0.73/0.77/0.80   0.74/0.77/0.79
 =========================================  ===============  ===============
+
+(The 16-task run's peak is above the 100-task run's; a 1-epoch rerun of the same 16 tasks peaked
+at 637 MB. Not explained here; the pooled data of that run hold under 120 MB.)
+
+Full size (defaults), measured the same day on the same machine with the train command of this
+benchmark and the bench's data (load 2.5-5), as far as the time allowed:
+
+* 16 tasks, whole run: 429,240 pooled sequences (214,620 regions), 321,716 training; 2 epochs of
+  760.5 s and 391.9 s (the load fell; mean 576.2 s), 1,302 s wall, 1,048 CPU-s, peak RSS
+  1,107 MB (reached while scoring the training set, before its logits were written in place);
+  test AUROC per task 0.765 / 0.776 / 0.782.
+* 100 tasks, build + split + the first minutes of epoch 1 (an epoch of 1,288,404 training
+  sequences takes 20-70 min at the rates seen): 1,718,932 pooled sequences (859,466 regions,
+  169 MB of bases held); peak RSS 1,263 MB through the build, split and 4 minutes of training;
+  steady training 1.10 ms CPU / 0.93 ms wall per sequence (3,029 batches over 3 minutes, load
+  ~2.5-3), against 1.63 ms CPU / 1.40 ms wall for 16 tasks' second epoch (load ~3.5-4.8). The
+  final scoring adds the training set's logits (1.29 M x 100 float32, 515 MB): about 1.8 GB
+  expected at the end, not measured.
 """
 
 from __future__ import annotations

@@ -143,9 +143,13 @@ class _TaskLoss:
     """
 
     def __init__(self, labels: np.ndarray, device: torch.device) -> None:
-        known = ~np.isnan(labels)
-        n_pos = np.where(known, labels == 1, False).sum(axis=0).astype(np.float64)
-        n_known = known.sum(axis=0).astype(np.float64)
+        if labels.dtype == np.uint8:  # pooled 0/1 bytes, all known: column sums, no (N, T) temporaries
+            n_pos = labels.sum(axis=0, dtype=np.int64).astype(np.float64)
+            n_known = np.full(labels.shape[1], float(len(labels)))
+        else:
+            known = ~np.isnan(labels)
+            n_pos = np.where(known, labels == 1, False).sum(axis=0).astype(np.float64)
+            n_known = known.sum(axis=0).astype(np.float64)
         self.pos_weight = torch.tensor((n_known - n_pos) / np.maximum(n_pos, 1.0), dtype=torch.float32, device=device)
         self.dense = torch.nn.BCEWithLogitsLoss(pos_weight=self.pos_weight)
 
@@ -329,11 +333,11 @@ def train_model(
     split = split_dataset(data, valid_chroms=o.valid_chroms, test_chroms=o.test_chroms, seed=seed,
                           tasks=None if single else [s.name for s in specs])
     _check_split_sizes(split, data, specs[0].peaks if single else None)
-    known = ~np.isnan(data.labels)
+    n_pos, n_neg = _label_counts(data.labels)
     log.info(
         "%s (%s labels), %d sequences: %d positive and %d negative labels; split by %s: train %d, "
-        "valid %d, test %d", plural(len(specs), "task"), built.mode, len(data), int((data.labels == 1).sum()),
-        int(((data.labels == 0) & known).sum()), split.method, len(split.train), len(split.valid), len(split.test),
+        "valid %d, test %d", plural(len(specs), "task"), built.mode, len(data), n_pos, n_neg,
+        split.method, len(split.train), len(split.valid), len(split.test),
     )
     config = ModelConfig(
         n_filters=o.n_filters, filter_width=o.filter_width, rc_sharing=o.rc_sharing, hidden=o.hidden,
@@ -378,6 +382,15 @@ def train_model(
         model.provenance["tasks"] = [{"name": s.name, "labels": built.mode} for s in specs]
     model.cpu()
     return TrainResult(model, metrics, history, split, data)
+
+
+def _label_counts(labels: np.ndarray) -> tuple[int, int]:
+    """Positive and negative labels (unknown ones not counted); pooled 0/1 bytes are all known, so
+    a sum counts them without (N, T) temporaries (1.7M x 100 labels: 170 MB each)."""
+    if labels.dtype == np.uint8:
+        n_pos = int(labels.sum(dtype=np.int64))
+        return n_pos, labels.size - n_pos
+    return int((labels == 1).sum()), int(((labels == 0) & ~np.isnan(labels)).sum())
 
 
 def _negatives_mode(negatives: str | None) -> str:
