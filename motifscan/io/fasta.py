@@ -12,12 +12,13 @@ import contextlib
 import gzip
 import logging
 import os
+import re
 import struct
 import sys
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import BinaryIO, Iterator, NoReturn, Sequence
 
 import numpy as np
 
@@ -60,7 +61,7 @@ class FastaRecord:
         return len(self.codes)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Chunk:
     """A piece of one record: codes for record positions ``[start, start + len(codes))``.
 
@@ -195,6 +196,7 @@ def iter_fasta_pieces(path: str | os.PathLike) -> Iterator[tuple[str, str, bytes
                 raise InputError("record with an empty name", path=path, where=f"line {lineno}")
             if parts[0] in seen:
                 raise InputError(f"duplicate record name {parts[0]!r}", path=path, where=f"line {lineno}")
+            seen.add(parts[0])
             yield parts[0], (parts[1] if len(parts) > 1 else ""), None
     if not any_data:
         raise InputError("file is empty", path=path, hint="give a FASTA file with at least one record")
@@ -247,6 +249,11 @@ def stream_chunks(
     bases lies wholly inside exactly one chunk's first ``chunk_size`` starting positions. A
     record shorter than one chunk comes as one chunk (also an empty record, with no codes).
 
+    Records that begin and end inside one block of the file (every scaffold of a draft
+    assembly) are parsed, validated and encoded a block at a time with a few numpy calls
+    (:class:`_BlockRecords`), so 10^6 short records cost little more than their bases; a record
+    that crosses a block boundary (a chromosome) is gathered piece by piece as it comes.
+
     Parameters
     ----------
     path
@@ -263,7 +270,9 @@ def stream_chunks(
     if chunk_size <= 0 or overlap < 0:
         raise ValueError("chunk_size must be > 0 and overlap >= 0")
     span = chunk_size + overlap
-    name = None
+    # the record that runs on past the current block (raw sequence bytes, white space removed)
+    name: str | None = None
+    wanted = False
     pieces: list[bytes] = []
     held = 0
     start = 0
@@ -288,28 +297,218 @@ def stream_chunks(
         rest = buf[pos:]
         pieces, held = [rest], len(rest)
 
-    def flush_last() -> Iterator[Chunk]:
-        buf = b"".join(pieces)
-        if buf or not emitted:
-            yield make(buf, start, True)
-
-    for rec_name, _desc, piece in iter_fasta_pieces(path):
-        if piece is None:
-            if name is not None:
-                yield from flush_full()
-                yield from flush_last()
-            name = rec_name if (records is None or rec_name in records) else None
-            pieces, held, start, emitted = [], 0, 0, False
-            continue
-        if name is None:
-            continue
-        pieces.append(piece)
-        held += len(piece)
-        if held > span + BLOCK_SIZE:
+    def close_open() -> Iterator[Chunk]:
+        nonlocal name
+        if name is not None and wanted:
             yield from flush_full()
-    if name is not None:
-        yield from flush_full()
-        yield from flush_last()
+            buf = b"".join(pieces)
+            if buf or not emitted:
+                yield make(buf, start, True)
+        name = None
+
+    def open_record(rec: str) -> None:
+        nonlocal name, wanted, pieces, held, start, emitted
+        name, wanted = rec, records is None or rec in records
+        pieces, held, start, emitted = [], 0, 0, False
+
+    def add(piece: bytes) -> Iterator[Chunk]:
+        nonlocal held
+        if not piece:
+            return
+        if wanted:
+            pieces.append(piece)
+            held += len(piece)
+            if held > span + BLOCK_SIZE:
+                yield from flush_full()
+
+    for part in _BlockRecords(path, with_mask=with_mask):
+        if part.before:  # the open record goes on
+            yield from add(part.before)
+        if part.names:
+            yield from close_open()
+            yield from _short_chunks(part, chunk_size, span, with_mask, records)
+        if part.open_name is not None:
+            yield from close_open()
+            open_record(part.open_name)
+            yield from add(part.after)
+    yield from close_open()
+
+
+def _short_chunks(part: _Block, chunk_size: int, span: int, with_mask: bool, records: set[str] | None,
+                  ) -> Iterator[Chunk]:
+    """Chunks of the records that begin and end in one block (cut as :func:`stream_chunks` says)."""
+    codes, masks = part.codes, part.masks if with_mask else None
+    bounds = part.bounds.tolist()
+    for name, a, b in zip(part.names, bounds[:-1], bounds[1:]):
+        if records is not None and name not in records:
+            continue
+        if b - a <= span:
+            yield Chunk(name, 0, codes[a:b], None if masks is None else masks[a:b], True)
+            continue
+        pos = 0
+        while b - a - pos > span:
+            yield Chunk(name, pos, codes[a + pos : a + pos + span],
+                        None if masks is None else masks[a + pos : a + pos + span], False)
+            pos += chunk_size
+        yield Chunk(name, pos, codes[a + pos : b], None if masks is None else masks[a + pos : b], True)
+
+@dataclass
+class _Block:
+    """One block of a FASTA file, parsed (see :class:`_BlockRecords`).
+
+    ``before``: sequence bytes (white space removed) that continue the record left open by the
+    block before. ``names``/``codes``/``masks``/``bounds``: the records that begin and end in
+    this block, their codes end to end (record ``i`` is ``codes[bounds[i]:bounds[i + 1]]``).
+    ``open_name``/``after``: the block's last record, which may go on in the next block, and its
+    sequence bytes so far (``open_name`` is ``None`` when the block holds no header).
+    """
+
+    before: bytes = b""
+    names: list[str] = field(default_factory=list)
+    codes: np.ndarray | None = None
+    masks: np.ndarray | None = None
+    bounds: np.ndarray | None = None
+    open_name: str | None = None
+    after: bytes = b""
+
+
+#: A header line's name: its first word (``\s`` is what ``str.split`` splits at).
+_NAME = re.compile(r">[^\S\n]*(\S*)[^\n]*\n")
+_WS_TABLE = np.zeros(256, dtype=bool)
+_WS_TABLE[np.frombuffer(_WHITESPACE, np.uint8)] = True
+
+
+class _BlockRecords:
+    """A FASTA file read a block at a time, every record wholly inside a block decoded at once.
+
+    Iterating yields :class:`_Block` objects. Header lines are found with numpy (a ``>`` at the
+    start of a line), the sequence bytes of the block's complete records are gathered with one
+    mask and encoded with one table lookup; only record names are Python objects. Raises
+    :class:`InputError` as :func:`iter_fasta_pieces` does (empty file, text before the first
+    header, an empty or duplicate record name, a letter that is not an IUPAC code).
+    """
+
+    def __init__(self, path: str | os.PathLike, *, with_mask: bool = False) -> None:
+        self.path = path
+        self.with_mask = with_mask
+        self._seen: set[str] = set()
+        self._lines = 0  # newlines before the current block
+
+    def __iter__(self) -> Iterator[_Block]:
+        carry = b""
+        at_line_start = True
+        any_data = False
+        with open_binary(self.path) as fh:
+            for block in _blocks(fh, self.path):
+                if not any_data and block.startswith(BOM):
+                    block = block[len(BOM):]  # a UTF-8 byte-order mark (Windows editors) is not text
+                any_data = True
+                data = carry + block if carry else block
+                at_start = at_line_start or bool(carry)
+                if not data:
+                    continue
+                at_line_start = data.endswith(b"\n")
+                part, carry = self._parse(data, at_start)
+                yield part
+            if carry:  # a header line without a newline at the very end of the file
+                yield self._parse(carry + b"\n", True)[0]
+        if not any_data:
+            raise InputError("file is empty", path=self.path, hint="give a FASTA file with at least one record")
+        if not self._seen:
+            raise InputError("no FASTA records found", path=self.path, hint="a record starts with a '>name' line")
+
+    def _parse(self, data: bytes, at_start: bool) -> tuple[_Block, bytes]:
+        arr = np.frombuffer(data, np.uint8)
+        heads = np.flatnonzero(arr == 0x3E)  # '>'
+        if len(heads):
+            prev = arr[np.maximum(heads - 1, 0)] == 0x0A
+            if heads[0] == 0:
+                prev[0] = at_start
+            heads = heads[prev]
+        carry = b""
+        ends = np.zeros(0, np.int64)
+        if len(heads):
+            newlines = np.flatnonzero(arr == 0x0A)
+            at = np.searchsorted(newlines, heads)
+            if at[-1] == len(newlines):  # the last header line goes on in the next block
+                carry = data[int(heads[-1]):]
+                data, arr, heads, at = data[: int(heads[-1])], arr[: int(heads[-1])], heads[:-1], at[:-1]
+            ends = newlines[at]
+        n = len(data)
+        part = _Block()
+        first = int(heads[0]) if len(heads) else n
+        part.before = data[:first].translate(None, _WHITESPACE)
+        if part.before and not self._seen:
+            raise InputError("not FASTA: the first line does not start with '>'", path=self.path,
+                             where=f"line {self._lines + 1}",
+                             hint="give a FASTA file (a '>name' line, then sequence lines)")
+        if len(heads):
+            # every header line's bytes ('>' to its newline), as one array
+            lens = ends - heads + 1
+            line_of = np.repeat(np.arange(len(heads)), lens)
+            idx = np.arange(len(line_of)) + np.repeat(heads - (np.cumsum(lens) - lens), lens)
+            names = self._names(data, arr[idx], heads)
+            complete = len(heads) - 1
+            if complete:
+                part.names = names[:complete]
+                in_records = (idx > ends[0]) & (idx < heads[-1])  # headers between complete records
+                part.codes, part.masks, part.bounds = self._records(arr, ends[:-1] + 1, heads[1:], idx[in_records],
+                                                                    part.names)
+            part.open_name = names[-1]
+            part.after = data[int(ends[-1]) + 1:].translate(None, _WHITESPACE)
+        self._lines += data.count(b"\n")
+        return part, carry
+
+    def _line(self, data: bytes, pos: int) -> int:
+        return self._lines + data.count(b"\n", 0, pos) + 1
+
+    def _names(self, data: bytes, header_bytes: np.ndarray, heads: np.ndarray) -> list[str]:
+        """Record names of header lines (``header_bytes``: the lines end to end, each from its '>')."""
+        # one decode for every header (the UTF-8 decoder restarts at each newline, so a bad byte
+        # is replaced as it would be line by line)
+        text = header_bytes.tobytes().decode("utf-8", errors="replace")
+        names = _NAME.findall(text)  # the first word of each line (str.split's white space)
+        if "" in names:
+            h = int(heads[names.index("")])
+            raise InputError("record with an empty name", path=self.path, where=f"line {self._line(data, h)}")
+        if not self._seen.isdisjoint(names) or len(set(names)) != len(names):
+            self._duplicate(data, names, heads)
+        self._seen.update(names)
+        return names
+
+    def _duplicate(self, data: bytes, names: list[str], heads: np.ndarray) -> NoReturn:
+        """Raise for the first name of ``names`` seen before (in the file or in ``names``)."""
+        seen = set(self._seen)
+        for name, h in zip(names, heads.tolist()):
+            if name in seen:
+                raise InputError(f"duplicate record name {name!r}", path=self.path,
+                                 where=f"line {self._line(data, h)}", hint="record names must be unique")
+            seen.add(name)
+        raise ValueError("no duplicate name")
+
+    def _records(self, arr: np.ndarray, starts: np.ndarray, stops: np.ndarray, header_idx: np.ndarray,
+                 names: list[str]) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+        """Codes (and soft-mask flags) of records whose sequence lines span ``[starts, stops)``;
+        ``header_idx``: the positions of the header lines between them."""
+        lo, hi = int(starts[0]), int(stops[-1])
+        keep = ~_WS_TABLE[arr[lo:hi]]
+        keep[header_idx - lo] = False
+        raw = arr[lo:hi][keep]
+        # bases per record: its span less the white space and header bytes (few) inside it
+        dropped = np.flatnonzero(~keep) + lo
+        counts = (stops - starts) - (np.searchsorted(dropped, stops) - np.searchsorted(dropped, starts))
+        bounds = np.zeros(len(starts) + 1, np.int64)
+        np.cumsum(counts, out=bounds[1:])
+        try:
+            codes = encode(raw)
+        except InputError:
+            for i, name in enumerate(names):  # the record and position of the first bad letter
+                try:
+                    encode(raw[bounds[i] : bounds[i + 1]])
+                except InputError as exc:
+                    raise exc.located(self.path, f"record {name}") from None
+            raise
+        return codes, soft_mask(raw) if self.with_mask else None, bounds
 
 
 class IndexedFasta:
@@ -476,25 +675,52 @@ def read_fai(path: str | os.PathLike) -> dict[str, int] | None:
     try:
         if not fai.exists() or fai.stat().st_mtime < p.stat().st_mtime:
             return None
-        entries = []
-        with open(fai) as fh:
-            for line in fh:
-                f = line.rstrip("\r\n").split("\t")
-                if len(f) >= 5:
-                    entries.append((f[0], *(int(v) for v in f[1:5])))
+        entries = _parse_fai(fai.read_bytes())
         if not entries or not fai_matches(p, entries):
             log.info("%s does not match %s (a stale index): not using it", fai, p.name)
             return None
-        return {name: length for name, length, *_ in entries}
+        return dict(zip(entries.names, entries.lengths.tolist()))
     except (OSError, ValueError):
         return None
+
+
+class _FaiEntries:
+    """The rows of a ``.fai``: ``names``, int64 ``lengths`` and ``offsets``; ``entries[i]`` is row
+    ``i`` as a tuple ``(name, length, offset, line bases, line bytes)`` (what :func:`fai_matches` reads)."""
+
+    def __init__(self, names: list[str], words: list[bytes]) -> None:
+        self.names = names
+        self._words = words
+        n = len(names)
+        self.lengths = np.fromiter(map(int, words[1::5]), np.int64, count=n)
+        self.offsets = np.fromiter(map(int, words[2::5]), np.int64, count=n)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def __getitem__(self, i: int) -> tuple[str, int, int, int, int]:
+        w = self._words[5 * i : 5 * i + 5]
+        return (self.names[i], int(w[1]), int(w[2]), int(w[3]), int(w[4]))
+
+
+def _parse_fai(raw: bytes) -> _FaiEntries:
+    """Parse ``.fai`` text: 10^6 rows in a few C calls (names are single words: split at white space).
+
+    Rows with other than five columns (a FASTQ index), or a malformed number, raise ValueError.
+    """
+    lines = raw.count(b"\n") + (not raw.endswith(b"\n") and bool(raw))
+    words = raw.split()
+    if len(words) != 5 * lines or raw.count(b"\t") != 4 * lines:
+        raise ValueError("not a five-column .fai")
+    names = b"\n".join(words[0::5]).decode("utf-8", errors="replace").split("\n") if lines else []
+    return _FaiEntries(names, words)
 
 
 #: How many records' offsets :func:`fai_matches` checks (the first, the last and some between).
 FAI_CHECKED_RECORDS = 8
 
 
-def fai_matches(path: str | os.PathLike, entries: list[tuple[str, int, int, int, int]]) -> bool:
+def fai_matches(path: str | os.PathLike, entries: Sequence[tuple[str, int, int, int, int]]) -> bool:
     """Whether ``.fai`` entries ``(name, length, offset, line bases, line bytes)`` describe ``path``.
 
     A cheap check (a few small reads, whatever the genome's size): the last record's sequence
@@ -505,7 +731,8 @@ def fai_matches(path: str | os.PathLike, entries: list[tuple[str, int, int, int,
     """
     try:
         with _ByteReader(Path(path)) as data:
-            last = max(entries, key=lambda e: e[2])
+            last = (entries[int(np.argmax(entries.offsets))] if isinstance(entries, _FaiEntries)
+                    else max(entries, key=lambda e: e[2]))
             end = _sequence_end(last)
             tail = data.read(end, 4097)
             if data.size < end or len(tail) > 4096 or tail.strip(_WHITESPACE):
