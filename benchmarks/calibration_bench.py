@@ -74,13 +74,8 @@ def genome(d: Path, name: str, mbp: float, n_sites: int, seed: int):
 
 
 def read_track(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    starts, vals = [], []
-    with open(path) as fh:
-        for ln in fh:
-            f = ln.split("\t")
-            starts.append(int(f[1]))
-            vals.append(float(f[3]))
-    return np.array(starts), np.array(vals)
+    data = np.loadtxt(path, usecols=(1, 3), ndmin=2)  # numpy's C reader: 1e7 lines in seconds
+    return data[:, 0].astype(np.int64), data[:, 1]
 
 
 def fractions(mlog_p: np.ndarray, block: np.ndarray) -> dict:
