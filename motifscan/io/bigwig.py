@@ -217,8 +217,10 @@ class BigWigStream:
         if not sizes:
             raise ValueError("a bigWig needs at least one chromosome")
         self.fh = fh
-        self.sizes = [(str(c), int(n)) for c, n in sizes]
-        self.tid = {c: i for i, (c, _n) in enumerate(self.sizes)}
+        # a draft assembly has 10^6 names: plain comprehensions and C-level zips only
+        self.sizes = list(sizes)
+        self._names = [str(c) for c, _n in self.sizes]
+        self.tid = dict(zip(self._names, range(len(self._names))))
         if len(self.tid) != len(self.sizes):
             raise ValueError("duplicate chromosome names")
         self.zoom_levels = int(zoom_levels)
@@ -235,7 +237,7 @@ class BigWigStream:
         self._levels: list[_Summary] = []
         self._spool_dir = spool_dir or (Path(fh.name).parent if isinstance(getattr(fh, "name", None), str) else None)
         self._closed = False
-        lengths = np.array([n for _c, n in self.sizes], dtype=np.int64)
+        lengths = np.fromiter((n for _c, n in self.sizes), dtype=np.int64, count=len(self.sizes))
         self._lengths = lengths
         self._short = lengths < SHORT_BASES
         # runs of short sequences waiting to be written as a batch: (tids, starts, counts, values)
@@ -264,7 +266,7 @@ class BigWigStream:
         Built with numpy (a draft assembly has 10^6 names): leaves of ``block`` items, each level
         above holding the first key of each node below, written from the root down.
         """
-        keys = np.array([c.encode() for c, _n in self.sizes])
+        keys = np.array("\n".join(self._names).encode().split(b"\n"))  # names hold no newline
         key_size = max(1, keys.dtype.itemsize)
         keys = keys.astype(f"S{key_size}")
         order = np.argsort(keys, kind="stable")  # bytewise, as the format wants (names are unique)
