@@ -443,10 +443,16 @@ class BigWigStream:
         small = count < STORED_VALUES
         stored, stored_at = _stored_zlib(raw, at, small)
         view, sview = memoryview(raw), memoryview(stored)
-        bounds, sbounds, is_small = at.tolist(), stored_at.tolist(), small.tolist()
-        data = [sview[sbounds[i] : sbounds[i + 1]] if is_small[i] else deflate(view[a:b], ZLIB_LEVEL)
-                for i, (a, b) in enumerate(zip(bounds[:-1], bounds[1:]))]
-        lens = np.array([len(d) for d in data], dtype=np.int64)
+        lens = np.diff(stored_at)
+        big = np.flatnonzero(~small).tolist()
+        deflated = [deflate(view[at[i] : at[i + 1]], ZLIB_LEVEL) for i in big]
+        lens[big] = [len(d) for d in deflated]
+        # in file order: each run of stored sections as one slice, between the deflated ones
+        data, prev = [], 0
+        for i, d in zip(big, deflated):
+            data += [sview[stored_at[prev] : stored_at[i]], d]
+            prev = i + 1
+        data.append(sview[stored_at[prev] :])
         offset = self.fh.tell() + np.r_[0, np.cumsum(lens)[:-1]]
         self.fh.write(b"".join(data))
         self.blocks.add_many(head["tid"], head["start"], head["end"], offset, lens)

@@ -100,7 +100,8 @@ class BigWigWriter(AtomicWriter):
         self._stack.callback(self._bw.abort)
 
     def write(self, ws) -> None:
-        self._seen.update(ws.finished)
+        if self._spool is not None:  # sizes seen while scanning, for the bigWig written at the end
+            self._seen.update(ws.finished)
         if not len(ws):
             return
         a, b = window_bins(ws.start, self.window, self.stride)
