@@ -794,35 +794,49 @@ def _read_fai_entries(path: str | os.PathLike) -> "_FaiEntries | None":
 
 
 class _FaiEntries:
-    """The rows of a ``.fai``: ``names``, int64 ``lengths`` and ``offsets``; ``entries[i]`` is row
-    ``i`` as a tuple ``(name, length, offset, line bases, line bytes)`` (what :func:`fai_matches` reads)."""
+    """The rows of a ``.fai``: ``names`` and int64 columns ``lengths``, ``offsets``, ``bases``,
+    ``widths``; ``entries[i]`` is row ``i`` as a tuple ``(name, length, offset, line bases, line
+    bytes)`` (what :func:`fai_matches` reads)."""
 
-    def __init__(self, names: list[str], words: list[bytes]) -> None:
+    def __init__(self, names: list[str], columns: np.ndarray) -> None:
         self.names = names
-        self._words = words
-        n = len(names)
-        self.lengths = np.fromiter(map(int, words[1::5]), np.int64, count=n)
-        self.offsets = np.fromiter(map(int, words[2::5]), np.int64, count=n)
+        self.lengths, self.offsets, self.bases, self.widths = columns
 
     def __len__(self) -> int:
         return len(self.names)
 
     def __getitem__(self, i: int) -> tuple[str, int, int, int, int]:
-        w = self._words[5 * i : 5 * i + 5]
-        return (self.names[i], int(w[1]), int(w[2]), int(w[3]), int(w[4]))
+        return (self.names[i], int(self.lengths[i]), int(self.offsets[i]), int(self.bases[i]), int(self.widths[i]))
+
+
+#: ``.fai`` rows parsed per step (bounds the temporary word objects of a 10^6-row index).
+_FAI_ROWS = 1 << 16
 
 
 def _parse_fai(raw: bytes) -> _FaiEntries:
-    """Parse ``.fai`` text: 10^6 rows in a few C calls (names are single words: split at white space).
+    """Parse ``.fai`` text: 10^6 rows in a few C calls per 65,536 rows (names are single words).
 
     Rows with other than five columns (a FASTQ index), or a malformed number, raise ValueError.
     """
-    lines = raw.count(b"\n") + (not raw.endswith(b"\n") and bool(raw))
-    words = raw.split()
-    if len(words) != 5 * lines or raw.count(b"\t") != 4 * lines:
-        raise ValueError("not a five-column .fai")
-    names = b"\n".join(words[0::5]).decode("utf-8", errors="replace").split("\n") if lines else []
-    return _FaiEntries(names, words)
+    names: list[str] = []
+    parts = []
+    pos = 0
+    while pos < len(raw):
+        end = raw.find(b"\n", pos)
+        for _ in range(_FAI_ROWS - 1):
+            if end == -1:
+                break
+            end = raw.find(b"\n", end + 1)
+        end = len(raw) if end == -1 else end + 1
+        text = raw[pos:end]
+        pos = end
+        lines = text.count(b"\n") + (not text.endswith(b"\n"))
+        words = text.split()
+        if len(words) != 5 * lines or text.count(b"\t") != 4 * lines:
+            raise ValueError("not a five-column .fai")
+        names += b"\n".join(words[0::5]).decode("utf-8", errors="replace").split("\n")
+        parts.append(np.array([np.fromiter(map(int, words[k::5]), np.int64, count=lines) for k in range(1, 5)]))
+    return _FaiEntries(names, np.concatenate(parts, axis=1) if parts else np.zeros((4, 0), np.int64))
 
 
 #: How many records' offsets :func:`fai_matches` checks (the first, the last and some between).
