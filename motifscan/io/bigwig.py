@@ -784,30 +784,32 @@ class BigWigSections:
             self.sizes = self._read_chrom_tree(fh)
 
     def _read_chrom_tree(self, fh) -> list[tuple[str, int]]:
+        """``(name, size)`` by chromosome id; each node's items read as one numpy record array
+        (a draft assembly's tree has 10^6 leaves)."""
         fh.seek(self._chrom_tree)
         magic, _block, key_size, _val, _count, _r = struct.unpack("<IIIIQQ", fh.read(32))
         if magic != BPT_MAGIC:
             raise ValueError(f"{self.path}: bad chromosome tree")
-        found: list[tuple[int, str, int]] = []
+        leaf_t = np.dtype([("key", f"S{key_size}"), ("tid", "<u4"), ("size", "<u4")])
+        node_t = np.dtype([("key", f"S{key_size}"), ("child", "<u8")])
+        leaves: list[np.ndarray] = []
 
         def node(offset: int) -> None:
             fh.seek(offset)
             leaf, _r, count = struct.unpack("<BBH", fh.read(4))
-            items = fh.read(count * (key_size + 8))
-            children = []
-            for k in range(count):
-                item = items[k * (key_size + 8) : (k + 1) * (key_size + 8)]
-                name = item[:key_size].rstrip(b"\0").decode()
-                if leaf:
-                    tid, size = struct.unpack_from("<II", item, key_size)
-                    found.append((tid, name, size))
-                else:
-                    children.append(struct.unpack_from("<Q", item, key_size)[0])
-            for child in children:
-                node(child)
+            items = np.frombuffer(fh.read(count * (key_size + 8)), leaf_t if leaf else node_t, count)
+            if leaf:
+                leaves.append(items)
+            else:
+                for child in items["child"].tolist():
+                    node(child)
 
         node(self._chrom_tree + 32)
-        return [(name, size) for _tid, name, size in sorted(found)]
+        items = np.concatenate(leaves) if leaves else np.zeros(0, leaf_t)
+        items = items[np.argsort(items["tid"], kind="stable")]
+        # numpy's S type drops the keys' trailing NUL padding; names hold no newline
+        names = b"\n".join(items["key"].tolist()).decode().split("\n") if len(items) else []
+        return list(zip(names, items["size"].tolist()))
 
     def _blocks(self, fh) -> list[tuple[int, int]]:
         """``(offset, size)`` of every data block, in file order (the R-tree's leaves)."""

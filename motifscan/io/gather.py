@@ -85,6 +85,7 @@ def _readers(tracks: Sequence[PathLike], sizes) -> list[BigWigSections]:
     for t, r in zip(tracks, readers):
         if r.sizes != genome:
             raise InputError("its chromosome list differs from the first shard's (shards of one scan?)", path=t)
+        r.sizes = genome  # one list for every shard (a draft assembly's is 10^6 names long)
     if sizes is not None and [tuple(x) for x in sizes] != genome:
         raise InputError("the shards' chromosomes differ from the genome's sizes file",
                          path=tracks[0], hint="gather the shards of a scan of this genome")
