@@ -14,7 +14,7 @@ import torch
 
 from motifscan.cli._base import main
 from motifscan.io.fasta import IndexedFasta
-from motifscan.io.variants import effect_columns, p_texts
+from motifscan.io.variants import Allele, EffectsWriter, effect_columns, p_texts
 from motifscan.metrics import auroc
 from motifscan.model import ModelConfig, MotifCNN, load_model, save_model
 from motifscan.scan.options import RunOptions, VariantOptions
@@ -281,6 +281,45 @@ def test_p_texts_keep_tiny_pvalues():
     txt = p_texts(np.array([np.nan, 0.0, np.log(0.0123456), -np.inf, -1000.0]))
     assert txt[:4] == ["", "1", "0.0123", "0"]
     assert txt[4] == "5.08e-435"  # -1000 / ln 10 = -434.29...
+
+
+def test_effects_writer_pvalue_columns(tmp_path, monkeypatch):
+    """The p- and q-value columns are each row's values as p_texts writes them (NaN empty, tiny from
+    the logarithm, -inf as 0), two tasks, rows read back in several blocks; the rest of each row is
+    the row written without p-values, byte for byte."""
+    import motifscan.io.variants as iov
+
+    rng = np.random.default_rng(3)
+    n, T = 3000, 2
+    alleles = [Allele(i, "chr1", i + 1, f"rs{i}", "A", "C", 0) for i in range(n)]
+    checks = ["ok" if i % 7 else "mismatch" for i in range(n)]
+    ref_p = rng.random((n, T))
+    ref_p[np.array(checks) == "mismatch"] = np.nan
+    alt_p = np.clip(ref_p + rng.normal(0, 0.1, (n, T)), 1e-6, 1 - 1e-6)
+    logit = lambda x: np.log(x / (1 - x))  # noqa: E731
+    top, fd = rng.integers(-1, 3, n), rng.normal(0, 1, n)
+    log_p = np.log(rng.choice([1.0, 0.5, 0.01, 1 / 3001, 0.2], size=(n, T)))
+    log_p[::11] = rng.uniform(-2000, -600, size=(len(log_p[::11]), T))
+    log_p[::13, 0] = -np.inf
+    log_p[np.isnan(ref_p)] = np.nan
+    log_q = np.minimum(log_p + 1.0, 0.0)
+    monkeypatch.setattr(iov, "_STAGED_BLOCK", 1000)  # staged rows read back in many blocks, cut mid-line
+    outs = {}
+    for pv in (False, True):
+        path = tmp_path / f"e{pv}.tsv"
+        with EffectsWriter(path, ["a", "b"], ["f0", "f1", "f2"], pvalues=pv) as w:
+            for a in range(0, n, 700):
+                sl = slice(a, a + 700)
+                w.write(alleles[sl], checks[sl], ref_p[sl], alt_p[sl], logit(ref_p[sl]), logit(alt_p[sl]), top[sl], fd[sl])
+            if pv:
+                w.significance(log_p, log_q)
+        outs[pv] = path.read_text().splitlines()
+    assert outs[True][0].split("\t") == effect_columns(["a", "b"], True)
+    rows = [ln.split("\t") for ln in outs[True][1:]]
+    assert ["\t".join(r[:-4]) for r in rows] == outs[False][1:]
+    for t in range(T):
+        assert [r[-4 + 2 * t] for r in rows] == p_texts(log_p[:, t])
+        assert [r[-3 + 2 * t] for r in rows] == p_texts(log_q[:, t])
 
 
 def test_cli_options(genome, tmp_path, caplog):
