@@ -241,13 +241,16 @@ def test_null_snvs_are_drawn_and_scored_as_the_files_snvs(genome, tmp_path):
     model = _model()
     scorer = _ModelVariantScorer(model, f, L, torch.device("cpu"), "auto", "genome")
     delta, gc = scorer.score_null(snvs)
-    keep = np.r_[True, np.diff(snvs.pos0) != 0] | np.r_[True, np.diff(snvs.contig) != 0]  # one record per position
-    rows = [f"{snvs.contigs[c]}\t{p + 1}\t.\t{'ACGT'[r]}\t{'ACGT'[a]}\t.\t.\t." for c, p, r, a in
-            zip(snvs.contig[keep].tolist(), snvs.pos0[keep].tolist(), snvs.ref[keep].tolist(), snvs.alt[keep].tolist())]
+    # one record per position with its ALTs (the null scores a position's SNVs together)
+    first = np.flatnonzero(np.r_[True, np.diff(snvs.pos0) != 0] | np.r_[True, np.diff(snvs.contig) != 0])
+    alts = np.split(snvs.alt, first[1:])
+    rows = [f"{snvs.contigs[c]}\t{p + 1}\t.\t{'ACGT'[r]}\t{','.join('ACGT'[a] for a in alt)}\t.\t.\t." for c, p, r, alt in
+            zip(snvs.contig[first].tolist(), snvs.pos0[first].tolist(), snvs.ref[first].tolist(), alts)]
     vcf = _vcf(tmp_path / "n.vcf", rows, CHROMS)
     _score(model, vcf, fa, tmp_path / "n.tsv", n=0)
     df = pd.read_csv(tmp_path / "n.tsv", sep="\t")
-    np.testing.assert_allclose(df.logit_delta, delta[keep, 0], rtol=1e-5, atol=1e-6)
+    assert len(df) == len(snvs.pos0)
+    np.testing.assert_allclose(df.logit_delta, delta[:, 0], rtol=1e-5, atol=1e-6)
     assert ((gc >= 0) & (gc <= 1)).all()
 
 
