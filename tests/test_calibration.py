@@ -21,6 +21,7 @@ from motifscan.interpret.calibrate import (
     CalibrateOptions,
     calibrate,
     load_null,
+    null_spans,
     qq_plot,
     sample_windows,
     save_null,
@@ -239,6 +240,7 @@ def test_scan_fdr_builds_a_null_when_none_is_given(world, tmp_path, capsys, monk
     assert main(["scan", str(MODEL), str(genome), "-o", str(out), "--fdr", "0.05", "--chrom", "chr1"]) == 0
     err = capsys.readouterr().err
     assert "no --null: building one" in err and "null of" in err
+    assert err.count("device: ") == 1, err  # the null's scoring and the scan share one device line
     assert out.exists()
     code, msg = _error(capsys, ["scan", str(MODEL), str(genome), "-o", str(tmp_path / "t.bw"), "--fdr", "0.05"])
     assert code == 2 and "--fdr chooses peaks" in msg
@@ -286,3 +288,43 @@ def test_calibrate_never_writes_over_its_inputs(tmp_path):
         assert main(["calibrate", str(model), str(tmp_path / "g.fa"), *extra, "--mbp", "0.1", "-q"]) == 2
     assert {p: p.read_bytes() for p in before} == before
     assert not (tmp_path / "n.h5").exists()
+
+
+def test_null_windows_come_from_the_part_of_the_genome_scanned(tmp_path):
+    """--chrom, --regions and --skip-masked choose where the null's windows are drawn, as the scan's."""
+    from motifscan.scan.options import InputOptions
+
+    rng = np.random.default_rng(3)
+    seq = {c: "".join(rng.choice(list("ACGT"), 6000)) for c in ("chr1", "chr2")}
+    text2 = seq["chr2"][:3000].lower() + seq["chr2"][3000:]  # the first half soft-masked
+    genome = tmp_path / "g.fa"
+    genome.write_text(f">chr1\n{seq['chr1']}\n>chr2\n{text2}\n")
+    (tmp_path / "r.bed").write_text("chr1\t1000\t2500\tr1\nchr2\t100\t400\tr2\n")
+
+    def drawn(inputs):
+        with IndexedFasta(genome) as fa:
+            codes = sample_windows(fa, 400, 100, np.random.default_rng(0), spans=null_spans(fa, inputs),
+                                   skip_masked=inputs.skip_masked)
+        return ["".join("ACGT"[c] for c in row) for row in codes]
+
+    everywhere = drawn(InputOptions())
+    assert any(w in seq["chr1"] for w in everywhere) and any(w in seq["chr2"][:3000] for w in everywhere)
+    assert all(w in seq["chr2"] for w in drawn(InputOptions(chroms=("chr2",))))
+    assert all(w in seq["chr2"][3000:] for w in drawn(InputOptions(chroms=("chr2",), skip_masked=True)))
+    in_regions = drawn(InputOptions(regions=tmp_path / "r.bed"))
+    assert all(w in seq["chr1"][1000:2500] or w in seq["chr2"][100:400] for w in in_regions)
+    assert all(w in seq["chr1"][1000:2500] for w in drawn(InputOptions(regions=tmp_path / "r.bed", chroms=("chr1",))))
+    with IndexedFasta(genome) as fa, pytest.raises(InputError, match="unmasked window without N"):
+        sample_windows(fa, 10, 100, np.random.default_rng(0), spans=[("chr2", 0, 3000)], skip_masked=True)
+
+
+def test_calibrate_command_takes_the_scans_genome_part(world, tmp_path):
+    d, genome, _model, _calib = world
+    (tmp_path / "r.bed").write_text("chr2\t0\t900000\n")
+    out = tmp_path / "n.h5"
+    assert main(["calibrate", str(MODEL), str(genome), "-o", str(out), "--mbp", "0.4", "--regions",
+                 str(tmp_path / "r.bed"), "--skip-masked", "--chrom", "chr2", "-q"]) == 0
+    from motifscan.io.nulls import read_null
+
+    meta, _arrays = read_null(out)
+    assert (meta.options["chroms"], meta.options["regions"], meta.options["skip_masked"]) == (["chr2"], "r.bed", True)

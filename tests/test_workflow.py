@@ -49,7 +49,8 @@ def test_dry_run_of_the_demo_has_every_stage(tmp_path):
     res = snakemake(tmp_path, "-n", "-p")
     assert res.returncode == 0, res.stderr
     stats = dict(re.findall(r"^(\w+)\s+(\d+)$", res.stdout, re.M))
-    assert stats["scan_shard"] == "4"  # workflows/config/config.yaml: shards: 4
+    # workflows/config/config.yaml: shards: 4, peaks at an FDR (the shards also leave p-value counts)
+    assert stats["scan_shard_fdr"] == "4" and "scan_shard" not in stats
     for rule in ("simulate_genome", "prepare_peaks", "train", "export", "compare", "enrich", "gather",
                  "evaluate", "summarise", "report"):
         assert stats[rule] == "1", rule
@@ -235,6 +236,8 @@ def test_profiles():
     assert rules.count("gpus=1") == 3  # train, scan_shard and calibrate
     assert slurm["set-resources"]["calibrate"]["gres"] == "gpu:1"
     assert ("scan_shard", "scan_shard_tasks") in derived and ("gather", "gather_task") in derived
+    assert ("scan_shard", "scan_shard_fdr") in derived
+    assert slurm["set-resources"]["scan_shard_fdr"] == slurm["set-resources"]["scan_shard"]
 
 
 # ----------------------------------------------------------------------------- scripts

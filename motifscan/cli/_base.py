@@ -118,6 +118,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``motifscan`` command; returns (and exits with) the exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
     invocation[:] = ["motifscan", *args]
+    methods = sys.modules.get("motifscan.kernels.methods")
+    if methods is not None:  # an earlier command in this process (tests): say the device line anew
+        methods.forget_announcements()
     debug = "--debug" in args[: args.index("--") if "--" in args else len(args)]
     previous = signal.getsignal(signal.SIGTERM)
     try:

@@ -7,8 +7,9 @@ from pathlib import Path
 import click
 
 from ..interpret.calibrate import DEFAULT_MBP, CalibrateOptions
-from ..scan.options import CONV_METHODS, PRECISIONS, RunOptions, WindowOptions
+from ..scan.options import CONV_METHODS, PRECISIONS, InputOptions, RunOptions, WindowOptions
 from ._base import cli, device_options, quiet_option
+from .scan import genome_part_options, split_chroms
 
 
 @cli.command("calibrate", context_settings={"show_default": True})
@@ -27,15 +28,18 @@ from ._base import cli, device_options, quiet_option
               help="Convolution precision (as the scan's).")
 @click.option("--conv-method", type=click.Choice(CONV_METHODS), default=RunOptions.conv_method,
               help="Convolution method (as the scan's).")
+@genome_part_options
 @device_options
 @quiet_option
-def calibrate(model, genome, output, mbp, window, stride, seed, plot, precision, conv_method, device, threads, quiet):
+def calibrate(model, genome, output, mbp, window, stride, seed, plot, precision, conv_method, chroms, regions,
+              skip_masked, device, threads, quiet):
     """Build the null of MODEL's window scores on GENOME (indexable FASTA) for 'scan --null'.
 
     Windows of GENOME (without N) are shuffled keeping their dinucleotides and scored by MODEL
     as the scan scores windows; the scores are kept per GC stratum, with a fitted tail for small
     p-values. A tenth is held out for the QQ plot. The null serves scans of this model, window
-    and stride only.
+    and stride only. With --chrom/--regions/--skip-masked the windows come from the part of
+    GENOME the scan will read (give the scan the same options).
     """
     from ..atomic import check_distinct, check_output_path
     from ..interpret.calibrate import calibrate as build, qq_plot, save_null
@@ -50,7 +54,8 @@ def calibrate(model, genome, output, mbp, window, stride, seed, plot, precision,
     options = CalibrateOptions(mbp=mbp, window=window, stride=stride, seed=seed)
     run = RunOptions(device=device, threads=threads, precision=precision, conv_method=conv_method, progress=not quiet)
     net = load_model(model)  # on the CPU: the job moves it to its device
-    calib = build(net, genome, options, run=run)
+    inputs = InputOptions(chroms=split_chroms(chroms), regions=regions, skip_masked=skip_masked)
+    calib = build(net, genome, options, run=run, inputs=inputs)
     save_null(output, calib)
     qq_plot(calib, plot)
     return 0

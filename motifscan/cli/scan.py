@@ -34,7 +34,16 @@ from ._inputs import SEQUENCE_ENDINGS, model_or_motifs
 log = logging.getLogger("motifscan")
 
 
-def _chroms(values: tuple[str, ...]) -> tuple[str, ...] | None:
+def genome_part_options(f):
+    """``--chrom``, ``--regions``, ``--skip-masked``: the part of a genome read (scan, and calibrate's null)."""
+    f = click.option("--skip-masked", is_flag=True, help="Read soft-masked (lower-case) bases as N.")(f)
+    f = click.option("--regions", type=click.Path(dir_okay=False),
+                     help="Only these BED regions (indexed FASTA); windows lie wholly inside them.")(f)
+    return click.option("--chrom", "chroms", multiple=True,
+                        help="Only these chromosomes (comma-separated or repeated; indexed FASTA).")(f)
+
+
+def split_chroms(values: tuple[str, ...]) -> tuple[str, ...] | None:
     out = tuple(c.strip() for v in values for c in v.split(",") if c.strip())
     return out or None
 
@@ -79,9 +88,7 @@ def check_genome_input(path: str) -> None:
               help="A filter hit needs this fraction of the filter's maximum possible activation.")
 @click.option("--shard", help="Scan part I of N (I/N, 1-based). Text outputs (bedGraph, TSV, hits) concatenate in "
                              "shard order; join bigWigs and peaks with 'motifscan gather'.")
-@click.option("--chrom", "chroms", multiple=True, help="Only these chromosomes (comma-separated or repeated; indexed FASTA).")
-@click.option("--regions", type=click.Path(dir_okay=False), help="Only these BED regions (indexed FASTA); windows lie wholly inside them.")
-@click.option("--skip-masked", is_flag=True, help="Read soft-masked (lower-case) bases as N.")
+@genome_part_options
 @click.option("--reference", type=click.Path(dir_okay=False), help="Reference FASTA for CRAM input.")
 @click.option("--include-secondary", is_flag=True, help="Also score secondary and supplementary alignments.")
 @click.option("--tag-bam", type=click.Path(dir_okay=False), help="Reads: also write them back as BAM with the score in tag 'ms'.")
@@ -132,7 +139,7 @@ def scan(model, input_path, output, mode, fmt, task, peaks, window, stride, thre
                                   what="input", endings=SEQUENCE_ENDINGS, motif_format=motif_format)
     out = OutputOptions(output, fmt=fmt, mode=mode, peaks=peaks, hits=hits, tag_bam=tag_bam,
                         command=shlex.join(invocation), task=task)
-    inputs = InputOptions(chroms=_chroms(chroms), regions=regions, shard=parse_shard(shard), skip_masked=skip_masked,
+    inputs = InputOptions(chroms=split_chroms(chroms), regions=regions, shard=parse_shard(shard), skip_masked=skip_masked,
                           reference=reference, include_secondary=include_secondary)
     run = RunOptions(device=device, threads=threads, chunk_size=chunk_size, batch_size=batch_size,
                      precision=precision, conv_method=conv_method, progress=not quiet)
@@ -158,12 +165,12 @@ def scan(model, input_path, output, mode, fmt, task, peaks, window, stride, thre
     for name in changed(motifs):
         log.warning("--%s applies to motif files and is ignored for model scans", name.replace("_", "-"))
     net = load_model(model)  # on the CPU: the job moves it to its device
-    null = _scan_null(net, null_path, input_path, windows, run, inputs.shard)
+    null = _scan_null(net, null_path, input_path, windows, run, inputs)
     scan_model(net, input_path, out, windows=windows, inputs=inputs, run=run, null=null)
     return 0
 
 
-def _scan_null(net, null_path, input_path, windows: WindowOptions, run: RunOptions, shard=None):
+def _scan_null(net, null_path, input_path, windows: WindowOptions, run: RunOptions, inputs: InputOptions):
     """The scan's null: loaded (checked against the model, window and stride), built on the fly
     when --fdr or --track-value pvalue needs one, else ``None``."""
     from ..interpret.calibrate import CalibrateOptions, calibrate, load_null
@@ -177,8 +184,8 @@ def _scan_null(net, null_path, input_path, windows: WindowOptions, run: RunOptio
         raise UsageError("building a null needs the genome file, not standard input",
                          hint="give the FASTA path, or --null null.h5 from 'motifscan calibrate'")
     options = CalibrateOptions(window=window, stride=windows.stride)
-    if shard is not None:  # the same null in every shard (drawn from the whole genome), built N times
+    if inputs.shard is not None:  # the same null in every shard (drawn from the whole genome), built N times
         log.warning("every shard builds the same null: run 'motifscan calibrate' once and give each shard --null")
     log.info("no --null: building one from %s (%g Mbp of shuffled windows; 'motifscan calibrate' saves it "
              "for reuse)", input_path, options.mbp)
-    return calibrate(net, input_path, options, run=run).null
+    return calibrate(net, input_path, options, run=run, inputs=inputs).null

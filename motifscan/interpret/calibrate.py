@@ -25,7 +25,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Sequence
 
 import numpy as np
 
@@ -39,11 +39,13 @@ from ..io.nulls import NullMeta, read_null, write_null
 from ..model import MotifCNN, model_digest
 from ..scan.batching import Piece, iter_batches
 from ..scan.model_scan import ModelScanner
-from ..scan.options import RunOptions, WindowOptions
+from ..io.intervals import read_intervals
+from ..scan.options import InputOptions, RunOptions, WindowOptions
+from ..scan.sources import region_segments, whole_segments
 from ..stats.null import GC_EDGES, MIN_STRATUM, WindowNull, assign_strata
 
 __all__ = ["CalibrateOptions", "Calibration", "calibrate", "score_windows", "sample_windows",
-           "save_null", "load_null", "qq_plot", "DEFAULT_MBP", "PATCH"]
+           "save_null", "load_null", "qq_plot", "null_spans", "DEFAULT_MBP", "PATCH"]
 
 log = logging.getLogger("motifscan")
 
@@ -111,18 +113,22 @@ class Calibration:
 
 
 def sample_windows(genome: IndexedFasta, n: int, window: int, rng: np.random.Generator, *,
-                   patch: int = PATCH) -> np.ndarray:
+                   patch: int = PATCH, spans: Sequence[tuple[str, int, int]] | None = None,
+                   skip_masked: bool = False) -> np.ndarray:
     """``n`` windows of ``genome`` without N, as codes ``(n, window)``, in genome order.
 
-    Patches of ``patch`` adjacent windows start at uniform positions of the genome's window
-    starts (so chromosomes contribute in proportion to their length); windows holding an N are
-    dropped and more patches drawn until ``n`` are found. A genome smaller than the null repeats
-    windows (each is shuffled anew).
+    Patches of ``patch`` adjacent windows start at uniform positions of the windows that fit in
+    ``spans`` (``(chrom, start, end)``; default: every whole sequence), so each span contributes
+    in proportion to its length; windows holding an N (with ``skip_masked``, a soft-masked base:
+    the scan reads those as N) are dropped and more patches drawn until ``n`` are found. A genome
+    smaller than the null repeats windows (each is shuffled anew).
     """
-    names = [c for c, size in genome.sizes.items() if size >= window]
-    if not names:
-        raise InputError(f"no sequence is as long as the window ({window} bp)", path=genome.path)
-    span = np.array([genome.sizes[c] - window + 1 for c in names], dtype=np.int64)
+    if spans is None:
+        spans = [(c, 0, size) for c, size in genome.sizes.items()]
+    spans = [(c, lo, hi) for c, lo, hi in spans if hi - lo >= window]
+    if not spans:
+        raise InputError(f"no sequence (or region) is as long as the window ({window} bp)", path=genome.path)
+    span = np.array([hi - lo - window + 1 for _c, lo, hi in spans], dtype=np.int64)
     offsets = np.concatenate([[0], np.cumsum(span)])
     found: list[np.ndarray] = []
     have = 0
@@ -131,22 +137,42 @@ def sample_windows(genome: IndexedFasta, n: int, window: int, rng: np.random.Gen
             break
         k = max(1, math.ceil((n - have) / patch * 1.2))
         pos = np.sort(rng.integers(0, offsets[-1], k))
-        chrom = np.searchsorted(offsets, pos, side="right") - 1
-        for c, p in zip(chrom.tolist(), pos.tolist()):
-            name = names[c]
-            start = p - int(offsets[c])
-            end = min(genome.sizes[name], start + patch * window)
+        which = np.searchsorted(offsets, pos, side="right") - 1
+        for c, p in zip(which.tolist(), pos.tolist()):
+            name, lo, hi = spans[c]
+            start = lo + p - int(offsets[c])
+            end = min(hi, start + patch * window)
             count = (end - start) // window
-            codes = genome.fetch(name, start, start + count * window).reshape(count, window)
+            codes = genome.fetch(name, start, start + count * window, skip_masked=skip_masked)
+            codes = codes.reshape(count, window)
             codes = codes[(codes != N_CODE).all(axis=1)]
             if len(codes):
                 found.append(codes)
                 have += len(codes)
+    what = "unmasked window without N" if skip_masked else "window without N"
     if not have:
-        raise InputError(f"no {window} bp window without N found", path=genome.path)
+        raise InputError(f"no {window} bp {what} found", path=genome.path)
     if have < n:
-        log.warning("only %d of %d null windows without N found in %s", have, n, genome.path)
+        log.warning("only %d of %d null windows (%s) found in %s", have, n, what, genome.path)
     return np.concatenate(found)[:n]
+
+
+def null_spans(genome: IndexedFasta, inputs: InputOptions) -> list[tuple[str, int, int]] | None:
+    """The parts of ``genome`` a scan with ``inputs`` reads (``--chrom``, ``--regions``), or ``None`` for all.
+
+    ``--shard`` is ignored: every shard of a scan must use the same null, drawn from the whole
+    selection.
+    """
+    if inputs.regions:
+        ivs = read_intervals(inputs.regions)
+        if inputs.chroms:
+            ivs = [iv for iv in ivs if iv.chrom in set(inputs.chroms)]
+        segments = region_segments(ivs, genome.sizes, inputs.regions, os.fspath(genome.path))
+    elif inputs.chroms:
+        segments = whole_segments(genome.sizes, list(inputs.chroms), genome.path)
+    else:
+        return None
+    return [(s.name, s.lo, s.hi) for s in segments]
 
 
 class _WindowRows:
@@ -193,7 +219,7 @@ def score_windows(model: MotifCNN, codes: np.ndarray, *, run: RunOptions = RunOp
 
 
 def calibrate(model: MotifCNN, genome: str | os.PathLike, options: CalibrateOptions = CalibrateOptions(),
-              *, run: RunOptions = RunOptions()) -> Calibration:
+              *, run: RunOptions = RunOptions(), inputs: InputOptions = InputOptions()) -> Calibration:
     """Build the null of ``model``'s window scores on ``genome``.
 
     Parameters
@@ -206,6 +232,9 @@ def calibrate(model: MotifCNN, genome: str | os.PathLike, options: CalibrateOpti
         Null size, window, stride, seed, strata.
     run
         Device, threads, precision, convolution method (as the scan's).
+    inputs
+        The part of the genome the scan reads: windows are drawn from ``--chrom``/``--regions``
+        only, and with ``skip_masked`` from unmasked bases only (``shard`` is ignored).
 
     Returns
     -------
@@ -222,7 +251,7 @@ def calibrate(model: MotifCNN, genome: str | os.PathLike, options: CalibrateOpti
     if fasta_sizes(genome) is None:
         raise InputError("calibrate needs an indexable FASTA (plain or bgzip)", path=genome)
     with IndexedFasta(genome) as fa:
-        windows = sample_windows(fa, n, window, rng)
+        windows = sample_windows(fa, n, window, rng, spans=null_spans(fa, inputs), skip_masked=inputs.skip_masked)
     t_sample = time.perf_counter()
     shuffled = shuffle_rows(windows, rng)
     gc = gc_content(windows)  # a shuffle keeps the composition
@@ -238,6 +267,8 @@ def calibrate(model: MotifCNN, genome: str | os.PathLike, options: CalibrateOpti
     meta = NullMeta(model_digest(model), Path(genome).name, window, options.stride, tuple(model.config.tasks),
                     {"mbp": options.mbp, "seed": options.seed, "windows": int((~held).sum()),
                      "heldout": int(held.sum()), "min_stratum": options.min_stratum,
+                     "chroms": list(inputs.chroms or ()), "regions": Path(inputs.regions).name if inputs.regions else "",
+                     "skip_masked": bool(inputs.skip_masked),
                      "edges": [float(e) for e in options.edges]})
     stats = {"sample_s": t_sample - t0, "shuffle_s": t_shuffle - t_sample, "score_s": t_score - t_shuffle,
              "fit_s": seconds - (t_score - t0)}

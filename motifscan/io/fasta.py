@@ -21,7 +21,7 @@ from typing import BinaryIO, Iterator
 
 import numpy as np
 
-from ..codes import encode, soft_mask
+from ..codes import N_CODE, encode, soft_mask
 from ..errors import InputError
 
 __all__ = [
@@ -414,8 +414,8 @@ class IndexedFasta:
     def __contains__(self, chrom: str) -> bool:
         return chrom in self.sizes
 
-    def fetch(self, chrom: str, start: int, end: int) -> np.ndarray:
-        """Codes of ``chrom[start:end]`` (0-based, half-open)."""
+    def fetch(self, chrom: str, start: int, end: int, *, skip_masked: bool = False) -> np.ndarray:
+        """Codes of ``chrom[start:end]`` (0-based, half-open); soft-masked bases as N with ``skip_masked``."""
         if chrom not in self.sizes:
             raise InputError(f"no sequence named {chrom!r} in the genome", path=self.path)
         if not 0 <= start <= end <= self.sizes[chrom]:
@@ -425,9 +425,12 @@ class IndexedFasta:
             )
         raw = self.fetch_raw(chrom, start, end)
         try:
-            return encode(raw, offset=start)
+            codes = encode(raw, offset=start)
         except InputError as exc:
             raise exc.located(self.path, f"record {chrom}") from None
+        if skip_masked:
+            codes[soft_mask(raw)] = N_CODE
+        return codes
 
     def fetch_raw(self, chrom: str, start: int, end: int) -> str:
         """The sequence text of ``chrom[start:end]``, case kept."""

@@ -142,5 +142,17 @@ def resolve_compute(device: str | torch.device | None, job: str, *, method: str 
     return compute
 
 
+#: Device lines said since the command started: a scan that builds its null first resolves the
+#: same compute twice, and the user needs the line once.
+_announced: set[str] = set()
+
+
+def forget_announcements() -> None:
+    """Start a new command: its device line is logged again (the CLI calls this first)."""
+    _announced.clear()
+
+
 def _announce(line: str) -> None:
-    log.info(line)
+    if line not in _announced:
+        _announced.add(line)
+        log.info(line)

@@ -261,6 +261,12 @@ def scan_fdr(wc_or_name):
     return exp_cfg(wc_or_name).get("scan", {}).get("fdr")
 
 
+# a one-task experiment with `scan: {fdr: Q}`: its shards also leave the p-value counts beside their
+# peaks (PEAKS.pvalues.npz) for gather's q-values, declared as outputs by scan_shard_fdr
+SINGLE_FDR_EXP = "|".join(e for e in SINGLE if scan_fdr(e) is not None) or "(?!)"
+SINGLE_THRESHOLD_EXP = "|".join(e for e in SINGLE if scan_fdr(e) is None) or "(?!)"
+
+
 def null_file(wc_or_name, suffix="h5"):
     """The null of the experiment's model on its scan genome (calibrate's output; .png: its QQ plot)."""
     return f"{R}/{_exp_name(wc_or_name)}/scan/null.{suffix}"

@@ -8,6 +8,7 @@ rule gather:
         tracks=lambda wc: shard_files(wc, ".bw"),
         peaks=lambda wc: shard_files(wc, ".peaks.bed"),
         manifests=lambda wc: shard_files(wc, ".bw.manifest.json"),
+        pvalues=lambda wc: shard_files(wc, ".peaks.bed.pvalues.npz") if scan_fdr(wc) is not None else [],
         sizes=lambda wc: f"{R}/genomes/{scan_genome(wc)}/chrom.sizes",
     output:
         track=f"{R}/{{exp}}/scan/track.bw",

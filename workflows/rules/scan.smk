@@ -62,7 +62,7 @@ rule scan_shard:
     benchmark:
         f"{BENCH}/{{exp}}/scan_{{shard}}.tsv"
     wildcard_constraints:
-        exp=SINGLE_EXP,
+        exp=SINGLE_THRESHOLD_EXP,
     threads: 1
     resources:
         # measured at genome scale: workflows/profiles/slurm/config.yaml
@@ -73,6 +73,17 @@ rule scan_shard:
         job_mark("scan_shard") + "mkdir -p {params.folder:q} && motifscan scan {input.model:q} {input.genome:q}"
         " --shard {params.shard} {params.args} --device {params.device:q} --threads {threads} --quiet"
         " -o {params.track:q} --peaks {params.peaks:q} 2>> {log:q}"
+
+
+use rule scan_shard as scan_shard_fdr with:
+    output:
+        track=f"{R}/{{exp}}/scan/shards/{{shard}}.bw",
+        peaks=f"{R}/{{exp}}/scan/shards/{{shard}}.peaks.bed",
+        manifest=f"{R}/{{exp}}/scan/shards/{{shard}}.bw.manifest.json",
+        # the shard's p-value counts and candidate windows: gather's genome-wide q-values
+        pvalues=f"{R}/{{exp}}/scan/shards/{{shard}}.peaks.bed.pvalues.npz",
+    wildcard_constraints:
+        exp=SINGLE_FDR_EXP,
 
 
 use rule scan_shard as scan_shard_tasks with:
