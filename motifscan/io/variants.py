@@ -171,19 +171,21 @@ def iter_alleles(path: str | os.PathLike, *, keep_records: bool = False,
                                  where=f"record {serial + 1}",
                                  hint="the file is truncated or malformed; check it with 'bcftools view'") from None
             stats.records += 1
-            if rec.pos < 1:  # POS 0 (a telomere in the VCF spec) has no base to score or check
-                raise InputError(f"POS {rec.pos} at {rec.chrom} is before the first base (VCF positions start at 1)",
+            chrom, pos = rec.chrom, rec.pos
+            if pos < 1:  # POS 0 (a telomere in the VCF spec) has no base to score or check
+                raise InputError(f"POS {pos} at {chrom} is before the first base (VCF positions start at 1)",
                                  path=path, where=f"record {serial + 1}",
                                  hint="remove the record (bcftools view -e 'POS<1')")
-            ref = rec.ref or ""
+            # REF and ALTs from one tuple (pysam builds rec.ref and rec.alts from it, each time)
+            ref, *alts = rec.alleles or ("",)
+            ref = ref or ""
             if ref not in _DNA and (not ref or not _DNA.issuperset(ref)):  # one lookup for a one-base REF
-                raise InputError(f"REF {ref!r} at {rec.chrom}:{rec.pos} is not a DNA sequence", path=path,
+                raise InputError(f"REF {ref!r} at {chrom}:{pos} is not a DNA sequence", path=path,
                                  where=f"record {serial + 1}")
             yielded = False
-            alts = rec.alts or ()
             if not alts:
                 stats.no_alt += 1
-            chrom, pos, rid, REF = rec.chrom, rec.pos, rec.id or ".", ref.upper()
+            rid, REF = rec.id or ".", ref.upper()
             for k, alt in enumerate(alts):
                 # symbolic, breakend, '*', '.', or N: nothing to score
                 if alt not in _ACGT and (not alt or not _ACGT.issuperset(alt)):
