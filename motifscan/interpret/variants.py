@@ -57,8 +57,9 @@ log = logging.getLogger("motifscan")
 
 #: Alleles per batch (bounds memory: a batch holds ``batch * (window - W + 1) * C`` activations).
 DEFAULT_BATCH = 1024
-#: Positions of the null (three random SNVs each) scored per call of the scorer.
-NULL_BATCH = 512
+#: Positions of the null (three random SNVs each) scored per call of the scorer (bounds memory: their
+#: windows' activations are held at once).
+NULL_BATCH = 256
 #: Windows of consecutive variants closer than this share one stretch of activations.
 SPAN_GAP = 64
 #: Longest stretch of genome convolved at once.
