@@ -325,6 +325,17 @@ def test_effects_writer_pvalue_columns(tmp_path, monkeypatch):
         assert [r[-3 + 2 * t] for r in rows] == p_texts(log_q[:, t])
 
 
+def test_a_vcf_without_records_gives_the_header(genome, tmp_path):
+    """No records, with p-values (and two tasks): the TSV is its header and the annotated VCF its
+    header (it was an internal error: a reshape of no rows)."""
+    fa, _ = genome
+    vcf = _vcf(tmp_path / "empty.vcf", [], CHROMS)
+    out = _score(_model(("a", "b")), vcf, fa, tmp_path / "e.tsv", n=600, vcf_out=tmp_path / "e.vcf")
+    assert out["alleles"] == 0 and out["tested"] == 0
+    assert (tmp_path / "e.tsv").read_text().splitlines() == ["\t".join(effect_columns(["a", "b"], True))]
+    assert [ln for ln in (tmp_path / "e.vcf").read_text().splitlines() if not ln.startswith("#")] == []
+
+
 def test_cli_options(genome, tmp_path, caplog):
     """--null-variants and --seed reach the null; a negative size is a usage error (exit 2); with
     a motif file they are ignored with a warning."""

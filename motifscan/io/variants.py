@@ -314,7 +314,7 @@ class EffectsWriter(TextWriter):
         if self._sig is None:
             raise RuntimeError("EffectsWriter(pvalues=True) finished without significance()")
         log_p, log_q = self._sig
-        both = np.stack([log_p, log_q], axis=2).reshape(len(log_p), -1)  # per row: p and q of each task
+        both = np.stack([log_p, log_q], axis=2).reshape(len(log_p), 2 * len(self.tasks))  # per row: p and q of each task
         # the staged rows as bytes, in blocks of whole lines, each line followed by its tail
         self.fh.flush()
         out = self.fh.buffer
