@@ -186,3 +186,29 @@ def test_window_null_pvalues_are_its_score_nulls():
         want = np.array([null.nulls[s][t].log_pvalues(score_statistic(np.array([v])))[0]
                          for s, v in zip(stratum, x[:, t])])
         assert np.array_equal(got[:, t], np.maximum(want, math.log(1e-300)))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 3), st.integers(0, 2**32 - 1), st.booleans(), st.booleans())
+def test_window_null_counts_equal_searchsorted(tasks, seed, ties, constant):
+    """The compiled bucket search counts the null scores above a score as np.searchsorted does:
+    ties, a null of one repeated score, scores beyond either end, 0, 1 and NaN included."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(200, 2000))
+    gc, scores = rng.random(n), rng.beta(0.5, 3, size=(n, tasks)).astype(np.float32)
+    if ties:
+        scores = np.round(scores, 2).astype(np.float32)
+    if constant:
+        scores[:, 0] = 0.3
+    null = WindowNull.fit(scores, gc, [f"t{i}" for i in range(tasks)], edges=(0.3, 0.5, 0.7), min_count=100)
+    extra = np.array([[0.0] * tasks, [1.0] * tasks, [np.nan] * tasks, [0.3] * tasks], np.float32)
+    q = np.concatenate([scores[:100], rng.beta(0.5, 3, size=(300, tasks)).astype(np.float32), extra])
+    q_gc = np.concatenate([gc[:100], rng.random(304)])
+    got = null.log_pvalues(q, q_gc)
+    stratum = assign_strata(q_gc, null.edges)
+    for s in range(null.n_strata):
+        for t in range(tasks):
+            sel = stratum == s
+            if sel.any():  # ScoreNull's own p-values of the stratum's windows, as one array
+                want = np.maximum(null.nulls[s][t].log_pvalues(score_statistic(q[sel, t])), math.log(1e-300))
+                assert np.array_equal(got[sel, t], want, equal_nan=True), (s, t)

@@ -25,25 +25,40 @@ from .jit import njit
 __all__ = ["Head"]
 
 
-def _linear_sigmoid(pooled, rows, weight_t, bias, out):
-    """``out[i] = sigmoid(relu(pooled[rows[i]]) @ weight_t + bias)`` in float64, rounded to float32.
+#: Up to this many tasks, each task's sum runs in a register (one dot product per task); above
+#: it the tasks' sums run side by side in vector lanes. Measured per 20,000 windows x 32 filters:
+#: 1 task 0.96 ms (lanes: 4.6 ms), 2 tasks 1.7 ms (6.7), 16 tasks 8.7 ms (lanes: 7.9).
+FEW_TASKS = 4
 
-    ``weight_t`` is the head's weight transposed, ``(F, T)``: the loop over tasks is innermost,
-    so the tasks' sums run side by side in vector lanes while each is still summed over the
-    filters in one fixed order (0, 1, ..., F - 1; filters at or below 0 add nothing), whatever
-    the batch: the same bits for a window in any chunk.
+
+def _linear_sigmoid(pooled, rows, weight, weight_t, bias, out):
+    """``out[i] = sigmoid(relu(pooled[rows[i]]) @ weight.T + bias)`` in float64, rounded to float32.
+
+    ``weight`` is the head's ``(T, F)`` and ``weight_t`` its transpose ``(F, T)``. Every task is
+    summed over the filters in one fixed order (0, 1, ..., F - 1), whatever the batch, so a window
+    scores the same bits in any chunk. A filter at or below 0 adds an exact +0.0 (a select, not a
+    branch: the sign of the pooled maxima is unpredictable). With few tasks each sum is a scalar
+    in a register; with many, the task loop is innermost and the sums share vector lanes.
     """
     F, T = weight_t.shape
+    x = np.empty(F, dtype=np.float64)
     z = np.empty(T, dtype=np.float64)
     for i in range(rows.shape[0]):
-        x = pooled[rows[i]]
-        z[:] = 0.0
+        r = rows[i]
         for f in range(F):
-            v = x[f]
-            if v > 0:
-                v64 = np.float64(v)
+            v = pooled[r, f]
+            x[f] = np.float64(v) if v > 0 else 0.0
+        if T <= FEW_TASKS:
+            for t in range(T):
+                acc = 0.0
+                for f in range(F):
+                    acc += x[f] * weight[t, f]
+                z[t] = acc
+        else:
+            z[:] = 0.0
+            for f in range(F):
                 for t in range(T):
-                    z[t] += v64 * weight_t[f, t]
+                    z[t] += x[f] * weight_t[f, t]
         for t in range(T):
             out[i, t] = 1.0 / (1.0 + math.exp(-(z[t] + bias[t])))
 
@@ -66,7 +81,7 @@ class Head:
         self.numba = torch.device(device).type in ("cpu", "mps") and head.is_linear
         if self.numba:
             linear = head.linears[0]
-            self.weight = linear.weight.detach().cpu().double().numpy().copy()
+            self.weight = np.ascontiguousarray(linear.weight.detach().cpu().double().numpy())
             self.weight_t = np.ascontiguousarray(self.weight.T)
             b = linear.bias
             self.bias = (b.detach().cpu().double().numpy().copy() if b is not None
@@ -86,7 +101,7 @@ class Head:
             idx = np.arange(len(x), dtype=np.int64) if rows is None else np.ascontiguousarray(rows, dtype=np.int64)
             out = np.empty((len(idx), self.weight.shape[0]), np.float64)
             if len(idx):
-                _linear_sigmoid_jit(x, idx, self.weight_t, self.bias, out)
+                _linear_sigmoid_jit(x, idx, self.weight, self.weight_t, self.bias, out)
             return out.astype(np.float32)
         x = torch.as_tensor(pooled)
         if rows is not None:

@@ -33,6 +33,7 @@ scanned): never below the exact BH q-value and at most one grid step (a factor
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Sequence
@@ -156,6 +157,89 @@ def merge_strata(edges: Sequence[float], gc: np.ndarray, min_count: int = MIN_ST
     return np.asarray(edges, dtype=np.float64)
 
 
+#: Buckets of the score range per null: a score's count of null scores above it is searched
+#: only among the few null scores of its bucket (about 10 for a stratum of 40,000), not all.
+LOOKUP_BUCKETS = 4096
+
+
+@dataclass(frozen=True)
+class _NullLookup:
+    """Every (stratum, task) null's sorted scores end to end, with a bucket index over each.
+
+    ``flat[offsets[j]:offsets[j + 1]]`` are null ``j``'s scores (``j = stratum * T + task``);
+    ``index[j, k]`` is the insertion point (left) of ``lo[j] + k / inv_h[j]``, the ``k``-th of
+    :data:`LOOKUP_BUCKETS` + 1 equal steps from its smallest score to its largest; ``log_n1[j]``
+    is ``log(n_j + 1)``.
+    """
+
+    flat: np.ndarray
+    offsets: np.ndarray
+    lo: np.ndarray
+    inv_h: np.ndarray
+    index: np.ndarray
+    log_n1: np.ndarray
+
+    @classmethod
+    def build(cls, nulls: Sequence[np.ndarray]) -> "_NullLookup":
+        nb = LOOKUP_BUCKETS
+        offsets = np.concatenate([[0], np.cumsum([len(x) for x in nulls])]).astype(np.int64)
+        lo = np.array([x[0] for x in nulls], dtype=np.float64)
+        span = np.array([x[-1] - x[0] for x in nulls], dtype=np.float64)
+        inv_h = np.where(span > 0, nb / np.where(span > 0, span, 1.0), 0.0)
+        index = np.empty((len(nulls), nb + 1), dtype=np.int64)
+        for j, x in enumerate(nulls):
+            h = span[j] / nb
+            index[j] = np.searchsorted(x, lo[j] + np.arange(nb + 1) * h, side="left")
+        log_n1 = np.array([math.log(len(x) + 1.0) for x in nulls])  # as ScoreNull.log_pvalues's
+        return cls(np.concatenate(nulls).astype(np.float64), offsets, lo, inv_h, index, log_n1)
+
+
+def _null_counts(stat, gc, edges, flat, offsets, lo, inv_h, index, stratum, count):
+    # count[i, t] = #{null scores of (stratum of gc[i], t) >= stat[i, t]}, as
+    # n - np.searchsorted(null, x, side="left") (NaN sorts last: it counts 0)
+    n, T = stat.shape
+    nb = index.shape[1] - 1
+    for i in range(n):
+        g = gc[i]
+        s = 0
+        while s < edges.shape[0] and edges[s] <= g:  # np.searchsorted(edges, g, side="right")
+            s += 1
+        stratum[i] = s
+        for t in range(T):
+            j = s * T + t
+            a = offsets[j]
+            m = offsets[j + 1] - a
+            x = stat[i, t]
+            if x != x:
+                count[i, t] = 0
+                continue
+            u = (x - lo[j]) * inv_h[j]
+            # the insertion point lies in x's bucket; rounding may put x one bucket off
+            if inv_h[j] == 0.0:  # every null score equal: no buckets
+                k = nb + 2
+            elif u < 0.0:
+                k = -1
+            elif u >= nb:
+                k = nb
+            else:
+                k = int(u)
+            left = index[j, k - 1] if 1 <= k <= nb else 0
+            right = index[j, k + 2] if k + 2 <= nb else m
+            while left < right:
+                mid = (left + right) >> 1
+                if flat[a + mid] < x:
+                    left = mid + 1
+                else:
+                    right = mid
+            count[i, t] = m - left
+
+
+try:  # compiled, cached on disk when a cache folder is writable (as motifscan.kernels.jit)
+    _null_counts_jit = numba.njit(nogil=True, cache=True)(_null_counts)
+except RuntimeError:
+    _null_counts_jit = numba.njit(nogil=True)(_null_counts)
+
+
 @dataclass(frozen=True)
 class WindowNull:
     """One score null per (GC stratum, task).
@@ -221,23 +305,26 @@ class WindowNull:
         if not len(scores):
             return out
         stat = score_statistic(scores)
-        stratum = assign_strata(gc, self.edges)
-        order = np.argsort(stratum, kind="stable")
-        bounds = np.searchsorted(stratum[order], np.arange(self.n_strata + 1))
-        for s in range(self.n_strata):
-            idx = order[bounds[s]: bounds[s + 1]]
-            for t in range(len(self.tasks) if len(idx) else 0):
-                null, x = self.nulls[s][t], stat[idx, t]
-                # ScoreNull.log_pvalues's empirical p where MIN_COUNT null scores reach x (most
-                # windows), without evaluating the tail fit for them; the rest through it
-                n = len(null.scores)
-                count = n - np.searchsorted(null.scores, x, side="left")
-                lp = np.log1p(count) - math.log(n + 1.0)
-                few = count < MIN_COUNT
-                if few.any():
-                    lp[few] = null.log_pvalues(x[few])
-                out[idx, t] = lp
+        # ScoreNull.log_pvalues's empirical p where MIN_COUNT null scores reach x (most windows),
+        # counted by one compiled pass; the rest through the tail fit
+        T = len(self.tasks)
+        look = self._lookup
+        stratum = np.empty(len(stat), dtype=np.int64)
+        count = np.empty(stat.shape, dtype=np.int64)
+        _null_counts_jit(stat, np.asarray(gc, dtype=np.float64), self.edges, look.flat, look.offsets, look.lo,
+                         look.inv_h, look.index, stratum, count)
+        out = np.log1p(count) - look.log_n1.reshape(self.n_strata, T)[stratum]
+        few = count < MIN_COUNT
+        if few.any():
+            rows, cols = np.nonzero(few)
+            for s, t in {(int(stratum[r]), int(c)) for r, c in zip(rows, cols)}:
+                sel = rows[(stratum[rows] == s) & (cols == t)]
+                out[sel, t] = self.nulls[s][t].log_pvalues(stat[sel, t])
         return np.clip(out, MIN_LOG_P, 0.0)
+
+    @functools.cached_property
+    def _lookup(self) -> "_NullLookup":
+        return _NullLookup.build([null.scores for row in self.nulls for null in row])
 
     def digest(self) -> str:
         """sha256 of the null's arrays and tasks (the same null gives the same digest)."""
