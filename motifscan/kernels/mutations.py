@@ -198,8 +198,8 @@ class MutationScorer:
         Returns
         -------
         ref_max, alt_max
-            ``(V, C)`` and ``(V, C)`` (or ``(V, A, C)``); the untouched maxima are taken over both strands of a filter (its two
-            channels), which :meth:`combine` makes no difference to. The untouched part of each window (rows ``starts .. starts + pos - W``
+            ``(V, C)`` and ``(V, C)`` (``(V, A, C)`` with ``A`` alternatives); the untouched maxima
+            are taken over both strands of a filter (its two channels), which :meth:`combine` makes no difference to. The untouched part of each window (rows ``starts .. starts + pos - W``
             and ``starts + pos + k .. starts + P - 1``) is reduced by range-maximum queries on a
             sparse table, so no window is copied: the cost per window is ``O((W + k) C)``.
         """
