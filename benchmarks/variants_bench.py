@@ -24,6 +24,13 @@ the pretrained CTCF model on the CPU:
 
 Times are CPU time of this process (``time.process_time``; on a shared, loaded machine wall
 time mostly measures the other jobs), wall time beside it. Compare ratios from one run only.
+
+Measured (``--skip-motifs --repeat 3``, CTCF model, one thread of a 2-core machine at load 4-7,
+three runs, each beside the code before it in the same minute): 64,600-115,000 SNVs/CPU-s without
+p-values, 54,500-86,900 with them (+19%, +19%, +38% CPU time; before: +36%, +38%, +21%); full
+forward passes 3,570-5,010/CPU-s, so 18.1-25.2x without p-values and 15.3-21.3x with them (before:
+12.2-15.1x). At that load one run's ratios differ from the next by a third. A quiet run (load 0.3,
+the code before): 87,900 and 60,600 SNVs/CPU-s (+45%), naive 3,230/CPU-s: 27.2x and 18.8x.
 """
 
 from __future__ import annotations

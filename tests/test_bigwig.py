@@ -3,6 +3,8 @@ kent library (pybbi): values, zoom summaries, chromosome and block trees of seve
 
 from __future__ import annotations
 
+import zlib
+
 import bbi
 import numpy as np
 import pyBigWig
@@ -188,7 +190,9 @@ def test_short_sequences_in_batches_equal_the_run_by_run_file(tmp_path, monkeypa
         if want:
             got = bbi.stackup(str(batched), [c], [0], [n], bins=1, summary="max")[0]
             assert got == pytest.approx(max(want))
-    assert batched.stat().st_size < 0.8 * streamed.stat().st_size
+    # smaller though small data sections are stored, not deflated (uniform random values deflate
+    # by ~10% here, real window scores by under 1%): zoom records share blocks
+    assert batched.stat().st_size < 0.9 * streamed.stat().st_size
 
 
 def test_chromosomes_give_the_same_bytes_through_add_runs(tmp_path):
@@ -206,3 +210,17 @@ def test_chromosomes_give_the_same_bytes_through_add_runs(tmp_path):
                        np.array([len(v) for *_x, v in part]), 50, 50, np.concatenate([v for *_x, v in part]))
         w.close()
     assert (tmp_path / "many.bw").read_bytes() == one.read_bytes()
+
+
+@settings(max_examples=60, deadline=None)
+@given(parts=st.lists(st.tuples(st.binary(min_size=0, max_size=2000), st.booleans()), min_size=1, max_size=20))
+def test_stored_zlib_streams_inflate_to_their_bytes(parts):
+    """The stored (not deflated) zlib streams of small data sections are valid zlib: each
+    inflates (checking LEN/NLEN and the Adler-32) to exactly its part; unselected parts are empty."""
+    raw = np.frombuffer(b"".join(p for p, _w in parts), np.uint8)
+    at = np.r_[0, np.cumsum([len(p) for p, _w in parts])].astype(np.int64)
+    which = np.array([w for _p, w in parts])
+    out, out_at = bigwig._stored_zlib(raw, at, which)
+    for (part, wanted), a, b in zip(parts, out_at[:-1], out_at[1:]):
+        stream = out[a:b].tobytes()
+        assert (zlib.decompress(stream) == part) if wanted else stream == b""

@@ -166,3 +166,65 @@ def test_fasta_sizes_builds_the_index_where_it_can(tmp_path, fasta, bgzipped):
     uneven = tmp_path / "uneven.fa"
     uneven.write_text(">a\nACGTACGT\nACG\nACGTACGT\n")
     assert fasta_sizes(uneven) is None and not (tmp_path / "uneven.fa.fai").exists()
+
+
+_RECORD = st.tuples(st.text("ACGTNacgtnRY", max_size=70), st.integers(1, 12))
+
+
+def _expected_chunks(path, chunk: int, overlap: int) -> list[tuple[str, int, bytes, bool]]:
+    """``(name, start, codes, last)`` of every chunk, cut from whole records of the per-record
+    reader (the reference)."""
+    out = []
+    for rec in read_fasta(path):
+        n, pos = len(rec.codes), 0
+        while n - pos > chunk + overlap:
+            out.append((rec.name, pos, rec.codes[pos : pos + chunk + overlap].tobytes(), False))
+            pos += chunk
+        out.append((rec.name, pos, rec.codes[pos:].tobytes(), True))
+    return out
+
+
+@given(records=st.lists(_RECORD, min_size=1, max_size=12), block=st.integers(1, 64), chunk=st.integers(1, 40),
+       overlap=st.integers(0, 20), crlf=st.booleans(), final_newline=st.booleans())
+@settings(max_examples=120, deadline=None)
+def test_block_reader_equals_record_by_record_reading(tmp_path_factory, records, block, chunk, overlap, crlf,
+                                                      final_newline):
+    """Records decoded a block at a time (many at once) give the chunks and soft-mask flags that
+    record-by-record reading gives, wherever blocks cut the file: lowercase, N, IUPAC, empty
+    records, Windows line ends, line widths 1-12."""
+    from unittest import mock
+
+    import motifscan.io.fasta as fasta_mod
+
+    nl = "\r\n" if crlf else "\n"
+    text = "".join(f">r{i} d{i}{nl}" + "".join(seq[k : k + w] + nl for k in range(0, len(seq), w))
+                   for i, (seq, w) in enumerate(records))
+    if not final_newline:
+        text = text.rstrip("\r\n")
+    path = tmp_path_factory.mktemp("blk") / "g.fa"
+    path.write_bytes(text.encode())
+    want = _expected_chunks(path, chunk, overlap)
+    with mock.patch.object(fasta_mod, "BLOCK_SIZE", block):
+        got = list(stream_chunks(path, chunk, overlap, with_mask=True))
+    assert [(c.name, c.start, c.codes.tobytes(), c.last) for c in got] == want
+    seqs = {f"r{i}": seq for i, (seq, _w) in enumerate(records)}
+    for c in got:
+        flags = [ch.islower() for ch in seqs[c.name][c.start : c.start + len(c.codes)]]
+        assert c.masked.tolist() == flags
+
+
+@pytest.mark.parametrize("block", [3, 7, 1 << 22])
+def test_block_reader_errors_name_the_record_and_line(tmp_path, block):
+    from unittest import mock
+
+    import motifscan.io.fasta as fasta_mod
+
+    bad = tmp_path / "bad.fa"
+    bad.write_bytes(b">a\nACGT\n>b\nAC\n>c\nACGTJ\n>d\nAC\n")
+    dup = tmp_path / "dup.fa"
+    dup.write_bytes(b">a\nAC\n>b\nAC\n>a\nGT\n")
+    with mock.patch.object(fasta_mod, "BLOCK_SIZE", block):
+        with pytest.raises(InputError, match=r"bad.fa.*record c.*position 5.*'J'"):
+            list(stream_chunks(bad, 100))
+        with pytest.raises(InputError, match=r"dup.fa.*line 5.*duplicate record name 'a'"):
+            list(stream_chunks(dup, 100))

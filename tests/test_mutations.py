@@ -101,6 +101,16 @@ def test_compiled_substitution_equals_torch_bit_for_bit(width, extra, k, rc, see
     slow = s.substitute_windows(*args)
     for a, b in zip(fast, slow):
         assert torch.equal(a, b)
+    # A alternatives per window, (V, A, k): each the bits of its own window scored alone, both paths
+    alts = rng.integers(0, 4, (V, 3, k)).astype(np.uint8)
+    for kernel in (True, False):
+        s._kernel = kernel
+        ref_max, alt_max = s.substitute_windows(*args[:5], torch.from_numpy(alts))
+        assert alt_max.shape == (V, 3, act.shape[1])
+        for j in range(3):
+            one = s.substitute_windows(*args[:5], torch.from_numpy(alts[:, j]))
+            assert torch.equal(ref_max, one[0]) and torch.equal(alt_max[:, j], one[1])
+        assert torch.equal(ref_max, fast[0])
 
 
 def test_activations_do_not_depend_on_the_chunk():

@@ -14,7 +14,7 @@ import torch
 
 from motifscan.cli._base import main
 from motifscan.io.fasta import IndexedFasta
-from motifscan.io.variants import effect_columns, p_texts
+from motifscan.io.variants import Allele, EffectsWriter, effect_columns, p_texts
 from motifscan.metrics import auroc
 from motifscan.model import ModelConfig, MotifCNN, load_model, save_model
 from motifscan.scan.options import RunOptions, VariantOptions
@@ -241,13 +241,16 @@ def test_null_snvs_are_drawn_and_scored_as_the_files_snvs(genome, tmp_path):
     model = _model()
     scorer = _ModelVariantScorer(model, f, L, torch.device("cpu"), "auto", "genome")
     delta, gc = scorer.score_null(snvs)
-    keep = np.r_[True, np.diff(snvs.pos0) != 0] | np.r_[True, np.diff(snvs.contig) != 0]  # one record per position
-    rows = [f"{snvs.contigs[c]}\t{p + 1}\t.\t{'ACGT'[r]}\t{'ACGT'[a]}\t.\t.\t." for c, p, r, a in
-            zip(snvs.contig[keep].tolist(), snvs.pos0[keep].tolist(), snvs.ref[keep].tolist(), snvs.alt[keep].tolist())]
+    # one record per position with its ALTs (the null scores a position's SNVs together)
+    first = np.flatnonzero(np.r_[True, np.diff(snvs.pos0) != 0] | np.r_[True, np.diff(snvs.contig) != 0])
+    alts = np.split(snvs.alt, first[1:])
+    rows = [f"{snvs.contigs[c]}\t{p + 1}\t.\t{'ACGT'[r]}\t{','.join('ACGT'[a] for a in alt)}\t.\t.\t." for c, p, r, alt in
+            zip(snvs.contig[first].tolist(), snvs.pos0[first].tolist(), snvs.ref[first].tolist(), alts)]
     vcf = _vcf(tmp_path / "n.vcf", rows, CHROMS)
     _score(model, vcf, fa, tmp_path / "n.tsv", n=0)
     df = pd.read_csv(tmp_path / "n.tsv", sep="\t")
-    np.testing.assert_allclose(df.logit_delta, delta[keep, 0], rtol=1e-5, atol=1e-6)
+    assert len(df) == len(snvs.pos0)
+    np.testing.assert_allclose(df.logit_delta, delta[:, 0], rtol=1e-5, atol=1e-6)
     assert ((gc >= 0) & (gc <= 1)).all()
 
 
@@ -281,6 +284,56 @@ def test_p_texts_keep_tiny_pvalues():
     txt = p_texts(np.array([np.nan, 0.0, np.log(0.0123456), -np.inf, -1000.0]))
     assert txt[:4] == ["", "1", "0.0123", "0"]
     assert txt[4] == "5.08e-435"  # -1000 / ln 10 = -434.29...
+
+
+def test_effects_writer_pvalue_columns(tmp_path, monkeypatch):
+    """The p- and q-value columns are each row's values as p_texts writes them (NaN empty, tiny from
+    the logarithm, -inf as 0), two tasks, rows read back in several blocks; the rest of each row is
+    the row written without p-values, byte for byte."""
+    import motifscan.io.variants as iov
+
+    rng = np.random.default_rng(3)
+    n, T = 3000, 2
+    alleles = [Allele(i, "chr1", i + 1, f"rs{i}", "A", "C", 0) for i in range(n)]
+    checks = ["ok" if i % 7 else "mismatch" for i in range(n)]
+    ref_p = rng.random((n, T))
+    ref_p[np.array(checks) == "mismatch"] = np.nan
+    alt_p = np.clip(ref_p + rng.normal(0, 0.1, (n, T)), 1e-6, 1 - 1e-6)
+    logit = lambda x: np.log(x / (1 - x))  # noqa: E731
+    top, fd = rng.integers(-1, 3, n), rng.normal(0, 1, n)
+    log_p = np.log(rng.choice([1.0, 0.5, 0.01, 1 / 3001, 0.2], size=(n, T)))
+    log_p[::11] = rng.uniform(-2000, -600, size=(len(log_p[::11]), T))
+    log_p[::13, 0] = -np.inf
+    log_p[np.isnan(ref_p)] = np.nan
+    log_q = np.minimum(log_p + 1.0, 0.0)
+    monkeypatch.setattr(iov, "_STAGED_BLOCK", 1000)  # staged rows read back in many blocks, cut mid-line
+    outs = {}
+    for pv in (False, True):
+        path = tmp_path / f"e{pv}.tsv"
+        with EffectsWriter(path, ["a", "b"], ["f0", "f1", "f2"], pvalues=pv) as w:
+            for a in range(0, n, 700):
+                sl = slice(a, a + 700)
+                w.write(alleles[sl], checks[sl], ref_p[sl], alt_p[sl], logit(ref_p[sl]), logit(alt_p[sl]), top[sl], fd[sl])
+            if pv:
+                w.significance(log_p, log_q)
+        outs[pv] = path.read_text().splitlines()
+    assert outs[True][0].split("\t") == effect_columns(["a", "b"], True)
+    rows = [ln.split("\t") for ln in outs[True][1:]]
+    assert ["\t".join(r[:-4]) for r in rows] == outs[False][1:]
+    for t in range(T):
+        assert [r[-4 + 2 * t] for r in rows] == p_texts(log_p[:, t])
+        assert [r[-3 + 2 * t] for r in rows] == p_texts(log_q[:, t])
+
+
+def test_a_vcf_without_records_gives_the_header(genome, tmp_path):
+    """No records, with p-values (and two tasks): the TSV is its header and the annotated VCF its
+    header (it was an internal error: a reshape of no rows)."""
+    fa, _ = genome
+    vcf = _vcf(tmp_path / "empty.vcf", [], CHROMS)
+    out = _score(_model(("a", "b")), vcf, fa, tmp_path / "e.tsv", n=600, vcf_out=tmp_path / "e.vcf")
+    assert out["alleles"] == 0 and out["tested"] == 0
+    assert (tmp_path / "e.tsv").read_text().splitlines() == ["\t".join(effect_columns(["a", "b"], True))]
+    assert [ln for ln in (tmp_path / "e.vcf").read_text().splitlines() if not ln.startswith("#")] == []
 
 
 def test_cli_options(genome, tmp_path, caplog):

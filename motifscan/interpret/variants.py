@@ -57,8 +57,9 @@ log = logging.getLogger("motifscan")
 
 #: Alleles per batch (bounds memory: a batch holds ``batch * (window - W + 1) * C`` activations).
 DEFAULT_BATCH = 1024
-#: Random SNVs of the null scored per call of the scorer.
-NULL_BATCH = 1024
+#: Positions of the null (three random SNVs each) scored per call of the scorer (bounds memory: their
+#: windows' activations are held at once).
+NULL_BATCH = 256
 #: Windows of consecutive variants closer than this share one stretch of activations.
 SPAN_GAP = 64
 #: Longest stretch of genome convolved at once.
@@ -211,21 +212,39 @@ class _ModelVariantScorer:
         """Logit changes ``(n, T)`` and window GC ``(n,)`` (NaN: REF not A/C/G/T) of random SNVs.
 
         The same stretches and local updates as the file's SNVs (:meth:`_substitutions`), in
-        batches of :data:`NULL_BATCH`.
+        batches of :data:`NULL_BATCH` positions. The SNVs of one position (its other bases) share
+        its window: the window's untouched maxima, reference logit and GC are computed once, and
+        each SNV costs only its touched outputs and the head (the values are those of scoring the
+        SNVs one by one, bit for bit).
         """
         n = len(snvs.pos0)
         delta = np.full((n, self.T), np.nan)
         gc = np.full(n, np.nan)
-        ones = np.ones(n, dtype=np.int64)
+        if not n:
+            return delta, gc
+        new = np.r_[True, (np.diff(snvs.pos0) != 0) | (np.diff(snvs.contig) != 0)]
+        site = np.cumsum(new) - 1  # each SNV's position
+        first = np.flatnonzero(new)
+        ref = snvs.ref[first]
+        alts = ((ref[:, None] + np.arange(1, 4, dtype=np.uint8)) % 4).astype(np.uint8)  # (sites, 3): every other base
+        slot = (snvs.alt.astype(np.int64) - snvs.ref - 1) % 4  # each SNV's column of alts
+        ones = np.ones(len(first), dtype=np.int64)
         s = self.scorer
-        for a in range(0, n, NULL_BATCH):
-            b = min(a + NULL_BATCH, n)
-            sub = self._substitutions(snvs.contigs, snvs.contig[a:b], snvs.pos0[a:b], ones[a:b],
-                                      snvs.ref[a:b, None], snvs.alt[a:b, None])
-            if len(sub.good):
-                rows = a + sub.good
-                delta[rows] = (s.logits(s.combine(sub.alt_ch)) - s.logits(s.combine(sub.ref_ch))).cpu().numpy()
-                gc[rows] = sub.gc
+        for a in range(0, len(first), NULL_BATCH):
+            b = min(a + NULL_BATCH, len(first))
+            sub = self._substitutions(snvs.contigs, snvs.contig[first[a:b]], snvs.pos0[first[a:b]], ones[a:b],
+                                      ref[a:b, None], alts[a:b, :, None])
+            if not len(sub.good):
+                continue
+            lr = s.logits(s.combine(sub.ref_ch)).cpu().numpy()  # (m, T)
+            la = s.logits(s.combine(sub.alt_ch)).cpu().numpy()  # (m, 3, T)
+            at = np.full(b - a, -1, dtype=np.int64)
+            at[sub.good] = np.arange(len(sub.good))
+            rows = np.flatnonzero((site >= a) & (site < b))
+            j = at[site[rows] - a]
+            rows, j = rows[j >= 0], j[j >= 0]
+            delta[rows] = la[j, slot[rows]] - lr[j]
+            gc[rows] = sub.gc[j]
         return delta, gc
 
     def _finish(self, idx, ref_ch, alt_ch, ref_logit, alt_logit, top, fdelta) -> None:
@@ -276,8 +295,10 @@ class _ModelVariantScorer:
         """The fast path on arrays: stretches of activations shared by nearby windows, local updates.
 
         ``chrom_id`` ``(n,)`` indexes ``contigs``; ``pos0`` ``(n,)`` 0-based first base; ``k``
-        ``(n,)`` bases replaced; ``ref``, ``alt`` ``(n, max k)`` codes (N-padded). Rows must be
-        sorted by contig and position for stretches to be shared (any order gives the same values).
+        ``(n,)`` bases replaced; ``ref``, ``alt`` ``(n, max k)`` codes (N-padded), or ``alt``
+        ``(n, A, max k)``: ``A`` alternatives of each row (then ``alt_ch`` is ``(m, A, C)``). Rows
+        must be sorted by contig and position for stretches to be shared (any order gives the
+        same values).
         """
         L, P = self.window, self.P
         starts = pos0 + (k - 1) // 2 - L // 2
@@ -302,12 +323,12 @@ class _ModelVariantScorer:
             return _Substituted(bad, has_n, good, np.empty(0), empty, empty)
         act = s.activations(torch.from_numpy(codes)[None])[0]  # (total - W + 1, C)
         ref_ch = torch.empty((len(good), s.channels), device=act.device)
-        alt_ch = torch.empty_like(ref_ch)
+        alt_ch = torch.empty((len(good), *alt.shape[1:-1], s.channels), device=act.device)
         for kk in np.unique(k[good]):  # MNVs of each length together
             sel = good[k[good] == kk]
             out = np.flatnonzero(k[good] == kk)
             r, a = s.substitute_windows(act, torch.from_numpy(woff[sel]), P, torch.from_numpy((pos0 - starts)[sel]),
-                                        torch.from_numpy(ref[sel, :kk]), torch.from_numpy(alt[sel, :kk]))
+                                        torch.from_numpy(ref[sel, :kk]), torch.from_numpy(alt[sel, ..., :kk]))
             tout = torch.from_numpy(out).to(act.device)
             ref_ch[tout], alt_ch[tout] = r, a
         gc = np.where(n_acgt[good] > 0, n_gc[good] / np.maximum(n_acgt[good], 1), 0.5)
@@ -352,7 +373,7 @@ class _Substituted:
     good: np.ndarray     # (m,) rows scored
     gc: np.ndarray       # (m,) GC fraction of the window's non-N bases (0.5 when all N)
     ref_ch: torch.Tensor  # (m, C) per-channel maxima, reference
-    alt_ch: torch.Tensor  # (m, C) per-channel maxima, substituted
+    alt_ch: torch.Tensor  # (m, C) per-channel maxima, substituted ((m, A, C) with A alternatives per row)
 
 
 #: Per code: 1 per A/C/G/T in the low 32 bits, 1 per C/G in the high ones (one running sum counts both).

@@ -21,6 +21,8 @@ import os
 from pathlib import Path
 from typing import Callable, Sequence
 
+import numpy as np
+
 from ..atomic import atomic_path, check_distinct, output_set
 from ..errors import InputError
 from .bigwig import ZOOM_LEVELS, BigWigSections, BigWigStream
@@ -80,11 +82,13 @@ def gather_tracks(tracks: Sequence[PathLike], out: PathLike, *, zoom_levels: int
 
 
 def _readers(tracks: Sequence[PathLike], sizes) -> list[BigWigSections]:
-    readers = [_sections(t) for t in tracks]
-    genome = readers[0].sizes
-    for t, r in zip(tracks, readers):
-        if r.sizes != genome:
+    readers: list[BigWigSections] = []
+    for t in tracks:  # one at a time: one chromosome list for every shard (a draft's has 10^6 names)
+        r = _sections(t)
+        if readers and r.sizes != genome:
             raise InputError("its chromosome list differs from the first shard's (shards of one scan?)", path=t)
+        genome = r.sizes = readers[0].sizes if readers else r.sizes
+        readers.append(r)
     if sizes is not None and [tuple(x) for x in sizes] != genome:
         raise InputError("the shards' chromosomes differ from the genome's sizes file",
                          path=tracks[0], hint="gather the shards of a scan of this genome")
@@ -97,15 +101,44 @@ def _join_tracks(tracks: Sequence[PathLike], readers: Sequence[BigWigSections], 
         bw = BigWigStream(fh, readers[0].sizes, zoom_levels=zoom_levels)
         try:
             for t, r in zip(tracks, readers):
-                for chrom, start, span, step, values in r.sections():
-                    try:
-                        bw.add(chrom, start, span, step, values)
-                    except ValueError as exc:
-                        raise InputError(f"{exc} (shards must come in order 1..N)", path=t) from None
+                try:
+                    _add_sections(bw, r.sections())
+                except ValueError as exc:
+                    raise InputError(f"{exc} (shards must come in order 1..N)", path=t) from None
             bw.close()
         finally:
             bw.abort()
     return bw.n_values
+
+
+#: Track values handed to the bigWig writer per call when gathering (sections batched).
+GATHER_BATCH_VALUES = 1 << 16
+
+
+def _add_sections(bw: BigWigStream, sections) -> None:
+    """Add ``(chrom, start, span, step, values)`` sections to ``bw``, many per call (a draft
+    assembly's shard holds 10^5 one-scaffold sections; ``add_runs`` writes what ``add`` would)."""
+    runs: list[tuple[int, int, np.ndarray]] = []
+    held, layout = 0, None
+
+    def flush() -> None:
+        nonlocal runs, held
+        if runs:
+            tids, starts, vals = zip(*runs)
+            bw.add_runs(np.array(tids), np.array(starts), np.array([len(v) for v in vals]), *layout,
+                        np.concatenate(vals))
+        runs, held = [], 0
+
+    for chrom, start, span, step, values in sections:
+        if chrom not in bw.tid:
+            raise ValueError(f"chromosome {chrom!r} is not in the bigWig's chromosome list")
+        if layout != (span, step) or held >= GATHER_BATCH_VALUES:
+            flush()
+            layout = (span, step)
+        if len(values):
+            runs.append((bw.tid[chrom], start, values))
+            held += len(values)
+    flush()
 
 
 def gather(tracks: Sequence[PathLike], peaks: Sequence[PathLike], out_track: PathLike, out_peaks: PathLike, *,

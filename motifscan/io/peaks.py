@@ -83,9 +83,11 @@ class PeakWriter(TextWriter):
             return
         # runs of windows that overlap or touch (windows stream in order), found at once: a run
         # breaks where the contig changes or a window starts after the previous one's end
+        # (only the rows holding a selected window are named: a batch of a draft assembly has
+        # thousands of rows, pieces of one chromosome several)
         ids: dict[str, int] = {}
-        row_chrom = np.array([ids.setdefault(n, len(ids)) for n in ws.names], dtype=np.int64)
-        chrom = row_chrom[ws.row[sel]]
+        used, inverse = np.unique(ws.row[sel], return_inverse=True)
+        chrom = np.array([ids.setdefault(ws.names[r], len(ids)) for r in used.tolist()], dtype=np.int64)[inverse]
         q = ws.start[sel].astype(np.int64)
         v = score[sel]
         brk = np.ones(len(sel), dtype=bool)

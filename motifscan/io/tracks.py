@@ -100,7 +100,8 @@ class BigWigWriter(AtomicWriter):
         self._stack.callback(self._bw.abort)
 
     def write(self, ws) -> None:
-        self._seen.update(ws.finished)
+        if self._spool is not None:  # sizes seen while scanning, for the bigWig written at the end
+            self._seen.update(ws.finished)
         if not len(ws):
             return
         a, b = window_bins(ws.start, self.window, self.stride)
@@ -112,9 +113,8 @@ class BigWigWriter(AtomicWriter):
         counts = np.diff(np.r_[first, len(ws.row)])
         rows = ws.row[first]
         if self._bw is not None:
-            tid = self._bw.tid
-            row_tid = np.array([tid.get(n, -1) for n in ws.names], dtype=np.int64)
-            tids = row_tid[rows]
+            tid, names = self._bw.tid, ws.names
+            tids = np.array([tid.get(names[r], -1) for r in rows.tolist()], dtype=np.int64)  # per run, not per row
             if (tids < 0).any():
                 name = ws.names[int(rows[np.argmax(tids < 0)])]
                 raise ValueError(f"chromosome {name!r} is not in the bigWig's chromosome list")

@@ -171,19 +171,21 @@ def iter_alleles(path: str | os.PathLike, *, keep_records: bool = False,
                                  where=f"record {serial + 1}",
                                  hint="the file is truncated or malformed; check it with 'bcftools view'") from None
             stats.records += 1
-            if rec.pos < 1:  # POS 0 (a telomere in the VCF spec) has no base to score or check
-                raise InputError(f"POS {rec.pos} at {rec.chrom} is before the first base (VCF positions start at 1)",
+            chrom, pos = rec.chrom, rec.pos
+            if pos < 1:  # POS 0 (a telomere in the VCF spec) has no base to score or check
+                raise InputError(f"POS {pos} at {chrom} is before the first base (VCF positions start at 1)",
                                  path=path, where=f"record {serial + 1}",
                                  hint="remove the record (bcftools view -e 'POS<1')")
-            ref = rec.ref or ""
+            # REF and ALTs from one tuple (pysam builds rec.ref and rec.alts from it, each time)
+            ref, *alts = rec.alleles or ("",)
+            ref = ref or ""
             if ref not in _DNA and (not ref or not _DNA.issuperset(ref)):  # one lookup for a one-base REF
-                raise InputError(f"REF {ref!r} at {rec.chrom}:{rec.pos} is not a DNA sequence", path=path,
+                raise InputError(f"REF {ref!r} at {chrom}:{pos} is not a DNA sequence", path=path,
                                  where=f"record {serial + 1}")
             yielded = False
-            alts = rec.alts or ()
             if not alts:
                 stats.no_alt += 1
-            chrom, pos, rid, REF = rec.chrom, rec.pos, rec.id or ".", ref.upper()
+            rid, REF = rec.id or ".", ref.upper()
             for k, alt in enumerate(alts):
                 # symbolic, breakend, '*', '.', or N: nothing to score
                 if alt not in _ACGT and (not alt or not _ACGT.issuperset(alt)):
@@ -253,6 +255,26 @@ def p_texts(log_p: np.ndarray) -> list[str]:
     return out
 
 
+#: Bytes of staged rows read back at once by :meth:`EffectsWriter.finish`.
+_STAGED_BLOCK = 1 << 22
+
+
+def _tail_fields(log_pq: np.ndarray) -> np.ndarray:
+    """``(n, k)`` object array of ``b"\\t%.3g"`` texts of p- or q-values given as natural logs ``(n, k)``.
+
+    NaN gives ``b"\\t"`` (an empty column). Each distinct value is formatted once (p-values of a
+    null repeat: empirical ones are counts over its size, and SNVs that change nothing have 1);
+    the few below about 1e-304 are written from their logarithms (:func:`p_texts`).
+    """
+    values = np.exp(log_pq)
+    uniq, inv = np.unique(values, return_inverse=True)  # NaN: one entry, last
+    texts = np.array([b"\t" if v != v else b"\t%.3g" % v for v in uniq.tolist()], dtype=object)
+    out = texts[inv.reshape(values.shape)]
+    for i in np.flatnonzero((log_pq < _LOG_TINY).any(axis=1)).tolist():
+        out[i] = [("\t" + t).encode() for t in p_texts(log_pq[i])]
+    return out
+
+
 def _staging(path: Path, mode: str):
     """An anonymous temporary file beside ``path`` (deleted when closed, even by a crash)."""
     import tempfile
@@ -276,7 +298,7 @@ class EffectsWriter(TextWriter):
         self._names = np.array([*self.filter_names, "."], dtype=object)  # top = -1: "."
         self.pvalues = pvalues
         self.fh.write("\t".join(effect_columns(self.tasks, pvalues)) + "\n")
-        self._out = self._stack.enter_context(_staging(self.path, "w+")) if pvalues else self.fh
+        self._out = self._stack.enter_context(_staging(self.path, "w+b")) if pvalues else None
         self._sig: tuple[np.ndarray, np.ndarray] | None = None
         self.count = 0
 
@@ -292,23 +314,27 @@ class EffectsWriter(TextWriter):
         if self._sig is None:
             raise RuntimeError("EffectsWriter(pvalues=True) finished without significance()")
         log_p, log_q = self._sig
-        # per row: p and q of each task, as %.3g of the float (NaN -> ""); the few p-values below
-        # about 1e-304 are written from their logarithms (p_texts)
-        both = np.stack([log_p, log_q], axis=2).reshape(len(log_p), -1)
-        template = "\t%.3g" * both.shape[1] + "\n"
-        tiny = np.flatnonzero((both < _LOG_TINY).any(axis=1))
+        both = np.stack([log_p, log_q], axis=2).reshape(len(log_p), 2 * len(self.tasks))  # per row: p and q of each task
+        # the staged rows as bytes, in blocks of whole lines, each line followed by its tail
+        self.fh.flush()
+        out = self.fh.buffer
         self._out.seek(0)
-        done = 0
+        done, rest = 0, b""
         while True:
-            lines = self._out.readlines(1 << 22)
-            if not lines:
+            block = self._out.read(_STAGED_BLOCK)
+            if not block:
                 break
-            part = both[done : done + len(lines)]
-            tails = ((template * len(lines)) % tuple(np.exp(part).ravel().tolist())).replace("nan", "").split("\n")
-            for i in tiny[(tiny >= done) & (tiny < done + len(lines))].tolist():
-                tails[i - done] = "".join("\t" + t for t in p_texts(both[i]))
-            self.fh.write("\n".join([ln[:-1] + t for ln, t in zip(lines, tails)]) + "\n")
-            done += len(lines)
+            block = rest + block
+            cut = block.rfind(b"\n") + 1
+            lines, rest = block[:cut].split(b"\n")[:-1], block[cut:]
+            n, k = len(lines), both.shape[1] + 2
+            parts: list[bytes] = [b"\n"] * (n * k)
+            parts[::k] = lines
+            tails = _tail_fields(both[done : done + n])
+            for j in range(k - 2):
+                parts[1 + j :: k] = tails[:, j].tolist()
+            out.write(b"".join(parts))
+            done += n
 
     def write(self, alleles: Sequence[Allele], checks: Sequence[str], ref_p: np.ndarray, alt_p: np.ndarray,
               ref_logit: np.ndarray, alt_logit: np.ndarray, top: np.ndarray, filter_delta: np.ndarray) -> None:
@@ -339,7 +365,11 @@ class EffectsWriter(TextWriter):
             table[~scored, 6:] = ""
             text = "".join([template if ok else blank for ok in scored.tolist()])
         self.count += n
-        self._out.write(text % tuple(table.ravel().tolist()))
+        text %= tuple(table.ravel().tolist())
+        if self._out is None:
+            self.fh.write(text)
+        else:
+            self._out.write(text.encode())
 
 
 #: Columns of the motif-mode TSV.

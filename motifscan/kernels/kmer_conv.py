@@ -90,10 +90,12 @@ class KmerTableConv:
         km = x[:, :m].clone()
         for i in range(1, k):
             km.mul_(5).add_(x[:, i : i + m])
-        # group j of position p is the k-mer starting at p + j k
+        # group j of position p is the k-mer starting at p + j k; written row-major (embedding_bag
+        # flattens its input, which copies a layout that follows the strided view's)
         s = km.stride(0)
-        idx = km.as_strided((B, P, G), (s, 1, k)) + self.offsets
-        return idx.reshape(B * P, G)
+        idx = torch.empty((B, P, G), dtype=torch.int32)
+        torch.add(km.as_strided((B, P, G), (s, 1, k)), self.offsets, out=idx)
+        return idx.view(B * P, G)
 
     def __call__(self, codes: torch.Tensor) -> torch.Tensor:
         if codes.device.type != "cpu":

@@ -191,13 +191,15 @@ class MutationScorer:
         P
             Activation rows per window (``L - W + 1``).
         pos, ref, alt
-            As in :meth:`substitute`, ``pos`` relative to the window's first base.
+            As in :meth:`substitute`, ``pos`` relative to the window's first base; ``alt`` may
+            also be ``(V, A, k)``: ``A`` alternatives of each window's block (the three other
+            bases of an SNV, say), which share the window's untouched maxima and reference.
 
         Returns
         -------
         ref_max, alt_max
-            ``(V, C)`` each; the untouched maxima are taken over both strands of a filter (its two
-            channels), which :meth:`combine` makes no difference to. The untouched part of each window (rows ``starts .. starts + pos - W``
+            ``(V, C)`` and ``(V, C)`` (``(V, A, C)`` with ``A`` alternatives); the untouched maxima
+            are taken over both strands of a filter (its two channels), which :meth:`combine` makes no difference to. The untouched part of each window (rows ``starts .. starts + pos - W``
             and ``starts + pos + k .. starts + P - 1``) is reduced by range-maximum queries on a
             sparse table, so no window is copied: the cost per window is ``O((W + k) C)``.
         """
@@ -209,8 +211,16 @@ class MutationScorer:
         ref_l, alt_l = ref.to(dev).long().clamp(max=4), alt.to(dev).long()
         if (alt_l > 3).any():
             raise ValueError("alternative bases must be A, C, G or T")
+        if alt_l.dim() == 3:
+            A = alt_l.shape[1]
+            if dev.type == "cpu" and act.dtype == torch.float32 and self._kernel:
+                return self._substitute_kernel(act, starts, P, pos, ref_l, alt_l)
+            r, a = self.substitute_windows(act, starts.repeat_interleave(A), P, pos.repeat_interleave(A),
+                                           ref.repeat_interleave(A, 0), alt.reshape(-1, k))
+            return r[::A], a.view(-1, A, C)
         if dev.type == "cpu" and act.dtype == torch.float32 and self._kernel:
-            return self._substitute_kernel(act, starts, P, pos, ref_l, alt_l)
+            r, a = self._substitute_kernel(act, starts, P, pos, ref_l, alt_l[:, None])
+            return r, a[:, 0]
         span = W + k - 1
         p = pos[:, None] - (W - 1) + torch.arange(span, device=dev)[None, :]  # touched rows, window coordinates
         inside = (p >= 0) & (p < P)
@@ -236,13 +246,16 @@ class MutationScorer:
         return ref_max, torch.maximum(local, outside)
 
     def _substitute_kernel(self, act, starts, P, pos, ref_l, alt_l) -> tuple[torch.Tensor, torch.Tensor]:
-        """:meth:`substitute_windows` on the CPU in one compiled pass (same sums, same order: same bits)."""
-        V, C = len(starts), act.shape[1]
+        """:meth:`substitute_windows` on the CPU in one compiled pass (same sums, same order: same bits).
+
+        ``alt_l`` is ``(V, A, k)``; returns ``(V, C)`` and ``(V, A, C)``.
+        """
+        V, A, C = len(starts), alt_l.shape[1], act.shape[1]
         ref_out = np.empty((V, C), dtype=np.float32)
-        alt_out = np.empty((V, C), dtype=np.float32)
+        alt_out = np.empty((V, A, C), dtype=np.float32)
         if V:
             _substitute_jit(np.ascontiguousarray(act.numpy()), starts.numpy(), pos.numpy(),
-                            np.ascontiguousarray((ref_l * 4 + alt_l).numpy()), self._diff_rows_flipped_np,
+                            np.ascontiguousarray((ref_l[:, None, :] * 4 + alt_l).numpy()), self._diff_rows_flipped_np,
                             P, self.n_filters if self.rc else C, ref_out, alt_out)
         return torch.from_numpy(ref_out), torch.from_numpy(alt_out)
 
@@ -305,19 +318,21 @@ class MutationScorer:
 def _substitute(act, starts, pos, sub, diff, P, F, ref_out, alt_out):
     """Compiled :meth:`MutationScorer.substitute_windows` for float32 activations ``act`` ``(T, C)``.
 
-    ``sub[v, m] = ref * 4 + alt`` of base ``m`` of window ``v``'s block; ``diff`` ``(20, W, C)`` is
-    ``_diff_rows_flipped``; ``F`` the channels whose max over both strands is pooled (``C // 2``
-    with RC sharing, else ``C``). Window ``v`` has rows ``starts[v] .. starts[v] + P - 1``, its
-    block starts at base ``pos[v]``. The untouched rows' two-strand maxima come from maxima of
-    aligned blocks of :data:`RANGE_BLOCK` rows (one pass over the stretch) and the rows at the
-    ranges' ends, branch-free so the channel loops vectorise: cheaper than the sparse table's
-    full passes over the stretch. Each updated output is ``act + d_0 + d_1 + ...`` in
-    float32, in the order of the torch version, so both give the same bits; maxima are exact in
-    any order.
+    ``sub[v, a, m] = ref * 4 + alt`` of base ``m`` of alternative ``a`` of window ``v``'s block;
+    ``diff`` ``(20, W, C)`` is ``_diff_rows_flipped``; ``F`` the channels whose max over both
+    strands is pooled (``C // 2`` with RC sharing, else ``C``). Window ``v`` has rows ``starts[v]
+    .. starts[v] + P - 1``, its block starts at base ``pos[v]``; ``ref_out`` is ``(V, C)``,
+    ``alt_out`` ``(V, A, C)``. The untouched rows' two-strand maxima come from maxima of aligned
+    blocks of :data:`RANGE_BLOCK` rows (one pass over the stretch) and the rows at the ranges'
+    ends, branch-free so the channel loops vectorise: cheaper than the sparse table's full passes
+    over the stretch; they and the reference are computed once per window, whatever ``A``. Each
+    updated output is ``act + d_0 + d_1 + ...`` in float32, in the order of the torch version, so
+    both give the same bits; maxima are exact in any order.
     """
     V = starts.shape[0]
     C = act.shape[1]
-    k = sub.shape[1]
+    A = sub.shape[1]
+    k = sub.shape[2]
     W = diff.shape[1]
     other = F if F != C else 0  # the other strand's channel (itself without RC sharing)
     neg = np.float32(-np.inf)
@@ -359,31 +374,33 @@ def _substitute(act, starts, pos, sub, diff, P, F, ref_out, alt_out):
                         o = outside[c]
                         outside[c] = x if x > o else o
         whole[:] = outside
-        local[:] = neg
-        for j in range(W + k - 1):  # touched rows p = q - (W - 1) + j inside the window
-            p = q - (W - 1) + j
-            if p < 0 or p >= P:
-                continue
-            r = s + p
+        lo_j, hi_j = max(W - 1 - q, 0), min(W + k - 1, P + W - 1 - q)  # touched rows inside the window
+        for j in range(lo_j, hi_j):  # touched rows p = q - (W - 1) + j
+            r = s + q - (W - 1) + j
             for c in range(F):
                 x, y = act[r, c], act[r, c + other]
                 x = x if x > y else y
                 o = whole[c]
                 whole[c] = x if x > o else o
-            for c in range(C):
-                row[c] = act[r, c]
-            for m in range(k):
-                if m <= j < m + W:
-                    d = sub[v, m]
-                    for c in range(C):
-                        row[c] += diff[d, j - m, c]
-            for c in range(C):
-                x, o = row[c], local[c]
-                local[c] = x if x > o else o
         for c in range(C):
-            o, x = outside[c % F], local[c]
             ref_out[v, c] = whole[c % F]
-            alt_out[v, c] = x if x > o else o
+        for al in range(A):
+            local[:] = neg
+            for j in range(lo_j, hi_j):
+                r = s + q - (W - 1) + j
+                for c in range(C):
+                    row[c] = act[r, c]
+                for m in range(k):
+                    if m <= j < m + W:
+                        d = sub[v, al, m]
+                        for c in range(C):
+                            row[c] += diff[d, j - m, c]
+                for c in range(C):
+                    x, o = row[c], local[c]
+                    local[c] = x if x > o else o
+            for c in range(C):
+                o, x = outside[c % F], local[c]
+                alt_out[v, al, c] = x if x > o else o
 
 
 _substitute_jit = njit(_substitute)

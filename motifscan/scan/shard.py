@@ -7,6 +7,10 @@ window belongs to the shard that holds its start. Concatenating the outputs of s
 in order gives the unsharded output (bedGraph, records TSV, motif hits). Peaks are merged within
 a shard, so a peak that straddles a cut appears as two adjacent intervals.
 
+A whole FASTA genome (no ``--chrom``/``--regions``) is cut from its ``.fai`` lengths with numpy
+(:func:`shard_span`, :func:`record_span`): a shard is then a run of consecutive records, the
+first and last possibly in part, so a draft of 10^6 scaffolds needs no step per record.
+
 For records (reads, FASTA records scored whole) a record belongs to the shard holding its first
 base in the same end-to-end layout; finding the total needs one quick pass over the input.
 """
@@ -17,12 +21,14 @@ import re
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from ..errors import UsageError
 
 if TYPE_CHECKING:  # sources.py cuts its segments with split_segments
     from .sources import Segment
 
-__all__ = ["Shard", "parse_shard", "split_segments", "RecordFilter"]
+__all__ = ["Shard", "parse_shard", "split_segments", "RecordFilter", "ShardSpan", "shard_span", "record_span"]
 
 
 @dataclass(frozen=True)
@@ -80,6 +86,8 @@ def split_segments(segments: list[Segment], shard: Shard, overlap: int, grid: in
     for seg in segments:
         lo_g, hi_g = offset, offset + seg.owned
         offset = hi_g
+        if hi_g <= a:  # wholly in earlier shards (a cut past its end must not snap back into it)
+            continue
         lo = _to_pos(seg, max(a, lo_g) - lo_g, grid) if a > lo_g else seg.lo
         hi = _to_pos(seg, min(b, hi_g) - lo_g, grid) if b < hi_g else seg.hi
         if hi > lo:
@@ -108,3 +116,61 @@ class RecordFilter:
         c = self.cum
         self.cum += length
         return self.a <= c and (c < self.b or self.last)
+
+
+@dataclass(frozen=True)
+class ShardSpan:
+    """A shard of a whole genome: records ``first..last`` (inclusive, in file order; empty when
+    ``last < first``), owning starts from ``lo`` in record ``first`` to ``hi`` in record ``last``
+    (all of every record between), with bases of record ``last`` available up to ``data_end``."""
+
+    first: int
+    last: int
+    lo: int
+    hi: int
+    data_end: int
+
+    @property
+    def empty(self) -> bool:
+        return self.last < self.first
+
+
+def shard_span(lengths: np.ndarray, shard: Shard, overlap: int, grid: int = 1) -> ShardSpan:
+    """The part of a genome of records ``lengths`` (int64, file order) that belongs to ``shard``.
+
+    The same cuts as :func:`split_segments` over one whole segment per record (equal bases per
+    shard, each cut moved down onto the grid), found with two binary searches.
+    """
+    lengths = np.asarray(lengths, dtype=np.int64)
+    ends = np.cumsum(lengths)
+    starts = ends - lengths
+    a, b = shard.bounds(int(ends[-1]) if len(ends) else 0)
+    first = int(np.searchsorted(ends, a, side="right"))        # the first record ending past a
+    last = int(np.searchsorted(starts, b, side="left")) - 1    # the last record starting before b
+    if first > last:
+        return ShardSpan(0, -1, 0, 0, 0)
+    lo = _snap(a - int(starts[first]), grid) if a > starts[first] else 0
+    hi = _snap(b - int(starts[last]), grid) if b < ends[last] else int(lengths[last])
+    if last > first and hi == 0:  # the cut snaps to the last record's start: it is the next shard's
+        last -= 1
+        hi = int(lengths[last])
+    if last == first and hi <= lo:
+        return ShardSpan(0, -1, 0, 0, 0)
+    size = int(lengths[last])
+    return ShardSpan(first, last, lo, hi, size if hi == size else min(hi + overlap, size))
+
+
+def record_span(lengths: np.ndarray, shard: Shard) -> tuple[int, int]:
+    """Records ``(first, last)`` (inclusive) of ``shard`` when records are scored whole: those whose
+    first base lies in the shard's range (what :class:`RecordFilter` keeps, without a pass)."""
+    lengths = np.asarray(lengths, dtype=np.int64)
+    starts = np.cumsum(lengths) - lengths
+    total = int(lengths.sum())
+    a, b = shard.bounds(total)
+    first = int(np.searchsorted(starts, a, side="left"))
+    last = len(lengths) - 1 if shard.index == shard.count else int(np.searchsorted(starts, b, side="left")) - 1
+    return first, last
+
+
+def _snap(k: int, grid: int) -> int:
+    return k - k % grid if grid > 1 else k

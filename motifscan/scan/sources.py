@@ -41,15 +41,17 @@ import numpy as np
 
 from ..codes import N_CODE, encode, reverse_complement, soft_mask
 from ..errors import InputError, UsageError
-from ..io.fasta import BGZIP_HINT, IndexedFasta, compression, fasta_sizes, iter_fasta_pieces, stream_chunks
+from ..io.fasta import (BGZIP_HINT, FaiFasta, IndexedFasta, compression, fasta_sizes, iter_fasta_pieces,
+                        stream_chunks)
 from ..io.intervals import Interval, check_chromosomes, check_within, read_intervals
 from ..io.reads import AlignmentReader, is_alignment_file
 from ..text import plural
 from .batching import Piece
 from .options import InputOptions
-from .shard import RecordFilter, Shard, split_segments
+from .shard import RecordFilter, Shard, ShardSpan, record_span, shard_span, split_segments
 
-__all__ = ["Segment", "FastaSource", "ReadSource", "open_source", "chunk_record", "is_alignment_file"]
+__all__ = ["Segment", "FastaSource", "ReadSource", "ShardedFasta", "open_source", "chunk_record",
+           "is_alignment_file"]
 
 log = logging.getLogger("motifscan")
 
@@ -306,6 +308,10 @@ def open_source(path: str | os.PathLike, inputs: InputOptions, *, overlap: int, 
             spans = [(c, None, None) for c in chroms]
         reader = AlignmentReader(path, inputs.reference, include_secondary=inputs.include_secondary, regions=spans)
         return ReadSource(reader, keep_reads=keep_reads, shard=shard)
+    if shard is not None and not (chroms or regions):
+        fai = FaiFasta.open(path)
+        if fai is not None:  # a whole indexed genome: cut from its .fai, consecutive records read in blocks
+            return ShardedFasta(fai, shard, overlap, grid, records=records, skip_masked=inputs.skip_masked)
     if records and shard is not None and not (chroms or regions):
         return _ShardedRecords(FastaSource(path, skip_masked=inputs.skip_masked), shard)
     if not (chroms or regions or shard):
@@ -332,6 +338,85 @@ def open_source(path: str | os.PathLike, inputs: InputOptions, *, overlap: int, 
         if shard is not None:
             segments = split_segments(segments, shard, overlap, grid)
     return FastaSource(path, segments, skip_masked=inputs.skip_masked)
+
+
+class ShardedFasta:
+    """One ``--shard`` of a whole FASTA genome, cut from its ``.fai`` (balanced by bases).
+
+    The shard is a run of consecutive records (:func:`~motifscan.scan.shard.shard_span`; in
+    records mode, whole records: :func:`~motifscan.scan.shard.record_span`): the records wholly
+    inside it are streamed from the first one's file offset a block at a time, as an unsharded
+    scan reads them; a record the shard holds in part (a chromosome cut by the shard) is fetched
+    chunk by chunk. Neither needs a step per record of the genome, so 10^6 scaffolds shard as
+    cheaply as a few chromosomes.
+    """
+
+    def __init__(self, fai: FaiFasta, shard: Shard, overlap: int, grid: int, *, records: bool = False,
+                 skip_masked: bool = False) -> None:
+        self.fai = fai
+        self.path = str(fai.path)
+        self.shard = shard
+        self.skip_masked = skip_masked
+        self.stats: dict[str, int] = {}
+        lengths = fai.lengths
+        self.sizes = dict(zip(fai.names, lengths.tolist()))
+        if records:
+            first, last = record_span(lengths, shard)
+            size = int(lengths[last]) if last >= first else 0
+            self.span = ShardSpan(first, last, 0, size, size)
+        else:
+            self.span = shard_span(lengths, shard, overlap, grid)
+        sp = self.span
+        self.total = 0 if sp.empty else int(lengths[sp.first : sp.last + 1].sum()) - sp.lo - (int(lengths[sp.last]) - sp.hi)
+
+    def pieces(self, chunk_size: int, overlap: int) -> Iterator[Piece]:
+        """Pieces of the shard's records, cut as :class:`FastaSource` cuts them."""
+        sp, lengths = self.span, self.fai.lengths
+        if sp.empty:
+            return
+        first_part = sp.lo > 0 or (sp.first == sp.last and sp.hi < lengths[sp.first])
+        last_part = sp.hi < lengths[sp.last] and not (first_part and sp.first == sp.last)
+        serial = 0
+        try:
+            if first_part:
+                end = sp.hi if sp.first == sp.last else int(lengths[sp.first])
+                yield from self._fetched(sp.first, serial, sp.lo, end, sp.data_end if sp.first == sp.last else end,
+                                         chunk_size, overlap)
+                serial += 1
+            name = None
+            for ch in self.fai.stream(sp.first + first_part, sp.last - last_part, chunk_size, overlap,
+                                      with_mask=self.skip_masked):
+                if ch.name != name:
+                    serial += name is not None
+                    name = ch.name
+                end = ch.start + len(ch.codes)
+                yield Piece(ch.name, serial, ch.start, _masked(ch.codes, ch.masked, self.skip_masked),
+                            end if ch.last else ch.start + chunk_size, ch.last, end if ch.last else None)
+            serial += name is not None
+            if last_part:
+                yield from self._fetched(sp.last, serial, 0, sp.hi, sp.data_end, chunk_size, overlap)
+        finally:
+            self.fai.close()
+
+    def _fetched(self, i: int, serial: int, lo: int, hi: int, data_end: int, chunk_size: int, overlap: int
+                 ) -> Iterator[Piece]:
+        name, size = self.fai.names[i], int(self.fai.lengths[i])
+        s = lo
+        while s < hi:
+            e = min(s + chunk_size + overlap, data_end)
+            last = s + chunk_size >= hi
+            codes, mask = self.fai.fetch(i, s, e, with_mask=self.skip_masked)
+            yield Piece(name, serial, s, _masked(codes, mask, self.skip_masked), min(s + chunk_size, hi), last,
+                        size if last else None)
+            s += chunk_size
+
+
+def _masked(codes: np.ndarray, mask: np.ndarray | None, skip_masked: bool) -> np.ndarray:
+    """``codes`` with soft-masked bases read as N when ``skip_masked``."""
+    if skip_masked and mask is not None and mask.any():
+        codes = codes.copy()
+        codes[mask] = N_CODE
+    return codes
 
 
 class _ShardedRecords:
