@@ -55,9 +55,10 @@ benchmark and the bench's data (load 2.5-5), as far as the time allowed:
   test AUROC per task 0.765 / 0.776 / 0.782.
 * 100 tasks, build + split + the first minutes of epoch 1 (an epoch of 1,288,404 training
   sequences takes 20-70 min at the rates seen): 1,718,932 pooled sequences (859,466 regions,
-  169 MB of bases held); peak RSS 1,263 MB through the build, split and 4 minutes of training;
+  169 MB of bases held); peak RSS 1,266 MB through the build, split and 441,344 training rows (a third of epoch 1);
   steady training 1.10 ms CPU / 0.93 ms wall per sequence (3,029 batches over 3 minutes, load
-  ~2.5-3), against 1.63 ms CPU / 1.40 ms wall for 16 tasks' second epoch (load ~3.5-4.8). The
+  ~2.5-3; 0.57 / 0.29 ms in a quiet half-minute after), against 1.63 ms CPU / 1.40 ms wall for
+  16 tasks' second epoch (load ~3.5-4.8). The
   final scoring adds the training set's logits (1.29 M x 100 float32, 515 MB): about 1.8 GB
   expected at the end, not measured.
 """
