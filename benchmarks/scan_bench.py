@@ -56,16 +56,18 @@ AVX-512 C reaches 1.3x; 5-base table rows would sum 4 rows a position instead of
 the float rounding, so the table method and the outputs would change with it), and a decoder
 that strips line breaks and encodes in one compiled pass (4.2 -> ~1.5 ms per Mbp).
 
-Remeasured 2026-12-06 (load 0.8-2.3; ``--mbp 3088 --hg38 --model models/ctcf_gm12878.h5 --methods
-fused --output bw --repeat 1``), after the float64 head's scalar sums, ISA-L deflate in the bigWig
-writer and the block FASTA reader: hg38-sized to bigWig in **44.7 s** wall (69.1 Mbp/s whole
-process, 73.7 on the scan's timer), 77.7 CPU-s, 435 MB peak RSS, against a fused-kernel ceiling of
-123.2 Mbp/s in the same run (2 threads): whole process / kernel alone 0.56 (scan timer 0.60).
+Remeasured 2026-12-06 (load 0.7-1.9; ``--mbp 3088 --hg38 --model models/ctcf_gm12878.h5 --methods
+fused --output bw --repeat 1``), after the float64 head's scalar sums and the block FASTA reader:
+hg38-sized to bigWig in **59.1 s** wall (52.2 Mbp/s whole process, 55.1 on the scan's timer),
+97.2 CPU-s, 435 MB peak RSS, against a fused-kernel ceiling of 102.5 Mbp/s in the same run (2
+threads): whole process / kernel alone 0.51 (scan timer 0.54). With ISA-L's deflate in the bigWig
+writer (30x zlib's speed) the same run gave 44.7 s and 0.56, but ISA-L once deflated the same bytes
+to a different stream in another process, which broke gathered == unsharded, so zlib stays.
 Per-stage CPU on one thread (30 Mbp, ms per Mbp, before -> after): read + decode + pack 4.5 ->
-3.9-4.5, fused kernel 13.5-18.5 (noise), bookkeeping + head 4.1 -> 1.7, bigWig entries 6.5 -> 2.8-3.1
-(+ close 0.8 -> 0.6), bedGraph lines 16.9 -> 13.6-16.6: to bigWig the kernel is now ~60% of the
-CPU; 0.8 would need the rest under ~3.4 ms per Mbp (a compiled decode-and-pack pass and a compiled
-bigWig section/zoom writer).
+4.5, fused kernel 13.5-18 (noise), bookkeeping + head 4.1 -> 1.7-2.0, bigWig entries 6.5 -> 6.2-6.4
+(zlib level 1 is 3.9 of it), close 0.8-1.0, bedGraph lines ~16.5: to bigWig the kernel is ~58% of
+the CPU; 0.8 would need the rest under ~3.4 ms per Mbp (a compiled decode-and-pack pass, a
+deterministic faster deflate, a compiled bigWig section/zoom writer).
 
 ``--mbp 100 --rss 300 --repeat 2 --stages``, load 3.0-3.2 (scan timer): fused 22.9 Mbp/s (12.8
 whole process), table 1.0, dense 0.7 (their OpenMP threads under load); peak RSS of the fused scan

@@ -35,13 +35,11 @@ import os
 import struct
 import tempfile
 import zlib
+from zlib import compress as deflate  # not ISA-L: its output differed between runs on the same bytes
 from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
-# ISA-L's deflate: zlib streams any reader inflates, made ~30x faster than zlib's own at level 1 on
-# float32 scores (3.9 -> 0.11 ms per Mbp at a 50 bp step), at the same size
-from isal.isal_zlib import compress as deflate
 
 __all__ = ["BigWigStream", "BigWigSections", "ZOOM_LEVELS", "BLOCK_VALUES"]
 
@@ -63,8 +61,11 @@ ZOOM_FIRST = 16
 ZOOM_STEP = 4
 #: Children per R-tree / B+ tree node (as the UCSC tools write).
 NODE_SIZE = 256
-#: Deflate level of every block (ISA-L's 0-3): level 1 is as small as 2-3 on float32 scores
-#: (level 0 is 30% larger and slower), and several times faster than zlib's default 6.
+#: zlib level of every block: level 1 is several times faster than the default 6 on float32
+#: scores, for files about 10% larger (measured in benchmarks/genome_bench.py). zlib, not ISA-L
+#: (python-isal, ~30x faster): ISA-L once gave a gathered bigWig a different stream for the same
+#: bytes than the unsharded scan's (a 68- instead of 69-byte block), and the byte-for-byte
+#: equality of sharded and unsharded outputs needs a deflate that is a function of its input.
 ZLIB_LEVEL = 1
 
 #: Sequences shorter than this are summarised in batches (see the module docstring); longer
@@ -72,8 +73,8 @@ ZLIB_LEVEL = 1
 SHORT_BASES = 1 << 17
 #: Data sections of short sequences with fewer values than this are written as stored (not
 #: deflated) zlib streams: float32 scores of a few hundred windows deflate by under 1% (measured
-#: on a draft assembly's track) while a deflate call per section costs 6 us (ISA-L; zlib's
-#: 10-25 us), most of a scaffold's cost. Chromosomes (streamed run by run) are deflated as before.
+#: on a draft assembly's track) while a deflate call per section costs 10-25 us, most of a
+#: scaffold's cost. Chromosomes (streamed run by run) are deflated as before.
 STORED_VALUES = 256
 #: Values of short sequences held before a batch is written.
 SHORT_BATCH_VALUES = 1 << 16
