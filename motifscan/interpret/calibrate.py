@@ -39,9 +39,8 @@ from ..io.nulls import NullMeta, read_null, write_null
 from ..model import MotifCNN, model_digest
 from ..scan.batching import Piece, iter_batches
 from ..scan.model_scan import ModelScanner
-from ..io.intervals import read_intervals
 from ..scan.options import InputOptions, RunOptions, WindowOptions
-from ..scan.sources import region_segments, whole_segments
+from ..scan.sources import selected_segments
 from ..stats.null import GC_EDGES, MIN_STRATUM, WindowNull, assign_strata
 
 __all__ = ["CalibrateOptions", "Calibration", "calibrate", "score_windows", "sample_windows",
@@ -163,15 +162,9 @@ def null_spans(genome: IndexedFasta, inputs: InputOptions) -> list[tuple[str, in
     ``--shard`` is ignored: every shard of a scan must use the same null, drawn from the whole
     selection.
     """
-    if inputs.regions:
-        ivs = read_intervals(inputs.regions)
-        if inputs.chroms:
-            ivs = [iv for iv in ivs if iv.chrom in set(inputs.chroms)]
-        segments = region_segments(ivs, genome.sizes, inputs.regions, os.fspath(genome.path))
-    elif inputs.chroms:
-        segments = whole_segments(genome.sizes, list(inputs.chroms), genome.path)
-    else:
+    if not (inputs.regions or inputs.chroms):
         return None
+    segments = selected_segments(genome.sizes, inputs, genome.path)
     return [(s.name, s.lo, s.hi) for s in segments]
 
 

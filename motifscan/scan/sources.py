@@ -275,6 +275,16 @@ def region_segments(regions: list[Interval], sizes: dict[str, int], regions_path
     return segments
 
 
+def selected_segments(sizes: dict[str, int], inputs: InputOptions, path) -> list[Segment]:
+    """The parts of a genome of ``sizes`` that ``--chrom``/``--regions`` select (every sequence without them)."""
+    if inputs.regions:
+        ivs = read_intervals(inputs.regions)
+        if inputs.chroms:
+            ivs = [iv for iv in ivs if iv.chrom in set(inputs.chroms)]
+        return region_segments(ivs, sizes, inputs.regions, os.fspath(path))
+    return whole_segments(sizes, list(inputs.chroms) if inputs.chroms else None, path)
+
+
 def open_source(path: str | os.PathLike, inputs: InputOptions, *, overlap: int, grid: int = 1,
                 records: bool = False, keep_reads: bool = False, sizes: bool = False):
     """The source for ``path``: reads for BAM/CRAM/SAM, else FASTA (streamed or by segments).
@@ -318,13 +328,7 @@ def open_source(path: str | os.PathLike, inputs: InputOptions, *, overlap: int, 
         return FastaSource(path, skip_masked=inputs.skip_masked, index=sizes)
     with open_index(os.fspath(path), "--chrom/--regions/--shard") as index:
         sizes = dict(index.sizes)
-    if regions:
-        ivs = read_intervals(regions)
-        if chroms:
-            ivs = [iv for iv in ivs if iv.chrom in set(chroms)]
-        segments = region_segments(ivs, sizes, regions, os.fspath(path))
-    else:
-        segments = whole_segments(sizes, list(chroms) if chroms else None, path)
+    segments = selected_segments(sizes, inputs, path)
     if records:
         # each region (or chromosome) is one record, named by the BED (or chr:start-end) unless it
         # is a whole chromosome; shards take whole records
