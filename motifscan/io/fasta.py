@@ -28,6 +28,7 @@ from ..errors import InputError
 __all__ = [
     "FastaRecord",
     "Chunk",
+    "RecordRun",
     "compression",
     "open_binary",
     "iter_fasta_pieces",
@@ -75,6 +76,34 @@ class Chunk:
     codes: np.ndarray
     masked: np.ndarray | None = None
     last: bool = False
+
+
+@dataclass(slots=True)
+class RecordRun:
+    """Consecutive whole records, each no longer than one chunk plus its overlap, end to end.
+
+    Record ``i`` is ``names[i]``, codes ``codes[bounds[i]:bounds[i + 1]]`` (soft-mask flags
+    ``masked[...]`` the same, when asked for, else ``masked`` is ``None``). ``bounds`` is int64
+    ``(len(names) + 1,)``; ``codes`` may be a longer array that other runs share.
+    """
+
+    names: list[str]
+    codes: np.ndarray
+    bounds: np.ndarray
+    masked: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def head(self, n: int) -> "RecordRun":
+        """The first ``n`` records."""
+        return RecordRun(self.names[:n], self.codes, self.bounds[: n + 1], self.masked)
+
+    def chunks(self) -> Iterator[Chunk]:
+        """One :class:`Chunk` per record (as :func:`stream_chunks` without ``runs`` gives them)."""
+        bounds = self.bounds.tolist()
+        for name, a, b in zip(self.names, bounds[:-1], bounds[1:]):
+            yield Chunk(name, 0, self.codes[a:b], None if self.masked is None else self.masked[a:b], True)
 
 
 def compression(path: str | os.PathLike) -> str:
@@ -242,8 +271,9 @@ def stream_chunks(
     *,
     with_mask: bool = False,
     records: set[str] | None = None,
+    runs: bool = False,
     _blocks_from: Iterator[bytes] | None = None,
-) -> Iterator[Chunk]:
+) -> Iterator[Chunk | RecordRun]:
     """Stream every record as overlapping chunks of codes, in bounded memory.
 
     Chunk ``k`` of a record covers positions ``[k * chunk_size, k * chunk_size + chunk_size +
@@ -268,6 +298,10 @@ def stream_chunks(
         Also return the soft-mask (lowercase) flags.
     records
         Only these record names (others are read and skipped).
+    runs
+        Hand on the records of one block that each fit in one chunk (``chunk_size + overlap``
+        bases) as :class:`RecordRun` objects, one per stretch of such records, instead of a
+        :class:`Chunk` each (the same codes, in the same order; no Python object per record).
     _blocks_from
         The file's bytes, in blocks, instead of reading it from the start (:class:`FaiFasta`).
     """
@@ -330,7 +364,7 @@ def stream_chunks(
             yield from add(part.before)
         if part.names:
             yield from close_open()
-            yield from _short_chunks(part, chunk_size, span, with_mask, records)
+            yield from _short_chunks(part, chunk_size, span, with_mask, records, runs)
         if part.open_name is not None:
             yield from close_open()
             open_record(part.open_name)
@@ -339,22 +373,45 @@ def stream_chunks(
 
 
 def _short_chunks(part: _Block, chunk_size: int, span: int, with_mask: bool, records: set[str] | None,
-                  ) -> Iterator[Chunk]:
-    """Chunks of the records that begin and end in one block (cut as :func:`stream_chunks` says)."""
+                  runs: bool = False) -> Iterator[Chunk | RecordRun]:
+    """Chunks of the records that begin and end in one block (cut as :func:`stream_chunks` says);
+    with ``runs``, every stretch of records no longer than ``span`` as one :class:`RecordRun`."""
     codes, masks = part.codes, part.masks if with_mask else None
-    bounds = part.bounds.tolist()
+    bounds_arr = part.bounds
+    if runs:
+        # records handed on one by one: those longer than a chunk, and those not wanted
+        single = np.diff(bounds_arr) > span
+        if records is not None:
+            single |= ~np.fromiter((n in records for n in part.names), bool, count=len(part.names))
+        at = 0
+        for i in np.flatnonzero(single).tolist() + [len(part.names)]:
+            if i > at:
+                yield RecordRun(part.names[at:i], codes, bounds_arr[at : i + 1], masks)
+            if i < len(part.names) and (records is None or part.names[i] in records):
+                yield from _record_chunks(part.names[i], codes, masks, int(bounds_arr[i]), int(bounds_arr[i + 1]),
+                                          chunk_size, span)
+            at = i + 1
+        return
+    bounds = bounds_arr.tolist()
     for name, a, b in zip(part.names, bounds[:-1], bounds[1:]):
         if records is not None and name not in records:
             continue
-        if b - a <= span:
-            yield Chunk(name, 0, codes[a:b], None if masks is None else masks[a:b], True)
-            continue
-        pos = 0
-        while b - a - pos > span:
-            yield Chunk(name, pos, codes[a + pos : a + pos + span],
-                        None if masks is None else masks[a + pos : a + pos + span], False)
-            pos += chunk_size
-        yield Chunk(name, pos, codes[a + pos : b], None if masks is None else masks[a + pos : b], True)
+        yield from _record_chunks(name, codes, masks, a, b, chunk_size, span)
+
+
+def _record_chunks(name: str, codes: np.ndarray, masks: np.ndarray | None, a: int, b: int, chunk_size: int,
+                   span: int) -> Iterator[Chunk]:
+    """Chunks of the record whose codes are ``codes[a:b]``."""
+    if b - a <= span:
+        yield Chunk(name, 0, codes[a:b], None if masks is None else masks[a:b], True)
+        return
+    pos = 0
+    while b - a - pos > span:
+        yield Chunk(name, pos, codes[a + pos : a + pos + span],
+                    None if masks is None else masks[a + pos : a + pos + span], False)
+        pos += chunk_size
+    yield Chunk(name, pos, codes[a + pos : b], None if masks is None else masks[a + pos : b], True)
+
 
 @dataclass
 class _Block:
@@ -579,12 +636,14 @@ class FaiFasta:
             raise exc.located(self.path, f"record {self.names[i]}") from None
         return codes, soft_mask(raw) if with_mask else None
 
-    def stream(self, first: int, last: int, chunk_size: int, overlap: int, *, with_mask: bool = False
-               ) -> Iterator[Chunk]:
-        """Chunks of whole records ``first..last`` (as :func:`stream_chunks` cuts them), read from
-        record ``first``'s offset; stops after record ``last``."""
+    def stream(self, first: int, last: int, chunk_size: int, overlap: int, *, with_mask: bool = False,
+               runs: bool = False) -> Iterator[Chunk | RecordRun]:
+        """Chunks of whole records ``first..last`` (as :func:`stream_chunks` cuts them, with
+        ``runs`` as it hands them on), read from record ``first``'s offset; stops after record
+        ``last``."""
         if last < first:
             return
+        # stop at record `last` by its name (an empty record, which the .fai leaves out, may lie between)
         end_name = self.names[last]
 
         def blocks() -> Iterator[bytes]:
@@ -598,9 +657,16 @@ class FaiFasta:
                     yield block
                     pos += len(block)
 
-        chunks = stream_chunks(self.path, chunk_size, overlap, with_mask=with_mask, _blocks_from=blocks())
+        chunks = stream_chunks(self.path, chunk_size, overlap, with_mask=with_mask, runs=runs,
+                               _blocks_from=blocks())
         try:
             for ch in chunks:
+                if isinstance(ch, RecordRun):
+                    if end_name in ch.names:
+                        yield ch.head(ch.names.index(end_name) + 1)
+                        return
+                    yield ch
+                    continue
                 yield ch
                 if ch.last and ch.name == end_name:
                     return

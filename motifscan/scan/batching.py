@@ -23,7 +23,10 @@ column that is a multiple of ``align`` (so windows keep their grid), until the n
 Then ``rows[i]``/``cols[i]`` say where piece ``i`` lies: row ``rows[i]``, columns from ``cols[i]``
 hold positions from ``starts[i]``, and every per-piece array above is per piece, not per row.
 A window scorer only keeps windows wholly inside one piece, so neighbours never mix. Unpacked
-batches have ``rows``/``cols`` ``None`` (piece ``i`` is row ``i`` from column 0).
+batches have ``rows``/``cols`` ``None`` (piece ``i`` is row ``i`` from column 0). A packed scan
+takes a source's ``piece_runs`` where it has one (a FASTA's scaffolds as
+:class:`~motifscan.scan.packing.PieceRun` arrays, a block of the file at a time: no Python
+step per record); the layout is the same (:mod:`.packing`).
 
 Layout: on CPU the convolution is fastest on moderate chunks (a few to tens of kb) batched a few
 at a time; whole-megabase chunks or 1 kb windows are several times slower. On CUDA large chunks
@@ -36,16 +39,17 @@ from __future__ import annotations
 import queue
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterator
 
 import numpy as np
 import torch
 
-from ..codes import N_CODE
 from ..device import tune_cpu_allocator
+from .packing import Piece, PieceRun, group, group_packed, round_up
+from .packing import pack as pack_batch
 
 
-__all__ = ["Piece", "Batch", "iter_batches", "auto_batch_rows", "default_chunk_size", "round_up"]
+__all__ = ["Piece", "PieceRun", "Batch", "iter_batches", "auto_batch_rows", "default_chunk_size", "round_up"]
 
 CPU_CHUNK = 8_192
 CUDA_CHUNK = 1 << 20
@@ -54,52 +58,9 @@ CUDA_CHUNK = 1 << 20
 CPU_BATCH_BASES = 1 << 15
 
 
-def round_up(n: int, multiple: int) -> int:
-    """Smallest multiple of ``multiple`` that is >= ``n``."""
-    return -(-n // multiple) * multiple
-
-
 def default_chunk_size(device: torch.device | str) -> int:
     """Chunk size (step between chunk starts) suited to ``device``."""
     return CUDA_CHUNK if torch.device(device).type == "cuda" else CPU_CHUNK
-
-
-@dataclass
-class Piece:
-    """A stretch of one record on the host, produced by a source.
-
-    Attributes
-    ----------
-    name
-        Record (chromosome, read) name.
-    record
-        Serial number of the record in the input (read names can repeat; serials do not).
-    start
-        Position of ``codes[0]`` in the record (0-based).
-    codes
-        uint8 codes.
-    own_end
-        Start positions ``[start, own_end)`` belong to this piece (see the module docstring).
-    last
-        True for the final piece of its record (or of its segment).
-    length
-        The record's full length when known.
-    payload
-        Anything the source wants carried to the sinks (e.g. the pysam read for ``--tag-bam``).
-    """
-
-    name: str
-    record: int
-    start: int
-    codes: np.ndarray
-    own_end: int
-    last: bool = True
-    length: int | None = None
-    payload: Any = None
-
-    @property
-    def end(self) -> int:
-        return self.start + len(self.codes)
 
 
 @dataclass
@@ -136,89 +97,6 @@ class Batch:
         if self.rows is None:
             return np.arange(len(self.names), dtype=np.int64), np.zeros(len(self.names), dtype=np.int64)
         return self.rows, self.cols
-
-
-def _pack(pieces: list[Piece], align: int, width_multiple: int, pin: bool, min_width: int = 1,
-          place: tuple[np.ndarray, np.ndarray, int, int] | None = None) -> dict:
-    """Host arrays of a batch: one piece per row, or laid out by ``place`` = ``(rows, cols,
-    n_rows, width)`` (packed batches)."""
-    starts = np.array([p.start - (p.start % align) for p in pieces], dtype=np.int64)
-    begins = np.array([p.start for p in pieces], dtype=np.int64)
-    ends = np.array([p.end for p in pieces], dtype=np.int64)
-    if place is None:
-        rows, cols = np.arange(len(pieces)), np.zeros(len(pieces), dtype=np.int64)
-        n_rows, width = len(pieces), max(min_width, round_up(int((ends - starts).max()), width_multiple))
-    else:
-        rows, cols, n_rows, width = place
-    if pin:
-        host = torch.full((n_rows, width), N_CODE, dtype=torch.uint8, pin_memory=True)
-        arr = host.numpy()
-    else:  # numpy's fill starts no OpenMP region (torch's does, on this background thread)
-        arr = np.full((n_rows, width), N_CODE, dtype=np.uint8)
-        host = torch.from_numpy(arr)
-    for p, r, c, s in zip(pieces, rows.tolist(), cols.tolist(), starts.tolist()):
-        o = c + p.start - s
-        arr[r, o : o + len(p.codes)] = p.codes
-    own = np.array([p.own_end for p in pieces], dtype=np.int64)
-    return dict(
-        names=[p.name for p in pieces],
-        records=np.array([p.record for p in pieces], dtype=np.int64),
-        starts=starts,
-        begins=begins,
-        ends=ends,
-        own_ends=own,
-        last=np.array([p.last for p in pieces], dtype=bool),
-        lengths=[p.length for p in pieces],
-        payloads=[p.payload for p in pieces],
-        host=host,
-        bases=int(np.maximum(own - begins, 0).sum()),
-        rows=None if place is None else rows,
-        cols=None if place is None else cols,
-    )
-
-
-def _group_packed(pieces: Iterable[Piece], width: int, rows: int, align: int
-                  ) -> Iterator[tuple[list[Piece], tuple[np.ndarray, np.ndarray, int, int]]]:
-    """Lay pieces end to end in rows of ``width`` columns (each at a multiple of ``align``), at
-    most ``rows`` rows a batch; yields ``(pieces, (rows, cols, n_rows, width))``."""
-    group: list[Piece] = []
-    at_row: list[int] = []
-    at_col: list[int] = []
-    row, col = 0, 0
-    for p in pieces:
-        need = len(p.codes) + (p.start % align)
-        if col and col + need > width:  # the next row
-            row, col = row + 1, 0
-        if row >= rows:
-            yield group, (np.array(at_row, np.int64), np.array(at_col, np.int64), rows, width)
-            group, at_row, at_col, row, col = [], [], [], 0, 0
-        group.append(p)
-        at_row.append(row)
-        at_col.append(col)
-        col = round_up(col + need, align)
-    if group:
-        yield group, (np.array(at_row, np.int64), np.array(at_col, np.int64), row + 1, width)
-
-
-def _group(
-    pieces: Iterable[Piece], rows: int | None, max_bases: int, width_multiple: int, align: int
-) -> Iterator[list[Piece]]:
-    """Group pieces into batches: at most ``rows`` rows, and rows * width <= ``max_bases``."""
-    group: list[Piece] = []
-    widest = 0
-    for p in pieces:
-        w = round_up(len(p.codes) + (p.start % align), width_multiple)
-        new_widest = max(widest, w)
-        if group and (
-            (rows is not None and len(group) >= rows)
-            or (rows is None and new_widest * (len(group) + 1) > max_bases)
-        ):
-            yield group
-            group, new_widest = [], w
-        group.append(p)
-        widest = new_widest
-    if group:
-        yield group
 
 
 _DONE = object()
@@ -285,16 +163,18 @@ def iter_batches(
             max_bases = max(CPU_BATCH_BASES, round_up(chunk_size + overlap, width_multiple))
 
     def produce() -> Iterator[dict]:
-        pieces = source.pieces(chunk_size, overlap)
         if pack:
+            # short records come as runs where the source can (see motifscan.scan.sources)
+            runs = getattr(source, "piece_runs", None)
+            items = runs(chunk_size, overlap) if runs is not None else source.pieces(chunk_size, overlap)
             # a piece holds at most chunk + overlap bases, after at most align - 1 of left padding
             width = max(overlap + 1, round_up(chunk_size + overlap + max(align, 1) - 1, width_multiple))
             rows = batch_size or max(1, max_bases // width)
-            for group, place in _group_packed(pieces, width, rows, max(align, 1)):
-                yield _pack(group, align, width_multiple, cuda, overlap + 1, place)
+            for batch, place in group_packed(items, width, rows, max(align, 1)):
+                yield pack_batch(batch, align, width_multiple, cuda, overlap + 1, place)
             return
-        for group in _group(pieces, batch_size, max_bases, width_multiple, align):
-            yield _pack(group, align, width_multiple, cuda, overlap + 1)
+        for batch in group(source.pieces(chunk_size, overlap), batch_size, max_bases, width_multiple, align):
+            yield pack_batch(batch, align, width_multiple, cuda, overlap + 1)
 
     host_iter = _threaded(produce(), prefetch) if threaded else produce()
     try:
