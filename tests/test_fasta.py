@@ -228,3 +228,48 @@ def test_block_reader_errors_name_the_record_and_line(tmp_path, block):
             list(stream_chunks(bad, 100))
         with pytest.raises(InputError, match=r"dup.fa.*line 5.*duplicate record name 'a'"):
             list(stream_chunks(dup, 100))
+
+
+@pytest.mark.parametrize("block", [5, 1 << 22])
+def test_names_with_equal_hashes_are_checked_exactly(tmp_path, block):
+    """Duplicate names are found by hash; names that only share a hash are told apart by reading
+    the names again, so a file of unique names reads even when every hash is the same."""
+    from unittest import mock
+
+    import motifscan.io.fasta as fasta_mod
+
+    good = tmp_path / "good.fa"
+    good.write_bytes(b">a\nACGT\n>b\nAC\n>c\nACGTA\n>d\nAC\n")
+    dup = tmp_path / "dup.fa"
+    dup.write_bytes(b">a\nAC\n>b\nAC\n>c\nGT\n>b\nGT\n")
+    with mock.patch.object(fasta_mod, "BLOCK_SIZE", block), mock.patch.object(fasta_mod, "hash", lambda s: 7,
+                                                                              create=True):
+        assert [c.name for c in stream_chunks(good, 100)] == ["a", "b", "c", "d"]
+        with pytest.raises(InputError, match=r"dup.fa.*line 7.*duplicate record name 'b'"):
+            list(stream_chunks(dup, 100))
+
+
+def test_fai_rows_parse_as_their_words(tmp_path):
+    """The numpy .fai parser gives what splitting each row into words gives (an htslib index of
+    records of many lengths and names, LF or CRLF rows), and refuses rows that are not five columns."""
+    from motifscan.io.fasta import _parse_fai, read_fai
+
+    rng = np.random.default_rng(5)
+    names = [f"s{i}_{'x' * int(rng.integers(0, 30))}" for i in range(3000)]
+    write_fasta(tmp_path / "g.fa", names, ["ACGT" * int(n) for n in rng.integers(0, 60, len(names))], width=13)
+    pysam.faidx(str(tmp_path / "g.fa"))
+    raw = (tmp_path / "g.fa.fai").read_bytes()
+    for text in (raw, raw.replace(b"\n", b"\r\n"), raw.rstrip(b"\n")):
+        got = _parse_fai(text)
+        rows = [line.split() for line in text.decode().splitlines()]
+        assert got.names == [r[0] for r in rows]
+        np.testing.assert_array_equal(np.c_[got.lengths, got.offsets, got.bases, got.widths],
+                                      [[int(v) for v in r[1:]] for r in rows])
+    sizes = read_fai(tmp_path / "g.fa")
+    want = {r[0]: int(r[1]) for r in (line.split() for line in raw.decode().splitlines())}
+    assert sizes == want and dict(sizes) == want and list(sizes.items()) == list(want.items())
+    assert names[7] in sizes and "nope" not in sizes and sizes[names[7]] == want[names[7]]
+    for bad in (b"a\t1\t2\t3\n", b"a\t1\t2\t3\t4\t5\n", b"a b\t1\t2\t3\t4\n", b"a\t1\t4.5\t3\t4\n", b"\t1\t2\t3\t4\n",
+                b"a\t1\t\t3\t4\n", b"a\t1\t2\t3\t4\n\n", b"a\t1\t2 3\t3\t4\n", b"a\t1\t2x\t3\t4\n"):
+        with pytest.raises(ValueError):
+            _parse_fai(bad)

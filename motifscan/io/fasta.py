@@ -15,7 +15,9 @@ import os
 import re
 import struct
 import sys
+import warnings
 import zlib
+from collections.abc import ItemsView, Mapping, ValuesView
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Iterator, NoReturn, Sequence
@@ -37,6 +39,7 @@ __all__ = [
     "IndexedFasta",
     "BGZIP_HINT",
     "read_fai",
+    "RecordSizes",
     "build_fai",
     "fasta_sizes",
     "FaiFasta",
@@ -433,6 +436,12 @@ class _Block:
     after: bytes = b""
 
 
+class _Names(set):
+    """A set of record names; ``unknown``: names outside it may have been seen too."""
+
+    unknown = False
+
+
 #: A header line's name: its first word (``\s`` is what ``str.split`` splits at).
 _NAME = re.compile(r">[^\S\n]*(\S*)[^\n]*\n")
 _WS_TABLE = np.zeros(256, dtype=bool)
@@ -447,6 +456,12 @@ class _BlockRecords:
     mask and encoded with one table lookup; only record names are Python objects. Raises
     :class:`InputError` as :func:`iter_fasta_pieces` does (empty file, text before the first
     header, an empty or duplicate record name, a letter that is not an IUPAC code).
+
+    Duplicate names are found by the names' 64-bit hashes (a sorted int64 array: 8 bytes a
+    record, where a set of 10^6 names would hold ~100 MB); a hash seen before is then checked
+    exactly against the names read again from the start of the file. Where the file cannot be
+    read again (standard input, a stream from an offset) a hash seen before is taken for the
+    duplicate it almost surely is (two distinct names of 10^6 share a hash with odds ~10^-8).
     """
 
     def __init__(self, path: str | os.PathLike, *, with_mask: bool = False, blocks: Iterator[bytes] | None = None
@@ -454,7 +469,8 @@ class _BlockRecords:
         self.path = path
         self.with_mask = with_mask
         self.blocks = blocks  # the file's bytes (default: read from the start)
-        self._seen: set[str] = set()
+        self._hashes = np.zeros(0, np.int64)  # sorted hashes of the names read so far
+        self._count = 0  # names read so far
         self._lines = 0  # newlines before the current block
 
     def __iter__(self) -> Iterator[_Block]:
@@ -482,7 +498,7 @@ class _BlockRecords:
                 yield self._parse(carry + b"\n", True)[0]
         if not any_data:
             raise InputError("file is empty", path=self.path, hint="give a FASTA file with at least one record")
-        if not self._seen:
+        if not self._count:
             raise InputError("no FASTA records found", path=self.path, hint="a record starts with a '>name' line")
 
     def _parse(self, data: bytes, at_start: bool) -> tuple[_Block, bytes]:
@@ -506,7 +522,7 @@ class _BlockRecords:
         part = _Block()
         first = int(heads[0]) if len(heads) else n
         part.before = data[:first].translate(None, _WHITESPACE)
-        if part.before and not self._seen:
+        if part.before and not self._count:
             raise InputError("not FASTA: the first line does not start with '>'", path=self.path,
                              where=f"line {self._lines + 1}",
                              hint="give a FASTA file (a '>name' line, then sequence lines)")
@@ -537,20 +553,39 @@ class _BlockRecords:
         if "" in names:
             h = int(heads[names.index("")])
             raise InputError("record with an empty name", path=self.path, where=f"line {self._line(data, h)}")
-        if not self._seen.isdisjoint(names) or len(set(names)) != len(names):
+        hashes = np.sort(np.fromiter(map(hash, names), np.int64, count=len(names)))
+        at = np.searchsorted(self._hashes, hashes)
+        if (hashes[1:] == hashes[:-1]).any() or (
+                len(self._hashes) and (self._hashes[np.minimum(at, len(self._hashes) - 1)] == hashes).any()):
             self._duplicate(data, names, heads)
-        self._seen.update(names)
+        self._hashes = np.insert(self._hashes, at, hashes)
+        self._count += len(names)
         return names
 
-    def _duplicate(self, data: bytes, names: list[str], heads: np.ndarray) -> NoReturn:
-        """Raise for the first name of ``names`` seen before (in the file or in ``names``)."""
-        seen = set(self._seen)
+    def _duplicate(self, data: bytes, names: list[str], heads: np.ndarray) -> None:
+        """Raise for the first name of ``names`` seen before (in the file or in ``names``); return
+        when there is none (names whose hashes alone are equal)."""
+        seen = self._names_before()
         for name, h in zip(names, heads.tolist()):
-            if name in seen:
+            if name in seen or (seen.unknown and hash(name) in self._hashes):
                 raise InputError(f"duplicate record name {name!r}", path=self.path,
                                  where=f"line {self._line(data, h)}", hint="record names must be unique")
             seen.add(name)
-        raise ValueError("no duplicate name")
+
+    def _names_before(self) -> "_Names":
+        """The names of the records before this block, read again from the start of the file (or
+        an empty set marked ``unknown`` where the file cannot be read again)."""
+        seen = _Names()
+        if self.blocks is not None or os.fspath(self.path) == "-":
+            seen.unknown = True
+            return seen
+        if self._count:
+            for name, _desc, piece in iter_fasta_pieces(self.path):
+                if piece is None:
+                    seen.add(name)
+                    if len(seen) == self._count:
+                        break
+        return seen
 
     def _records(self, data: bytes, starts: np.ndarray, stops: np.ndarray, names: list[str]
                  ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
@@ -829,7 +864,59 @@ def _starts_with_bom(path: Path, kind: str) -> bool:
         return False  # a damaged file: reading it says what is wrong
 
 
-def read_fai(path: str | os.PathLike) -> dict[str, int] | None:
+class RecordSizes(Mapping):
+    """Record name -> length, in file order, held as a list of names and an int64 array.
+
+    A read-only mapping like the dict it stands for (``items()``, ``values()``, lookups), for
+    10^6 scaffolds at a third of a dict's memory: the name -> row index that lookups need is
+    built on the first lookup (a streamed scan makes none). ``names`` and ``lengths`` are the
+    columns.
+    """
+
+    def __init__(self, names: list[str], lengths: np.ndarray) -> None:
+        self.names = names
+        self.lengths = np.asarray(lengths, dtype=np.int64)
+        self._row: dict[str, int] | None = None
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names)
+
+    def __getitem__(self, name: str) -> int:
+        if self._row is None:
+            self._row = {n: i for i, n in enumerate(self.names)}
+        return int(self.lengths[self._row[name]])
+
+    def __contains__(self, name: object) -> bool:
+        try:
+            self[name]  # type: ignore[index]
+        except (KeyError, TypeError):
+            return False
+        return True
+
+    def items(self) -> ItemsView:
+        return _SizeItems(self)
+
+    def values(self) -> ValuesView:
+        return _SizeValues(self)
+
+    def __repr__(self) -> str:
+        return f"RecordSizes({len(self)} records)"
+
+
+class _SizeItems(ItemsView):
+    def __iter__(self):
+        return zip(self._mapping.names, self._mapping.lengths.tolist())
+
+
+class _SizeValues(ValuesView):
+    def __iter__(self):
+        return iter(self._mapping.lengths.tolist())
+
+
+def read_fai(path: str | os.PathLike) -> RecordSizes | None:
     """Record sizes from an existing ``PATH.fai`` that matches the FASTA, else ``None``.
 
     An index older than its FASTA is stale; so is a newer one that does not describe the file
@@ -837,7 +924,7 @@ def read_fai(path: str | os.PathLike) -> dict[str, int] | None:
     see :func:`fai_matches`. A stale index is logged and ignored, and callers rebuild it.
     """
     entries = _read_fai_entries(path)
-    return None if entries is None else dict(zip(entries.names, entries.lengths.tolist()))
+    return None if entries is None else RecordSizes(entries.names, entries.lengths.copy())
 
 
 def _read_fai_entries(path: str | os.PathLike) -> "_FaiEntries | None":
@@ -872,34 +959,63 @@ class _FaiEntries:
         return (self.names[i], int(self.lengths[i]), int(self.offsets[i]), int(self.bases[i]), int(self.widths[i]))
 
 
-#: ``.fai`` rows parsed per step (bounds the temporary word objects of a 10^6-row index).
+#: ``.fai`` rows parsed per step (bounds the temporary arrays of a 10^6-row index).
 _FAI_ROWS = 1 << 16
 
 
 def _parse_fai(raw: bytes) -> _FaiEntries:
-    """Parse ``.fai`` text: 10^6 rows in a few C calls per 65,536 rows (names are single words).
+    """Parse ``.fai`` text with numpy: 10^6 rows in a few array operations per 65,536 rows.
 
-    Rows with other than five columns (a FASTQ index), or a malformed number, raise ValueError.
+    Each row is a name (one word) and four numbers, tab-separated; a row with other than five
+    columns (a FASTQ index has six), a name holding white space, or a number that is not an
+    integer raises ValueError.
     """
+    if raw and not raw.endswith(b"\n"):
+        raw += b"\n"
+    arr = np.frombuffer(raw, np.uint8)
+    newlines = np.flatnonzero(arr == 0x0A)
     names: list[str] = []
-    parts = []
-    pos = 0
-    while pos < len(raw):
-        end = raw.find(b"\n", pos)
-        for _ in range(_FAI_ROWS - 1):
-            if end == -1:
-                break
-            end = raw.find(b"\n", end + 1)
-        end = len(raw) if end == -1 else end + 1
-        text = raw[pos:end]
-        pos = end
-        lines = text.count(b"\n") + (not text.endswith(b"\n"))
-        words = text.split()
-        if len(words) != 5 * lines or text.count(b"\t") != 4 * lines:
+    columns = np.empty((4, len(newlines)), np.int64)
+    for first in range(0, len(newlines), _FAI_ROWS):
+        ends = newlines[first : first + _FAI_ROWS]
+        lo = int(newlines[first - 1]) + 1 if first else 0
+        text = arr[lo : int(ends[-1]) + 1]
+        starts = np.r_[0, ends[:-1] + 1 - lo]
+        ends = ends - lo
+        tabs = np.flatnonzero(text == 0x09)
+        n = len(ends)
+        if len(tabs) != 4 * n:
             raise ValueError("not a five-column .fai")
-        names += b"\n".join(words[0::5]).decode("utf-8", errors="replace").split("\n")
-        parts.append(np.array([np.fromiter(map(int, words[k::5]), np.int64, count=lines) for k in range(1, 5)]))
-    return _FaiEntries(names, np.concatenate(parts, axis=1) if parts else np.zeros((4, 0), np.int64))
+        tabs = tabs.reshape(n, 4)
+        # a row's four tabs lie in it, and every column has something in it (a line end may be CRLF)
+        stops = np.c_[tabs, ends - (text[np.maximum(ends - 1, 0)] == 0x0D)]
+        if not ((tabs[:, 0] > starts).all() and (np.diff(stops, axis=1) > 1).all()):
+            raise ValueError("not a five-column .fai")
+        # names: the bytes before each row's first tab, the tab kept as the separator
+        inside = np.zeros(len(text) + 1, np.int8)
+        inside[starts] = 1
+        inside[tabs[:, 0]] = -1
+        name = np.cumsum(inside[:-1], dtype=np.int8).astype(bool)
+        if _WS_TABLE[text[name]].any():
+            raise ValueError("a .fai name with white space")
+        numbers = _fai_numbers(text[~name].tobytes(), n)
+        name[tabs[:, 0]] = True
+        names += text[name].tobytes().decode("utf-8", errors="replace").split("\t")[:-1]
+        columns[:, first : first + n] = numbers
+    return _FaiEntries(names, columns)
+
+
+def _fai_numbers(text: bytes, rows: int) -> np.ndarray:
+    """``(4, rows)`` int64: the four numbers of each row of ``text`` (rows without their names)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy warns (and stops) at a byte that is not part of a number
+        try:
+            values = np.fromstring(text, dtype=np.int64, sep=" ")  # white space of any kind separates
+        except (ValueError, DeprecationWarning):
+            raise ValueError("a .fai number is not an integer") from None
+    if len(values) != 4 * rows:
+        raise ValueError("not a five-column .fai")
+    return values.reshape(rows, 4).T
 
 
 #: How many records' offsets :func:`fai_matches` checks (the first, the last and some between).
@@ -1073,7 +1189,7 @@ def _stderr_captured() -> Iterator[list[str]]:
             out[0] = tmp.read().decode(errors="replace")
 
 
-def fasta_sizes(path: str | os.PathLike, *, build: bool = True) -> dict[str, int] | None:
+def fasta_sizes(path: str | os.PathLike, *, build: bool = True) -> RecordSizes | None:
     """Record sizes of a FASTA from its ``.fai`` index, built when missing (plain or bgzip).
 
     Returns ``None`` where no index can be had: standard input, plain gzip, a file htslib cannot

@@ -45,7 +45,7 @@ import numpy as np
 
 from ..codes import N_CODE, encode, reverse_complement, soft_mask
 from ..errors import InputError, UsageError
-from ..io.fasta import (BGZIP_HINT, FaiFasta, IndexedFasta, RecordRun, compression, fasta_sizes,
+from ..io.fasta import (BGZIP_HINT, FaiFasta, IndexedFasta, RecordRun, RecordSizes, compression, fasta_sizes,
                         iter_fasta_pieces, stream_chunks)
 from ..io.intervals import Interval, check_chromosomes, check_within, read_intervals
 from ..io.reads import AlignmentReader, is_alignment_file
@@ -128,7 +128,7 @@ class FastaSource:
             self.total = sum(s.owned for s in segments)
         else:
             self.sizes = fasta_sizes(self.path, build=index)
-            self.total = sum(self.sizes.values()) if self.sizes else None
+            self.total = int(self.sizes.lengths.sum()) if self.sizes else None
 
     def _codes(self, raw_codes: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
         if self.skip_masked and mask is not None and mask.any():
@@ -378,7 +378,7 @@ class ShardedFasta:
         self.skip_masked = skip_masked
         self.stats: dict[str, int] = {}
         lengths = fai.lengths
-        self.sizes = dict(zip(fai.names, lengths.tolist()))
+        self.sizes = RecordSizes(fai.names, lengths)
         if records:
             first, last = record_span(lengths, shard)
             size = int(lengths[last]) if last >= first else 0
