@@ -185,13 +185,13 @@ def _expected_chunks(path, chunk: int, overlap: int) -> list[tuple[str, int, byt
 
 
 @given(records=st.lists(_RECORD, min_size=1, max_size=12), block=st.integers(1, 64), chunk=st.integers(1, 40),
-       overlap=st.integers(0, 20), crlf=st.booleans(), final_newline=st.booleans())
-@settings(max_examples=120, deadline=None)
+       overlap=st.integers(0, 20), crlf=st.booleans(), final_newline=st.booleans(), compiled=st.booleans())
+@settings(max_examples=160, deadline=None)
 def test_block_reader_equals_record_by_record_reading(tmp_path_factory, records, block, chunk, overlap, crlf,
-                                                      final_newline):
-    """Records decoded a block at a time (many at once) give the chunks and soft-mask flags that
-    record-by-record reading gives, wherever blocks cut the file: lowercase, N, IUPAC, empty
-    records, Windows line ends, line widths 1-12."""
+                                                      final_newline, compiled):
+    """Records decoded a block at a time (many at once; by numpy steps or by the compiled loop)
+    give the chunks and soft-mask flags that record-by-record reading gives, wherever blocks cut
+    the file: lowercase, N, IUPAC, empty records, Windows line ends, line widths 1-12."""
     from unittest import mock
 
     import motifscan.io.fasta as fasta_mod
@@ -204,7 +204,8 @@ def test_block_reader_equals_record_by_record_reading(tmp_path_factory, records,
     path = tmp_path_factory.mktemp("blk") / "g.fa"
     path.write_bytes(text.encode())
     want = _expected_chunks(path, chunk, overlap)
-    with mock.patch.object(fasta_mod, "BLOCK_SIZE", block):
+    with mock.patch.object(fasta_mod, "BLOCK_SIZE", block), \
+            mock.patch.object(fasta_mod, "_COMPILED_RECORDS", 1 if compiled else 1 << 30):
         got = list(stream_chunks(path, chunk, overlap, with_mask=True))
     assert [(c.name, c.start, c.codes.tobytes(), c.last) for c in got] == want
     seqs = {f"r{i}": seq for i, (seq, _w) in enumerate(records)}
@@ -213,8 +214,9 @@ def test_block_reader_equals_record_by_record_reading(tmp_path_factory, records,
         assert c.masked.tolist() == flags
 
 
+@pytest.mark.parametrize("compiled", [False, True])
 @pytest.mark.parametrize("block", [3, 7, 1 << 22])
-def test_block_reader_errors_name_the_record_and_line(tmp_path, block):
+def test_block_reader_errors_name_the_record_and_line(tmp_path, block, compiled):
     from unittest import mock
 
     import motifscan.io.fasta as fasta_mod
@@ -223,7 +225,8 @@ def test_block_reader_errors_name_the_record_and_line(tmp_path, block):
     bad.write_bytes(b">a\nACGT\n>b\nAC\n>c\nACGTJ\n>d\nAC\n")
     dup = tmp_path / "dup.fa"
     dup.write_bytes(b">a\nAC\n>b\nAC\n>a\nGT\n")
-    with mock.patch.object(fasta_mod, "BLOCK_SIZE", block):
+    with mock.patch.object(fasta_mod, "BLOCK_SIZE", block), \
+            mock.patch.object(fasta_mod, "_COMPILED_RECORDS", 1 if compiled else 1 << 30):
         with pytest.raises(InputError, match=r"bad.fa.*record c.*position 5.*'J'"):
             list(stream_chunks(bad, 100))
         with pytest.raises(InputError, match=r"dup.fa.*line 5.*duplicate record name 'a'"):
