@@ -110,7 +110,8 @@ class FastaSource:
         Read soft-masked bases as N.
     index
         Streaming: build the ``.fai`` index when it is missing, so that ``sizes`` is known
-        before the scan (a bigWig output needs it); otherwise an existing index is only read.
+        before the scan (a bigWig output needs it); otherwise ``sizes`` is ``None`` and an
+        existing index gives ``total`` only (10^6 names are not held for nothing).
     """
 
     def __init__(self, path: str | os.PathLike, segments: list[Segment] | None = None, *, skip_masked: bool = False,
@@ -127,8 +128,9 @@ class FastaSource:
             self.sizes = dict(self._index.sizes)
             self.total = sum(s.owned for s in segments)
         else:
-            self.sizes = fasta_sizes(self.path, build=index)
-            self.total = int(self.sizes.lengths.sum()) if self.sizes else None
+            sizes = fasta_sizes(self.path, build=index)
+            self.total = int(sizes.lengths.sum()) if sizes else None
+            self.sizes = sizes if index else None
 
     def _codes(self, raw_codes: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
         if self.skip_masked and mask is not None and mask.any():
