@@ -213,9 +213,8 @@ class _ModelVariantScorer:
 
         Windows centred as for the file's SNVs, in batches of :data:`NULL_BATCH` positions. The
         positions are scattered over the genome, so their windows rarely share activations: each
-        is scored from its bases by :meth:`~motifscan.kernels.mutations.MutationScorer.substitute_fresh`,
-        which stores none (the values are those of the file's path, :meth:`_substitutions`, bit
-        for bit). The SNVs of one position (its other bases) share its window: the window's
+        is read on its own, the windows laid end to end (the values are those of the file's path,
+        :meth:`_substitutions`, bit for bit). The SNVs of one position (its other bases) share its window: the window's
         untouched maxima, reference logit and GC are computed once, and each SNV costs only its
         touched outputs and the head.
         """
@@ -236,7 +235,8 @@ class _ModelVariantScorer:
             pos0 = snvs.pos0[first[a:b]]
             starts = pos0 - L // 2  # as _window_start for one base
             codes = self._windows(snvs.contigs, snvs.contig[first[a:b]], starts)
-            r, al = s.substitute_fresh(codes, pos0 - starts, ref[a:b, None], alts[a:b, :, None])
+            r, al = s.substitute_codes(codes.reshape(-1), np.arange(b - a, dtype=np.int64) * L, self.P, pos0 - starts,
+                                       np.ones(b - a, dtype=np.int64), ref[a:b, None], alts[a:b, :, None])
             lr = s.logits(s.combine(r)).cpu().numpy()  # (m, T)
             la = s.logits(s.combine(al)).cpu().numpy()  # (m, 3, T)
             rows = np.flatnonzero((site >= a) & (site < b))
@@ -300,13 +300,11 @@ class _ModelVariantScorer:
 
     def _substitutions(self, contigs: list[str], chrom_id: np.ndarray, pos0: np.ndarray, k: np.ndarray,
                        ref: np.ndarray, alt: np.ndarray) -> "_Substituted":
-        """The fast path on arrays: stretches of activations shared by nearby windows, local updates.
+        """The fast path on arrays: stretches of genome shared by nearby windows, local updates.
 
         ``chrom_id`` ``(n,)`` indexes ``contigs``; ``pos0`` ``(n,)`` 0-based first base; ``k``
-        ``(n,)`` bases replaced; ``ref``, ``alt`` ``(n, max k)`` codes (N-padded), or ``alt``
-        ``(n, A, max k)``: ``A`` alternatives of each row (then ``alt_ch`` is ``(m, A, C)``). Rows
-        must be sorted by contig and position for stretches to be shared (any order gives the
-        same values).
+        ``(n,)`` bases replaced; ``ref``, ``alt`` ``(n, max k)`` codes (N-padded). Rows must be
+        sorted by contig and position for stretches to be shared (any order gives the same values).
         """
         L, P = self.window, self.P
         starts = pos0 + (k - 1) // 2 - L // 2
@@ -329,16 +327,9 @@ class _ModelVariantScorer:
         if not len(good):
             empty = torch.empty((0, s.channels))
             return _Substituted(bad, has_n, good, np.empty(0), empty, empty)
-        act = s.activations(torch.from_numpy(codes)[None])[0]  # (total - W + 1, C)
-        ref_ch = torch.empty((len(good), s.channels), device=act.device)
-        alt_ch = torch.empty((len(good), *alt.shape[1:-1], s.channels), device=act.device)
-        for kk in np.unique(k[good]):  # MNVs of each length together
-            sel = good[k[good] == kk]
-            out = np.flatnonzero(k[good] == kk)
-            r, a = s.substitute_windows(act, torch.from_numpy(woff[sel]), P, torch.from_numpy((pos0 - starts)[sel]),
-                                        torch.from_numpy(ref[sel, :kk]), torch.from_numpy(alt[sel, ..., :kk]))
-            tout = torch.from_numpy(out).to(act.device)
-            ref_ch[tout], alt_ch[tout] = r, a
+        ref_ch, alt_ch = s.substitute_codes(codes, woff[good], P, (pos0 - starts)[good], k[good], ref[good],
+                                            alt[good][:, None])
+        alt_ch = alt_ch[:, 0]
         gc = np.where(n_acgt[good] > 0, n_gc[good] / np.maximum(n_acgt[good], 1), 0.5)
         return _Substituted(bad, has_n, good, gc, ref_ch, alt_ch)
 
