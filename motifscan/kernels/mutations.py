@@ -401,7 +401,6 @@ def _substitute(act, starts, pos, sub, diff, P, F, ref_out, alt_out):
     """
     V = starts.shape[0]
     C = act.shape[1]
-    A = sub.shape[1]
     k = sub.shape[2]
     W = diff.shape[1]
     other = F if F != C else 0  # the other strand's channel (itself without RC sharing)
@@ -426,17 +425,8 @@ def _substitute(act, starts, pos, sub, diff, P, F, ref_out, alt_out):
         outside[:] = neg
         # rows 0 .. q - W and q + k .. P - 1 of the window
         for lo, hi in ((s, s + min(max(q - W + 1, 0), P)), (s + min(q + k, P), s + P)):
-            b0, b1 = -(-lo // B), hi // B  # whole blocks inside [lo, hi)
-            if b0 >= b1:
-                b0 = b1 = hi
-                edges = ((lo, hi), (hi, hi))
-            else:
-                edges = ((lo, b0 * B), (b1 * B, hi))
-            for b in range(b0, b1):
-                for c in range(F):
-                    x, o = blocks[b, c], outside[c]
-                    outside[c] = x if x > o else o
-            for a, e in edges:
+            a0, e0, a1, e1 = _whole_blocks(blocks, lo, hi, B, outside)
+            for a, e in ((a0, e0), (a1, e1)):
                 for r in range(a, e):
                     for c in range(F):
                         x, y = act[r, c], act[r, c + other]
@@ -454,26 +444,53 @@ def _substitute(act, starts, pos, sub, diff, P, F, ref_out, alt_out):
                 whole[c] = x if x > o else o
         for c in range(C):
             ref_out[v, c] = whole[c % F]
-        for al in range(A):
-            local[:] = neg
-            for j in range(lo_j, hi_j):
-                r = s + q - (W - 1) + j
-                for c in range(C):
-                    row[c] = act[r, c]
-                for m in range(k):
-                    if m <= j < m + W:
-                        d = sub[v, al, m]
-                        for c in range(C):
-                            row[c] += diff[d, j - m, c]
-                for c in range(C):
-                    x, o = row[c], local[c]
-                    local[c] = x if x > o else o
-            for c in range(C):
-                o, x = outside[c % F], local[c]
-                alt_out[v, al, c] = x if x > o else o
+        _alternatives(act, s + q - (W - 1), lo_j, hi_j, sub[v], k, diff, outside, F, local, row, alt_out[v])
 
 
 _substitute_jit = njit(_substitute)
+
+
+@numba.njit(nogil=True, inline="always")
+def _whole_blocks(blocks, lo, hi, B, outside):
+    """Max the blocks of ``B`` rows lying wholly inside rows ``[lo, hi)`` (their two-strand maxima,
+    ``blocks`` ``(T // B, F)``) into ``outside`` ``(F,)``; return the rows left at either end,
+    ``(a0, e0, a1, e1)``: ``[a0, e0)`` and ``[a1, e1)`` (all of ``[lo, hi)`` when no block fits)."""
+    b0, b1 = -(-lo // B), hi // B
+    if b0 >= b1:
+        return lo, hi, hi, hi
+    for b in range(b0, b1):
+        for c in range(outside.shape[0]):
+            x, o = blocks[b, c], outside[c]
+            outside[c] = x if x > o else o
+    return lo, b0 * B, b1 * B, hi
+
+
+@numba.njit(nogil=True, inline="always")
+def _alternatives(src, off, lo_j, hi_j, sub_v, k, diff, outside, F, local, row, out_v):
+    """Each alternative's per-channel maxima ``out_v`` ``(A, C)``: the touched outputs ``j`` in
+    ``[lo_j, hi_j)`` (rows ``off + j`` of ``src``) updated by its bases ``sub_v[a, :k]``, one base
+    after the other (``act + d_0 + d_1 + ...`` in float32), max-ed with the untouched ``outside``
+    ``(F,)``. ``local`` and ``row`` are ``(C,)`` scratch."""
+    W = diff.shape[1]
+    C = out_v.shape[1]
+    neg = np.float32(-np.inf)
+    for al in range(sub_v.shape[0]):
+        local[:] = neg
+        for j in range(lo_j, hi_j):
+            r = off + j
+            for c in range(C):
+                row[c] = src[r, c]
+            for m in range(k):
+                if m <= j < m + W:
+                    d = sub_v[al, m]
+                    for c in range(C):
+                        row[c] += diff[d, j - m, c]
+            for c in range(C):
+                x, o = row[c], local[c]
+                local[c] = x if x > o else o
+        for c in range(C):
+            o, x = outside[c % F], local[c]
+            out_v[al, c] = x if x > o else o
 
 
 @numba.njit(nogil=True, inline="always")
@@ -491,7 +508,6 @@ def _from_table(codes, starts, pos, kw, sub, table, width, k, groups, diff, P, F
     n = codes.shape[0]
     V = starts.shape[0]
     C = ref_out.shape[1]
-    A = sub.shape[1]
     W = diff.shape[1]
     T = n - W + 1  # activation rows of the stretch
     rows5 = 5**k
@@ -533,17 +549,8 @@ def _from_table(codes, starts, pos, kw, sub, table, width, k, groups, diff, P, F
         for lo, hi in ((s, s + min(max(q - W + 1, 0), P)), (s + min(max(q + kk, 0), P), s + P)):
             if hi <= lo:
                 continue
-            b0, b1 = -(-lo // B), hi // B
-            if b0 >= b1:
-                b0 = b1 = hi
-                edges = ((lo, hi), (hi, hi))
-            else:
-                edges = ((lo, b0 * B), (b1 * B, hi))
-            for b in range(b0, b1):
-                for c in range(F):
-                    x, o = blocks[b, c], outside[c]
-                    outside[c] = x if x > o else o
-            for e0, e1 in edges:
+            a0, e0, a1, e1 = _whole_blocks(blocks, lo, hi, B, outside)
+            for e0, e1 in ((a0, e0), (a1, e1)):
                 if e1 > e0:
                     _range_max(table, width, km, e0, e1, e1, groups, k, rows5, head, part)
                     for c in range(F):
@@ -567,22 +574,7 @@ def _from_table(codes, starts, pos, kw, sub, table, width, k, groups, diff, P, F
             whole[c] = x if x > o else o
         for c in range(C):
             ref_out[v, c] = whole[c % F]
-        for al in range(A):
-            local[:] = neg
-            for j in range(lo_j, hi_j):
-                for c in range(C):
-                    row[c] = touched[j, c]
-                for m in range(kk):
-                    if m <= j < m + W:
-                        d = sub[v, al, m]
-                        for c in range(C):
-                            row[c] += diff[d, j - m, c]
-                for c in range(C):
-                    x, o = row[c], local[c]
-                    local[c] = x if x > o else o
-            for c in range(C):
-                o, x = outside[c % F], local[c]
-                alt_out[v, al, c] = x if x > o else o
+        _alternatives(touched, 0, lo_j, hi_j, sub[v], kk, diff, outside, F, local, row, alt_out[v])
 
 
 @functools.lru_cache(maxsize=None)
