@@ -179,20 +179,26 @@ class _ModelVariantScorer:
         fdelta = np.zeros(n)
         gc = np.full(n, np.nan)
         snv_ref = np.full(n, N_CODE, dtype=np.uint8)
-        sizes = self.fa.sizes
-        subs, full = [], []
-        for i, a in enumerate(alleles):
-            if a.chrom not in sizes:
-                checks[i] = "contig_missing"
-            elif len(a.ref) == len(a.alt):
-                if len(a.ref) >= self.window:  # no window both holds the allele and has context
-                    checks[i] = "longer_than_window"
-                else:
-                    subs.append(i)
-            else:
-                full.append(i)
-        if subs:
-            full += self._fast(alleles, subs, checks, ref_logit, alt_logit, top, fdelta, gc, snv_ref)
+        # each allele's fields read once, the checks on arrays (a loop with branches per allele
+        # was a tenth of the command's time)
+        refs = [a.ref for a in alleles]
+        alts = [a.alt for a in alleles]
+        chroms = [a.chrom for a in alleles]
+        n_ref = np.fromiter(map(len, refs), dtype=np.int64, count=n)
+        n_alt = np.fromiter(map(len, alts), dtype=np.int64, count=n)
+        known = np.fromiter(map(self.fa.sizes.__contains__, chroms), dtype=bool, count=n)
+        same = known & (n_ref == n_alt)
+        too_long = same & (n_ref >= self.window)  # no window both holds the allele and has context
+        for i in np.flatnonzero(~known).tolist():
+            checks[i] = "contig_missing"
+        for i in too_long.nonzero()[0].tolist():
+            checks[i] = "longer_than_window"
+        subs = np.flatnonzero(same & ~too_long)
+        full = np.flatnonzero(known & ~same).tolist()
+        if len(subs):
+            fields = (refs, alts, chroms, n_ref) if len(subs) == n else \
+                ([refs[i] for i in subs], [alts[i] for i in subs], [chroms[i] for i in subs], n_ref[subs])
+            full += self._fast(alleles, subs, fields, checks, ref_logit, alt_logit, top, fdelta, gc, snv_ref)
         if full:
             full.sort()
             trusted = []
@@ -266,28 +272,27 @@ class _ModelVariantScorer:
         top[idx] = np.where(val != 0, best, -1)
         fdelta[idx] = val
 
-    def _fast(self, alleles, idx, checks, ref_logit, alt_logit, top, fdelta, gc, snv_ref) -> list[int]:
-        """SNVs and MNVs: shared stretches of activations, local updates; returns the alleles for the full path.
+    def _fast(self, alleles, idx, fields, checks, ref_logit, alt_logit, top, fdelta, gc, snv_ref) -> list[int]:
+        """SNVs and MNVs: shared stretches of genome, local updates; returns the alleles for the full path.
 
-        REFs are checked against the stretches' bases (a mismatch is left unscored, or sent to the
-        full path with ``--ref-from vcf``).
+        ``idx`` (sorted) are the rows of ``alleles`` scored here and ``fields`` their REFs, ALTs,
+        contigs (lists) and REF lengths (array). REFs are checked against the stretches' bases (a
+        mismatch is left unscored, or sent to the full path with ``--ref-from vcf``).
         """
+        refs, alts, chroms, k = fields
         n = len(idx)
-        sel = alleles if n == len(alleles) else [alleles[i] for i in idx]  # idx is sorted
-        refs = [a.ref for a in sel]
-        k = np.fromiter(map(len, refs), dtype=np.int64, count=n)
-        pos0 = np.array([a.pos for a in sel], dtype=np.int64) - 1
-        chroms = [a.chrom for a in sel]
+        sel = alleles if n == len(alleles) else [alleles[i] for i in idx]
+        pos0 = np.fromiter((a.pos for a in sel), dtype=np.int64, count=n) - 1
         names = {c: j for j, c in enumerate(dict.fromkeys(chroms))}
         chrom_id = np.fromiter(map(names.__getitem__, chroms), dtype=np.int64, count=n)
         kmax = int(k.max())
         ref = _codes_of(refs, kmax)
-        sub = self._substitutions(list(names), chrom_id, pos0, k, ref, _codes_of([a.alt for a in sel], kmax))
+        sub = self._substitutions(list(names), chrom_id, pos0, k, ref, _codes_of(alts, kmax))
         to_full = []
         for j in np.flatnonzero(sub.bad):
             checks[idx[j]] = "mismatch"
             if self.ref_from == "vcf":
-                to_full.append(idx[j])
+                to_full.append(int(idx[j]))
         for j in np.flatnonzero(sub.has_n & ~sub.bad):
             checks[idx[j]] = "n_in_window"
         if len(sub.good):
