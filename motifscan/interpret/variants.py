@@ -253,13 +253,8 @@ class _ModelVariantScorer:
         return delta, gc
 
     def _windows(self, contigs: list[str], chrom_id: np.ndarray, starts: np.ndarray) -> np.ndarray:
-        """Codes ``(n, L)`` of the windows at ``starts`` (sorted by contig and start; N off a contig's ends)."""
-        L = self.window
-        which, span_a, span_b, first = _stretches_jit(chrom_id, starts, L, SPAN_GAP, MAX_SPAN)
-        pieces = _fetch_many(self.fa, [contigs[c] for c in chrom_id[first].tolist()], span_a, span_b)
-        offsets = np.concatenate([[0], np.cumsum([len(p) for p in pieces])[:-1]]).astype(np.int64)
-        woff = offsets[which] + starts - span_a[which]
-        return np.concatenate(pieces)[woff[:, None] + np.arange(L)]
+        """Codes ``(n, L)`` of the windows at ``starts`` of contigs ``chrom_id`` (N off a contig's ends)."""
+        return self.fa.windows([contigs[c] for c in chrom_id.tolist()], starts, self.window)
 
     def _finish(self, idx, ref_ch, alt_ch, ref_logit, alt_logit, top, fdelta) -> None:
         s = self.scorer
