@@ -306,3 +306,16 @@ def test_fai_rows_parse_as_their_words(tmp_path):
                 b"a\t1\t\t3\t4\n", b"a\t1\t2\t3\t4\n\n", b"a\t1\t2 3\t3\t4\n", b"a\t1\t2x\t3\t4\n"):
         with pytest.raises(ValueError):
             _parse_fai(bad)
+
+
+def test_fai_total_needs_no_names(tmp_path):
+    """A streamed scan without a bigWig asks the .fai for the total only; a stale index gives none."""
+    from motifscan.io.fasta import fai_total, read_fai
+
+    fasta = write_fasta(tmp_path / "g.fa", SEQS.keys(), SEQS.values())
+    assert fai_total(fasta) is None
+    pysam.faidx(str(fasta))
+    assert fai_total(fasta) == sum(read_fai(fasta).values()) == sum(len(s) for s in SEQS.values())
+    fai = tmp_path / "g.fa.fai"
+    fai.write_text(fai.read_text().replace("chr1", "chrX"))  # a name the file does not hold
+    assert fai_total(fasta) is None

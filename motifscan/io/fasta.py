@@ -39,6 +39,7 @@ __all__ = [
     "IndexedFasta",
     "BGZIP_HINT",
     "read_fai",
+    "fai_total",
     "RecordSizes",
     "build_fai",
     "fasta_sizes",
@@ -1052,14 +1053,21 @@ def read_fai(path: str | os.PathLike) -> RecordSizes | None:
     return None if entries is None else RecordSizes(entries.names, entries.lengths.copy())
 
 
-def _read_fai_entries(path: str | os.PathLike) -> "_FaiEntries | None":
+def fai_total(path: str | os.PathLike) -> int | None:
+    """Bases in a FASTA by its current ``PATH.fai`` (see :func:`read_fai`), else ``None``; the
+    names are not decoded (10^6 of them would be ~70 MB for a number)."""
+    entries = _read_fai_entries(path, names=False)
+    return None if entries is None else int(entries.lengths.sum())
+
+
+def _read_fai_entries(path: str | os.PathLike, *, names: bool = True) -> "_FaiEntries | None":
     """The rows of a current ``PATH.fai`` (see :func:`read_fai`), else ``None``."""
     p = Path(path)
     fai = Path(str(p) + ".fai")
     try:
         if not fai.exists() or fai.stat().st_mtime < p.stat().st_mtime:
             return None
-        entries = _parse_fai(fai.read_bytes())
+        entries = _parse_fai(fai.read_bytes(), names=names)
         if not entries or not fai_matches(p, entries):
             log.info("%s does not match %s (a stale index): not using it", fai, p.name)
             return None
@@ -1071,35 +1079,40 @@ def _read_fai_entries(path: str | os.PathLike) -> "_FaiEntries | None":
 class _FaiEntries:
     """The rows of a ``.fai``: ``names`` and int64 columns ``lengths``, ``offsets``, ``bases``,
     ``widths``; ``entries[i]`` is row ``i`` as a tuple ``(name, length, offset, line bases, line
-    bytes)`` (what :func:`fai_matches` reads)."""
+    bytes)`` (what :func:`fai_matches` reads). Without ``names`` (``None``), ``name_of(i)`` gives
+    row ``i``'s name."""
 
-    def __init__(self, names: list[str], columns: np.ndarray) -> None:
+    def __init__(self, names: list[str] | None, columns: np.ndarray, name_of=None) -> None:
         self.names = names
+        self._name_of = name_of
         self.lengths, self.offsets, self.bases, self.widths = columns
 
     def __len__(self) -> int:
-        return len(self.names)
+        return len(self.lengths)
 
     def __getitem__(self, i: int) -> tuple[str, int, int, int, int]:
-        return (self.names[i], int(self.lengths[i]), int(self.offsets[i]), int(self.bases[i]), int(self.widths[i]))
+        name = self.names[i] if self.names is not None else self._name_of(i)
+        return (name, int(self.lengths[i]), int(self.offsets[i]), int(self.bases[i]), int(self.widths[i]))
 
 
 #: ``.fai`` rows parsed per step (bounds the temporary arrays of a 10^6-row index).
 _FAI_ROWS = 1 << 16
 
 
-def _parse_fai(raw: bytes) -> _FaiEntries:
+def _parse_fai(raw: bytes, *, names: bool = True) -> _FaiEntries:
     """Parse ``.fai`` text with numpy: 10^6 rows in a few array operations per 65,536 rows.
 
     Each row is a name (one word) and four numbers, tab-separated; a row with other than five
     columns (a FASTQ index has six), a name holding white space, or a number that is not an
-    integer raises ValueError.
+    integer raises ValueError. ``names=False``: the names are checked but not decoded (rows'
+    names come one at a time from ``entries[i]``).
     """
     if raw and not raw.endswith(b"\n"):
         raw += b"\n"
     arr = np.frombuffer(raw, np.uint8)
     newlines = np.flatnonzero(arr == 0x0A)
-    names: list[str] = []
+    decoded: list[str] = []
+    firsts = np.empty(len(newlines), np.int64)  # each row's first tab
     columns = np.empty((4, len(newlines)), np.int64)
     for first in range(0, len(newlines), _FAI_ROWS):
         ends = newlines[first : first + _FAI_ROWS]
@@ -1123,11 +1136,15 @@ def _parse_fai(raw: bytes) -> _FaiEntries:
         name = np.cumsum(inside[:-1], dtype=np.int8).astype(bool)
         if _WS_TABLE[text[name]].any():
             raise ValueError("a .fai name with white space")
-        numbers = _fai_numbers(text[~name].tobytes(), n)
-        name[tabs[:, 0]] = True
-        names += text[name].tobytes().decode("utf-8", errors="replace").split("\t")[:-1]
-        columns[:, first : first + n] = numbers
-    return _FaiEntries(names, columns)
+        columns[:, first : first + n] = _fai_numbers(text[~name].tobytes(), n)
+        firsts[first : first + n] = tabs[:, 0] + lo
+        if names:
+            name[tabs[:, 0]] = True
+            decoded += text[name].tobytes().decode("utf-8", errors="replace").split("\t")[:-1]
+    if names:
+        return _FaiEntries(decoded, columns)
+    starts = np.r_[0, newlines[:-1] + 1]
+    return _FaiEntries(None, columns, lambda i: raw[starts[i] : firsts[i]].decode("utf-8", errors="replace"))
 
 
 def _fai_numbers(text: bytes, rows: int) -> np.ndarray:

@@ -45,8 +45,8 @@ import numpy as np
 
 from ..codes import N_CODE, encode, reverse_complement, soft_mask
 from ..errors import InputError, UsageError
-from ..io.fasta import (BGZIP_HINT, FaiFasta, IndexedFasta, RecordRun, RecordSizes, compression, fasta_sizes,
-                        iter_fasta_pieces, stream_chunks)
+from ..io.fasta import (BGZIP_HINT, FaiFasta, IndexedFasta, RecordRun, RecordSizes, compression, fai_total,
+                        fasta_sizes, iter_fasta_pieces, stream_chunks)
 from ..io.intervals import Interval, check_chromosomes, check_within, read_intervals
 from ..io.reads import AlignmentReader, is_alignment_file
 from ..text import plural
@@ -128,9 +128,11 @@ class FastaSource:
             self.sizes = dict(self._index.sizes)
             self.total = sum(s.owned for s in segments)
         else:
-            sizes = fasta_sizes(self.path, build=index)
-            self.total = int(sizes.lengths.sum()) if sizes else None
-            self.sizes = sizes if index else None
+            if index:
+                self.sizes = fasta_sizes(self.path)
+                self.total = int(self.sizes.lengths.sum()) if self.sizes else None
+            else:
+                self.sizes, self.total = None, None if self.path == "-" else fai_total(self.path)
 
     def _codes(self, raw_codes: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
         if self.skip_masked and mask is not None and mask.any():
