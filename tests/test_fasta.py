@@ -215,10 +215,11 @@ def _expected_chunks(path, chunk: int, overlap: int) -> list[tuple[str, int, byt
 
 
 @given(records=st.lists(_RECORD, min_size=1, max_size=12), block=st.integers(1, 64), chunk=st.integers(1, 40),
-       overlap=st.integers(0, 20), crlf=st.booleans(), final_newline=st.booleans(), compiled=st.booleans())
+       overlap=st.integers(0, 20), crlf=st.booleans(), final_newline=st.booleans(), compiled=st.booleans(),
+       desc=st.booleans())
 @settings(max_examples=160, deadline=None)
 def test_block_reader_equals_record_by_record_reading(tmp_path_factory, records, block, chunk, overlap, crlf,
-                                                      final_newline, compiled):
+                                                      final_newline, compiled, desc):
     """Records decoded a block at a time (many at once; by numpy steps or by the compiled loop)
     give the chunks and soft-mask flags that record-by-record reading gives, wherever blocks cut
     the file: lowercase, N, IUPAC, empty records, Windows line ends, line widths 1-12."""
@@ -227,7 +228,7 @@ def test_block_reader_equals_record_by_record_reading(tmp_path_factory, records,
     import motifscan.io.fasta as fasta_mod
 
     nl = "\r\n" if crlf else "\n"
-    text = "".join(f">r{i} d{i}{nl}" + "".join(seq[k : k + w] + nl for k in range(0, len(seq), w))
+    text = "".join(f">r{i}{f' d{i}' if desc else ''}{nl}" + "".join(seq[k : k + w] + nl for k in range(0, len(seq), w))
                    for i, (seq, w) in enumerate(records))
     if not final_newline:
         text = text.rstrip("\r\n")

@@ -550,7 +550,10 @@ class _BlockRecords:
         # one decode for every header (the UTF-8 decoder restarts at each newline, so a bad byte
         # is replaced as it would be line by line)
         text = header_bytes.tobytes().decode("utf-8", errors="replace")
-        names = _NAME.findall(text)  # the first word of each line (str.split's white space)
+        if np.count_nonzero(_WS_TABLE[header_bytes]) == len(heads):  # no white space but the line ends
+            names = text[1:-1].split("\n>")  # ('>name\n' lines: a draft assembly's headers, 3x faster)
+        else:
+            names = _NAME.findall(text)  # the first word of each line (str.split's white space)
         if "" in names:
             h = int(heads[names.index("")])
             raise InputError("record with an empty name", path=self.path, where=f"line {self._line(data, h)}")
