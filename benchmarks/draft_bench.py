@@ -6,6 +6,10 @@ Usage::
     python benchmarks/draft_bench.py --mbp 30 --median 100 --sigma 0.8   # ~250k scaffolds
     python benchmarks/draft_bench.py --mbp 30 --outputs bw+peaks,bedGraph --repeat 2 --check
     python benchmarks/draft_bench.py --mbp 30 --median 180 --threads 1 --check       # ~108k (the 1e6 lengths)
+    python benchmarks/draft_bench.py --mbp 300 --chroms 6 --median 180 --threads 1 --repeat 2   # 1,085,210
+
+Children import ``motifscan`` from the current directory first (``python -c``), then
+``PYTHONPATH``: to time another tree, run it from outside the repository.
 
 Writes one random genome twice: as ``--chroms`` chromosomes and cut into scaffolds of
 lognormal lengths (median ``--median``, log-sd ``--sigma``, 50 bp to 200 kb, every cut on the
@@ -45,12 +49,38 @@ thread, ``--threads 1 --repeat 2``, the machine at load 5-8, so single ratios mo
 =================================================  =============  =============  ===========  ===========
 
 (pairs: bw + peaks / bedGraph.) ``--check`` at 108,103 scaffolds: all 351,778 scaffold windows equal
-the chromosome track's. The 10^4-10^5 range meets the issue's 1.3x only within the noise; 10^6
-scaffolds do not: what is left costs ~14 us and ~400 bytes per scaffold -- the Python step per
-record between reader and packer (a ``Chunk``, then a ``Piece``, then its place in a packed row:
-~5 us), the per-batch window bookkeeping, and the sizes of 10^6 records held as Python dicts and
-lists (the FASTA's, the bigWig writer's names and ids: the RSS). Short records handed on as
-arrays (names, offsets, codes of a whole block) through the packer would remove the first.
+the chromosome track's. What was left then cost ~14 us and ~400 bytes a scaffold.
+
+Then (5b3358d -> this branch: a block's short records travel to the packed rows as arrays --
+``RecordRun`` -> ``PieceRun``, placed and copied by numba loops, decoded by one compiled pass --
+the ``.fai`` parsed with numpy into ``RecordSizes`` arrays, duplicate names found by hashes, and a
+scan without a bigWig keeping no names). Before and after in one session, one thread: 300 Mbp
+one ``draft_bench --chroms 6 --median 180 --threads 1 --repeat 2`` run each, back to back at load
+5; 108k: the two trees' scans interleaved in fresh processes, best of 2, at load 3.5-5:
+
+=================================================  =============  =============  ===========  ===========
+bw + peaks / bedGraph; CPU-s                       chromosomes    scaffolds      CPU ratio    RSS ratio
+=================================================  =============  =============  ===========  ===========
+108,103 scaffolds (30 Mbp), before                 2.67 / 2.81    3.66 / 3.85    1.37 / 1.37  1.20 / 1.08
+108,103 scaffolds (30 Mbp), after                  2.78 / 3.01    3.04 / 3.03    1.09 / 1.01  1.13 / 1.01
+1,085,210 scaffolds (300 Mbp), before              10.33 / 11.97  22.85 / 19.69  2.21 / 1.64  2.03 / 1.58
+1,085,210 scaffolds (300 Mbp), after               9.50 / 10.82   13.60 / 13.03  1.43 / 1.20  1.79 / 1.13
+=================================================  =============  =============  ===========  ===========
+
+(RSS at 300 Mbp, after: 767 vs 430 MB to bigWig, 478 vs 422 MB to bedGraph; before: 867 vs 427 and
+664 vs 421.) ``--check`` at 108,103 scaffolds (``--mbp 30 --median 180 --threads 1 --check``, load
+4.5-5: 1.47 / 0.96 CPU, 1.14 / 1.01 RSS): all 351,778 scaffold windows equal the chromosome
+track's; outputs byte-identical to before (``benchmarks/output_digest.py``). Per stage at 10^6
+scaffolds (one thread, CPU-s, scaffolds vs chromosomes, separate runs at load 3-5): reading +
+decoding + packing 2.5 vs 1.0 (before: 10.0), the ``.fai`` 0.63 (before: 2.3), window
+bookkeeping + head 0.55 vs 0.44. The
+bedGraph is within 1.3x; what keeps the bigWig at ~1.4x CPU and ~1.8x RSS is the bigWig writer:
+``BigWigStream.__init__`` takes the sizes as a list of 10^6 ``(name, length)`` tuples
+(``tracks.BigWigWriter`` makes it, ~58 MB) and builds a ``tid`` dict of every name (~62 MB; ~225 MB
+resident after it, ~1 s), and each batch maps every run's name through that dict
+(``tracks.BigWigWriter.write``) and adds ~1.5 CPU-s per 10^6 scaffolds in ``add_runs`` (short
+sections, zoom records) and ~0.2 s at close. ``RecordSizes`` (``sizes.names``, ``sizes.lengths``)
+would let the writer take the columns as they are.
 """
 
 from __future__ import annotations
