@@ -3,7 +3,11 @@ kent library (pybbi): values, zoom summaries, chromosome and block trees of seve
 
 from __future__ import annotations
 
+import hashlib
+import subprocess
+import sys
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 
 import bbi
 import numpy as np
@@ -224,3 +228,48 @@ def test_stored_zlib_streams_inflate_to_their_bytes(parts):
     for (part, wanted), a, b in zip(parts, out_at[:-1], out_at[1:]):
         stream = out[a:b].tobytes()
         assert (zlib.decompress(stream) == part) if wanted else stream == b""
+
+
+_DEFLATE_INPUTS = """
+import numpy as np
+def deflate_inputs():
+    # what the writer deflates: float32 scores (a sigmoid of noise, as a scan's, with plateaus),
+    # zoom-record-like rows, and bytes of little and much redundancy, from 1 byte to 300 kB
+    rng = np.random.default_rng(23)
+    out = []
+    for n in (1, 7, 100, 1_000, 4_120, 16_408, 70_000, 300_000):
+        v = (1 / (1 + np.exp(-rng.normal(-3, 1.5, -(-n // 4))))).astype(np.float32)
+        v[rng.random(len(v)) < 0.3] = 0.5
+        rec = np.repeat(np.arange(-(-n // 32), dtype="<u4"), 8) * np.uint32(800)
+        out += [v.tobytes()[:n], rec.tobytes()[:n], rng.integers(0, 256, n, dtype=np.uint8).tobytes(),
+                rng.integers(0, 3, n, dtype=np.uint8).tobytes()]
+    return out
+"""
+
+
+def _stream_digests(inputs) -> list[str]:
+    return [hashlib.sha256(bigwig.deflate(x, bigwig.DEFLATE_LEVEL)).hexdigest() for x in inputs]
+
+
+def test_deflate_streams_are_a_function_of_the_bytes():
+    """Byte-equal gathered and unsharded bigWigs need a deflate whose stream depends on its input
+    alone (ISA-L once broke this): the same bytes give the same streams in a fresh process, after
+    other compressions, in any order and in other threads; every stream inflates to its bytes."""
+    scope: dict = {}
+    exec(_DEFLATE_INPUTS, scope)
+    inputs = scope["deflate_inputs"]()
+    code = (_DEFLATE_INPUTS + "from motifscan.io import bigwig\nimport hashlib\n"
+            "for x in deflate_inputs(): print(hashlib.sha256(bigwig.deflate(x, bigwig.DEFLATE_LEVEL)).hexdigest())")
+    fresh = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    rng = np.random.default_rng(5)
+    for n in rng.integers(1, 200_000, 20):  # other data through the compressor first
+        bigwig.deflate(rng.random(int(n)).astype(np.float32).tobytes()[: int(n)], bigwig.DEFLATE_LEVEL)
+    order = rng.permutation(len(inputs))
+    shuffled = dict(zip(order.tolist(), _stream_digests([inputs[i] for i in order])))
+    with ThreadPoolExecutor(4) as pool:
+        threaded = list(pool.map(lambda x: _stream_digests([x])[0], inputs))
+    assert fresh == [shuffled[i] for i in range(len(inputs))] == threaded == _stream_digests(inputs)
+    for x in inputs:
+        stream = bytes(bigwig.deflate(x, bigwig.DEFLATE_LEVEL))
+        assert zlib.decompress(stream) == x
+        assert stream[:2] == b"\x78\x01"  # a zlib header, as zlib's level 1 writes

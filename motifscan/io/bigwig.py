@@ -25,8 +25,8 @@ the end of every longer sequence (a chromosome), as they always did, so a genome
 gives the same bytes as before; the values (data sections) follow the same rule whatever the
 sequence's length, except that a short sequence's section of fewer than :data:`STORED_VALUES`
 values is a stored (not deflated) zlib stream, built with numpy for thousands at once: deflate
-saves under 1% on so few float32 scores and one call per section (6 us even with ISA-L) costs
-more than the rest of a scaffold.
+saves under 1% on so few float32 scores and one call per section (20-30 us with libdeflate, which
+allocates its compressor per call) costs more than the rest of a scaffold.
 """
 
 from __future__ import annotations
@@ -35,11 +35,13 @@ import os
 import struct
 import tempfile
 import zlib
-from zlib import compress as deflate  # not ISA-L: its output differed between runs on the same bytes
 from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
+# libdeflate: standard zlib streams, ~3x faster than zlib's level 1 on float32 scores and zoom
+# records at the same size, and a function of its input alone (see DEFLATE_LEVEL)
+from deflate import zlib_compress as deflate
 
 __all__ = ["BigWigStream", "BigWigSections", "ZOOM_LEVELS", "BLOCK_VALUES"]
 
@@ -61,19 +63,24 @@ ZOOM_FIRST = 16
 ZOOM_STEP = 4
 #: Children per R-tree / B+ tree node (as the UCSC tools write).
 NODE_SIZE = 256
-#: zlib level of every block: level 1 is several times faster than the default 6 on float32
-#: scores, for files about 10% larger (measured in benchmarks/genome_bench.py). zlib, not ISA-L
-#: (python-isal, ~30x faster): ISA-L once gave a gathered bigWig a different stream for the same
-#: bytes than the unsharded scan's (a 68- instead of 69-byte block), and the byte-for-byte
-#: equality of sharded and unsharded outputs needs a deflate that is a function of its input.
-ZLIB_LEVEL = 1
+#: libdeflate level of every block. On a scan's track (30 Mbp, CTCF model) level 1 deflates data
+#: sections to 0.855 of their size and zoom blocks to 0.62, at 0.52 + 0.38 ms per Mbp, against
+#: zlib level 1's 0.862 and 0.62 at 1.80 + 1.05 ms; libdeflate's levels 2-6 are no smaller and
+#: slower. Determinism: the byte-for-byte equality of sharded and unsharded outputs needs a
+#: deflate whose stream is a function of its input. libdeflate's compressor has no CPU dispatch
+#: (only its Adler-32 checksum has, which is one number whatever the code path) and starts each
+#: call from a freshly initialised match finder, so the stream depends on the bytes, the level
+#: and libdeflate's version (pinned through the ``deflate`` wheel). ISA-L (python-isal, ~30x
+#: zlib's speed) was dropped for this: in CI it deflated one zoom block of a gathered bigWig to a
+#: 68-byte instead of a 69-byte stream for the same bytes.
+DEFLATE_LEVEL = 1
 
 #: Sequences shorter than this are summarised in batches (see the module docstring); longer
 #: ones run by run. Any length above the largest draft scaffolds and below a chromosome will do.
 SHORT_BASES = 1 << 17
 #: Data sections of short sequences with fewer values than this are written as stored (not
 #: deflated) zlib streams: float32 scores of a few hundred windows deflate by under 1% (measured
-#: on a draft assembly's track) while a deflate call per section costs 10-25 us, most of a
+#: on a draft assembly's track) while a deflate call per section costs 20-30 us, most of a
 #: scaffold's cost. Chromosomes (streamed run by run) are deflated as before.
 STORED_VALUES = 256
 #: Values of short sequences held before a batch is written.
@@ -183,7 +190,7 @@ class _Summary:
         for lo in range(0, n, ZOOM_RECORDS):
             part = rec[lo : lo + ZOOM_RECORDS]
             raw = part.tobytes()
-            data = deflate(raw, ZLIB_LEVEL)
+            data = deflate(raw, DEFLATE_LEVEL)
             self.blocks.add(int(part["chrom"][0]), int(part["start"][0]), int(part["chrom"][-1]),
                             int(part["end"][-1]), self.spool.tell(), len(data))
             self.spool.write(data)
@@ -446,7 +453,7 @@ class BigWigStream:
         view, sview = memoryview(raw), memoryview(stored)
         lens = np.diff(stored_at)
         big = np.flatnonzero(~small).tolist()
-        deflated = [deflate(view[at[i] : at[i + 1]], ZLIB_LEVEL) for i in big]
+        deflated = [deflate(view[at[i] : at[i + 1]], DEFLATE_LEVEL) for i in big]
         lens[big] = [len(d) for d in deflated]
         # in file order: each run of stored sections as one slice, between the deflated ones
         data, prev = [], 0
@@ -497,7 +504,7 @@ class BigWigStream:
             s = start + lo * step
             e = s + (len(part) - 1) * step + span
             raw = struct.pack("<IIIIIBBH", tid, s, e, step, span, 3, 0, len(part)) + part.tobytes()
-            data = deflate(raw, ZLIB_LEVEL)
+            data = deflate(raw, DEFLATE_LEVEL)
             self.blocks.add(tid, s, tid, e, self.fh.tell(), len(data))
             self.fh.write(data)
             self.max_block = max(self.max_block, len(raw))
