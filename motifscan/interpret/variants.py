@@ -42,8 +42,8 @@ from ..io.intervals import Interval, check_chromosomes
 from ..io.variants import (
     REF_CHECKS, Allele, AlleleStats, AnnotatedVcfWriter, BreaksWriter, EffectsWriter, iter_alleles, vcf_contigs,
 )
+from ..jit import njit
 from ..model import MotifCNN
-from ..kernels.jit import njit
 from ..kernels.methods import resolve_compute
 from ..kernels.mutations import MutationScorer
 from ..scan.options import MotifOptions, RunOptions, VariantOptions

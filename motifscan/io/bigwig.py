@@ -2,9 +2,10 @@
 
 Why our own: libBigWig (pyBigWig) keeps every zoom record in memory until the file is closed
 (about 32 bytes per 200 bp at a 50 bp span: 0.5-0.7 GB for hg38) and builds the zoom levels at
-``close()`` by reading the whole file back. Here the zoom levels are summarised with numpy as the
-values arrive, each level's compressed blocks are spooled to a temporary file beside the output,
-and only one index entry per block (32 bytes per 4,096 values) stays in memory.
+``close()`` by reading the whole file back. Here the zoom levels are summarised as the values
+arrive (compiled passes, :mod:`motifscan.io.bigwig_zoom`), each level's compressed blocks are
+spooled to a temporary file beside the output, and only one index entry per block (32 bytes per
+4,096 values) stays in memory.
 
 The file follows the bigWig format of the UCSC genome browser (Kent et al. 2010, and
 ``bbiFile.h``/``bwgCreate.c`` of the kent source): a 64-byte header, zoom headers, the total
@@ -42,6 +43,8 @@ import numpy as np
 # libdeflate: standard zlib streams, ~3x faster than zlib's level 1 on float32 scores and zoom
 # records at the same size, and a function of its input alone (see DEFLATE_LEVEL)
 from deflate import zlib_compress as deflate
+
+from .bigwig_zoom import ZOOM_DTYPE, bin_values, concat_records, merge_bins
 
 __all__ = ["BigWigStream", "BigWigSections", "ZOOM_LEVELS", "BLOCK_VALUES"]
 
@@ -85,9 +88,6 @@ SHORT_BASES = 1 << 17
 STORED_VALUES = 256
 #: Values of short sequences held before a batch is written.
 SHORT_BATCH_VALUES = 1 << 16
-
-_ZOOM_DTYPE = np.dtype([("chrom", "<u4"), ("start", "<u4"), ("end", "<u4"), ("count", "<u4"),
-                        ("min", "<f4"), ("max", "<f4"), ("sum", "<f4"), ("sumsq", "<f4")])
 
 
 class _Blocks:
@@ -156,8 +156,8 @@ class _Summary:
     def feed(self, rec: np.ndarray) -> np.ndarray:
         """Add records (any bins, in order, one chromosome); returns the records it finished."""
         if self._open is not None:
-            rec = np.concatenate([self._open, rec])
-        out = _merge_bins(rec, self.reduction)
+            rec = concat_records([self._open, rec])
+        out = merge_bins(rec, self.reduction)
         self._open, done = out[-1:].copy(), out[:-1]
         self._hold(done)
         return done
@@ -169,7 +169,7 @@ class _Summary:
 
     def flush(self) -> np.ndarray:
         """Finish the open bin (end of a chromosome or of the file); returns it."""
-        done = self._open if self._open is not None else np.empty(0, _ZOOM_DTYPE)
+        done = self._open if self._open is not None else np.empty(0, ZOOM_DTYPE)
         self._open = None
         self._hold(done)
         self._write(final=True)
@@ -185,7 +185,7 @@ class _Summary:
     def _write(self, final: bool) -> None:
         if not self._held_n:
             return
-        rec = np.concatenate(self._held)
+        rec = concat_records(self._held)
         n = len(rec) if final else len(rec) // ZOOM_RECORDS * ZOOM_RECORDS
         for lo in range(0, n, ZOOM_RECORDS):
             part = rec[lo : lo + ZOOM_RECORDS]
@@ -483,10 +483,10 @@ class BigWigStream:
             self._open_levels(span)
         first = np.cumsum(counts) - counts
         a = np.repeat(starts - first * step, counts) + np.arange(len(v), dtype=np.int64) * step
-        recs = _bin_values(np.repeat(tids, counts).astype(np.uint32), a, span, v, self._levels[0].reduction)
+        recs = bin_values(np.repeat(tids, counts).astype(np.uint32), a, span, v, self._levels[0].reduction)
         for i, level in enumerate(self._levels):
             if i:
-                recs = _merge_bins(recs, level.reduction)
+                recs = merge_bins(recs, level.reduction)
             level.add_finished(recs)
 
     def _flush_run(self, final: bool) -> None:
@@ -535,7 +535,7 @@ class BigWigStream:
         elif self._levels[0]._open is not None and int(self._levels[0]._open["chrom"][0]) != tid:
             self._end_chrom()
         a = start + np.arange(len(v), dtype=np.int64) * step
-        recs = _bin_values(tid, a, span, v, self._levels[0].reduction)
+        recs = bin_values(np.array([tid], np.uint32), a, span, v, self._levels[0].reduction)
         for level in self._levels:
             recs = level.feed(recs)
             if not len(recs):
@@ -552,10 +552,10 @@ class BigWigStream:
 
     def _end_chrom(self) -> None:
         """A chromosome ended: finish every level's open bin, finer levels first."""
-        carry = np.empty(0, _ZOOM_DTYPE)
+        carry = np.empty(0, ZOOM_DTYPE)
         for level in self._levels:
             done = level.feed(carry) if len(carry) else carry
-            carry = np.concatenate([done, level.flush()])
+            carry = concat_records([done, level.flush()])
 
     # -- close -----------------------------------------------------------------------------
     def close(self) -> None:
@@ -653,66 +653,6 @@ def _stored_zlib(raw: np.ndarray, at: np.ndarray, which: np.ndarray) -> tuple[np
     adler = ((b << 16) | a).astype(">u4").view(np.uint8).reshape(-1, 4)
     out[(o[:, None] + 7 + n[:, None] + np.arange(4)).ravel()] = adler.ravel()
     return out, out_at
-
-
-def _merge_bins(rec: np.ndarray, reduction: int) -> np.ndarray:
-    """Zoom records ``rec`` (in order) merged per bin of ``reduction`` bases and chromosome."""
-    key = rec["start"].astype(np.int64) // reduction
-    cut = np.flatnonzero((np.diff(key) != 0) | (np.diff(rec["chrom"]) != 0)) + 1
-    idx = np.r_[0, cut]
-    out = np.empty(len(idx), _ZOOM_DTYPE)
-    out["chrom"] = rec["chrom"][idx]
-    out["start"] = rec["start"][idx]
-    out["end"] = np.maximum.reduceat(rec["end"], idx)
-    out["count"] = np.add.reduceat(rec["count"].astype(np.uint64), idx)
-    out["min"] = np.minimum.reduceat(rec["min"], idx)
-    out["max"] = np.maximum.reduceat(rec["max"], idx)
-    # float64 sums, stored as float32 (the format's type)
-    out["sum"] = np.add.reduceat(rec["sum"].astype(np.float64), idx)
-    out["sumsq"] = np.add.reduceat(rec["sumsq"].astype(np.float64), idx)
-    return out
-
-
-def _bin_values(tid: int | np.ndarray, a: np.ndarray, span: int, v: np.ndarray, reduction: int) -> np.ndarray:
-    """Summary records of intervals ``[a, a + span)`` (in order) per bin of ``reduction`` bases.
-
-    ``tid``: the chromosome of every interval (one id, or one per interval, ids in order). An
-    interval that reaches into the next bin (``span <= reduction``: at most one) is cut in
-    two; the pieces, interleaved, stay in bin order, so no sort is needed.
-    """
-    b = a + span
-    bin_a = a // reduction
-    split = bin_a != (b - 1) // reduction
-    n = len(a) + int(split.sum())
-    where = np.arange(len(a)) + np.r_[0, np.cumsum(split)[:-1]]  # first piece of each interval
-    starts = np.empty(n, np.int64)
-    ends = np.empty(n, np.int64)
-    vals = np.empty(n, np.float64)
-    starts[where], vals[where] = a, v
-    ends[where] = np.where(split, (bin_a + 1) * reduction, b)
-    second = where[split] + 1
-    starts[second] = (bin_a[split] + 1) * reduction
-    ends[second] = b[split]
-    vals[second] = v[split]
-    width = (ends - starts).astype(np.float64)
-    key = starts // reduction
-    brk = np.diff(key) != 0
-    if isinstance(tid, np.ndarray):
-        tids = np.empty(n, np.uint32)
-        tids[where], tids[second] = tid, tid[split]
-        brk |= np.diff(tids) != 0
-    last = np.r_[np.flatnonzero(brk), n - 1]
-    idx = np.r_[0, last[:-1] + 1]
-    rec = np.empty(len(idx), _ZOOM_DTYPE)
-    rec["chrom"] = tid if not isinstance(tid, np.ndarray) else tids[idx]
-    rec["start"], rec["end"] = starts[idx], ends[last]
-    rec["count"] = np.add.reduceat(width, idx)
-    rec["min"] = np.minimum.reduceat(vals, idx)
-    rec["max"] = np.maximum.reduceat(vals, idx)
-    wv = vals * width
-    rec["sum"] = np.add.reduceat(wv, idx)
-    rec["sumsq"] = np.add.reduceat(wv * vals, idx)
-    return rec
 
 
 def _write_rtree(fh: BinaryIO, blocks: _Blocks, per_slot: int, offset: int) -> None:
