@@ -179,6 +179,8 @@ def main() -> None:
         save(genome, chroms)
         del chroms
         results["runs"][str(n_tasks)] = train(sheet, genome, work, args.epochs, extra)
+        # each size as it finishes: a full-size run takes an hour or more, and may be cut short
+        print(json.dumps({str(n_tasks): results["runs"][str(n_tasks)]}), file=sys.stderr, flush=True)
         for p in work.glob("g_*.fa*"):
             p.unlink()
     runs = results["runs"]

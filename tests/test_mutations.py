@@ -113,6 +113,37 @@ def test_compiled_substitution_equals_torch_bit_for_bit(width, extra, k, rc, see
         assert torch.equal(ref_max, fast[0])
 
 
+@settings(max_examples=30, deadline=None)
+@given(width=st.integers(1, 9), extra=st.integers(0, 30), k=st.integers(1, 3), rc=st.booleans(),
+       filters=st.sampled_from([5, 20]), seed=st.integers(0, 10**6))
+def test_fresh_windows_equal_cached_activations_bit_for_bit(width, extra, k, rc, filters, seed):
+    """substitute_fresh (no activations kept: range maxima from the table) gives the bits of
+    substitute_windows on the windows' activations: blocks at both edges, N in the windows, one
+    and several vectors of channels, A alternatives."""
+    rng = np.random.default_rng(seed)
+    model = _model(width, rc, 0, filters=filters, seed=seed % 1000)
+    L = max(width, k) + extra
+    P = L - width + 1
+    V = 9
+    codes = rng.integers(0, 4, (V, L)).astype(np.uint8)
+    codes[rng.random((V, L)) < 0.1] = 4
+    codes[0] = 4
+    pos = rng.integers(0, L - k + 1, V)
+    pos[1], pos[2] = 0, L - k
+    ref = np.stack([codes[v, p : p + k] for v, p in enumerate(pos)])
+    alts = rng.integers(0, 4, (V, 3, k)).astype(np.uint8)
+    s = MutationScorer(model)
+    fresh = s.substitute_fresh(codes, pos, ref, alts)
+    act = s.activations(torch.from_numpy(codes)).reshape(V * P, -1)
+    cached = s.substitute_windows(act, torch.arange(V) * P, P, torch.from_numpy(pos), torch.from_numpy(ref),
+                                  torch.from_numpy(alts))
+    for a, b in zip(fresh, cached):
+        assert torch.equal(a, b)
+    dense = MutationScorer(model, conv_method="dense").substitute_fresh(codes, pos, ref, alts)
+    for a, b in zip(dense, cached):  # the device path (activations by conv1d): float32 rounding apart
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-4)
+
+
 def test_activations_do_not_depend_on_the_chunk():
     """An output position scores the same bits whatever stretch it was computed in (table method)."""
     model = _model(7, True, 0)

@@ -58,8 +58,8 @@ log = logging.getLogger("motifscan")
 #: Alleles per batch (bounds memory: a batch holds ``batch * (window - W + 1) * C`` activations).
 DEFAULT_BATCH = 1024
 #: Positions of the null (three random SNVs each) scored per call of the scorer (bounds memory: their
-#: windows' activations are held at once).
-NULL_BATCH = 256
+#: windows' bases and pooled vectors are held at once).
+NULL_BATCH = 2048
 #: Windows of consecutive variants closer than this share one stretch of activations.
 SPAN_GAP = 64
 #: Longest stretch of genome convolved at once.
@@ -211,11 +211,13 @@ class _ModelVariantScorer:
     def score_null(self, snvs: NullSNVs) -> tuple[np.ndarray, np.ndarray]:
         """Logit changes ``(n, T)`` and window GC ``(n,)`` (NaN: REF not A/C/G/T) of random SNVs.
 
-        The same stretches and local updates as the file's SNVs (:meth:`_substitutions`), in
-        batches of :data:`NULL_BATCH` positions. The SNVs of one position (its other bases) share
-        its window: the window's untouched maxima, reference logit and GC are computed once, and
-        each SNV costs only its touched outputs and the head (the values are those of scoring the
-        SNVs one by one, bit for bit).
+        Windows centred as for the file's SNVs, in batches of :data:`NULL_BATCH` positions. The
+        positions are scattered over the genome, so their windows rarely share activations: each
+        is scored from its bases by :meth:`~motifscan.kernels.mutations.MutationScorer.substitute_fresh`,
+        which stores none (the values are those of the file's path, :meth:`_substitutions`, bit
+        for bit). The SNVs of one position (its other bases) share its window: the window's
+        untouched maxima, reference logit and GC are computed once, and each SNV costs only its
+        touched outputs and the head.
         """
         n = len(snvs.pos0)
         delta = np.full((n, self.T), np.nan)
@@ -228,24 +230,30 @@ class _ModelVariantScorer:
         ref = snvs.ref[first]
         alts = ((ref[:, None] + np.arange(1, 4, dtype=np.uint8)) % 4).astype(np.uint8)  # (sites, 3): every other base
         slot = (snvs.alt.astype(np.int64) - snvs.ref - 1) % 4  # each SNV's column of alts
-        ones = np.ones(len(first), dtype=np.int64)
-        s = self.scorer
+        L, s = self.window, self.scorer
         for a in range(0, len(first), NULL_BATCH):
             b = min(a + NULL_BATCH, len(first))
-            sub = self._substitutions(snvs.contigs, snvs.contig[first[a:b]], snvs.pos0[first[a:b]], ones[a:b],
-                                      ref[a:b, None], alts[a:b, :, None])
-            if not len(sub.good):
-                continue
-            lr = s.logits(s.combine(sub.ref_ch)).cpu().numpy()  # (m, T)
-            la = s.logits(s.combine(sub.alt_ch)).cpu().numpy()  # (m, 3, T)
-            at = np.full(b - a, -1, dtype=np.int64)
-            at[sub.good] = np.arange(len(sub.good))
+            pos0 = snvs.pos0[first[a:b]]
+            starts = pos0 - L // 2  # as _window_start for one base
+            codes = self._windows(snvs.contigs, snvs.contig[first[a:b]], starts)
+            r, al = s.substitute_fresh(codes, pos0 - starts, ref[a:b, None], alts[a:b, :, None])
+            lr = s.logits(s.combine(r)).cpu().numpy()  # (m, T)
+            la = s.logits(s.combine(al)).cpu().numpy()  # (m, 3, T)
             rows = np.flatnonzero((site >= a) & (site < b))
-            j = at[site[rows] - a]
-            rows, j = rows[j >= 0], j[j >= 0]
+            j = site[rows] - a
             delta[rows] = la[j, slot[rows]] - lr[j]
-            gc[rows] = sub.gc[j]
+            n_acgt, n_gc = _window_counts(codes.reshape(-1), np.arange(b - a, dtype=np.int64) * L, L)
+            gc[rows] = np.where(n_acgt > 0, n_gc / np.maximum(n_acgt, 1), 0.5)[j]
         return delta, gc
+
+    def _windows(self, contigs: list[str], chrom_id: np.ndarray, starts: np.ndarray) -> np.ndarray:
+        """Codes ``(n, L)`` of the windows at ``starts`` (sorted by contig and start; N off a contig's ends)."""
+        L = self.window
+        which, span_a, span_b, first = _stretches_jit(chrom_id, starts, L, SPAN_GAP, MAX_SPAN)
+        pieces = _fetch_many(self.fa, [contigs[c] for c in chrom_id[first].tolist()], span_a, span_b)
+        offsets = np.concatenate([[0], np.cumsum([len(p) for p in pieces])[:-1]]).astype(np.int64)
+        woff = offsets[which] + starts - span_a[which]
+        return np.concatenate(pieces)[woff[:, None] + np.arange(L)]
 
     def _finish(self, idx, ref_ch, alt_ch, ref_logit, alt_logit, top, fdelta) -> None:
         s = self.scorer

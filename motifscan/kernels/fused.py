@@ -53,7 +53,7 @@ from numba.extending import intrinsic
 from ..jit import njit
 from .kmer_conv import KmerTableConv
 
-__all__ = ["FusedWindowScan", "FusedJob"]
+__all__ = ["FusedWindowScan", "FusedJob", "flat_table"]
 
 #: float32 lanes of one vector of :func:`_block_max` (a zmm register; LLVM splits it for AVX2/NEON)
 LANES = 16
@@ -218,6 +218,20 @@ def _aligned_zeros(n: int, align: int) -> np.ndarray:
     return raw[start : start + n * 4].view(np.float32)
 
 
+def flat_table(table: KmerTableConv) -> tuple[np.ndarray, int]:
+    """The k-mer table as :func:`_range_max` reads it: flat float32, rows of ``width`` channels.
+
+    Rows are padded to whole vectors of LANES channels with zeros (never read back); the array
+    is 64-byte aligned, so no vector load straddles two cache lines (measured: up to 2x slower).
+    Returns ``(flat, width)``.
+    """
+    t = table.table.numpy()
+    width = -(-t.shape[1] // LANES) * LANES
+    flat = _aligned_zeros(t.shape[0] * width, 64)
+    flat.reshape(t.shape[0], width)[:, : t.shape[1]] = t
+    return flat, width
+
+
 _POOL: ThreadPoolExecutor | None = None
 _POOL_KEY: tuple[int, int] | None = None
 
@@ -256,16 +270,9 @@ class FusedWindowScan:
     """
 
     def __init__(self, table: KmerTableConv, n_filters: int, both_strands: bool, window: int, stride: int) -> None:
-        t = table.table.numpy()
-        channels = t.shape[1]
-        if channels != n_filters * (2 if both_strands else 1):
+        if table.channels != n_filters * (2 if both_strands else 1):
             raise ValueError("the table's channels do not match n_filters and both_strands")
-        # rows padded to whole vectors with zero channels (never read back)
-        self.width = -(-channels // LANES) * LANES
-        # 64-byte aligned, so no vector load straddles two cache lines (measured: up to 2x slower)
-        flat = _aligned_zeros(t.shape[0] * self.width, 64)
-        flat.reshape(t.shape[0], self.width)[:, :channels] = t
-        self.table = flat
+        self.table, self.width = flat_table(table)
         self.k, self.groups, self.filter_width = table.k, table.groups, table.width
         self.n_filters, self.both = n_filters, both_strands
         self.window, self.stride = int(window), int(stride)

@@ -19,6 +19,10 @@ and only the head has to run again. :class:`MutationScorer` holds the pieces:
 * :meth:`~MutationScorer.substitute` -- pooled channels after replacing ``k`` consecutive bases
   of each row (a variant's SNV or MNV): cost ``O((W + k) C)`` per row on top of the cached
   outputs.
+* :meth:`~MutationScorer.substitute_fresh` -- the same for windows given as bases, one window
+  each, whose activations are not needed otherwise (random SNVs scattered over a genome, the
+  variant null): on the CPU the untouched maxima come straight from the k-mer table, as in the
+  fused window scan, and only the touched outputs are ever written, so nothing is cached.
 * :meth:`~MutationScorer.ism` -- every substitution at every base of a batch (saturation
   mutagenesis): the outside-maximum of position ``i`` is ``max(prefix max up to i - W, suffix max
   from i + 1)``, and the updated maxima of all ``(i, b)`` come from ``W`` shifted adds, so a whole
@@ -36,14 +40,17 @@ vector bit for bit.
 from __future__ import annotations
 
 import copy
+import functools
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 import torch
 
 from ..jit import njit
 from ..model import MotifCNN
 from .conv import bank_conv, strand_bank
+from .fused import _range_max, flat_table
 from .kmer_conv import KmerTableConv
 from .methods import CONV_METHODS
 from .methods import conv_method as resolve_conv_method
@@ -122,6 +129,8 @@ class MutationScorer:
         # the compiled CPU pass of substitute_windows (torch's ops stay the reference, and the GPU path)
         self._kernel = self.device.type == "cpu"
         self._diff_rows_flipped_np = self._diff_rows_flipped.cpu().numpy()
+        # the fused table layout of substitute_fresh (the same sums, in the same order, as the table's)
+        self._flat = flat_table(self._table) if use_table else None
         # MPS has no float64: the (small) head runs on the CPU there
         self._head_device = torch.device("cpu") if self.device.type == "mps" else self.device
         self._head = copy.deepcopy(head.module).to(self._head_device).double().eval()
@@ -257,6 +266,55 @@ class MutationScorer:
             _substitute_jit(np.ascontiguousarray(act.numpy()), starts.numpy(), pos.numpy(),
                             np.ascontiguousarray((ref_l[:, None, :] * 4 + alt_l).numpy()), self._diff_rows_flipped_np,
                             P, self.n_filters if self.rc else C, ref_out, alt_out)
+        return torch.from_numpy(ref_out), torch.from_numpy(alt_out)
+
+    @torch.no_grad()
+    def substitute_fresh(self, codes: np.ndarray, pos: np.ndarray, ref: np.ndarray,
+                         alt: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        """Reference and substituted per-channel maxima of windows given as their bases.
+
+        Parameters
+        ----------
+        codes
+            ``(V, L)`` uint8 codes, one window per row (``L >= W``).
+        pos
+            ``(V,)`` int64 first replaced base of each window.
+        ref, alt
+            ``(V, k)`` and ``(V, A, k)`` uint8 codes before and after (``A`` alternatives of each
+            window's block, sharing its untouched maxima and reference).
+
+        Returns
+        -------
+        ref_max, alt_max
+            ``(V, C)`` and ``(V, A, C)``: bit for bit those of :meth:`substitute_windows` on the
+            windows' activations. On the CPU with the k-mer table no activation is stored: the
+            untouched maxima are range maxima taken straight from the table (the fused scan's
+            pass) and only the ``W + k - 1`` touched outputs are summed one by one, so a window
+            costs about a fifth of computing, storing and reading back its activations.
+        """
+        codes = np.ascontiguousarray(codes, dtype=np.uint8)
+        V, L = codes.shape
+        P = L - self.width + 1
+        if P < 1:
+            raise ValueError(f"windows of {L} bp are shorter than the filter width {self.width}")
+        pos = np.ascontiguousarray(pos, dtype=np.int64)
+        ref_l = np.minimum(np.asarray(ref, dtype=np.int64), 4)
+        alt_l = np.asarray(alt, dtype=np.int64)
+        if (alt_l > 3).any():
+            raise ValueError("alternative bases must be A, C, G or T")
+        if self._flat is None or self.device.type != "cpu":
+            starts = torch.arange(V, dtype=torch.int64) * P
+            act = self.activations(torch.from_numpy(codes)).reshape(V * P, self.channels)
+            return self.substitute_windows(act, starts, P, torch.from_numpy(pos), torch.from_numpy(ref_l),
+                                           torch.from_numpy(alt_l))
+        C, A = self.channels, alt_l.shape[1]
+        ref_out = np.empty((V, C), dtype=np.float32)
+        alt_out = np.empty((V, A, C), dtype=np.float32)
+        if V:
+            flat, width = self._flat
+            t = self._table
+            _fresh_kernel(t.groups)(codes, pos, np.ascontiguousarray(ref_l[:, None, :] * 4 + alt_l), flat, width, t.k,
+                                    self._diff_rows_flipped_np, self.n_filters if self.rc else C, ref_out, alt_out)
         return torch.from_numpy(ref_out), torch.from_numpy(alt_out)
 
     # -- every substitution at every base ----------------------------------------------------
@@ -404,6 +462,100 @@ def _substitute(act, starts, pos, sub, diff, P, F, ref_out, alt_out):
 
 
 _substitute_jit = njit(_substitute)
+
+
+@numba.njit(nogil=True, inline="always")
+def _fresh(codes, pos, sub, table, width, k, groups, diff, F, ref_out, alt_out):
+    """Compiled :meth:`MutationScorer.substitute_fresh`: :func:`_substitute` on windows given as bases.
+
+    ``table`` is the flat k-mer table (:func:`~motifscan.kernels.fused.flat_table`), rows of
+    ``width`` channels; the activations of output ``p`` are ``0 + table[row_0] + ... +
+    table[row_{groups-1}]`` in float32 (the table method's sums, in its order). The untouched
+    rows' maxima are the fused scan's range maxima, and each touched row is the range maximum of
+    itself alone (the same vector sums); the touched rows are then updated as :func:`_substitute`
+    updates them, in its order.
+    """
+    V, L = codes.shape
+    C = ref_out.shape[1]
+    A = sub.shape[1]
+    kk = sub.shape[2]
+    W = diff.shape[1]
+    P = L - W + 1
+    rows5 = 5**k
+    other = F if F != C else 0
+    neg = np.float32(-np.inf)
+    nkm = P + (groups - 1) * k
+    clamped = np.full(max(L, nkm + k), 4, np.int32)  # bases past L read as N (weight 0)
+    km = np.empty(nkm, np.int32)
+    head = np.empty(width, np.float32)
+    block = np.empty(width, np.float32)
+    outside = np.empty(F, dtype=np.float32)
+    whole = np.empty(F, dtype=np.float32)
+    touched = np.empty((W + kk - 1, width), dtype=np.float32)
+    top = np.empty(C, dtype=np.float32)
+    local = np.empty(C, dtype=np.float32)
+    row = np.empty(C, dtype=np.float32)
+    for v in range(V):
+        for j in range(L):
+            clamped[j] = min(codes[v, j], 4)
+        for p in range(nkm):
+            km[p] = clamped[p]
+        for i in range(1, k):
+            for p in range(nkm):
+                km[p] = km[p] * 5 + clamped[p + i]
+        q = pos[v]
+        outside[:] = neg
+        for lo, hi in ((0, min(max(q - W + 1, 0), P)), (min(max(q + kk, 0), P), P)):
+            if hi > lo:
+                _range_max(table, width, km, lo, hi, hi, groups, k, rows5, head, block)
+                for c in range(F):
+                    x, y = block[c], block[c + other]
+                    x = x if x > y else y
+                    o = outside[c]
+                    outside[c] = x if x > o else o
+        whole[:] = outside
+        top[:] = neg
+        lo_j, hi_j = max(W - 1 - q, 0), min(W + kk - 1, P + W - 1 - q)  # touched rows inside the window
+        for j in range(lo_j, hi_j):  # touched output p = q - (W - 1) + j
+            p = q - (W - 1) + j
+            _range_max(table, width, km, p, p + 1, p + 1, groups, k, rows5, head, touched[j])
+            for c in range(C):
+                x, o = touched[j, c], top[c]
+                top[c] = x if x > o else o
+        for c in range(F):
+            x, y = top[c], top[c + other]
+            x = x if x > y else y
+            o = whole[c]
+            whole[c] = x if x > o else o
+        for c in range(C):
+            ref_out[v, c] = whole[c % F]
+        for al in range(A):
+            local[:] = neg
+            for j in range(lo_j, hi_j):
+                for c in range(C):
+                    row[c] = touched[j, c]
+                for m in range(kk):
+                    if m <= j < m + W:
+                        d = sub[v, al, m]
+                        for c in range(C):
+                            row[c] += diff[d, j - m, c]
+                for c in range(C):
+                    x, o = row[c], local[c]
+                    local[c] = x if x > o else o
+            for c in range(C):
+                o, x = outside[c % F], local[c]
+                alt_out[v, al, c] = x if x > o else o
+
+
+@functools.lru_cache(maxsize=None)
+def _fresh_kernel(groups: int):
+    """:func:`_fresh` compiled for ``groups`` table rows per output, a compile-time constant (as
+    the fused scan's kernel: :func:`_range_max` unrolls its sum over them)."""
+
+    def fresh(codes, pos, sub, table, width, k, diff, F, ref_out, alt_out):
+        _fresh(codes, pos, sub, table, width, k, groups, diff, F, ref_out, alt_out)
+
+    return njit(fresh)
 
 
 class RangeMax:
