@@ -4,6 +4,7 @@ kent library (pybbi): values, zoom summaries, chromosome and block trees of seve
 from __future__ import annotations
 
 import hashlib
+import struct
 import subprocess
 import sys
 import zlib
@@ -18,6 +19,7 @@ from hypothesis import strategies as st
 
 from motifscan.io import bigwig
 from motifscan.io.bigwig import BigWigSections, BigWigStream
+from motifscan.io.bigwig_sections import pack_sections
 
 
 def _runs(sizes, rng, span=50, step=50, gap_every=37):
@@ -217,17 +219,29 @@ def test_chromosomes_give_the_same_bytes_through_add_runs(tmp_path):
 
 
 @settings(max_examples=60, deadline=None)
-@given(parts=st.lists(st.tuples(st.binary(min_size=0, max_size=2000), st.booleans()), min_size=1, max_size=20))
-def test_stored_zlib_streams_inflate_to_their_bytes(parts):
-    """The stored (not deflated) zlib streams of small data sections are valid zlib: each
-    inflates (checking LEN/NLEN and the Adler-32) to exactly its part; unselected parts are empty."""
-    raw = np.frombuffer(b"".join(p for p, _w in parts), np.uint8)
-    at = np.r_[0, np.cumsum([len(p) for p, _w in parts])].astype(np.int64)
-    which = np.array([w for _p, w in parts])
-    out, out_at = bigwig._stored_zlib(raw, at, which)
-    for (part, wanted), a, b in zip(parts, out_at[:-1], out_at[1:]):
-        stream = out[a:b].tobytes()
-        assert (zlib.decompress(stream) == part) if wanted else stream == b""
+@given(counts=st.lists(st.integers(1, 700), min_size=1, max_size=12), stored_below=st.sampled_from([0, 5, 256, 10**6]),
+       block=st.sampled_from([7, 256, 4096]), seed=st.integers(0, 2**16))
+def test_sections_are_their_bytes_raw_or_as_stored_zlib_streams(counts, stored_below, block, seed):
+    """Each section is the UCSC fixed-step header and its values: raw, or (fewer values than
+    ``stored_below``) a stored zlib stream that inflates (checking LEN/NLEN and the Adler-32) to it."""
+    rng = np.random.default_rng(seed)
+    tids = np.sort(rng.integers(0, 5, len(counts)))
+    starts = rng.integers(0, 10**6, len(counts))
+    vals = rng.random(sum(counts)).astype(np.float32)
+    sec = pack_sections(tids, starts, np.array(counts), 20, 50, vals, block, stored_below)
+    want, off = [], 0
+    for t, a0, c in zip(tids.tolist(), starts.tolist(), counts):
+        for done in range(0, c, block):
+            k, a = min(block, c - done), a0 + done * 50
+            want.append((struct.pack("<IIIIIBBH", t, a, a + (k - 1) * 50 + 20, 50, 20, 3, 0, k)
+                         + vals[off + done : off + done + k].tobytes(), k))
+        off += c
+    assert len(sec.at) == len(want) + 1
+    for i, (raw, k) in enumerate(want):
+        part = sec.buf[sec.at[i] : sec.at[i + 1]].tobytes()
+        assert sec.stored[i] == (k < stored_below) and sec.raw_size[i] == len(raw)
+        assert (part[:3] == b"\x78\x01\x01" and zlib.decompress(part) == raw) if sec.stored[i] else part == raw
+        assert (sec.tid[i], sec.start[i], sec.end[i]) == struct.unpack_from("<III", raw)
 
 
 _DEFLATE_INPUTS = """
@@ -273,3 +287,14 @@ def test_deflate_streams_are_a_function_of_the_bytes():
         stream = bytes(bigwig.deflate(x, bigwig.DEFLATE_LEVEL))
         assert zlib.decompress(stream) == x
         assert stream[:2] == b"\x78\x01"  # a zlib header, as zlib's level 1 writes
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.text(st.characters(blacklist_characters="\n\0", blacklist_categories=("Cs",)), min_size=0,
+                        max_size=12), min_size=1, max_size=30))
+def test_chromosome_tree_keys_are_the_names_in_utf8_padded(names):
+    """The B+ tree's keys: each name's UTF-8 bytes, NUL-padded to the longest (built from one buffer)."""
+    keys = bigwig._padded_keys(names)
+    width = max(1, *(len(n.encode()) for n in names))
+    assert keys.dtype == np.dtype(f"S{width}")
+    assert keys.tobytes() == b"".join(n.encode().ljust(width, b"\0") for n in names)

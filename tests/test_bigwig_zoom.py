@@ -90,24 +90,31 @@ def _same(got: np.ndarray, want: np.ndarray) -> bool:
 
 @settings(max_examples=80, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 3000), step=st.sampled_from([1, 7, 50, 200]),
-       span_frac=st.sampled_from([1.0, 0.5, 0.1]), zoom=st.sampled_from([2, 16, 300]), chroms=st.integers(1, 4))
-def test_bin_values_equals_the_numpy_passes(seed, n, step, span_frac, zoom, chroms):
-    """Intervals on a grid with gaps, on one or several chromosomes: the same records, bit for bit."""
+       span_frac=st.sampled_from([1.0, 0.5, 0.1]), zoom=st.sampled_from([2, 16, 300]), chroms=st.integers(1, 4),
+       run=st.sampled_from([1, 5, 100]))
+def test_bin_values_equals_the_numpy_passes(seed, n, step, span_frac, zoom, chroms, run):
+    """Runs on a grid with gaps, on one or several chromosomes: the same records, bit for bit."""
     rng = np.random.default_rng(seed)
     span = max(1, int(step * span_frac))
     reduction = max(10, zoom * span)
-    a = np.cumsum(step * rng.integers(1, 3, n)).astype(np.int64) + int(rng.integers(0, 1000))
-    v = _values(rng, n)
-    tids = np.sort(rng.integers(0, chroms, n)).astype(np.uint32)
+    counts = rng.integers(1, 2 * run, n // run + 1)
+    tids = np.sort(rng.integers(0, chroms, len(counts)))
+    gaps = step * rng.integers(1, 40, len(counts))
+    starts = np.cumsum(gaps + np.r_[0, counts[:-1]] * step) + int(rng.integers(0, 1000))
     for i in np.flatnonzero(np.diff(tids)) + 1:  # each chromosome from a new start
-        a[i:] -= a[i] - int(rng.integers(0, 500))
-    want = _numpy_bin_values(tids, a, span, v, reduction)
-    assert _same(bin_values(tids, a, span, v, reduction), want)
-    first = tids == tids[0]  # one chromosome, its id given once
-    one = _numpy_bin_values(7, a[first], span, v[first], reduction)
-    assert _same(bin_values(np.array([7], np.uint32), a[first], span, v[first], reduction), one)
+        starts[i:] -= starts[i] - int(rng.integers(0, 500))
+    first = np.cumsum(counts) - counts
+    a = np.repeat(starts - first * step, counts) + np.arange(counts.sum()) * step  # every interval's start
+    v = _values(rng, len(a))
+    want = _numpy_bin_values(np.repeat(tids, counts).astype(np.uint32), a, span, v, reduction)
+    assert _same(bin_values(tids, starts, counts, span, step, v, reduction), want)
+    one = tids == tids[0]  # one chromosome: the oracle's single id
+    one_v = v[np.repeat(one, counts)]
+    want = _numpy_bin_values(int(tids[0]), a[np.repeat(one, counts)], span, one_v, reduction)
+    assert _same(bin_values(tids[one], starts[one], counts[one], span, step, one_v, reduction), want)
     v = np.abs(v)  # no -0: bit for bit, min and max too
-    assert bin_values(tids, a, span, v, reduction).tobytes() == _numpy_bin_values(tids, a, span, v, reduction).tobytes()
+    want = _numpy_bin_values(np.repeat(tids, counts).astype(np.uint32), a, span, v, reduction)
+    assert bin_values(tids, starts, counts, span, step, v, reduction).tobytes() == want.tobytes()
 
 
 @settings(max_examples=80, deadline=None)
@@ -131,5 +138,5 @@ def test_merge_bins_equals_the_numpy_passes(seed, n, per_bin, reduction):
 
 
 def test_no_values_no_records():
-    assert len(bin_values(np.array([0], np.uint32), np.zeros(0, np.int64), 50, np.zeros(0), 800)) == 0
+    assert len(bin_values(np.array([0]), np.array([0]), np.array([0]), 50, 50, np.zeros(0), 800)) == 0
     assert len(merge_bins(np.zeros(0, ZOOM_DTYPE), 800)) == 0

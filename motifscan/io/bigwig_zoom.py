@@ -23,20 +23,21 @@ ZOOM_DTYPE = np.dtype([("chrom", "<u4"), ("start", "<u4"), ("end", "<u4"), ("cou
                        ("min", "<f4"), ("max", "<f4"), ("sum", "<f4"), ("sumsq", "<f4")])
 
 
-def bin_values(tids: np.ndarray, a: np.ndarray, span: int, v: np.ndarray, reduction: int) -> np.ndarray:
-    """Zoom records of intervals ``[a, a + span)`` (in order) per bin of ``reduction`` bases.
+def bin_values(tids: np.ndarray, starts: np.ndarray, counts: np.ndarray, span: int, step: int, v: np.ndarray,
+               reduction: int) -> np.ndarray:
+    """Zoom records of fixed-step runs of intervals, per bin of ``reduction`` bases.
 
     Parameters
     ----------
-    tids
-        ``uint32`` chromosome id of each interval ``(n,)``, or one id for all ``(1,)``.
-    a
-        ``int64`` interval starts ``(n,)``, in order within each chromosome.
-    span
-        Interval length, at most ``reduction``: an interval that reaches into the next bin is
-        cut in two there (its value counted in both, for the bases in each).
+    tids, starts, counts
+        Run ``j`` holds ``counts[j]`` intervals ``[starts[j] + i * step, ... + span)`` of
+        chromosome id ``tids[j]`` (``(R,)`` integers; runs in order, no interval before the last).
+    span, step
+        Interval length and step: ``span <= step`` and ``span <= reduction``; an interval that
+        reaches into the next bin is cut in two there (its value counted in both, for the bases
+        in each).
     v
-        ``float64`` values ``(n,)``.
+        ``float64`` values of the runs' intervals end to end ``(counts.sum(),)``.
     reduction
         Bin width in bases.
 
@@ -46,8 +47,9 @@ def bin_values(tids: np.ndarray, a: np.ndarray, span: int, v: np.ndarray, reduct
         ``ZOOM_DTYPE`` records, one per (chromosome, bin) with values, in order; start and end
         are those of the first and last piece in the bin.
     """
-    out = np.empty(2 * len(a), ZOOM_DTYPE)
-    n = _bin_values(np.asarray(tids, np.uint32), a, span, v, reduction, *_views(out))
+    out = np.empty(2 * len(v), ZOOM_DTYPE)
+    n = _bin_values(np.asarray(tids, np.int64), np.asarray(starts, np.int64), np.asarray(counts, np.int64),
+                    span, step, v, reduction, *_views(out))
     return out[:n]
 
 
@@ -120,46 +122,47 @@ def _less(a, b):  # pragma: no cover - compiled
 
 
 @njit
-def _bin_values(tids, a, span, v, reduction, out_u, out_f):  # pragma: no cover - compiled
+def _bin_values(tids, starts, counts, span, step, v, reduction, out_u, out_f):  # pragma: no cover - compiled
     # one pass: each interval cut where it reaches into the next bin, its pieces gathered per
     # (chromosome, bin) into a buffer, whose sums are then added in numpy's order; one integer
     # division per bin, not per value (a bin holds ~16 values)
-    n = len(a)
-    tid_step = 1 if len(tids) > 1 else 0
-    wv = np.empty(max(n, 1) + 1, np.float64)  # the bin's pieces: value * width, value^2 * width
-    wvv = np.empty(max(n, 1) + 1, np.float64)
+    wv = np.empty(len(v) + 1, np.float64)  # the bin's pieces: value * width, value^2 * width
+    wvv = np.empty(len(v) + 1, np.float64)
     r = 0
     k = 0  # pieces in the bin being filled
-    tid = np.uint32(0)
+    tid = 0
     bin_lo = bin_hi = first = last = 0
     mn = mx = 0.0
     cov = 0
-    for i in range(n):
-        lo = a[i]
-        hi = lo + span
-        t = tids[i * tid_step]
-        x = v[i]
-        while lo < hi:
-            if k == 0 or t != tid or lo >= bin_hi or lo < bin_lo:
-                if k:
-                    _put(out_u, out_f, r, tid, first, last, cov, mn, mx, wv, wvv, k)
-                    r += 1
-                tid = t
-                bin_lo = lo // reduction * reduction
-                bin_hi = bin_lo + reduction
-                first, k, cov, mn, mx = lo, 0, 0, x, x
-            end = min(hi, bin_hi)
-            w = float(end - lo)
-            wv[k] = x * w
-            wvv[k] = wv[k] * x
-            k += 1
-            cov += end - lo
-            if not _less(mn, x):
-                mn = x
-            if not _less(-mx, -x):  # np.maximum's choice, mirrored
-                mx = x
-            last = end
-            lo = end
+    o = 0
+    for j in range(len(tids)):
+        t = tids[j]
+        for i in range(counts[j]):
+            lo = starts[j] + i * step
+            hi = lo + span
+            x = v[o]
+            o += 1
+            while lo < hi:
+                if k == 0 or t != tid or lo >= bin_hi or lo < bin_lo:
+                    if k:
+                        _put(out_u, out_f, r, tid, first, last, cov, mn, mx, wv, wvv, k)
+                        r += 1
+                    tid = t
+                    bin_lo = lo // reduction * reduction
+                    bin_hi = bin_lo + reduction
+                    first, k, cov, mn, mx = lo, 0, 0, x, x
+                end = min(hi, bin_hi)
+                w = float(end - lo)
+                wv[k] = x * w
+                wvv[k] = wv[k] * x
+                k += 1
+                cov += end - lo
+                if not _less(mn, x):
+                    mn = x
+                if not _less(-mx, -x):  # np.maximum's choice, mirrored
+                    mx = x
+                last = end
+                lo = end
     if k:
         _put(out_u, out_f, r, tid, first, last, cov, mn, mx, wv, wvv, k)
         r += 1

@@ -113,8 +113,7 @@ class BigWigWriter(AtomicWriter):
         counts = np.diff(np.r_[first, len(ws.row)])
         rows = ws.row[first]
         if self._bw is not None:
-            tid, names = self._bw.tid, ws.names
-            tids = np.array([tid.get(names[r], -1) for r in rows.tolist()], dtype=np.int64)  # per run, not per row
+            tids = self._bw.chrom_ids(ws.names)[rows]
             if (tids < 0).any():
                 name = ws.names[int(rows[np.argmax(tids < 0)])]
                 raise ValueError(f"chromosome {name!r} is not in the bigWig's chromosome list")
