@@ -298,3 +298,44 @@ def test_chromosome_tree_keys_are_the_names_in_utf8_padded(names):
     width = max(1, *(len(n.encode()) for n in names))
     assert keys.dtype == np.dtype(f"S{width}")
     assert keys.tobytes() == b"".join(n.encode().ljust(width, b"\0") for n in names)
+
+
+def test_chrom_ids_of_consecutive_and_scattered_names(tmp_path):
+    """A batch's chromosome ids: consecutive sequences (from where the last batch ended, or
+    elsewhere), scattered ones (regions), repeats and names not in the list (-1)."""
+    sizes = [(f"s{i}", 1000) for i in range(10)]
+    with open(tmp_path / "ids.bw", "w+b") as fh:
+        w = BigWigStream(fh, sizes)
+        assert w.chrom_ids(["s0", "s1", "s2"]).tolist() == [0, 1, 2]
+        assert w.chrom_ids(["s2", "s3"]).tolist() == [2, 3]
+        assert w.chrom_ids(["s6", "s7", "s8"]).tolist() == [6, 7, 8]
+        assert w.chrom_ids(["s1", "s5", "s5", "x"]).tolist() == [1, 5, 5, -1]
+        assert w.chrom_ids(["s9", "s10"]).tolist() == [9, -1]
+        assert w.chrom_ids([]).tolist() == []
+        assert w.tid["s4"] == 4
+        w.close()
+
+
+@pytest.mark.parametrize("per_call", [1, 13, 10**9])
+def test_short_sequences_give_the_same_bytes_however_they_are_handed_over(tmp_path, monkeypatch, per_call):
+    """A draft assembly's file does not depend on how its runs were split into calls (what makes a
+    sharded scan gathered == the unsharded scan): not its blocks, zoom records or total summary,
+    though short sequences are written in batches whose bounds follow the calls."""
+    monkeypatch.setattr(bigwig, "SHORT_BATCH_VALUES", 97)  # many batches, their bounds set by the calls
+    rng = np.random.default_rng(6)
+    sizes = [(f"scaf{i}", int(n)) for i, n in enumerate(rng.integers(200, 6000, 300))]
+    runs = _runs(sizes, rng, gap_every=9)
+    for r in rng.choice(len(runs), 40, replace=False):  # values of many magnitudes: sums that round
+        runs[r] = (runs[r][0], runs[r][1], (runs[r][2] * 10.0 ** rng.integers(-6, 6)).astype(np.float32))
+    tid = {c: i for i, (c, _n) in enumerate(sizes)}
+    out = {}
+    for k in (per_call, 7):
+        with open(tmp_path / f"{k}.bw", "w+b") as fh:
+            w = BigWigStream(fh, sizes)
+            for lo in range(0, len(runs), k):
+                part = runs[lo : lo + k]
+                w.add_runs(np.array([tid[c] for c, _s, _v in part]), np.array([s for _c, s, _v in part]),
+                           np.array([len(v) for *_x, v in part]), 50, 50, np.concatenate([v for *_x, v in part]))
+            w.close()
+        out[k] = (tmp_path / f"{k}.bw").read_bytes()
+    assert out[per_call] == out[7]

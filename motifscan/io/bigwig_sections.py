@@ -11,13 +11,14 @@ few values each, which deflate would shrink by under 1% at the price of a call p
 
 from __future__ import annotations
 
+import zlib
 from typing import NamedTuple
 
 import numpy as np
 
 from ..jit import njit
 
-__all__ = ["Sections", "pack_sections", "SECTION_HEAD"]
+__all__ = ["Sections", "Runs", "pack_sections", "unpack_sections", "SECTION_HEAD"]
 
 #: Bytes of a section's header.
 SECTION_HEAD = 24
@@ -131,3 +132,122 @@ def _fill(tid, start, end, step, span, raw_size, stored, at, values, buf):  # pr
             a %= 65521
             b %= 65521
             buf[o + n], buf[o + n + 1], buf[o + n + 2], buf[o + n + 3] = b >> 8, b & 0xFF, a >> 8, a & 0xFF
+
+
+class Runs(NamedTuple):
+    """Fixed-step sections read back, one run each: ``counts[i]`` values of chromosome
+    ``tids[i]`` from ``starts[i]``, ``spans[i]`` long and ``steps[i]`` apart (``int64`` ``(S,)``);
+    ``values`` (float32) end to end."""
+
+    tids: np.ndarray
+    starts: np.ndarray
+    counts: np.ndarray
+    spans: np.ndarray
+    steps: np.ndarray
+    values: np.ndarray
+
+
+def unpack_sections(buf: np.ndarray, off: np.ndarray, size: np.ndarray, compressed: bool) -> Runs:
+    """The sections stored at ``buf[off[i]:off[i] + size[i]]`` (``uint8`` buffer, ``int64`` bounds).
+
+    ``compressed``: each is a zlib stream (else raw). Stored streams (a draft assembly's many
+    small sections) are unpacked in compiled passes, their Adler-32 checked; deflated ones are
+    inflated by zlib, a call each.
+
+    Raises
+    ------
+    zlib.error
+        A stream that does not inflate (or a stored one whose checksum is wrong).
+    ValueError
+        A section that does not fit in its bytes, or not of fixed steps (type 3).
+    """
+    n = len(off)
+    body = np.empty(n, np.int64)   # where each section's raw bytes start in buf, -1: inflate it
+    length = np.empty(n, np.int64)
+    if compressed:
+        _find_stored(buf, off, size, body, length)
+    else:
+        body[:], length[:] = off, size
+    inflated = {i: np.frombuffer(zlib.decompress(buf[off[i] : off[i] + size[i]]), np.uint8)
+                for i in np.flatnonzero(body < 0).tolist()}
+    for i, raw in inflated.items():
+        length[i] = len(raw)
+    at = np.zeros(n + 1, np.int64)
+    np.cumsum(length, out=at[1:])
+    raw = np.empty(int(at[-1]), np.uint8)
+    _copy_stored(buf, body, length, at, raw)
+    for i, part in inflated.items():
+        raw[at[i] : at[i + 1]] = part
+    head = np.empty((n, 7), np.int64)
+    if not _read_heads(raw, at, head):
+        raise ValueError("a bigWig section runs past its block")
+    other = np.flatnonzero(head[:, 5] != 3)
+    if len(other):
+        raise ValueError(f"a bigWig section of type {int(head[other[0], 5])}, not fixed-step")
+    values = np.empty(int(head[:, 6].sum()), "<f4")
+    _copy_values(raw, at, head, values.view(np.uint8))
+    return Runs(head[:, 0], head[:, 1], head[:, 6], head[:, 4], head[:, 3], values)
+
+
+@njit
+def _find_stored(buf, off, size, body, length):  # pragma: no cover - compiled
+    # a stored stream: 78 01, one final stored block (01, LEN, NLEN), LEN bytes, Adler-32
+    for i in range(len(off)):
+        o, m = off[i], size[i]
+        body[i] = -1
+        if m < 11 or buf[o] != 0x78 or buf[o + 1] != 0x01 or buf[o + 2] != 0x01:
+            continue
+        n = buf[o + 3] | (np.int64(buf[o + 4]) << 8)
+        if n != m - 11 or (n ^ (buf[o + 5] | (np.int64(buf[o + 6]) << 8))) != 0xFFFF:
+            continue
+        a, b = 1, 0
+        for j in range(o + 7, o + 7 + n):
+            a += buf[j]
+            b += a
+            if (j & 4095) == 4095:
+                a %= 65521
+                b %= 65521
+        a %= 65521
+        b %= 65521
+        e = o + 7 + n
+        want = (np.int64(buf[e]) << 24) | (np.int64(buf[e + 1]) << 16) | (np.int64(buf[e + 2]) << 8) | buf[e + 3]
+        if want == ((b << 16) | a):
+            body[i], length[i] = o + 7, n
+
+
+@njit
+def _copy_stored(buf, body, length, at, raw):  # pragma: no cover - compiled
+    for i in range(len(body)):
+        if body[i] >= 0:
+            raw[at[i] : at[i] + length[i]] = buf[body[i] : body[i] + length[i]]
+
+
+@njit
+def _u32(raw, o):  # pragma: no cover - compiled
+    return (np.int64(raw[o]) | (np.int64(raw[o + 1]) << 8) | (np.int64(raw[o + 2]) << 16)
+            | (np.int64(raw[o + 3]) << 24))
+
+
+@njit
+def _read_heads(raw, at, head):  # pragma: no cover - compiled
+    # tid, start, end, step, span, type, count of each section (bwgSectionHead)
+    for i in range(len(at) - 1):
+        o = at[i]
+        if at[i + 1] - o < 24:
+            return False
+        head[i, 0], head[i, 1], head[i, 2] = _u32(raw, o), _u32(raw, o + 4), _u32(raw, o + 8)
+        head[i, 3], head[i, 4] = _u32(raw, o + 12), _u32(raw, o + 16)
+        head[i, 5] = raw[o + 20]
+        head[i, 6] = np.int64(raw[o + 22]) | (np.int64(raw[o + 23]) << 8)
+        if head[i, 5] == 3 and 24 + 4 * head[i, 6] > at[i + 1] - o:
+            return False
+    return True
+
+
+@njit
+def _copy_values(raw, at, head, out):  # pragma: no cover - compiled
+    v = 0
+    for i in range(len(at) - 1):
+        k = 4 * head[i, 6]
+        out[v : v + k] = raw[at[i] + 24 : at[i] + 24 + k]
+        v += k

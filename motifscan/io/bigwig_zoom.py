@@ -17,7 +17,7 @@ import numpy as np
 
 from ..jit import njit
 
-__all__ = ["ZOOM_DTYPE", "bin_values", "concat_records", "merge_bins"]
+__all__ = ["ZOOM_DTYPE", "add_totals", "bin_values", "concat_records", "merge_bins"]
 
 ZOOM_DTYPE = np.dtype([("chrom", "<u4"), ("start", "<u4"), ("end", "<u4"), ("count", "<u4"),
                        ("min", "<f4"), ("max", "<f4"), ("sum", "<f4"), ("sumsq", "<f4")])
@@ -67,6 +67,16 @@ def concat_records(parts: list[np.ndarray]) -> np.ndarray:
     if len(parts) == 1:
         return parts[0]
     return np.concatenate([np.ascontiguousarray(p).view(np.uint32) for p in parts]).view(ZOOM_DTYPE)
+
+
+def add_totals(stats: np.ndarray, tids: np.ndarray, counts: np.ndarray, span: int, v: np.ndarray) -> None:
+    """Add runs' values to ``stats`` (bases covered, min, max, sum, sum of squares; float64 ``(5,)``).
+
+    Sums are taken per chromosome (runs of one id in a row) and added to the totals one
+    chromosome at a time, so the totals do not depend on how whole chromosomes are grouped into
+    calls (a draft assembly's scaffolds are written in batches whose bounds follow the scan's).
+    """
+    _add_totals(stats, np.asarray(tids, np.int64), np.asarray(counts, np.int64), span, v)
 
 
 def _views(rec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -216,3 +226,28 @@ def _merge_bins(in_u, in_f, reduction, out_u, out_f):  # pragma: no cover - comp
         r += 1
         lo = hi
     return r
+
+
+@njit
+def _add_totals(stats, tids, counts, span, v):  # pragma: no cover - compiled
+    o = 0
+    j = 0
+    while j < len(tids):
+        lo = o
+        while True:  # the runs of this chromosome
+            o += counts[j]
+            j += 1
+            if j == len(tids) or tids[j] != tids[j - 1]:
+                break
+        s = ss = 0.0
+        for i in range(lo, o):
+            x = v[i]
+            s += x
+            ss += x * x
+            if x < stats[1]:
+                stats[1] = x
+            if x > stats[2]:
+                stats[2] = x
+        stats[0] += span * (o - lo)
+        stats[3] += span * s
+        stats[4] += span * ss
