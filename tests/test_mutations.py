@@ -114,33 +114,39 @@ def test_compiled_substitution_equals_torch_bit_for_bit(width, extra, k, rc, see
 
 
 @settings(max_examples=30, deadline=None)
-@given(width=st.integers(1, 9), extra=st.integers(0, 30), k=st.integers(1, 3), rc=st.booleans(),
+@given(width=st.integers(1, 9), extra=st.integers(0, 40), kmax=st.integers(1, 3), rc=st.booleans(),
        filters=st.sampled_from([5, 20]), seed=st.integers(0, 10**6))
-def test_fresh_windows_equal_cached_activations_bit_for_bit(width, extra, k, rc, filters, seed):
-    """substitute_fresh (no activations kept: range maxima from the table) gives the bits of
-    substitute_windows on the windows' activations: blocks at both edges, N in the windows, one
-    and several vectors of channels, A alternatives."""
+def test_windows_from_the_table_equal_cached_activations_bit_for_bit(width, extra, kmax, rc, filters, seed):
+    """substitute_codes (no activations kept: range maxima from the table) gives the bits of
+    substitute_windows on the stretch's activations: overlapping windows, blocks of several
+    lengths at both edges, N in the stretch, one and several vectors of channels, A alternatives."""
     rng = np.random.default_rng(seed)
     model = _model(width, rc, 0, filters=filters, seed=seed % 1000)
-    L = max(width, k) + extra
+    L = max(width, kmax) + extra
     P = L - width + 1
-    V = 9
-    codes = rng.integers(0, 4, (V, L)).astype(np.uint8)
-    codes[rng.random((V, L)) < 0.1] = 4
-    codes[0] = 4
-    pos = rng.integers(0, L - k + 1, V)
-    pos[1], pos[2] = 0, L - k
-    ref = np.stack([codes[v, p : p + k] for v, p in enumerate(pos)])
-    alts = rng.integers(0, 4, (V, 3, k)).astype(np.uint8)
+    stretch = rng.integers(0, 4, 3 * L).astype(np.uint8)
+    stretch[rng.random(3 * L) < 0.1] = 4
+    V = 12
+    starts = np.sort(rng.integers(0, 2 * L + 1, V))
+    k = rng.integers(1, kmax + 1, V)
+    pos = np.array([rng.integers(0, L - kk + 1) for kk in k])
+    pos[1], pos[2] = 0, L - k[2]
+    ref = np.full((V, kmax), 4, np.uint8)
+    alts = np.full((V, 3, kmax), 4, np.uint8)  # N past each block's k: padding, never read
+    for v in range(V):
+        ref[v, : k[v]] = stretch[starts[v] + pos[v] : starts[v] + pos[v] + k[v]]
+        alts[v, :, : k[v]] = rng.integers(0, 4, (3, k[v]))
     s = MutationScorer(model)
-    fresh = s.substitute_fresh(codes, pos, ref, alts)
-    act = s.activations(torch.from_numpy(codes)).reshape(V * P, -1)
-    cached = s.substitute_windows(act, torch.arange(V) * P, P, torch.from_numpy(pos), torch.from_numpy(ref),
-                                  torch.from_numpy(alts))
-    for a, b in zip(fresh, cached):
-        assert torch.equal(a, b)
-    dense = MutationScorer(model, conv_method="dense").substitute_fresh(codes, pos, ref, alts)
-    for a, b in zip(dense, cached):  # the device path (activations by conv1d): float32 rounding apart
+    ref_max, alt_max = s.substitute_codes(stretch, starts, P, pos, k, ref, alts)
+    assert alt_max.shape == (V, 3, s.channels)
+    act = s.activations(torch.from_numpy(stretch)[None])[0]
+    for v in range(V):
+        kk = int(k[v])
+        one = s.substitute_windows(act, torch.from_numpy(starts[v : v + 1]), P, torch.from_numpy(pos[v : v + 1]),
+                                   torch.from_numpy(ref[v : v + 1, :kk]), torch.from_numpy(alts[v : v + 1, :, :kk]))
+        assert torch.equal(ref_max[v], one[0][0]) and torch.equal(alt_max[v], one[1][0])
+    dense = MutationScorer(model, conv_method="dense").substitute_codes(stretch, starts, P, pos, k, ref, alts)
+    for a, b in zip(dense, (ref_max, alt_max)):  # the device path (activations by conv1d): float32 rounding apart
         torch.testing.assert_close(a, b, rtol=0, atol=1e-4)
 
 

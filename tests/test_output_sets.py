@@ -285,6 +285,11 @@ def _commands(inputs: Path, out: Path) -> dict[str, tuple[list[str], list[str]]]
         "train model+metrics": (["train", f"{i}/peaks.fa", "-o", f"{o}/m.h5", "--metrics", f"{o}/m.json",
                                  "--epochs", "1", "--filters", "2", "--filter-width", "6", "--length", "60", *CPU],
                                 ["m.h5", "m.json"]),
+        "calibrate null+plot": (["calibrate", f"{i}/model.h5", f"{i}/g.fa", "-o", f"{o}/n.h5", "--mbp", "0.003",
+                                 "--stride", "20", *CPU], ["n.h5", "null.png"]),
+        "enrich table+plot+sites": (["enrich", f"{i}/peaks.fa", "--motifs", f"{i}/q.meme", "-o", f"{o}/e.tsv",
+                                     "--plot", f"{o}/e.png", "--sites", f"{o}/s.tsv", "--pvalue", "0.01",
+                                     "--threads", "1"], ["e.tsv", "e.png", "s.tsv"]),
     }
 
 
@@ -328,7 +333,8 @@ def _comparable(name: str, data: bytes | None):
 
 
 @pytest.mark.parametrize("command", ["scan track+peaks+hits", "variants tsv+vcf.gz+tbi", "export motifs+table",
-                                     "evaluate", "attribute npz+onehot+seqlets", "simulate", "train model+metrics"])
+                                     "evaluate", "attribute npz+onehot+seqlets", "simulate", "train model+metrics",
+                                     "calibrate null+plot", "enrich table+plot+sites"])
 def test_a_fault_at_any_write_or_rename_leaves_every_output_or_none(command, inputs, tmp_path, monkeypatch, capsys,
                                                                      restore_logger):
     """Each step of each file in turn fails: all outputs (complete) or none; over old ones, the old ones."""
@@ -458,7 +464,8 @@ def _enospc_on(monkeypatch, after: int) -> None:
     monkeypatch.setattr(builtins, "open", full_open)
 
 
-@pytest.mark.parametrize("command", ["scan track+peaks+hits", "simulate", "evaluate", "train model+metrics"])
+@pytest.mark.parametrize("command", ["scan track+peaks+hits", "simulate", "evaluate", "train model+metrics",
+                                     "calibrate null+plot", "enrich table+plot+sites"])
 def test_disk_full_names_the_file_and_says_so(command, inputs, tmp_path, monkeypatch, capsys, restore_logger):
     argv, names = _commands(inputs, tmp_path)[command]
     with monkeypatch.context() as m:

@@ -19,10 +19,9 @@ and only the head has to run again. :class:`MutationScorer` holds the pieces:
 * :meth:`~MutationScorer.substitute` -- pooled channels after replacing ``k`` consecutive bases
   of each row (a variant's SNV or MNV): cost ``O((W + k) C)`` per row on top of the cached
   outputs.
-* :meth:`~MutationScorer.substitute_fresh` -- the same for windows given as bases, one window
-  each, whose activations are not needed otherwise (random SNVs scattered over a genome, the
-  variant null): on the CPU the untouched maxima come straight from the k-mer table, as in the
-  fused window scan, and only the touched outputs are ever written, so nothing is cached.
+* :meth:`~MutationScorer.substitute_codes` -- the same for windows of a stretch given as its
+  bases, when the activations are needed for nothing else (variants): on the CPU the maxima come
+  straight from the k-mer table, as in the fused window scan, and no activation is stored.
 * :meth:`~MutationScorer.ism` -- every substitution at every base of a batch (saturation
   mutagenesis): the outside-maximum of position ``i`` is ``max(prefix max up to i - W, suffix max
   from i + 1)``, and the updated maxima of all ``(i, b)`` come from ``W`` shifted adds, so a whole
@@ -129,7 +128,7 @@ class MutationScorer:
         # the compiled CPU pass of substitute_windows (torch's ops stay the reference, and the GPU path)
         self._kernel = self.device.type == "cpu"
         self._diff_rows_flipped_np = self._diff_rows_flipped.cpu().numpy()
-        # the fused table layout of substitute_fresh (the same sums, in the same order, as the table's)
+        # the fused table layout of substitute_codes (the same sums, in the same order, as the table's)
         self._flat = flat_table(self._table) if use_table else None
         # MPS has no float64: the (small) head runs on the CPU there
         self._head_device = torch.device("cpu") if self.device.type == "mps" else self.device
@@ -269,52 +268,65 @@ class MutationScorer:
         return torch.from_numpy(ref_out), torch.from_numpy(alt_out)
 
     @torch.no_grad()
-    def substitute_fresh(self, codes: np.ndarray, pos: np.ndarray, ref: np.ndarray,
-                         alt: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
-        """Reference and substituted per-channel maxima of windows given as their bases.
+    def substitute_codes(self, codes: np.ndarray, starts: np.ndarray, P: int, pos: np.ndarray, k: np.ndarray,
+                         ref: np.ndarray, alt: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        """Reference and substituted per-channel maxima of windows of a stretch given as its bases.
+
+        :meth:`substitute_windows` on ``activations(codes)``, with blocks of any lengths at once.
 
         Parameters
         ----------
         codes
-            ``(V, L)`` uint8 codes, one window per row (``L >= W``).
-        pos
-            ``(V,)`` int64 first replaced base of each window.
+            ``(n,)`` uint8 codes of a stretch of sequence (several windows may share it).
+        starts
+            ``(V,)`` int64 first base of each window; its activation rows are ``starts ..
+            starts + P - 1`` (``P = L - W + 1`` for windows of ``L`` bases).
+        pos, k
+            ``(V,)`` int64: first replaced base of each window's block (relative to the window)
+            and the block's length.
         ref, alt
-            ``(V, k)`` and ``(V, A, k)`` uint8 codes before and after (``A`` alternatives of each
-            window's block, sharing its untouched maxima and reference).
+            ``(V, max k)`` and ``(V, A, max k)`` uint8 codes before and after (``A`` alternatives
+            of each block, sharing its window's untouched maxima and reference); columns past a
+            window's ``k`` are not read.
 
         Returns
         -------
         ref_max, alt_max
-            ``(V, C)`` and ``(V, A, C)``: bit for bit those of :meth:`substitute_windows` on the
-            windows' activations. On the CPU with the k-mer table no activation is stored: the
-            untouched maxima are range maxima taken straight from the table (the fused scan's
-            pass) and only the ``W + k - 1`` touched outputs are summed one by one, so a window
-            costs about a fifth of computing, storing and reading back its activations.
+            ``(V, C)`` and ``(V, A, C)``, bit for bit those of :meth:`substitute_windows`. On the
+            CPU with the k-mer table no activation is stored: two-strand maxima of aligned blocks
+            of :data:`RANGE_BLOCK` rows are taken straight from the table (the fused scan's range
+            maxima), the rows at a range's ends and the touched rows likewise, so a stretch costs
+            one fused pass instead of writing and reading back ``n x C`` activations.
         """
         codes = np.ascontiguousarray(codes, dtype=np.uint8)
-        V, L = codes.shape
-        P = L - self.width + 1
-        if P < 1:
-            raise ValueError(f"windows of {L} bp are shorter than the filter width {self.width}")
+        starts = np.ascontiguousarray(starts, dtype=np.int64)
         pos = np.ascontiguousarray(pos, dtype=np.int64)
+        k = np.ascontiguousarray(k, dtype=np.int64)
         ref_l = np.minimum(np.asarray(ref, dtype=np.int64), 4)
         alt_l = np.asarray(alt, dtype=np.int64)
-        if (alt_l > 3).any():
+        V, A, C = len(starts), alt_l.shape[1], self.channels
+        inside = np.arange(alt_l.shape[2])[None, None, :] < k[:, None, None]  # columns past a block's k: padding
+        if ((alt_l > 3) & inside).any():
             raise ValueError("alternative bases must be A, C, G or T")
         if self._flat is None or self.device.type != "cpu":
-            starts = torch.arange(V, dtype=torch.int64) * P
-            act = self.activations(torch.from_numpy(codes)).reshape(V * P, self.channels)
-            return self.substitute_windows(act, starts, P, torch.from_numpy(pos), torch.from_numpy(ref_l),
-                                           torch.from_numpy(alt_l))
-        C, A = self.channels, alt_l.shape[1]
+            act = self.activations(torch.from_numpy(codes)[None])[0]
+            ref_max = torch.empty((V, C), device=act.device)
+            alt_max = torch.empty((V, A, C), device=act.device)
+            for kk in np.unique(k).tolist():  # blocks of each length together
+                sel = np.flatnonzero(k == kk)
+                r, a = self.substitute_windows(act, torch.from_numpy(starts[sel]), P, torch.from_numpy(pos[sel]),
+                                               torch.from_numpy(ref_l[sel, :kk]), torch.from_numpy(alt_l[sel, :, :kk]))
+                tsel = torch.from_numpy(sel).to(act.device)
+                ref_max[tsel], alt_max[tsel] = r, a
+            return ref_max, alt_max
         ref_out = np.empty((V, C), dtype=np.float32)
         alt_out = np.empty((V, A, C), dtype=np.float32)
         if V:
             flat, width = self._flat
             t = self._table
-            _fresh_kernel(t.groups)(codes, pos, np.ascontiguousarray(ref_l[:, None, :] * 4 + alt_l), flat, width, t.k,
-                                    self._diff_rows_flipped_np, self.n_filters if self.rc else C, ref_out, alt_out)
+            _from_table_kernel(t.groups)(codes, starts, pos, k, np.ascontiguousarray(ref_l[:, None, :] * 4 + alt_l),
+                                         flat, width, t.k, self._diff_rows_flipped_np, P,
+                                         self.n_filters if self.rc else C, ref_out, alt_out)
         return torch.from_numpy(ref_out), torch.from_numpy(alt_out)
 
     # -- every substitution at every base ----------------------------------------------------
@@ -389,7 +401,6 @@ def _substitute(act, starts, pos, sub, diff, P, F, ref_out, alt_out):
     """
     V = starts.shape[0]
     C = act.shape[1]
-    A = sub.shape[1]
     k = sub.shape[2]
     W = diff.shape[1]
     other = F if F != C else 0  # the other strand's channel (itself without RC sharing)
@@ -414,17 +425,8 @@ def _substitute(act, starts, pos, sub, diff, P, F, ref_out, alt_out):
         outside[:] = neg
         # rows 0 .. q - W and q + k .. P - 1 of the window
         for lo, hi in ((s, s + min(max(q - W + 1, 0), P)), (s + min(q + k, P), s + P)):
-            b0, b1 = -(-lo // B), hi // B  # whole blocks inside [lo, hi)
-            if b0 >= b1:
-                b0 = b1 = hi
-                edges = ((lo, hi), (hi, hi))
-            else:
-                edges = ((lo, b0 * B), (b1 * B, hi))
-            for b in range(b0, b1):
-                for c in range(F):
-                    x, o = blocks[b, c], outside[c]
-                    outside[c] = x if x > o else o
-            for a, e in edges:
+            a0, e0, a1, e1 = _whole_blocks(blocks, lo, hi, B, outside)
+            for a, e in ((a0, e0), (a1, e1)):
                 for r in range(a, e):
                     for c in range(F):
                         x, y = act[r, c], act[r, c + other]
@@ -442,82 +444,125 @@ def _substitute(act, starts, pos, sub, diff, P, F, ref_out, alt_out):
                 whole[c] = x if x > o else o
         for c in range(C):
             ref_out[v, c] = whole[c % F]
-        for al in range(A):
-            local[:] = neg
-            for j in range(lo_j, hi_j):
-                r = s + q - (W - 1) + j
-                for c in range(C):
-                    row[c] = act[r, c]
-                for m in range(k):
-                    if m <= j < m + W:
-                        d = sub[v, al, m]
-                        for c in range(C):
-                            row[c] += diff[d, j - m, c]
-                for c in range(C):
-                    x, o = row[c], local[c]
-                    local[c] = x if x > o else o
-            for c in range(C):
-                o, x = outside[c % F], local[c]
-                alt_out[v, al, c] = x if x > o else o
+        _alternatives(act, s + q - (W - 1), lo_j, hi_j, sub[v], k, diff, outside, F, local, row, alt_out[v])
 
 
 _substitute_jit = njit(_substitute)
 
 
 @numba.njit(nogil=True, inline="always")
-def _fresh(codes, pos, sub, table, width, k, groups, diff, F, ref_out, alt_out):
-    """Compiled :meth:`MutationScorer.substitute_fresh`: :func:`_substitute` on windows given as bases.
+def _whole_blocks(blocks, lo, hi, B, outside):
+    """Max the blocks of ``B`` rows lying wholly inside rows ``[lo, hi)`` (their two-strand maxima,
+    ``blocks`` ``(T // B, F)``) into ``outside`` ``(F,)``; return the rows left at either end,
+    ``(a0, e0, a1, e1)``: ``[a0, e0)`` and ``[a1, e1)`` (all of ``[lo, hi)`` when no block fits)."""
+    b0, b1 = -(-lo // B), hi // B
+    if b0 >= b1:
+        return lo, hi, hi, hi
+    for b in range(b0, b1):
+        for c in range(outside.shape[0]):
+            x, o = blocks[b, c], outside[c]
+            outside[c] = x if x > o else o
+    return lo, b0 * B, b1 * B, hi
+
+
+@numba.njit(nogil=True, inline="always")
+def _alternatives(src, off, lo_j, hi_j, sub_v, k, diff, outside, F, local, row, out_v):
+    """Each alternative's per-channel maxima ``out_v`` ``(A, C)``: the touched outputs ``j`` in
+    ``[lo_j, hi_j)`` (rows ``off + j`` of ``src``) updated by its bases ``sub_v[a, :k]``, one base
+    after the other (``act + d_0 + d_1 + ...`` in float32), max-ed with the untouched ``outside``
+    ``(F,)``. ``local`` and ``row`` are ``(C,)`` scratch."""
+    W = diff.shape[1]
+    C = out_v.shape[1]
+    neg = np.float32(-np.inf)
+    for al in range(sub_v.shape[0]):
+        local[:] = neg
+        for j in range(lo_j, hi_j):
+            r = off + j
+            for c in range(C):
+                row[c] = src[r, c]
+            for m in range(k):
+                if m <= j < m + W:
+                    d = sub_v[al, m]
+                    for c in range(C):
+                        row[c] += diff[d, j - m, c]
+            for c in range(C):
+                x, o = row[c], local[c]
+                local[c] = x if x > o else o
+        for c in range(C):
+            o, x = outside[c % F], local[c]
+            out_v[al, c] = x if x > o else o
+
+
+@numba.njit(nogil=True, inline="always")
+def _from_table(codes, starts, pos, kw, sub, table, width, k, groups, diff, P, F, ref_out, alt_out):
+    """Compiled :meth:`MutationScorer.substitute_codes`: :func:`_substitute` with activations from the table.
 
     ``table`` is the flat k-mer table (:func:`~motifscan.kernels.fused.flat_table`), rows of
     ``width`` channels; the activations of output ``p`` are ``0 + table[row_0] + ... +
-    table[row_{groups-1}]`` in float32 (the table method's sums, in its order). The untouched
-    rows' maxima are the fused scan's range maxima, and each touched row is the range maximum of
-    itself alone (the same vector sums); the touched rows are then updated as :func:`_substitute`
-    updates them, in its order.
+    table[row_{groups-1}]`` in float32 (the table method's sums, in its order), so every maximum
+    below is that of the activations. Blocks of RANGE_BLOCK rows are reduced in one pass (the
+    fused scan's range maxima), the rows at the ends of a window's untouched ranges and its
+    touched rows as ranges of their own; the touched rows are then updated as
+    :func:`_substitute` updates them, in its order. Window ``v``'s block has ``kw[v]`` bases.
     """
-    V, L = codes.shape
+    n = codes.shape[0]
+    V = starts.shape[0]
     C = ref_out.shape[1]
-    A = sub.shape[1]
-    kk = sub.shape[2]
     W = diff.shape[1]
-    P = L - W + 1
+    T = n - W + 1  # activation rows of the stretch
     rows5 = 5**k
     other = F if F != C else 0
     neg = np.float32(-np.inf)
-    nkm = P + (groups - 1) * k
-    clamped = np.full(max(L, nkm + k), 4, np.int32)  # bases past L read as N (weight 0)
+    nkm = max(T, 0) + (groups - 1) * k
+    clamped = np.full(max(n, nkm + k), 4, np.int32)  # bases past the stretch read as N (weight 0)
     km = np.empty(nkm, np.int32)
+    for j in range(n):
+        clamped[j] = min(codes[j], 4)
+    for p in range(nkm):
+        km[p] = clamped[p]
+    for i in range(1, k):
+        for p in range(nkm):
+            km[p] = km[p] * 5 + clamped[p + i]
     head = np.empty(width, np.float32)
-    block = np.empty(width, np.float32)
+    part = np.empty(width, np.float32)
+    B = RANGE_BLOCK
+    nb = max(T, 0) // B
+    blocks = np.empty((nb, F), dtype=np.float32)  # two-strand maxima of rows b B .. b B + B - 1
+    for b in range(nb):
+        _range_max(table, width, km, b * B, (b + 1) * B, (b + 1) * B, groups, k, rows5, head, part)
+        for c in range(F):
+            x, y = part[c], part[c + other]
+            blocks[b, c] = x if x > y else y
+    kmax = sub.shape[2]
     outside = np.empty(F, dtype=np.float32)
     whole = np.empty(F, dtype=np.float32)
-    touched = np.empty((W + kk - 1, width), dtype=np.float32)
+    touched = np.empty((W + kmax - 1, width), dtype=np.float32)
     top = np.empty(C, dtype=np.float32)
     local = np.empty(C, dtype=np.float32)
     row = np.empty(C, dtype=np.float32)
     for v in range(V):
-        for j in range(L):
-            clamped[j] = min(codes[v, j], 4)
-        for p in range(nkm):
-            km[p] = clamped[p]
-        for i in range(1, k):
-            for p in range(nkm):
-                km[p] = km[p] * 5 + clamped[p + i]
+        s = starts[v]
         q = pos[v]
+        kk = kw[v]
         outside[:] = neg
-        for lo, hi in ((0, min(max(q - W + 1, 0), P)), (min(max(q + kk, 0), P), P)):
-            if hi > lo:
-                _range_max(table, width, km, lo, hi, hi, groups, k, rows5, head, block)
-                for c in range(F):
-                    x, y = block[c], block[c + other]
-                    x = x if x > y else y
-                    o = outside[c]
-                    outside[c] = x if x > o else o
+        # rows 0 .. q - W and q + k .. P - 1 of the window: whole blocks, then the rows at either end
+        for lo, hi in ((s, s + min(max(q - W + 1, 0), P)), (s + min(max(q + kk, 0), P), s + P)):
+            if hi <= lo:
+                continue
+            a0, e0, a1, e1 = _whole_blocks(blocks, lo, hi, B, outside)
+            for e0, e1 in ((a0, e0), (a1, e1)):
+                if e1 > e0:
+                    _range_max(table, width, km, e0, e1, e1, groups, k, rows5, head, part)
+                    for c in range(F):
+                        x, y = part[c], part[c + other]
+                        x = x if x > y else y
+                        o = outside[c]
+                        outside[c] = x if x > o else o
         whole[:] = outside
         top[:] = neg
         lo_j, hi_j = max(W - 1 - q, 0), min(W + kk - 1, P + W - 1 - q)  # touched rows inside the window
         for j in range(lo_j, hi_j):  # touched output p = q - (W - 1) + j
-            p = q - (W - 1) + j
+            p = s + q - (W - 1) + j
             _range_max(table, width, km, p, p + 1, p + 1, groups, k, rows5, head, touched[j])
             for c in range(C):
                 x, o = touched[j, c], top[c]
@@ -529,33 +574,18 @@ def _fresh(codes, pos, sub, table, width, k, groups, diff, F, ref_out, alt_out):
             whole[c] = x if x > o else o
         for c in range(C):
             ref_out[v, c] = whole[c % F]
-        for al in range(A):
-            local[:] = neg
-            for j in range(lo_j, hi_j):
-                for c in range(C):
-                    row[c] = touched[j, c]
-                for m in range(kk):
-                    if m <= j < m + W:
-                        d = sub[v, al, m]
-                        for c in range(C):
-                            row[c] += diff[d, j - m, c]
-                for c in range(C):
-                    x, o = row[c], local[c]
-                    local[c] = x if x > o else o
-            for c in range(C):
-                o, x = outside[c % F], local[c]
-                alt_out[v, al, c] = x if x > o else o
+        _alternatives(touched, 0, lo_j, hi_j, sub[v], kk, diff, outside, F, local, row, alt_out[v])
 
 
 @functools.lru_cache(maxsize=None)
-def _fresh_kernel(groups: int):
-    """:func:`_fresh` compiled for ``groups`` table rows per output, a compile-time constant (as
+def _from_table_kernel(groups: int):
+    """:func:`_from_table` compiled for ``groups`` table rows per output, a compile-time constant (as
     the fused scan's kernel: :func:`_range_max` unrolls its sum over them)."""
 
-    def fresh(codes, pos, sub, table, width, k, diff, F, ref_out, alt_out):
-        _fresh(codes, pos, sub, table, width, k, groups, diff, F, ref_out, alt_out)
+    def from_table(codes, starts, pos, kw, sub, table, width, k, diff, P, F, ref_out, alt_out):
+        _from_table(codes, starts, pos, kw, sub, table, width, k, groups, diff, P, F, ref_out, alt_out)
 
-    return njit(fresh)
+    return njit(from_table)
 
 
 class RangeMax:
