@@ -64,10 +64,6 @@ NULL_BATCH = 2048
 SPAN_GAP = 64
 #: Longest stretch of genome convolved at once.
 MAX_SPAN = 1 << 16
-#: Stretches closer than this are read from the genome at once (then convolved apart) ...
-FETCH_GAP = 1 << 12
-#: ... up to this many bases per read.
-MAX_READ = 1 << 20
 
 
 def _fetch(fa: IndexedFasta, chrom: str, start: int, end: int) -> np.ndarray:
@@ -77,26 +73,6 @@ def _fetch(fa: IndexedFasta, chrom: str, start: int, end: int) -> np.ndarray:
     a, b = max(start, 0), min(end, size)
     if b > a:
         out[a - start : b - start] = fa.fetch(chrom, a, b)
-    return out
-
-
-def _fetch_many(fa: IndexedFasta, chroms: Sequence[str], starts: np.ndarray, ends: np.ndarray) -> list[np.ndarray]:
-    """``_fetch`` of each range; consecutive ranges of a contig that start in order and less than
-    :data:`FETCH_GAP` apart are read at once (a read costs far more than the bases between them)."""
-    out: list[np.ndarray] = []
-    a_list, b_list = starts.tolist(), ends.tolist()
-    n = len(a_list)
-    i = 0
-    while i < n:
-        j, hi = i + 1, b_list[i]
-        while (j < n and chroms[j] == chroms[i] and a_list[i] <= a_list[j] <= hi + FETCH_GAP
-               and b_list[j] - a_list[i] <= MAX_READ):
-            hi = max(hi, b_list[j])
-            j += 1
-        lo = a_list[i]
-        block = _fetch(fa, chroms[i], lo, hi)
-        out.extend(block[a - lo : b - lo] for a, b in zip(a_list[i:j], b_list[i:j]))
-        i = j
     return out
 
 
@@ -309,9 +285,8 @@ class _ModelVariantScorer:
         L, P = self.window, self.P
         starts = pos0 + (k - 1) // 2 - L // 2
         which, span_a, span_b, first = _stretches_jit(chrom_id, starts, L, SPAN_GAP, MAX_SPAN)
-        pieces = _fetch_many(self.fa, [contigs[c] for c in chrom_id[first].tolist()], span_a, span_b)
-        offsets = np.concatenate([[0], np.cumsum([len(p) for p in pieces])[:-1]]).astype(np.int64)
-        codes = np.concatenate(pieces)
+        codes = self.fa.ranges([contigs[c] for c in chrom_id[first].tolist()], span_a, span_b)
+        offsets = np.cumsum(span_b - span_a) - (span_b - span_a)  # each stretch's first base in codes
         woff = offsets[which] + starts - np.asarray(span_a, dtype=np.int64)[which]  # window start in codes
         # REF check against the genome's bases, every allele length at once
         kmax = ref.shape[1]
