@@ -10,7 +10,7 @@ from hypothesis import given, settings, strategies as st
 from conftest import write_fasta
 from motifscan.errors import InputError
 from motifscan.codes import decode
-from motifscan.io.fasta import IndexedFasta, compression, read_fasta, stream_chunks
+from motifscan.io.fasta import FaiFasta, IndexedFasta, compression, read_fasta, stream_chunks
 
 SEQS = {"chr1": "ACGTACGTNNacgtGGCC" * 7, "chr2": "TTTTGGGGCCCCAAAA", "chrM": "A"}
 
@@ -97,6 +97,41 @@ def test_indexed_plain_and_bgzip(fasta, bgzipped):
             assert fa.fetch_raw("chr1", 10, 14) == SEQS["chr1"][10:14]
             with pytest.raises(InputError, match="outside"):
                 fa.fetch("chr2", 0, 100)
+
+
+@given(width=st.integers(1, 20), crlf=st.booleans(), length=st.integers(1, 40), seed=st.integers(0, 10**6))
+@settings(max_examples=40, deadline=None)
+def test_windows_and_ranges_equal_fetches_off_the_ends_too(tmp_path_factory, width, crlf, length, seed):
+    """Many windows or ranges at once (one gather from the mapped file; bgzip one by one) equal
+    fetches, N where one runs off its record, whatever the line width and line ends."""
+    d = tmp_path_factory.mktemp("windows")
+    path = write_fasta(d / "g.fa", SEQS.keys(), SEQS.values(), width=width, newline="\r\n" if crlf else "\n")
+    gz = d / "g.fa.gz"
+    pysam.tabix_compress(str(path), str(gz))
+    rng = np.random.default_rng(seed)
+    names = list(SEQS)
+    chroms = [names[i] for i in rng.integers(0, len(names), 30)]
+    start = np.array([rng.integers(-length - 2, len(SEQS[c]) + 3) for c in chroms])
+    spans = rng.integers(0, 2 * length, 30)  # ranges of any length, empty ones too
+    for p in (path, gz):
+        with IndexedFasta(p) as fa:
+            got = fa.windows(chroms, start, length)
+            flat = decode(fa.ranges(chroms, start, start + spans))
+            want_flat = ""
+            for j, (c, a) in enumerate(zip(chroms, start.tolist())):
+                seq = SEQS[c].upper()
+                want = "".join(seq[q] if 0 <= q < len(seq) else "N" for q in range(a, a + length))
+                assert decode(got[j]) == want
+                want_flat += "".join(seq[q] if 0 <= q < len(seq) else "N" for q in range(a, a + int(spans[j])))
+            assert flat == want_flat
+
+
+def test_windows_of_a_file_changed_since_indexing_is_a_clear_error(tmp_path, fasta):
+    fai = FaiFasta.open(fasta)
+    assert decode(fai.windows(np.array([1]), np.array([0]), 16)[0]) == SEQS["chr2"]
+    fasta.write_text(fasta.read_text().replace(">chr2", ">chr2 a longer header now"))  # chr2 moved
+    with pytest.raises(InputError, match="record chr2, position [0-9]+: .* where the index puts a base"):
+        fai.windows(np.array([1]), np.array([0]), 16)
 
 
 def test_plain_gzip_cannot_be_indexed_and_shows_bgzip_fix(tmp_path):

@@ -43,8 +43,6 @@ __all__ = ["VariantNull", "NullSNVs", "sample_null_snvs", "build_variant_null", 
 
 #: Bins of window GC (equal shares of the null).
 GC_STRATA = 4
-#: Positions of one fetch when reading the sampled REF bases (sorted positions closer than this share it).
-_FETCH_GAP = 1 << 12
 
 
 @dataclass(frozen=True)
@@ -106,19 +104,9 @@ def sample_null_snvs(fa: IndexedFasta, n: int, seed: int) -> NullSNVs:
 
 
 def _bases_at(fa: IndexedFasta, names: Sequence[str], bounds: np.ndarray, flat: np.ndarray) -> np.ndarray:
-    """Codes at genome-wide positions ``flat`` (any order), read in a few ranges of nearby positions."""
-    order = np.argsort(flat, kind="stable")
-    s = flat[order]
-    contig = np.searchsorted(bounds, s, side="right") - 1
-    cut = np.flatnonzero((np.diff(s) > _FETCH_GAP) | (np.diff(contig) != 0)) + 1
-    out = np.empty(len(s), dtype=np.uint8)
-    for a, b in zip(np.r_[0, cut].tolist(), np.r_[cut, len(s)].tolist()):
-        c = int(contig[a])
-        lo, hi = int(s[a] - bounds[c]), int(s[b - 1] - bounds[c]) + 1
-        out[a:b] = fa.fetch(names[c], lo, hi)[s[a:b] - bounds[c] - lo]
-    res = np.empty_like(out)
-    res[order] = out
-    return res
+    """Codes at genome-wide positions ``flat`` (any order), read all at once (:meth:`IndexedFasta.windows`)."""
+    contig = np.searchsorted(bounds, flat, side="right") - 1
+    return fa.windows([names[c] for c in contig.tolist()], flat - bounds[contig], 1)[:, 0]
 
 
 @dataclass(frozen=True)
