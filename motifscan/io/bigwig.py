@@ -229,11 +229,11 @@ class BigWigStream:
         if not sizes:
             raise ValueError("a bigWig needs at least one chromosome")
         self.fh = fh
-        # a draft assembly has 10^6 names: list comprehensions (zip(*sizes) is 20x slower at
-        # 10^6), and the name -> id dict only when asked for (chrom_ids needs it rarely)
+        # a draft assembly has 10^6 names: C-level maps (zip(*sizes) is 20x slower at 10^6), and
+        # the name -> id dict only when asked for (chrom_ids needs it rarely)
         self.sizes = sizes if isinstance(sizes, list) else list(sizes)
         self._names = list(map(str, map(itemgetter(0), self.sizes)))
-        self._next = 0  # the id after the last one chrom_ids returned: where the next batch starts
+        self._next = 0  # the last id chrom_ids returned: the next batch starts there or after it
         self.zoom_levels = int(zoom_levels)
         self.blocks = _Blocks()
         self.max_block = 0

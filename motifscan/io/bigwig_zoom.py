@@ -1,4 +1,4 @@
-"""Zoom records of a bigWig (min, max, sum, sum of squares per bin), in compiled passes.
+"""Zoom records of a bigWig (min, max, sum, sum of squares per bin) and its totals, in compiled passes.
 
 The records are those :mod:`motifscan.io.bigwig` always wrote with numpy (``np.add.reduceat``
 and friends), bit for bit: each bin's sums are float64, added in numpy's order (a segment's first
