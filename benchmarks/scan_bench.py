@@ -69,6 +69,20 @@ Per-stage CPU on one thread (30 Mbp, ms per Mbp, before -> after): read + decode
 the CPU; 0.8 would need the rest under ~3.4 ms per Mbp (a compiled decode-and-pack pass, a
 deterministic faster deflate, a compiled bigWig section/zoom writer).
 
+bigWig writer, 2026-12-06 (``stage_costs`` on 30 Mbp in hg38's layout, the old and new code
+interleaved in fresh processes, load 3.5-5 from other sessions, so compare within a pair; the
+writer warmed first, see ``stage_costs``): bigWig entries 7.2-7.7 -> 3.3-3.4 ms per Mbp with the
+kernel's stage at 18.6-19.9 in the same runs (0.37-0.39 -> 0.17-0.18 of it: ~2.4 at the kernel's
+quiet 13.5), close 0.34-0.36 -> 0.26-0.34. Of the new cost (a run with the kernel at 12.5-13.8):
+deflate 1.0 (libdeflate level 1 instead of zlib's: 3.2x faster, the same size), zoom binning 0.35
+and merging 0.3 (compiled passes instead of ~12 numpy passes: 1.2 and 0.6 before), packing the
+sections 0.1, the rest the per-batch numpy and Python of ``BigWigWriter.write``/``add_runs``.
+Without the warm-up the compiled passes' one-time load from numba's cache (~35 ms) adds ~1 ms per
+Mbp at 30 Mbp (nothing at genome scale). Draft assemblies, writer alone (``BigWigStream`` on 311
+Mbp in 1,000,000 lognormal scaffolds): 11.2-15.3 -> 4.5-7.8 ms per Mbp, 3.5-4.7 -> 1.4-2.4 us
+per scaffold (opening, i.e. the chromosome tree: 0.63 -> 0.30 s); gathering that track again
+5.9-6.5 -> 1.5-1.8 s.
+
 ``--mbp 100 --rss 300 --repeat 2 --stages``, load 3.0-3.2 (scan timer): fused 22.9 Mbp/s (12.8
 whole process), table 1.0, dense 0.7 (their OpenMP threads under load); peak RSS of the fused scan
 428 MB at 100 Mbp and 429 MB at 300 Mbp (flat).
@@ -208,7 +222,7 @@ def stage_costs(model_path: str, genome: str, workdir: str) -> dict:
     from motifscan.io.tracks import BedGraphWriter, BigWigWriter
     from motifscan.model import load_model
     from motifscan.scan.batching import iter_batches
-    from motifscan.scan.model_scan import ModelScanner
+    from motifscan.scan.model_scan import ModelScanner, WindowScores
     from motifscan.scan.sources import FastaSource
 
     torch.set_num_threads(1)
@@ -223,6 +237,10 @@ def stage_costs(model_path: str, genome: str, workdir: str) -> dict:
     bases = 0
     batches = iter_batches(FastaSource(genome), overlap=199, chunk_size=chunk, max_bases=max_bases, align=50,
                            threaded=False)
+    # the bigWig writer's compiled passes load from numba's cache on first use (~35 ms once, which
+    # would read as ~1 ms per Mbp of a 30 Mbp run): a tiny bigWig first
+    with BigWigWriter(Path(workdir) / "warm.bw", 200, 50, {"w": 10_000}) as warm:
+        warm.write(WindowScores(["w"], np.zeros(9, np.int64), np.arange(9) * 50, np.zeros((9, 1), np.float32)))
     bw = BigWigWriter(Path(workdir) / "stages.bw", 200, 50, sizes)
     with BedGraphWriter(Path(workdir) / "stages.bedGraph", 200, 50) as bg, bw:
         while True:

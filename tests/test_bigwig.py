@@ -3,7 +3,12 @@ kent library (pybbi): values, zoom summaries, chromosome and block trees of seve
 
 from __future__ import annotations
 
+import hashlib
+import struct
+import subprocess
+import sys
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 
 import bbi
 import numpy as np
@@ -14,6 +19,7 @@ from hypothesis import strategies as st
 
 from motifscan.io import bigwig
 from motifscan.io.bigwig import BigWigSections, BigWigStream
+from motifscan.io.bigwig_sections import pack_sections
 
 
 def _runs(sizes, rng, span=50, step=50, gap_every=37):
@@ -213,14 +219,123 @@ def test_chromosomes_give_the_same_bytes_through_add_runs(tmp_path):
 
 
 @settings(max_examples=60, deadline=None)
-@given(parts=st.lists(st.tuples(st.binary(min_size=0, max_size=2000), st.booleans()), min_size=1, max_size=20))
-def test_stored_zlib_streams_inflate_to_their_bytes(parts):
-    """The stored (not deflated) zlib streams of small data sections are valid zlib: each
-    inflates (checking LEN/NLEN and the Adler-32) to exactly its part; unselected parts are empty."""
-    raw = np.frombuffer(b"".join(p for p, _w in parts), np.uint8)
-    at = np.r_[0, np.cumsum([len(p) for p, _w in parts])].astype(np.int64)
-    which = np.array([w for _p, w in parts])
-    out, out_at = bigwig._stored_zlib(raw, at, which)
-    for (part, wanted), a, b in zip(parts, out_at[:-1], out_at[1:]):
-        stream = out[a:b].tobytes()
-        assert (zlib.decompress(stream) == part) if wanted else stream == b""
+@given(counts=st.lists(st.integers(1, 700), min_size=1, max_size=12), stored_below=st.sampled_from([0, 5, 256, 10**6]),
+       block=st.sampled_from([7, 256, 4096]), seed=st.integers(0, 2**16))
+def test_sections_are_their_bytes_raw_or_as_stored_zlib_streams(counts, stored_below, block, seed):
+    """Each section is the UCSC fixed-step header and its values: raw, or (fewer values than
+    ``stored_below``) a stored zlib stream that inflates (checking LEN/NLEN and the Adler-32) to it."""
+    rng = np.random.default_rng(seed)
+    tids = np.sort(rng.integers(0, 5, len(counts)))
+    starts = rng.integers(0, 10**6, len(counts))
+    vals = rng.random(sum(counts)).astype(np.float32)
+    sec = pack_sections(tids, starts, np.array(counts), 20, 50, vals, block, stored_below)
+    want, off = [], 0
+    for t, a0, c in zip(tids.tolist(), starts.tolist(), counts):
+        for done in range(0, c, block):
+            k, a = min(block, c - done), a0 + done * 50
+            want.append((struct.pack("<IIIIIBBH", t, a, a + (k - 1) * 50 + 20, 50, 20, 3, 0, k)
+                         + vals[off + done : off + done + k].tobytes(), k))
+        off += c
+    assert len(sec.at) == len(want) + 1
+    for i, (raw, k) in enumerate(want):
+        part = sec.buf[sec.at[i] : sec.at[i + 1]].tobytes()
+        assert sec.stored[i] == (k < stored_below) and sec.raw_size[i] == len(raw)
+        assert (part[:3] == b"\x78\x01\x01" and zlib.decompress(part) == raw) if sec.stored[i] else part == raw
+        assert (sec.tid[i], sec.start[i], sec.end[i]) == struct.unpack_from("<III", raw)
+
+
+_DEFLATE_INPUTS = """
+import numpy as np
+def deflate_inputs():
+    # what the writer deflates: float32 scores (a sigmoid of noise, as a scan's, with plateaus),
+    # zoom-record-like rows, and bytes of little and much redundancy, from 1 byte to 300 kB
+    rng = np.random.default_rng(23)
+    out = []
+    for n in (1, 7, 100, 1_000, 4_120, 16_408, 70_000, 300_000):
+        v = (1 / (1 + np.exp(-rng.normal(-3, 1.5, -(-n // 4))))).astype(np.float32)
+        v[rng.random(len(v)) < 0.3] = 0.5
+        rec = np.repeat(np.arange(-(-n // 32), dtype="<u4"), 8) * np.uint32(800)
+        out += [v.tobytes()[:n], rec.tobytes()[:n], rng.integers(0, 256, n, dtype=np.uint8).tobytes(),
+                rng.integers(0, 3, n, dtype=np.uint8).tobytes()]
+    return out
+"""
+
+
+def _stream_digests(inputs) -> list[str]:
+    return [hashlib.sha256(bigwig.deflate(x, bigwig.DEFLATE_LEVEL)).hexdigest() for x in inputs]
+
+
+def test_deflate_streams_are_a_function_of_the_bytes():
+    """Byte-equal gathered and unsharded bigWigs need a deflate whose stream depends on its input
+    alone (ISA-L once broke this): the same bytes give the same streams in a fresh process, after
+    other compressions, in any order and in other threads; every stream inflates to its bytes."""
+    scope: dict = {}
+    exec(_DEFLATE_INPUTS, scope)
+    inputs = scope["deflate_inputs"]()
+    code = (_DEFLATE_INPUTS + "from motifscan.io import bigwig\nimport hashlib\n"
+            "for x in deflate_inputs(): print(hashlib.sha256(bigwig.deflate(x, bigwig.DEFLATE_LEVEL)).hexdigest())")
+    fresh = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    rng = np.random.default_rng(5)
+    for n in rng.integers(1, 200_000, 20):  # other data through the compressor first
+        bigwig.deflate(rng.random(int(n)).astype(np.float32).tobytes()[: int(n)], bigwig.DEFLATE_LEVEL)
+    order = rng.permutation(len(inputs))
+    shuffled = dict(zip(order.tolist(), _stream_digests([inputs[i] for i in order])))
+    with ThreadPoolExecutor(4) as pool:
+        threaded = list(pool.map(lambda x: _stream_digests([x])[0], inputs))
+    assert fresh == [shuffled[i] for i in range(len(inputs))] == threaded == _stream_digests(inputs)
+    for x in inputs:
+        stream = bytes(bigwig.deflate(x, bigwig.DEFLATE_LEVEL))
+        assert zlib.decompress(stream) == x
+        assert stream[:2] == b"\x78\x01"  # a zlib header, as zlib's level 1 writes
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.text(st.characters(blacklist_characters="\n\0", blacklist_categories=("Cs",)), min_size=0,
+                        max_size=12), min_size=1, max_size=30))
+def test_chromosome_tree_keys_are_the_names_in_utf8_padded(names):
+    """The B+ tree's keys: each name's UTF-8 bytes, NUL-padded to the longest (built from one buffer)."""
+    keys = bigwig._padded_keys(names)
+    width = max(1, *(len(n.encode()) for n in names))
+    assert keys.dtype == np.dtype(f"S{width}")
+    assert keys.tobytes() == b"".join(n.encode().ljust(width, b"\0") for n in names)
+
+
+def test_chrom_ids_of_consecutive_and_scattered_names(tmp_path):
+    """A batch's chromosome ids: consecutive sequences (from where the last batch ended, or
+    elsewhere), scattered ones (regions), repeats and names not in the list (-1)."""
+    sizes = [(f"s{i}", 1000) for i in range(10)]
+    with open(tmp_path / "ids.bw", "w+b") as fh:
+        w = BigWigStream(fh, sizes)
+        assert w.chrom_ids(["s0", "s1", "s2"]).tolist() == [0, 1, 2]
+        assert w.chrom_ids(["s2", "s3"]).tolist() == [2, 3]
+        assert w.chrom_ids(["s6", "s7", "s8"]).tolist() == [6, 7, 8]
+        assert w.chrom_ids(["s1", "s5", "s5", "x"]).tolist() == [1, 5, 5, -1]
+        assert w.chrom_ids(["s9", "s10"]).tolist() == [9, -1]
+        assert w.chrom_ids([]).tolist() == []
+        assert w.tid["s4"] == 4
+        w.close()
+
+
+@pytest.mark.parametrize("per_call", [1, 13, 10**9])
+def test_short_sequences_give_the_same_bytes_however_they_are_handed_over(tmp_path, monkeypatch, per_call):
+    """A draft assembly's file does not depend on how its runs were split into calls (what makes a
+    sharded scan gathered == the unsharded scan): not its blocks, zoom records or total summary,
+    though short sequences are written in batches whose bounds follow the calls."""
+    monkeypatch.setattr(bigwig, "SHORT_BATCH_VALUES", 97)  # many batches, their bounds set by the calls
+    rng = np.random.default_rng(6)
+    sizes = [(f"scaf{i}", int(n)) for i, n in enumerate(rng.integers(200, 6000, 300))]
+    runs = _runs(sizes, rng, gap_every=9)
+    for r in rng.choice(len(runs), 40, replace=False):  # values of many magnitudes: sums that round
+        runs[r] = (runs[r][0], runs[r][1], (runs[r][2] * 10.0 ** rng.integers(-6, 6)).astype(np.float32))
+    tid = {c: i for i, (c, _n) in enumerate(sizes)}
+    out = {}
+    for k in (per_call, 7):
+        with open(tmp_path / f"{k}.bw", "w+b") as fh:
+            w = BigWigStream(fh, sizes)
+            for lo in range(0, len(runs), k):
+                part = runs[lo : lo + k]
+                w.add_runs(np.array([tid[c] for c, _s, _v in part]), np.array([s for _c, s, _v in part]),
+                           np.array([len(v) for *_x, v in part]), 50, 50, np.concatenate([v for *_x, v in part]))
+            w.close()
+        out[k] = (tmp_path / f"{k}.bw").read_bytes()
+    assert out[per_call] == out[7]

@@ -101,9 +101,9 @@ def test_indexed_plain_and_bgzip(fasta, bgzipped):
 
 @given(width=st.integers(1, 20), crlf=st.booleans(), length=st.integers(1, 40), seed=st.integers(0, 10**6))
 @settings(max_examples=40, deadline=None)
-def test_windows_equal_fetches_off_the_ends_too(tmp_path_factory, width, crlf, length, seed):
-    """Many windows at once (one gather from the mapped file; bgzip window by window) equal fetches,
-    N where a window runs off its record, whatever the line width and line ends."""
+def test_windows_and_ranges_equal_fetches_off_the_ends_too(tmp_path_factory, width, crlf, length, seed):
+    """Many windows or ranges at once (one gather from the mapped file; bgzip one by one) equal
+    fetches, N where one runs off its record, whatever the line width and line ends."""
     d = tmp_path_factory.mktemp("windows")
     path = write_fasta(d / "g.fa", SEQS.keys(), SEQS.values(), width=width, newline="\r\n" if crlf else "\n")
     gz = d / "g.fa.gz"
@@ -112,13 +112,18 @@ def test_windows_equal_fetches_off_the_ends_too(tmp_path_factory, width, crlf, l
     names = list(SEQS)
     chroms = [names[i] for i in rng.integers(0, len(names), 30)]
     start = np.array([rng.integers(-length - 2, len(SEQS[c]) + 3) for c in chroms])
+    spans = rng.integers(0, 2 * length, 30)  # ranges of any length, empty ones too
     for p in (path, gz):
         with IndexedFasta(p) as fa:
             got = fa.windows(chroms, start, length)
+            flat = decode(fa.ranges(chroms, start, start + spans))
+            want_flat = ""
             for j, (c, a) in enumerate(zip(chroms, start.tolist())):
                 seq = SEQS[c].upper()
                 want = "".join(seq[q] if 0 <= q < len(seq) else "N" for q in range(a, a + length))
                 assert decode(got[j]) == want
+                want_flat += "".join(seq[q] if 0 <= q < len(seq) else "N" for q in range(a, a + int(spans[j])))
+            assert flat == want_flat
 
 
 def test_windows_of_a_file_changed_since_indexing_is_a_clear_error(tmp_path, fasta):

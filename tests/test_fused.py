@@ -158,7 +158,7 @@ def test_numba_without_a_writable_cache_compiles_in_memory(monkeypatch):
     """numba refuses cache=True when no cache folder is writable; njit then compiles uncached."""
     from numba.core import caching
 
-    from motifscan.kernels.jit import njit
+    from motifscan.jit import njit
 
     monkeypatch.setattr(caching.CacheImpl, "_locator_classes", [])
 

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from motifscan.errors import UsageError
-from motifscan.io.tracks import BedGraphWriter, BigWigWriter, window_bins
+from motifscan.io.tracks import BedGraphWriter, BigWigWriter, _lines, window_bins
 from motifscan.io.hits import HitsWriter
 from motifscan.io.peaks import PeakWriter
 from motifscan.io.records import RecordsWriter
@@ -187,3 +187,18 @@ def test_break_rows_are_written_by_column_name(tmp_path):
     assert header.split("\t") == BREAK_COLUMNS
     assert short.split("\t") == ["chr1", "5", "", "", "", "mismatch"] + [""] * (len(BREAK_COLUMNS) - 6)
     assert full.split("\t") == [c.upper() for c in BREAK_COLUMNS]
+
+
+@settings(max_examples=60, deadline=None)
+@given(runs=st.lists(st.integers(1, 40), min_size=1, max_size=60), seed=st.integers(0, 2**16))
+def test_bedgraph_lines_are_one_format_per_line(runs, seed):
+    """bedGraph lines, whether formatted run by run (chromosomes) or the whole batch at once
+    (many short runs: scaffolds), are exactly ``name\\ta\\tb\\t%.6g`` per window."""
+    rng = np.random.default_rng(seed)
+    names = [f"s{i}%d" if i % 3 == 0 else f"scaf_{i}" for i in range(len(runs))]
+    rows = np.repeat(np.arange(len(runs)), runs)
+    a = rng.integers(0, 10**9, len(rows))
+    vals = (rng.random(len(rows)) * 10.0 ** rng.integers(-9, 9, len(rows))).astype(np.float32)
+    want = "".join("%s\t%d\t%d\t%.6g\n" % (names[r], x, x + 50, v)
+                   for r, x, v in zip(rows.tolist(), a.tolist(), vals.tolist()))
+    assert _lines(names, rows, a, a + 50, vals) == want

@@ -13,13 +13,13 @@ from __future__ import annotations
 import logging
 from typing import Sequence
 
-import numba
 import numpy as np
 
 from ..codes import N_CODE
 from ..errors import InputError
 from ..io.fasta import IndexedFasta
 from ..io.intervals import Interval
+from ..jit import njit
 
 __all__ = ["dinucleotide_shuffle", "shuffle_rows", "shuffle_all", "shuffle_copies", "gc_content",
            "gc_matched_background", "pick_background"]
@@ -127,16 +127,7 @@ def shuffle_all(codes: np.ndarray, ratio: int, seed: int) -> np.ndarray:
     return np.stack([dinucleotide_shuffle(row, rng) for _ in range(ratio) for row in codes])
 
 
-def _njit(fn):
-    # kernels.jit.njit's rule; data sits under kernels, so it cannot import it
-    # numba refuses cache=True where no cache folder is writable: compile in memory there
-    try:
-        return numba.njit(nogil=True, cache=True)(fn)
-    except RuntimeError:
-        return numba.njit(nogil=True)(fn)
-
-
-@_njit
+@njit
 def _shuffle_one(codes, seed, out):  # pragma: no cover - compiled
     # the algorithm of dinucleotide_shuffle (same distribution), on numba's own generator
     np.random.seed(seed)
@@ -223,7 +214,7 @@ def shuffle_copies(sequences: Sequence[np.ndarray], copies: int, seed: int, firs
     return out
 
 
-@_njit
+@njit
 def _shuffle_many(flat, bounds, keys, out):  # pragma: no cover - compiled
     for i in range(len(bounds) - 1):
         _shuffle_one(flat[bounds[i] : bounds[i + 1]], keys[i], out[bounds[i] : bounds[i + 1]])

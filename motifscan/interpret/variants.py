@@ -42,8 +42,8 @@ from ..io.intervals import Interval, check_chromosomes
 from ..io.variants import (
     REF_CHECKS, Allele, AlleleStats, AnnotatedVcfWriter, BreaksWriter, EffectsWriter, iter_alleles, vcf_contigs,
 )
+from ..jit import njit
 from ..model import MotifCNN
-from ..kernels.jit import njit
 from ..kernels.methods import resolve_compute
 from ..kernels.mutations import MutationScorer
 from ..scan.options import MotifOptions, RunOptions, VariantOptions
@@ -64,10 +64,6 @@ NULL_BATCH = 2048
 SPAN_GAP = 64
 #: Longest stretch of genome convolved at once.
 MAX_SPAN = 1 << 16
-#: Stretches closer than this are read from the genome at once (then convolved apart) ...
-FETCH_GAP = 1 << 12
-#: ... up to this many bases per read.
-MAX_READ = 1 << 20
 
 
 def _fetch(fa: IndexedFasta, chrom: str, start: int, end: int) -> np.ndarray:
@@ -77,26 +73,6 @@ def _fetch(fa: IndexedFasta, chrom: str, start: int, end: int) -> np.ndarray:
     a, b = max(start, 0), min(end, size)
     if b > a:
         out[a - start : b - start] = fa.fetch(chrom, a, b)
-    return out
-
-
-def _fetch_many(fa: IndexedFasta, chroms: Sequence[str], starts: np.ndarray, ends: np.ndarray) -> list[np.ndarray]:
-    """``_fetch`` of each range; consecutive ranges of a contig that start in order and less than
-    :data:`FETCH_GAP` apart are read at once (a read costs far more than the bases between them)."""
-    out: list[np.ndarray] = []
-    a_list, b_list = starts.tolist(), ends.tolist()
-    n = len(a_list)
-    i = 0
-    while i < n:
-        j, hi = i + 1, b_list[i]
-        while (j < n and chroms[j] == chroms[i] and a_list[i] <= a_list[j] <= hi + FETCH_GAP
-               and b_list[j] - a_list[i] <= MAX_READ):
-            hi = max(hi, b_list[j])
-            j += 1
-        lo = a_list[i]
-        block = _fetch(fa, chroms[i], lo, hi)
-        out.extend(block[a - lo : b - lo] for a, b in zip(a_list[i:j], b_list[i:j]))
-        i = j
     return out
 
 
@@ -201,12 +177,10 @@ class _ModelVariantScorer:
             full += self._fast(alleles, subs, fields, checks, ref_logit, alt_logit, top, fdelta, gc, snv_ref)
         if full:
             full.sort()
-            trusted = []
-            for i in full:
-                if checks[i] == "ok":  # indels: their REF is checked here
-                    checks[i], _ = _ref_check(self.fa, alleles[i])
-                if checks[i] == "ok" or (checks[i] == "mismatch" and self.ref_from == "vcf"):
-                    trusted.append(i)
+            todo = [i for i in full if checks[i] == "ok"]  # indels: their REF is checked here
+            for i, check in zip(todo, self._ref_checks([alleles[i] for i in todo])):
+                checks[i] = check
+            trusted = [i for i in full if checks[i] == "ok" or (checks[i] == "mismatch" and self.ref_from == "vcf")]
             if trusted:
                 self._full(alleles, trusted, checks, ref_logit, alt_logit, top, fdelta, gc)
                 for i in trusted:  # SNVs whose REF is taken from the VCF
@@ -309,9 +283,8 @@ class _ModelVariantScorer:
         L, P = self.window, self.P
         starts = pos0 + (k - 1) // 2 - L // 2
         which, span_a, span_b, first = _stretches_jit(chrom_id, starts, L, SPAN_GAP, MAX_SPAN)
-        pieces = _fetch_many(self.fa, [contigs[c] for c in chrom_id[first].tolist()], span_a, span_b)
-        offsets = np.concatenate([[0], np.cumsum([len(p) for p in pieces])[:-1]]).astype(np.int64)
-        codes = np.concatenate(pieces)
+        codes = self.fa.ranges([contigs[c] for c in chrom_id[first].tolist()], span_a, span_b)
+        offsets = np.cumsum(span_b - span_a) - (span_b - span_a)  # each stretch's first base in codes
         woff = offsets[which] + starts - np.asarray(span_a, dtype=np.int64)[which]  # window start in codes
         # REF check against the genome's bases, every allele length at once
         kmax = ref.shape[1]
@@ -333,25 +306,54 @@ class _ModelVariantScorer:
         gc = np.where(n_acgt[good] > 0, n_gc[good] / np.maximum(n_acgt[good], 1), 0.5)
         return _Substituted(bad, has_n, good, gc, ref_ch, alt_ch)
 
-    def _allele_window(self, a: Allele, allele: str) -> np.ndarray:
-        """The window centred on ``allele`` put in place of REF at ``a.pos``."""
+    def _ref_checks(self, alleles: Sequence[Allele]) -> list[str]:
+        """``ok`` or ``mismatch`` of each allele's REF against the genome (on a known contig), read at once."""
+        if not alleles:
+            return []
+        start = np.fromiter((a.pos - 1 for a in alleles), dtype=np.int64, count=len(alleles))
+        k = np.fromiter((len(a.ref) for a in alleles), dtype=np.int64, count=len(alleles))
+        chroms = [a.chrom for a in alleles]
+        sizes = self.fa.sizes
+        fits = start + k <= np.fromiter((sizes[c] for c in chroms), dtype=np.int64, count=len(alleles))
+        k_read = np.where(fits, k, 0)
+        genome = self.fa.ranges(chroms, start, start + k_read)
+        ref = encode("".join(a.ref for a, f in zip(alleles, fits.tolist()) if f))
+        same = (genome == ref) & (genome != N_CODE)
+        ok = np.zeros(len(alleles), dtype=bool)
+        read = np.flatnonzero(k_read)
+        ok[read] = np.logical_and.reduceat(same, (np.cumsum(k_read) - k_read)[read]) if len(read) else ok[read]
+        return ["ok" if x else "mismatch" for x in ok.tolist()]
+
+    def _allele_windows(self, alleles: Sequence[Allele], which: str) -> np.ndarray:
+        """Codes ``(n, L)``: the window centred on each allele's ``which`` (``ref`` or ``alt``) put
+        in place of its REF, the genome around it read at once."""
         L = self.window
-        pos0 = a.pos - 1
-        seq = encode(allele)
-        left = L // 2 - (len(seq) - 1) // 2  # genome bases before the allele
-        if left < 0:
-            seq, left = seq[-left:], 0
-        parts = [_fetch(self.fa, a.chrom, pos0 - left, pos0), seq]
-        rest = L - left - len(seq)
-        if rest > 0:
-            end = pos0 + len(a.ref)
-            parts.append(_fetch(self.fa, a.chrom, end, end + rest))
-        return np.concatenate(parts)[:L]
+        seqs, chroms, starts, ends = [], [], [], []
+        for a in alleles:
+            seq = encode(getattr(a, which))
+            left = L // 2 - (len(seq) - 1) // 2  # genome bases before the allele
+            if left < 0:
+                seq, left = seq[-left:], 0
+            rest = max(L - left - len(seq), 0)
+            pos0, end = a.pos - 1, a.pos - 1 + len(a.ref)
+            seqs.append(seq)
+            chroms += [a.chrom, a.chrom]
+            starts += [pos0 - left, end]
+            ends += [pos0, end + rest]
+        a_, b_ = np.array(starts, dtype=np.int64), np.array(ends, dtype=np.int64)
+        flank = self.fa.ranges(chroms, a_, b_)
+        cut = np.cumsum(b_ - a_).tolist()
+        rows = np.empty((len(alleles), L), dtype=np.uint8)
+        for j, seq in enumerate(seqs):
+            lo, mid, hi = (cut[2 * j - 1] if j else 0), cut[2 * j], cut[2 * j + 1]
+            rows[j] = np.concatenate([flank[lo:mid], seq, flank[mid:hi]])[:L]
+        return rows
 
     def _full(self, alleles, idx, checks, ref_logit, alt_logit, top, fdelta, gc) -> None:
         """Indels (and REFs trusted from the VCF): both windows by full forward passes."""
-        ref_rows = np.stack([self._allele_window(alleles[i], alleles[i].ref) for i in idx])
-        alt_rows = np.stack([self._allele_window(alleles[i], alleles[i].alt) for i in idx])
+        sel = [alleles[i] for i in idx]
+        ref_rows = self._allele_windows(sel, "ref")
+        alt_rows = self._allele_windows(sel, "alt")
         for j, i in enumerate(idx):
             if checks[i] == "ok" and (ref_rows[j] == N_CODE).any():
                 checks[i] = "n_in_window"

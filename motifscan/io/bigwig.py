@@ -2,9 +2,10 @@
 
 Why our own: libBigWig (pyBigWig) keeps every zoom record in memory until the file is closed
 (about 32 bytes per 200 bp at a 50 bp span: 0.5-0.7 GB for hg38) and builds the zoom levels at
-``close()`` by reading the whole file back. Here the zoom levels are summarised with numpy as the
-values arrive, each level's compressed blocks are spooled to a temporary file beside the output,
-and only one index entry per block (32 bytes per 4,096 values) stays in memory.
+``close()`` by reading the whole file back. Here the zoom levels are summarised as the values
+arrive (compiled passes, :mod:`motifscan.io.bigwig_zoom`), each level's compressed blocks are
+spooled to a temporary file beside the output, and only one index entry per block (32 bytes per
+4,096 values) stays in memory.
 
 The file follows the bigWig format of the UCSC genome browser (Kent et al. 2010, and
 ``bbiFile.h``/``bwgCreate.c`` of the kent source): a 64-byte header, zoom headers, the total
@@ -19,27 +20,35 @@ the data inside its bin (tight start and end).
 
 Draft assemblies (10^4-10^6 scaffolds): a sequence shorter than :data:`SHORT_BASES` is not
 streamed run by run but summarised with the other short sequences in batches (its data sections,
-zoom records and totals in a few numpy calls for thousands of sequences), and its zoom records
+zoom records and totals in a few compiled passes for thousands of sequences), and its zoom records
 share blocks with its neighbours'. Zoom blocks end after :data:`ZOOM_RECORDS` records and at
 the end of every longer sequence (a chromosome), as they always did, so a genome of chromosomes
 gives the same bytes as before; the values (data sections) follow the same rule whatever the
 sequence's length, except that a short sequence's section of fewer than :data:`STORED_VALUES`
-values is a stored (not deflated) zlib stream, built with numpy for thousands at once: deflate
-saves under 1% on so few float32 scores and one call per section (6 us even with ISA-L) costs
-more than the rest of a scaffold.
+values is a stored (not deflated) zlib stream, packed with the others in one pass: deflate
+saves under 1% on so few float32 scores and one call per section (20-30 us with libdeflate, which
+allocates its compressor per call) costs more than the rest of a scaffold.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import struct
 import tempfile
 import zlib
-from zlib import compress as deflate  # not ISA-L: its output differed between runs on the same bytes
+from operator import itemgetter
 from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
+# libdeflate: standard zlib streams, ~3x faster than zlib's level 1 on float32 scores and zoom
+# records at the same size, and a function of its input alone (see DEFLATE_LEVEL)
+from deflate import zlib_compress as deflate
+
+from ..jit import njit
+from .bigwig_sections import pack_sections, unpack_sections
+from .bigwig_zoom import ZOOM_DTYPE, add_totals, bin_values, concat_records, merge_bins
 
 __all__ = ["BigWigStream", "BigWigSections", "ZOOM_LEVELS", "BLOCK_VALUES"]
 
@@ -61,26 +70,28 @@ ZOOM_FIRST = 16
 ZOOM_STEP = 4
 #: Children per R-tree / B+ tree node (as the UCSC tools write).
 NODE_SIZE = 256
-#: zlib level of every block: level 1 is several times faster than the default 6 on float32
-#: scores, for files about 10% larger (measured in benchmarks/genome_bench.py). zlib, not ISA-L
-#: (python-isal, ~30x faster): ISA-L once gave a gathered bigWig a different stream for the same
-#: bytes than the unsharded scan's (a 68- instead of 69-byte block), and the byte-for-byte
-#: equality of sharded and unsharded outputs needs a deflate that is a function of its input.
-ZLIB_LEVEL = 1
+#: libdeflate level of every block. On a scan's track (30 Mbp, CTCF model) level 1 deflates data
+#: sections to 0.855 of their size and zoom blocks to 0.62, at 0.52 + 0.38 ms per Mbp, against
+#: zlib level 1's 0.862 and 0.62 at 1.80 + 1.05 ms; libdeflate's levels 2-6 are no smaller and
+#: slower. Determinism: the byte-for-byte equality of sharded and unsharded outputs needs a
+#: deflate whose stream is a function of its input. libdeflate's compressor has no CPU dispatch
+#: (only its Adler-32 checksum has, which is one number whatever the code path) and starts each
+#: call from a freshly initialised match finder, so the stream depends on the bytes, the level
+#: and libdeflate's version (pinned through the ``deflate`` wheel). ISA-L (python-isal, ~30x
+#: zlib's speed) was dropped for this: in CI it deflated one zoom block of a gathered bigWig to a
+#: 68-byte instead of a 69-byte stream for the same bytes.
+DEFLATE_LEVEL = 1
 
 #: Sequences shorter than this are summarised in batches (see the module docstring); longer
 #: ones run by run. Any length above the largest draft scaffolds and below a chromosome will do.
 SHORT_BASES = 1 << 17
 #: Data sections of short sequences with fewer values than this are written as stored (not
 #: deflated) zlib streams: float32 scores of a few hundred windows deflate by under 1% (measured
-#: on a draft assembly's track) while a deflate call per section costs 10-25 us, most of a
+#: on a draft assembly's track) while a deflate call per section costs 20-30 us, most of a
 #: scaffold's cost. Chromosomes (streamed run by run) are deflated as before.
 STORED_VALUES = 256
 #: Values of short sequences held before a batch is written.
 SHORT_BATCH_VALUES = 1 << 16
-
-_ZOOM_DTYPE = np.dtype([("chrom", "<u4"), ("start", "<u4"), ("end", "<u4"), ("count", "<u4"),
-                        ("min", "<f4"), ("max", "<f4"), ("sum", "<f4"), ("sumsq", "<f4")])
 
 
 class _Blocks:
@@ -149,8 +160,8 @@ class _Summary:
     def feed(self, rec: np.ndarray) -> np.ndarray:
         """Add records (any bins, in order, one chromosome); returns the records it finished."""
         if self._open is not None:
-            rec = np.concatenate([self._open, rec])
-        out = _merge_bins(rec, self.reduction)
+            rec = concat_records([self._open, rec])
+        out = merge_bins(rec, self.reduction)
         self._open, done = out[-1:].copy(), out[:-1]
         self._hold(done)
         return done
@@ -162,7 +173,7 @@ class _Summary:
 
     def flush(self) -> np.ndarray:
         """Finish the open bin (end of a chromosome or of the file); returns it."""
-        done = self._open if self._open is not None else np.empty(0, _ZOOM_DTYPE)
+        done = self._open if self._open is not None else np.empty(0, ZOOM_DTYPE)
         self._open = None
         self._hold(done)
         self._write(final=True)
@@ -178,12 +189,12 @@ class _Summary:
     def _write(self, final: bool) -> None:
         if not self._held_n:
             return
-        rec = np.concatenate(self._held)
+        rec = concat_records(self._held)
         n = len(rec) if final else len(rec) // ZOOM_RECORDS * ZOOM_RECORDS
         for lo in range(0, n, ZOOM_RECORDS):
             part = rec[lo : lo + ZOOM_RECORDS]
             raw = part.tobytes()
-            data = deflate(raw, ZLIB_LEVEL)
+            data = deflate(raw, DEFLATE_LEVEL)
             self.blocks.add(int(part["chrom"][0]), int(part["start"][0]), int(part["chrom"][-1]),
                             int(part["end"][-1]), self.spool.tell(), len(data))
             self.spool.write(data)
@@ -218,12 +229,11 @@ class BigWigStream:
         if not sizes:
             raise ValueError("a bigWig needs at least one chromosome")
         self.fh = fh
-        # a draft assembly has 10^6 names: plain comprehensions and C-level zips only
-        self.sizes = list(sizes)
-        self._names = [str(c) for c, _n in self.sizes]
-        self.tid = dict(zip(self._names, range(len(self._names))))
-        if len(self.tid) != len(self.sizes):
-            raise ValueError("duplicate chromosome names")
+        # a draft assembly has 10^6 names: C-level maps (zip(*sizes) is 20x slower at 10^6), and
+        # the name -> id dict only when asked for (chrom_ids needs it rarely)
+        self.sizes = sizes if isinstance(sizes, list) else list(sizes)
+        self._names = list(map(str, map(itemgetter(0), self.sizes)))
+        self._next = 0  # the last id chrom_ids returned: the next batch starts there or after it
         self.zoom_levels = int(zoom_levels)
         self.blocks = _Blocks()
         self.max_block = 0
@@ -238,9 +248,8 @@ class BigWigStream:
         self._levels: list[_Summary] = []
         self._spool_dir = spool_dir or (Path(fh.name).parent if isinstance(getattr(fh, "name", None), str) else None)
         self._closed = False
-        lengths = np.fromiter((n for _c, n in self.sizes), dtype=np.int64, count=len(self.sizes))
-        self._lengths = lengths
-        self._short = lengths < SHORT_BASES
+        self._lengths = np.fromiter(map(itemgetter(1), self.sizes), np.int64, len(self.sizes))
+        self._short = self._lengths < SHORT_BASES
         # runs of short sequences waiting to be written as a batch: (tids, starts, counts, values)
         self._batch: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
         self._batch_n = 0
@@ -267,11 +276,12 @@ class BigWigStream:
         Built with numpy (a draft assembly has 10^6 names): leaves of ``block`` items, each level
         above holding the first key of each node below, written from the root down.
         """
-        keys = np.array("\n".join(self._names).encode().split(b"\n"))  # names hold no newline
-        key_size = max(1, keys.dtype.itemsize)
-        keys = keys.astype(f"S{key_size}")
-        order = np.argsort(keys, kind="stable")  # bytewise, as the format wants (names are unique)
+        keys = _padded_keys(self._names)
+        key_size = keys.dtype.itemsize
+        order = np.argsort(keys, kind="stable")  # bytewise, as the format wants
         n = len(order)
+        if n > 1 and (keys[order[1:]] == keys[order[:-1]]).any():
+            raise ValueError("duplicate chromosome names")
         block = max(1, min(NODE_SIZE, n))
         fh = self.fh
         fh.write(struct.pack("<IIIIQQ", BPT_MAGIC, block, key_size, 8, n, 0))
@@ -308,6 +318,27 @@ class BigWigStream:
                 out.append(struct.pack("<BBH", 1 if k == 0 else 0, 0, hi - lo))
                 out.append(raw[lo * item : hi * item])
         fh.write(b"".join(out))
+
+    @functools.cached_property
+    def tid(self) -> dict[str, int]:
+        """Chromosome name -> id (index in ``sizes``)."""
+        return dict(zip(self._names, range(len(self._names))))
+
+    def chrom_ids(self, names: list[str]) -> np.ndarray:
+        """``int64`` chromosome id of each of ``names`` (``-1``: not in the bigWig's list).
+
+        A scan's batch holds consecutive sequences of the genome, most often from where the last
+        batch ended: then the ids follow from the first one's, checked by one list comparison
+        instead of a lookup per name (10^5 names a batch in a draft assembly).
+        """
+        if isinstance(names, list) and names:
+            nxt = self._next
+            first = nxt if nxt < len(self._names) and self._names[nxt] == names[0] else self.tid.get(names[0], -1)
+            if first >= 0 and self._names[first : first + len(names)] == names:
+                self._next = first + len(names) - 1  # the last one may go on in the next batch
+                return np.arange(first, first + len(names), dtype=np.int64)
+        tid = self.tid
+        return np.array([tid.get(c, -1) for c in names], dtype=np.int64)
 
     # -- data ------------------------------------------------------------------------------
     def add(self, chrom: str, start: int, span: int, step: int, values: np.ndarray) -> None:
@@ -416,70 +447,47 @@ class BigWigStream:
         joined = np.r_[False, (tids[1:] == tids[:-1]) & (starts[1:] == starts[:-1] + counts[:-1] * step)]
         first = np.flatnonzero(~joined)
         tids, starts, counts = tids[first], starts[first], np.add.reduceat(counts, first)
-        self._write_sections(tids, starts, counts, span, step, vals)
+        self._write_sections(tids, starts, counts, span, step, vals, STORED_VALUES)
         self._account_many(tids, starts, counts, span, step, vals)
 
     def _write_sections(self, tids: np.ndarray, starts: np.ndarray, counts: np.ndarray, span: int, step: int,
-                        vals: np.ndarray) -> None:
-        """Fixed-step sections of whole runs: blocks of BLOCK_VALUES from each run's start."""
-        per_run = -(-counts // BLOCK_VALUES)
-        run = np.repeat(np.arange(len(tids)), per_run)
-        k = np.arange(len(run)) - np.repeat(np.cumsum(per_run) - per_run, per_run)  # block within its run
-        count = np.minimum(BLOCK_VALUES, counts[run] - k * BLOCK_VALUES)
-        head = np.empty(len(run), np.dtype([("tid", "<u4"), ("start", "<u4"), ("end", "<u4"), ("step", "<u4"),
-                                            ("span", "<u4"), ("kind", "u1"), ("r", "u1"), ("n", "<u2")]))
-        head["tid"], head["step"], head["span"], head["kind"], head["r"], head["n"] = tids[run], step, span, 3, 0, count
-        head["start"] = starts[run] + k * BLOCK_VALUES * step
-        head["end"] = head["start"].astype(np.int64) + (count - 1) * step + span
-        # every block's raw bytes (header, then its values) end to end, then one zlib call each
-        size = 24 + 4 * count
-        at = np.r_[0, np.cumsum(size)]
-        raw = np.empty(int(at[-1]), np.uint8)
-        raw[(at[:-1, None] + np.arange(24)).ravel()] = head.view(np.uint8)
-        block_of_value = np.repeat(np.arange(len(run)), count)
-        pos = 4 * np.arange(len(vals)) + 24 * (block_of_value + 1)
-        raw[(pos[:, None] + np.arange(4)).ravel()] = vals.view(np.uint8)
-        # small sections (a scaffold's few values) as stored zlib streams, all in a few numpy
-        # calls; the others deflated one call each
-        small = count < STORED_VALUES
-        stored, stored_at = _stored_zlib(raw, at, small)
-        view, sview = memoryview(raw), memoryview(stored)
-        lens = np.diff(stored_at)
-        big = np.flatnonzero(~small).tolist()
-        deflated = [deflate(view[at[i] : at[i + 1]], ZLIB_LEVEL) for i in big]
+                        vals: np.ndarray, stored_below: int) -> None:
+        """Fixed-step sections of whole runs: blocks of BLOCK_VALUES from each run's start.
+
+        Sections of fewer than ``stored_below`` values (a scaffold's few) are stored zlib
+        streams, packed with the rest in one compiled pass; the others are deflated a call each.
+        """
+        sec = pack_sections(tids, starts, counts, span, step, vals, BLOCK_VALUES, stored_below)
+        view, at = memoryview(sec.buf), sec.at
+        lens = np.diff(at)
+        big = np.flatnonzero(~sec.stored).tolist()
+        deflated = [deflate(view[at[i] : at[i + 1]], DEFLATE_LEVEL) for i in big]
         lens[big] = [len(d) for d in deflated]
         # in file order: each run of stored sections as one slice, between the deflated ones
         data, prev = [], 0
         for i, d in zip(big, deflated):
-            data += [sview[stored_at[prev] : stored_at[i]], d]
+            data += [view[at[prev] : at[i]], d]
             prev = i + 1
-        data.append(sview[stored_at[prev] :])
+        data.append(view[at[prev] :])
         offset = self.fh.tell() + np.r_[0, np.cumsum(lens)[:-1]]
         self.fh.write(b"".join(data))
-        self.blocks.add_many(head["tid"], head["start"], head["end"], offset, lens)
-        self.max_block = max(self.max_block, int(size.max()))
+        self.blocks.add_many(sec.tid, sec.start, sec.end, offset, lens)
+        self.max_block = max(self.max_block, int(sec.raw_size.max()))
 
     def _account_many(self, tids: np.ndarray, starts: np.ndarray, counts: np.ndarray, span: int, step: int,
                       vals: np.ndarray) -> None:
         """Total summary and zoom records of whole short sequences (their bins are complete)."""
         v = vals.astype(np.float64)
         self.n_values += len(v)
-        st = self._stats
-        st[0] += span * len(v)
-        st[1] = min(st[1], float(v.min()))
-        st[2] = max(st[2], float(v.max()))
-        st[3] += span * float(v.sum())
-        st[4] += span * float((v * v).sum())
+        add_totals(self._stats, tids, counts, span, v)  # sequence by sequence: not by batch
         if not self.zoom_levels:
             return
         if not self._levels:
             self._open_levels(span)
-        first = np.cumsum(counts) - counts
-        a = np.repeat(starts - first * step, counts) + np.arange(len(v), dtype=np.int64) * step
-        recs = _bin_values(np.repeat(tids, counts).astype(np.uint32), a, span, v, self._levels[0].reduction)
+        recs = bin_values(tids, starts, counts, span, step, v, self._levels[0].reduction)
         for i, level in enumerate(self._levels):
             if i:
-                recs = _merge_bins(recs, level.reduction)
+                recs = merge_bins(recs, level.reduction)
             level.add_finished(recs)
 
     def _flush_run(self, final: bool) -> None:
@@ -492,18 +500,9 @@ class BigWigStream:
         # so a run gives the same bytes however its values were split into add() calls
         # (a sharded scan gathered == the unsharded scan)
         n = len(vals) if final else len(vals) // FLUSH_VALUES * FLUSH_VALUES
-        for lo in range(0, n, BLOCK_VALUES):
-            part = vals[lo : lo + BLOCK_VALUES]
-            s = start + lo * step
-            e = s + (len(part) - 1) * step + span
-            raw = struct.pack("<IIIIIBBH", tid, s, e, step, span, 3, 0, len(part)) + part.tobytes()
-            data = deflate(raw, ZLIB_LEVEL)
-            self.blocks.add(tid, s, tid, e, self.fh.tell(), len(data))
-            self.fh.write(data)
-            self.max_block = max(self.max_block, len(raw))
         if n:
-            done = vals[:n]
-            self._account(tid, start, span, step, done)
+            self._write_sections(np.array([tid]), np.array([start]), np.array([n]), span, step, vals[:n], 0)
+            self._account(tid, start, span, step, vals[:n])
         rest = vals[n:]
         if len(rest):
             self._run = (tid, start + n * step, span, step)
@@ -527,8 +526,8 @@ class BigWigStream:
             self._open_levels(span)
         elif self._levels[0]._open is not None and int(self._levels[0]._open["chrom"][0]) != tid:
             self._end_chrom()
-        a = start + np.arange(len(v), dtype=np.int64) * step
-        recs = _bin_values(tid, a, span, v, self._levels[0].reduction)
+        recs = bin_values(np.array([tid]), np.array([start]), np.array([len(v)]), span, step, v,
+                          self._levels[0].reduction)
         for level in self._levels:
             recs = level.feed(recs)
             if not len(recs):
@@ -545,10 +544,10 @@ class BigWigStream:
 
     def _end_chrom(self) -> None:
         """A chromosome ended: finish every level's open bin, finer levels first."""
-        carry = np.empty(0, _ZOOM_DTYPE)
+        carry = np.empty(0, ZOOM_DTYPE)
         for level in self._levels:
             done = level.feed(carry) if len(carry) else carry
-            carry = np.concatenate([done, level.flush()])
+            carry = concat_records([done, level.flush()])
 
     # -- close -----------------------------------------------------------------------------
     def close(self) -> None:
@@ -612,100 +611,41 @@ class BigWigStream:
         self._closed = True
 
 
-def _stored_zlib(raw: np.ndarray, at: np.ndarray, which: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """zlib streams of ``raw[at[i]:at[i + 1]]`` for the ``i`` where ``which[i]``, stored (not deflated).
+def _padded_keys(names: list[str]) -> np.ndarray:
+    """The names as UTF-8 bytes, NUL-padded to the longest (numpy ``S`` array, at least ``S1``).
 
-    RFC 1950/1951: the header ``78 01``, one final stored block (``01``, LEN and NLEN
-    little-endian), the bytes, then their Adler-32 big-endian. Returns the streams end to end
-    and ``at``-like bounds (an empty stream where ``which`` is False). Each part must be under 64 kB.
+    From one joined buffer in a compiled pass, not a bytes object per name (10^6 names: 0.24 s
+    that way, 0.02 s this way).
     """
-    n = np.where(which, np.diff(at), 0)
-    k = len(n)
-    out_at = np.zeros(k + 1, np.int64)
-    np.cumsum(n + 11 * which, out=out_at[1:])
-    out = np.empty(int(out_at[-1]), np.uint8)
-    if not len(out):
-        return out, out_at
-    idx = np.flatnonzero(which)
-    n, first, o = n[idx], at[:-1][idx], out_at[:-1][idx]
-    head = np.empty((len(idx), 7), np.uint8)
-    head[:, 0], head[:, 1], head[:, 2] = 0x78, 0x01, 0x01
-    head[:, 3], head[:, 4] = n & 0xFF, n >> 8
-    head[:, 5], head[:, 6] = ~n & 0xFF, (~n >> 8) & 0xFF
-    out[(o[:, None] + np.arange(7)).ravel()] = head.ravel()
-    block = np.repeat(np.arange(len(idx)), n)
-    within = np.arange(len(block)) - np.repeat(np.cumsum(n) - n, n)
-    src = first[block] + within
-    out[o[block] + 7 + within] = raw[src]
-    # Adler-32: a = 1 + sum(d), b = sum over i of (n - i) * d_i + n, both mod 65521
-    d = raw[src].astype(np.int64)
-    bounds = np.r_[0, np.cumsum(n)]
-    s1, s2 = (np.r_[0, np.cumsum(x)][bounds] for x in (d, d * (n[block] - within)))
-    a = (1 + np.diff(s1)) % 65521
-    b = (n + np.diff(s2)) % 65521
-    adler = ((b << 16) | a).astype(">u4").view(np.uint8).reshape(-1, 4)
-    out[(o[:, None] + 7 + n[:, None] + np.arange(4)).ravel()] = adler.ravel()
-    return out, out_at
+    buf = np.frombuffer("\n".join(names).encode(), np.uint8)  # names hold no newline
+    size = max(1, _longest_line(buf))
+    keys = np.zeros((len(names), size), np.uint8)
+    _scatter_lines(buf, keys)
+    return keys.view(f"S{size}").ravel()
 
 
-def _merge_bins(rec: np.ndarray, reduction: int) -> np.ndarray:
-    """Zoom records ``rec`` (in order) merged per bin of ``reduction`` bases and chromosome."""
-    key = rec["start"].astype(np.int64) // reduction
-    cut = np.flatnonzero((np.diff(key) != 0) | (np.diff(rec["chrom"]) != 0)) + 1
-    idx = np.r_[0, cut]
-    out = np.empty(len(idx), _ZOOM_DTYPE)
-    out["chrom"] = rec["chrom"][idx]
-    out["start"] = rec["start"][idx]
-    out["end"] = np.maximum.reduceat(rec["end"], idx)
-    out["count"] = np.add.reduceat(rec["count"].astype(np.uint64), idx)
-    out["min"] = np.minimum.reduceat(rec["min"], idx)
-    out["max"] = np.maximum.reduceat(rec["max"], idx)
-    # float64 sums, stored as float32 (the format's type)
-    out["sum"] = np.add.reduceat(rec["sum"].astype(np.float64), idx)
-    out["sumsq"] = np.add.reduceat(rec["sumsq"].astype(np.float64), idx)
-    return out
+@njit
+def _longest_line(buf):  # pragma: no cover - compiled
+    best = run = 0
+    for c in buf:
+        if c == 10:
+            run = 0
+        else:
+            run += 1
+            best = max(best, run)
+    return best
 
 
-def _bin_values(tid: int | np.ndarray, a: np.ndarray, span: int, v: np.ndarray, reduction: int) -> np.ndarray:
-    """Summary records of intervals ``[a, a + span)`` (in order) per bin of ``reduction`` bases.
-
-    ``tid``: the chromosome of every interval (one id, or one per interval, ids in order). An
-    interval that reaches into the next bin (``span <= reduction``: at most one) is cut in
-    two; the pieces, interleaved, stay in bin order, so no sort is needed.
-    """
-    b = a + span
-    bin_a = a // reduction
-    split = bin_a != (b - 1) // reduction
-    n = len(a) + int(split.sum())
-    where = np.arange(len(a)) + np.r_[0, np.cumsum(split)[:-1]]  # first piece of each interval
-    starts = np.empty(n, np.int64)
-    ends = np.empty(n, np.int64)
-    vals = np.empty(n, np.float64)
-    starts[where], vals[where] = a, v
-    ends[where] = np.where(split, (bin_a + 1) * reduction, b)
-    second = where[split] + 1
-    starts[second] = (bin_a[split] + 1) * reduction
-    ends[second] = b[split]
-    vals[second] = v[split]
-    width = (ends - starts).astype(np.float64)
-    key = starts // reduction
-    brk = np.diff(key) != 0
-    if isinstance(tid, np.ndarray):
-        tids = np.empty(n, np.uint32)
-        tids[where], tids[second] = tid, tid[split]
-        brk |= np.diff(tids) != 0
-    last = np.r_[np.flatnonzero(brk), n - 1]
-    idx = np.r_[0, last[:-1] + 1]
-    rec = np.empty(len(idx), _ZOOM_DTYPE)
-    rec["chrom"] = tid if not isinstance(tid, np.ndarray) else tids[idx]
-    rec["start"], rec["end"] = starts[idx], ends[last]
-    rec["count"] = np.add.reduceat(width, idx)
-    rec["min"] = np.minimum.reduceat(vals, idx)
-    rec["max"] = np.maximum.reduceat(vals, idx)
-    wv = vals * width
-    rec["sum"] = np.add.reduceat(wv, idx)
-    rec["sumsq"] = np.add.reduceat(wv * vals, idx)
-    return rec
+@njit
+def _scatter_lines(buf, out):  # pragma: no cover - compiled
+    row = col = 0
+    for c in buf:
+        if c == 10:
+            row += 1
+            col = 0
+        else:
+            out[row, col] = c
+            col += 1
 
 
 def _write_rtree(fh: BinaryIO, blocks: _Blocks, per_slot: int, offset: int) -> None:
@@ -812,34 +752,51 @@ class BigWigSections:
         names = b"\n".join(items["key"].tolist()).decode().split("\n") if len(items) else []
         return list(zip(names, items["size"].tolist()))
 
-    def _blocks(self, fh) -> list[tuple[int, int]]:
-        """``(offset, size)`` of every data block, in file order (the R-tree's leaves)."""
+    def _blocks(self, fh) -> np.ndarray:
+        """``(offset, size)`` of every data block, in file order (the R-tree's leaves), ``(B, 2)`` int64."""
         fh.seek(self._index)
         if struct.unpack("<I", fh.read(4))[0] != CIRTREE_MAGIC:
             raise ValueError(f"{self.path}: bad data index")
-        out: list[tuple[int, int]] = []
+        out: list[np.ndarray] = []
 
         def node(offset: int) -> None:
             fh.seek(offset)
             leaf, _r, count = struct.unpack("<BBH", fh.read(4))
             if leaf:
-                rec = np.frombuffer(fh.read(32 * count), dtype="<u4").reshape(count, 8)
-                off = rec[:, 4].astype(np.uint64) | (rec[:, 5].astype(np.uint64) << np.uint64(32))
-                size = rec[:, 6].astype(np.uint64) | (rec[:, 7].astype(np.uint64) << np.uint64(32))
-                out.extend(zip(off.tolist(), size.tolist()))
+                out.append(np.frombuffer(fh.read(32 * count), dtype="<u8").reshape(count, 4)[:, 2:])
             else:
                 rec = np.frombuffer(fh.read(24 * count), dtype="<u4").reshape(count, 6)
                 for child in (rec[:, 4].astype(np.uint64) | (rec[:, 5].astype(np.uint64) << np.uint64(32))).tolist():
                     node(child)
 
         node(self._index + 48)
-        return sorted(out)
+        blocks = np.concatenate(out).astype(np.int64) if out else np.zeros((0, 2), np.int64)
+        return blocks[np.argsort(blocks[:, 0], kind="stable")]
+
+    def runs(self, chunk_bytes: int = 1 << 22):
+        """Yield the data blocks in file order as :class:`~motifscan.io.bigwig_sections.Runs`,
+        the blocks of about ``chunk_bytes`` at a time (one read, compiled unpacking: a draft
+        assembly's shard holds 10^5 one-scaffold sections)."""
+        with open(self.path, "rb") as fh:
+            blocks = self._blocks(fh)
+            ends = np.cumsum(blocks[:, 1])
+            lo = 0
+            while lo < len(blocks):
+                hi = max(lo + 1, int(np.searchsorted(ends, ends[lo] - blocks[lo, 1] + chunk_bytes, "right")))
+                first, last = int(blocks[lo, 0]), int(blocks[hi - 1, 0] + blocks[hi - 1, 1])
+                fh.seek(first)
+                buf = np.frombuffer(fh.read(last - first), np.uint8)
+                try:
+                    yield unpack_sections(buf, blocks[lo:hi, 0] - first, blocks[lo:hi, 1], bool(self._buf))
+                except ValueError as exc:
+                    raise ValueError(f"{self.path}: {exc}: shard tracks must be written by 'motifscan scan'") from None
+                lo = hi
 
     def sections(self):
         """Yield ``(chrom, start, span, step, float32 values)`` of every data block in order."""
         names = [c for c, _n in self.sizes]
         with open(self.path, "rb") as fh:
-            for offset, size in self._blocks(fh):
+            for offset, size in self._blocks(fh).tolist():
                 fh.seek(offset)
                 raw = fh.read(size)
                 if self._buf:

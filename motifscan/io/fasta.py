@@ -737,42 +737,48 @@ class FaiFasta:
         return codes, soft_mask(raw) if with_mask else None
 
     def windows(self, record: np.ndarray, start: np.ndarray, length: int) -> np.ndarray:
-        """Codes ``(n, length)`` of records ``record`` ``(n,)`` from positions ``start`` ``(n,)``.
+        """Codes ``(n, length)`` of records ``record`` ``(n,)`` from positions ``start`` ``(n,)``
+        (:meth:`ranges` of one length); positions off a record's ends read as N."""
+        start = np.asarray(start, dtype=np.int64)
+        return self.ranges(record, start, start + length).reshape(len(start), length)
 
-        Positions off a record's ends read as N. Many short windows at once: in a plain FASTA each
+    def ranges(self, record: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
+        """Codes of records ``record`` ``(n,)``, positions ``[start, end)`` ``(n,)`` each, end to end.
+
+        Positions off a record's ends read as N. Many short ranges at once: in a plain FASTA each
         base's byte offset comes from the ``.fai`` columns and all are gathered from the mapped
-        file in one pass (no read call per window: 10^4 windows scattered over a genome cost
-        milliseconds, not the 40 us each of a seek and read); a bgzip FASTA is read window by
-        window.
+        file in one pass (no read call per range: 10^4 windows scattered over a genome cost
+        milliseconds, not the 40 us each of a seek and read through pyfaidx); a bgzip FASTA is
+        read range by range.
         """
         record = np.asarray(record, dtype=np.int64)
         start = np.asarray(start, dtype=np.int64)
-        n = len(record)
-        if n == 0:
-            return np.empty((0, length), dtype=np.uint8)
-        pos = start[:, None] + np.arange(length, dtype=np.int64)[None, :]
-        size = self.lengths[record][:, None]
-        inside = (pos >= 0) & (pos < size)
+        span = np.asarray(end, dtype=np.int64) - start
+        total = int(span.sum())
+        # position of every base: its range's start plus its rank in the range
+        first = np.cumsum(span) - span
+        which = np.repeat(np.arange(len(start)), span)
+        pos = start[which] + (np.arange(total, dtype=np.int64) - first[which])
+        rec = record[which]
+        inside = (pos >= 0) & (pos < self.lengths[rec])
         if compression(self.path) != "plain":
-            out = np.full((n, length), N_CODE, dtype=np.uint8)
-            for j, (i, a) in enumerate(zip(record.tolist(), start.tolist())):
-                lo, hi = max(a, 0), min(a + length, int(self.lengths[i]))
+            out = np.full(total, N_CODE, dtype=np.uint8)
+            for i, a, b, at in zip(record.tolist(), start.tolist(), (start + span).tolist(), first.tolist()):
+                lo, hi = max(a, 0), min(b, int(self.lengths[i]))
                 if hi > lo:
-                    out[j, lo - a : hi - a] = self.fetch(i, lo, hi)[0]
+                    out[at + lo - a : at + hi - a] = self.fetch(i, lo, hi)[0]
             return out
         e = self._entries
         p = np.where(inside, pos, 0)
-        bases = e.bases[record][:, None]
-        at = e.offsets[record][:, None] + (p // bases) * e.widths[record][:, None] + p % bases
-        raw = np.memmap(self.path, dtype=np.uint8, mode="r")[at.reshape(-1)]
+        bases = e.bases[rec]
+        raw = np.memmap(self.path, dtype=np.uint8, mode="r")[e.offsets[rec] + (p // bases) * e.widths[rec] + p % bases]
         bad = first_invalid(raw)
         if bad is not None:  # a line end, a header or a stray byte where the index puts a base
-            j, q = divmod(bad, length)
-            raise InputError(f"record {self.names[int(record[j])]}, position {int(start[j]) + q + 1}: byte "
+            raise InputError(f"record {self.names[int(rec[bad])]}, position {int(pos[bad]) + 1}: byte "
                              f"{bytes([int(raw[bad])])!r} where the index puts a base", path=self.path,
                              hint="the file changed since it was indexed (delete its .fai and run again), or holds a "
                                   "letter that is not a nucleotide code")
-        codes = encode(raw).reshape(n, length)
+        codes = encode(raw)
         codes[~inside] = N_CODE
         return codes
 
@@ -937,23 +943,31 @@ class IndexedFasta:
         return codes
 
     def windows(self, chroms: Sequence[str], start: np.ndarray, length: int) -> np.ndarray:
-        """Codes ``(n, length)`` of ``chroms[i][start[i] : start[i] + length]``; N off a record's ends.
+        """Codes ``(n, length)`` of ``chroms[i][start[i] : start[i] + length]``; N off a record's ends."""
+        start = np.asarray(start, dtype=np.int64)
+        return self.ranges(chroms, start, start + length).reshape(len(start), length)
 
-        Many short windows at once (:meth:`FaiFasta.windows`: one gather from the mapped file of a
-        plain FASTA); window by window through pyfaidx when the index is not beside the file.
+    def ranges(self, chroms: Sequence[str], start: np.ndarray, end: np.ndarray) -> np.ndarray:
+        """Codes of ``chroms[i][start[i] : end[i]]`` end to end; N off a record's ends.
+
+        Many short reads at once (:meth:`FaiFasta.ranges`: one gather from the mapped file of a
+        plain FASTA); range by range through pyfaidx when the index is not beside the file.
         """
         start = np.asarray(start, dtype=np.int64)
+        end = np.asarray(end, dtype=np.int64)
         if self._fai is None and self._private is None:
             self._fai = FaiFasta.open(self.path)
             self._fai_ids = {name: i for i, name in enumerate(self._fai.names)} if self._fai is not None else {}
         if self._fai is not None:
             ids = np.fromiter(map(self._fai_ids.__getitem__, chroms), dtype=np.int64, count=len(start))
-            return self._fai.windows(ids, start, length)
-        out = np.full((len(start), length), N_CODE, dtype=np.uint8)
-        for j, (c, a) in enumerate(zip(chroms, start.tolist())):
-            lo, hi = max(a, 0), min(a + length, self.sizes[c])
+            return self._fai.ranges(ids, start, end)
+        out = np.full(int((end - start).sum()), N_CODE, dtype=np.uint8)
+        at = 0
+        for c, a, b in zip(chroms, start.tolist(), end.tolist()):
+            lo, hi = max(a, 0), min(b, self.sizes[c])
             if hi > lo:
-                out[j, lo - a : hi - a] = self.fetch(c, lo, hi)
+                out[at + lo - a : at + hi - a] = self.fetch(c, lo, hi)
+            at += b - a
         return out
 
     def fetch_raw(self, chrom: str, start: int, end: int) -> str:

@@ -102,7 +102,7 @@ def _join_tracks(tracks: Sequence[PathLike], readers: Sequence[BigWigSections], 
         try:
             for t, r in zip(tracks, readers):
                 try:
-                    _add_sections(bw, r.sections())
+                    _add_runs(bw, r.runs())
                 except ValueError as exc:
                     raise InputError(f"{exc} (shards must come in order 1..N)", path=t) from None
             bw.close()
@@ -111,34 +111,20 @@ def _join_tracks(tracks: Sequence[PathLike], readers: Sequence[BigWigSections], 
     return bw.n_values
 
 
-#: Track values handed to the bigWig writer per call when gathering (sections batched).
-GATHER_BATCH_VALUES = 1 << 16
-
-
-def _add_sections(bw: BigWigStream, sections) -> None:
-    """Add ``(chrom, start, span, step, values)`` sections to ``bw``, many per call (a draft
-    assembly's shard holds 10^5 one-scaffold sections; ``add_runs`` writes what ``add`` would)."""
-    runs: list[tuple[int, int, np.ndarray]] = []
-    held, layout = 0, None
-
-    def flush() -> None:
-        nonlocal runs, held
-        if runs:
-            tids, starts, vals = zip(*runs)
-            bw.add_runs(np.array(tids), np.array(starts), np.array([len(v) for v in vals]), *layout,
-                        np.concatenate(vals))
-        runs, held = [], 0
-
-    for chrom, start, span, step, values in sections:
-        if chrom not in bw.tid:
-            raise ValueError(f"chromosome {chrom!r} is not in the bigWig's chromosome list")
-        if layout != (span, step) or held >= GATHER_BATCH_VALUES:
-            flush()
-            layout = (span, step)
-        if len(values):
-            runs.append((bw.tid[chrom], start, values))
-            held += len(values)
-    flush()
+def _add_runs(bw: BigWigStream, batches) -> None:
+    """Add the sections of a shard track (:meth:`BigWigSections.runs` batches) to ``bw``, a call
+    per batch and layout (``add_runs`` writes what ``add`` would run by run; a draft assembly's
+    shard holds 10^5 one-scaffold sections)."""
+    n_chroms = len(bw.sizes)
+    for r in batches:
+        if len(r.tids) and int(r.tids.max()) >= n_chroms:
+            raise ValueError(f"chromosome id {int(r.tids.max())} is not in the bigWig's chromosome list")
+        cut = np.r_[0, np.flatnonzero((np.diff(r.spans) != 0) | (np.diff(r.steps) != 0)) + 1, len(r.tids)]
+        at = np.r_[0, np.cumsum(r.counts)]
+        for lo, hi in zip(cut[:-1].tolist(), cut[1:].tolist()):
+            if lo < hi:
+                bw.add_runs(r.tids[lo:hi], r.starts[lo:hi], r.counts[lo:hi], int(r.spans[lo]), int(r.steps[lo]),
+                            r.values[at[lo] : at[hi]])
 
 
 def gather(tracks: Sequence[PathLike], peaks: Sequence[PathLike], out_track: PathLike, out_peaks: PathLike, *,

@@ -33,6 +33,12 @@ def _lines(names: list[str], rows: np.ndarray, a: np.ndarray, b: np.ndarray, val
     """bedGraph lines ``name  a  b  value(%.6g)``; ``rows`` index ``names`` (any order)."""
     out = []
     cuts = [0, *(np.flatnonzero(np.diff(rows)) + 1).tolist(), len(rows)]
+    if len(cuts) > 2 and len(rows) < 16 * len(cuts):
+        # many short runs (a draft assembly's scaffolds, a few windows each): one format of the
+        # whole batch, the name a field of each line, rather than a Python step per run
+        named = np.array(names, dtype=object)[rows].tolist()
+        fields = [x for t in zip(named, a.tolist(), b.tolist(), vals.tolist()) for x in t]
+        return "%s\t%d\t%d\t%.6g\n" * len(rows) % tuple(fields)
     for i, j in zip(cuts[:-1], cuts[1:]):
         if i == j:
             continue
@@ -113,8 +119,7 @@ class BigWigWriter(AtomicWriter):
         counts = np.diff(np.r_[first, len(ws.row)])
         rows = ws.row[first]
         if self._bw is not None:
-            tid, names = self._bw.tid, ws.names
-            tids = np.array([tid.get(names[r], -1) for r in rows.tolist()], dtype=np.int64)  # per run, not per row
+            tids = self._bw.chrom_ids(ws.names)[rows]
             if (tids < 0).any():
                 name = ws.names[int(rows[np.argmax(tids < 0)])]
                 raise ValueError(f"chromosome {name!r} is not in the bigWig's chromosome list")

@@ -32,7 +32,7 @@ idle threads compete with the reader thread on small machines, and which is neit
 plain threads are all three.
 
 Compilation: each kernel compiles once per machine (about 7 s) and is cached on disk
-(:func:`motifscan.kernels.jit.njit`; loading it takes under a second).
+(:func:`motifscan.jit.njit`; loading it takes under a second).
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from .jit import njit
+from ..jit import njit
 from .kmer_conv import KmerTableConv
 
 __all__ = ["FusedWindowScan", "FusedJob", "flat_table"]

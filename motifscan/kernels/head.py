@@ -18,9 +18,8 @@ import math
 import numpy as np
 import torch
 
+from ..jit import njit
 from ..model import HeadParams
-
-from .jit import njit
 
 __all__ = ["Head"]
 

@@ -46,10 +46,10 @@ import numba
 import numpy as np
 import torch
 
+from ..jit import njit
 from ..model import MotifCNN
 from .conv import bank_conv, strand_bank
 from .fused import _range_max, flat_table
-from .jit import njit
 from .kmer_conv import KmerTableConv
 from .methods import CONV_METHODS
 from .methods import conv_method as resolve_conv_method

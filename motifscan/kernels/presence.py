@@ -16,7 +16,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .jit import njit
+from ..jit import njit
 
 __all__ = ["motif_presence", "pack_sequences"]
 

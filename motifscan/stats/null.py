@@ -91,7 +91,7 @@ def _window_gc(codes, rows, offsets, window, out):
         out[i] = (gc[o + window] - gc[o]) / n if n > 0 else 0.5
 
 
-try:  # compiled, cached on disk when a cache folder is writable (as motifscan.kernels.jit)
+try:  # compiled, cached on disk when a cache folder is writable (as motifscan.jit.njit)
     _window_gc_jit = numba.njit(nogil=True, cache=True)(_window_gc)
 except RuntimeError:
     _window_gc_jit = numba.njit(nogil=True)(_window_gc)
@@ -234,7 +234,7 @@ def _null_counts(stat, gc, edges, flat, offsets, lo, inv_h, index, stratum, coun
             count[i, t] = m - left
 
 
-try:  # compiled, cached on disk when a cache folder is writable (as motifscan.kernels.jit)
+try:  # compiled, cached on disk when a cache folder is writable (as motifscan.jit.njit)
     _null_counts_jit = numba.njit(nogil=True, cache=True)(_null_counts)
 except RuntimeError:
     _null_counts_jit = numba.njit(nogil=True)(_null_counts)

@@ -1,4 +1,4 @@
-"""numba compilation for the scan kernels: cached on disk when a cache folder is writable.
+"""numba compilation of the compiled passes (kernels, bigWig summaries): cached on disk when it can be.
 
 numba compiles a kernel the first time it is called (seconds) and, with ``cache=True``, keeps the
 machine code in ``NUMBA_CACHE_DIR`` when that is set and writable, else in ``__pycache__`` next to
