@@ -635,7 +635,7 @@ def _decode_spans(data: bytes, starts: np.ndarray, stops: np.ndarray
     sequence lines are ``data[starts[i]:stops[i]]``, white space left out, in one compiled pass
     (numba, loaded on first use); ``None`` when a byte is not a base (nothing is raised here)."""
     if not _COMPILED:
-        import numba
+        from ..jit import njit  # numba: imported (and the loop loaded from its cache) on first use
 
         table = np.full(256, INVALID, np.uint8)
         for b in range(256):
@@ -645,10 +645,7 @@ def _decode_spans(data: bytes, starts: np.ndarray, stops: np.ndarray
                 table[b] = encode(bytes([b]))[0]
         _COMPILED["table"] = table
         _COMPILED["lower"] = soft_mask(bytes(range(256)))
-        try:
-            _COMPILED["run"] = numba.njit(nogil=True, cache=True)(_decode_spans_loop)
-        except RuntimeError:  # no writable cache folder: compile in memory
-            _COMPILED["run"] = numba.njit(nogil=True)(_decode_spans_loop)
+        _COMPILED["run"] = njit(_decode_spans_loop)
     arr = np.frombuffer(data, np.uint8)
     size = int((stops - starts).sum())
     codes = np.empty(size, np.uint8)

@@ -135,7 +135,7 @@ def _jit(name: str):
     """The compiled loop ``name``, compiled (or loaded from numba's cache) on first use: scans
     that never see a run import no numba."""
     if not _JIT:
-        from ..kernels.jit import njit
+        from ..jit import njit
 
         _JIT.update(place=njit(_place), copy=njit(_copy_run))
     return _JIT[name]
