@@ -65,6 +65,7 @@ bw + peaks / bedGraph; CPU-s                       chromosomes    scaffolds     
 108,103 scaffolds (30 Mbp), after                  2.78 / 3.01    3.04 / 3.03    1.09 / 1.01  1.13 / 1.01
 1,085,210 scaffolds (300 Mbp), before              10.33 / 11.97  22.85 / 19.69  2.21 / 1.64  2.03 / 1.58
 1,085,210 scaffolds (300 Mbp), after               9.50 / 10.82   13.60 / 13.03  1.43 / 1.20  1.79 / 1.13
+same, with main's bigWig writer merged (08018f2)   9.53 / 12.08   11.13 / 12.34  1.17 / 1.02  1.73 / 1.13
 =================================================  =============  =============  ===========  ===========
 
 (RSS at 300 Mbp, after: 767 vs 430 MB to bigWig, 478 vs 422 MB to bedGraph; before: 867 vs 427 and
@@ -73,14 +74,14 @@ bw + peaks / bedGraph; CPU-s                       chromosomes    scaffolds     
 track's; outputs byte-identical to before (``benchmarks/output_digest.py``). Per stage at 10^6
 scaffolds (one thread, CPU-s, scaffolds vs chromosomes, separate runs at load 3-5): reading +
 decoding + packing 2.5 vs 1.0 (before: 10.0), the ``.fai`` 0.63 (before: 2.3), window
-bookkeeping + head 0.55 vs 0.44. The
-bedGraph is within 1.3x; what keeps the bigWig at ~1.4x CPU and ~1.8x RSS is the bigWig writer:
-``BigWigStream.__init__`` takes the sizes as a list of 10^6 ``(name, length)`` tuples
-(``tracks.BigWigWriter`` makes it, ~58 MB) and builds a ``tid`` dict of every name (~62 MB; ~225 MB
-resident after it, ~1 s), and each batch maps every run's name through that dict
-(``tracks.BigWigWriter.write``) and adds ~1.5 CPU-s per 10^6 scaffolds in ``add_runs`` (short
-sections, zoom records) and ~0.2 s at close. ``RecordSizes`` (``sizes.names``, ``sizes.lengths``)
-would let the writer take the columns as they are.
+bookkeeping + head 0.55 vs 0.44. Before the merge, the bigWig writer kept the rest of the CPU
+(a dict of every name, a name lookup per run, sections and zoom records per scaffold); with its
+compiled passes merged (last row, ``--repeat 1``, load 5) both outputs are within 1.3x CPU. The
+peak RSS to bigWig is not (1.73x, +310 MB at 10^6 scaffolds): the names themselves (~70 MB,
+shared by ``RecordSizes`` and the writer), and in the writer ``tracks.BigWigWriter`` handing
+``list(sizes.items())`` to ``BigWigStream``, which keeps those 10^6 ``(name, length)`` tuples as
+``self.sizes`` (~58 MB, and ~10 MB of int objects) beside its own names list and lengths array;
+``RecordSizes.names`` / ``.lengths`` could be taken as they are.
 """
 
 from __future__ import annotations
