@@ -214,7 +214,8 @@ class BigWigStream:
         The output, opened ``"w+b"`` and written from offset 0 (the header, zoom headers and
         summary are filled in at :meth:`close` by seeking back).
     sizes
-        ``[(chrom, length), ...]`` in the order the values will come.
+        ``[(chrom, length), ...]`` in the order the values will come, or an object with the
+        columns ``names`` (list) and ``lengths`` (int64), as :class:`~motifscan.io.fasta.RecordSizes`.
     zoom_levels
         Number of zoom levels (0: none).
     spool_dir
@@ -229,10 +230,17 @@ class BigWigStream:
         if not sizes:
             raise ValueError("a bigWig needs at least one chromosome")
         self.fh = fh
-        # a draft assembly has 10^6 names: C-level maps (zip(*sizes) is 20x slower at 10^6), and
-        # the name -> id dict only when asked for (chrom_ids needs it rarely)
-        self.sizes = sizes if isinstance(sizes, list) else list(sizes)
-        self._names = list(map(str, map(itemgetter(0), self.sizes)))
+        # a draft assembly has 10^6 names: taken as columns when given so (a RecordSizes: no 10^6
+        # (name, length) tuples, ~70 MB), else by C-level maps (zip(*sizes) is 20x slower at
+        # 10^6); the name -> id dict only when asked for (chrom_ids needs it rarely)
+        if hasattr(sizes, "names") and hasattr(sizes, "lengths"):
+            self._names = list(map(str, sizes.names))
+            self._lengths = np.asarray(sizes.lengths, dtype=np.int64)
+        else:
+            pairs = sizes if isinstance(sizes, list) else list(sizes)
+            self._names = list(map(str, map(itemgetter(0), pairs)))
+            self._lengths = np.fromiter(map(itemgetter(1), pairs), np.int64, len(pairs))
+            self.__dict__["sizes"] = pairs  # the cached property's value: the list as given
         self._next = 0  # the last id chrom_ids returned: the next batch starts there or after it
         self.zoom_levels = int(zoom_levels)
         self.blocks = _Blocks()
@@ -248,7 +256,6 @@ class BigWigStream:
         self._levels: list[_Summary] = []
         self._spool_dir = spool_dir or (Path(fh.name).parent if isinstance(getattr(fh, "name", None), str) else None)
         self._closed = False
-        self._lengths = np.fromiter(map(itemgetter(1), self.sizes), np.int64, len(self.sizes))
         self._short = self._lengths < SHORT_BASES
         # runs of short sequences waiting to be written as a batch: (tids, starts, counts, values)
         self._batch: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
@@ -320,6 +327,11 @@ class BigWigStream:
         fh.write(b"".join(out))
 
     @functools.cached_property
+    def sizes(self) -> list[tuple[str, int]]:
+        """``[(chrom, length), ...]`` in chromosome-id order (built when asked for, from the columns)."""
+        return list(zip(self._names, self._lengths.tolist()))
+
+    @functools.cached_property
     def tid(self) -> dict[str, int]:
         """Chromosome name -> id (index in ``sizes``)."""
         return dict(zip(self._names, range(len(self._names))))
@@ -380,7 +392,7 @@ class BigWigStream:
         bad = np.flatnonzero(~in_order | (ends > self._lengths[tids]) | (starts < 0))
         if len(bad):
             i = int(bad[0])
-            chrom, size = self.sizes[int(tids[i])]
+            chrom, size = self._names[int(tids[i])], int(self._lengths[int(tids[i])])
             raise ValueError(f"{chrom}:{int(starts[i])}-{int(ends[i])}: values are not in genome order, or run past "
                              f"the chromosome's end ({size})")
         values = np.ascontiguousarray(values, dtype=np.float32)

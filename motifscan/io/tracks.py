@@ -96,11 +96,12 @@ class BigWigWriter(AtomicWriter):
         self._bw: BigWigStream | None = None
         self._spool = None
         if sizes:
-            self._open(list(sizes.items()))
+            # a RecordSizes (a draft assembly's 10^6 names) goes as its columns, not as pairs
+            self._open(sizes if hasattr(sizes, "names") and hasattr(sizes, "lengths") else list(sizes.items()))
         else:
             self._spool = _RunSpool(self.path, self._stack)
 
-    def _open(self, sizes: list[tuple[str, int]]) -> None:
+    def _open(self, sizes) -> None:
         fh = self._stack.enter_context(open(self._tmp, "w+b"))
         self._bw = BigWigStream(fh, sizes, zoom_levels=self.zoom_levels)
         self._stack.callback(self._bw.abort)
