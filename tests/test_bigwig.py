@@ -308,7 +308,10 @@ def test_chrom_ids_of_consecutive_and_scattered_names(tmp_path):
         w = BigWigStream(fh, sizes)
         assert w.chrom_ids(["s0", "s1", "s2"]).tolist() == [0, 1, 2]
         assert w.chrom_ids(["s2", "s3"]).tolist() == [2, 3]
+        assert w.chrom_ids(["s4", "s5"]).tolist() == [4, 5]  # the last batch's last one ended there
+        assert w.chrom_ids(["s6", "s8"]).tolist() == [6, 8]  # s7 had no window
         assert w.chrom_ids(["s6", "s7", "s8"]).tolist() == [6, 7, 8]
+        assert "tid" not in w.__dict__, "found by hashes: no name -> id dict (10^6 names: ~70 MB)"
         assert w.chrom_ids(["s1", "s5", "s5", "x"]).tolist() == [1, 5, 5, -1]
         assert w.chrom_ids(["s9", "s10"]).tolist() == [9, -1]
         assert w.chrom_ids([]).tolist() == []

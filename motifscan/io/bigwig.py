@@ -242,6 +242,7 @@ class BigWigStream:
             self._lengths = np.fromiter(map(itemgetter(1), pairs), np.int64, len(pairs))
             self.__dict__["sizes"] = pairs  # the cached property's value: the list as given
         self._next = 0  # the last id chrom_ids returned: the next batch starts there or after it
+        self._hashes: tuple[np.ndarray, np.ndarray] | None = None  # (sorted name hashes, their ids), for _find
         self.zoom_levels = int(zoom_levels)
         self.blocks = _Blocks()
         self.max_block = 0
@@ -344,13 +345,37 @@ class BigWigStream:
         instead of a lookup per name (10^5 names a batch in a draft assembly).
         """
         if isinstance(names, list) and names:
-            nxt = self._next
-            first = nxt if nxt < len(self._names) and self._names[nxt] == names[0] else self.tid.get(names[0], -1)
-            if first >= 0 and self._names[first : first + len(names)] == names:
+            nxt, all_names = self._next, self._names
+            if nxt < len(all_names) and all_names[nxt] == names[0]:
+                first = nxt
+            elif nxt + 1 < len(all_names) and all_names[nxt + 1] == names[0]:  # the last one ended there
+                first = nxt + 1
+            else:
+                first = self._find(names[:1])[0]
+            if first >= 0 and all_names[first : first + len(names)] == names:
                 self._next = first + len(names) - 1  # the last one may go on in the next batch
                 return np.arange(first, first + len(names), dtype=np.int64)
-        tid = self.tid
-        return np.array([tid.get(c, -1) for c in names], dtype=np.int64)
+        ids = self._find(names)
+        if len(ids) and ids[-1] >= 0:
+            self._next = int(ids[-1])
+        return ids
+
+    def _find(self, names: list[str]) -> np.ndarray:
+        """Ids of ``names`` (``-1``: absent) by their hashes, so 10^6 names need no dict (~70 MB):
+        a sorted array of every name's hash, then a check that each match is that name."""
+        if self._hashes is None:
+            h = np.fromiter(map(hash, self._names), dtype=np.int64, count=len(self._names))
+            order = np.argsort(h, kind="stable")
+            self._hashes = (h[order], order)
+        sorted_h, order = self._hashes
+        want = np.fromiter(map(hash, names), dtype=np.int64, count=len(names))
+        at = np.minimum(np.searchsorted(sorted_h, want), len(sorted_h) - 1)
+        ids = np.where(sorted_h[at] == want, order[at], -1)
+        all_names = self._names
+        for i, (name, j) in enumerate(zip(names, ids.tolist())):
+            if j < 0 or all_names[j] != name:  # absent, or another name of the same hash: ask the dict
+                ids[i] = self.tid.get(name, -1)
+        return ids
 
     # -- data ------------------------------------------------------------------------------
     def add(self, chrom: str, start: int, span: int, step: int, values: np.ndarray) -> None:
