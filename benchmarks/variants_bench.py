@@ -26,12 +26,14 @@ the pretrained CTCF model on the CPU:
 Times are CPU time of this process (``time.process_time``; on a shared, loaded machine wall
 time mostly measures the other jobs), wall time beside it. Compare ratios from one run only.
 
-Measured (``--skip-motifs --repeat 3``, CTCF model, one thread of a 2-core machine at load 4-7,
-three runs, each beside the code before it in the same minute): 64,600-115,000 SNVs/CPU-s without
-p-values, 54,500-86,900 with them (+19%, +19%, +38% CPU time; before: +36%, +38%, +21%); full
-forward passes 3,570-5,010/CPU-s, so 18.1-25.2x without p-values and 15.3-21.3x with them (before:
-12.2-15.1x). At that load one run's ratios differ from the next by a third. A quiet run (load 0.3,
-the code before): 87,900 and 60,600 SNVs/CPU-s (+45%), naive 3,230/CPU-s: 27.2x and 18.8x.
+Measured 2026-12-06, windows scored from the k-mer table without stored activations and the
+genome gathered from the mapped FASTA (``--skip-motifs --repeat 5``, CTCF model, one thread of the
+2-core machine while two other agents' jobs ran): load 3.6, 135,700 and 92,800 SNVs/CPU-s without
+and with p-values (+46%), naive 4,763/CPU-s, so 28.5x and 19.5x; load 5.3, 93,700 and 75,300
+(+24%), 21.6x and 17.3x; 1M SNVs on 30 Mbp (``--snvs 1000000 --genome-mb 30 --repeat 3``, load
+4.2), 88,100 and 72,300 (+22%), 20.6x and 16.9x. The code before, the same way at load 4-7:
+64,600-115,000 and 54,500-86,900 SNVs/CPU-s, 18.1-25.2x and 15.3-21.3x (the naive way then timed
+once, not the best of the repeats). At that load one run's ratios differ from the next by a third.
 """
 
 from __future__ import annotations
