@@ -56,6 +56,14 @@ AVX-512 C reaches 1.3x; 5-base table rows would sum 4 rows a position instead of
 the float rounding, so the table method and the outputs would change with it), and a decoder
 that strips line breaks and encodes in one compiled pass (4.2 -> ~1.5 ms per Mbp).
 
+Remeasured 2026-12-06 after the bigWig writer's compiled passes and libdeflate, the draft
+assemblies' packer and the variant work (two runs, ``--mbp 3088 --hg38 --model
+models/ctcf_gm12878.h5 --methods fused --output bw --repeat 1`` then ``--repeat 2``, while a
+training job held one core, load 1.5-3.4): hg38-sized to bigWig in **45.7 s and 43.7 s** wall, 63.9
+and 61.1 CPU-s, 436 and 433 MB; fused ceiling 88.2 and 75.5 Mbp/s, whole process 67.5 and 70.6
+Mbp/s: **0.77 and 0.94** of the ceiling (scan timer 0.81 and 0.99). With one core taken the ceiling
+itself moves by 15% between runs, so the ratio's spread is mostly the ceiling's.
+
 Remeasured 2026-12-06 (load 0.7-1.9; ``--mbp 3088 --hg38 --model models/ctcf_gm12878.h5 --methods
 fused --output bw --repeat 1``), after the float64 head's scalar sums and the block FASTA reader:
 hg38-sized to bigWig in **59.1 s** wall (52.2 Mbp/s whole process, 55.1 on the scan's timer),
