@@ -66,16 +66,6 @@ SPAN_GAP = 64
 MAX_SPAN = 1 << 16
 
 
-def _fetch(fa: IndexedFasta, chrom: str, start: int, end: int) -> np.ndarray:
-    """Codes of ``chrom[start:end]``, N where the range runs off the contig."""
-    size = fa.sizes[chrom]
-    out = np.full(end - start, N_CODE, dtype=np.uint8)
-    a, b = max(start, 0), min(end, size)
-    if b > a:
-        out[a - start : b - start] = fa.fetch(chrom, a, b)
-    return out
-
-
 def _batches(alleles: Iterable[Allele], size: int) -> Iterator[list[Allele]]:
     """Lists of about ``size`` alleles; the alleles of one record stay together."""
     it = iter(alleles)
@@ -688,8 +678,9 @@ class _MotifVariantScorer:
         """``flank`` genome bases, the allele, ``flank`` genome bases (N off the contig)."""
         pos0 = a.pos - 1
         end = pos0 + len(ref_bases)
-        return np.concatenate([_fetch(self.fa, a.chrom, pos0 - self.flank, pos0), encode(allele),
-                               _fetch(self.fa, a.chrom, end, end + self.flank)])
+        left, right = np.split(self.fa.ranges([a.chrom, a.chrom], np.array([pos0 - self.flank, end]),
+                                              np.array([pos0, end + self.flank])), [self.flank])
+        return np.concatenate([left, encode(allele), right])
 
     def _candidates(self, segs: list[np.ndarray], spans: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(segment, motif) pairs with a hit overlapping the segment's allele span."""

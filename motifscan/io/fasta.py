@@ -20,7 +20,7 @@ import zlib
 from collections.abc import ItemsView, Mapping, ValuesView
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Iterator, NoReturn, Sequence
+from typing import BinaryIO, Iterator, Sequence
 
 import numpy as np
 
@@ -694,11 +694,14 @@ class FaiFasta:
         self.names: list[str] = entries.names
         self.lengths: np.ndarray = entries.lengths
         self._data: _ByteReader | None = None
+        self._mapped: np.ndarray | None = None  # the plain file, mapped by ranges() on first use
+        self._plain: bool | None = None
 
     def close(self) -> None:
         if self._data is not None:
             self._data.__exit__()
             self._data = None
+        self._mapped = None
 
     @classmethod
     def open(cls, path: str | os.PathLike) -> "FaiFasta | None":
@@ -758,7 +761,9 @@ class FaiFasta:
         pos = start[which] + (np.arange(total, dtype=np.int64) - first[which])
         rec = record[which]
         inside = (pos >= 0) & (pos < self.lengths[rec])
-        if compression(self.path) != "plain":
+        if self._plain is None:  # once, not a file open per call
+            self._plain = compression(self.path) == "plain"
+        if not self._plain:
             out = np.full(total, N_CODE, dtype=np.uint8)
             for i, a, b, at in zip(record.tolist(), start.tolist(), (start + span).tolist(), first.tolist()):
                 lo, hi = max(a, 0), min(b, int(self.lengths[i]))
@@ -768,7 +773,9 @@ class FaiFasta:
         e = self._entries
         p = np.where(inside, pos, 0)
         bases = e.bases[rec]
-        raw = np.memmap(self.path, dtype=np.uint8, mode="r")[e.offsets[rec] + (p // bases) * e.widths[rec] + p % bases]
+        if self._mapped is None:
+            self._mapped = np.memmap(self.path, dtype=np.uint8, mode="r")
+        raw = self._mapped[e.offsets[rec] + (p // bases) * e.widths[rec] + p % bases]
         bad = first_invalid(raw)
         if bad is not None:  # a line end, a header or a stray byte where the index puts a base
             raise InputError(f"record {self.names[int(rec[bad])]}, position {int(pos[bad]) + 1}: byte "
