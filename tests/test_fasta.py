@@ -269,6 +269,30 @@ def test_block_reader_errors_name_the_record_and_line(tmp_path, block, compiled)
             list(stream_chunks(dup, 100))
 
 
+@pytest.mark.parametrize("block", [5, 64, 1 << 22])
+@pytest.mark.parametrize("crlf", [False, True])
+def test_bad_letter_deep_in_a_long_record_names_its_position(tmp_path, block, crlf):
+    """A record read over many blocks (decoded a block at a time): a bad letter is reported at
+    its position in the record, white space and line ends not counted; a record read over several
+    blocks and left out by ``records`` is not decoded, so its bad letter is not reported."""
+    from unittest import mock
+
+    import motifscan.io.fasta as fasta_mod
+
+    rng = np.random.default_rng(3)
+    seq = bytearray(rng.choice(list(b"ACGTacgtN"), 1000).astype(np.uint8).tobytes())
+    seq[733] = ord("J")
+    nl = b"\r\n" if crlf else b"\n"
+    body = nl.join(bytes(seq[k : k + 7]) for k in range(0, len(seq), 7))
+    path = tmp_path / "long.fa"
+    path.write_bytes(b">ok" + nl + b"ACGT" + nl + b">long desc" + nl + body + nl + b">z" + nl + b"AC" + nl)
+    with mock.patch.object(fasta_mod, "BLOCK_SIZE", block):
+        with pytest.raises(InputError, match=r"long.fa.*record long.*position 734: 'J'"):
+            list(stream_chunks(path, 100, 19))
+        if block < 1000:  # (a record wholly inside one block is decoded with its block's others)
+            assert [c.name for c in stream_chunks(path, 100, 19, records={"ok", "z"})] == ["ok", "z"]
+
+
 @pytest.mark.parametrize("block", [5, 1 << 22])
 def test_names_with_equal_hashes_are_checked_exactly(tmp_path, block):
     """Duplicate names are found by hash; names that only share a hash are told apart by reading

@@ -312,59 +312,79 @@ def stream_chunks(
     if chunk_size <= 0 or overlap < 0:
         raise ValueError("chunk_size must be > 0 and overlap >= 0")
     span = chunk_size + overlap
-    # the record that runs on past the current block (raw sequence bytes, white space removed)
+    # the record that runs on past the current block: its codes from record position `start`
+    # are buf[:held] (soft-mask flags mbuf[:held]), decoded block by block as they come
     name: str | None = None
     wanted = False
-    pieces: list[bytes] = []
+    buf = mbuf = np.zeros(0, np.uint8)
     held = 0
     start = 0
     emitted = False
 
-    def make(raw: bytes, pos: int, last: bool) -> Chunk:
-        try:
-            codes = encode(raw, offset=pos)
-        except InputError as exc:
-            raise exc.located(path, f"record {name}") from None
-        return Chunk(name, pos, codes, soft_mask(raw) if with_mask else None, last)
+    def chunk(a: int, b: int, last: bool) -> Chunk:
+        # copies: the buffers are reused (a fresh one per block would page-fault its way in)
+        return Chunk(name, start + a, buf[a:b].copy(), mbuf[a:b].copy() if with_mask else None, last)
+
+    def move(keep_from: int, room: int) -> None:
+        """Codes from ``keep_from`` on to the front of the buffers, with ``room`` bytes free after them."""
+        nonlocal buf, mbuf, held
+        rest = held - keep_from
+        if rest + room > len(buf):
+            size = max(rest + room, span + 2 * BLOCK_SIZE)
+            new = np.empty(size, np.uint8)
+            new[:rest] = buf[keep_from:held]
+            if with_mask:
+                newm = np.empty(size, np.bool_)
+                newm[:rest] = mbuf[keep_from:held]
+                mbuf = newm
+            buf = new
+        elif keep_from:
+            buf[:rest] = buf[keep_from:held]  # numpy copies overlapping ranges safely
+            if with_mask:
+                mbuf[:rest] = mbuf[keep_from:held]
+        held = rest
 
     def flush_full() -> Iterator[Chunk]:
-        nonlocal pieces, held, start, emitted
-        buf = b"".join(pieces)
+        nonlocal start, emitted
         pos = 0
-        while len(buf) - pos > span:
-            yield make(buf[pos : pos + span], start, False)
+        while held - pos > span:
+            yield chunk(pos, pos + span, False)
             emitted = True
             pos += chunk_size
-            start += chunk_size
-        rest = buf[pos:]
-        pieces, held = [rest], len(rest)
+        start += pos
+        move(pos, 0)
 
     def close_open() -> Iterator[Chunk]:
         nonlocal name
         if name is not None and wanted:
             yield from flush_full()
-            buf = b"".join(pieces)
-            if buf or not emitted:
-                yield make(buf, start, True)
+            if held or not emitted:
+                yield chunk(0, held, True)
         name = None
 
     def open_record(rec: str) -> None:
-        nonlocal name, wanted, pieces, held, start, emitted
+        nonlocal name, wanted, held, start, emitted
         name, wanted = rec, records is None or rec in records
-        pieces, held, start, emitted = [], 0, 0, False
+        held, start, emitted = 0, 0, False
 
-    def add(piece: bytes) -> Iterator[Chunk]:
+    def add(piece: np.ndarray) -> Iterator[Chunk]:
         nonlocal held
-        if not piece:
+        if not len(piece) or not wanted:
             return
-        if wanted:
-            pieces.append(piece)
-            held += len(piece)
-            if held > span + BLOCK_SIZE:
-                yield from flush_full()
+        if held + len(piece) > len(buf):
+            move(0, len(piece))
+        n = _decode_run(piece, buf[held:], mbuf[held:] if with_mask else None)
+        if n < 0:  # the first byte that is not a base: the error names its record position
+            try:
+                encode(piece[: -n].tobytes().translate(None, _WHITESPACE), offset=start + held)
+            except InputError as exc:
+                raise exc.located(path, f"record {name}") from None
+        held += n
+        if held > span + BLOCK_SIZE:
+            yield from flush_full()
 
     for part in _BlockRecords(path, with_mask=with_mask, blocks=_blocks_from):
-        if part.before:  # the open record goes on
+        if len(part.before):  # the open record goes on
             yield from add(part.before)
         if part.names:
             yield from close_open()
@@ -421,20 +441,20 @@ def _record_chunks(name: str, codes: np.ndarray, masks: np.ndarray | None, a: in
 class _Block:
     """One block of a FASTA file, parsed (see :class:`_BlockRecords`).
 
-    ``before``: sequence bytes (white space removed) that continue the record left open by the
-    block before. ``names``/``codes``/``masks``/``bounds``: the records that begin and end in
+    ``before``: sequence bytes (uint8, white space and all: decoded by :func:`stream_chunks` only
+    for a record it wants) that continue the record left open by the block before. ``names``/``codes``/``masks``/``bounds``: the records that begin and end in
     this block, their codes end to end (record ``i`` is ``codes[bounds[i]:bounds[i + 1]]``).
     ``open_name``/``after``: the block's last record, which may go on in the next block, and its
-    sequence bytes so far (``open_name`` is ``None`` when the block holds no header).
+    sequence bytes so far, as ``before`` (``open_name`` is ``None`` when the block holds no header).
     """
 
-    before: bytes = b""
+    before: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint8))
     names: list[str] = field(default_factory=list)
     codes: np.ndarray | None = None
     masks: np.ndarray | None = None
     bounds: np.ndarray | None = None
     open_name: str | None = None
-    after: bytes = b""
+    after: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint8))
 
 
 class _Names(set):
@@ -504,7 +524,8 @@ class _BlockRecords:
 
     def _parse(self, data: bytes, at_start: bool) -> tuple[_Block, bytes]:
         arr = np.frombuffer(data, np.uint8)
-        heads = np.flatnonzero(arr == 0x3E)  # '>'
+        # '>' bytes (a chromosome's blocks have none: bytes.find says so at memchr's speed)
+        heads = np.flatnonzero(arr == 0x3E) if data.find(b">") >= 0 else np.zeros(0, np.int64)
         if len(heads):
             prev = arr[np.maximum(heads - 1, 0)] == 0x0A
             if heads[0] == 0:
@@ -512,6 +533,7 @@ class _BlockRecords:
             heads = heads[prev]
         carry = b""
         ends = np.zeros(0, np.int64)
+        newlines = None
         if len(heads):
             newlines = np.flatnonzero(arr == 0x0A)
             at = np.searchsorted(newlines, heads)
@@ -522,8 +544,8 @@ class _BlockRecords:
         n = len(data)
         part = _Block()
         first = int(heads[0]) if len(heads) else n
-        part.before = data[:first].translate(None, _WHITESPACE)
-        if part.before and not self._count:
+        part.before = arr[:first]
+        if not self._count and data[:first].translate(None, _WHITESPACE):
             raise InputError("not FASTA: the first line does not start with '>'", path=self.path,
                              where=f"line {self._lines + 1}",
                              hint="give a FASTA file (a '>name' line, then sequence lines)")
@@ -538,8 +560,10 @@ class _BlockRecords:
                 part.names = names[:complete]
                 part.codes, part.masks, part.bounds = self._records(data, ends[:-1] + 1, heads[1:], part.names)
             part.open_name = names[-1]
-            part.after = data[int(ends[-1]) + 1:].translate(None, _WHITESPACE)
-        self._lines += data.count(b"\n")
+            part.after = arr[int(ends[-1]) + 1:]
+        # newlines so far, for the line numbers of errors (in a block of sequence lines alone, a
+        # compiled count: bytes.count costs a third of decoding it)
+        self._lines += len(newlines) if newlines is not None else _count_newlines(arr)
         return part, carry
 
     def _line(self, data: bytes, pos: int) -> int:
@@ -629,13 +653,11 @@ _SKIP = 254
 _COMPILED: dict = {}
 
 
-def _decode_spans(data: bytes, starts: np.ndarray, stops: np.ndarray
-                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    """Codes, soft-mask flags and bounds (int64, ``len(starts) + 1``) of the records whose
-    sequence lines are ``data[starts[i]:stops[i]]``, white space left out, in one compiled pass
-    (numba, loaded on first use); ``None`` when a byte is not a base (nothing is raised here)."""
+def _compiled() -> dict:
+    """The decoding tables and compiled loops, made (numba imported, the loops loaded from its
+    cache) on first use."""
     if not _COMPILED:
-        from ..jit import njit  # numba: imported (and the loop loaded from its cache) on first use
+        from ..jit import njit
 
         table = np.full(256, INVALID, np.uint8)
         for b in range(256):
@@ -646,6 +668,69 @@ def _decode_spans(data: bytes, starts: np.ndarray, stops: np.ndarray
         _COMPILED["table"] = table
         _COMPILED["lower"] = soft_mask(bytes(range(256)))
         _COMPILED["run"] = njit(_decode_spans_loop)
+        _COMPILED["codes"] = njit(_decode_codes_loop)
+        _COMPILED["masked"] = njit(_decode_masked_loop)
+        _COMPILED["newlines"] = njit(_count_newlines_loop)
+    return _COMPILED
+
+
+def _decode_run(raw: np.ndarray, codes: np.ndarray, masks: np.ndarray | None) -> int:
+    """Decode sequence bytes ``raw`` (uint8) into ``codes`` (and soft-mask flags into ``masks``),
+    white space left out, in one compiled pass; both outputs must hold ``len(raw)``. Returns the
+    number of codes, or ``-(i + 1)`` for ``raw[i]``, the first byte that is not a base (nothing
+    is raised here; the outputs are then partly written)."""
+    c = _compiled()
+    if masks is None:
+        return c["codes"](raw, c["table"], codes)
+    return c["masked"](raw, c["table"], c["lower"], codes, masks)
+
+
+def _count_newlines(arr: np.ndarray) -> int:
+    """Newline bytes in ``arr`` (uint8), by a compiled loop (bytes.count is ~5x slower)."""
+    return int(_compiled()["newlines"](arr))
+
+
+def _decode_codes_loop(raw, table, codes):  # pragma: no cover - compiled
+    j = 0
+    for p in range(len(raw)):
+        c = table[raw[p]]
+        if c >= 254:
+            if c == 254:  # _SKIP
+                continue
+            return -(p + 1)  # INVALID
+        codes[j] = c
+        j += 1
+    return j
+
+
+def _decode_masked_loop(raw, table, lower, codes, masks):  # pragma: no cover - compiled
+    j = 0
+    for p in range(len(raw)):
+        b = raw[p]
+        c = table[b]
+        if c >= 254:
+            if c == 254:  # _SKIP
+                continue
+            return -(p + 1)  # INVALID
+        codes[j] = c
+        masks[j] = lower[b]
+        j += 1
+    return j
+
+
+def _count_newlines_loop(arr):  # pragma: no cover - compiled
+    n = 0
+    for p in range(len(arr)):
+        n += arr[p] == 10
+    return n
+
+
+def _decode_spans(data: bytes, starts: np.ndarray, stops: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Codes, soft-mask flags and bounds (int64, ``len(starts) + 1``) of the records whose
+    sequence lines are ``data[starts[i]:stops[i]]``, white space left out, in one compiled pass
+    (numba, loaded on first use); ``None`` when a byte is not a base (nothing is raised here)."""
+    _compiled()
     arr = np.frombuffer(data, np.uint8)
     size = int((stops - starts).sum())
     codes = np.empty(size, np.uint8)
