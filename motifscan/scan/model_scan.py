@@ -47,6 +47,7 @@ from ..model import MotifCNN
 from .batching import Batch
 from ..kernels.conv import DTYPES, bank_conv, sliding_max, strand_bank
 from ..kernels.head import Head
+from ..jit import njit
 from ..kernels.kmer_conv import KmerTableConv
 from ..kernels.methods import CPU_CONV_METHODS
 from ..kernels.methods import conv_method as resolve_conv_method
@@ -201,6 +202,33 @@ def window_n_counts(codes: np.ndarray | torch.Tensor, starts: np.ndarray, window
     return (cs[:, idx + window] - cs[:, idx]).cpu().numpy()
 
 
+def _kept_windows_loop(slots, starts, begins, own_ends, rows, cols, n_count, Q, stride, window, out_piece,
+                      out_start, out_at):  # pragma: no cover - compiled
+    """The windows a batch keeps, in piece order (see :meth:`ModelScanner.windows`): piece ``i``'s
+    slot ``k`` starts at ``starts[i] + k * stride`` and is window ``(rows[i], cols[i] // stride + k)``
+    of the kernel's output (flat index ``at``); kept when its piece owns its start and at most half
+    of it is N. Fills ``out_*`` and returns ``(kept, owned)``."""
+    n = 0
+    owned = 0
+    for i in range(len(slots)):
+        base = rows[i] * Q + cols[i] // stride
+        for k in range(slots[i]):
+            s = starts[i] + k * stride
+            if s < begins[i] or s >= own_ends[i]:
+                continue
+            owned += 1
+            if n_count[base + k] * 2 > window:  # > 50% N: skipped
+                continue
+            out_piece[n] = i
+            out_start[n] = s
+            out_at[n] = base + k
+            n += 1
+    return n, owned
+
+
+_kept_windows = njit(_kept_windows_loop)
+
+
 class ModelScanner:
     """Turn engine batches into window scores, record scores and filter hits.
 
@@ -342,18 +370,19 @@ class ModelScanner:
         # candidate windows, flat: piece i has window slots from column cols[i] (a multiple of the
         # stride) for as long as a window fits before its data ends.
         rows, cols = batch.layout()
-        slots = np.maximum(0, (batch.ends - batch.starts - self.window) // self.stride + 1)
-        piece = np.repeat(np.arange(len(slots)), slots)
-        k = np.arange(len(piece), dtype=np.int64) - np.repeat(np.cumsum(slots) - slots, slots)
-        starts = batch.starts[piece] + k * self.stride
-        fits = (starts >= batch.begins[piece]) & (starts < batch.own_ends[piece])
-        at = rows[piece] * Q + cols[piece] // self.stride + k  # the window's (row, q), flat
         if n_count is None:
             n_count = window_n_counts(batch.codes if batch.codes.device.type != "cpu" else batch.host_codes,
                                       np.arange(Q, dtype=np.int64) * self.stride, self.window)
-        keep = fits & (n_count.reshape(-1)[at] * 2 <= self.window)  # > 50% N: skipped
-        self.stats["skipped_n"] += int((fits & ~keep).sum())
-        piece, starts, at = piece[keep], starts[keep], at[keep]
+        slots = np.maximum(0, (batch.ends - batch.starts - self.window) // self.stride + 1)
+        piece = np.empty(int(slots.sum()), np.int64)
+        starts, at = np.empty_like(piece), np.empty_like(piece)
+        kept = _kept_windows(
+            *(np.ascontiguousarray(a, dtype=np.int64) for a in (slots, batch.starts, batch.begins, batch.own_ends,
+                                                                rows, cols)),
+            np.ascontiguousarray(n_count, dtype=np.int32).reshape(-1), Q, self.stride, self.window, piece, starts, at)
+        fits = kept[1]
+        piece, starts, at = piece[: kept[0]], starts[: kept[0]], at[: kept[0]]
+        self.stats["skipped_n"] += int(fits - kept[0])
         self.stats["windows"] += len(piece)
         if not len(piece):
             return WindowScores(batch.names, piece, starts, np.zeros((0, len(self.model.config.tasks)), np.float32),
