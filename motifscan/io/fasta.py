@@ -322,27 +322,22 @@ def stream_chunks(
     emitted = False
 
     def chunk(a: int, b: int, last: bool) -> Chunk:
-        # copies: the buffers are reused (a fresh one per block would page-fault its way in)
-        return Chunk(name, start + a, buf[a:b].copy(), mbuf[a:b].copy() if with_mask else None, last)
+        return Chunk(name, start + a, buf[a:b], mbuf[a:b] if with_mask else None, last)
 
     def move(keep_from: int, room: int) -> None:
-        """Codes from ``keep_from`` on to the front of the buffers, with ``room`` bytes free after them."""
+        """Codes from ``keep_from`` on into new buffers with ``room`` bytes free after them: the
+        chunks handed on view the old ones, which are never written again (a scan's tuned
+        allocator hands the freed buffers back without page faults, see ``tune_cpu_allocator``)."""
         nonlocal buf, mbuf, held
         rest = held - keep_from
-        if rest + room > len(buf):
-            size = max(rest + room, span + 2 * BLOCK_SIZE)
-            new = np.empty(size, np.uint8)
-            new[:rest] = buf[keep_from:held]
-            if with_mask:
-                newm = np.empty(size, np.bool_)
-                newm[:rest] = mbuf[keep_from:held]
-                mbuf = newm
-            buf = new
-        elif keep_from:
-            buf[:rest] = buf[keep_from:held]  # numpy copies overlapping ranges safely
-            if with_mask:
-                mbuf[:rest] = mbuf[keep_from:held]
-        held = rest
+        size = max(rest + room, span + 2 * BLOCK_SIZE)
+        new = np.empty(size, np.uint8)
+        new[:rest] = buf[keep_from:held]
+        if with_mask:
+            newm = np.empty(size, np.bool_)
+            newm[:rest] = mbuf[keep_from:held]
+            mbuf = newm
+        buf, held = new, rest
 
     def flush_full() -> Iterator[Chunk]:
         nonlocal start, emitted
@@ -363,8 +358,9 @@ def stream_chunks(
         name = None
 
     def open_record(rec: str) -> None:
-        nonlocal name, wanted, held, start, emitted
+        nonlocal name, wanted, buf, mbuf, held, start, emitted
         name, wanted = rec, records is None or rec in records
+        buf = mbuf = np.zeros(0, np.uint8)  # the last record's chunks view the old buffers
         held, start, emitted = 0, 0, False
 
     def add(piece: np.ndarray) -> Iterator[Chunk]:
