@@ -338,14 +338,24 @@ class EffectsWriter(TextWriter):
                 break
             block = rest + block
             cut = block.rfind(b"\n") + 1
-            lines, rest = block[:cut].split(b"\n")[:-1], block[cut:]
-            n, k = len(lines), both.shape[1] + 2
-            parts: list[bytes] = [b"\n"] * (n * k)
-            parts[::k] = lines
-            tails = _tail_fields(both[done : done + n])
-            for j in range(k - 2):
-                parts[1 + j :: k] = tails[:, j].tolist()
-            out.write(b"".join(parts))
+            whole, rest = block[:cut], block[cut:]
+            n = whole.count(b"\n")
+            logs = both[done : done + n]
+            nan = np.isnan(logs)
+            blank = nan.all(axis=1)
+            if (nan.any(axis=1) & ~blank).any() or ((logs < _LOG_TINY) & (logs != -np.inf)).any():
+                # NaN beside a value, or p-values written from their logarithms: field by field
+                lines = whole.split(b"\n")[:-1]
+                k = both.shape[1] + 2
+                parts: list[bytes] = [b"\n"] * (n * k)
+                parts[::k] = lines
+                tails = _tail_fields(logs)
+                for j in range(k - 2):
+                    parts[1 + j :: k] = tails[:, j].tolist()
+                out.write(b"".join(parts))
+            else:  # the usual block: %.3g of every value in one compiled pass
+                last = 7 + 4 * len(self.tasks)  # the staged rows' last field
+                out.write(insert_g(whole.decode(), [last], [np.exp(logs)], blank=blank, digits=3).encode())
             done += n
 
     def write(self, alleles: Sequence[Allele], checks: Sequence[str], ref_p: np.ndarray, alt_p: np.ndarray,
