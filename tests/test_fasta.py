@@ -349,3 +349,11 @@ def test_fai_total_needs_no_names(tmp_path):
     fai = tmp_path / "g.fa.fai"
     fai.write_text(fai.read_text().replace("chr1", "chrX"))  # a name the file does not hold
     assert fai_total(fasta) is None
+
+
+def test_ranges_of_a_file_cut_short_since_indexing_is_a_clear_error(tmp_path, fasta):
+    fai = FaiFasta.open(fasta)  # the index read now; the file is cut in chr2 before the first read
+    data = fasta.read_bytes()
+    fasta.write_bytes(data[: data.index(b"GGGGCC")])
+    with pytest.raises(InputError, match="record chr2 does not hold the bases its index says"):
+        fai.windows(np.array([1]), np.array([0]), 16)

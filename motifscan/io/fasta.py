@@ -641,8 +641,9 @@ class _BlockRecords:
         return codes, soft_mask(raw) if self.with_mask else None, bounds
 
 
-#: Blocks with at least this many records are decoded by one compiled loop (:func:`_decode_spans`);
-#: fewer (chromosomes) by a few bytes and numpy calls, with no numba to load.
+#: Blocks with at least this many whole records are decoded by one compiled loop (:func:`_decode_spans`);
+#: fewer by a few bytes and numpy calls. (A record that crosses blocks, a chromosome, is decoded by
+#: :func:`_decode_run` as its blocks come.)
 _COMPILED_RECORDS = 64
 #: Per byte: its code, or _SKIP (white space) or INVALID (not a base).
 _SKIP = 254
@@ -652,7 +653,7 @@ _COMPILED: dict = {}
 def _compiled() -> dict:
     """The decoding tables and compiled loops, made (numba imported, the loops loaded from its
     cache) on first use."""
-    if not _COMPILED:
+    if "run" not in _COMPILED:  # (the gather loop has its own key)
         from ..jit import njit
 
         table = np.full(256, INVALID, np.uint8)
@@ -754,6 +755,57 @@ def _decode_spans_loop(arr, starts, stops, table, lower, codes, masks, bounds): 
     return j
 
 
+def _gather_plain():
+    """The compiled :func:`_gather_plain_loop` and its table (every byte's code, INVALID where it
+    is not a base), numba imported and the loop loaded on first use."""
+    if "gather" not in _COMPILED:
+        from ..jit import njit
+
+        codes = np.array([INVALID if first_invalid(bytes([b])) is not None else encode(bytes([b]))[0]
+                          for b in range(256)], np.uint8)
+        _COMPILED["gather"] = (njit(_gather_plain_loop), codes)
+    return _COMPILED["gather"]
+
+
+def _gather_plain_loop(mapped, lut, record, start, span, lengths, offsets, bases, widths, out):  # pragma: no cover - compiled
+    """Codes of ranges ``[start, start + span)`` of records ``record`` from a mapped plain FASTA,
+    by its ``.fai`` columns, end to end into ``out`` (N off a record's ends); the index in ``out``
+    of the first byte that is not a base (or lies past the file's end), or -1. Walks each range along its lines: no division per base."""
+    k = 0
+    size = len(mapped)
+    for r in range(len(start)):
+        i = record[r]
+        a = start[r]
+        b = a + span[r]
+        lo = min(max(a, 0), b)
+        hi = max(min(b, lengths[i]), lo)
+        for _ in range(a, lo):
+            out[k] = 4
+            k += 1
+        if hi > lo:
+            lb = bases[i]
+            skip = widths[i] - lb
+            col = lo % lb
+            at = offsets[i] + (lo // lb) * widths[i] + col
+            for _ in range(lo, hi):
+                if at >= size:  # the file shorter than its index says
+                    return k
+                c = lut[mapped[at]]
+                if c == 255:
+                    return k
+                out[k] = c
+                k += 1
+                at += 1
+                col += 1
+                if col == lb:
+                    col = 0
+                    at += skip
+        for _ in range(hi, b):
+            out[k] = 4
+            k += 1
+    return -1
+
+
 class FaiFasta:
     """Records of a plain or bgzip FASTA read through its ``.fai`` alone (no pyfaidx, no per-record
     Python at open): 10^6 scaffolds open in a second. For ``--shard`` of whole genomes.
@@ -836,12 +888,7 @@ class FaiFasta:
         start = np.asarray(start, dtype=np.int64)
         span = np.asarray(end, dtype=np.int64) - start
         total = int(span.sum())
-        # position of every base: its range's start plus its rank in the range
         first = np.cumsum(span) - span
-        which = np.repeat(np.arange(len(start)), span)
-        pos = start[which] + (np.arange(total, dtype=np.int64) - first[which])
-        rec = record[which]
-        inside = (pos >= 0) & (pos < self.lengths[rec])
         if self._plain is None:  # once, not a file open per call
             self._plain = compression(self.path) == "plain"
         if not self._plain:
@@ -852,20 +899,24 @@ class FaiFasta:
                     out[at + lo - a : at + hi - a] = self.fetch(i, lo, hi)[0]
             return out
         e = self._entries
-        p = np.where(inside, pos, 0)
-        bases = e.bases[rec]
         if self._mapped is None:
             self._mapped = np.memmap(self.path, dtype=np.uint8, mode="r")
-        raw = self._mapped[e.offsets[rec] + (p // bases) * e.widths[rec] + p % bases]
-        bad = first_invalid(raw)
-        if bad is not None:  # a line end, a header or a stray byte where the index puts a base
-            raise InputError(f"record {self.names[int(rec[bad])]}, position {int(pos[bad]) + 1}: byte "
-                             f"{bytes([int(raw[bad])])!r} where the index puts a base", path=self.path,
+        out = np.empty(total, dtype=np.uint8)
+        gather, table = _gather_plain()
+        bad = gather(self._mapped, table, record, start, span, e.lengths, e.offsets, e.bases, e.widths, out)
+        if bad >= 0:  # a line end, a header or a stray byte where the index puts a base (or past the end)
+            r = int(np.searchsorted(first, bad, side="right")) - 1
+            rec, pos = int(record[r]), int(start[r] + bad - first[r])
+            at = int(e.offsets[rec] + (pos // e.bases[rec]) * e.widths[rec] + pos % e.bases[rec])
+            if at >= len(self._mapped):
+                raise InputError(f"record {self.names[rec]} does not hold the bases its index says", path=self.path,
+                                 hint="the file changed since it was indexed: delete its .fai and run again")
+            byte = int(self._mapped[at])
+            raise InputError(f"record {self.names[rec]}, position {pos + 1}: byte "
+                             f"{bytes([byte])!r} where the index puts a base", path=self.path,
                              hint="the file changed since it was indexed (delete its .fai and run again), or holds a "
                                   "letter that is not a nucleotide code")
-        codes = encode(raw)
-        codes[~inside] = N_CODE
-        return codes
+        return out
 
     def stream(self, first: int, last: int, chunk_size: int, overlap: int, *, with_mask: bool = False,
                runs: bool = False) -> Iterator[Chunk | RecordRun]:
