@@ -91,6 +91,30 @@ Mbp in 1,000,000 lognormal scaffolds): 11.2-15.3 -> 4.5-7.8 ms per Mbp, 3.5-4.7 
 per scaffold (opening, i.e. the chromosome tree: 0.63 -> 0.30 s); gathering that track again
 5.9-6.5 -> 1.5-1.8 s.
 
+Reader, head bookkeeping and kernel queue, 2026-12-06 (issue 23; a chromosome's sequence lines
+decoded by one compiled pass a block at a time into views of one buffer, the kept windows found by
+one compiled pass, the kernel queued four batches ahead instead of two). ``stage_costs`` on 200
+Mbp in hg38's layout, the code before and after interleaved in fresh processes, three rounds at
+load 4.3-5.0 (the machine shared with a training job and two other sessions), ms per Mbp before
+-> after: read + decode + pack 3.9-4.4 -> 2.7-3.4; bookkeeping + float64 head 1.5-1.7 -> 1.3-1.5
+(the head's ~45 ns per window is now ~90% of it); bigWig entries 2.5-2.9 and close 0.1-0.2 (the
+same code both sides; libdeflate is ~half of the entries); all but the kernel 8.0-9.1 -> 6.9-8.1.
+The kernel's stage (the same code) read 14.3-16.9 before and 16.5-19.4 after in the same rounds:
+noise of that size. Whole process on the hg38-sized genome (``--mbp 3088 --hg38 --model
+models/ctcf_gm12878.h5 --methods fused --output bw --repeat 2``, load 4.6-6.4): 82.2 s wall,
+69.8 CPU-s, 448 MB peak RSS, whole process 37.6 Mbp/s and 39.2 on the scan's timer against a
+fused ceiling of 39.4 in the same run (0.95 and 1.00): with other jobs holding more than the
+two cores the ceiling itself collapses, so that ratio says little. The same scan, before and
+after, interleaved (load 3.6-6.3): 106 and 125 s wall, 73.6 and 86.0 CPU-s before; 119 and 118
+s, 78.9 and 80.0 CPU-s after: within that load's noise. Start-up (interpreter, imports -- torch
+alone ~1.4 s -- model, numba's first cached load ~0.6-0.8 s) takes 3.5-4.5 s of one core before
+the first batch, ~8% of a 47 s run; the other core idles meanwhile. What 0.8 needs against a
+quiet ceiling of 110 Mbp/s (18.2 CPU-ms per Mbp of kernel): hg38 in <= 35.1 s, i.e. <= 22.7
+CPU-ms per Mbp in all on two fully busy cores, so everything but the kernel under ~4.5 ms per
+Mbp with the start-up overlapped with reading, or under ~2 with the start-up as it is. Left: the
+head (~1.2), the bigWig entries (~2.5, half of it the deflate that the file's bytes fix), reading
+(~2.7, half of it the compiled decode on data just read) and the start-up.
+
 ``--mbp 100 --rss 300 --repeat 2 --stages``, load 3.0-3.2 (scan timer): fused 22.9 Mbp/s (12.8
 whole process), table 1.0, dense 0.7 (their OpenMP threads under load); peak RSS of the fused scan
 428 MB at 100 Mbp and 429 MB at 300 Mbp (flat).
