@@ -438,8 +438,9 @@ class _Block:
     """One block of a FASTA file, parsed (see :class:`_BlockRecords`).
 
     ``before``: sequence bytes (uint8, white space and all: decoded by :func:`stream_chunks` only
-    for a record it wants) that continue the record left open by the block before. ``names``/``codes``/``masks``/``bounds``: the records that begin and end in
-    this block, their codes end to end (record ``i`` is ``codes[bounds[i]:bounds[i + 1]]``).
+    for a record it wants) that continue the record left open by the block before.
+    ``names``/``codes``/``masks``/``bounds``: the records that begin and end in this block, their
+    codes end to end (record ``i`` is ``codes[bounds[i]:bounds[i + 1]]``).
     ``open_name``/``after``: the block's last record, which may go on in the next block, and its
     sequence bytes so far, as ``before`` (``open_name`` is ``None`` when the block holds no header).
     """
