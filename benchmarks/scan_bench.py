@@ -104,9 +104,10 @@ noise of that size. Whole process on the hg38-sized genome (``--mbp 3088 --hg38 
 models/ctcf_gm12878.h5 --methods fused --output bw --repeat 2``, load 4.6-6.4): 82.2 s wall,
 69.8 CPU-s, 448 MB peak RSS, whole process 37.6 Mbp/s and 39.2 on the scan's timer against a
 fused ceiling of 39.4 in the same run (0.95 and 1.00): with other jobs holding more than the
-two cores the ceiling itself collapses, so that ratio says little. The same scan, before and
-after, interleaved (load 3.6-6.3): 106 and 125 s wall, 73.6 and 86.0 CPU-s before; 119 and 118
-s, 78.9 and 80.0 CPU-s after: within that load's noise. Start-up (interpreter, imports -- torch
+two cores the ceiling itself collapses, so that ratio says little. The same scan (``motifscan
+scan ... -o out.bw``), before and after, interleaved in four pairs at load 3.0-6.3: 106, 125, 106
+and 77 s wall, 73.6, 86.0, 74.4 and 59.6 CPU-s before; 119, 118, 92 and 58 s, 78.9, 80.0, 61.7
+and 49.2 CPU-s after (means 73.4 -> 67.5 CPU-s, but with a spread of +-20% within each side). Start-up (interpreter, imports -- torch
 alone ~1.4 s -- model, numba's first cached load ~0.6-0.8 s) takes 3.5-4.5 s of one core before
 the first batch, ~8% of a 47 s run; the other core idles meanwhile. What 0.8 needs against a
 quiet ceiling of 110 Mbp/s (18.2 CPU-ms per Mbp of kernel): hg38 in <= 35.1 s, i.e. <= 22.7
