@@ -93,17 +93,18 @@ class RecordNames(Sequence[str]):
         """Names ``lo .. hi - 1`` as they are held: each one's bytes and a newline."""
         return self.blob[int(self.starts[lo]) : int(self.starts[hi])]
 
-    def matches(self, lo: int, names: Sequence[str]) -> bool:
-        """Whether ``names`` are the names from ``lo`` on, in order (one bytes comparison)."""
+    def matches(self, lo: int, names: list[str]) -> bool:
+        """Whether ``names`` are the names from ``lo`` on, in order (one join and one bytes
+        comparison: 10^5 names in a few ms)."""
         hi = lo + len(names)
-        if lo < 0 or hi > len(self):
-            return False
-        want = self.joined(lo, hi)
+        if lo < 0 or hi > len(self) or not names:
+            return lo >= 0 and hi <= len(self)
         try:
-            got = "".join(n + "\n" for n in names).encode()
+            got = "\n".join(names).encode()
         except (TypeError, UnicodeEncodeError):  # not strings, or not text a file could hold
             return False
-        return got == want
+        # a name holding a newline would join into two: the counts tell (and such a name is no record's)
+        return self.blob[int(self.starts[lo]) : int(self.starts[hi]) - 1] == got and got.count(b"\n") == hi - lo - 1
 
     def find(self, name: str) -> int:
         """Index of the first record called ``name``, ``-1`` if none (a search of the bytes)."""
