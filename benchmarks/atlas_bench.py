@@ -19,6 +19,11 @@ median, max).
 
 The machine is shared: compare the runs of one invocation (they run back to back).
 
+``--steps ROUNDS BATCHES`` measures instead the training step itself, every task count in one
+process on one genome (the first ``T`` tasks' peaks of the largest planting), interleaved round by
+round with the best round of each kept (:func:`steps`): on a loaded machine whole runs minutes
+apart see different loads, the interleaved rounds see the same ones.
+
 Pooled rows are :class:`~motifscan.data.windows.Windows`: the bases the windows cover, held once,
 and one offset per row; each training batch's codes are gathered from them (the same bytes, the
 same model, as when every row's codes were held). At the full size (100 x 15,000 peaks, 200 Mbp,
@@ -61,6 +66,12 @@ benchmark and the bench's data (load 2.5-5), as far as the time allowed:
   16 tasks' second epoch (load ~3.5-4.8). The
   final scoring adds the training set's logits (1.29 M x 100 float32, 515 MB): about 1.8 GB
   expected at the end, not measured.
+
+Full size, the training step interleaved (2026-12-06, ``--tasks 100,16 --steps 15 40 --threads 1``,
+load 3.9-4.9: two other agents and the whole-run benchmark beside it): 1,718,932 and 429,240
+pooled sequences (1,288,404 and 321,716 training) built in one process; 15 rounds of 40 steps of
+64 sequences each: best round 0.2802 ms CPU per training sequence with 100 tasks, 0.2819 with 16
+(**0.994x**), median rounds 0.3247 and 0.3205 (1.013x).
 
 Full size, 100 tasks, the whole run (2026-12-06, ``--tasks 100,16 --threads 1``, the machine shared
 with two other agents, three benchmark sessions and CI throughout, load 2-6): 1,718,932 pooled
@@ -166,6 +177,77 @@ def train(sheet: Path, genome: Path, work: Path, epochs: int, extra: list[str]) 
                                           round(float(np.nanmax(aurocs)), 3)]}
 
 
+def steps(sheet_tasks: list[int], peaks: int, mbp: float, work: Path, rounds: int, batches: int, threads: int) -> dict:
+    """Training steps of each task count interleaved in one process, on one genome: ms per sequence.
+
+    The genome holds the planted sites of ``max(sheet_tasks)`` tasks; a model of ``T`` tasks trains
+    on the first ``T`` tasks' peaks (pooled as ``train`` pools them, background negatives). Each
+    round runs ``batches`` training steps of every ``T`` in turn, exactly :func:`motifscan.train.fit`'s
+    step (rows gathered from the pooled windows, one-hot, labels as floats, forward, masked loss,
+    backward, Adam); the best round of each is kept, so a burst of load on the shared machine
+    hits one round of one size, not the comparison.
+    """
+    import time
+
+    import torch
+
+    from motifscan.codes import one_hot_torch
+    from motifscan.data.tasks import build_task_set
+    from motifscan.data.datasets import split_dataset
+    from motifscan.io.samplesheet import TaskSpec
+    from motifscan.model import ModelConfig, MotifCNN
+    from motifscan.train import TrainOptions, _TaskLoss
+
+    torch.set_num_threads(threads or 1)
+    chroms = write_genome(work / "g.fa", mbp)
+    plant_tasks(chroms, work, max(sheet_tasks), peaks)
+    genome = work / "g_steps.fa"
+    save(genome, chroms)
+    del chroms
+    o = TrainOptions()
+    sets = {}
+    for T in sheet_tasks:
+        specs = [TaskSpec(f"task{t}", str(work / f"task{t}.narrowPeak"), None, str(genome)) for t in range(T)]
+        data = build_task_set(specs, length=o.length, neg_ratio=o.neg_ratio, seed=o.seed, min_length=o.filter_width).data
+        split = split_dataset(data, valid_chroms=["chr2"], test_chroms=["chr3"], seed=o.seed,
+                              tasks=[s.name for s in specs])
+        tr = data.subset(split.train)
+        torch.manual_seed(0)
+        model = MotifCNN(ModelConfig(n_filters=o.n_filters, filter_width=o.filter_width, rc_sharing=o.rc_sharing,
+                                     hidden=o.hidden, dropout=o.dropout, seq_length=o.length,
+                                     tasks=[s.name for s in specs]))
+        model.train()
+        sets[T] = (tr.codes, tr.labels, model, _TaskLoss(tr.labels, torch.device("cpu")),
+                   torch.optim.Adam(model.parameters(), lr=o.lr, weight_decay=o.weight_decay),
+                   np.random.default_rng(0).permutation(len(tr.labels)))
+        print(json.dumps({"tasks": T, "pooled": len(data), "train": len(tr.labels)}), file=sys.stderr, flush=True)
+    best = {T: np.inf for T in sets}
+    rounds_ms: dict[int, list[float]] = {T: [] for T in sets}
+    at = {T: 0 for T in sets}
+    for _ in range(rounds):
+        for T, (codes, labels, model, loss_fn, opt, order) in sets.items():
+            t0 = time.process_time()
+            for _ in range(batches):
+                i = at[T] % (len(order) - o.batch_size)
+                idx = order[i : i + o.batch_size]
+                at[T] += o.batch_size
+                x = one_hot_torch(torch.from_numpy(codes[idx]))
+                y = torch.from_numpy(labels[idx]).float()
+                opt.zero_grad(set_to_none=True)
+                loss = loss_fn(model(x), y)
+                loss.backward()
+                opt.step()
+                loss.item()
+            ms = 1e3 * (time.process_time() - t0) / (batches * o.batch_size)
+            rounds_ms[T].append(round(ms, 4))
+            best[T] = min(best[T], ms)
+    base = best[min(sets)]
+    return {"batch_size": o.batch_size, "rounds": rounds, "batches_per_round": batches,
+            "cpu_ms_per_train_sequence_best": {str(T): round(v, 4) for T, v in best.items()},
+            "cpu_ms_per_train_sequence_median": {str(T): round(float(np.median(v)), 4) for T, v in rounds_ms.items()},
+            "best_vs_fewest_tasks": {str(T): round(v / base, 3) for T, v in best.items()}}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--tasks", default="100,16", help="Comma-separated task counts, run in this order.")
@@ -174,9 +256,19 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=2)
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--dir")
+    ap.add_argument("--steps", type=int, nargs=2, metavar=("ROUNDS", "BATCHES"),
+                    help="Instead of whole runs: ROUNDS rounds of BATCHES training steps of each task count, "
+                         "interleaved in one process (see steps()).")
     args = ap.parse_args()
     work = Path(args.dir or tempfile.mkdtemp(prefix="atlas_bench_"))
     work.mkdir(parents=True, exist_ok=True)
+    if args.steps:
+        tasks = sorted(int(x) for x in args.tasks.split(","))
+        out = {"mbp": args.mbp, "peaks_per_task": args.peaks, "load_before": os.getloadavg()[0],
+               **steps(tasks, args.peaks, args.mbp, work, *args.steps, args.threads),
+               "load_after": os.getloadavg()[0]}
+        print(json.dumps(out, indent=2))
+        return
     extra = ["--threads", str(args.threads)] if args.threads else []
     results: dict = {"mbp": args.mbp, "peaks_per_task": args.peaks, "load_before": os.getloadavg()[0], "runs": {}}
     for n_tasks in [int(x) for x in args.tasks.split(",")]:
