@@ -4,7 +4,7 @@ A Python ``str`` per name costs ~70 bytes and a list slot 8 more: ~80 MB and abo
 second to make for 10^6 scaffolds, though a scan needs the names only to write a bigWig's
 chromosome tree (bytes, sorted bytewise) and to check that its batches come in the index's order.
 :class:`RecordNames` keeps them as they are in the ``.fai``: UTF-8 bytes, each name followed by a
-newline (names hold no white space), and the offset of each; a name is decoded when asked for.
+newline (a name holds no newline), and the offset of each; a name is decoded when asked for.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ class RecordNames(Sequence[str]):
     newline) and ``starts`` ``(n + 1,)`` int64 (name ``i`` is ``blob[starts[i] : starts[i + 1] - 1]``).
 
     A read-only sequence of ``str`` like the list it stands for (indexing, slicing, iteration,
-    ``==`` with a list); :meth:`joined` and :meth:`find` work on the bytes.
+    ``==`` with a list); :meth:`matches` and :meth:`find` work on the bytes.
     """
 
     __slots__ = ("blob", "starts")
@@ -37,7 +37,7 @@ class RecordNames(Sequence[str]):
     def from_names(cls, names: Iterable[str]) -> "RecordNames":
         """From ``str`` names (none holding a newline)."""
         names = names if isinstance(names, list) else list(names)
-        blob = "".join(n + "\n" for n in names).encode()
+        blob = ("\n".join(names) + "\n").encode() if names else b""
         ends = np.flatnonzero(np.frombuffer(blob, np.uint8) == 0x0A) + 1
         if len(ends) != len(names):
             raise ValueError("a record name holds a newline")
@@ -88,10 +88,6 @@ class RecordNames(Sequence[str]):
 
     def __repr__(self) -> str:
         return f"RecordNames({len(self)} names)"
-
-    def joined(self, lo: int, hi: int) -> bytes:
-        """Names ``lo .. hi - 1`` as they are held: each one's bytes and a newline."""
-        return self.blob[int(self.starts[lo]) : int(self.starts[hi])]
 
     def matches(self, lo: int, names: list[str]) -> bool:
         """Whether ``names`` are the names from ``lo`` on, in order (one join and one bytes
