@@ -94,18 +94,19 @@ and the steady RSS grew through the scan with the data-block index (32 bytes a s
 ``.fai`` parse cost 0.70 CPU-s (numpy passes over 38 MB of text; 0.13 now, 0.56 -> 0.08 without
 names for a bedGraph; a batch's names are checked against the list as one bytes comparison,
 ~0.03 s in all). After, ``draft_bench --mbp 300 --chroms 6 --median 180 --threads 1
---repeat 2``, two runs, the machine at load 4.7-6.2 (best of 2; RSS MB):
+--repeat 2``, three runs, the machine at load 2.3-6.2 (best of 2 each):
 
 =====================================================  =============  =============  ===========  ===========
 bw + peaks / bedGraph; CPU-s                           chromosomes    scaffolds      CPU ratio    RSS ratio
 =====================================================  =============  =============  ===========  ===========
 1,085,210 scaffolds, run 1 (load 4.7-5.2)              9.13 / 14.57   11.66 / 14.88  1.28 / 1.02  1.15 / 1.09
 1,085,210 scaffolds, run 2 (load 5.2-6.2)              10.51 / 13.50  12.77 / 14.33  1.21 / 1.06  1.16 / 1.09
+1,085,210 scaffolds, run 3 (load 2.3-5.1)              8.18 / 9.70    9.56 / 10.09   1.17 / 1.04  1.13 / 1.09
 70,648 scaffolds (``--median 2600``, load 4.3-6.8)     9.07 / 11.81   9.69 / 14.86   1.07 / 1.26  1.01 / 1.00
 70,648, bedGraph alone, ``--repeat 3`` (load 4.4-5.1)  - / 13.83      - / 12.96      - / 0.94     - / 0.98
 =====================================================  =============  =============  ===========  ===========
 
-(RSS at 10^6: 497-498 vs 430-435 MB to bigWig, 460 vs 422-423 to bedGraph.) The 70k bedGraph
+(RSS at 10^6: 494-498 vs 430-438 MB to bigWig, 460 vs 422-423 to bedGraph.) The 70k bedGraph
 ratio of the first run is the load's (0.94 in the second; nothing on that path changed but the
 ``.fai`` read): the same draft scan by the trees before and after, interleaved, 14.05 vs 14.62
 CPU-s best of 3 (runs of 14-20 s at load 4-6), byte-identical. Per thread at 10^6 scaffolds
