@@ -82,6 +82,42 @@ shared by ``RecordSizes`` and the writer), and in the writer ``tracks.BigWigWrit
 ``list(sizes.items())`` to ``BigWigStream``, which keeps those 10^6 ``(name, length)`` tuples as
 ``self.sizes`` (~58 MB, and ~10 MB of int objects) beside its own names list and lengths array;
 ``RecordSizes.names`` / ``.lengths`` could be taken as they are.
+
+Then (drafts2: the ``.fai``'s names kept as one buffer, ``io/names.py`` ``RecordNames``, and parsed
+in one compiled pass; the bigWig writer taking them as they are, its chromosome tree written
+without second copies and its data-block index spooled to a temporary file a 1 MB chunk at a
+time). Before, at load 2.2-2.9 (three runs): 1.39-1.40x CPU and 1.40-1.41x RSS to bigWig + peaks.
+Profiled at 10^6 scaffolds before (one thread; VmHWM sampled with the main thread's stack,
+tracemalloc, cProfile per thread): the peak RSS (605 MB vs 427-450) came while the chromosome tree
+was written (the names as 10^6 ``str``, ~80 MB, beside ~140 MB of copies of keys and node bytes),
+and the steady RSS grew through the scan with the data-block index (32 bytes a scaffold); the
+``.fai`` parse cost 0.70 CPU-s (numpy passes over 38 MB of text; 0.13 now, 0.56 -> 0.08 without
+names for a bedGraph; a batch's names are checked against the list as one bytes comparison,
+~0.03 s in all). After, ``draft_bench --mbp 300 --chroms 6 --median 180 --threads 1
+--repeat 2``, three runs, the machine at load 2.3-6.2 (best of 2 each):
+
+=====================================================  =============  =============  ===========  ===========
+bw + peaks / bedGraph; CPU-s                           chromosomes    scaffolds      CPU ratio    RSS ratio
+=====================================================  =============  =============  ===========  ===========
+1,085,210 scaffolds, run 1 (load 4.7-5.2)              9.13 / 14.57   11.66 / 14.88  1.28 / 1.02  1.15 / 1.09
+1,085,210 scaffolds, run 2 (load 5.2-6.2)              10.51 / 13.50  12.77 / 14.33  1.21 / 1.06  1.16 / 1.09
+1,085,210 scaffolds, run 3 (load 2.3-5.1)              8.18 / 9.70    9.56 / 10.09   1.17 / 1.04  1.13 / 1.09
+70,648 scaffolds (``--median 2600``, load 4.3-6.8)     9.07 / 11.81   9.69 / 14.86   1.07 / 1.26  1.01 / 1.00
+70,648, bedGraph alone, ``--repeat 3`` (load 4.4-5.1)  - / 13.83      - / 12.96      - / 0.94     - / 0.98
+=====================================================  =============  =============  ===========  ===========
+
+(RSS at 10^6: 494-498 vs 430-438 MB to bigWig, 460 vs 422-423 to bedGraph.) The 70k bedGraph
+ratio of the first run is the load's (0.94 in the second; nothing on that path changed but the
+``.fai`` read): the same draft scan by the trees before and after, interleaved, 14.05 vs 14.62
+CPU-s best of 3 (runs of 14-20 s at load 4-6), byte-identical. Per thread at 10^6 scaffolds
+(CPU-s, load 3-5): the kernel thread 3.8-4.0 against 3.7-3.9 for chromosomes, the main thread
+(head, bookkeeping, writers) ~+0.6, the reader ~+1.2 (2.0-2.2 vs 0.9-1.0: the block reader's
+per-record parse and compiled decode, ``io/fasta.py`` ``_BlockRecords``). Of the main thread's
+extra, ~0.5 CPU-s is deflating the zoom blocks, a record per scaffold (with windows) per level:
+5,030 deflate calls (1.1 s under cProfile) against 2,460 for chromosomes' data sections and zoom
+blocks (0.64 s); the file's bytes fix them. ``--mbp 30 --median 180 --threads 1 --repeat 1
+--outputs bw+peaks --check`` (108,103 scaffolds, load 5.2-5.6): 1.17x CPU, 1.01x RSS, all 351,778
+scaffold windows equal to the chromosome track's.
 """
 
 from __future__ import annotations

@@ -342,3 +342,29 @@ def test_short_sequences_give_the_same_bytes_however_they_are_handed_over(tmp_pa
             w.close()
         out[k] = (tmp_path / f"{k}.bw").read_bytes()
     assert out[per_call] == out[7]
+
+
+def test_block_index_spooled_in_chunks_and_names_in_one_buffer_give_the_same_bytes(tmp_path, monkeypatch):
+    """A draft assembly's data-block index, spooled to a temporary file a chunk at a time (here
+    chunks of one R-tree node, so the leaves come back from many), and sizes given as the .fai's
+    columns (RecordSizes: names in one buffer) write the file the in-memory index and (name,
+    length) pairs write; both readers read it back."""
+    from motifscan.io.fasta import RecordSizes
+    from motifscan.io.names import RecordNames
+
+    rng = np.random.default_rng(12)
+    sizes = [(f"s{i}", int(n)) for i, n in enumerate(rng.integers(120, 900, 700))]
+    runs = _runs(sizes, rng, gap_every=5)
+    whole = _write(tmp_path / "whole.bw", sizes, runs).read_bytes()
+    monkeypatch.setattr(bigwig._Blocks, "CHUNK", bigwig.NODE_SIZE)
+    spooled = _write(tmp_path / "spooled.bw", sizes, runs)
+    assert spooled.read_bytes() == whole
+    columns = RecordSizes(RecordNames.from_names([c for c, _n in sizes]), np.array([n for _c, n in sizes]))
+    assert _write(tmp_path / "columns.bw", columns, runs).read_bytes() == whole
+    with pyBigWig.open(str(spooled)) as f:
+        assert f.chroms() == dict(sizes)
+        for c, _n in sizes[::29]:
+            assert [v for *_x, v in f.intervals(c) or []] == [float(x) for cc, _s, v in runs if cc == c for x in v]
+    for c, n in sizes[::97]:
+        assert [v for *_x, v in bbi.fetch_intervals(str(spooled), c, 0, n)] == [
+            float(x) for cc, _s, v in runs if cc == c for x in v]

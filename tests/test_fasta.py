@@ -338,6 +338,47 @@ def test_fai_rows_parse_as_their_words(tmp_path):
             _parse_fai(bad)
 
 
+def test_fai_names_and_numbers_equal_the_numpy_parse(tmp_path):
+    """The compiled .fai pass gives the numpy parser's columns and the names as decoding each
+    with errors="replace" gives (bytes that are not UTF-8 too); text it does not take (a '+'
+    sign) goes to the numpy parser, which accepts it as it always did."""
+    from motifscan.io.fasta import _parse_fai, _parse_fai_numpy
+
+    rng = np.random.default_rng(11)
+    rows = [(f"r{i}_".encode() + bytes(rng.choice([0x61, 0xC3, 0xA9, 0xFF, 0x5F], int(rng.integers(0, 6)))),
+             *(int(x) for x in rng.integers(0, 10**12, 4))) for i in range(500)]
+    for newline in (b"\n", b"\r\n"):
+        raw = b"".join(b"%s\t%d\t%d\t%d\t%d" % r + newline for r in rows)
+        got = _parse_fai(raw)
+        assert list(got.names) == [r[0].decode("utf-8", errors="replace") for r in rows]
+        assert got.names[3] == rows[3][0].decode("utf-8", errors="replace") and len(got.names) == 500
+        columns, spans = _parse_fai_numpy(np.frombuffer(raw, np.uint8), len(rows))
+        np.testing.assert_array_equal(np.array([got.lengths, got.offsets, got.bases, got.widths]), columns)
+        np.testing.assert_array_equal(columns.T, [r[1:] for r in rows])
+    signed = _parse_fai(b"a\t1\t2\t3\t4\nb\t+5\t6\t7\t8\n")
+    assert list(signed.names) == ["a", "b"] and signed.lengths.tolist() == [1, 5]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.text(st.characters(blacklist_characters="\n", blacklist_categories=("Cs",)), max_size=8),
+                max_size=20), st.integers(0, 25), st.integers(0, 25))
+def test_record_names_act_as_the_list_of_names(names, lo, hi):
+    """RecordNames (names in one buffer) index, slice, iterate and search as the list does."""
+    from motifscan.io.names import RecordNames
+
+    rn = RecordNames.from_names(names)
+    assert len(rn) == len(names) and list(rn) == names and rn == names and rn.tolist() == names
+    assert rn[lo:hi] == names[lo:hi]
+    if names:
+        assert rn[lo % len(names)] == names[lo % len(names)] and rn[-1] == names[-1]
+        assert rn.find(names[lo % len(names)]) == names.index(names[lo % len(names)])
+        assert rn.matches(lo % len(names), names[lo % len(names) : hi])
+    assert rn.find("\u2603absent") == (names.index("\u2603absent") if "\u2603absent" in names else -1)
+    assert not rn.matches(len(names), ["x"]) and not rn.matches(0, [*names, "x"])
+    with pytest.raises(IndexError):
+        rn[len(names)]
+
+
 def test_fai_total_needs_no_names(tmp_path):
     """A streamed scan without a bigWig asks the .fai for the total only; a stale index gives none."""
     from motifscan.io.fasta import fai_total, read_fai

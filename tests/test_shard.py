@@ -116,3 +116,21 @@ def test_sharded_records_mode_takes_whole_records_once(draft):
                 seen.append(p.name)
                 np.testing.assert_array_equal(p.codes, records[p.name][p.start :])
     assert seen == list(records)
+
+
+def test_genome_digest_of_columns_is_the_digest_of_the_whole_text(monkeypatch):
+    """A shard manifest's genome digest, taken a block of records at a time from the .fai's
+    columns (no text of the whole genome), equals the digest of the whole ``name\\tlength\\n`` text
+    (names of non-ASCII letters, lengths of every digit count up to int64's)."""
+    from motifscan.io.fasta import RecordSizes
+    from motifscan.io.names import RecordNames
+    from motifscan.scan import run as run_mod
+
+    monkeypatch.setattr(run_mod, "_DIGEST_RECORDS", 7)  # many blocks
+    lengths = np.array([0, 1, 9, 10, 99, 100, *(10**k - 1 for k in range(4, 19)), *(10**k for k in range(4, 19)),
+                        2**63 - 1, 5_000], dtype=np.int64)
+    names = [f"s{i}" + "é" * (i % 3) for i in range(len(lengths))]
+    want = run_mod._digest("".join(f"{c}\t{n}\n" for c, n in zip(names, lengths.tolist())).encode())
+    assert run_mod._sizes_digest(RecordSizes(RecordNames.from_names(names), lengths)) == want
+    assert run_mod._sizes_digest(RecordSizes(names, lengths)) == want
+    assert run_mod._sizes_digest(dict(zip(names, lengths.tolist()))) == want

@@ -39,7 +39,7 @@ import tempfile
 import zlib
 from operator import itemgetter
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Iterator
 
 import numpy as np
 # libdeflate: standard zlib streams, ~3x faster than zlib's level 1 on float32 scores and zoom
@@ -49,6 +49,7 @@ from deflate import zlib_compress as deflate
 from ..jit import njit
 from .bigwig_sections import pack_sections, unpack_sections
 from .bigwig_zoom import ZOOM_DTYPE, add_totals, bin_values, concat_records, merge_bins
+from .names import RecordNames
 
 __all__ = ["BigWigStream", "BigWigSections", "ZOOM_LEVELS", "BLOCK_VALUES"]
 
@@ -92,57 +93,101 @@ SHORT_BASES = 1 << 17
 STORED_VALUES = 256
 #: Values of short sequences held before a batch is written.
 SHORT_BATCH_VALUES = 1 << 16
+#: :meth:`BigWigStream.chrom_ids` finds up to this many names out of order by searching the names'
+#: bytes (a few ms each at 10^6 names), more by hashing every name once.
+_SEARCHED_NAMES = 4
 
 
 class _Blocks:
     """Index entries of written blocks: first chrom, start, last chrom, end, file offset, compressed size.
 
-    Kept as numpy chunks (36 bytes a block): a draft assembly writes a block per sequence. A data
-    block holds one chromosome; a zoom block of short sequences may hold several.
+    Kept in numpy chunks of :attr:`CHUNK` entries of 32 bytes, each laid out as the R-tree's leaf
+    item (a chunk is a multiple of NODE_SIZE entries, so each leaf node of the index lies in one
+    chunk). A draft assembly writes a block per sequence: its full chunks go to a temporary file
+    in ``spool_dir`` (10^6 entries: 32 MB that would grow through the scan), read back one at a
+    time when the index is written; a genome of chromosomes fills no chunk. A data block holds
+    one chromosome; a zoom block of short sequences may hold several.
     """
 
     _DTYPE = np.dtype([("chrom", "<u4"), ("start", "<u4"), ("end_chrom", "<u4"), ("end", "<u4"),
                        ("offset", "<u8"), ("size", "<u8")])
+    #: Entries per chunk (1 MB).
+    CHUNK = 1 << 15
 
-    def __init__(self) -> None:
-        self._parts: list[np.ndarray] = []
-        self._one: list[tuple[int, int, int, int, int]] = []
+    def __init__(self, spool_dir: str | os.PathLike | None = None) -> None:
+        self._spool_dir = spool_dir
+        self._spool: BinaryIO | None = None
+        self._spooled: list[np.ndarray] = []  # per spooled chunk: its leaf nodes' bounds (_node_bounds)
+        self._chunk = np.empty(0, self._DTYPE)  # the chunk being filled
+        self._shift = 0
         self._n = 0
-
-    def add(self, chrom: int, start: int, end_chrom: int, end: int, offset: int, size: int) -> None:
-        self._one.append((chrom, start, end_chrom, end, offset, size))
-        self._n += 1
-        if len(self._one) >= 4096:
-            self._gather()
 
     def add_many(self, chrom, start, end, offset, size, *, end_chrom=None) -> None:
         """Many blocks at once (``end_chrom``: each block's last chromosome, default ``chrom``)."""
-        self._gather()
-        part = np.empty(len(chrom), self._DTYPE)
-        part["chrom"], part["start"], part["end"], part["offset"], part["size"] = chrom, start, end, offset, size
-        part["end_chrom"] = chrom if end_chrom is None else end_chrom
-        self._parts.append(part)
-        self._n += len(part)
+        columns = [np.asarray(x) for x in (chrom, start, chrom if end_chrom is None else end_chrom, end, offset, size)]
+        k, done = len(columns[0]), 0
+        while done < k:
+            at = self._n % self.CHUNK
+            if not at:
+                if len(self._chunk):
+                    self._spool_chunk()
+                self._chunk = np.empty(self.CHUNK, self._DTYPE)
+            m = min(self.CHUNK - at, k - done)
+            part = self._chunk[at : at + m]
+            for name, col in zip(self._DTYPE.names, columns):
+                part[name] = col[done : done + m]
+            self._n += m
+            done += m
 
-    def _gather(self) -> None:
-        if self._one:
-            self._parts.append(np.array(self._one, dtype=self._DTYPE))
-            self._one = []
+    def _spool_chunk(self) -> None:
+        if self._spool is None:
+            self._spool = tempfile.TemporaryFile(dir=self._spool_dir)
+        self._spooled.append(_node_bounds(self._chunk))
+        self._spool.write(self._chunk.view(np.uint8))
 
-    def table(self) -> np.ndarray:
-        """Every entry, in the order added (structured array)."""
-        self._gather()
-        if len(self._parts) != 1:
-            self._parts = [np.concatenate(self._parts) if self._parts else np.empty(0, self._DTYPE)]
-        return self._parts[0]
+    def chunks(self) -> Iterator[np.ndarray]:
+        """The entries in the order added, chunk by chunk (structured arrays, offsets shifted)."""
+        if self._spool is not None:
+            self._spool.seek(0)
+        for _ in self._spooled:
+            yield self._shifted(np.frombuffer(self._spool.read(self.CHUNK * 32), self._DTYPE).copy())
+        last = self._n - len(self._spooled) * self.CHUNK
+        if last:
+            yield self._shifted(self._chunk[:last].copy() if self._shift else self._chunk[:last])
+
+    def _shifted(self, part: np.ndarray) -> np.ndarray:
+        if self._shift:
+            part["offset"] += np.uint64(self._shift)
+        return part
+
+    def node_bounds(self) -> np.ndarray:
+        """Each leaf node's first entry's ``chrom``, ``start`` and last entry's ``end_chrom``, ``end``
+        (a structured array of the four, one row per NODE_SIZE entries)."""
+        last = self._n - len(self._spooled) * self.CHUNK
+        parts = self._spooled + ([_node_bounds(self._chunk[:last])] if last else [])
+        return np.concatenate(parts) if parts else _node_bounds(self._chunk[:0])
 
     def shift(self, by: int) -> None:
         """Add ``by`` to every offset (blocks spooled elsewhere, copied into the file)."""
-        t = self.table()
-        t["offset"] += np.uint64(by)
+        self._shift += by
+
+    def close(self) -> None:
+        if self._spool is not None:
+            self._spool.close()
 
     def __len__(self) -> int:
         return self._n
+
+
+def _node_bounds(entries: np.ndarray) -> np.ndarray:
+    """``chrom``, ``start`` of the first and ``end_chrom``, ``end`` of the last entry of each
+    NODE_SIZE entries (the last node may hold fewer)."""
+    firsts = np.arange(0, len(entries), NODE_SIZE)
+    lasts = np.minimum(firsts + NODE_SIZE, len(entries)) - 1
+    out = np.empty(len(firsts), np.dtype([("chrom", "<u4"), ("start", "<u4"), ("end_chrom", "<u4"), ("end", "<u4")]))
+    out["chrom"], out["start"] = entries["chrom"][firsts], entries["start"][firsts]
+    out["end_chrom"], out["end"] = entries["end_chrom"][lasts], entries["end"][lasts]
+    return out
 
 
 class _Summary:
@@ -239,20 +284,21 @@ class BigWigStream:
             raise ValueError("a bigWig needs at least one chromosome")
         self.fh = fh
         # a draft assembly has 10^6 names: taken as columns when given so (a RecordSizes: no 10^6
-        # (name, length) tuples, ~70 MB), else by C-level maps (zip(*sizes) is 20x slower at
-        # 10^6); the name -> id dict only when asked for (chrom_ids needs it rarely)
+        # (name, length) tuples), else by C-level maps (zip(*sizes) is 20x slower at 10^6); held
+        # as one buffer (RecordNames: no str per name, ~70 MB at 10^6, where the .fai's are kept
+        # so); the name -> id dict only when asked for (chrom_ids needs it rarely)
         if hasattr(sizes, "names") and hasattr(sizes, "lengths"):
-            self._names = list(map(str, sizes.names))
+            names = sizes.names
+            self._names = names if isinstance(names, RecordNames) else RecordNames.from_names(map(str, names))
             self._lengths = np.asarray(sizes.lengths, dtype=np.int64)
         else:
             pairs = sizes if isinstance(sizes, list) else list(sizes)
-            self._names = list(map(str, map(itemgetter(0), pairs)))
+            self._names = RecordNames.from_names(map(str, map(itemgetter(0), pairs)))
             self._lengths = np.fromiter(map(itemgetter(1), pairs), np.int64, len(pairs))
             self.__dict__["sizes"] = pairs  # the cached property's value: the list as given
         self._next = 0  # the last id chrom_ids returned: the next batch starts there or after it
         self._hashes: tuple[np.ndarray, np.ndarray] | None = None  # (sorted name hashes, their ids), for _find
         self.zoom_levels = int(zoom_levels)
-        self.blocks = _Blocks()
         self.max_block = 0
         self.n_values = 0
         self._stats = np.zeros(5)  # bases covered, min, max, sum, sum of squares
@@ -264,6 +310,7 @@ class BigWigStream:
         self._last = (-1, 0)  # (chrom id, end) of the last value written
         self._levels: list[_Summary] = []
         self._spool_dir = spool_dir or (Path(fh.name).parent if isinstance(getattr(fh, "name", None), str) else None)
+        self.blocks = _Blocks(self._spool_dir)
         self._closed = False
         self._short = self._lengths < SHORT_BASES
         # runs of short sequences waiting to be written as a batch: (tids, starts, counts, values)
@@ -296,13 +343,19 @@ class BigWigStream:
         key_size = keys.dtype.itemsize
         order = np.argsort(keys, kind="stable")  # bytewise, as the format wants
         n = len(order)
-        if n > 1 and (keys[order[1:]] == keys[order[:-1]]).any():
+        # the leaves' items in one array, the sorted keys put there straight away (the tree of 10^6
+        # names holds ~25 MB: no second copy of it, of the keys or of its bytes)
+        leaf = np.empty(n, np.dtype([("key", f"S{key_size}"), ("tid", "<u4"), ("size", "<u4")]))
+        np.take(keys, order, out=leaf["key"], mode="clip")
+        del keys
+        sorted_keys = leaf["key"]
+        if n > 1 and (sorted_keys[1:] == sorted_keys[:-1]).any():
             raise ValueError("duplicate chromosome names")
+        leaf["tid"], leaf["size"] = order, self._lengths[order]
+        del order
         block = max(1, min(NODE_SIZE, n))
         fh = self.fh
         fh.write(struct.pack("<IIIIQQ", BPT_MAGIC, block, key_size, 8, n, 0))
-        leaf = np.empty(n, np.dtype([("key", f"S{key_size}"), ("tid", "<u4"), ("size", "<u4")]))
-        leaf["key"], leaf["tid"], leaf["size"] = keys[order], order, self._lengths[order]
         # node counts per level, from the leaves up; each level above holds one item per node below
         counts = [n]
         while counts[-1] > block:
@@ -317,23 +370,18 @@ class BigWigStream:
             pos += 4 * nodes + c * item
         starts.reverse()  # starts[k]: offsets of the nodes of level k (0: leaves)
         # (only the last node of a level may hold fewer items, so offsets are uniform before it)
-        first_keys = [keys[order]]
-        for k in range(1, len(counts)):
-            first_keys.append(first_keys[-1][::block])
-        out = []
         for k in reversed(range(len(counts))):
             c = counts[k]
             if k == 0:
                 items = leaf
-            else:
+            else:  # the first key of each node of the level below
                 items = np.empty(c, np.dtype([("key", f"S{key_size}"), ("child", "<u8")]))
-                items["key"], items["child"] = first_keys[k - 1][::block], starts[k - 1]
-            raw = items.tobytes()
-            for j, lo in enumerate(range(0, c, block)):
+                items["key"], items["child"] = sorted_keys[:: block**k], starts[k - 1]
+            raw = items.view(np.uint8)
+            for lo in range(0, c, block):
                 hi = min(lo + block, c)
-                out.append(struct.pack("<BBH", 1 if k == 0 else 0, 0, hi - lo))
-                out.append(raw[lo * item : hi * item])
-        fh.write(b"".join(out))
+                fh.write(struct.pack("<BBH", 1 if k == 0 else 0, 0, hi - lo))
+                fh.write(raw[lo * item : hi * item])
 
     @functools.cached_property
     def sizes(self) -> list[tuple[str, int]]:
@@ -354,13 +402,14 @@ class BigWigStream:
         """
         if isinstance(names, list) and names:
             nxt, all_names = self._next, self._names
-            if nxt < len(all_names) and all_names[nxt] == names[0]:
+            if all_names.matches(nxt, names[:1]):
                 first = nxt
-            elif nxt + 1 < len(all_names) and all_names[nxt + 1] == names[0]:  # the last one ended there
+            elif all_names.matches(nxt + 1, names[:1]):  # the last one ended there
                 first = nxt + 1
             else:
                 first = self._find(names[:1])[0]
-            if first >= 0 and all_names[first : first + len(names)] == names:
+            # one comparison of the names' bytes with the list's (10^5 names a batch)
+            if first >= 0 and all_names.matches(first, names):
                 self._next = first + len(names) - 1  # the last one may go on in the next batch
                 return np.arange(first, first + len(names), dtype=np.int64)
         ids = self._find(names)
@@ -369,8 +418,11 @@ class BigWigStream:
         return ids
 
     def _find(self, names: list[str]) -> np.ndarray:
-        """Ids of ``names`` (``-1``: absent) by their hashes, so 10^6 names need no dict (~70 MB):
-        a sorted array of every name's hash, then a check that each match is that name."""
+        """Ids of ``names`` (``-1``: absent): a few by a search of the names' bytes, more by their
+        hashes, so 10^6 names need no dict (~70 MB): a sorted array of every name's hash, then a
+        check that each match is that name."""
+        if len(names) <= _SEARCHED_NAMES:
+            return np.array([self._names.find(n) if isinstance(n, str) else -1 for n in names], dtype=np.int64)
         if self._hashes is None:
             h = np.fromiter(map(hash, self._names), dtype=np.int64, count=len(self._names))
             order = np.argsort(h, kind="stable")
@@ -393,9 +445,10 @@ class BigWigStream:
         """
         if not len(values):
             return
-        if chrom not in self.tid:
+        tid = int(self.chrom_ids([chrom])[0])
+        if tid < 0:
             raise ValueError(f"chromosome {chrom!r} is not in the bigWig's chromosome list")
-        self.add_runs(np.array([self.tid[chrom]]), np.array([start]), np.array([len(values)]), span, step, values)
+        self.add_runs(np.array([tid]), np.array([start]), np.array([len(values)]), span, step, values)
 
     def add_runs(self, tids: np.ndarray, starts: np.ndarray, counts: np.ndarray, span: int, step: int,
                  values: np.ndarray) -> None:
@@ -607,6 +660,7 @@ class BigWigStream:
             self._end_chrom()
         index_offset = fh.tell()
         _write_rtree(fh, self.blocks, BLOCK_VALUES, index_offset)
+        self.blocks.close()
         zooms = []
         max_block = self.max_block
         for level in self._levels:
@@ -650,35 +704,25 @@ class BigWigStream:
         fh.flush()
 
     def abort(self) -> None:
-        """Drop the zoom spools (the caller removes the output)."""
+        """Drop the spools (the caller removes the output)."""
         for level in self._levels:
             level.spool.close()
+        self.blocks.close()
         self._closed = True
 
 
-def _padded_keys(names: list[str]) -> np.ndarray:
+def _padded_keys(names: RecordNames | list[str]) -> np.ndarray:
     """The names as UTF-8 bytes, NUL-padded to the longest (numpy ``S`` array, at least ``S1``).
 
-    From one joined buffer in a compiled pass, not a bytes object per name (10^6 names: 0.24 s
-    that way, 0.02 s this way).
+    From the names' one buffer in a compiled pass, not a bytes object per name (10^6 names:
+    0.24 s that way, 0.02 s this way).
     """
-    buf = np.frombuffer("\n".join(names).encode(), np.uint8)  # names hold no newline
-    size = max(1, _longest_line(buf))
+    if not isinstance(names, RecordNames):
+        names = RecordNames.from_names(names)
+    size = max(1, int(names.sizes().max()) if len(names) else 0)
     keys = np.zeros((len(names), size), np.uint8)
-    _scatter_lines(buf, keys)
+    _scatter_lines(np.frombuffer(names.blob, np.uint8), keys)
     return keys.view(f"S{size}").ravel()
-
-
-@njit
-def _longest_line(buf):  # pragma: no cover - compiled
-    best = run = 0
-    for c in buf:
-        if c == 10:
-            run = 0
-        else:
-            run += 1
-            best = max(best, run)
-    return best
 
 
 @njit
@@ -696,54 +740,54 @@ def _scatter_lines(buf, out):  # pragma: no cover - compiled
 def _write_rtree(fh: BinaryIO, blocks: _Blocks, per_slot: int, offset: int) -> None:
     """The R-tree index of ``blocks`` (cirTree): written at ``offset`` (the current position)."""
     n = len(blocks)
-    table = blocks.table()
-    chrom, start, end_chrom, end = table["chrom"], table["start"], table["end_chrom"], table["end"]
+    nodes = blocks.node_bounds()  # one item per leaf node
     if n:
-        head = (int(chrom[0]), int(start[0]), int(end_chrom[-1]), int(end[-1]))
+        head = (int(nodes["chrom"][0]), int(nodes["start"][0]), int(nodes["end_chrom"][-1]), int(nodes["end"][-1]))
     else:
         head = (0, 0, 0, 0)
     fh.write(struct.pack("<IIQIIIIQII", CIRTREE_MAGIC, NODE_SIZE, n, *head, offset, per_slot, 0))
     if not n:
         fh.write(struct.pack("<BBH", 1, 0, 0))
         return
-    # bottom-up: level 0 are the leaves (one item per block), each level above has one item
-    # per node of the level below, with the node's first (chrom, start) and last (chrom, end)
-    levels = [(chrom, start, end_chrom, end)]
-    while len(levels[-1][0]) > NODE_SIZE:
-        c0, s0, c1, e1 = levels[-1]
-        idx = np.arange(0, len(c0), NODE_SIZE)
-        last = np.minimum(idx + NODE_SIZE, len(c0)) - 1
-        levels.append((c0[idx], s0[idx], c1[last], e1[last]))
-    top_down = list(reversed(levels))
-    # byte offset of every node, level by level from the root
+    # bottom-up: level 0 are the leaves (one item per block, as the blocks' entries are laid
+    # out), each level above has one item per node of the level below, with the node's first
+    # (chrom, start) and last (chrom, end)
+    counts, levels = [n], []
+    if n > NODE_SIZE:
+        levels.append((nodes["chrom"], nodes["start"], nodes["end_chrom"], nodes["end"]))
+        counts.append(len(nodes))
+        while len(levels[-1][0]) > NODE_SIZE:
+            c0, s0, c1, e1 = levels[-1]
+            idx = np.arange(0, len(c0), NODE_SIZE)
+            last = np.minimum(idx + NODE_SIZE, len(c0)) - 1
+            levels.append((c0[idx], s0[idx], c1[last], e1[last]))
+            counts.append(len(idx))
+    # byte offset of every node, level by level from the root (the leaves' items are 32 bytes)
     pos = fh.tell()
     node_offsets = []
-    for depth, lv in enumerate(top_down):
-        leaf = depth == len(top_down) - 1
-        item = 32 if leaf else 24
-        count = len(lv[0])
-        per = [min(NODE_SIZE, count - i) for i in range(0, count, NODE_SIZE)]
+    for depth, count in enumerate(reversed(counts)):
+        item = 32 if depth == len(counts) - 1 else 24
         offs = []
-        for k in per:
+        for lo in range(0, count, NODE_SIZE):
             offs.append(pos)
-            pos += 4 + item * k
+            pos += 4 + item * min(NODE_SIZE, count - lo)
         node_offsets.append(offs)
-    for depth, (c0, s0, c1, e1) in enumerate(top_down):
-        leaf = depth == len(top_down) - 1
+    inner = np.dtype([("c0", "<u4"), ("s0", "<u4"), ("c1", "<u4"), ("e1", "<u4"), ("off", "<u8")])
+    for depth, (c0, s0, c1, e1) in enumerate(reversed(levels)):
         count = len(c0)
-        for j, lo in enumerate(range(0, count, NODE_SIZE)):
+        for lo in range(0, count, NODE_SIZE):
             hi = min(lo + NODE_SIZE, count)
-            fh.write(struct.pack("<BBH", 1 if leaf else 0, 0, hi - lo))
-            if leaf:
-                rec = np.empty(hi - lo, np.dtype([("c0", "<u4"), ("s0", "<u4"), ("c1", "<u4"), ("e1", "<u4"),
-                                                   ("off", "<u8"), ("size", "<u8")]))
-                rec["off"], rec["size"] = table["offset"][lo:hi], table["size"][lo:hi]
-            else:
-                rec = np.empty(hi - lo, np.dtype([("c0", "<u4"), ("s0", "<u4"), ("c1", "<u4"), ("e1", "<u4"),
-                                                   ("off", "<u8")]))
-                rec["off"] = np.asarray(node_offsets[depth + 1][lo:hi], np.uint64)
+            fh.write(struct.pack("<BBH", 0, 0, hi - lo))
+            rec = np.empty(hi - lo, inner)
+            rec["off"] = np.asarray(node_offsets[depth + 1][lo:hi], np.uint64)
             rec["c0"], rec["s0"], rec["c1"], rec["e1"] = c0[lo:hi], s0[lo:hi], c1[lo:hi], e1[lo:hi]
             fh.write(rec.tobytes())
+    for chunk in blocks.chunks():  # the leaves: each chunk's entries as they are, a node at a time
+        raw = chunk.view(np.uint8)
+        for lo in range(0, len(chunk), NODE_SIZE):
+            hi = min(lo + NODE_SIZE, len(chunk))
+            fh.write(struct.pack("<BBH", 1, 0, hi - lo))
+            fh.write(raw[32 * lo : 32 * hi])
 
 
 class BigWigSections:

@@ -26,6 +26,7 @@ import numpy as np
 
 from ..codes import INVALID, N_CODE, encode, first_invalid, soft_mask
 from ..errors import InputError
+from .names import RecordNames
 
 __all__ = [
     "FastaRecord",
@@ -825,7 +826,7 @@ class FaiFasta:
     def __init__(self, path: str | os.PathLike, entries: "_FaiEntries") -> None:
         self.path = Path(path)
         self._entries = entries
-        self.names: list[str] = entries.names
+        self.names: RecordNames = entries.names
         self.lengths: np.ndarray = entries.lengths
         self._data: _ByteReader | None = None
         self._mapped: np.ndarray | None = None  # the plain file, mapped by ranges() on first use
@@ -1145,15 +1146,16 @@ def _starts_with_bom(path: Path, kind: str) -> bool:
 
 
 class RecordSizes(Mapping):
-    """Record name -> length, in file order, held as a list of names and an int64 array.
+    """Record name -> length, in file order, held as the names (a list, or the ``.fai``'s
+    :class:`~motifscan.io.names.RecordNames`: one buffer) and an int64 array.
 
     A read-only mapping like the dict it stands for (``items()``, ``values()``, lookups), for
-    10^6 scaffolds at a third of a dict's memory: the name -> row index that lookups need is
-    built on the first lookup (a streamed scan makes none). ``names`` and ``lengths`` are the
-    columns.
+    10^6 scaffolds at a small part of a dict's memory (~35 MB with RecordNames): the name -> row
+    index that lookups need is built on the first lookup (a streamed scan makes none). ``names``
+    and ``lengths`` are the columns.
     """
 
-    def __init__(self, names: list[str], lengths: np.ndarray) -> None:
+    def __init__(self, names: Sequence[str], lengths: np.ndarray) -> None:
         self.names = names
         self.lengths = np.asarray(lengths, dtype=np.int64)
         self._row: dict[str, int] | None = None
@@ -1204,24 +1206,23 @@ def read_fai(path: str | os.PathLike) -> RecordSizes | None:
     see :func:`fai_matches`. A stale index is logged and ignored, and callers rebuild it.
     """
     entries = _read_fai_entries(path)
-    return None if entries is None else RecordSizes(entries.names, entries.lengths.copy())
+    return None if entries is None else RecordSizes(entries.names, entries.lengths)
 
 
 def fai_total(path: str | os.PathLike) -> int | None:
-    """Bases in a FASTA by its current ``PATH.fai`` (see :func:`read_fai`), else ``None``; the
-    names are not decoded (10^6 of them would be ~70 MB for a number)."""
-    entries = _read_fai_entries(path, names=False)
+    """Bases in a FASTA by its current ``PATH.fai`` (see :func:`read_fai`), else ``None``."""
+    entries = _read_fai_entries(path)
     return None if entries is None else int(entries.lengths.sum())
 
 
-def _read_fai_entries(path: str | os.PathLike, *, names: bool = True) -> "_FaiEntries | None":
+def _read_fai_entries(path: str | os.PathLike) -> "_FaiEntries | None":
     """The rows of a current ``PATH.fai`` (see :func:`read_fai`), else ``None``."""
     p = Path(path)
     fai = Path(str(p) + ".fai")
     try:
         if not fai.exists() or fai.stat().st_mtime < p.stat().st_mtime:
             return None
-        entries = _parse_fai(fai.read_bytes(), names=names)
+        entries = _parse_fai(fai.read_bytes())
         if not entries or not fai_matches(p, entries):
             log.info("%s does not match %s (a stale index): not using it", fai, p.name)
             return None
@@ -1231,43 +1232,153 @@ def _read_fai_entries(path: str | os.PathLike, *, names: bool = True) -> "_FaiEn
 
 
 class _FaiEntries:
-    """The rows of a ``.fai``: ``names`` and int64 columns ``lengths``, ``offsets``, ``bases``,
-    ``widths``; ``entries[i]`` is row ``i`` as a tuple ``(name, length, offset, line bases, line
-    bytes)`` (what :func:`fai_matches` reads). Without ``names`` (``None``), ``name_of(i)`` gives
-    row ``i``'s name."""
+    """The rows of a ``.fai``: ``names`` (:class:`~motifscan.io.names.RecordNames`) and int64
+    columns ``lengths``, ``offsets``, ``bases``, ``widths`` (four arrays); ``entries[i]`` is row
+    ``i`` as a tuple ``(name, length, offset, line bases, line bytes)`` (what :func:`fai_matches`
+    reads)."""
 
-    def __init__(self, names: list[str] | None, columns: np.ndarray, name_of=None) -> None:
+    def __init__(self, names: RecordNames, columns: Sequence[np.ndarray]) -> None:
         self.names = names
-        self._name_of = name_of
         self.lengths, self.offsets, self.bases, self.widths = columns
 
     def __len__(self) -> int:
         return len(self.lengths)
 
     def __getitem__(self, i: int) -> tuple[str, int, int, int, int]:
-        name = self.names[i] if self.names is not None else self._name_of(i)
-        return (name, int(self.lengths[i]), int(self.offsets[i]), int(self.bases[i]), int(self.widths[i]))
+        return (self.names[i], int(self.lengths[i]), int(self.offsets[i]), int(self.bases[i]), int(self.widths[i]))
 
 
-#: ``.fai`` rows parsed per step (bounds the temporary arrays of a 10^6-row index).
+#: ``.fai`` rows parsed per step by the numpy parser (bounds the temporary arrays of a 10^6-row index).
 _FAI_ROWS = 1 << 16
 
 
-def _parse_fai(raw: bytes, *, names: bool = True) -> _FaiEntries:
-    """Parse ``.fai`` text with numpy: 10^6 rows in a few array operations per 65,536 rows.
+def _parse_fai(raw: bytes) -> _FaiEntries:
+    """Parse ``.fai`` text: 10^6 rows in two compiled passes (numba, loaded on first use).
 
     Each row is a name (one word) and four numbers, tab-separated; a row with other than five
     columns (a FASTQ index has six), a name holding white space, or a number that is not an
-    integer raises ValueError. ``names=False``: the names are checked but not decoded (rows'
-    names come one at a time from ``entries[i]``).
+    integer raises ValueError. The compiled pass takes rows as htslib writes them (digits only,
+    LF or CRLF); other text goes to :func:`_parse_fai_numpy`, which accepts and refuses as this
+    parser always did. The names are kept as they are in the file, in one buffer
+    (:class:`~motifscan.io.names.RecordNames`: no ``str`` per name, ~70 MB at 10^6 names), the
+    numbers as four separate arrays (a caller keeps the lengths alone).
     """
     if raw and not raw.endswith(b"\n"):
         raw += b"\n"
     arr = np.frombuffer(raw, np.uint8)
+    if "fai" not in _COMPILED:
+        from ..jit import njit
+
+        _COMPILED["fai"] = (njit(_fai_count_loop), njit(_fai_rows_loop), njit(_fai_names_loop))
+    count_loop, rows_loop, names_loop = _COMPILED["fai"]
+    rows, name_bytes = count_loop(arr)
+    columns = [np.empty(rows, np.int64) for _ in range(4)]
+    blob = bytearray(name_bytes + rows)  # each name and a newline, written in place
+    starts = np.empty(rows + 1, np.int64)
+    starts[0] = 0
+    if rows and rows_loop(arr, _WS_TABLE, *columns, np.frombuffer(blob, np.uint8), starts) != rows:
+        table, spans = _parse_fai_numpy(arr, rows)
+        columns = [table[k].copy() for k in range(4)]
+        sizes = spans[1] - spans[0]
+        np.cumsum(sizes + 1, out=starts[1:])
+        blob = bytearray(int(starts[-1]))
+        names_loop(arr, spans[0], sizes, starts, np.frombuffer(blob, np.uint8))
+    if not blob.isascii():  # as decoding with errors="replace" leaves them (a name holds no newline)
+        blob = blob.decode("utf-8", errors="replace").encode()
+        starts = np.r_[0, np.flatnonzero(np.frombuffer(blob, np.uint8) == 0x0A) + 1].astype(np.int64)
+    return _FaiEntries(RecordNames(blob, starts), columns)
+
+
+def _fai_count_loop(arr):  # pragma: no cover - compiled
+    """Rows (newlines) of ``.fai`` text and the bytes before each row's first tab, all rows."""
+    rows = 0
+    names = 0
+    in_name = True
+    for b in arr:
+        if b == 10:
+            rows += 1
+            in_name = True
+        elif b == 9:
+            in_name = False
+        elif in_name:
+            names += 1
+    return rows, names
+
+
+def _fai_rows_loop(arr, ws, lengths, offsets, bases, widths, blob, starts):  # pragma: no cover - compiled
+    """Rows ``name\\tD\\tD\\tD\\tD`` (digits only, up to 18 each; LF or CRLF): their numbers into
+    the four columns, their names (each with a newline) into ``blob`` from ``starts[row]``;
+    returns how many rows took that form (the parse stops at the first that does not)."""
+    n = len(arr)
+    p = 0
+    row = 0
+    at = 0
+    while p < n:
+        start = p
+        b = arr[p]
+        while b != 9:  # the name: up to the first tab, no white space
+            if ws[b]:
+                return row
+            blob[at] = b
+            at += 1
+            p += 1
+            if p >= n:
+                return row
+            b = arr[p]
+        if p == start:
+            return row
+        blob[at] = 10
+        at += 1
+        starts[row + 1] = at
+        for k in range(4):
+            p += 1  # past the tab before the number
+            v = 0
+            q = p
+            while p < n:
+                d = np.int64(arr[p]) - 48
+                if d < 0 or d > 9:
+                    break
+                v = v * 10 + d
+                p += 1
+            if p == q or p - q > 18 or p >= n:
+                return row
+            if k == 0:
+                lengths[row] = v
+            elif k == 1:
+                offsets[row] = v
+            elif k == 2:
+                bases[row] = v
+            else:
+                widths[row] = v
+            c = arr[p]
+            if k < 3:
+                if c != 9:
+                    return row
+            elif c == 13 and p + 1 < n and arr[p + 1] == 10:
+                p += 1
+            elif c != 10:
+                return row
+        p += 1  # past the newline
+        row += 1
+    return row
+
+
+def _fai_names_loop(arr, firsts, sizes, starts, out):  # pragma: no cover - compiled
+    """Each name's bytes and a newline, end to end into ``out`` (name ``i`` from ``starts[i]``)."""
+    for i in range(len(firsts)):
+        a = firsts[i]
+        b = starts[i]
+        for k in range(sizes[i]):
+            out[b + k] = arr[a + k]
+        out[b + sizes[i]] = 10
+
+
+def _parse_fai_numpy(arr: np.ndarray, rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """Columns ``(4, rows)`` and name spans ``(2, rows)`` of ``.fai`` text ending in a newline, with
+    numpy, 65,536 rows a step (the text :func:`_parse_fai`'s compiled pass does not take)."""
     newlines = np.flatnonzero(arr == 0x0A)
-    decoded: list[str] = []
-    firsts = np.empty(len(newlines), np.int64)  # each row's first tab
-    columns = np.empty((4, len(newlines)), np.int64)
+    spans = np.empty((2, rows), np.int64)  # each row's first byte and first tab
+    columns = np.empty((4, rows), np.int64)
     for first in range(0, len(newlines), _FAI_ROWS):
         ends = newlines[first : first + _FAI_ROWS]
         lo = int(newlines[first - 1]) + 1 if first else 0
@@ -1283,7 +1394,7 @@ def _parse_fai(raw: bytes, *, names: bool = True) -> _FaiEntries:
         stops = np.c_[tabs, ends - (text[np.maximum(ends - 1, 0)] == 0x0D)]
         if not ((tabs[:, 0] > starts).all() and (np.diff(stops, axis=1) > 1).all()):
             raise ValueError("not a five-column .fai")
-        # names: the bytes before each row's first tab, the tab kept as the separator
+        # names: the bytes before each row's first tab
         inside = np.zeros(len(text) + 1, np.int8)
         inside[starts] = 1
         inside[tabs[:, 0]] = -1
@@ -1291,14 +1402,9 @@ def _parse_fai(raw: bytes, *, names: bool = True) -> _FaiEntries:
         if _WS_TABLE[text[name]].any():
             raise ValueError("a .fai name with white space")
         columns[:, first : first + n] = _fai_numbers(text[~name].tobytes(), n)
-        firsts[first : first + n] = tabs[:, 0] + lo
-        if names:
-            name[tabs[:, 0]] = True
-            decoded += text[name].tobytes().decode("utf-8", errors="replace").split("\t")[:-1]
-    if names:
-        return _FaiEntries(decoded, columns)
-    starts = np.r_[0, newlines[:-1] + 1]
-    return _FaiEntries(None, columns, lambda i: raw[starts[i] : firsts[i]].decode("utf-8", errors="replace"))
+        spans[0, first : first + n] = starts + lo
+        spans[1, first : first + n] = tabs[:, 0] + lo
+    return columns, spans
 
 
 def _fai_numbers(text: bytes, rows: int) -> np.ndarray:

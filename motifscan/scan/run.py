@@ -358,6 +358,32 @@ def _digest(*parts: bytes) -> str:
     return h.hexdigest()
 
 
+#: Records of a genome digested at a time by :func:`_sizes_digest`.
+_DIGEST_RECORDS = 1 << 16
+
+
+def _sizes_digest(sizes) -> str:
+    """``_digest`` of the text ``name<TAB>length<NL>`` of every record, in order.
+
+    Sizes held as columns (:class:`~motifscan.io.fasta.RecordSizes`: a draft assembly's 10^6
+    scaffolds) are digested a block of records at a time, the text's length counted from the
+    columns first, so no text or ``str`` of the whole genome is made (that was a shard's peak
+    memory, ~100 MB at 10^6 scaffolds); the digest is the same.
+    """
+    names, lengths = getattr(sizes, "names", None), getattr(sizes, "lengths", None)
+    if names is None or lengths is None:
+        return _digest("".join(f"{c}\t{n}\n" for c, n in sizes.items()).encode())
+    lengths = np.asarray(lengths, dtype=np.int64)
+    digits = len(lengths) + sum(int(np.count_nonzero(lengths >= 10**k)) for k in range(1, 19))
+    name_bytes = sum(len(n.encode()) for n in names) if not hasattr(names, "blob") else len(names.blob) - len(names)
+    h = hashlib.sha256()
+    h.update((name_bytes + digits + 2 * len(lengths)).to_bytes(8, "little"))
+    for lo in range(0, len(lengths), _DIGEST_RECORDS):
+        hi = min(lo + _DIGEST_RECORDS, len(lengths))
+        h.update("".join(f"{c}\t{n}\n" for c, n in zip(names[lo:hi], lengths[lo:hi].tolist())).encode())
+    return h.hexdigest()
+
+
 def _write_manifests(model: MotifCNN, out: OutputOptions, columns, fmt: str, window: int, windows: WindowOptions,
                      inputs: InputOptions, run: RunOptions, sizes: dict[str, int] | None,
                      null: WindowNull | None = None) -> None:
@@ -373,7 +399,7 @@ def _write_manifests(model: MotifCNN, out: OutputOptions, columns, fmt: str, win
         "hit_fraction": windows.hit_fraction if out.hits else None,
         "chroms": list(inputs.chroms) if inputs.chroms else None, "regions": regions,
         "skip_masked": inputs.skip_masked,
-        "genome": None if sizes is None else _digest("".join(f"{c}\t{n}\n" for c, n in sizes.items()).encode()),
+        "genome": None if sizes is None else _sizes_digest(sizes),
         # shards with p-values: one null, one FDR, one kind of track value
         "null": None if null is None else null.digest(), "fdr": windows.fdr, "track_value": windows.track_value,
     }
