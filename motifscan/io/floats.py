@@ -109,7 +109,7 @@ def _insert(data, after, width, values, blank, digits, pow10, out, python):  # p
             if b < nb and after[b] == f:
                 if i >= n:
                     return -1
-                out[at] = 9  # the new fields open with a tab; the line's own tab or end follows
+                out[at] = 9
                 at += 1
                 for j in range(width[b]):
                     if j:
@@ -186,43 +186,43 @@ def _g_one(x, digits, pow10, buf, at):  # pragma: no cover - compiled
     if x < 0:
         buf[at] = 45
         at += 1
-    d = np.empty(digits, dtype=np.int64)
-    for q in range(digits - 1, -1, -1):
-        d[q] = r % 10
+    nd = digits  # digits kept once trailing zeros go
+    while nd > 1 and r % 10 == 0:
         r //= 10
-    last = digits - 1  # the last digit kept once trailing zeros go
-    while last > 0 and d[last] == 0:
-        last -= 1
+        nd -= 1
     if -4 <= e < digits:
-        if e >= 0:
-            for q in range(e + 1):
-                buf[at] = 48 + d[q]
-                at += 1
-            if last > e:
-                buf[at] = 46
-                at += 1
-                for q in range(e + 1, last + 1):
-                    buf[at] = 48 + d[q]
-                    at += 1
-        else:
+        if e < 0:  # 0.000ddd
             buf[at] = 48
             buf[at + 1] = 46
             at += 2
             for _ in range(-e - 1):
                 buf[at] = 48
                 at += 1
-            for q in range(last + 1):
-                buf[at] = 48 + d[q]
+            point = nd  # no point among the digits
+        elif nd > e + 1:  # ddd.ddd
+            point = e + 1
+        else:  # ddd (zeros after the digits kept)
+            point = nd
+        end = at + nd + (1 if point < nd else 0)
+        for q in range(nd - 1, -1, -1):  # right to left, the point skipped over
+            buf[at + q + (1 if q >= point else 0)] = 48 + r % 10
+            r //= 10
+        if point < nd:
+            buf[at + point] = 46
+        at = end
+        if e >= 0:
+            for _ in range(nd, e + 1):
+                buf[at] = 48
                 at += 1
         return at
-    buf[at] = 48 + d[0]
-    at += 1
-    if last > 0:
-        buf[at] = 46
-        at += 1
-        for q in range(1, last + 1):
-            buf[at] = 48 + d[q]
-            at += 1
+    # d.ddde+XX
+    end = at + nd + (1 if nd > 1 else 0)
+    for q in range(nd - 1, -1, -1):
+        buf[at + q + (1 if q >= 1 else 0)] = 48 + r % 10
+        r //= 10
+    if nd > 1:
+        buf[at + 1] = 46
+    at = end
     buf[at] = 101  # e
     buf[at + 1] = 45 if e < 0 else 43
     at += 2
