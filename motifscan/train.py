@@ -162,6 +162,23 @@ class _TaskLoss:
         return (el * known).sum() / known.sum().clamp(min=1)
 
 
+#: float32's smallest normal number: parameters below it are denormal.
+_TINY = float(torch.finfo(torch.float32).tiny)
+
+
+@torch.no_grad()
+def _zero_denormals(params: Sequence[torch.Tensor]) -> None:
+    """Parameters that shrank below float32's smallest normal number set to 0.
+
+    A filter that stops firing gets no gradient but weight decay; Adam then shrinks its weights
+    geometrically, into the denormal range, and every multiplication by a denormal takes the
+    CPU's slow path (the x86 microcode assist): a 100-task atlas model ran its convolutions ~6x
+    slower by its second epoch. Zeroing them changes nothing else (they are below 1.2e-38).
+    """
+    for p in params:
+        p.masked_fill_(p.abs() < _TINY, 0.0)
+
+
 def fit(
     model: MotifCNN,
     train_codes: np.ndarray | Windows,
@@ -217,7 +234,8 @@ def fit(
     y_train = as_task_labels(train_labels, len(tasks))
     y_valid = as_task_labels(valid_labels, len(tasks))
     loss_fn = _TaskLoss(y_train, device)
-    optimiser = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimiser = torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
     rng = np.random.default_rng(seed)
     # rows are gathered a batch at a time (numpy indexing): from an array, or from the genome
     # windows of a pooled set (:class:`~motifscan.data.windows.Windows`), the same bytes either way
@@ -242,6 +260,7 @@ def fit(
             loss = loss_fn(model(x), y)
             loss.backward()
             optimiser.step()
+            _zero_denormals(params)
             total += loss.item() * len(idx)
             seen += len(idx)
             bar.set_postfix(loss=f"{total / seen:.4f}")

@@ -241,3 +241,28 @@ def test_multi_task_holdout_check_reads_byte_and_float_labels_alike(caplog):
         ok = split_dataset(LabelledSet(data.names, data.codes, labels[:, :1].repeat(2, 1), data.chroms),
                            valid_chroms=["chr2"], test_chroms=["chr3"], min_held_out=10, tasks=["a", "b"])
         assert ok.method == "chromosomes"
+
+
+def test_training_leaves_no_denormal_parameter():
+    """A filter shrunk into float32's denormal range (weight decay on a filter that no longer fires
+    does this over a long run; every convolution through it then takes the CPU's slow path) is set
+    to 0 by the training step; the normal weights are untouched by it (lr 0: Adam moves nothing)."""
+    pos, neg, *_ = planted_set(n=128, length=100, seed=3)
+    codes = np.concatenate([pos, neg])
+    labels = np.r_[np.ones(len(pos)), np.zeros(len(neg))].astype(np.float32)
+    idx = np.random.default_rng(3).permutation(len(codes))
+    codes, labels = codes[idx], labels[idx]
+    torch.manual_seed(0)
+    model = MotifCNN(ModelConfig(n_filters=8, filter_width=9, seq_length=100))
+    with torch.no_grad():
+        model.conv.weight[:2] = 1e-40
+        model.head[1].weight[0, 0] = -3e-39
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    fit(model, codes[:200], labels[:200], codes[200:], labels[200:], epochs=1, lr=0.0, seed=0, device="cpu",
+        progress=False)
+    tiny = torch.finfo(torch.float32).tiny
+    for name, p in model.named_parameters():
+        assert not ((p != 0) & (p.abs() < tiny)).any(), name
+    assert (model.conv.weight[:2] == 0).all() and model.head[1].weight[0, 0] == 0
+    assert torch.equal(model.conv.weight[2:], before["conv.weight"][2:])
+    assert torch.equal(model.conv.bias, before["conv.bias"])
