@@ -26,16 +26,13 @@ the pretrained CTCF model on the CPU:
 Times are CPU time of this process (``time.process_time``; on a shared, loaded machine wall
 time mostly measures the other jobs), wall time beside it. Compare ratios from one run only.
 
-Measured 2026-12-06, windows scored from the k-mer table without stored activations and the
-genome gathered from the mapped FASTA (``--skip-motifs --repeat 5``, CTCF model, one thread of the
-2-core machine while two other agents' jobs ran): load 3.6, 135,700 and 92,800 SNVs/CPU-s without
-and with p-values (+46%), naive 4,763/CPU-s, so 28.5x and 19.5x; load 5.3, 93,700 and 75,300
-(+24%), 21.6x and 17.3x; 1M SNVs on 30 Mbp (``--snvs 1000000 --genome-mb 30 --repeat 3``, load
-4.2), 88,100 and 72,300 (+22%), 20.6x and 16.9x; load 2.0 (one training job beside it), ``--repeat
-5`` and ``--repeat 8``: 119,700 / 93,400 (+28%), naive 5,098, 23.5x / 18.3x; 104,300 / 90,100
-(+16%), naive 4,988, 20.9x / 18.1x. The code before, the same way at load 4-7:
-64,600-115,000 and 54,500-86,900 SNVs/CPU-s, 18.1-25.2x and 15.3-21.3x (the naive way then timed
-once, not the best of the repeats). At that load one run's ratios differ from the next by a third.
+Measured 2026-12-06 (second session), with the genome's ranges gathered by one compiled pass and
+the TSV's numbers written by the compiled ``%g`` (``--skip-motifs --repeat 6``, CTCF model, one
+thread while a one-thread training job ran on the other core, load 1.6-2.1), five runs: 162,000-
+176,000 SNVs/CPU-s without p-values and 130,000-138,000 with (+21% to +32%); the naive way 4,963-
+8,894/CPU-s, so 18.8-34.1x and 14.9-27.1x (20x with p-values in 4 of the 5; at load 4.1-4.7
+earlier: 21.5x and 19.3x). The naive way's rate swings most between runs: its compute-bound
+convolution runs ~1.7x faster in moments the other core's job leaves the shared core free.
 """
 
 from __future__ import annotations
