@@ -67,6 +67,15 @@ benchmark and the bench's data (load 2.5-5), as far as the time allowed:
   final scoring adds the training set's logits (1.29 M x 100 float32, 515 MB): about 1.8 GB
   expected at the end, not measured.
 
+Full size, side by side after denormal parameters were zeroed in training (2026-12-06, ``--tasks
+16,100 --threads 1``, the 16-task run at load ~1.9, the 100-task run while CI ran beside it, load
+2-2.7): 16 tasks 0.599 ms CPU per training sequence and epoch (2 epochs of 134 s, 385 CPU-s, peak
+794 MB, AUROC 0.764 / 0.776 / 0.785); 100 tasks 0.611 ms (1.02x; wall 1.05x; 2 epochs of 564 s,
+1,665 s wall, 1,575 CPU-s, peak 1,882 MB, AUROC 0.753 / 0.774 / 0.787). The runs below, before
+that change, were slowed by filters decayed into float32's denormal range (a rerun of 100 tasks
+spent 74% of its time in the convolution's forward pass and had not finished its second epoch
+after 65 CPU-minutes).
+
 Full size, the training step interleaved (2026-12-06, ``--tasks 100,16 --steps 15 40 --threads 1``,
 load 3.9-4.9: two other agents and the whole-run benchmark beside it): 1,718,932 and 429,240
 pooled sequences (1,288,404 and 321,716 training) built in one process; 15 rounds of 40 steps of

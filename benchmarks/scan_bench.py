@@ -56,6 +56,14 @@ AVX-512 C reaches 1.3x; 5-base table rows would sum 4 rows a position instead of
 the float rounding, so the table method and the outputs would change with it), and a decoder
 that strips line breaks and encodes in one compiled pass (4.2 -> ~1.5 ms per Mbp).
 
+On a quiet machine (2026-12-06, load 0.4, nothing else running; ``--mbp 3088 --hg38 --model
+models/ctcf_gm12878.h5 --methods fused --output bw --repeat 2``): in the morning, before the
+compiled decode, window selection and deeper queue, **47.0 s** wall, 80.3 CPU-s, 438 MB, whole
+process 65.8 Mbp/s against a fused ceiling of 110.0 (0.60; scan timer 0.63); after them, **38.4 s**
+wall, 72.2 CPU-s, 451 MB, 80.4 Mbp/s against a ceiling of 148.3 (0.54; scan timer 0.58). The
+ceiling moves by a third between quiet runs with the same layout (chunk 65,550 x 15 rows); the
+loaded ratios below (0.77-0.95) come from ceilings pulled down by the other jobs.
+
 Remeasured 2026-12-06 after the bigWig writer's compiled passes and libdeflate, the draft
 assemblies' packer and the variant work (two runs, ``--mbp 3088 --hg38 --model
 models/ctcf_gm12878.h5 --methods fused --output bw --repeat 1`` then ``--repeat 2``, while a
