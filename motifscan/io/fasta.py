@@ -655,7 +655,7 @@ _COMPILED: dict = {}
 def _compiled() -> dict:
     """The decoding tables and compiled loops, made (numba imported, the loops loaded from its
     cache) on first use."""
-    if "run" not in _COMPILED:  # (the gather loop has its own key)
+    if "run" not in _COMPILED:
         from ..jit import njit
 
         table = np.full(256, INVALID, np.uint8)
@@ -670,6 +670,7 @@ def _compiled() -> dict:
         _COMPILED["codes"] = njit(_decode_codes_loop)
         _COMPILED["masked"] = njit(_decode_masked_loop)
         _COMPILED["newlines"] = njit(_count_newlines_loop)
+        _COMPILED["gather"] = njit(_gather_plain_loop)
     return _COMPILED
 
 
@@ -757,18 +758,6 @@ def _decode_spans_loop(arr, starts, stops, table, lower, codes, masks, bounds): 
     return j
 
 
-def _gather_plain():
-    """The compiled :func:`_gather_plain_loop` and its table (every byte's code, INVALID where it
-    is not a base), numba imported and the loop loaded on first use."""
-    if "gather" not in _COMPILED:
-        from ..jit import njit
-
-        codes = np.array([INVALID if first_invalid(bytes([b])) is not None else encode(bytes([b]))[0]
-                          for b in range(256)], np.uint8)
-        _COMPILED["gather"] = (njit(_gather_plain_loop), codes)
-    return _COMPILED["gather"]
-
-
 def _gather_plain_loop(mapped, lut, record, start, span, lengths, offsets, bases, widths, out):  # pragma: no cover - compiled
     """Codes of ranges ``[start, start + span)`` of records ``record`` from a mapped plain FASTA,
     by its ``.fai`` columns, end to end into ``out`` (N off a record's ends); the index in ``out``
@@ -793,7 +782,7 @@ def _gather_plain_loop(mapped, lut, record, start, span, lengths, offsets, bases
                 if at >= size:  # the file shorter than its index says
                     return k
                 c = lut[mapped[at]]
-                if c == 255:
+                if c >= 254:  # INVALID, or white space (_SKIP) where the index puts a base
                     return k
                 out[k] = c
                 k += 1
@@ -904,8 +893,8 @@ class FaiFasta:
         if self._mapped is None:
             self._mapped = np.memmap(self.path, dtype=np.uint8, mode="r")
         out = np.empty(total, dtype=np.uint8)
-        gather, table = _gather_plain()
-        bad = gather(self._mapped, table, record, start, span, e.lengths, e.offsets, e.bases, e.widths, out)
+        c = _compiled()
+        bad = c["gather"](self._mapped, c["table"], record, start, span, e.lengths, e.offsets, e.bases, e.widths, out)
         if bad >= 0:  # a line end, a header or a stray byte where the index puts a base (or past the end)
             r = int(np.searchsorted(first, bad, side="right")) - 1
             rec, pos = int(record[r]), int(start[r] + bad - first[r])

@@ -61,7 +61,7 @@ def insert_g(lines: str, after: Sequence[int], blocks: Sequence[np.ndarray], *, 
     if not vals or _MARK in data:
         return _insert_python(lines, after_arr, vals, blank, digits)
     width = np.array([v.shape[1] for v in vals], dtype=np.int64)
-    flat = np.ascontiguousarray(np.concatenate(vals, axis=1)) if len(vals) > 1 else np.ascontiguousarray(vals[0])
+    flat = np.ascontiguousarray(np.concatenate(vals, axis=1))
     out = np.empty(len(data) + n * int(width.sum()) * _WIDTH, dtype=np.uint8)
     python = np.zeros(flat.shape, dtype=np.bool_)
     size = _insert(data, after_arr, width, flat, blank, digits, _POW10, out, python)
@@ -96,6 +96,10 @@ _MARK = 3
 
 @njit
 def _insert(data, after, width, values, blank, digits, pow10, out, python):  # pragma: no cover - compiled
+    """:func:`insert_g`'s pass: ``data`` copied to ``out`` with block ``b``'s ``width[b]`` values
+    (columns of ``values``) written as ``\t``-led fields where field ``after[b]`` ends; a value
+    left to Python gets the mark byte and ``python`` set. The end of ``out``, or -1 when the lines
+    or their fields are fewer than the blocks need."""
     n = values.shape[0]
     nb = after.shape[0]
     at = 0
