@@ -316,6 +316,11 @@ def test_chrom_ids_of_consecutive_and_scattered_names(tmp_path):
         assert w.chrom_ids(["s9", "s10"]).tolist() == [9, -1]
         assert w.chrom_ids([]).tolist() == []
         assert w.tid["s4"] == 4
+        # a chromosome's name once per row of a batch it fills, then the next sequences'
+        assert w.chrom_ids(["s3", "s3", "s3"]).tolist() == [3, 3, 3]
+        assert w.chrom_ids(["s3", "s4", "s4", "s5", "s6", "s6"]).tolist() == [3, 4, 4, 5, 6, 6]
+        assert w.chrom_ids(["s7", "s7", "s9", "s9"]).tolist() == [7, 7, 9, 9]  # s8 had no window
+        assert w.chrom_ids(["s2", "s2", "s1", "s1", "x", "x"]).tolist() == [2, 2, 1, 1, -1, -1]
         w.close()
 
 

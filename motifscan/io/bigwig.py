@@ -37,7 +37,7 @@ import os
 import struct
 import tempfile
 import zlib
-from operator import itemgetter
+from operator import itemgetter, ne
 from pathlib import Path
 from typing import BinaryIO, Iterator
 
@@ -397,8 +397,9 @@ class BigWigStream:
         """``int64`` chromosome id of each of ``names`` (``-1``: not in the bigWig's list).
 
         A scan's batch holds consecutive sequences of the genome, most often from where the last
-        batch ended: then the ids follow from the first one's, checked by one list comparison
-        instead of a lookup per name (10^5 names a batch in a draft assembly).
+        batch ended, a chromosome's name once per row it fills: then the ids follow from the first
+        one's, checked by one list comparison instead of a lookup per name (10^5 names a batch in
+        a draft assembly).
         """
         if isinstance(names, list) and names:
             nxt, all_names = self._next, self._names
@@ -412,6 +413,12 @@ class BigWigStream:
             if first >= 0 and all_names.matches(first, names):
                 self._next = first + len(names) - 1  # the last one may go on in the next batch
                 return np.arange(first, first + len(names), dtype=np.int64)
+            # a chromosome cut into a batch's rows: its name once per row; the names that differ
+            # from the one before them must be consecutive records
+            new = np.flatnonzero(np.fromiter(map(ne, names, [None, *names[:-1]]), bool, len(names)))
+            if first >= 0 and len(new) < len(names) and all_names.matches(first, [names[i] for i in new.tolist()]):
+                self._next = first + len(new) - 1
+                return np.repeat(np.arange(first, first + len(new), dtype=np.int64), np.diff(np.r_[new, len(names)]))
         ids = self._find(names)
         if len(ids) and ids[-1] >= 0:
             self._next = int(ids[-1])

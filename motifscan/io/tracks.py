@@ -15,10 +15,11 @@ import numpy as np
 
 from ..atomic import temporary_file
 from ..errors import UsageError
+from ..jit import njit
 from .bigwig import ZOOM_LEVELS, BigWigStream
 from .writer import AtomicWriter, TextWriter
 
-__all__ = ["window_bins", "BedGraphWriter", "BigWigWriter"]
+__all__ = ["window_bins", "run_firsts", "BedGraphWriter", "BigWigWriter"]
 
 
 def window_bins(starts: np.ndarray, window: int, stride: int) -> tuple[np.ndarray, np.ndarray]:
@@ -27,6 +28,28 @@ def window_bins(starts: np.ndarray, window: int, stride: int) -> tuple[np.ndarra
         a = starts + (window - stride) // 2
         return a, a + stride
     return starts, starts + window
+
+
+def run_firsts(row: np.ndarray, start: np.ndarray, ids: np.ndarray, stride: int) -> np.ndarray:
+    """First window of each fixed-step run: windows ``i - 1`` and ``i`` are in one run when
+    ``ids[row[i - 1]] == ids[row[i]]`` and ``start[i] - start[i - 1] == stride``.
+
+    ``row``, ``start``: ``(n,)`` integers, ``n > 0``; ``ids``: an id per row (``int64``). Returns
+    ``int64`` ``(R,)`` indices, ``0`` first.
+    """
+    out = np.empty(len(row), np.int64)
+    k = _run_firsts(np.asarray(row, np.int64), np.asarray(start, np.int64), np.asarray(ids, np.int64), stride, out)
+    return out[:k]
+
+
+@njit
+def _run_firsts(row, start, ids, stride, out):  # pragma: no cover - compiled
+    k = 0
+    for i in range(len(row)):
+        if i == 0 or ids[row[i]] != ids[row[i - 1]] or start[i] - start[i - 1] != stride:
+            out[k] = i
+            k += 1
+    return k
 
 
 def _lines(names: list[str], rows: np.ndarray, a: np.ndarray, b: np.ndarray, vals: np.ndarray) -> str:
@@ -111,22 +134,23 @@ class BigWigWriter(AtomicWriter):
             self._seen.update(ws.finished)
         if not len(ws):
             return
-        a, b = window_bins(ws.start, self.window, self.stride)
-        vals = ws.score[:, self.column]
-        span = int(b[0] - a[0])
-        # fixed-step runs: a run breaks at a new row (chromosome) or a gap (skipped windows)
-        cut = np.flatnonzero((np.diff(ws.row) != 0) | (np.diff(ws.start) != self.stride)) + 1
-        first = np.r_[0, cut]
+        # a batch's rows hold pieces of sequences (a chromosome fills all of a batch's rows): one
+        # id per row, and fixed-step runs broken at a new sequence or a gap (skipped windows), in
+        # one compiled pass (the writer would join the rows' runs again: one step each)
+        ids = self._bw.chrom_ids(ws.names) if self._bw is not None else self._spool.ids(ws.names)
+        first = run_firsts(ws.row, ws.start, ids, self.stride)
         counts = np.diff(np.r_[first, len(ws.row)])
-        rows = ws.row[first]
+        tids = ids[ws.row[first]]
+        a, b = window_bins(ws.start[first], self.window, self.stride)
+        span = int(b[0] - a[0])
+        vals = ws.score[:, self.column]
         if self._bw is not None:
-            tids = self._bw.chrom_ids(ws.names)[rows]
             if (tids < 0).any():
-                name = ws.names[int(rows[np.argmax(tids < 0)])]
+                name = ws.names[int(ws.row[first[np.argmax(tids < 0)]])]
                 raise ValueError(f"chromosome {name!r} is not in the bigWig's chromosome list")
-            self._bw.add_runs(tids, a[first], counts, span, self.stride, vals)
+            self._bw.add_runs(tids, a, counts, span, self.stride, vals)
         else:
-            self._spool.add_runs(ws.names, rows, a[first], span, counts, vals)
+            self._spool.add_runs(tids, a, span, counts, vals)
 
     def finish(self) -> None:
         if self._spool is not None:
@@ -158,12 +182,14 @@ class _RunSpool:
             self._files.append(fh)
         self.runs, self.values = self._files
 
-    def add_runs(self, names: list[str], rows: np.ndarray, starts: np.ndarray, span: int, counts: np.ndarray,
-                 vals: np.ndarray) -> None:
-        """Runs ``i`` of record ``names[rows[i]]``: ``counts[i]`` values from ``starts[i]``."""
-        idx = np.array([self.names.setdefault(n, len(self.names)) for n in names], dtype=np.int64)
-        table = np.empty((len(rows), 4), dtype=np.int64)
-        table[:, 0], table[:, 1], table[:, 2], table[:, 3] = idx[rows], starts, span, counts
+    def ids(self, names: list[str]) -> np.ndarray:
+        """``int64`` id of each of ``names`` (numbered as first seen)."""
+        return np.array([self.names.setdefault(n, len(self.names)) for n in names], dtype=np.int64)
+
+    def add_runs(self, ids: np.ndarray, starts: np.ndarray, span: int, counts: np.ndarray, vals: np.ndarray) -> None:
+        """Runs ``i`` of record id ``ids[i]`` (:meth:`ids`): ``counts[i]`` values from ``starts[i]``."""
+        table = np.empty((len(ids), 4), dtype=np.int64)
+        table[:, 0], table[:, 1], table[:, 2], table[:, 3] = ids, starts, span, counts
         table.tofile(self.runs)
         np.asarray(vals, dtype=np.float32).tofile(self.values)
 
