@@ -7,7 +7,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from motifscan.io.bigwig_zoom import ZOOM_DTYPE, bin_values, merge_bins
+from motifscan.io.bigwig_zoom import ZOOM_DTYPE, add_totals, bin_values, merge_bins, run_totals
 
 
 def _numpy_merge_bins(rec: np.ndarray, reduction: int) -> np.ndarray:
@@ -115,6 +115,8 @@ def test_bin_values_equals_the_numpy_passes(seed, n, step, span_frac, zoom, chro
     v = np.abs(v)  # no -0: bit for bit, min and max too
     want = _numpy_bin_values(np.repeat(tids, counts).astype(np.uint32), a, span, v, reduction)
     assert bin_values(tids, starts, counts, span, step, v, reduction).tobytes() == want.tobytes()
+    # the track's float32 as they are: widened inside the pass, the same records
+    assert bin_values(tids, starts, counts, span, step, v.astype(np.float32), reduction).tobytes() == want.tobytes()
 
 
 @settings(max_examples=80, deadline=None)
@@ -135,6 +137,41 @@ def test_merge_bins_equals_the_numpy_passes(seed, n, per_bin, reduction):
     for f in ("min", "max"):
         rec[f] = np.abs(rec[f])
     assert merge_bins(rec, reduction).tobytes() == _numpy_merge_bins(rec, reduction).tobytes()
+
+
+@settings(max_examples=150, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.sampled_from([1, 2, 7, 8, 9, 15, 16, 17, 127, 128, 129, 130, 255, 1000,
+                                                            8193, 65536, 70001]), nan=st.booleans())
+def test_run_totals_are_numpys_reductions(seed, n, nan):
+    """min, max, sum and sum of squares of the float32 values widened, as numpy's reductions of
+    the float64 copy give them: the pairwise sums bit for bit (every block size and recursion
+    depth), a NaN anywhere the min and the max."""
+    rng = np.random.default_rng(seed)
+    v32 = _values(rng, n).astype(np.float32)
+    if nan:
+        v32[rng.integers(0, n)] = np.nan
+    w = v32.astype(np.float64)
+    for v in (v32, w):
+        mn, mx, s, sq = run_totals(v)
+        assert np.float64(s).tobytes() == w.sum().tobytes()
+        assert np.float64(sq).tobytes() == (w * w).sum().tobytes()
+        assert np.array_equal([mn, mx], [w.min(), w.max()], equal_nan=True)
+
+
+@settings(max_examples=50, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 3000), chroms=st.integers(1, 6))
+def test_add_totals_of_float32_is_that_of_float64(seed, n, chroms):
+    """The short sequences' totals from the track's float32 (widened inside the pass) and from a
+    float64 copy: the same bits."""
+    rng = np.random.default_rng(seed)
+    counts = rng.integers(1, 50, n // 10 + 1)
+    tids = np.sort(rng.integers(0, chroms, len(counts)))
+    v = np.abs(_values(rng, int(counts.sum()))).astype(np.float32)
+    a, b = np.zeros(5), np.zeros(5)
+    a[1:3] = b[1:3] = (np.inf, -np.inf)
+    add_totals(a, tids, counts, 50, v)
+    add_totals(b, tids, counts, 50, v.astype(np.float64))
+    assert a.tobytes() == b.tobytes()
 
 
 def test_no_values_no_records():

@@ -9,6 +9,9 @@ which cost more than deflating the blocks.
 A record is 32 bytes (``ZOOM_DTYPE``): chromosome id, start, end, bases covered (uint32), then
 min, max, sum and sum of squares (float32); the kernels see a record array as two ``(n, 8)``
 views of it, as uint32 and as float32.
+
+The values come as the track's float32 (or as float64) and are widened one at a time inside the
+passes: no float64 copy of a batch (which, with its square, was most of the totals' cost).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import numpy as np
 
 from ..jit import njit
 
-__all__ = ["ZOOM_DTYPE", "add_totals", "bin_values", "concat_records", "merge_bins"]
+__all__ = ["ZOOM_DTYPE", "add_totals", "bin_values", "concat_records", "merge_bins", "run_totals"]
 
 ZOOM_DTYPE = np.dtype([("chrom", "<u4"), ("start", "<u4"), ("end", "<u4"), ("count", "<u4"),
                        ("min", "<f4"), ("max", "<f4"), ("sum", "<f4"), ("sumsq", "<f4")])
@@ -37,7 +40,8 @@ def bin_values(tids: np.ndarray, starts: np.ndarray, counts: np.ndarray, span: i
         reaches into the next bin is cut in two there (its value counted in both, for the bases
         in each).
     v
-        ``float64`` values of the runs' intervals end to end ``(counts.sum(),)``.
+        ``float32`` or ``float64`` values of the runs' intervals end to end ``(counts.sum(),)``
+        (summed as float64 either way).
     reduction
         Bin width in bases.
 
@@ -47,9 +51,12 @@ def bin_values(tids: np.ndarray, starts: np.ndarray, counts: np.ndarray, span: i
         ``ZOOM_DTYPE`` records, one per (chromosome, bin) with values, in order; start and end
         are those of the first and last piece in the bin.
     """
-    out = np.empty(2 * len(v), ZOOM_DTYPE)
-    n = _bin_values(np.asarray(tids, np.int64), np.asarray(starts, np.int64), np.asarray(counts, np.int64),
-                    span, step, v, reduction, *_views(out))
+    tids, starts, counts = (np.asarray(x, np.int64) for x in (tids, starts, counts))
+    # at most one record per bin a run reaches (and never more than two pieces per value): the
+    # output sized so, not at two records per value (4 MB a batch, mostly untouched)
+    bins = int(((counts - 1) * step + span + 2 * reduction - 1).sum()) // reduction + len(counts)
+    out = np.empty(min(2 * len(v), bins), ZOOM_DTYPE)
+    n = _bin_values(tids, starts, counts, span, step, _float_values(v), reduction, *_views(out))
     return out[:n]
 
 
@@ -75,8 +82,26 @@ def add_totals(stats: np.ndarray, tids: np.ndarray, counts: np.ndarray, span: in
     Sums are taken per chromosome (runs of one id in a row) and added to the totals one
     chromosome at a time, so the totals do not depend on how whole chromosomes are grouped into
     calls (a draft assembly's scaffolds are written in batches whose bounds follow the scan's).
+    ``v``: float32 or float64, summed as float64.
     """
-    _add_totals(stats, np.asarray(tids, np.int64), np.asarray(counts, np.int64), span, v)
+    _add_totals(stats, np.asarray(tids, np.int64), np.asarray(counts, np.int64), span, _float_values(v))
+
+
+def run_totals(v: np.ndarray) -> tuple[float, float, float, float]:
+    """``min, max, sum, sum of squares`` of ``w = v.astype(np.float64)`` as numpy gives them
+    (``w.min()``, ``w.max()``, ``w.sum()``, ``(w * w).sum()``: pairwise sums in numpy's order, a
+    NaN min or max when a value is NaN), in one pass over ``v`` (float32 or float64, ``n > 0``)
+    without the two float64 copies. Of a +0 and a -0 either may be the min or max (as in numpy,
+    whose choice depends on the CPU's vector width)."""
+    v = _float_values(v)
+    mn, mx = _min_max(v)
+    s, sq = _pairwise2(v, 0, len(v))
+    return mn, mx, 0.0 + s, 0.0 + sq  # numpy's reduction starts from add's identity (+0: a sum of -0s is +0)
+
+
+def _float_values(v: np.ndarray) -> np.ndarray:
+    v = np.asarray(v)
+    return np.ascontiguousarray(v, v.dtype if v.dtype in (np.float32, np.float64) else np.float64)
 
 
 def _views(rec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -84,36 +109,143 @@ def _views(rec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 @njit
-def _pairwise(x, lo, n):  # pragma: no cover - compiled
-    # numpy's pairwise_sum of x[lo:lo + n] (numpy/_core/src/umath/loops_utils.h.src), same order
+def _pairwise_block(x, lo, n):  # pragma: no cover - compiled
+    # numpy's pairwise_sum of float64(x[lo:lo + n]) for n <= 128 (the loop, no recursion: inlined
+    # in the binning's per-bin sums)
     if n < 8:
         res = -0.0  # keeps a sum of -0.0 values -0.0, as numpy does
         for i in range(lo, lo + n):
-            res += x[i]
+            res += np.float64(x[i])
         return res
+    r0, r1, r2, r3 = np.float64(x[lo]), np.float64(x[lo + 1]), np.float64(x[lo + 2]), np.float64(x[lo + 3])
+    r4, r5, r6, r7 = np.float64(x[lo + 4]), np.float64(x[lo + 5]), np.float64(x[lo + 6]), np.float64(x[lo + 7])
+    i = 8
+    while i < n - n % 8:
+        j = lo + i
+        r0 += np.float64(x[j])
+        r1 += np.float64(x[j + 1])
+        r2 += np.float64(x[j + 2])
+        r3 += np.float64(x[j + 3])
+        r4 += np.float64(x[j + 4])
+        r5 += np.float64(x[j + 5])
+        r6 += np.float64(x[j + 6])
+        r7 += np.float64(x[j + 7])
+        i += 8
+    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < n:
+        res += np.float64(x[lo + i])
+        i += 1
+    return res
+
+
+@njit
+def _pairwise(x, lo, n):  # pragma: no cover - compiled
+    # numpy's pairwise_sum of x[lo:lo + n] (numpy/_core/src/umath/loops_utils.h.src), same order
     if n <= 128:
-        r0, r1, r2, r3 = x[lo], x[lo + 1], x[lo + 2], x[lo + 3]
-        r4, r5, r6, r7 = x[lo + 4], x[lo + 5], x[lo + 6], x[lo + 7]
-        i = 8
-        while i < n - n % 8:
-            j = lo + i
-            r0 += x[j]
-            r1 += x[j + 1]
-            r2 += x[j + 2]
-            r3 += x[j + 3]
-            r4 += x[j + 4]
-            r5 += x[j + 5]
-            r6 += x[j + 6]
-            r7 += x[j + 7]
-            i += 8
-        res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
-        while i < n:
-            res += x[lo + i]
-            i += 1
-        return res
+        return _pairwise_block(x, lo, n)
     n2 = n // 2
     n2 -= n2 % 8
     return _pairwise(x, lo, n2) + _pairwise(x, lo + n2, n - n2)
+
+
+@njit
+def _pairwise2_block(x, lo, n):  # pragma: no cover - compiled
+    # _pairwise_block of float64(x) and of its squares at once
+    if n < 8:
+        res, rsq = -0.0, -0.0
+        for i in range(lo, lo + n):
+            y = np.float64(x[i])
+            res += y
+            rsq += y * y
+        return res, rsq
+    y0, y1, y2, y3 = np.float64(x[lo]), np.float64(x[lo + 1]), np.float64(x[lo + 2]), np.float64(x[lo + 3])
+    y4, y5, y6, y7 = np.float64(x[lo + 4]), np.float64(x[lo + 5]), np.float64(x[lo + 6]), np.float64(x[lo + 7])
+    r0, r1, r2, r3, r4, r5, r6, r7 = y0, y1, y2, y3, y4, y5, y6, y7
+    q0, q1, q2, q3 = y0 * y0, y1 * y1, y2 * y2, y3 * y3
+    q4, q5, q6, q7 = y4 * y4, y5 * y5, y6 * y6, y7 * y7
+    i = 8
+    while i < n - n % 8:
+        j = lo + i
+        y0, y1, y2, y3 = np.float64(x[j]), np.float64(x[j + 1]), np.float64(x[j + 2]), np.float64(x[j + 3])
+        y4, y5, y6, y7 = np.float64(x[j + 4]), np.float64(x[j + 5]), np.float64(x[j + 6]), np.float64(x[j + 7])
+        r0 += y0
+        r1 += y1
+        r2 += y2
+        r3 += y3
+        r4 += y4
+        r5 += y5
+        r6 += y6
+        r7 += y7
+        q0 += y0 * y0
+        q1 += y1 * y1
+        q2 += y2 * y2
+        q3 += y3 * y3
+        q4 += y4 * y4
+        q5 += y5 * y5
+        q6 += y6 * y6
+        q7 += y7 * y7
+        i += 8
+    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    rsq = ((q0 + q1) + (q2 + q3)) + ((q4 + q5) + (q6 + q7))
+    while i < n:
+        y = np.float64(x[lo + i])
+        res += y
+        rsq += y * y
+        i += 1
+    return res, rsq
+
+
+@njit
+def _pairwise2(x, lo, n):  # pragma: no cover - compiled
+    # numpy's pairwise sums of float64(x[lo:lo + n]) and of its squares
+    if n <= 128:
+        return _pairwise2_block(x, lo, n)
+    n2 = n // 2
+    n2 -= n2 % 8
+    a, asq = _pairwise2(x, lo, n2)
+    b, bsq = _pairwise2(x, lo + n2, n - n2)
+    return a + b, asq + bsq
+
+
+@njit
+def _min_max(v):  # pragma: no cover - compiled
+    # np.min / np.max of float64(v): a NaN anywhere is the answer. Eight running minima and maxima
+    # taken by selects (no branch to mispredict on random scores), NaNs noted apart
+    n = len(v)
+    m = n - n % 8
+    lo0 = lo1 = lo2 = lo3 = lo4 = lo5 = lo6 = lo7 = np.inf
+    hi0 = hi1 = hi2 = hi3 = hi4 = hi5 = hi6 = hi7 = -np.inf
+    nan = False
+    for i in range(0, m, 8):
+        x0, x1, x2, x3 = np.float64(v[i]), np.float64(v[i + 1]), np.float64(v[i + 2]), np.float64(v[i + 3])
+        x4, x5, x6, x7 = np.float64(v[i + 4]), np.float64(v[i + 5]), np.float64(v[i + 6]), np.float64(v[i + 7])
+        lo0 = x0 if x0 < lo0 else lo0
+        lo1 = x1 if x1 < lo1 else lo1
+        lo2 = x2 if x2 < lo2 else lo2
+        lo3 = x3 if x3 < lo3 else lo3
+        lo4 = x4 if x4 < lo4 else lo4
+        lo5 = x5 if x5 < lo5 else lo5
+        lo6 = x6 if x6 < lo6 else lo6
+        lo7 = x7 if x7 < lo7 else lo7
+        hi0 = x0 if x0 > hi0 else hi0
+        hi1 = x1 if x1 > hi1 else hi1
+        hi2 = x2 if x2 > hi2 else hi2
+        hi3 = x3 if x3 > hi3 else hi3
+        hi4 = x4 if x4 > hi4 else hi4
+        hi5 = x5 if x5 > hi5 else hi5
+        hi6 = x6 if x6 > hi6 else hi6
+        hi7 = x7 if x7 > hi7 else hi7
+        nan |= (x0 != x0) | (x1 != x1) | (x2 != x2) | (x3 != x3) | (x4 != x4) | (x5 != x5) | (x6 != x6) | (x7 != x7)
+    mn = min(min(min(lo0, lo1), min(lo2, lo3)), min(min(lo4, lo5), min(lo6, lo7)))
+    mx = max(max(max(hi0, hi1), max(hi2, hi3)), max(max(hi4, hi5), max(hi6, hi7)))
+    for i in range(m, n):
+        x = np.float64(v[i])
+        mn = x if x < mn else mn
+        mx = x if x > mx else mx
+        nan |= x != x
+    if nan:
+        return np.nan, np.nan
+    return mn, mx
 
 
 @njit
@@ -122,6 +254,8 @@ def _segment_sum(x, lo, hi):  # pragma: no cover - compiled
     # pairwise sum of the others
     if hi - lo == 1:
         return x[lo]
+    if hi - lo <= 129:
+        return x[lo] + _pairwise_block(x, lo + 1, hi - lo - 1)
     return x[lo] + _pairwise(x, lo + 1, hi - lo - 1)
 
 
@@ -136,8 +270,9 @@ def _bin_values(tids, starts, counts, span, step, v, reduction, out_u, out_f):  
     # one pass: each interval cut where it reaches into the next bin, its pieces gathered per
     # (chromosome, bin) into a buffer, whose sums are then added in numpy's order; one integer
     # division per bin, not per value (a bin holds ~16 values)
-    wv = np.empty(len(v) + 1, np.float64)  # the bin's pieces: value * width, value^2 * width
-    wvv = np.empty(len(v) + 1, np.float64)
+    # the bin's pieces: value * width, value^2 * width (a bin holds at most reduction pieces)
+    wv = np.empty(min(len(v), reduction) + 2, np.float64)
+    wvv = np.empty(min(len(v), reduction) + 2, np.float64)
     r = 0
     k = 0  # pieces in the bin being filled
     tid = 0
@@ -150,7 +285,7 @@ def _bin_values(tids, starts, counts, span, step, v, reduction, out_u, out_f):  
         for i in range(counts[j]):
             lo = starts[j] + i * step
             hi = lo + span
-            x = v[o]
+            x = np.float64(v[o])
             o += 1
             while lo < hi:
                 if k == 0 or t != tid or lo >= bin_hi or lo < bin_lo:
@@ -241,7 +376,7 @@ def _add_totals(stats, tids, counts, span, v):  # pragma: no cover - compiled
                 break
         s = ss = 0.0
         for i in range(lo, o):
-            x = v[i]
+            x = np.float64(v[i])
             s += x
             ss += x * x
             if x < stats[1]:
