@@ -117,6 +117,11 @@ def test_bin_values_equals_the_numpy_passes(seed, n, step, span_frac, zoom, chro
     assert bin_values(tids, starts, counts, span, step, v, reduction).tobytes() == want.tobytes()
     # the track's float32 as they are: widened inside the pass, the same records
     assert bin_values(tids, starts, counts, span, step, v.astype(np.float32), reduction).tobytes() == want.tobytes()
+    v[rng.random(len(v)) < 0.01] = np.nan  # a NaN is its bin's min, max and sums, as numpy's reductions say
+    want = _numpy_bin_values(np.repeat(tids, counts).astype(np.uint32), a, span, v, reduction)
+    got = bin_values(tids, starts, counts, span, step, v, reduction)
+    assert all(np.array_equal(got[f], want[f], equal_nan=f not in ("chrom", "start", "end", "count"))
+               for f in ZOOM_DTYPE.names)
 
 
 @settings(max_examples=80, deadline=None)

@@ -267,63 +267,101 @@ def _less(a, b):  # pragma: no cover - compiled
 
 @njit
 def _bin_values(tids, starts, counts, span, step, v, reduction, out_u, out_f):  # pragma: no cover - compiled
-    # one pass: each interval cut where it reaches into the next bin, its pieces gathered per
-    # (chromosome, bin) into a buffer, whose sums are then added in numpy's order; one integer
-    # division per bin, not per value (a bin holds ~16 values)
-    # the bin's pieces: value * width, value^2 * width (a bin holds at most reduction pieces)
-    wv = np.empty(min(len(v), reduction) + 2, np.float64)
+    # one pass: each interval cut where it reaches into the next bin, its pieces (value * width,
+    # value^2 * width) summed per (chromosome, bin) in numpy's order as they come: the bin's first
+    # piece apart, the others in groups of 8 added into 8 lanes (pairwise_sum's loop), the last
+    # partial group kept to be added after the lanes. A bin of over 129 pieces (not at the writer's
+    # 16 values a bin) is summed from its buffered pieces by the recursive pairwise sum. One integer
+    # division per bin, not per value; the min and max by selects (no branch on random scores)
+    wv = np.empty(min(len(v), reduction) + 2, np.float64)  # every piece of the bin
     wvv = np.empty(min(len(v), reduction) + 2, np.float64)
+    g = np.empty(8, np.float64)  # the partial group, and the lanes
+    gq = np.empty(8, np.float64)
+    lanes = np.empty(8, np.float64)
+    lanes_q = np.empty(8, np.float64)
     r = 0
     k = 0  # pieces in the bin being filled
     tid = 0
     bin_lo = bin_hi = first = last = 0
-    mn = mx = 0.0
+    mn = mx = f0 = q0 = 0.0
     cov = 0
     o = 0
-    for j in range(len(tids)):
-        t = tids[j]
-        for i in range(counts[j]):
-            lo = starts[j] + i * step
+    for j in range(len(tids) + 1):
+        last_run = j == len(tids)  # then one step more, to finish the last bin
+        t = tids[j] if not last_run else -1
+        for i in range(counts[j] if not last_run else 1):
+            lo = starts[j] + i * step if not last_run else 0
             hi = lo + span
-            x = np.float64(v[o])
+            x = np.float64(v[o]) if not last_run else 0.0
             o += 1
             while lo < hi:
                 if k == 0 or t != tid or lo >= bin_hi or lo < bin_lo:
-                    if k:
-                        _put(out_u, out_f, r, tid, first, last, cov, mn, mx, wv, wvv, k)
+                    if k:  # the bin is complete: its record (written here alone, so inlined)
+                        out_u[r, 0] = tid
+                        out_u[r, 1] = first
+                        out_u[r, 2] = last
+                        out_u[r, 3] = cov
+                        out_f[r, 4] = mn
+                        out_f[r, 5] = mx
+                        if k <= 129:
+                            out_f[r, 6] = _lane_sum(f0, lanes, g, k - 1)
+                            out_f[r, 7] = _lane_sum(q0, lanes_q, gq, k - 1)
+                        else:
+                            out_f[r, 6] = _segment_sum(wv, 0, k)
+                            out_f[r, 7] = _segment_sum(wvv, 0, k)
                         r += 1
+                    if last_run:
+                        break
                     tid = t
                     bin_lo = lo // reduction * reduction
                     bin_hi = bin_lo + reduction
                     first, k, cov, mn, mx = lo, 0, 0, x, x
                 end = min(hi, bin_hi)
                 w = float(end - lo)
-                wv[k] = x * w
-                wvv[k] = wv[k] * x
+                a = x * w
+                aq = a * x
+                wv[k] = a
+                wvv[k] = aq
+                if k == 0:
+                    f0, q0 = a, aq
+                else:
+                    m = (k - 1) & 7
+                    g[m] = a
+                    gq[m] = aq
+                    if m == 7:  # a group complete: the lanes' first values, or added to them
+                        if k == 8:
+                            for u in range(8):
+                                lanes[u] = g[u]
+                                lanes_q[u] = gq[u]
+                        else:
+                            for u in range(8):
+                                lanes[u] += g[u]
+                                lanes_q[u] += gq[u]
                 k += 1
                 cov += end - lo
-                if not _less(mn, x):
-                    mn = x
-                if not _less(-mx, -x):  # np.maximum's choice, mirrored
-                    mx = x
+                # np.minimum's choice (a NaN wins; of equal values the later one), np.maximum's mirrored
+                mn = mn if (mn < x) | (mn != mn) else x
+                mx = mx if (x < mx) | (mx != mx) else x
                 last = end
                 lo = end
-    if k:
-        _put(out_u, out_f, r, tid, first, last, cov, mn, mx, wv, wvv, k)
-        r += 1
     return r
 
 
 @njit
-def _put(out_u, out_f, r, tid, start, end, cov, mn, mx, wv, wvv, k):  # pragma: no cover - compiled
-    out_u[r, 0] = tid
-    out_u[r, 1] = start
-    out_u[r, 2] = end
-    out_u[r, 3] = cov
-    out_f[r, 4] = mn
-    out_f[r, 5] = mx
-    out_f[r, 6] = _segment_sum(wv, 0, k)
-    out_f[r, 7] = _segment_sum(wvv, 0, k)
+def _lane_sum(first, lanes, g, n):  # pragma: no cover - compiled
+    # np.add.reduceat's value of a segment of 1 + n <= 129 values: its first value plus numpy's
+    # pairwise sum of the other n, whose complete groups of 8 are in lanes and the rest in g
+    if n == 0:
+        return first
+    if n < 8:
+        res = -0.0
+        for i in range(n):
+            res += g[i]
+        return first + res
+    res = ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]))
+    for i in range(n % 8):
+        res += g[i]
+    return first + res
 
 
 @njit
