@@ -14,12 +14,14 @@ import bbi
 import numpy as np
 import pyBigWig
 import pytest
+from deflate import zlib_compress
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from motifscan.io import bigwig
 from motifscan.io.bigwig import BigWigSections, BigWigStream
 from motifscan.io.bigwig_sections import pack_sections
+from motifscan.io.deflater import Deflater
 
 
 def _runs(sizes, rng, span=50, step=50, gap_every=37):
@@ -261,8 +263,13 @@ def deflate_inputs():
 """
 
 
-def _stream_digests(inputs) -> list[str]:
-    return [hashlib.sha256(bigwig.deflate(x, bigwig.DEFLATE_LEVEL)).hexdigest() for x in inputs]
+def _streams(inputs, deflater=None) -> list[bytes]:
+    d = deflater or Deflater(bigwig.DEFLATE_LEVEL)
+    return [d.blocks(np.frombuffer(x, np.uint8), [(0, len(x))])[0] for x in inputs]
+
+
+def _stream_digests(inputs, deflater=None) -> list[str]:
+    return [hashlib.sha256(x).hexdigest() for x in _streams(inputs, deflater)]
 
 
 def test_deflate_streams_are_a_function_of_the_bytes():
@@ -272,19 +279,25 @@ def test_deflate_streams_are_a_function_of_the_bytes():
     scope: dict = {}
     exec(_DEFLATE_INPUTS, scope)
     inputs = scope["deflate_inputs"]()
-    code = (_DEFLATE_INPUTS + "from motifscan.io import bigwig\nimport hashlib\n"
-            "for x in deflate_inputs(): print(hashlib.sha256(bigwig.deflate(x, bigwig.DEFLATE_LEVEL)).hexdigest())")
+    code = (_DEFLATE_INPUTS + "from motifscan.io.deflater import Deflater\nimport hashlib\nd = Deflater(1)\n"
+            "for x in deflate_inputs(): print(hashlib.sha256(d.blocks(np.frombuffer(x, np.uint8), [(0, len(x))])[0]).hexdigest())")
+    assert bigwig.DEFLATE_LEVEL == 1
     fresh = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     rng = np.random.default_rng(5)
-    for n in rng.integers(1, 200_000, 20):  # other data through the compressor first
-        bigwig.deflate(rng.random(int(n)).astype(np.float32).tobytes()[: int(n)], bigwig.DEFLATE_LEVEL)
+    reused = Deflater(bigwig.DEFLATE_LEVEL)
+    for n in rng.integers(1, 200_000, 20):  # other data through the (kept) compressor first
+        _streams([rng.random(int(n)).astype(np.float32).tobytes()[: int(n)]], reused)
     order = rng.permutation(len(inputs))
-    shuffled = dict(zip(order.tolist(), _stream_digests([inputs[i] for i in order])))
+    shuffled = dict(zip(order.tolist(), _stream_digests([inputs[i] for i in order], reused)))
     with ThreadPoolExecutor(4) as pool:
         threaded = list(pool.map(lambda x: _stream_digests([x])[0], inputs))
     assert fresh == [shuffled[i] for i in range(len(inputs))] == threaded == _stream_digests(inputs)
+    # the wheel's own call (a compressor per call) and the fallback give the same streams
+    wheel = [bytes(zlib_compress(x, bigwig.DEFLATE_LEVEL)) for x in inputs]
+    assert _streams(inputs) == wheel == _streams(inputs, Deflater(bigwig.DEFLATE_LEVEL, library=False))
+    assert Deflater(bigwig.DEFLATE_LEVEL)._c is not None, "libdeflate's functions not found in the deflate wheel"
     for x in inputs:
-        stream = bytes(bigwig.deflate(x, bigwig.DEFLATE_LEVEL))
+        stream = _streams([x])[0]
         assert zlib.decompress(stream) == x
         assert stream[:2] == b"\x78\x01"  # a zlib header, as zlib's level 1 writes
 

@@ -42,13 +42,14 @@ from pathlib import Path
 from typing import BinaryIO, Iterator
 
 import numpy as np
-# libdeflate: standard zlib streams, ~3x faster than zlib's level 1 on float32 scores and zoom
-# records at the same size, and a function of its input alone (see DEFLATE_LEVEL)
-from deflate import zlib_compress as deflate
 
 from ..jit import njit
 from .bigwig_sections import pack_sections, unpack_sections
 from .bigwig_zoom import ZOOM_DTYPE, add_totals, bin_values, concat_records, merge_bins, run_totals
+# libdeflate: standard zlib streams, ~3x faster than zlib's level 1 on float32 scores and zoom
+# records at the same size, and a function of its input alone (see DEFLATE_LEVEL); one
+# compressor per file, reused for every block
+from .deflater import Deflater
 from .names import RecordNames
 
 __all__ = ["BigWigStream", "BigWigSections", "ZOOM_LEVELS", "BLOCK_VALUES"]
@@ -193,9 +194,10 @@ def _node_bounds(entries: np.ndarray) -> np.ndarray:
 class _Summary:
     """Running sums of one zoom level, merged by bin, with its blocks spooled to a file."""
 
-    def __init__(self, reduction: int, spool: BinaryIO) -> None:
+    def __init__(self, reduction: int, spool: BinaryIO, deflater: Deflater) -> None:
         self.reduction = reduction
         self.spool = spool
+        self.deflater = deflater
         self.blocks = _Blocks()
         self.records = 0
         self.max_block = 0
@@ -244,8 +246,8 @@ class _Summary:
             first = np.arange(0, n, ZOOM_RECORDS)
             last = np.minimum(first + ZOOM_RECORDS, n) - 1
             size = ZOOM_DTYPE.itemsize
-            raw = memoryview(rec[:n].tobytes())
-            data = [deflate(raw[a * size : (b + 1) * size], DEFLATE_LEVEL) for a, b in zip(first.tolist(), last.tolist())]
+            data = self.deflater.blocks(np.ascontiguousarray(rec[:n]),
+                                        [(a * size, (b + 1) * size) for a, b in zip(first.tolist(), last.tolist())])
             lens = np.fromiter(map(len, data), dtype=np.int64, count=len(data))
             offsets = self.spool.tell() + np.cumsum(lens) - lens
             self.blocks.add_many(rec["chrom"][first], rec["start"][first], rec["end"][last], offsets, lens,
@@ -311,6 +313,7 @@ class BigWigStream:
         self._levels: list[_Summary] = []
         self._spool_dir = spool_dir or (Path(fh.name).parent if isinstance(getattr(fh, "name", None), str) else None)
         self.blocks = _Blocks(self._spool_dir)
+        self._deflater = Deflater(DEFLATE_LEVEL)
         self._closed = False
         self._short = self._lengths < SHORT_BASES
         # runs of short sequences waiting to be written as a batch: (tids, starts, counts, values)
@@ -566,7 +569,8 @@ class BigWigStream:
         view, at = memoryview(sec.buf), sec.at
         lens = np.diff(at)
         big = np.flatnonzero(~sec.stored).tolist()
-        deflated = [deflate(view[at[i] : at[i + 1]], DEFLATE_LEVEL) for i in big]
+        bounds = at.tolist()
+        deflated = self._deflater.blocks(sec.buf, [(bounds[i], bounds[i + 1]) for i in big])
         lens[big] = [len(d) for d in deflated]
         # in file order: each run of stored sections as one slice, between the deflated ones
         data, prev = [], 0
@@ -642,7 +646,7 @@ class BigWigStream:
         reduction = max(10, ZOOM_FIRST * span)
         for _ in range(self.zoom_levels):
             spool = tempfile.TemporaryFile(dir=self._spool_dir)
-            self._levels.append(_Summary(reduction, spool))
+            self._levels.append(_Summary(reduction, spool, self._deflater))
             if reduction > (1 << 32) // ZOOM_STEP:
                 break
             reduction *= ZOOM_STEP
@@ -709,12 +713,14 @@ class BigWigStream:
                              index_offset, 0, 0, 0, self._summary_offset, max_block, 0))
         fh.seek(end)
         fh.flush()
+        self._deflater.close()
 
     def abort(self) -> None:
         """Drop the spools (the caller removes the output)."""
         for level in self._levels:
             level.spool.close()
         self.blocks.close()
+        self._deflater.close()
         self._closed = True
 
 
