@@ -214,6 +214,19 @@ class _Summary:
         self._hold(done)
         return done
 
+    def feed_bins(self, rec: np.ndarray) -> np.ndarray:
+        """:meth:`feed` of records already one per bin of this level (the binning's, ``len > 0``;
+        written over): only the first can join the open bin, so the rest are not merged again
+        (a pass and a copy of every level-0 record, as many as the values / 16)."""
+        if self._open is not None:
+            head = merge_bins(concat_records([self._open, rec[:1]]), self.reduction)
+            rec[:1] = head[-1:]
+            if len(head) == 2:  # the open bin is another: it is done
+                rec = concat_records([head[:1], rec])
+        self._open, done = rec[-1:].copy(), rec[:-1]
+        self._hold(done)
+        return done
+
     def add_finished(self, rec: np.ndarray) -> None:
         """Records of whole bins of sequences that have ended (short sequences, batched)."""
         assert self._open is None, "a streamed chromosome is still open"
@@ -637,8 +650,8 @@ class BigWigStream:
             self._end_chrom()
         recs = bin_values(np.array([tid]), np.array([start]), np.array([len(vals)]), span, step, vals,
                           self._levels[0].reduction)
-        for level in self._levels:
-            recs = level.feed(recs)
+        for i, level in enumerate(self._levels):
+            recs = level.feed(recs) if i else level.feed_bins(recs)
             if not len(recs):
                 break
 
