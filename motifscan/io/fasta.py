@@ -156,6 +156,27 @@ def _blocks(fh: BinaryIO, path) -> Iterator[bytes]:
         ) from None
 
 
+def _blocks_into(fh: BinaryIO, path) -> Iterator[bytearray]:
+    """:func:`_blocks`, read into one reused buffer (no new 4 MB object a block): each block is
+    overwritten by the next, so nothing may be kept from it (but copies) once the next is asked for."""
+    buf = bytearray(BLOCK_SIZE)
+    view = memoryview(buf)
+    try:
+        while True:
+            n = fh.readinto(view)
+            if not n:
+                return
+            yield buf if n == len(buf) else buf[:n]
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        raise InputError(
+            f"compressed data is truncated or corrupt ({exc})",
+            path=path,
+            hint="download or compress the file again",
+        ) from None
+    finally:
+        view.release()
+
+
 def iter_fasta_pieces(path: str | os.PathLike) -> Iterator[tuple[str, str, bytes | None]]:
     """Yield the raw structure of a FASTA file without holding a record in memory.
 
@@ -446,7 +467,8 @@ class _Block:
     """One block of a FASTA file, parsed (see :class:`_BlockRecords`).
 
     ``before``: sequence bytes (uint8, white space and all: decoded by :func:`stream_chunks` only
-    for a record it wants) that continue the record left open by the block before.
+    for a record it wants) that continue the record left open by the block before (``before``
+    and ``after`` view the read buffer: valid until the next block is asked for).
     ``names``/``codes``/``masks``/``bounds``: the records that begin and end in this block, their
     codes end to end (record ``i`` is ``codes[bounds[i]:bounds[i + 1]]``).
     ``open_name``/``after``: the block's last record, which may go on in the next block, and its
@@ -512,7 +534,7 @@ class _BlockRecords:
         with contextlib.ExitStack() as stack:
             if self.blocks is None:
                 fh = stack.enter_context(open_binary(self.path))
-                blocks = _blocks(fh, self.path)
+                blocks = _blocks_into(fh, self.path)
             else:
                 blocks = self.blocks
             for block in blocks:
