@@ -354,6 +354,8 @@ def main() -> None:
     ap.add_argument("--output", default="bedGraph", help="Track format of the end-to-end runs: bedGraph or bw.")
     ap.add_argument("--stages", action="store_true",
                     help="Also measure each stage's CPU ms per Mbp on one thread (see stage_costs).")
+    ap.add_argument("--ceiling-seconds", type=float, default=4.0,
+                    help="Seconds of each fused-kernel-alone measurement beside the fused runs.")
     ap.add_argument("--dir", help="Work directory (default: a temporary one).")
     ap.add_argument("--json", help="Also write the results as JSON here.")
     args = ap.parse_args()
@@ -404,12 +406,30 @@ def main() -> None:
 
         pysam.faidx(str(genome))
     results["genome"] = {"bases": bases, "hg38_lengths": args.hg38, "write_s": round(time.perf_counter() - t, 1)}
+    def fused_alone(seconds: float) -> float:
+        chunk, rows = layout("fused")
+        return conv_ceiling(chunk, window, rows, seconds=seconds, method="fused", model_path=mp)
+
     ceiling, layout_before = best_ceiling(window, model_path=mp)
     out = work / f"out.{args.output}"
     e2e: dict = {}
+    adjacent: list[float] = []  # the fused kernel alone, measured before, between and after the fused runs
     for method in methods:
         # best of --repeat runs (the ceilings are best-of too); the median is reported beside it
-        runs = [run_scan(model_path, genome, out, extra + ["--conv-method", method]) for _ in range(args.repeat)]
+        runs = []
+        for _ in range(args.repeat):
+            if method == "fused":
+                adjacent.append(fused_alone(args.ceiling_seconds))
+            runs.append(run_scan(model_path, genome, out, extra + ["--conv-method", method]))
+        if method == "fused":
+            adjacent.append(fused_alone(args.ceiling_seconds))
+            # each run against the kernel alone measured just before and just after it: the
+            # machine's speed drifts by a third within minutes, so a ceiling from another minute
+            # judges the run by the drift, not by the pipeline
+            for i, r in enumerate(runs):
+                ceil_i = (adjacent[i] + adjacent[i + 1]) / 2
+                r["fused_alone_adjacent"] = round(ceil_i, 3)
+                r["ratio_process_to_fused_adjacent"] = round(bases / r["process_wall"] / 1e6 / ceil_i, 3)
         best = min(runs, key=lambda r: r["scan_wall"])
         e2e[method] = {
             "mbps_process": round(bases / best["process_wall"] / 1e6, 3),
@@ -420,6 +440,14 @@ def main() -> None:
             "mbp_per_cpu_s": round(bases / best["cpu_s"] / 1e6, 3),
             "maxrss_mb": round(best["maxrss_mb"], 1),
         }
+        if method == "fused":
+            ratios = [r["ratio_process_to_fused_adjacent"] for r in runs]
+            e2e[method].update(
+                fused_alone_adjacent=[round(c, 3) for c in adjacent],
+                runs=[{k: round(r[k], 3) for k in ("process_wall", "cpu_s", "maxrss_mb", "fused_alone_adjacent",
+                                                    "ratio_process_to_fused_adjacent")} for r in runs],
+                ratio_process_to_fused_adjacent_best_run=best["ratio_process_to_fused_adjacent"],
+                ratio_process_to_fused_adjacent_median=round(float(np.median(ratios)), 3))
     if args.stages:
         code = ("import json, sys; sys.path.insert(0, sys.argv[1]); from scan_bench import stage_costs; "
                 "print(json.dumps(stage_costs(*sys.argv[2:])))")
