@@ -156,6 +156,27 @@ def _blocks(fh: BinaryIO, path) -> Iterator[bytes]:
         ) from None
 
 
+def _blocks_into(fh: BinaryIO, path) -> Iterator[bytearray]:
+    """:func:`_blocks`, read into one reused buffer (no new 4 MB object a block): each block is
+    overwritten by the next, so nothing may be kept from it (but copies) once the next is asked for."""
+    buf = bytearray(BLOCK_SIZE)
+    view = memoryview(buf)
+    try:
+        while True:
+            n = fh.readinto(view)
+            if not n:
+                return
+            yield buf if n == len(buf) else buf[:n]
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        raise InputError(
+            f"compressed data is truncated or corrupt ({exc})",
+            path=path,
+            hint="download or compress the file again",
+        ) from None
+    finally:
+        view.release()
+
+
 def iter_fasta_pieces(path: str | os.PathLike) -> Iterator[tuple[str, str, bytes | None]]:
     """Yield the raw structure of a FASTA file without holding a record in memory.
 
@@ -364,13 +385,19 @@ def stream_chunks(
         buf = mbuf = np.zeros(0, np.uint8)  # the last record's chunks view the old buffers
         held, start, emitted = 0, 0, False
 
-    def add(piece: np.ndarray) -> Iterator[Chunk]:
+    def add(piece: np.ndarray, uncounted: bool = False) -> Iterator[Chunk]:
+        """Decode ``piece`` onto the open record; ``uncounted``: its newlines are not yet in the
+        reader's line count (the decoder counts them on its way)."""
         nonlocal held
         if not len(piece) or not wanted:
+            if uncounted:
+                blocks.count_lines(_count_newlines(piece))
             return
         if held + len(piece) > len(buf):
             move(0, len(piece))
-        n = _decode_run(piece, buf[held:], mbuf[held:] if with_mask else None)
+        n, lines = _decode_run(piece, buf[held:], mbuf[held:] if with_mask else None)
+        if uncounted:
+            blocks.count_lines(lines)
         if n < 0:  # the first byte that is not a base: the error names its record position
             try:
                 encode(piece[: -n].tobytes().translate(None, _WHITESPACE), offset=start + held)
@@ -380,16 +407,17 @@ def stream_chunks(
         if held > span + BLOCK_SIZE:
             yield from flush_full()
 
-    for part in _BlockRecords(path, with_mask=with_mask, blocks=_blocks_from):
+    blocks = _BlockRecords(path, with_mask=with_mask, blocks=_blocks_from)
+    for part in blocks:
         if len(part.before):  # the open record goes on
-            yield from add(part.before)
+            yield from add(part.before, part.uncounted)
         if part.names:
             yield from close_open()
             yield from _short_chunks(part, chunk_size, span, with_mask, records, runs)
         if part.open_name is not None:
             yield from close_open()
             open_record(part.open_name)
-            yield from add(part.after)
+            yield from add(part.after, part.uncounted)
     yield from close_open()
 
 
@@ -439,11 +467,15 @@ class _Block:
     """One block of a FASTA file, parsed (see :class:`_BlockRecords`).
 
     ``before``: sequence bytes (uint8, white space and all: decoded by :func:`stream_chunks` only
-    for a record it wants) that continue the record left open by the block before.
+    for a record it wants) that continue the record left open by the block before (``before``
+    and ``after`` view the read buffer: valid until the next block is asked for).
     ``names``/``codes``/``masks``/``bounds``: the records that begin and end in this block, their
     codes end to end (record ``i`` is ``codes[bounds[i]:bounds[i + 1]]``).
     ``open_name``/``after``: the block's last record, which may go on in the next block, and its
     sequence bytes so far, as ``before`` (``open_name`` is ``None`` when the block holds no header).
+    ``uncounted``: the newlines of ``before`` and ``after`` are left for the consumer to count
+    (:meth:`_BlockRecords.count_lines`, before it asks for the next block): the decoder counts
+    them on its way, so a chromosome's bytes are not read twice.
     """
 
     before: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint8))
@@ -453,6 +485,7 @@ class _Block:
     bounds: np.ndarray | None = None
     open_name: str | None = None
     after: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint8))
+    uncounted: bool = False
 
 
 class _Names(set):
@@ -464,6 +497,8 @@ class _Names(set):
 #: A header line's name: its first word (``\s`` is what ``str.split`` splits at).
 _NAME = re.compile(r">[^\S\n]*(\S*)[^\n]*\n")
 _WS_TABLE = np.zeros(256, dtype=bool)
+#: Up to this many '>' bytes a block, header lines are found by bytes.find; more by numpy.
+_FEW_HEADERS = 64
 _WS_TABLE[np.frombuffer(_WHITESPACE, np.uint8)] = True
 
 
@@ -499,7 +534,7 @@ class _BlockRecords:
         with contextlib.ExitStack() as stack:
             if self.blocks is None:
                 fh = stack.enter_context(open_binary(self.path))
-                blocks = _blocks(fh, self.path)
+                blocks = _blocks_into(fh, self.path)
             else:
                 blocks = self.blocks
             for block in blocks:
@@ -522,8 +557,14 @@ class _BlockRecords:
 
     def _parse(self, data: bytes, at_start: bool) -> tuple[_Block, bytes]:
         arr = np.frombuffer(data, np.uint8)
-        # '>' bytes (a chromosome's blocks have none: bytes.find says so at memchr's speed)
-        heads = np.flatnonzero(arr == 0x3E) if data.find(b">") >= 0 else np.zeros(0, np.int64)
+        # '>' bytes: a chromosome's blocks have none or a few (bytes.find finds them at memchr's
+        # speed), a draft assembly's block many (numpy, in one pass)
+        found: list[int] = []
+        k = data.find(b">")
+        while k >= 0 and len(found) < _FEW_HEADERS:
+            found.append(k)
+            k = data.find(b">", k + 1)
+        heads = np.flatnonzero(arr == 0x3E) if k >= 0 else np.array(found, np.int64)
         if len(heads):
             prev = arr[np.maximum(heads - 1, 0)] == 0x0A
             if heads[0] == 0:
@@ -532,10 +573,19 @@ class _BlockRecords:
         carry = b""
         ends = np.zeros(0, np.int64)
         newlines = None
-        if len(heads):
+        lines = None  # newlines in the block, None when left to the consumer (see _Block.uncounted)
+        if len(heads) and k < 0:  # a few header lines: each one's end by bytes.find
+            ends = np.array([data.find(b"\n", h) for h in heads.tolist()], np.int64)
+            if ends[-1] < 0:  # the last header line goes on in the next block
+                carry = data[int(heads[-1]):]
+                data, arr, heads, ends = data[: int(heads[-1])], arr[: int(heads[-1])], heads[:-1], ends[:-1]
+            if len(heads):  # the newlines from the first header line to the last one's end
+                lines = _count_newlines(arr[int(heads[0]) : int(ends[-1]) + 1])
+        elif len(heads):
             newlines = np.flatnonzero(arr == 0x0A)
+            lines = len(newlines)
             at = np.searchsorted(newlines, heads)
-            if at[-1] == len(newlines):  # the last header line goes on in the next block
+            if at[-1] == len(newlines):
                 carry = data[int(heads[-1]):]
                 data, arr, heads, at = data[: int(heads[-1])], arr[: int(heads[-1])], heads[:-1], at[:-1]
             ends = newlines[at]
@@ -559,10 +609,16 @@ class _BlockRecords:
                 part.codes, part.masks, part.bounds = self._records(data, ends[:-1] + 1, heads[1:], part.names)
             part.open_name = names[-1]
             part.after = arr[int(ends[-1]) + 1:]
-        # newlines so far, for the line numbers of errors (in a block of sequence lines alone, a
-        # compiled count: bytes.count costs a third of decoding it)
-        self._lines += len(newlines) if newlines is not None else _count_newlines(arr)
+        # newlines so far, for the line numbers of errors; a block of sequence lines alone is
+        # counted as it is decoded (count_lines), not in a pass of its own
+        if lines is not None:
+            self._lines += lines
+        part.uncounted = newlines is None
         return part, carry
+
+    def count_lines(self, n: int) -> None:
+        """Add the ``n`` newlines of an ``uncounted`` block's bytes (before the next block is read)."""
+        self._lines += n
 
     def _line(self, data: bytes, pos: int) -> int:
         return self._lines + data.count(b"\n", 0, pos) + 1
@@ -674,11 +730,21 @@ def _compiled() -> dict:
     return _COMPILED
 
 
-def _decode_run(raw: np.ndarray, codes: np.ndarray, masks: np.ndarray | None) -> int:
+def _decode_run(raw: np.ndarray, codes: np.ndarray, masks: np.ndarray | None) -> tuple[int, int]:
     """Decode sequence bytes ``raw`` (uint8) into ``codes`` (and soft-mask flags into ``masks``),
-    white space left out, in one compiled pass; both outputs must hold ``len(raw)``. Returns the
-    number of codes, or ``-(i + 1)`` for ``raw[i]``, the first byte that is not a base (nothing
-    is raised here; the outputs are then partly written)."""
+    white space left out, in one compiled pass; both outputs must hold ``len(raw)``. Returns
+    ``(codes, newlines)``: the number of codes, or ``-(i + 1)`` for ``raw[i]``, the first byte
+    that is not a base (nothing is raised here; the outputs are then partly written), and the
+    newline bytes passed on the way (for the line numbers of errors: no second pass to count them).
+
+    Line by line: once a whole line has been decoded byte by byte, each next stretch of as many
+    bytes is decoded without a branch per byte and kept when it holds no white space and no
+    invalid byte (the codes are then those of the byte-by-byte path); any other stretch (a
+    shorter last line, a line end, a bad byte) goes byte by byte to the end of its line. A line
+    of ``ACGTNacgtn`` alone (nearly every line of a genome) is decoded by arithmetic on the
+    letters' bits, 64 bytes a step in SIMD registers (~4x the table's speed); one holding other
+    IUPAC letters by the table.
+    """
     c = _compiled()
     if masks is None:
         return c["codes"](raw, c["table"], codes)
@@ -690,32 +756,150 @@ def _count_newlines(arr: np.ndarray) -> int:
     return int(_compiled()["newlines"](arr))
 
 
+#: The shortest line that :func:`_decode_run` decodes a line at a time (shorter ones byte by byte).
+_MIN_LINE = 8
+
+
 def _decode_codes_loop(raw, table, codes):  # pragma: no cover - compiled
+    n = len(raw)
+    p = 0
     j = 0
-    for p in range(len(raw)):
-        c = table[raw[p]]
-        if c >= 254:
-            if c == 254:  # _SKIP
+    lines = 0
+    width = 0  # bases of the last whole line decoded byte by byte: the next are tried at that width
+    at_start = False  # raw[p] begins a line
+    wide = 0  # width rounded up to a multiple of 64
+    while p < n:
+        if width and p + width <= n:
+            bad = np.uint8(1)
+            if p + wide <= n and j + wide <= len(codes):
+                # ACGTN in either case, by arithmetic, 64 bytes a step (uint8 throughout: SIMD);
+                # the bytes past the line are read and their codes written, but not judged
+                bad = np.uint8(0)
+                for base in range(0, width, 64):
+                    line = raw[p + base : p + base + 64]
+                    out = codes[j + base : j + base + 64]
+                    lim = width - base
+                    for k in range(64):
+                        b = line[k]
+                        u = np.uint8(b | np.uint8(32))
+                        is_n = np.uint8(u == np.uint8(110))
+                        ok = np.uint8(np.uint8(u == np.uint8(97)) | np.uint8(u == np.uint8(99))
+                                      | np.uint8(u == np.uint8(103)) | np.uint8(u == np.uint8(116)) | is_n)
+                        # A C G T -> 0 1 2 3 from bits 1-2 of the letter; N -> 4
+                        x = np.uint8(np.uint8(b >> np.uint8(1)) ^ np.uint8(b >> np.uint8(2)))
+                        out[k] = np.uint8(np.uint8(x & np.uint8(3)) | np.uint8(is_n << np.uint8(2)))
+                        bad = np.uint8(bad | np.uint8(np.uint8(ok ^ np.uint8(1)) & np.uint8(k < lim)))
+            if bad:  # other letters (IUPAC codes), or too near the end: by the table
+                m = 0
+                line = raw[p : p + width]  # slices: indices from range() need no negative-index check
+                out = codes[j : j + width]
+                for k in range(width):  # no branch per byte: a bad or white space byte shows in m
+                    c = table[line[k]]
+                    out[k] = c
+                    m |= c
+                bad = np.uint8(m >= 254)  # codes are < 8; _SKIP and INVALID set the high bits
+            if not bad:
+                p += width
+                j += width
+                while p < n and table[raw[p]] == 254:  # the line end
+                    lines += raw[p] == 10
+                    p += 1
+                at_start = raw[p - 1] == 10
                 continue
-            return -(p + 1)  # INVALID
-        codes[j] = c
-        j += 1
-    return j
+        # byte by byte, to the end of the line
+        got = 0
+        b = 0
+        while p < n:
+            b = raw[p]
+            c = table[b]
+            p += 1
+            if c >= 254:
+                if c == 254:  # _SKIP
+                    if b == 10:
+                        lines += 1
+                        break
+                    continue
+                return -p, lines  # INVALID
+            codes[j] = c
+            j += 1
+            got += 1
+        if at_start and b == 10 and got >= _MIN_LINE:
+            width = got
+            wide = -(-width // 64) * 64
+        at_start = b == 10
+    return j, lines
 
 
 def _decode_masked_loop(raw, table, lower, codes, masks):  # pragma: no cover - compiled
+    n = len(raw)
+    p = 0
     j = 0
-    for p in range(len(raw)):
-        b = raw[p]
-        c = table[b]
-        if c >= 254:
-            if c == 254:  # _SKIP
+    lines = 0
+    width = 0
+    at_start = False
+    wide = 0
+    while p < n:
+        if width and p + width <= n:
+            bad = np.uint8(1)
+            if p + wide <= n and j + wide <= len(codes):
+                bad = np.uint8(0)
+                for base in range(0, width, 64):
+                    line = raw[p + base : p + base + 64]
+                    out = codes[j + base : j + base + 64]
+                    flags = masks[j + base : j + base + 64]
+                    lim = width - base
+                    for k in range(64):
+                        b = line[k]
+                        u = np.uint8(b | np.uint8(32))
+                        is_n = np.uint8(u == np.uint8(110))
+                        ok = np.uint8(np.uint8(u == np.uint8(97)) | np.uint8(u == np.uint8(99))
+                                      | np.uint8(u == np.uint8(103)) | np.uint8(u == np.uint8(116)) | is_n)
+                        x = np.uint8(np.uint8(b >> np.uint8(1)) ^ np.uint8(b >> np.uint8(2)))
+                        out[k] = np.uint8(np.uint8(x & np.uint8(3)) | np.uint8(is_n << np.uint8(2)))
+                        flags[k] = b == u  # lower case: the letters' 0x20 bit
+                        bad = np.uint8(bad | np.uint8(np.uint8(ok ^ np.uint8(1)) & np.uint8(k < lim)))
+            if bad:
+                m = 0
+                line = raw[p : p + width]
+                out = codes[j : j + width]
+                flags = masks[j : j + width]
+                for k in range(width):
+                    b = line[k]
+                    c = table[b]
+                    out[k] = c
+                    flags[k] = lower[b]
+                    m |= c
+                bad = np.uint8(m >= 254)
+            if not bad:
+                p += width
+                j += width
+                while p < n and table[raw[p]] == 254:
+                    lines += raw[p] == 10
+                    p += 1
+                at_start = raw[p - 1] == 10
                 continue
-            return -(p + 1)  # INVALID
-        codes[j] = c
-        masks[j] = lower[b]
-        j += 1
-    return j
+        got = 0
+        b = 0
+        while p < n:
+            b = raw[p]
+            c = table[b]
+            p += 1
+            if c >= 254:
+                if c == 254:
+                    if b == 10:
+                        lines += 1
+                        break
+                    continue
+                return -p, lines
+            codes[j] = c
+            masks[j] = lower[b]
+            j += 1
+            got += 1
+        if at_start and b == 10 and got >= _MIN_LINE:
+            width = got
+            wide = -(-width // 64) * 64
+        at_start = b == 10
+    return j, lines
 
 
 def _count_newlines_loop(arr):  # pragma: no cover - compiled

@@ -268,16 +268,31 @@ def pack(items: list[Piece | PieceRun], align: int, width_multiple: int, pin: bo
         n_rows, width = len(names), max(min_width, round_up(int((ends - starts).max()), width_multiple))
     else:
         rows, cols, n_rows, width = place
+    pieces = all(isinstance(item, Piece) for item in items)
     if pin:
         host = torch.full((n_rows, width), N_CODE, dtype=torch.uint8, pin_memory=True)
         arr = host.numpy()
+    elif pieces:  # N written around the pieces only (a chromosome's rows are nearly all bases)
+        arr = np.empty((n_rows, width), dtype=np.uint8)
+        host = torch.from_numpy(arr)
     else:  # numpy's fill starts no OpenMP region (torch's does, on this background thread)
         arr = np.full((n_rows, width), N_CODE, dtype=np.uint8)
         host = torch.from_numpy(arr)
-    if all(isinstance(item, Piece) for item in items):
+    if pieces:
+        at_row, at_col = 0, 0  # arr is written up to here (pieces lie in row order, left to right)
         for p, r, c, s in zip(items, rows.tolist(), cols.tolist(), starts.tolist()):
             o = c + p.start - s
+            if not pin:
+                if r != at_row:
+                    arr[at_row, at_col:] = N_CODE
+                    arr[at_row + 1 : r] = N_CODE
+                    at_row, at_col = r, 0
+                arr[r, at_col:o] = N_CODE
             arr[r, o : o + len(p.codes)] = p.codes
+            at_col = o + len(p.codes)
+        if not pin:
+            arr[at_row, at_col:] = N_CODE
+            arr[at_row + 1 :] = N_CODE
     else:
         k = 0
         for item in items:
