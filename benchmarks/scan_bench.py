@@ -145,10 +145,17 @@ with ``--repeat 2 --ceiling-seconds 4``, 41.0 and **35.5 s** wall (65.0 CPU-s, 4
 kernel alone of 84.2, 86.3 and 109.1 Mbp/s: whole process / kernel alone **0.88 and 0.89**; with
 ``--repeat 3 --ceiling-seconds 15``, 37.0, 55.2 (the slow minute) and 41.3 s against 127.2, 88.5,
 113.8 and 130.2: **0.78, 0.55 and 0.61**. Pooled over the five runs (mean whole-process rate over
-the mean of the seven kernel-alone readings): 75.3 / 105.6 = 0.71. So 0.8 is reached when the
-machine holds its speed through a run and not on average: what is left is ~5.9 ms per Mbp of
-reading, head and bigWig (1.4 of it the deflate that the file's bytes fix) and 2.5 s of start-up
-(torch's import 1.5 s) on one core.
+the mean of the seven kernel-alone readings): 75.3 / 105.6 = 0.71. A third, on the quiet machine (load 0.06-0.27
+before), ``--repeat 4 --ceiling-seconds 20``: **32.4**, 37.9, 35.8 and 36.0 s wall (60.0-70.6 CPU-s,
+440-443 MB) against 102.8, 104.7, 95.0, 114.8 and 78.6 Mbp/s: **0.92, 0.82, 0.82 and 0.89** (0.88
+pooled). Over the nine runs: 0.55-0.92, median 0.82; all bases over all wall time against the
+kernel-alone readings weighted by their seconds, 78.9 / 104.3 = 0.76 (0.80 without the slow
+minute's run). The ceiling each invocation took once at its end (after the conv1d sweeps, 2 or
+15-20 s) read 159, 114 and 120, i.e. 0.55, 0.73 and 0.79 of it; in one process, 4 s readings of
+the kernel alone after conv1d, after 3 s of sleep and after the table method read 104-108, 68-139
+and 72-98: no order effect shows above the drift. What is left: ~5.9 ms per Mbp of reading, head
+and bigWig (1.4 of it the deflate that the file's bytes fix) and 2.5 s of start-up (torch's import
+1.5 s) on one core.
 
 ``--mbp 100 --rss 300 --repeat 2 --stages``, load 3.0-3.2 (scan timer): fused 22.9 Mbp/s (12.8
 whole process), table 1.0, dense 0.7 (their OpenMP threads under load); peak RSS of the fused scan
