@@ -90,12 +90,12 @@ def add_totals(stats: np.ndarray, tids: np.ndarray, counts: np.ndarray, span: in
 def run_totals(v: np.ndarray) -> tuple[float, float, float, float]:
     """``min, max, sum, sum of squares`` of ``w = v.astype(np.float64)`` as numpy gives them
     (``w.min()``, ``w.max()``, ``w.sum()``, ``(w * w).sum()``: pairwise sums in numpy's order, a
-    NaN min or max when a value is NaN), in one pass over ``v`` (float32 or float64, ``n > 0``)
+    NaN min or max when a value is NaN), in compiled passes over ``v`` (float32 or float64, ``n > 0``)
     without the two float64 copies. Of a +0 and a -0 either may be the min or max (as in numpy,
     whose choice depends on the CPU's vector width)."""
     v = _float_values(v)
     mn, mx = _min_max(v)
-    s, sq = _pairwise2(v, 0, len(v))
+    s, sq = _pairwise(v, 0, len(v), False), _pairwise(v, 0, len(v), True)
     return mn, mx, 0.0 + s, 0.0 + sq  # numpy's reduction starts from add's identity (+0: a sum of -0s is +0)
 
 
@@ -109,102 +109,52 @@ def _views(rec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 @njit
-def _pairwise_block(x, lo, n):  # pragma: no cover - compiled
-    # numpy's pairwise_sum of float64(x[lo:lo + n]) for n <= 128 (the loop, no recursion: inlined
-    # in the binning's per-bin sums)
+def _term(v, squares):  # pragma: no cover - compiled
+    y = np.float64(v)
+    return y * y if squares else y
+
+
+@njit
+def _pairwise_block(x, lo, n, squares):  # pragma: no cover - compiled
+    # numpy's pairwise_sum of float64(x[lo:lo + n]) (of their squares with ``squares``) for
+    # n <= 128 (the loop, no recursion: inlined in the binning's per-bin sums)
     if n < 8:
         res = -0.0  # keeps a sum of -0.0 values -0.0, as numpy does
         for i in range(lo, lo + n):
-            res += np.float64(x[i])
+            res += _term(x[i], squares)
         return res
-    r0, r1, r2, r3 = np.float64(x[lo]), np.float64(x[lo + 1]), np.float64(x[lo + 2]), np.float64(x[lo + 3])
-    r4, r5, r6, r7 = np.float64(x[lo + 4]), np.float64(x[lo + 5]), np.float64(x[lo + 6]), np.float64(x[lo + 7])
+    r0, r1, r2, r3 = (_term(x[lo], squares), _term(x[lo + 1], squares), _term(x[lo + 2], squares),
+                      _term(x[lo + 3], squares))
+    r4, r5, r6, r7 = (_term(x[lo + 4], squares), _term(x[lo + 5], squares), _term(x[lo + 6], squares),
+                      _term(x[lo + 7], squares))
     i = 8
     while i < n - n % 8:
         j = lo + i
-        r0 += np.float64(x[j])
-        r1 += np.float64(x[j + 1])
-        r2 += np.float64(x[j + 2])
-        r3 += np.float64(x[j + 3])
-        r4 += np.float64(x[j + 4])
-        r5 += np.float64(x[j + 5])
-        r6 += np.float64(x[j + 6])
-        r7 += np.float64(x[j + 7])
+        r0 += _term(x[j], squares)
+        r1 += _term(x[j + 1], squares)
+        r2 += _term(x[j + 2], squares)
+        r3 += _term(x[j + 3], squares)
+        r4 += _term(x[j + 4], squares)
+        r5 += _term(x[j + 5], squares)
+        r6 += _term(x[j + 6], squares)
+        r7 += _term(x[j + 7], squares)
         i += 8
     res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
     while i < n:
-        res += np.float64(x[lo + i])
+        res += _term(x[lo + i], squares)
         i += 1
     return res
 
 
 @njit
-def _pairwise(x, lo, n):  # pragma: no cover - compiled
-    # numpy's pairwise_sum of x[lo:lo + n] (numpy/_core/src/umath/loops_utils.h.src), same order
+def _pairwise(x, lo, n, squares):  # pragma: no cover - compiled
+    # numpy's pairwise_sum of float64(x[lo:lo + n]) or of their squares
+    # (numpy/_core/src/umath/loops_utils.h.src), same order
     if n <= 128:
-        return _pairwise_block(x, lo, n)
+        return _pairwise_block(x, lo, n, squares)
     n2 = n // 2
     n2 -= n2 % 8
-    return _pairwise(x, lo, n2) + _pairwise(x, lo + n2, n - n2)
-
-
-@njit
-def _pairwise2_block(x, lo, n):  # pragma: no cover - compiled
-    # _pairwise_block of float64(x) and of its squares at once
-    if n < 8:
-        res, rsq = -0.0, -0.0
-        for i in range(lo, lo + n):
-            y = np.float64(x[i])
-            res += y
-            rsq += y * y
-        return res, rsq
-    y0, y1, y2, y3 = np.float64(x[lo]), np.float64(x[lo + 1]), np.float64(x[lo + 2]), np.float64(x[lo + 3])
-    y4, y5, y6, y7 = np.float64(x[lo + 4]), np.float64(x[lo + 5]), np.float64(x[lo + 6]), np.float64(x[lo + 7])
-    r0, r1, r2, r3, r4, r5, r6, r7 = y0, y1, y2, y3, y4, y5, y6, y7
-    q0, q1, q2, q3 = y0 * y0, y1 * y1, y2 * y2, y3 * y3
-    q4, q5, q6, q7 = y4 * y4, y5 * y5, y6 * y6, y7 * y7
-    i = 8
-    while i < n - n % 8:
-        j = lo + i
-        y0, y1, y2, y3 = np.float64(x[j]), np.float64(x[j + 1]), np.float64(x[j + 2]), np.float64(x[j + 3])
-        y4, y5, y6, y7 = np.float64(x[j + 4]), np.float64(x[j + 5]), np.float64(x[j + 6]), np.float64(x[j + 7])
-        r0 += y0
-        r1 += y1
-        r2 += y2
-        r3 += y3
-        r4 += y4
-        r5 += y5
-        r6 += y6
-        r7 += y7
-        q0 += y0 * y0
-        q1 += y1 * y1
-        q2 += y2 * y2
-        q3 += y3 * y3
-        q4 += y4 * y4
-        q5 += y5 * y5
-        q6 += y6 * y6
-        q7 += y7 * y7
-        i += 8
-    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
-    rsq = ((q0 + q1) + (q2 + q3)) + ((q4 + q5) + (q6 + q7))
-    while i < n:
-        y = np.float64(x[lo + i])
-        res += y
-        rsq += y * y
-        i += 1
-    return res, rsq
-
-
-@njit
-def _pairwise2(x, lo, n):  # pragma: no cover - compiled
-    # numpy's pairwise sums of float64(x[lo:lo + n]) and of its squares
-    if n <= 128:
-        return _pairwise2_block(x, lo, n)
-    n2 = n // 2
-    n2 -= n2 % 8
-    a, asq = _pairwise2(x, lo, n2)
-    b, bsq = _pairwise2(x, lo + n2, n - n2)
-    return a + b, asq + bsq
+    return _pairwise(x, lo, n2, squares) + _pairwise(x, lo + n2, n - n2, squares)
 
 
 @njit
@@ -255,8 +205,8 @@ def _segment_sum(x, lo, hi):  # pragma: no cover - compiled
     if hi - lo == 1:
         return x[lo]
     if hi - lo <= 129:
-        return x[lo] + _pairwise_block(x, lo + 1, hi - lo - 1)
-    return x[lo] + _pairwise(x, lo + 1, hi - lo - 1)
+        return x[lo] + _pairwise_block(x, lo + 1, hi - lo - 1, False)
+    return x[lo] + _pairwise(x, lo + 1, hi - lo - 1, False)
 
 
 @njit
