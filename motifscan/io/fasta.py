@@ -706,6 +706,7 @@ _COMPILED_RECORDS = 64
 #: Per byte: its code, or _SKIP (white space) or INVALID (not a base).
 _SKIP = 254
 _COMPILED: dict = {}
+_NO_MASKS = np.zeros(0, np.bool_)
 
 
 def _compiled() -> dict:
@@ -723,8 +724,8 @@ def _compiled() -> dict:
         _COMPILED["table"] = table
         _COMPILED["lower"] = soft_mask(bytes(range(256)))
         _COMPILED["run"] = njit(_decode_spans_loop)
-        _COMPILED["codes"] = njit(_decode_codes_loop)
-        _COMPILED["masked"] = njit(_decode_masked_loop)
+        _COMPILED["codes"] = njit(_decode_lines(False))
+        _COMPILED["masked"] = njit(_decode_lines(True))
         _COMPILED["newlines"] = njit(_count_newlines_loop)
         _COMPILED["gather"] = njit(_gather_plain_loop)
     return _COMPILED
@@ -747,7 +748,7 @@ def _decode_run(raw: np.ndarray, codes: np.ndarray, masks: np.ndarray | None) ->
     """
     c = _compiled()
     if masks is None:
-        return c["codes"](raw, c["table"], codes)
+        return c["codes"](raw, c["table"], c["lower"], codes, _NO_MASKS)
     return c["masked"](raw, c["table"], c["lower"], codes, masks)
 
 
@@ -760,146 +761,89 @@ def _count_newlines(arr: np.ndarray) -> int:
 _MIN_LINE = 8
 
 
-def _decode_codes_loop(raw, table, codes):  # pragma: no cover - compiled
-    n = len(raw)
-    p = 0
-    j = 0
-    lines = 0
-    width = 0  # bases of the last whole line decoded byte by byte: the next are tried at that width
-    at_start = False  # raw[p] begins a line
-    wide = 0  # width rounded up to a multiple of 64
-    while p < n:
-        if width and p + width <= n:
-            bad = np.uint8(1)
-            if p + wide <= n and j + wide <= len(codes):
-                # ACGTN in either case, by arithmetic, 64 bytes a step (uint8 throughout: SIMD);
-                # the bytes past the line are read and their codes written, but not judged
-                bad = np.uint8(0)
-                for base in range(0, width, 64):
-                    line = raw[p + base : p + base + 64]
-                    out = codes[j + base : j + base + 64]
-                    lim = width - base
-                    for k in range(64):
-                        b = line[k]
-                        u = np.uint8(b | np.uint8(32))
-                        is_n = np.uint8(u == np.uint8(110))
-                        ok = np.uint8(np.uint8(u == np.uint8(97)) | np.uint8(u == np.uint8(99))
-                                      | np.uint8(u == np.uint8(103)) | np.uint8(u == np.uint8(116)) | is_n)
-                        # A C G T -> 0 1 2 3 from bits 1-2 of the letter; N -> 4
-                        x = np.uint8(np.uint8(b >> np.uint8(1)) ^ np.uint8(b >> np.uint8(2)))
-                        out[k] = np.uint8(np.uint8(x & np.uint8(3)) | np.uint8(is_n << np.uint8(2)))
-                        bad = np.uint8(bad | np.uint8(np.uint8(ok ^ np.uint8(1)) & np.uint8(k < lim)))
-            if bad:  # other letters (IUPAC codes), or too near the end: by the table
-                m = 0
-                line = raw[p : p + width]  # slices: indices from range() need no negative-index check
-                out = codes[j : j + width]
-                for k in range(width):  # no branch per byte: a bad or white space byte shows in m
-                    c = table[line[k]]
-                    out[k] = c
-                    m |= c
-                bad = np.uint8(m >= 254)  # codes are < 8; _SKIP and INVALID set the high bits
-            if not bad:
-                p += width
-                j += width
-                while p < n and table[raw[p]] == 254:  # the line end
-                    lines += raw[p] == 10
-                    p += 1
-                at_start = raw[p - 1] == 10
-                continue
-        # byte by byte, to the end of the line
-        got = 0
-        b = 0
-        while p < n:
-            b = raw[p]
-            c = table[b]
-            p += 1
-            if c >= 254:
-                if c == 254:  # _SKIP
-                    if b == 10:
-                        lines += 1
-                        break
-                    continue
-                return -p, lines  # INVALID
-            codes[j] = c
-            j += 1
-            got += 1
-        if at_start and b == 10 and got >= _MIN_LINE:
-            width = got
-            wide = -(-width // 64) * 64
-        at_start = b == 10
-    return j, lines
+def _decode_lines(with_mask: bool):
+    """The loop of :func:`_decode_run`, writing soft-mask flags into ``masks`` or not: ``with_mask``
+    is a constant of the closure, so numba compiles (and caches) each version without the other's
+    stores (a runtime flag cost the codes-only loop half again: 0.38 -> 0.60 ms per Mbp)."""
 
-
-def _decode_masked_loop(raw, table, lower, codes, masks):  # pragma: no cover - compiled
-    n = len(raw)
-    p = 0
-    j = 0
-    lines = 0
-    width = 0
-    at_start = False
-    wide = 0
-    while p < n:
-        if width and p + width <= n:
-            bad = np.uint8(1)
-            if p + wide <= n and j + wide <= len(codes):
-                bad = np.uint8(0)
-                for base in range(0, width, 64):
-                    line = raw[p + base : p + base + 64]
-                    out = codes[j + base : j + base + 64]
-                    flags = masks[j + base : j + base + 64]
-                    lim = width - base
-                    for k in range(64):
-                        b = line[k]
-                        u = np.uint8(b | np.uint8(32))
-                        is_n = np.uint8(u == np.uint8(110))
-                        ok = np.uint8(np.uint8(u == np.uint8(97)) | np.uint8(u == np.uint8(99))
-                                      | np.uint8(u == np.uint8(103)) | np.uint8(u == np.uint8(116)) | is_n)
-                        x = np.uint8(np.uint8(b >> np.uint8(1)) ^ np.uint8(b >> np.uint8(2)))
-                        out[k] = np.uint8(np.uint8(x & np.uint8(3)) | np.uint8(is_n << np.uint8(2)))
-                        flags[k] = b == u  # lower case: the letters' 0x20 bit
-                        bad = np.uint8(bad | np.uint8(np.uint8(ok ^ np.uint8(1)) & np.uint8(k < lim)))
-            if bad:
-                m = 0
-                line = raw[p : p + width]
-                out = codes[j : j + width]
-                flags = masks[j : j + width]
-                for k in range(width):
-                    b = line[k]
-                    c = table[b]
-                    out[k] = c
-                    flags[k] = lower[b]
-                    m |= c
-                bad = np.uint8(m >= 254)
-            if not bad:
-                p += width
-                j += width
-                while p < n and table[raw[p]] == 254:
-                    lines += raw[p] == 10
-                    p += 1
-                at_start = raw[p - 1] == 10
-                continue
-        got = 0
-        b = 0
+    def loop(raw, table, lower, codes, masks):  # pragma: no cover - compiled
+        n = len(raw)
+        p = 0
+        j = 0
+        lines = 0
+        width = 0  # bases of the last whole line decoded byte by byte: the next are tried at that width
+        at_start = False  # raw[p] begins a line
+        wide = 0  # width rounded up to a multiple of 64
         while p < n:
-            b = raw[p]
-            c = table[b]
-            p += 1
-            if c >= 254:
-                if c == 254:
-                    if b == 10:
-                        lines += 1
-                        break
+            if width and p + width <= n:
+                bad = np.uint8(1)
+                if p + wide <= n and j + wide <= len(codes):
+                    # ACGTN in either case, by arithmetic, 64 bytes a step (uint8 throughout: SIMD);
+                    # the bytes past the line are read and their codes written, but not judged
+                    bad = np.uint8(0)
+                    for base in range(0, width, 64):
+                        line = raw[p + base : p + base + 64]
+                        out = codes[j + base : j + base + 64]
+                        flags = masks[j + base : j + base + 64]
+                        lim = width - base
+                        for k in range(64):
+                            b = line[k]
+                            u = np.uint8(b | np.uint8(32))
+                            is_n = np.uint8(u == np.uint8(110))
+                            ok = np.uint8(np.uint8(u == np.uint8(97)) | np.uint8(u == np.uint8(99))
+                                          | np.uint8(u == np.uint8(103)) | np.uint8(u == np.uint8(116)) | is_n)
+                            # A C G T -> 0 1 2 3 from bits 1-2 of the letter; N -> 4
+                            x = np.uint8(np.uint8(b >> np.uint8(1)) ^ np.uint8(b >> np.uint8(2)))
+                            out[k] = np.uint8(np.uint8(x & np.uint8(3)) | np.uint8(is_n << np.uint8(2)))
+                            if with_mask:
+                                flags[k] = b == u  # lower case: the letters' 0x20 bit
+                            bad = np.uint8(bad | np.uint8(np.uint8(ok ^ np.uint8(1)) & np.uint8(k < lim)))
+                if bad:  # other letters (IUPAC codes), or too near the end: by the table
+                    m = 0
+                    line = raw[p : p + width]  # slices: indices from range() need no negative-index check
+                    out = codes[j : j + width]
+                    flags = masks[j : j + width]
+                    for k in range(width):  # no branch per byte: a bad or white space byte shows in m
+                        c = table[line[k]]
+                        out[k] = c
+                        if with_mask:
+                            flags[k] = lower[line[k]]
+                        m |= c
+                    bad = np.uint8(m >= 254)  # codes are < 8; _SKIP and INVALID set the high bits
+                if not bad:
+                    p += width
+                    j += width
+                    while p < n and table[raw[p]] == 254:  # the line end
+                        lines += raw[p] == 10
+                        p += 1
+                    at_start = raw[p - 1] == 10
                     continue
-                return -p, lines
-            codes[j] = c
-            masks[j] = lower[b]
-            j += 1
-            got += 1
-        if at_start and b == 10 and got >= _MIN_LINE:
-            width = got
-            wide = -(-width // 64) * 64
-        at_start = b == 10
-    return j, lines
+            # byte by byte, to the end of the line
+            got = 0
+            b = 0
+            while p < n:
+                b = raw[p]
+                c = table[b]
+                p += 1
+                if c >= 254:
+                    if c == 254:  # _SKIP
+                        if b == 10:
+                            lines += 1
+                            break
+                        continue
+                    return -p, lines  # INVALID
+                codes[j] = c
+                if with_mask:
+                    masks[j] = lower[b]
+                j += 1
+                got += 1
+            if at_start and b == 10 and got >= _MIN_LINE:
+                width = got
+                wide = -(-width // 64) * 64
+            at_start = b == 10
+        return j, lines
+
+    return loop
 
 
 def _count_newlines_loop(arr):  # pragma: no cover - compiled
