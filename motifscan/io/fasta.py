@@ -141,6 +141,14 @@ def open_binary(path: str | os.PathLike) -> BinaryIO:
     return gzip.open(p, "rb") if kind != "plain" else open(p, "rb")
 
 
+_CORRUPT = (EOFError, gzip.BadGzipFile, zlib.error)
+
+
+def _corrupt(exc: Exception, path) -> InputError:
+    return InputError(f"compressed data is truncated or corrupt ({exc})", path=path,
+                      hint="download or compress the file again")
+
+
 def _blocks(fh: BinaryIO, path) -> Iterator[bytes]:
     try:
         while True:
@@ -148,12 +156,8 @@ def _blocks(fh: BinaryIO, path) -> Iterator[bytes]:
             if not block:
                 return
             yield block
-    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
-        raise InputError(
-            f"compressed data is truncated or corrupt ({exc})",
-            path=path,
-            hint="download or compress the file again",
-        ) from None
+    except _CORRUPT as exc:
+        raise _corrupt(exc, path) from None
 
 
 def _blocks_into(fh: BinaryIO, path) -> Iterator[bytearray]:
@@ -167,12 +171,8 @@ def _blocks_into(fh: BinaryIO, path) -> Iterator[bytearray]:
             if not n:
                 return
             yield buf if n == len(buf) else buf[:n]
-    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
-        raise InputError(
-            f"compressed data is truncated or corrupt ({exc})",
-            path=path,
-            hint="download or compress the file again",
-        ) from None
+    except _CORRUPT as exc:
+        raise _corrupt(exc, path) from None
     finally:
         view.release()
 
@@ -1157,11 +1157,7 @@ class IndexedFasta:
                 ) from None
             raise InputError(f"cannot index FASTA: {msg}", path=self.path) from None
         except (EOFError, struct.error, zlib.error) as exc:  # raised by Bio.bgzf on a cut-off file
-            raise InputError(
-                f"compressed data is truncated or corrupt ({exc})",
-                path=self.path,
-                hint="download or compress the file again",
-            ) from None
+            raise _corrupt(exc, self.path) from None
         except (OSError, pyfaidx.FastaIndexingError, RuntimeError) as exc:
             raise InputError(
                 f"cannot index FASTA: {exc}",
