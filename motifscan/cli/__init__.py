@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import sys
-
 # Each command module registers its command on ``cli`` when imported.
 from . import attribute, calibrate, compare, enrich, export, gather, scan, simulate, train, variants  # noqa: E402,F401
 from ._base import cli
 from ._base import main as _main
+from .quick_exit import exit_now
 
 __all__ = ["cli", "main"]
 
 
 def main(argv=None) -> None:
-    """Console-script entry point."""
-    sys.exit(_main(argv))
+    """Console-script entry point: run the command, then leave the process at once (:mod:`.quick_exit`)."""
+    exit_now(_main(argv))
