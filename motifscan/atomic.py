@@ -91,8 +91,13 @@ def check_output_path(path: str | os.PathLike, *, option: str = "-o") -> Path:
     Raises
     ------
     UsageError
-        The directory does not exist, is not writable, or ``path`` is a directory.
+        The directory does not exist, is not writable, or ``path`` is a directory; or ``path`` is
+        ``-``, which names standard output to a user but would be written as a file called ``-``
+        (an output here is renamed into place whole, which a stream cannot be).
     """
+    if os.fspath(path) == "-":
+        raise UsageError(f"{option} -: standard output is not an output here (every output is a file, "
+                         "written whole or not at all)", hint="give a file name (./- for a file named '-')")
     p = Path(path)
     parent = p.parent if str(p.parent) else Path(".")
     if p.is_dir():

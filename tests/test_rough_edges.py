@@ -443,3 +443,20 @@ def test_enrich_motifs_jaspar_is_the_default_collection(files, tmp_path):
     assert main(["enrich", str(files / "peaks.fa"), "-o", str(a), "-q"]) == 0
     assert main(["enrich", str(files / "peaks.fa"), "-o", str(b), "--motifs", "jaspar", "-q"]) == 0
     assert a.read_bytes() == b.read_bytes()
+
+
+# ---------------------------------------------------------------- `-o -` is not a file called '-'
+@pytest.mark.parametrize("args, said", [
+    (["scan", "{model}", "{genome}", "-o", "-", "--format", "bedgraph"], "standard output is not an output here"),
+    (["variants", "{model}", "{vcf}", "--genome", "{genome}", "-o", "-"], "standard output is not an output here"),
+    # refused earlier, as a name without a format
+    (["scan", "jaspar", "{genome}", "-o", "-"], "cannot tell the motif-hit format from '-'"),
+    (["scan", "{model}", "{genome}", "-o", "{tmp}/t.bedGraph", "--peaks", "-"], "cannot tell the output format"),
+])
+def test_dash_output_is_refused_not_written_as_a_file(files, tmp_path, monkeypatch, capsys, args, said):
+    monkeypatch.chdir(tmp_path)
+    argv = [a.format(model=files / "model.h5", genome=files / "genome.fa", vcf=files / "calls.vcf", tmp=tmp_path)
+            for a in args]
+    assert main(argv) == 2
+    assert said in _one_error_line(capsys.readouterr().err)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
