@@ -157,6 +157,22 @@ and 72-98: no order effect shows above the drift. What is left: ~5.9 ms per Mbp 
 and bigWig (1.4 of it the deflate that the file's bytes fix) and 2.5 s of start-up (torch's import
 1.5 s) on one core.
 
+Later that day the console script stopped paying CPython's teardown (0.4-1 s of one core with torch
+and numba loaded; :mod:`motifscan.cli.quick_exit`), and the runs report the scan's own timer beside
+the whole process and the ratio pooled over the runs. Three invocations, ``--repeat 3/4/3
+--ceiling-seconds 10`` (load 0.5-1.5 before): 38.2, 41.9, 38.4 | 41.3, 39.6, 42.5, 41.9 | 40.8, 36.2
+and 36.1 s wall (67-79 CPU-s, 440-443 MB) against a kernel alone of 93.4-98.6 | 92.9-106.7 |
+91.2-124.8 Mbp/s: whole process / kernel alone 0.87, 0.78, 0.83 | 0.76, 0.77, 0.70, 0.76 | 0.71,
+0.69, 0.79 (pooled per invocation 0.82, 0.75, 0.76; median of the ten 0.76); the scan's own timer
+0.75-0.94 (median 0.81). Process minus scan timer (the imports): 1.8-3.0 s. Per thread, on 600 Mbp
+in hg38's layout (``/proc/self/task`` CPU times, one process): the kernel's two workers 18.5 ms
+per Mbp together, the main thread 6.1 (deflate 1.4, head 1.2, the rest of the bigWig ~1.5,
+bookkeeping ~0.5), the reader 1.65: 75% of the CPU is the kernel. Tried and dropped the same day:
+the head run in the kernel's workers on rows still in their cache (bit-identical; the main thread
+6.1 -> 5.0 ms per Mbp but the workers +2.1, more CPU in all), 512 kB instead of 4 MB FASTA reads
+(no difference over five interleaved pairs), the head four rows at a time (no faster), zlib's
+Huffman-only and RLE deflate (slower than libdeflate's level 1 at the same size).
+
 ``--mbp 100 --rss 300 --repeat 2 --stages``, load 3.0-3.2 (scan timer): fused 22.9 Mbp/s (12.8
 whole process), table 1.0, dense 0.7 (their OpenMP threads under load); peak RSS of the fused scan
 428 MB at 100 Mbp and 429 MB at 300 Mbp (flat).
