@@ -20,7 +20,9 @@ sharing), then measures, in the same run on the same hardware:
 * end to end -- ``motifscan scan MODEL genome.fa -o out.bedGraph --quiet`` (``--output bw``: a
   bigWig, the genome indexed first) in a fresh subprocess for each ``--conv-method`` of
   ``--methods``, on the whole process wall time and on the scan's own timer (excluding start-up),
-  best of ``--repeat`` runs (the median too), with the process's CPU seconds;
+  best of ``--repeat`` runs (the median too), with the process's CPU seconds and, for the fused
+  runs, each thread's CPU ms per Mbp during the command (the kernel's workers, the main thread,
+  the reader: ``/proc`` read every 0.1 s);
 * ``--stages`` -- CPU milliseconds per Mbp of each stage of a fused scan, one at a time
   (:func:`stage_costs`): on a busy machine the one figure that does not depend on the others;
 * peak RSS -- the subprocess's VmHWM, for each size in ``--rss``.
@@ -165,7 +167,8 @@ and 36.1 s wall (67-79 CPU-s, 440-443 MB) against a kernel alone of 93.4-98.6 | 
 91.2-124.8 Mbp/s: whole process / kernel alone 0.87, 0.78, 0.83 | 0.76, 0.77, 0.70, 0.76 | 0.71,
 0.69, 0.79 (pooled per invocation 0.82, 0.75, 0.76; median of the ten 0.76); the scan's own timer
 0.75-0.94 (median 0.81). Process minus scan timer (the imports): 1.8-3.0 s. Per thread, on 600 Mbp
-in hg38's layout (``/proc/self/task`` CPU times, one process): the kernel's two workers 18.5 ms
+in hg38's layout (``/proc/self/task`` CPU times, one process; now in each fused run's
+``thread_cpu_ms_per_mbp``): the kernel's two workers 18.5 ms
 per Mbp together, the main thread 6.1 (deflate 1.4, head 1.2, the rest of the bigWig ~1.5,
 bookkeeping ~0.5), the reader 1.65: 75% of the CPU is the kernel. Tried and dropped the same day:
 the head run in the kernel's workers on rows still in their cache (bit-identical; the main thread
@@ -193,17 +196,42 @@ import numpy as np
 import torch
 
 _CHILD = r"""
-import json, resource, sys, time, logging
+import json, os, re, resource, sys, threading, time, logging
 from motifscan.cli._base import main
 from motifscan.cli.quick_exit import exit_now
+
+# CPU seconds of each thread during the command (by Python name, numbers dropped: the kernel's
+# workers together; the imports before it not counted), read from /proc every 0.1 s, since the
+# reader and the kernel's pool are gone or idle by the end
+tick, names, first, last, done = os.sysconf("SC_CLK_TCK"), {}, {}, {}, threading.Event()
+def watch():
+    while True:
+        names.update((str(th.native_id), re.sub(r"_?\d+$", "", th.name)) for th in threading.enumerate())
+        for tid in os.listdir("/proc/self/task"):
+            try:
+                f = open(f"/proc/self/task/{tid}/stat").read().rsplit(")", 1)[1].split()
+                last[tid] = (int(f[11]) + int(f[12])) / tick
+                first.setdefault(tid, last[tid])
+            except OSError:
+                pass
+        if done.wait(0.1):
+            return
+watcher = threading.Thread(target=watch, name="watch", daemon=True)
+watcher.start()
 t = time.perf_counter()
 code = main(sys.argv[1:])
 wall = time.perf_counter() - t
+done.set()
+watcher.join()
+threads = {}
+for tid, cpu in last.items():
+    name = names.get(tid, "other")
+    threads[name] = round(threads.get(name, 0.0) + cpu - (first[tid] if name == "MainThread" else 0.0), 2)
 ru = resource.getrusage(resource.RUSAGE_SELF)
 # peak RSS of this process alone: VmHWM (ru_maxrss keeps the parent's peak across fork + exec)
 hwm = [int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:")]
 print(json.dumps({"code": code, "scan_wall": wall, "cpu_s": ru.ru_utime + ru.ru_stime,
-                  "maxrss_mb": (hwm[0] if hwm else ru.ru_maxrss) / 1024}))
+                  "maxrss_mb": (hwm[0] if hwm else ru.ru_maxrss) / 1024, "thread_cpu_s": threads}))
 exit_now(code)  # as the console script leaves
 """
 
@@ -496,9 +524,11 @@ def main() -> None:
             ratios = [r["ratio_process_to_fused_adjacent"] for r in runs]
             e2e[method].update(
                 fused_alone_adjacent=[round(c, 3) for c in adjacent],
-                runs=[{k: round(r[k], 3) for k in ("process_wall", "scan_wall", "cpu_s", "maxrss_mb",
-                                                    "fused_alone_adjacent", "ratio_process_to_fused_adjacent",
-                                                    "ratio_scan_to_fused_adjacent")} for r in runs],
+                runs=[{**{k: round(r[k], 3) for k in ("process_wall", "scan_wall", "cpu_s", "maxrss_mb",
+                                                       "fused_alone_adjacent", "ratio_process_to_fused_adjacent",
+                                                       "ratio_scan_to_fused_adjacent")},
+                       "thread_cpu_ms_per_mbp": {k: round(1e3 * v / (bases / 1e6), 2)
+                                                 for k, v in sorted(r["thread_cpu_s"].items())}} for r in runs],
                 ratio_process_to_fused_adjacent_best_run=best["ratio_process_to_fused_adjacent"],
                 ratio_process_to_fused_adjacent_median=round(float(np.median(ratios)), 3),
                 # all bases over all the runs' wall time, against every reading of the kernel alone
