@@ -38,6 +38,9 @@ rule variants_model:
     output:
         effects=f"{R}/{{exp}}/variants/effects.tsv",
         vcf=f"{R}/{{exp}}/variants/annotated.vcf.gz",
+        # declared (after the VCF) so that Snakemake, which touches a job's outputs when it ends,
+        # leaves the index newer than its file; else htslib warns that it is older on every query
+        tbi=f"{R}/{{exp}}/variants/annotated.vcf.gz.tbi",
     params:
         extra=lambda wc: variants_cfg(wc)["extra"],
         device=config["device"],
