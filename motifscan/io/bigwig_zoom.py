@@ -211,8 +211,9 @@ def _segment_sum(x, lo, hi):  # pragma: no cover - compiled
 
 @njit
 def _less(a, b):  # pragma: no cover - compiled
-    # np.minimum's choice of a over b (a NaN wins; of equal values the later one)
-    return a < b or a != a
+    # np.minimum's choice of a over b (a NaN wins; of equal values the later one); no branch, so
+    # a pick by it compiles to a select (random scores would mispredict a branch)
+    return (a < b) | (a != a)
 
 
 @njit
@@ -289,9 +290,8 @@ def _bin_values(tids, starts, counts, span, step, v, reduction, out_u, out_f):  
                                 lanes_q[u] += gq[u]
                 k += 1
                 cov += end - lo
-                # np.minimum's choice (a NaN wins; of equal values the later one), np.maximum's mirrored
-                mn = mn if (mn < x) | (mn != mn) else x
-                mx = mx if (x < mx) | (mx != mx) else x
+                mn = mn if _less(mn, x) else x
+                mx = mx if _less(-mx, -x) else x  # np.maximum's choice, mirrored
                 last = end
                 lo = end
     return r
