@@ -43,3 +43,14 @@ def test_pack_writes_n_around_the_pieces(pieces, align, packed, rows):
     for items, place in batches:
         host = pack(items, align, 64, False, 1, place)["host"].numpy()
         np.testing.assert_array_equal(host, _reference(items, align, host, place))
+
+
+def test_pack_places_pieces_in_any_order():
+    """A placement not in row order (no producer makes one, but pack takes any) is still N
+    everywhere but under the pieces: the batch is then filled with N first."""
+    rng = np.random.default_rng(5)
+    items = [Piece(f"r{i}", i, 0, rng.integers(0, 4, 40).astype(np.uint8), 40, True, None) for i in range(4)]
+    rows, cols = np.array([2, 0, 3, 1]), np.array([64, 0, 0, 0])
+    place = (rows, cols, 4, 128)
+    host = pack(items, 1, 64, False, 1, place)["host"].numpy()
+    np.testing.assert_array_equal(host, _reference(items, 1, host, place))

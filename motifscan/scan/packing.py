@@ -269,10 +269,13 @@ def pack(items: list[Piece | PieceRun], align: int, width_multiple: int, pin: bo
     else:
         rows, cols, n_rows, width = place
     pieces = all(isinstance(item, Piece) for item in items)
+    # N written around the pieces needs them in row order, left to right (as group and
+    # group_packed lay them); any other placement gets the whole batch filled first
+    around = pieces and not pin and bool(np.all(np.diff(np.asarray(rows, np.int64) * width + cols) > 0))
     if pin:
         host = torch.full((n_rows, width), N_CODE, dtype=torch.uint8, pin_memory=True)
         arr = host.numpy()
-    elif pieces:  # N written around the pieces only (a chromosome's rows are nearly all bases)
+    elif around:  # N written around the pieces only (a chromosome's rows are nearly all bases)
         arr = np.empty((n_rows, width), dtype=np.uint8)
         host = torch.from_numpy(arr)
     else:  # numpy's fill starts no OpenMP region (torch's does, on this background thread)
@@ -282,7 +285,7 @@ def pack(items: list[Piece | PieceRun], align: int, width_multiple: int, pin: bo
         at_row, at_col = 0, 0  # arr is written up to here (pieces lie in row order, left to right)
         for p, r, c, s in zip(items, rows.tolist(), cols.tolist(), starts.tolist()):
             o = c + p.start - s
-            if not pin:
+            if around:
                 if r != at_row:
                     arr[at_row, at_col:] = N_CODE
                     arr[at_row + 1 : r] = N_CODE
@@ -290,7 +293,7 @@ def pack(items: list[Piece | PieceRun], align: int, width_multiple: int, pin: bo
                 arr[r, at_col:o] = N_CODE
             arr[r, o : o + len(p.codes)] = p.codes
             at_col = o + len(p.codes)
-        if not pin:
+        if around:
             arr[at_row, at_col:] = N_CODE
             arr[at_row + 1 :] = N_CODE
     else:
