@@ -11,7 +11,9 @@ input, so ``score(x)`` and ``score(revcomp(x))`` take the max of the same two nu
 equal exactly, not just to rounding.
 
 Model files are HDF5 only: datasets for weights, JSON attributes for the config, metrics and
-provenance, and a format version that :func:`load_model` checks. Nothing is ever unpickled.
+provenance, and a format version that :func:`load_model` checks. Nothing is ever unpickled. The
+file is read and checked without torch in :mod:`motifscan.model_file` (the CPU scan's way in);
+here it becomes the torch module.
 """
 
 from __future__ import annotations
@@ -19,8 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,51 +33,12 @@ from ._version import __version__
 from .atomic import atomic_path
 from .codes import ALPHABET, one_hot_torch
 from .errors import ModelFileError
-from .text import plural
+from .model_file import (FORMAT_NAME, FORMAT_VERSION, MAX_ATTRIBUTE_BYTES, MAX_DIMENSIONS, MAX_PARAMETERS, ModelConfig,
+                         ModelFile, check_task_names, model_digest, read_model_file, state_shapes)
 
-__all__ = ["ModelConfig", "MotifCNN", "FilterBank", "HeadParams", "save_model", "load_model", "file_sha256", "model_digest",
-           "check_task_names", "FORMAT_NAME", "FORMAT_VERSION"]
-
-FORMAT_NAME = "motifscan-model"
-FORMAT_VERSION = 1
-
-
-@dataclass
-class ModelConfig:
-    """Architecture and input contract of a :class:`MotifCNN`.
-
-    Attributes
-    ----------
-    n_filters, filter_width
-        Size of the shared filter bank.
-    rc_sharing
-        Scan both strands with the same filters (max over strands).
-    hidden
-        Units of a hidden dense layer after pooling; 0 for a linear head on the pooled filters.
-    dropout
-        Dropout rate after pooling (and after the hidden layer).
-    seq_length
-        Length of the training sequences; the default scan window.
-    tasks
-        Names of the output tasks (one logit each).
-    """
-
-    n_filters: int = 64
-    filter_width: int = 19
-    rc_sharing: bool = True
-    hidden: int = 0
-    dropout: float = 0.2
-    seq_length: int = 200
-    tasks: list[str] = field(default_factory=lambda: ["bound"])
-
-    def __post_init__(self) -> None:
-        self.tasks = list(self.tasks)
-        if self.n_filters < 1 or self.filter_width < 1:
-            raise ValueError("n_filters and filter_width must be >= 1")
-        if self.seq_length < self.filter_width:
-            raise ValueError("seq_length must be at least filter_width")
-        if not self.tasks:
-            raise ValueError("a model needs at least one task")
+__all__ = ["ModelConfig", "MotifCNN", "FilterBank", "HeadParams", "save_model", "load_model", "model_from_file",
+           "file_sha256", "model_digest", "check_task_names", "state_shapes", "FORMAT_NAME", "FORMAT_VERSION",
+           "MAX_PARAMETERS", "MAX_DIMENSIONS", "MAX_ATTRIBUTE_BYTES"]
 
 
 @dataclass(frozen=True)
@@ -276,17 +238,6 @@ def _json_default(obj):
     raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
 
 
-def model_digest(model: MotifCNN) -> str:
-    """SHA-256 of a model's config and weights: the same for any copy of its file, and for the
-    model in memory (what a null file or a shard manifest records to refuse another model)."""
-    h = hashlib.sha256()
-    h.update(json.dumps(asdict(model.config), sort_keys=True, default=str).encode())
-    for key, value in sorted(model.state_dict().items()):
-        h.update(key.encode())
-        h.update(value.detach().cpu().contiguous().numpy().tobytes())
-    return h.hexdigest()
-
-
 def file_sha256(path: str | os.PathLike) -> str:
     """SHA-256 of a file's bytes: how a model's provenance records its training inputs."""
     digest = hashlib.sha256()
@@ -343,184 +294,29 @@ def _fixed(text: str) -> np.bytes_:
 def load_model(path: str | os.PathLike, device: str | torch.device | None = None) -> MotifCNN:
     """Load a model written by :func:`save_model`, reading data only (never unpickling).
 
+    The file is read and checked by :func:`motifscan.model_file.read_model_file`.
+
     Raises
     ------
     ModelFileError
         The file is missing, not HDF5 (a pickle or torch checkpoint renamed ``.h5``, say),
         truncated, not a motifscan model, of an unknown format version, or inconsistent.
     """
-    import h5py
+    return model_from_file(read_model_file(path), device)
 
-    path = Path(path)
-    if not path.exists():
-        raise ModelFileError("model file not found", path=path)
-    if path.is_dir() or not h5py.is_hdf5(path):
-        raise ModelFileError(
-            "not an HDF5 model file (motifscan never loads pickles or torch checkpoints)",
-            path=path,
-            hint="give a model written by 'motifscan train'",
-        )
+
+def model_from_file(file: ModelFile, device: str | torch.device | None = None) -> MotifCNN:
+    """The :class:`MotifCNN` of a read model file, in eval mode, on ``device`` (default: the CPU)."""
+    state = {k: torch.from_numpy(v) for k, v in file.weights.items()}
     try:
-        with h5py.File(path, "r") as h5:
-            attrs = _Attributes(h5, path)  # reads only the attributes named below, each size-capped
-            fmt = _text(attrs.get("format"))
-            if fmt != FORMAT_NAME:
-                raise ModelFileError(
-                    "HDF5 file is not a motifscan model (no 'format' attribute)",
-                    path=path,
-                    hint="give a model written by 'motifscan train'",
-                )
-            version = int(attrs.get("format_version", -1))
-            if version != FORMAT_VERSION:
-                raise ModelFileError(
-                    f"unknown model format version {version} (this motifscan reads {FORMAT_VERSION})",
-                    path=path,
-                    hint="use the motifscan version that wrote it, or retrain",
-                )
-            if _text(attrs.get("alphabet")) != ALPHABET:
-                raise ModelFileError("model alphabet is not ACGT", path=path)
-            config = _config(json.loads(_text(attrs["config"])), path)
-            metrics = json.loads(_text(attrs.get("metrics", "{}")))
-            provenance = json.loads(_text(attrs.get("provenance", "{}")))
-            if "weights" not in h5:
-                raise ModelFileError("model file has no 'weights' group", path=path)
-            _check_shapes(config, h5["weights"], path)  # before any allocation: a stranger's file may lie
-            state = {k: torch.from_numpy(np.asarray(h5["weights"][k][()], dtype=np.float32)) for k in h5["weights"]}
-            _check_finite(state, path)
-    except ModelFileError:
-        raise
-    except (OSError, KeyError, ValueError, TypeError, RuntimeError, json.JSONDecodeError) as exc:
-        # h5py raises RuntimeError for some damaged structures (e.g. attribute heaps)
-        raise ModelFileError(f"truncated or corrupt model file ({exc})", path=path) from None
-    try:
-        model = MotifCNN(config)
+        model = MotifCNN(file.config)
         model.load_state_dict(state, strict=True)
     except (RuntimeError, TypeError, ValueError) as exc:
         first = str(exc).splitlines()[0]
-        raise ModelFileError(f"weights do not fit the model config ({first})", path=path) from None
-    model.metrics, model.provenance = metrics, provenance
-    model.source = path
+        raise ModelFileError(f"weights do not fit the model config ({first})", path=file.source) from None
+    model.metrics, model.provenance = file.metrics, file.provenance
+    model.source = file.source
     model.eval()
     if device is not None:
         model.to(device)
     return model
-
-
-# Far above any real motif model (64 filters x 19 bp is ~5,000), far below what exhausts memory.
-MAX_PARAMETERS = 1 << 27
-
-#: The largest value of each model dimension a model file may ask for: far above any motif model
-#: (tens to hundreds of filters of width 10-30 on windows of 100-1,000 bp), far below what would
-#: exhaust memory when scanning (each dimension alone scales a scan's buffers).
-MAX_DIMENSIONS = {
-    "seq_length": 100_000,
-    "n_filters": 16_384,
-    "filter_width": 1_000,
-    "hidden": 16_384,
-    "tasks": 10_000,
-}
-
-#: The largest text attribute (config, metrics, provenance) read from a model file, in bytes.
-MAX_ATTRIBUTE_BYTES = 16 << 20
-
-_NAME_FORBIDDEN = re.compile(r"[/\\\x00-\x1f\x7f]")
-
-
-def check_task_names(tasks) -> list[str]:
-    """``tasks`` as a list if every name is usable in column and file names, else ``ValueError``.
-
-    The rule: at least one task; every name a non-empty string, not ``.`` or ``..``, without a
-    path separator (``/`` or ``\\``) or a control character (tab, newline, ...), and no name twice
-    (two tasks of one name would write one file).
-    """
-    if isinstance(tasks, (str, bytes)) or not isinstance(tasks, (list, tuple)) or not tasks:
-        raise ValueError("a model needs a list of one or more task names")
-    seen: set[str] = set()
-    for name in tasks:
-        if not isinstance(name, str) or name in ("", ".", "..") or _NAME_FORBIDDEN.search(name):
-            raise ValueError(f"task name {name!r} is not usable in column and file names "
-                             "(empty, '.', '..', a path separator or a control character)")
-        if name in seen:
-            raise ValueError(f"task name {name!r} is given twice (two tasks would write one file)")
-        seen.add(name)
-    return list(tasks)
-
-
-def _config(raw, path) -> ModelConfig:
-    """The :class:`ModelConfig` a file's ``config`` attribute describes, refused (one line) when a
-    dimension is out of :data:`MAX_DIMENSIONS` or a task name is unusable; before any allocation."""
-    if not isinstance(raw, dict):
-        raise ModelFileError("model config is not a JSON object", path=path)
-    for key, limit in MAX_DIMENSIONS.items():
-        value = raw.get(key)
-        if key == "tasks":
-            try:
-                check_task_names(value if value is not None else ["bound"])
-            except ValueError as exc:
-                raise ModelFileError(str(exc), path=path) from None
-            value = len(value) if value is not None else 1
-        if value is None:
-            continue
-        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= limit:
-            raise ModelFileError(f"model config {key} = {value!r} is out of range (0 to {limit:,})", path=path)
-    try:
-        return ModelConfig(**raw)
-    except (TypeError, ValueError) as exc:
-        raise ModelFileError(f"model config is not valid ({exc})", path=path) from None
-
-
-class _Attributes:
-    """Root attributes of a model file, read one by name (never all: a stranger's file may carry
-    a huge unused attribute), each refused above :data:`MAX_ATTRIBUTE_BYTES`."""
-
-    def __init__(self, h5, path) -> None:
-        self._attrs, self._path = h5.attrs, path
-
-    def get(self, name: str, default=None):
-        if name not in self._attrs:
-            return default
-        size = self._attrs.get_id(name).get_storage_size()
-        if size > MAX_ATTRIBUTE_BYTES:
-            raise ModelFileError(f"model attribute {name!r} is {size:,} bytes (at most {MAX_ATTRIBUTE_BYTES:,})",
-                                 path=self._path)
-        return self._attrs[name]
-
-    def __getitem__(self, name: str):
-        value = self.get(name)
-        if value is None:
-            raise KeyError(name)
-        return value
-
-
-def _check_finite(state: dict[str, torch.Tensor], path) -> None:
-    """Refuse NaN or infinite weights: they make every score NaN or saturated without a word."""
-    for key, tensor in state.items():
-        if not bool(torch.isfinite(tensor).all()):
-            bad = int((~torch.isfinite(tensor)).sum())
-            raise ModelFileError(f"weights/{key} has {plural(bad, 'non-finite value', commas=True)} (NaN or inf)", path=path,
-                                 hint="the model diverged in training or the file was damaged; retrain")
-
-
-def _check_shapes(config: ModelConfig, group, path) -> None:
-    """Refuse weights that do not match ``config``, or a config too large to build, reading shapes only."""
-    with torch.device("meta"):  # shapes without memory
-        expected = {k: tuple(v.shape) for k, v in MotifCNN(config).state_dict().items()}
-    total = sum(int(np.prod(s)) for s in expected.values())
-    if total > MAX_PARAMETERS:
-        raise ModelFileError(f"model config asks for {total:,} parameters (at most {MAX_PARAMETERS:,})", path=path)
-    found = {k: tuple(getattr(group[k], "shape", ()) or ()) for k in group}
-    if found != expected:
-        diff = sorted(k for k in set(found) | set(expected) if found.get(k) != expected.get(k))
-        raise ModelFileError(
-            f"weights do not fit the model config ({diff[0]}: {found.get(diff[0])} in the file, "
-            f"{expected.get(diff[0])} expected)",
-            path=path,
-        )
-
-
-def _text(value) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, bytes):
-        return value.decode("utf-8")
-    return str(value)
