@@ -25,7 +25,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import TYPE_CHECKING, Iterator, Sequence
 
 import numpy as np
 
@@ -36,12 +36,15 @@ from ..kernels.methods import resolve_compute
 from ..errors import InputError, UsageError
 from ..io.fasta import IndexedFasta, fasta_sizes
 from ..io.nulls import NullMeta, read_null, write_null
-from ..model import MotifCNN, model_digest
+from ..model_file import ModelFile, model_digest
 from ..scan.batching import Piece, iter_batches
 from ..scan.model_scan import ModelScanner
 from ..scan.options import InputOptions, RunOptions, WindowOptions
 from ..scan.sources import selected_segments
 from ..stats.null import GC_EDGES, MIN_STRATUM, WindowNull, assign_strata
+
+if TYPE_CHECKING:
+    from ..model import MotifCNN
 
 __all__ = ["CalibrateOptions", "Calibration", "calibrate", "score_windows", "sample_windows",
            "save_null", "load_null", "qq_plot", "null_spans", "DEFAULT_MBP", "PATCH"]
@@ -183,7 +186,7 @@ class _WindowRows:
             yield Piece(f"w{i}", i, 0, row, 1, True, w)
 
 
-def score_windows(model: MotifCNN, codes: np.ndarray, *, run: RunOptions = RunOptions()) -> np.ndarray:
+def score_windows(model: MotifCNN | ModelFile, codes: np.ndarray, *, run: RunOptions = RunOptions()) -> np.ndarray:
     """Probabilities ``(n, T)`` of windows ``codes`` ``(n, window)``, through the scan's window code.
 
     Each row is scored exactly as ``motifscan scan`` scores a window of that sequence (the same
@@ -211,7 +214,7 @@ def score_windows(model: MotifCNN, codes: np.ndarray, *, run: RunOptions = RunOp
     return out
 
 
-def calibrate(model: MotifCNN, genome: str | os.PathLike, options: CalibrateOptions = CalibrateOptions(),
+def calibrate(model: MotifCNN | ModelFile, genome: str | os.PathLike, options: CalibrateOptions = CalibrateOptions(),
               *, run: RunOptions = RunOptions(), inputs: InputOptions = InputOptions()) -> Calibration:
     """Build the null of ``model``'s window scores on ``genome``.
 
@@ -282,7 +285,7 @@ def save_null(path: str | os.PathLike, calib: Calibration) -> None:
     write_null(path, calib.meta, calib.null.to_arrays())
 
 
-def load_null(path: str | os.PathLike, model: MotifCNN, *, window: int, stride: int) -> WindowNull:
+def load_null(path: str | os.PathLike, model: MotifCNN | ModelFile, *, window: int, stride: int) -> WindowNull:
     """The null in ``path``, refused (one line) unless made for ``model``, ``window`` and ``stride``."""
     meta, arrays = read_null(path, model_sha256=model_digest(model), window=window, stride=stride)
     try:

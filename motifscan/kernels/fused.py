@@ -44,14 +44,14 @@ from dataclasses import dataclass
 
 import numba
 import numpy as np
-import torch
 from llvmlite import ir
 from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
+from ..device import cpu_threads
 from ..jit import njit
-from .kmer_conv import KmerTableConv
+from .kmer_conv import KmerTable, KmerTableConv
 
 __all__ = ["FusedWindowScan", "FusedJob", "flat_table"]
 
@@ -218,14 +218,14 @@ def _aligned_zeros(n: int, align: int) -> np.ndarray:
     return raw[start : start + n * 4].view(np.float32)
 
 
-def flat_table(table: KmerTableConv) -> tuple[np.ndarray, int]:
+def flat_table(table: KmerTable | KmerTableConv) -> tuple[np.ndarray, int]:
     """The k-mer table as :func:`_range_max` reads it: flat float32, rows of ``width`` channels.
 
     Rows are padded to whole vectors of LANES channels with zeros (never read back); the array
     is 64-byte aligned, so no vector load straddles two cache lines (measured: up to 2x slower).
     Returns ``(flat, width)``.
     """
-    t = table.table.numpy()
+    t = np.asarray(table.table)
     width = -(-t.shape[1] // LANES) * LANES
     flat = _aligned_zeros(t.shape[0] * width, 64)
     flat.reshape(t.shape[0], width)[:, : t.shape[1]] = t
@@ -254,8 +254,9 @@ class FusedWindowScan:
     Parameters
     ----------
     table
-        The k-mer table convolution of the bank ``[W, flip(W)]`` (or ``W`` alone without
-        reverse-complement sharing): its table and grouping are used as they are.
+        The k-mer table (:class:`~motifscan.kernels.kmer_conv.KmerTable`, or the table convolution
+        holding one) of the bank ``[W, flip(W)]`` (or ``W`` alone without reverse-complement
+        sharing): its table and grouping are used as they are.
     n_filters
         ``F``, filters per strand.
     both_strands
@@ -269,7 +270,8 @@ class FusedWindowScan:
     q * stride + window)``, with ``Q = (L - window) // stride + 1`` (0 when ``L < window``).
     """
 
-    def __init__(self, table: KmerTableConv, n_filters: int, both_strands: bool, window: int, stride: int) -> None:
+    def __init__(self, table: KmerTable | KmerTableConv, n_filters: int, both_strands: bool, window: int,
+                 stride: int) -> None:
         if table.channels != n_filters * (2 if both_strands else 1):
             raise ValueError("the table's channels do not match n_filters and both_strands")
         self.table, self.width = flat_table(table)
@@ -285,17 +287,16 @@ class FusedWindowScan:
                              self.n_filters, self.both, self.kernel, self.stride, self.window,
                              np.empty((1, 1, self.n_filters), np.float32), np.empty((1, 1), np.int32))
 
-    def __call__(self, codes: np.ndarray | torch.Tensor, threads: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def __call__(self, codes: np.ndarray, threads: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         return self.finish(self.start(codes, threads))
 
-    def start(self, codes: np.ndarray | torch.Tensor, threads: int | None = None) -> "FusedJob":
+    def start(self, codes: np.ndarray, threads: int | None = None) -> "FusedJob":
         """Queue the batch on the thread pool and return at once; :meth:`finish` waits for it.
 
-        ``threads`` (default: torch's thread count) rows ranges are scored in parallel; queueing
+        ``threads`` (default: :func:`motifscan.device.cpu_threads`) rows ranges are scored in parallel; queueing
         the next batch before finishing this one keeps the pool busy while the caller works.
         """
-        codes = codes.numpy() if isinstance(codes, torch.Tensor) else codes
-        codes = np.ascontiguousarray(codes, dtype=np.uint8)
+        codes = np.ascontiguousarray(codes, dtype=np.uint8)  # a CPU tensor too
         B, L = codes.shape
         Q = (L - self.window) // self.stride + 1 if L >= self.window else 0
         job = FusedJob(codes, np.empty((B, Q, self.n_filters), np.float32), np.empty((B, Q), np.int32), [])
@@ -304,7 +305,7 @@ class FusedWindowScan:
         args = (self.table, self.width, self.k, self.n_filters, self.both, self.kernel, self.stride, self.window,
                 job.pooled, job.n_count)
         kernel = _kernel(self.groups)
-        threads = max(1, min(threads or torch.get_num_threads(), B))
+        threads = max(1, min(threads or cpu_threads(), B))
         pool = _pool(threads)
         cuts = [B * i // threads for i in range(threads + 1)]
         job.futures.extend(pool.submit(kernel, codes, lo, hi, *args) for lo, hi in zip(cuts[:-1], cuts[1:]) if hi > lo)

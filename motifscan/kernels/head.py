@@ -14,12 +14,17 @@ from __future__ import annotations
 
 import copy
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
+from ..device import device_type, no_grad
 from ..jit import njit
-from ..model import HeadParams
+
+if TYPE_CHECKING:
+    import torch
+
+    from ..model import HeadParams
 
 __all__ = ["Head"]
 
@@ -71,37 +76,51 @@ class Head:
     Parameters
     ----------
     head
-        The model's head (:meth:`~motifscan.model.MotifCNN.head_params`); copied, in eval mode.
+        The model's head (:meth:`~motifscan.model.MotifCNN.head_params`; copied, in eval mode), or
+        a linear head as numpy ``(weight (T, F), bias (T,))``
+        (:meth:`~motifscan.model_file.ModelFile.linear_head`: no torch), for the CPU.
     device
         Where the pooled vectors live (the scan's device).
     """
 
-    def __init__(self, head: HeadParams, device: torch.device) -> None:
-        self.numba = torch.device(device).type in ("cpu", "mps") and head.is_linear
+    def __init__(self, head: HeadParams | tuple[np.ndarray, np.ndarray], device: torch.device | str) -> None:
+        arrays = isinstance(head, tuple)
+        self.numba = device_type(device) in ("cpu", "mps") and (arrays or head.is_linear)
+        if arrays and not self.numba:
+            raise ValueError("a head given as arrays runs on the CPU only")
         if self.numba:
-            linear = head.linears[0]
-            self.weight = np.ascontiguousarray(linear.weight.detach().cpu().double().numpy())
+            if arrays:
+                w, b = (np.asarray(a, dtype=np.float32) for a in head)
+                self.weight = np.ascontiguousarray(w, dtype=np.float64)
+                self.bias = np.array(b, dtype=np.float64)
+            else:
+                linear = head.linears[0]
+                self.weight = np.ascontiguousarray(linear.weight.detach().cpu().double().numpy())
+                b = linear.bias
+                self.bias = (b.detach().cpu().double().numpy().copy() if b is not None
+                             else np.zeros(self.weight.shape[0]))
             self.weight_t = np.ascontiguousarray(self.weight.T)
-            b = linear.bias
-            self.bias = (b.detach().cpu().double().numpy().copy() if b is not None
-                         else np.zeros(self.weight.shape[0]))
             self(np.zeros((1, self.weight.shape[1]), np.float32))  # compile (or load) it now
         else:
+            import torch
+
             # MPS has no float64: there a non-linear head runs on the CPU
             self.device = torch.device("cpu") if torch.device(device).type == "mps" else torch.device(device)
             self.head64 = copy.deepcopy(head.module).to(self.device).double().eval()
 
-    @torch.no_grad()
+    @no_grad
     def __call__(self, pooled: torch.Tensor | np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
         """Probabilities of ``pooled[rows]`` (every row when ``rows`` is None) as float32 ``(n, T)``."""
         if self.numba:
-            x = pooled.float().cpu().numpy() if isinstance(pooled, torch.Tensor) else pooled  # bf16/fp16: exact
+            x = pooled if isinstance(pooled, np.ndarray) else pooled.float().cpu().numpy()  # bf16/fp16: exact
             x = np.ascontiguousarray(x, dtype=np.float32)
             idx = np.arange(len(x), dtype=np.int64) if rows is None else np.ascontiguousarray(rows, dtype=np.int64)
             out = np.empty((len(idx), self.weight.shape[0]), np.float64)
             if len(idx):
                 _linear_sigmoid_jit(x, idx, self.weight, self.weight_t, self.bias, out)
             return out.astype(np.float32)
+        import torch
+
         x = torch.as_tensor(pooled)
         if rows is not None:
             x = x.index_select(0, torch.from_numpy(np.asarray(rows, dtype=np.int64)).to(x.device))

@@ -18,11 +18,14 @@ is in, so results do not depend on chunking; they differ from ``conv1d`` only by
 
 from __future__ import annotations
 
-import numpy as np
-import torch
-import torch.nn.functional as F
+from typing import TYPE_CHECKING
 
-__all__ = ["KmerTableConv", "choose_k"]
+import numpy as np
+
+if TYPE_CHECKING:
+    import torch
+
+__all__ = ["KmerTable", "KmerTableConv", "choose_k"]
 
 # Tables up to this size stay in a core's L2/L3 cache; bigger ones make every lookup a miss.
 TABLE_BYTES = 2 << 20
@@ -34,6 +37,52 @@ def choose_k(width: int, channels: int, itemsize: int = 4, budget: int = TABLE_B
         if -(-width // k) * 5**k * channels * itemsize <= budget:
             return k
     return 1
+
+
+class KmerTable:
+    """The k-mer table of a filter bank, in numpy (no torch): what :class:`KmerTableConv` and the
+    fused window scan (:mod:`motifscan.kernels.fused`) look up.
+
+    Parameters
+    ----------
+    bank
+        Filter bank ``(C, 4, W)`` float32 (channels ``A, C, G, T``).
+    bias
+        ``(C,)`` or ``None``; added to the first group's rows.
+    k
+        Bases per table row; default :func:`choose_k`.
+
+    Attributes
+    ----------
+    table
+        float32 ``(G * 5**k, C)``: row ``j * 5**k + kmer`` holds group ``j``'s summed weights.
+    k, groups, width, channels
+        ``k``, ``G = ceil(W / k)``, ``W`` and ``C``.
+    """
+
+    def __init__(self, bank: np.ndarray, bias: np.ndarray | None = None, k: int | None = None) -> None:
+        bank = np.asarray(bank, dtype=np.float32)
+        if bank.ndim != 3 or bank.shape[1] != 4:
+            raise ValueError(f"filter bank must be (C, 4, W), got {tuple(bank.shape)}")
+        C, _four, W = bank.shape
+        self.width = W
+        self.channels = C
+        self.k = k = int(k or choose_k(W, C))
+        self.groups = G = -(-W // k)
+        # columns past W (the last group's tail) and the N row weigh nothing; built in numpy (a
+        # few small float64 sums, which torch would run as OpenMP regions: a second on a busy machine)
+        padded = np.zeros((C, 5, G * k), dtype=np.float64)
+        padded[:, :4, :W] = bank.astype(np.float64)
+        kmers = np.arange(5**k)
+        digits = [(kmers // 5 ** (k - 1 - i)) % 5 for i in range(k)]  # most significant first
+        table = np.zeros((G, 5**k, C), dtype=np.float64)
+        for j in range(G):
+            for i in range(k):
+                table[j] += padded[:, digits[i], j * k + i].T
+        if bias is not None:
+            table[0] += np.asarray(bias, dtype=np.float32).astype(np.float64)
+        # summed in float64 so each row is the correctly rounded sum of its k weights
+        self.table = table.reshape(G * 5**k, C).astype(np.float32)
 
 
 class KmerTableConv:
@@ -54,32 +103,21 @@ class KmerTableConv:
     """
 
     def __init__(self, bank: torch.Tensor, bias: torch.Tensor | None = None, k: int | None = None) -> None:
+        import torch
+
         bank = bank.detach().to(dtype=torch.float32, device="cpu")
-        C, four, W = bank.shape
-        if four != 4:
+        if bank.dim() != 3 or bank.shape[1] != 4:
             raise ValueError(f"filter bank must be (C, 4, W), got {tuple(bank.shape)}")
-        self.width = W
-        self.channels = C
-        self.k = k = int(k or choose_k(W, C))
-        self.groups = G = -(-W // k)
-        # columns past W (the last group's tail) and the N row weigh nothing; built in numpy (a
-        # few small float64 sums, which torch would run as OpenMP regions: a second on a busy machine)
-        padded = np.zeros((C, 5, G * k), dtype=np.float64)
-        padded[:, :4, :W] = bank.double().numpy()
-        kmers = np.arange(5**k)
-        digits = [(kmers // 5 ** (k - 1 - i)) % 5 for i in range(k)]  # most significant first
-        table = np.zeros((G, 5**k, C), dtype=np.float64)
-        for j in range(G):
-            for i in range(k):
-                table[j] += padded[:, digits[i], j * k + i].T
-        if bias is not None:
-            table[0] += bias.detach().to(device="cpu", dtype=torch.float64).numpy()
-        # summed in float64 so each row is the correctly rounded sum of its k weights
-        self.table = torch.from_numpy(table.reshape(G * 5**k, C).astype(np.float32))
-        self.offsets = (torch.arange(G, dtype=torch.int32) * 5**k).contiguous()
+        b = None if bias is None else bias.detach().to(device="cpu", dtype=torch.float32).numpy()
+        table = KmerTable(bank.numpy(), b, k)
+        self.width, self.channels, self.k, self.groups = table.width, table.channels, table.k, table.groups
+        self.table = torch.from_numpy(table.table)  # the same memory: the fused scan reads it as numpy
+        self.offsets = (torch.arange(self.groups, dtype=torch.int32) * 5**self.k).contiguous()
 
     def kmer_index(self, codes: torch.Tensor) -> torch.Tensor:
         """Table rows ``(B * P, G)`` (int32) for every position of ``codes`` ``(B, L)``."""
+        import torch
+
         B, L = codes.shape
         P = L - self.width + 1
         k, G = self.k, self.groups
@@ -98,6 +136,9 @@ class KmerTableConv:
         return idx.view(B * P, G)
 
     def __call__(self, codes: torch.Tensor) -> torch.Tensor:
+        import torch
+        import torch.nn.functional as F
+
         if codes.device.type != "cpu":
             raise ValueError("KmerTableConv runs on CPU; use conv1d on other devices")
         B, L = codes.shape

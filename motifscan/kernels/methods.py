@@ -29,11 +29,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import torch
-
-from ..device import probe_device
+from ..device import device_type, probe_device
 from ..errors import UsageError
+
+if TYPE_CHECKING:
+    import torch
 
 __all__ = ["PRECISIONS", "CONV_METHODS", "CPU_CONV_METHODS", "MOTIF_METHODS", "JOBS", "Compute",
            "conv_method", "motif_method", "resolve_compute"]
@@ -65,14 +67,15 @@ class Compute:
     Attributes
     ----------
     device
-        The torch device.
+        The torch device, or ``"cpu"`` when the CPU was chosen without loading torch
+        (:mod:`motifscan.device`).
     method
         ``fused``, ``table`` or ``dense`` for a model; ``lookahead`` or ``dense`` for a motif file.
     precision
         ``fp32``, ``bf16`` or ``fp16``.
     """
 
-    device: torch.device
+    device: torch.device | str
     method: str
     precision: str = "fp32"
 
@@ -90,7 +93,7 @@ def conv_method(job: str, device: torch.device | str, method: str = "auto", prec
         raise UsageError(f"--conv-method {method!r}", hint="use " + ", ".join(CONV_METHODS))
     if precision not in precisions:
         raise UsageError(f"--precision {precision} is for model scans; this command computes in fp32")
-    cpu_fp32 = torch.device(device).type == "cpu" and precision == "fp32"
+    cpu_fp32 = device_type(device) == "cpu" and precision == "fp32"
     if method in CPU_CONV_METHODS and not cpu_fp32:
         raise UsageError(f"--conv-method {method} runs on CPU in fp32 only", hint="use --conv-method dense or auto")
     if method == "auto":
@@ -105,7 +108,7 @@ def motif_method(method: str, device: torch.device | str) -> str:
     if method not in MOTIF_METHODS:
         raise UsageError(f"--motif-method {method!r}", hint="use " + ", ".join(MOTIF_METHODS))
     if method == "auto":
-        return "dense" if torch.device(device).type == "cuda" else "lookahead"
+        return "dense" if device_type(device) == "cuda" else "lookahead"
     return method
 
 
@@ -135,7 +138,7 @@ def resolve_compute(device: str | torch.device | None, job: str, *, method: str 
     else:
         chosen = conv_method(job, dev, method, precision)
         what = f"convolution: {chosen}" + (f", {precision}" if precision != "fp32" else "")
-        if precision != "fp32" and dev.type == "cpu":
+        if precision != "fp32" and device_type(dev) == "cpu":
             log.warning("--precision %s on CPU is much slower than fp32 here; fp32 is the CPU default", precision)
     compute = Compute(dev, chosen, precision)
     _announce(f"device: {described}; {what}")

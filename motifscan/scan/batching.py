@@ -39,12 +39,14 @@ from __future__ import annotations
 import queue
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 import numpy as np
-import torch
 
-from ..device import tune_cpu_allocator
+from ..device import device_type, tune_cpu_allocator
+
+if TYPE_CHECKING:
+    import torch
 from .packing import Piece, PieceRun, group, group_packed, round_up
 from .packing import pack as pack_batch
 
@@ -60,14 +62,16 @@ CPU_BATCH_BASES = 1 << 15
 
 def default_chunk_size(device: torch.device | str) -> int:
     """Chunk size (step between chunk starts) suited to ``device``."""
-    return CUDA_CHUNK if torch.device(device).type == "cuda" else CPU_CHUNK
+    return CUDA_CHUNK if device_type(device) == "cuda" else CPU_CHUNK
 
 
 @dataclass
 class Batch:
     """Rows of codes on the device, with where each row lies (see the module docstring).
 
-    ``codes`` is a uint8 tensor ``(B, L)`` on the device; ``host_codes`` the same on the host.
+    ``host_codes`` is a uint8 array ``(B, L)``; ``codes`` the same as a tensor on the device (on
+    the CPU made from ``host_codes`` when first asked for: a scan that reads only ``host_codes``,
+    the fused window scan, needs no torch).
     Per-row numpy int64 arrays: ``starts`` (position of column 0), ``begins``/``ends`` (real
     bases), ``own_ends``, ``records``; ``last`` bool; ``names``, ``lengths`` and ``payloads``
     lists. ``bases`` is the number of newly owned bases (for progress).
@@ -82,12 +86,21 @@ class Batch:
     last: np.ndarray
     lengths: list[int | None]
     payloads: list[Any]
-    codes: torch.Tensor
     host_codes: np.ndarray
     bases: int = 0
     extra: dict = field(default_factory=dict)
     rows: np.ndarray | None = None
     cols: np.ndarray | None = None
+    device_codes: torch.Tensor | None = None
+
+    @property
+    def codes(self) -> torch.Tensor:
+        """The codes as a uint8 tensor on the device."""
+        if self.device_codes is None:
+            import torch
+
+            self.device_codes = torch.from_numpy(self.host_codes)
+        return self.device_codes
 
     def __len__(self) -> int:
         return len(self.names)
@@ -151,9 +164,12 @@ def iter_batches(
     Batch
         In input order; every owned start position of the source appears exactly once.
     """
-    device = torch.device(device)
     chunk_size = round_up(chunk_size or default_chunk_size(device), max(align, 1))
-    cuda = device.type == "cuda"
+    on_cpu, cuda = device_type(device) == "cpu", device_type(device) == "cuda"
+    if not on_cpu:
+        import torch
+
+        device = torch.device(device)
     if not cuda:
         tune_cpu_allocator()
     if max_bases is None:
@@ -179,12 +195,15 @@ def iter_batches(
     host_iter = _threaded(produce(), prefetch) if threaded else produce()
     try:
         for h in host_iter:
-            codes = h["host"].to(device, non_blocking=cuda)
+            host = h["host"]  # a pinned tensor on CUDA, else a numpy array
+            codes = None
+            if not on_cpu:
+                codes = (host if cuda else torch.from_numpy(host)).to(device, non_blocking=cuda)
             yield Batch(
                 names=h["names"], records=h["records"], starts=h["starts"], begins=h["begins"],
                 ends=h["ends"], own_ends=h["own_ends"], last=h["last"], lengths=h["lengths"],
-                payloads=h["payloads"], codes=codes, host_codes=h["host"].numpy(), bases=h["bases"],
-                rows=h["rows"], cols=h["cols"],
+                payloads=h["payloads"], host_codes=host.numpy() if cuda else host, bases=h["bases"],
+                rows=h["rows"], cols=h["cols"], device_codes=codes,
             )
     finally:
         close = getattr(host_iter, "close", None)
@@ -241,16 +260,18 @@ class _threaded:
         self._thread.join(timeout=5)
 
 
-def auto_batch_rows(width: int, n_filters: int, device: torch.device | str, dtype: torch.dtype = torch.float32) -> int:
+def auto_batch_rows(width: int, n_filters: int, device: torch.device | str, dtype: torch.dtype | None = None) -> int:
     """Rows of ``width`` bases per batch that fit comfortably in the device's free memory.
 
     On CUDA: a third of the free memory over the per-row working set (one-hot, the activations
     of ``n_filters`` filters -- both strands counted -- and the temporaries of the reductions).
     On CPU: a few rows (cache-sized batches are fastest there).
     """
-    device = torch.device(device)
-    if device.type != "cuda":
+    if device_type(device) != "cuda":
         return max(1, CPU_BATCH_BASES // max(width, 1))
+    import torch
+
+    device = torch.device(device)
     free, _total = torch.cuda.mem_get_info(device)
-    per_base = torch.finfo(dtype).bits // 8 * (4 + n_filters * 3) + 2
+    per_base = torch.finfo(dtype or torch.float32).bits // 8 * (4 + n_filters * 3) + 2
     return int(max(1, min(4096, (free // 3) // (per_base * max(width, 1)))))

@@ -1,4 +1,5 @@
-"""Scoring batches with a :class:`~motifscan.model.MotifCNN`: window tracks, records and filter hits.
+"""Scoring batches with a model (:class:`~motifscan.model.MotifCNN`, or its file read without torch): window
+tracks, records and filter hits.
 
 Windows
     Each batch is convolved once with the bank ``[W, flip(W)]`` (both strands), the strands are
@@ -37,20 +38,24 @@ from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import compress
-from typing import Any, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 import numpy as np
-import torch
 
 from ..codes import N_CODE, decode, reverse_complement
-from ..model import MotifCNN
+from ..device import cpu_threads, device_type, no_grad, use_torch
+from ..model_file import ModelFile
 from .batching import Batch
-from ..kernels.conv import DTYPES, bank_conv, sliding_max, strand_bank
 from ..kernels.head import Head
 from ..jit import njit
-from ..kernels.kmer_conv import KmerTableConv
+from ..kernels.kmer_conv import KmerTable
 from ..kernels.methods import CPU_CONV_METHODS
 from ..kernels.methods import conv_method as resolve_conv_method
+
+if TYPE_CHECKING:
+    import torch
+
+    from ..model import MotifCNN
 
 __all__ = ["ModelScanner", "ScanResult", "WindowScores", "RecordScore", "Hit", "MAX_N_FRACTION",
            "window_n_counts"]
@@ -160,6 +165,8 @@ def _threshold_positions(x: torch.Tensor, thr: torch.Tensor, block: int) -> tupl
     the reduction runs over whole rows of channels), then only candidate blocks are compared.
     Ordered by row, position, channel.
     """
+    import torch
+
     B, C, P = x.shape
     full = P // block
     parts = []
@@ -196,6 +203,8 @@ def window_n_counts(codes: np.ndarray | torch.Tensor, starts: np.ndarray, window
         cs = np.zeros((B, L + 1), dtype=np.int32)
         np.cumsum(codes == N_CODE, axis=1, out=cs[:, 1:])
         return cs[:, starts + window] - cs[:, starts]
+    import torch
+
     cs = torch.zeros((B, L + 1), dtype=torch.int32, device=codes.device)
     torch.cumsum(codes == N_CODE, dim=1, dtype=torch.int32, out=cs[:, 1:])
     idx = torch.from_numpy(np.asarray(starts, dtype=np.int64)).to(codes.device)
@@ -235,7 +244,10 @@ class ModelScanner:
     Parameters
     ----------
     model
-        A :class:`MotifCNN` (put in eval mode; moved to ``device``).
+        A :class:`~motifscan.model.MotifCNN` (put in eval mode; moved to ``device``), or a
+        :class:`~motifscan.model_file.ModelFile`: then a fused window scan on the CPU with a
+        linear head runs on its numpy arrays without torch, which is loaded (and the module
+        built) only for what needs it (records, hits, the other methods and devices).
     window, stride
         Window length (default: the model's training length) and step, for window scans.
     device
@@ -255,7 +267,7 @@ class ModelScanner:
 
     def __init__(
         self,
-        model: MotifCNN,
+        model: MotifCNN | ModelFile,
         *,
         window: int | None = None,
         stride: int = 50,
@@ -264,43 +276,84 @@ class ModelScanner:
         hit_fraction: float | None = None,
         conv_method: str = "auto",
     ) -> None:
-        self.device = torch.device(device)
-        self.model = model.to(self.device).eval()
-        bank, head = model.bank(), model.head_params()  # the one door: refuses what is not scanned right
-        self.width = bank.width
-        self.window = int(window or model.config.seq_length)
+        self.conv_method = conv_method = resolve_conv_method("scan", device, conv_method, precision)
+        config = model.config
+        # what every method needs, as numpy: a file's arrays, or a module's through its one door
+        if isinstance(model, ModelFile):
+            weight, bias = model.bank_arrays()
+            linear = model.linear_head()
+        else:
+            bank, head = model.bank(), model.head_params()  # the one door: refuses what is not scanned right
+            weight, bias = (t.detach().float().cpu().numpy() for t in (bank.weight, bank.bias))
+            linear = (None if not head.is_linear else
+                      tuple(t.detach().float().cpu().numpy() for t in (head.linears[0].weight, head.linears[0].bias)))
+        self.width = config.filter_width
+        self.n_filters = config.n_filters
+        self.n_tasks = len(config.tasks)
+        self.window = int(window or config.seq_length)
         if self.window < self.width:
             raise ValueError(f"window {self.window} is shorter than the filter width {self.width}")
         if stride < 1:
             raise ValueError("stride must be >= 1")
         self.stride = int(stride)
-        self.rc = bank.rc_sharing
-        self.dtype = DTYPES[precision]
-        self.weight, self.bias = bank.weight, bank.bias
-        self._bank, self._bank_bias = strand_bank(self.weight, self.bias, self.device, self.dtype, self.rc)
-        self.conv_method = conv_method = resolve_conv_method("scan", self.device, conv_method, precision)
-        self._table = KmerTableConv(self._bank, self._bank_bias) if conv_method in CPU_CONV_METHODS else None
+        self.rc = config.rc_sharing
+        self.names = model.filter_names()
+        self.stats: dict[str, int] = {"too_short": 0, "windows": 0, "skipped_n": 0}
+        self._pending: dict[int, _PartialRecord] = {}
+        # the filter contributing most to task 0 is well defined for a linear head only
+        self._head_w = None if linear is None else np.asarray(linear[0][0], dtype=np.float32)
+        self.model = model
+        self.device = device
+        self.precision = precision
+        self.hit_fraction = hit_fraction
+        self._torch_ready = False
+        self._table = None
         self._fused = None
         if conv_method == "fused":
             from ..kernels.fused import FusedWindowScan  # numba: imported (and compiled) only when used
 
-            self._fused = FusedWindowScan(self._table, bank.n_filters, self.rc, self.window, self.stride)
-        self.names = model.filter_names()
-        self.stats: dict[str, int] = {"too_short": 0, "windows": 0, "skipped_n": 0}
-        self._pending: dict[int, _PartialRecord] = {}
+            both = [weight, weight[:, ::-1, ::-1]] if self.rc else [weight]
+            table = KmerTable(np.concatenate(both), np.concatenate([bias] * len(both)))
+            self._fused = FusedWindowScan(table, self.n_filters, self.rc, self.window, self.stride)
         # float64, rounded to float32 once: a window scores the same bits whatever chunk and batch
         # it falls in (see motifscan.kernels.head)
-        self._head = Head(head, self.device)
-        # the filter contributing most to task 0 is well defined for a linear head only
-        self._head_w = head.linears[0].weight[0].detach().float().cpu().numpy() if head.is_linear else None
+        self._head = Head(linear, "cpu") if linear is not None and device_type(device) == "cpu" else None
+        # a model file's fused CPU window scan needs no torch: the rest is made when first needed
+        if not (isinstance(model, ModelFile) and self._fused is not None and self._head is not None
+                and hit_fraction is None):
+            self._torch()
+
+    def _torch(self) -> None:
+        """Make the torch half (the module on the device, its bank and head, the table, the hit
+        thresholds), once: at construction, or when a model file's scan first needs it."""
+        if self._torch_ready:
+            return
+        torch = use_torch()
+        from ..kernels.conv import DTYPES, strand_bank
+        from ..kernels.kmer_conv import KmerTableConv
+
+        from ..model import model_from_file
+
+        model = model_from_file(self.model) if isinstance(self.model, ModelFile) else self.model
+        self.device = torch.device(self.device)
+        self.model = model.to(self.device).eval()
+        bank, head = model.bank(), model.head_params()
+        self.dtype = DTYPES[self.precision]
+        self.weight, self.bias = bank.weight, bank.bias
+        self._bank, self._bank_bias = strand_bank(self.weight, self.bias, self.device, self.dtype, self.rc)
+        if self.conv_method in CPU_CONV_METHODS:
+            self._table = KmerTableConv(self._bank, self._bank_bias)
+        if self._head is None:
+            self._head = Head(head, self.device)
         self.hit_threshold = None
-        if hit_fraction is not None:
+        if self.hit_fraction is not None:
             best = self.weight.float().amax(dim=1).sum(dim=1) + self.bias.float()
-            self.hit_threshold = (hit_fraction * best.clamp(min=0)).to(self.device)
+            self.hit_threshold = (self.hit_fraction * best.clamp(min=0)).to(self.device)
             # a filter that cannot activate cannot hit
             self.hit_threshold[best <= 0] = float("inf")
             # per channel of the convolution: forward filters, then their reverse complements
             self._hit_thr = torch.cat([self.hit_threshold] * (2 if self.rc else 1)).to(self.dtype)
+        self._torch_ready = True
 
     def batch_layout(self, *, records: bool = False, hits: bool = False) -> tuple[int | None, int | None]:
         """``(chunk_size, max_bases)`` this scanner is fastest with, ``None`` for the engine's default.
@@ -311,7 +364,7 @@ class ModelScanner:
         """
         if self._fused is None or records or hits:
             return None, None
-        return FUSED_CHUNK, max(FUSED_BATCH_BASES, (2 * torch.get_num_threads() + 1) * FUSED_CHUNK)
+        return FUSED_CHUNK, max(FUSED_BATCH_BASES, (2 * cpu_threads() + 1) * FUSED_CHUNK)
 
     # -- convolution -------------------------------------------------------------------------
     def _conv(self, batch: Batch) -> torch.Tensor:
@@ -320,18 +373,21 @@ class ModelScanner:
         With the table method the tensor is a channels-last view (filters contiguous), which
         :func:`~motifscan.kernels.conv.sliding_max` pools over positions directly.
         """
+        self._torch()
         if self._table is not None:
             return self._table(batch.codes).transpose(1, 2)
+        from ..kernels.conv import bank_conv
+
         return bank_conv(batch.codes, self._bank, self._bank_bias)
 
     def _split(self, conv: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         if not self.rc:
             return conv, None
-        n = self.weight.shape[0]
+        n = self.n_filters
         return conv[:, :n], conv[:, n:]
 
     # -- windows -----------------------------------------------------------------------------
-    @torch.no_grad()
+    @no_grad
     def windows(self, batch: Batch, conv=None, fused=None) -> WindowScores:
         """Score every window owned by the batch (rows must start on the stride grid).
 
@@ -339,7 +395,7 @@ class ModelScanner:
         pools straight from the codes (or finishes ``fused``, the batch's started
         :class:`~motifscan.kernels.fused.FusedJob`), the others convolve first.
         """
-        L = batch.codes.shape[1]
+        L = batch.host_codes.shape[1]
         # a dict of the names and lengths at last pieces, built in C (10^6 scaffolds pass here)
         last = np.asarray(batch.last).tolist()
         finished = dict(zip(compress(batch.names, last), compress(batch.lengths, last)))
@@ -347,12 +403,15 @@ class ModelScanner:
             finished = {n: length for n, length in finished.items() if length is not None}
         if L < self.window:
             return WindowScores(batch.names, np.zeros(0, np.int64), np.zeros(0, np.int64),
-                                np.zeros((0, len(self.model.config.tasks)), np.float32), finished)
+                                np.zeros((0, self.n_tasks), np.float32), finished)
         n_count = None
         if conv is None and self._fused is not None:
-            pooled_np, n_count = self._fused.finish(fused) if fused is not None else self._fused(batch.host_codes)
-            pooled = torch.from_numpy(pooled_np)  # (B, Q, F)
+            pooled, n_count = self._fused.finish(fused) if fused is not None else self._fused(batch.host_codes)  # (B, Q, F)
         else:
+            import torch
+
+            from ..kernels.conv import sliding_max
+
             conv = self._conv(batch) if conv is None else conv
             kernel = self.window - self.width + 1
             if conv.stride(1) == 1:
@@ -385,22 +444,23 @@ class ModelScanner:
         self.stats["skipped_n"] += int(fits - kept[0])
         self.stats["windows"] += len(piece)
         if not len(piece):
-            return WindowScores(batch.names, piece, starts, np.zeros((0, len(self.model.config.tasks)), np.float32),
-                                finished)
+            return WindowScores(batch.names, piece, starts, np.zeros((0, self.n_tasks), np.float32), finished)
         probs = self._head(pooled.reshape(R * Q, Fn), None if len(at) == R * Q else at)
         return WindowScores(batch.names, piece, starts, probs, finished)
 
     # -- records -----------------------------------------------------------------------------
-    @torch.no_grad()
+    @no_grad
     def records(self, batch: Batch, conv=None, *, inplace: bool = False) -> list[RecordScore]:
         """Finish the records whose last piece is in this batch (long records span batches).
 
         ``inplace`` lets the positions a row does not own be overwritten in ``conv`` (pass it
         only when nothing reads ``conv`` afterwards).
         """
+        import torch
+
         conv = self._conv(batch) if conv is None else conv
         B, _, P = conv.shape
-        n = self.weight.shape[0]
+        n = self.n_filters
         pos = np.arange(P, dtype=np.int64)[None, :] + batch.starts[:, None]  # host bookkeeping
         valid = ((pos >= batch.begins[:, None]) & (pos < batch.own_ends[:, None])
                  & (pos + self.width <= batch.ends[:, None]))
@@ -479,13 +539,13 @@ class ModelScanner:
         return out
 
     # -- hits --------------------------------------------------------------------------------
-    @torch.no_grad()
+    @no_grad
     def hits(self, batch: Batch, conv=None) -> list[Hit]:
         """Filter matches owned by this batch, ordered by record, position, filter, strand."""
-        if self.hit_threshold is None:
+        if self.hit_fraction is None:
             return []
         conv = self._conv(batch) if conv is None else conv
-        n = self.weight.shape[0]
+        n = self.n_filters
         # hits are rare: the maximum of every block of HIT_BLOCK positions (one reduction pass)
         # says which blocks can hold one; only those blocks are compared position by position
         rows, cols, c = _threshold_positions(conv, self._hit_thr, HIT_BLOCK)

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Iterator
 
 import numpy as np
-import torch
 
 from ..codes import N_CODE
 
@@ -260,7 +259,8 @@ def _columns(items: list[Piece | PieceRun]) -> tuple[list, list[np.ndarray], lis
 def pack(items: list[Piece | PieceRun], align: int, width_multiple: int, pin: bool, min_width: int = 1,
          place: Place | None = None) -> dict:
     """Host arrays of a batch: one piece per row, or laid out by ``place`` = ``(rows, cols,
-    n_rows, width)`` (packed batches, :func:`group_packed`; runs need one)."""
+    n_rows, width)`` (packed batches, :func:`group_packed`; runs need one). The codes (``host``)
+    are a numpy array, or with ``pin`` a pinned torch tensor (for a CUDA copy)."""
     names, (records, begins, ends, own, last), (lengths, payloads) = _columns(items)
     starts = begins - begins % align
     if place is None:
@@ -273,14 +273,14 @@ def pack(items: list[Piece | PieceRun], align: int, width_multiple: int, pin: bo
     # group_packed lay them); any other placement gets the whole batch filled first
     around = pieces and not pin and bool(np.all(np.diff(np.asarray(rows, np.int64) * width + cols) > 0))
     if pin:
+        import torch
+
         host = torch.full((n_rows, width), N_CODE, dtype=torch.uint8, pin_memory=True)
         arr = host.numpy()
     elif around:  # N written around the pieces only (a chromosome's rows are nearly all bases)
-        arr = np.empty((n_rows, width), dtype=np.uint8)
-        host = torch.from_numpy(arr)
+        host = arr = np.empty((n_rows, width), dtype=np.uint8)
     else:  # numpy's fill starts no OpenMP region (torch's does, on this background thread)
-        arr = np.full((n_rows, width), N_CODE, dtype=np.uint8)
-        host = torch.from_numpy(arr)
+        host = arr = np.full((n_rows, width), N_CODE, dtype=np.uint8)
     if pieces:
         at_row, at_col = 0, 0  # arr is written up to here (pieces lie in row order, left to right)
         for p, r, c, s in zip(items, rows.tolist(), cols.tolist(), starts.tolist()):

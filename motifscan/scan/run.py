@@ -18,7 +18,7 @@ import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
@@ -34,19 +34,20 @@ from ..io.outputs import MODEL_FORMATS, WindowTarget, hit_output_format, output_
 from ..io.peaks import SignificantPeakWriter, sidecar_path
 from ..io.reads import is_alignment_file
 from ..io.records import RecordsWriter, TaggedBamWriter
-from ..model import MotifCNN, model_digest
+from ..model_file import ModelFile, model_digest
 from ..motifs.pwm import Motif
 from ..stats.null import WindowNull
 from ..text import plural
 from .batching import default_chunk_size, iter_batches
 from .model_scan import ModelScanner
-from .motif_bank import MotifBank, resolve_background
-from .motif_scan import scan_batch
 from ..kernels.methods import resolve_compute
 from .options import InputOptions, MotifOptions, OutputOptions, RunOptions, WindowOptions
 from .progress import Progress
 from .significance import WindowSignificance, mlog10
 from .sources import open_source
+
+if TYPE_CHECKING:
+    from ..model import MotifCNN
 
 __all__ = ["scan_model", "check_fdr_output", "scan_motifs", "model_scan_mode"]
 
@@ -144,7 +145,7 @@ def _files_written(out: OutputOptions, columns: Sequence[tuple[int, str | None]]
 
 @writes_outputs
 def scan_model(
-    model: MotifCNN,
+    model: MotifCNN | ModelFile,
     input_path: str | os.PathLike,
     output: str | os.PathLike | OutputOptions,
     *,
@@ -158,7 +159,8 @@ def scan_model(
     Parameters
     ----------
     model
-        The model.
+        The model, or its file read by :func:`~motifscan.model_file.read_model_file`: a fused
+        window scan on the CPU then runs without torch (:class:`~motifscan.scan.model_scan.ModelScanner`).
     input_path
         FASTA (plain, gzip, bgzip, ``-``) or BAM/CRAM/SAM reads.
     output
@@ -316,7 +318,7 @@ def scan_model(
     return stats
 
 
-def _significance(null: WindowNull | None, windows: WindowOptions, mode: str, model: MotifCNN,
+def _significance(null: WindowNull | None, windows: WindowOptions, mode: str, model: MotifCNN | ModelFile,
                   window: int, out: OutputOptions) -> WindowSignificance | None:
     """The p-value bookkeeping of a scan with a null, after checking the options that need one."""
     needs = [opt for opt, on in (("--fdr", windows.fdr is not None),
@@ -384,7 +386,7 @@ def _sizes_digest(sizes) -> str:
     return h.hexdigest()
 
 
-def _write_manifests(model: MotifCNN, out: OutputOptions, columns, fmt: str, window: int, windows: WindowOptions,
+def _write_manifests(model: MotifCNN | ModelFile, out: OutputOptions, columns, fmt: str, window: int, windows: WindowOptions,
                      inputs: InputOptions, run: RunOptions, sizes: dict[str, int] | None,
                      null: WindowNull | None = None) -> None:
     """Beside each track of a shard: what gathering needs to check the set (:mod:`motifscan.io.manifest`)."""
@@ -489,6 +491,9 @@ def scan_motifs(
     dict
         ``hits``, ``bases``, ``seconds``, ``motifs``, ``unreachable`` (ids), ``output``.
     """
+    from .motif_bank import MotifBank, resolve_background  # torch: loaded by motif scans only
+    from .motif_scan import scan_batch
+
     out = _as_output(output)
     fmt = check_motif_outputs(out)
     check_distinct([("MOTIFS", motifs if isinstance(motifs, (str, os.PathLike)) else None),
