@@ -17,7 +17,23 @@ from .errors import (
     MotifscanWarning,
     UsageError,
 )
-from .model import ModelConfig, MotifCNN, load_model, save_model
+
+#: Names exported from :mod:`motifscan.model`, imported when first used: ``import motifscan`` (and
+#: the command line, whose CPU scans never need it) does not load torch (1-2 s of every start).
+_FROM_MODEL = ("ModelConfig", "MotifCNN", "load_model", "save_model")
+
+
+def __getattr__(name: str):
+    if name in _FROM_MODEL:
+        from . import model
+
+        return getattr(model, name)
+    raise AttributeError(f"module 'motifscan' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_FROM_MODEL))
+
 
 __all__ = [
     "__version__",

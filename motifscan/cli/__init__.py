@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-# Each command module registers its command on ``cli`` when imported.
-from . import attribute, calibrate, compare, enrich, export, gather, scan, simulate, train, variants  # noqa: E402,F401
+# Each command module registers its command on ``cli`` when imported, which ``cli`` does when
+# the command is asked for (``_base._Commands``).
 from ._base import cli
 from ._base import main as _main
 from .quick_exit import exit_now

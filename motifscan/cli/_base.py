@@ -8,6 +8,7 @@ line, ``motifscan: error: ...``; a traceback only with ``--debug``.
 from __future__ import annotations
 
 import errno
+import importlib
 import logging
 from pathlib import Path
 import signal
@@ -63,7 +64,25 @@ def configure_logging(quiet: bool = False, debug: bool = False) -> None:
     wlog.propagate = False
 
 
-@click.group(context_settings=CONTEXT)
+class _Commands(click.Group):
+    """The commands, each module imported when its command runs (or ``--help`` lists them all): a
+    command pays for its own imports only (``scan`` on a CPU never loads torch)."""
+
+    #: command -> the module of :mod:`motifscan.cli` that defines it
+    MODULES = {"attribute": "attribute", "calibrate": "calibrate", "compare": "compare", "enrich": "enrich",
+               "evaluate": "train", "export": "export", "gather": "gather", "scan": "scan",
+               "simulate": "simulate", "train": "train", "variants": "variants"}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(self.MODULES))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in self.MODULES:
+            importlib.import_module(f"{__package__}.{self.MODULES[cmd_name]}")
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=_Commands, context_settings=CONTEXT)
 @click.version_option(__version__, "-V", "--version", prog_name="motifscan")
 @click.option("--debug", is_flag=True, help="Show full tracebacks and debug logging.")
 @click.pass_context

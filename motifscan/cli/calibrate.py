@@ -43,7 +43,7 @@ def calibrate(model, genome, output, mbp, window, stride, seed, plot, precision,
     """
     from ..atomic import check_distinct, check_output_path
     from ..interpret.calibrate import calibrate as build, qq_plot, save_null
-    from ..model import load_model
+    from ..model_file import read_model_file
     from .scan import check_genome_input
 
     check_output_path(output)
@@ -53,7 +53,7 @@ def calibrate(model, genome, output, mbp, window, stride, seed, plot, precision,
     check_genome_input(genome)
     options = CalibrateOptions(mbp=mbp, window=window, stride=stride, seed=seed)
     run = RunOptions(device=device, threads=threads, precision=precision, conv_method=conv_method, progress=not quiet)
-    net = load_model(model)  # on the CPU: the job moves it to its device
+    net = read_model_file(model)  # numpy: the scan builds the torch module if it needs one
     inputs = InputOptions(chroms=split_chroms(chroms), regions=regions, skip_masked=skip_masked)
     calib = build(net, genome, options, run=run, inputs=inputs)
     save_null(output, calib)

@@ -157,14 +157,14 @@ def scan(model, input_path, output, mode, fmt, task, peaks, window, stride, thre
             log.warning("--%s applies to model scans and is ignored for motif files", name.replace("_", "-"))
         scan_motifs(model, input_path, out, options=motifs, inputs=inputs, run=run)
         return 0
-    from ..model import load_model
+    from ..model_file import read_model_file
     from ..scan.run import check_fdr_output, model_scan_mode, scan_model
 
     model_scan_mode(input_path, out)  # every output checked before the model is read
     check_fdr_output(out, windows)
     for name in changed(motifs):
         log.warning("--%s applies to motif files and is ignored for model scans", name.replace("_", "-"))
-    net = load_model(model)  # on the CPU: the job moves it to its device
+    net = read_model_file(model)  # numpy: the scan builds the torch module if it needs one
     null = _scan_null(net, null_path, input_path, windows, run, inputs)
     scan_model(net, input_path, out, windows=windows, inputs=inputs, run=run, null=null)
     return 0
