@@ -23,6 +23,9 @@ sharing), then measures, in the same run on the same hardware:
   best of ``--repeat`` runs (the median too), with the process's CPU seconds and, for the fused
   runs, each thread's CPU ms per Mbp during the command (the kernel's workers, the main thread,
   the reader: ``/proc`` read every 0.1 s);
+* ``--interleave S`` -- each fused run is stopped (SIGSTOP) every ``S`` seconds while the kernel
+  alone runs for a second, then continued: the run against the kernel alone of the same minutes
+  (``ratio_process_to_fused_interleaved``), beside the readings before and after it;
 * ``--stages`` -- CPU milliseconds per Mbp of each stage of a fused scan, one at a time
   (:func:`stage_costs`): on a busy machine the one figure that does not depend on the others;
 * peak RSS -- the subprocess's VmHWM, for each size in ``--rss``.
@@ -176,6 +179,24 @@ the head run in the kernel's workers on rows still in their cache (bit-identical
 (no difference over five interleaved pairs), the head four rows at a time (no faster), zlib's
 Huffman-only and RLE deflate (slower than libdeflate's level 1 at the same size).
 
+The next evening a CPU scan stopped importing torch (the model file read as numpy,
+:mod:`motifscan.model_file`; the fused scan and the linear head on its arrays; the device chosen
+without torch): the whole process is the scan timer plus 0.07-0.19 s (1.5-3.0 s before), peak RSS
+250 MB (441-521). And the kernel alone is now also measured in the same minutes as the run
+(``--interleave 4``: the scan is stopped every 4 s of its run while the kernel alone runs for a
+second after an untimed pass over its rows, 6-11 slices a run; the process's time is its wall time
+less the stops), because the kernel alone read 6-15% slower in the run's minutes than in the
+seconds around them (for the old code and the new alike: 96-127 against 115-144 Mbp/s), which
+the before/after readings miss; the slicing itself is not biased (in one process with no scan,
+1 s slices after 3 s idle or after 3 s of two busy processes read 66-146 Mbp/s around 5 s
+readings of 91-101). Two rounds, new and old code interleaved (``--repeat 2 --ceiling-seconds 5
+--interleave 4``, load 0.1-2.6 before; the second round with the untimed pass): new 37.4, 38.1 |
+36.3, 36.3, 35.0, 27.7 s wall against the same-minutes kernel alone of 99.5, 100.1 | 101.9, 98.8,
+101.9, 137.7 Mbp/s: **0.83, 0.81 | 0.835, 0.86, 0.865, 0.81** (median 0.83), against the
+before/after readings 0.73-0.78; old 40.3, 45.2 | 35.9, 35.9, 27.8, 31.8 s: 0.80, 0.71 | 0.78,
+0.77, 0.89, 0.77 (median 0.77; before/after 0.56-0.84). Per thread (ms per Mbp, both trees alike
+within the drift): the kernel's workers 12.8-17.7, main 3.3-4.5, reader 0.9-1.4.
+
 ``--mbp 100 --rss 300 --repeat 2 --stages``, load 3.0-3.2 (scan timer): fused 22.9 Mbp/s (12.8
 whole process), table 1.0, dense 0.7 (their OpenMP threads under load); peak RSS of the fused scan
 428 MB at 100 Mbp and 429 MB at 300 Mbp (flat).
@@ -295,6 +316,13 @@ def conv_ceiling(chunk: int, window: int, rows: int, seconds: float = 6.0, metho
     maxima and N counts, i.e. everything of the fused scan but the head; stride 50). The model:
     ``model_path``, else the default-sized random one.
     """
+    mbp, secs = kernel_alone(chunk, window, rows, method, model_path)(seconds)
+    return mbp / secs
+
+
+def kernel_alone(chunk: int, window: int, rows: int, method: str = "dense", model_path: str | None = None):
+    """A prepared :func:`conv_ceiling`: ``run(seconds) -> (Mbp done, seconds taken)``, the model,
+    kernel and rows made once (so that short readings can be taken many times)."""
     from motifscan.device import tune_cpu_allocator
     from motifscan.model import MotifCNN, load_model
     from motifscan.scan.batching import round_up
@@ -319,12 +347,19 @@ def conv_ceiling(chunk: int, window: int, rows: int, seconds: float = 6.0, metho
     batches = [torch.from_numpy(rng.integers(0, 4, (rows, width), dtype=np.uint8)) for _ in range(4)]
     with torch.no_grad():
         conv(batches[0])  # warm-up (primitive creation)
-        done, t0 = 0, time.perf_counter()
-        while time.perf_counter() - t0 < seconds:
-            for x in batches:
+
+    def run(seconds: float) -> tuple[float, float]:
+        with torch.no_grad():
+            for x in batches:  # untimed: the table and rows back in cache after whatever ran before
                 conv(x)
-                done += rows * chunk
-        return done / (time.perf_counter() - t0) / 1e6
+            done, t0 = 0, time.perf_counter()
+            while time.perf_counter() - t0 < seconds:
+                for x in batches:
+                    conv(x)
+                    done += rows * chunk
+            return done / 1e6, time.perf_counter() - t0
+
+    return run
 
 
 def stage_costs(model_path: str, genome: str, workdir: str) -> dict:
@@ -389,15 +424,41 @@ def stage_costs(model_path: str, genome: str, workdir: str) -> dict:
     return {k: round(1e3 * v / (bases / 1e6), 2) for k, v in t.items()}
 
 
-def run_scan(model: Path, genome: Path, out: Path, extra: list[str]) -> dict:
+def run_scan(model: Path, genome: Path, out: Path, extra: list[str], *, interleave: float = 0.0,
+             alone=None, slice_s: float = 1.0) -> dict:
+    """One scan in a fresh process. With ``interleave`` seconds and ``alone`` (a :func:`kernel_alone`
+    runner), the scan is stopped (SIGSTOP) every ``interleave`` seconds of its run while the kernel
+    alone runs for ``slice_s``, then continued: both see the same minutes of the machine. The
+    process's own time is then its wall time less the stops."""
+    import signal
+
     args = ["scan", str(model), str(genome), "-o", str(out), "--quiet", *extra]
     t = time.perf_counter()
-    res = subprocess.run([sys.executable, "-c", _CHILD, *args], capture_output=True, text=True)
+    proc = subprocess.Popen([sys.executable, "-c", _CHILD, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    stopped, alone_mbp, alone_s, slices = 0.0, 0.0, 0.0, 0
+    if interleave > 0 and alone is not None:
+        while True:
+            try:
+                proc.wait(timeout=interleave)
+                break
+            except subprocess.TimeoutExpired:
+                pass
+            t_stop = time.perf_counter()
+            os.kill(proc.pid, signal.SIGSTOP)
+            mbp, secs = alone(slice_s)
+            os.kill(proc.pid, signal.SIGCONT)
+            stopped += time.perf_counter() - t_stop
+            alone_mbp, alone_s, slices = alone_mbp + mbp, alone_s + secs, slices + 1
+    stdout, stderr = proc.communicate()
     wall = time.perf_counter() - t
-    if res.returncode != 0:
-        raise SystemExit(f"scan failed: {res.stderr}")
-    info = json.loads(res.stdout.strip().splitlines()[-1])
-    info["process_wall"] = wall
+    if proc.returncode != 0:
+        raise SystemExit(f"scan failed: {stderr}")
+    info = json.loads(stdout.strip().splitlines()[-1])
+    info["process_wall"] = wall - stopped
+    if slices:
+        info["scan_wall"] -= stopped  # every stop falls in the scan (after its start-up, well under a slice apart)
+        info.update(stops=slices, stopped_s=stopped, fused_alone_interleaved=alone_mbp / alone_s)
     return info
 
 
@@ -435,6 +496,9 @@ def main() -> None:
                     help="Also measure each stage's CPU ms per Mbp on one thread (see stage_costs).")
     ap.add_argument("--ceiling-seconds", type=float, default=4.0,
                     help="Seconds of each fused-kernel-alone measurement beside the fused runs.")
+    ap.add_argument("--interleave", type=float, default=0.0,
+                    help="Fused runs: stop the scan every this many seconds while the kernel alone runs for one "
+                         "second, so both are measured in the same minutes (0: off).")
     ap.add_argument("--dir", help="Work directory (default: a temporary one).")
     ap.add_argument("--json", help="Also write the results as JSON here.")
     args = ap.parse_args()
@@ -489,6 +553,8 @@ def main() -> None:
         chunk, rows = layout("fused")
         return conv_ceiling(chunk, window, rows, seconds=seconds, method="fused", model_path=mp)
 
+    alone = kernel_alone(layout("fused")[0], window, layout("fused")[1], "fused", mp) if args.interleave else None
+
     ceiling, layout_before = best_ceiling(window, model_path=mp)
     out = work / f"out.{args.output}"
     e2e: dict = {}
@@ -499,7 +565,8 @@ def main() -> None:
         for _ in range(args.repeat):
             if method == "fused":
                 adjacent.append(fused_alone(args.ceiling_seconds))
-            runs.append(run_scan(model_path, genome, out, extra + ["--conv-method", method]))
+            runs.append(run_scan(model_path, genome, out, extra + ["--conv-method", method],
+                                 interleave=args.interleave if method == "fused" else 0.0, alone=alone))
         if method == "fused":
             adjacent.append(fused_alone(args.ceiling_seconds))
             # each run against the kernel alone measured just before and just after it: the
@@ -510,6 +577,9 @@ def main() -> None:
                 r["fused_alone_adjacent"] = round(ceil_i, 3)
                 r["ratio_process_to_fused_adjacent"] = round(bases / r["process_wall"] / 1e6 / ceil_i, 3)
                 r["ratio_scan_to_fused_adjacent"] = round(bases / r["scan_wall"] / 1e6 / ceil_i, 3)
+                if "fused_alone_interleaved" in r:
+                    r["ratio_process_to_fused_interleaved"] = round(
+                        bases / r["process_wall"] / 1e6 / r["fused_alone_interleaved"], 3)
         best = min(runs, key=lambda r: r["scan_wall"])
         e2e[method] = {
             "mbps_process": round(bases / best["process_wall"] / 1e6, 3),
@@ -526,11 +596,15 @@ def main() -> None:
                 fused_alone_adjacent=[round(c, 3) for c in adjacent],
                 runs=[{**{k: round(r[k], 3) for k in ("process_wall", "scan_wall", "cpu_s", "maxrss_mb",
                                                        "fused_alone_adjacent", "ratio_process_to_fused_adjacent",
-                                                       "ratio_scan_to_fused_adjacent")},
+                                                       "ratio_scan_to_fused_adjacent", "stops", "stopped_s",
+                                                       "fused_alone_interleaved", "ratio_process_to_fused_interleaved")
+                          if k in r},
                        "thread_cpu_ms_per_mbp": {k: round(1e3 * v / (bases / 1e6), 2)
                                                  for k, v in sorted(r["thread_cpu_s"].items())}} for r in runs],
                 ratio_process_to_fused_adjacent_best_run=best["ratio_process_to_fused_adjacent"],
                 ratio_process_to_fused_adjacent_median=round(float(np.median(ratios)), 3),
+                **({"ratio_process_to_fused_interleaved_median": round(float(np.median(
+                    [r["ratio_process_to_fused_interleaved"] for r in runs])), 3)} if args.interleave else {}),
                 # all bases over all the runs' wall time, against every reading of the kernel alone
                 ratio_process_to_fused_pooled=round(len(runs) * bases / sum(r["process_wall"] for r in runs) / 1e6
                                                     / float(np.mean(adjacent)), 3))
