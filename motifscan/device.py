@@ -27,8 +27,10 @@ __all__ = ["probe_device", "resolve_device", "set_threads", "cpu_threads", "devi
 
 log = logging.getLogger("motifscan")
 
-#: Files whose presence means a GPU driver is loaded (NVIDIA's, AMD's ROCm): then ``auto`` asks torch.
-_GPU_DRIVER_FILES = ("/proc/driver/nvidia/version", "/dev/nvidiactl", "/dev/kfd")
+#: Files whose presence means a GPU driver is loaded: NVIDIA's (and its container runtime's), AMD's
+#: ROCm, WSL2's GPU bridge, NVIDIA Jetson's; then ``auto`` asks torch (a GPU is never silently unused).
+_GPU_DRIVER_FILES = ("/proc/driver/nvidia/version", "/dev/nvidiactl", "/dev/kfd", "/dev/dxg",
+                     "/dev/nvhost-ctrl-gpu")
 
 #: CPU threads asked for with :func:`set_threads` before torch was loaded (``None``: the default).
 _threads: int | None = None
@@ -42,8 +44,9 @@ def device_type(device: Any) -> str:
 
 
 def gpu_possible() -> bool:
-    """False when this machine cannot have a GPU that torch would use: Linux without an NVIDIA or
-    AMD GPU driver loaded (macOS may have MPS; elsewhere torch is asked)."""
+    """False when this machine cannot have a GPU that torch would use: Linux without a GPU driver
+    loaded (:data:`_GPU_DRIVER_FILES`, ``/dev/nvidia0..``); macOS may have MPS, and elsewhere torch
+    is asked."""
     if not sys.platform.startswith("linux"):
         return True
     return any(os.path.exists(f) for f in _GPU_DRIVER_FILES) or bool(glob.glob("/dev/nvidia[0-9]*"))

@@ -189,6 +189,24 @@ def test_threads_and_device_without_torch():
     assert device_type("cuda:1") == "cuda" and device_type(torch.device("cpu")) == "cpu"
 
 
+def test_a_gpu_driver_means_torch_is_asked(tmp_path, monkeypatch):
+    from motifscan import device
+
+    monkeypatch.setattr(device.sys, "platform", "linux")
+    monkeypatch.setattr(device.glob, "glob", lambda pattern: [])
+    monkeypatch.setattr(device, "_GPU_DRIVER_FILES", (str(tmp_path / "no-driver"),))
+    assert not device.gpu_possible()
+    (tmp_path / "dxg").touch()  # WSL2's GPU bridge, say
+    monkeypatch.setattr(device, "_GPU_DRIVER_FILES", (str(tmp_path / "no-driver"), str(tmp_path / "dxg")))
+    assert device.gpu_possible()
+    monkeypatch.setattr(device, "_GPU_DRIVER_FILES", ())
+    monkeypatch.setattr(device.glob, "glob", lambda pattern: ["/dev/nvidia0"] if "nvidia" in pattern else [])
+    assert device.gpu_possible()
+    monkeypatch.setattr(device.sys, "platform", "darwin")  # MPS may be there
+    monkeypatch.setattr(device.glob, "glob", lambda pattern: [])
+    assert device.gpu_possible()
+
+
 def test_every_command_is_listed_and_runs(tmp_path):
     from click.testing import CliRunner
 
