@@ -89,16 +89,13 @@ class Head:
         if arrays and not self.numba:
             raise ValueError("a head given as arrays runs on the CPU only")
         if self.numba:
-            if arrays:
-                w, b = (np.asarray(a, dtype=np.float32) for a in head)
-                self.weight = np.ascontiguousarray(w, dtype=np.float64)
-                self.bias = np.array(b, dtype=np.float64)
-            else:
+            if not arrays:  # the module's one Linear, as arrays
                 linear = head.linears[0]
-                self.weight = np.ascontiguousarray(linear.weight.detach().cpu().double().numpy())
                 b = linear.bias
-                self.bias = (b.detach().cpu().double().numpy().copy() if b is not None
-                             else np.zeros(self.weight.shape[0]))
+                head = (linear.weight.detach().cpu().double().numpy(),
+                        b.detach().cpu().double().numpy() if b is not None else np.zeros(linear.out_features))
+            self.weight = np.ascontiguousarray(head[0], dtype=np.float64)
+            self.bias = np.array(head[1], dtype=np.float64)
             self.weight_t = np.ascontiguousarray(self.weight.T)
             self(np.zeros((1, self.weight.shape[1]), np.float32))  # compile (or load) it now
         else:

@@ -109,7 +109,18 @@ class KmerTableConv:
         if bank.dim() != 3 or bank.shape[1] != 4:
             raise ValueError(f"filter bank must be (C, 4, W), got {tuple(bank.shape)}")
         b = None if bias is None else bias.detach().to(device="cpu", dtype=torch.float32).numpy()
-        table = KmerTable(bank.numpy(), b, k)
+        self._adopt(KmerTable(bank.numpy(), b, k))
+
+    @classmethod
+    def of(cls, table: KmerTable) -> "KmerTableConv":
+        """The table convolution of a :class:`KmerTable` already built (its memory shared)."""
+        conv = cls.__new__(cls)
+        conv._adopt(table)
+        return conv
+
+    def _adopt(self, table: KmerTable) -> None:
+        import torch
+
         self.width, self.channels, self.k, self.groups = table.width, table.channels, table.k, table.groups
         self.table = torch.from_numpy(table.table)  # the same memory: the fused scan reads it as numpy
         self.offsets = (torch.arange(self.groups, dtype=torch.int32) * 5**self.k).contiguous()

@@ -44,11 +44,11 @@ from typing import TYPE_CHECKING, Any, Iterator
 import numpy as np
 
 from ..device import device_type, tune_cpu_allocator
+from .packing import Piece, PieceRun, group, group_packed, round_up
+from .packing import pack as pack_batch
 
 if TYPE_CHECKING:
     import torch
-from .packing import Piece, PieceRun, group, group_packed, round_up
-from .packing import pack as pack_batch
 
 
 __all__ = ["Piece", "PieceRun", "Batch", "iter_batches", "auto_batch_rows", "default_chunk_size", "round_up"]

@@ -309,12 +309,15 @@ class ModelScanner:
         self._torch_ready = False
         self._table = None
         self._fused = None
+        # the k-mer table of the bank [W, flip(W)] (in numpy): the fused kernel's, and the table method's
+        self._kmer = None
+        if conv_method in CPU_CONV_METHODS:
+            both = [weight, weight[:, ::-1, ::-1]] if self.rc else [weight]
+            self._kmer = KmerTable(np.concatenate(both), np.concatenate([bias] * len(both)))
         if conv_method == "fused":
             from ..kernels.fused import FusedWindowScan  # numba: imported (and compiled) only when used
 
-            both = [weight, weight[:, ::-1, ::-1]] if self.rc else [weight]
-            table = KmerTable(np.concatenate(both), np.concatenate([bias] * len(both)))
-            self._fused = FusedWindowScan(table, self.n_filters, self.rc, self.window, self.stride)
+            self._fused = FusedWindowScan(self._kmer, self.n_filters, self.rc, self.window, self.stride)
         # float64, rounded to float32 once: a window scores the same bits whatever chunk and batch
         # it falls in (see motifscan.kernels.head)
         self._head = Head(linear, "cpu") if linear is not None and device_type(device) == "cpu" else None
@@ -331,7 +334,6 @@ class ModelScanner:
         torch = use_torch()
         from ..kernels.conv import DTYPES, strand_bank
         from ..kernels.kmer_conv import KmerTableConv
-
         from ..model import model_from_file
 
         model = model_from_file(self.model) if isinstance(self.model, ModelFile) else self.model
@@ -341,8 +343,8 @@ class ModelScanner:
         self.dtype = DTYPES[self.precision]
         self.weight, self.bias = bank.weight, bank.bias
         self._bank, self._bank_bias = strand_bank(self.weight, self.bias, self.device, self.dtype, self.rc)
-        if self.conv_method in CPU_CONV_METHODS:
-            self._table = KmerTableConv(self._bank, self._bank_bias)
+        if self._kmer is not None:
+            self._table = KmerTableConv.of(self._kmer)
         if self._head is None:
             self._head = Head(head, self.device)
         self.hit_threshold = None
