@@ -460,3 +460,23 @@ def test_dash_output_is_refused_not_written_as_a_file(files, tmp_path, monkeypat
     assert main(argv) == 2
     assert said in _one_error_line(capsys.readouterr().err)
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_spill_arrays_round_trip_without_numpys_file_object_path(tmp_path):
+    # the scans' spill files (stdin bigWig runs, FIMO hits) are written and read through the file
+    # object's own write/readinto: numpy's tofile/fromfile turned a Ctrl-C landing in them into a
+    # TypeError (an internal error, exit 1, instead of the interrupt, exit 130)
+    import numpy as np
+
+    from motifscan.io.writer import read_array, write_array
+
+    hits = np.zeros(5, np.dtype([("motif", "<i4"), ("score", "<f8"), ("strand", "u1")]))
+    hits["motif"], hits["score"] = np.arange(5), 2.5
+    with open(tmp_path / "spill", "w+b") as fh:
+        write_array(fh, hits)
+        write_array(fh, np.arange(7, dtype=np.int64).reshape(7, 1)[::1])
+        fh.seek(0)
+        back = read_array(fh, hits.dtype, 5)
+        rest = read_array(fh, np.int64, 100)  # fewer at the end of the file
+    assert np.array_equal(back, hits) and back.flags.writeable
+    assert np.array_equal(rest, np.arange(7)) and rest.flags.writeable

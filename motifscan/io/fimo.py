@@ -38,6 +38,7 @@ import numpy as np
 
 from ..atomic import atomic_open, check_output_path, temporary_file
 from .outputs import hit_output_format
+from .writer import read_array, write_array
 
 __all__ = ["HitSink", "bh_qvalues_by_score", "FIMO_COLUMNS"]
 
@@ -116,7 +117,7 @@ class HitSink:
             return
         self.dtype = hits.dtype
         assert self._spill is not None
-        hits.tofile(self._spill)
+        write_array(self._spill, hits)
         self.n_hits += len(hits)
         self.names.update(names)
         m = hits["motif"].astype(np.int64)
@@ -153,7 +154,7 @@ class HitSink:
                     with open(self._spill_path, "rb") as src:
                         done = 0
                         while done < total:
-                            block = np.fromfile(src, dtype=self.dtype, count=min(READ_BLOCK, total - done))
+                            block = read_array(src, self.dtype, min(READ_BLOCK, total - done))
                             done += len(block)
                             self._write_block(fh, block, qflat)
         finally:

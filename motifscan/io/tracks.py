@@ -17,7 +17,7 @@ from ..atomic import temporary_file
 from ..errors import UsageError
 from ..jit import njit
 from .bigwig import ZOOM_LEVELS, BigWigStream
-from .writer import AtomicWriter, TextWriter
+from .writer import AtomicWriter, TextWriter, read_array, write_array
 
 __all__ = ["window_bins", "run_firsts", "BedGraphWriter", "BigWigWriter"]
 
@@ -190,8 +190,8 @@ class _RunSpool:
         """Runs ``i`` of record id ``ids[i]`` (:meth:`ids`): ``counts[i]`` values from ``starts[i]``."""
         table = np.empty((len(ids), 4), dtype=np.int64)
         table[:, 0], table[:, 1], table[:, 2], table[:, 3] = ids, starts, span, counts
-        table.tofile(self.runs)
-        np.asarray(vals, dtype=np.float32).tofile(self.values)
+        write_array(self.runs, table)
+        write_array(self.values, np.asarray(vals, dtype=np.float32))
 
     def replay(self, step: int):
         """Yield ``(name, start, span, values)`` in the order they were added (long runs in pieces)."""
@@ -201,12 +201,12 @@ class _RunSpool:
         self.runs.seek(0)
         self.values.seek(0)
         while True:
-            table = np.fromfile(self.runs, dtype=np.int64, count=4 * 4096).reshape(-1, 4)
+            table = read_array(self.runs, np.int64, 4 * 4096).reshape(-1, 4)
             if not len(table):
                 return
             for idx, start, span, n in table.tolist():
                 done = 0
                 while done < n:
                     k = min(self.CHUNK, n - done)
-                    yield names[idx], start + done * step, span, np.fromfile(self.values, dtype=np.float32, count=k)
+                    yield names[idx], start + done * step, span, read_array(self.values, np.float32, k)
                     done += k

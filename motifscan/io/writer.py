@@ -11,10 +11,28 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
 
 from ..atomic import output_set
 
-__all__ = ["AtomicWriter", "TextWriter"]
+__all__ = ["AtomicWriter", "TextWriter", "write_array", "read_array"]
+
+
+def write_array(fh: BinaryIO, values: np.ndarray) -> None:
+    """Append ``values``' bytes to a binary spill file. Not ``ndarray.tofile``: given a file object,
+    numpy turns a Ctrl-C that lands inside it into a ``TypeError`` (an internal error instead of an
+    interrupt)."""
+    fh.write(np.ascontiguousarray(values).reshape(-1).view(np.uint8))
+
+
+def read_array(fh: BinaryIO, dtype, count: int) -> np.ndarray:
+    """Up to ``count`` items of ``dtype`` from a binary spill file, as a writable array (fewer at
+    its end). Not ``np.fromfile``, for the reason given in :func:`write_array`."""
+    out = np.empty(count, dtype=dtype)
+    got = fh.readinto(out.view(np.uint8))
+    return out[: got // out.itemsize]
 
 
 class AtomicWriter:
